@@ -1,0 +1,473 @@
+/*
+ * Building the broker's command line.
+ *
+ * The order is the seed's: java, JVM options, -javaagent and the AspectJ
+ * configuration property, -D properties, -cp, main class, arguments.  Never
+ * `java -jar`: it ignores -cp and the weaver then misses the classes.  Every
+ * path in the result is absolute, so the line runs from any directory.
+ */
+#include "command.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <glob.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "props.h"
+
+const char *const command_stripped_env[] = {
+	"NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", NULL,
+};
+
+static int fail(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, len, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static int is_dir(const char *p)
+{
+	struct stat st;
+	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static int is_file(const char *p)
+{
+	struct stat st;
+	return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static int ends_with_jar(const char *name)
+{
+	size_t n = strlen(name);
+	return n > 4 && strcasecmp(name + n - 4, ".jar") == 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Collects the jars under dir as paths relative to root ("a.jar",
+ * "optional/b.jar"). */
+static int list_jars(const char *root, const char *rel, int recursive, struct strlist *out)
+{
+	char path[4096];
+	DIR *d;
+	struct dirent *e;
+	int rc = 0;
+
+	snprintf(path, sizeof(path), "%s%s%s", root, *rel ? "/" : "", rel);
+	d = opendir(path);
+	if (d == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL) {
+		char sub[4096], full[8192];
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(sub, sizeof(sub), "%s%s%s", rel, *rel ? "/" : "", e->d_name);
+		snprintf(full, sizeof(full), "%s/%s", root, sub);
+		if (is_dir(full)) {
+			if (recursive && list_jars(root, sub, recursive, out) != 0)
+				rc = -1;
+		} else if (ends_with_jar(e->d_name) && is_file(full)) {
+			if (strlist_add(out, sub) != 0)
+				rc = -1;
+		}
+	}
+	closedir(d);
+	return rc;
+}
+
+static const char *base_name(const char *p)
+{
+	const char *s = strrchr(p, '/');
+	return s ? s + 1 : p;
+}
+
+/* The one aspectjweaver*.jar among the lib jars. */
+static int find_agent(const char *lib, const struct strlist *jars, char **agent, char *err, size_t len)
+{
+	char found[2048] = "";
+	size_t nfound = 0, off = 0;
+	const char *first = NULL;
+
+	for (size_t i = 0; i < jars->n; i++) {
+		if (strncmp(base_name(jars->v[i]), "aspectjweaver", 13) != 0)
+			continue;
+		if (nfound++ == 0)
+			first = jars->v[i];
+		off += (size_t)snprintf(found + off, off < sizeof(found) ? sizeof(found) - off : 0, "%s%s/%s",
+					off ? ", " : "", lib, jars->v[i]);
+	}
+	if (nfound == 0)
+		return fail(err, len,
+			    "broker.agent: the profiler is on but %s holds no aspectjweaver*.jar; put the AspectJ weaver "
+			    "there, set broker.agent to its path, or set broker.profiler = no",
+			    lib);
+	if (nfound > 1)
+		return fail(err, len,
+			    "broker.agent: several AspectJ weavers in %s: %s; keep one, or name it with broker.agent",
+			    lib, found);
+	if (asprintf(agent, "%s/%s", lib, first) < 0)
+		return fail(err, len, "out of memory");
+	return 0;
+}
+
+static int add_glob(const char *pattern, struct strlist *cp, char *err, size_t len)
+{
+	glob_t g;
+	int rc = glob(pattern, 0, NULL, &g);
+
+	if (rc == GLOB_NOMATCH)
+		return fail(err, len, "broker.classpath: '%s' matches nothing; fix the pattern or remove it", pattern);
+	if (rc != 0)
+		return fail(err, len, "broker.classpath: cannot expand '%s'", pattern);
+	/* glob(3) sorts with strcoll; the launcher never sets a locale, so
+	 * this is byte order like lib/ */
+	for (size_t i = 0; i < g.gl_pathc; i++)
+		strlist_add(cp, g.gl_pathv[i]);
+	globfree(&g);
+	return 0;
+}
+
+/* Java's own wildcard (a directory followed by slash-star) is handed to the JVM untouched. */
+static int is_java_wildcard(const char *e)
+{
+	size_t n = strlen(e);
+	return (n == 1 && e[0] == '*') || (n >= 2 && strcmp(e + n - 2, "/*") == 0 && strpbrk(e, "?[") == NULL &&
+					   strchr(e, '*') == e + n - 1);
+}
+
+static int build_classpath(const struct config *c, struct strlist *cp, struct strlist *jars, char *err, size_t len)
+{
+	int native_paths = strcmp(c->broker_classpath_separator, ":") == 0;
+
+	if (*c->broker_config_dir != '\0') {
+		if (!is_dir(c->broker_config_dir))
+			return fail(err, len,
+				    "broker.config_dir: %s is not a directory; create it, or set config_dir = (empty) "
+				    "for no configuration directory",
+				    c->broker_config_dir);
+		strlist_add(cp, c->broker_config_dir);
+	}
+	if (*c->broker_lib_dir != '\0') {
+		if (!is_dir(c->broker_lib_dir))
+			return fail(err, len, "broker.lib_dir: %s is missing; point lib_dir at the broker's jars",
+				    c->broker_lib_dir);
+		if (list_jars(c->broker_lib_dir, "", c->broker_lib_recursive, jars) != 0)
+			return fail(err, len, "broker.lib_dir: cannot read %s: %s", c->broker_lib_dir,
+				    strerror(errno));
+		qsort(jars->v, jars->n, sizeof(char *), cmp_str);
+		for (size_t i = 0; i < jars->n; i++) {
+			char *p;
+			if (asprintf(&p, "%s/%s", c->broker_lib_dir, jars->v[i]) < 0)
+				return fail(err, len, "out of memory");
+			strlist_add(cp, p);
+			free(p);
+		}
+	}
+	for (size_t i = 0; i < c->broker_classpath.n; i++) {
+		const char *e = c->broker_classpath.v[i];
+		if (is_java_wildcard(e)) {
+			strlist_add(cp, e);
+		} else if (strpbrk(e, "*?[") != NULL) {
+			if (add_glob(e, cp, err, len) != 0)
+				return -1;
+		} else {
+			if (native_paths && access(e, F_OK) != 0)
+				return fail(err, len, "broker.classpath: %s does not exist; fix or remove the entry", e);
+			strlist_add(cp, e);
+		}
+	}
+	return 0;
+}
+
+static int factory_cb(void *ud, const char *key, const char *value, int line)
+{
+	(void)line;
+	if (strcmp(key, "com.adaptris.profiler.plugin.factory") == 0 && *value != '\0')
+		*(int *)ud = 1;
+	return 0;
+}
+
+/* adp-profiler.properties must sit in a classpath directory and name the
+ * profiler's plugin factory, or the weaver loads and nothing happens. */
+static int check_profiler_props(const struct strlist *cp, char *err, size_t len)
+{
+	char dirs[2048] = "";
+	size_t off = 0;
+
+	for (size_t i = 0; i < cp->n; i++) {
+		char path[4096];
+		FILE *fp;
+		char buf[65536];
+		size_t n;
+		int found = 0;
+
+		if (!is_dir(cp->v[i]))
+			continue;
+		off += (size_t)snprintf(dirs + off, off < sizeof(dirs) ? sizeof(dirs) - off : 0, "%s%s",
+					off ? ", " : "", cp->v[i]);
+		snprintf(path, sizeof(path), "%s/adp-profiler.properties", cp->v[i]);
+		fp = fopen(path, "r");
+		if (fp == NULL)
+			continue;
+		n = fread(buf, 1, sizeof(buf), fp);
+		fclose(fp);
+		props_parse(buf, n, factory_cb, &found);
+		if (!found)
+			return fail(err, len,
+				    "%s lacks com.adaptris.profiler.plugin.factory=...; add "
+				    "com.adaptris.profiler.plugin.factory=com.adaptris.failover.plugin."
+				    "FailoverInterlokPluginFactory",
+				    path);
+		return 0;
+	}
+	return fail(err, len,
+		    "the profiler is on but no classpath directory (%s) holds adp-profiler.properties; create it in "
+		    "the config directory, or set broker.profiler = no",
+		    *dirs ? dirs : "none");
+}
+
+static int resolve_java(const struct config *c, char *const *environ, char **java, char *err, size_t len)
+{
+	const char *how;
+
+	if (*c->broker_java != '\0' && strchr(c->broker_java, '/') != NULL) {
+		*java = strdup(c->broker_java);
+		how = "broker.java";
+	} else if (*c->broker_java == '\0' && *c->broker_java_home != '\0') {
+		if (asprintf(java, "%s/bin/java", c->broker_java_home) < 0)
+			*java = NULL;
+		how = c->origin[CFG_broker_java_home].level == CFG_FROM_ENV ? "JAVA_HOME" : "broker.java_home";
+	} else {
+		const char *name = *c->broker_java ? c->broker_java : "java";
+		const char *path = env_lookup(environ, "PATH");
+		char *copy = strdup(path ? path : "/usr/local/bin:/usr/bin:/bin"), *save = NULL;
+
+		*java = NULL;
+		how = "PATH";
+		for (char *d = strtok_r(copy, ":", &save); d != NULL; d = strtok_r(NULL, ":", &save)) {
+			char cand[4096];
+			snprintf(cand, sizeof(cand), "%s/%s", d, name);
+			if (is_file(cand) && access(cand, X_OK) == 0 && d[0] == '/') {
+				*java = strdup(cand);
+				break;
+			}
+		}
+		free(copy);
+		if (*java == NULL)
+			return fail(err, len,
+				    "java not found: no '%s' in PATH; set JAVA_HOME, broker.java_home or broker.java", name);
+	}
+	if (*java == NULL)
+		return fail(err, len, "out of memory");
+	if (!is_file(*java))
+		return fail(err, len, "java not found: %s (from %s) does not exist; set JAVA_HOME or broker.java", *java,
+			    how);
+	if (access(*java, X_OK) != 0)
+		return fail(err, len, "java not executable: %s (from %s); fix its permissions or set broker.java", *java,
+			    how);
+	return 0;
+}
+
+static int build_env(const struct config *c, char *const *environ, struct command *cmd)
+{
+	for (char *const *e = environ; e != NULL && *e != NULL; e++) {
+		int keep = 1;
+		for (const char *const *s = command_stripped_env; *s; s++) {
+			size_t n = strlen(*s);
+			if (strncmp(*e, *s, n) == 0 && (*e)[n] == '=')
+				keep = 0;
+		}
+		/* a configured variable replaces the inherited one */
+		for (size_t i = 0; keep && i < c->broker_env.n; i++) {
+			size_t n = (size_t)(strchr(c->broker_env.v[i], '=') - c->broker_env.v[i]);
+			if (strncmp(*e, c->broker_env.v[i], n + 1) == 0)
+				keep = 0;
+		}
+		if (keep && strlist_add(&cmd->envp, *e) != 0)
+			return -1;
+	}
+	for (size_t i = 0; i < c->broker_env.n; i++)
+		if (strlist_add(&cmd->envp, c->broker_env.v[i]) != 0 || strlist_add(&cmd->setenv, c->broker_env.v[i]) != 0)
+			return -1;
+	return 0;
+}
+
+static char *join(const struct strlist *l, const char *sep)
+{
+	size_t len = 1;
+	char *s, *p;
+
+	for (size_t i = 0; i < l->n; i++)
+		len += strlen(l->v[i]) + strlen(sep);
+	s = p = malloc(len);
+	if (s == NULL)
+		return NULL;
+	*s = '\0';
+	for (size_t i = 0; i < l->n; i++)
+		p += sprintf(p, "%s%s", i ? sep : "", l->v[i]);
+	return s;
+}
+
+int command_build(const struct config *c, char *const *environ, struct command *cmd, char *err, size_t errlen)
+{
+	struct strlist cp = {0}, jars = {0};
+	char *s = NULL;
+	int rc = -1;
+
+	memset(cmd, 0, sizeof(*cmd));
+	for (size_t i = 0; i < c->broker_jvm_option.n; i++)
+		if (strcmp(c->broker_jvm_option.v[i], "-jar") == 0) {
+			fail(err, errlen,
+			     "broker.jvm_option: -jar is not supported: java ignores -cp with it and the weaver misses "
+			     "classes; give broker.main_class instead");
+			goto out;
+		}
+	if (resolve_java(c, environ, &cmd->java, err, errlen) != 0)
+		goto out;
+	if (build_classpath(c, &cp, &jars, err, errlen) != 0)
+		goto out;
+	if (c->broker_profiler) {
+		if (*c->broker_agent != '\0') {
+			if (!is_file(c->broker_agent)) {
+				fail(err, errlen, "broker.agent: %s does not exist; install the AspectJ weaver or fix the path",
+				     c->broker_agent);
+				goto out;
+			}
+			cmd->agent = strdup(c->broker_agent);
+		} else if (find_agent(c->broker_lib_dir, &jars, &cmd->agent, err, errlen) != 0) {
+			goto out;
+		}
+		if (check_profiler_props(&cp, err, errlen) != 0)
+			goto out;
+	}
+
+	strlist_add(&cmd->argv, cmd->java);
+	for (size_t i = 0; i < c->broker_jvm_option.n; i++)
+		strlist_add(&cmd->argv, c->broker_jvm_option.v[i]);
+	if (cmd->agent != NULL) {
+		if (asprintf(&s, "-javaagent:%s", cmd->agent) < 0)
+			goto oom;
+		strlist_add(&cmd->argv, s);
+		free(s);
+		if (asprintf(&s, "-Dorg.aspectj.weaver.loadtime.configuration=%s", c->broker_aop_config) < 0)
+			goto oom;
+		strlist_add(&cmd->argv, s);
+		free(s);
+	}
+	for (size_t i = 0; i < c->broker_property.n; i++) {
+		if (asprintf(&s, "-D%s", c->broker_property.v[i]) < 0)
+			goto oom;
+		strlist_add(&cmd->argv, s);
+		free(s);
+	}
+	if (cp.n > 0) {
+		s = join(&cp, c->broker_classpath_separator);
+		if (s == NULL)
+			goto oom;
+		strlist_add(&cmd->argv, "-cp");
+		strlist_add(&cmd->argv, s);
+		free(s);
+	}
+	s = NULL;
+	strlist_add(&cmd->argv, c->broker_main_class);
+	for (size_t i = 0; i < c->broker_argument.n; i++)
+		strlist_add(&cmd->argv, c->broker_argument.v[i]);
+	if (build_env(c, environ, cmd) != 0)
+		goto oom;
+	cmd->cwd = strdup(c->broker_working_dir);
+	if (cmd->cwd == NULL || cmd->argv.v == NULL)
+		goto oom;
+	rc = 0;
+	goto out;
+oom:
+	fail(err, errlen, "out of memory");
+out:
+	strlist_clear(&cp);
+	strlist_clear(&jars);
+	if (rc != 0)
+		command_free(cmd);
+	return rc;
+}
+
+void command_free(struct command *cmd)
+{
+	strlist_clear(&cmd->argv);
+	strlist_clear(&cmd->envp);
+	strlist_clear(&cmd->setenv);
+	free(cmd->cwd);
+	free(cmd->java);
+	free(cmd->agent);
+	memset(cmd, 0, sizeof(*cmd));
+}
+
+char *command_quote(const char *arg)
+{
+	static const char safe[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_@%+=:,./-";
+	size_t n = 3;
+	char *q, *p;
+
+	if (*arg != '\0' && strspn(arg, safe) == strlen(arg))
+		return strdup(arg);
+	for (const char *a = arg; *a; a++)
+		n += *a == '\'' ? 4 : 1;
+	q = p = malloc(n);
+	if (q == NULL)
+		return NULL;
+	*p++ = '\'';
+	for (const char *a = arg; *a; a++) {
+		if (*a == '\'') {
+			memcpy(p, "'\\''", 4);
+			p += 4;
+		} else {
+			*p++ = *a;
+		}
+	}
+	*p++ = '\'';
+	*p = '\0';
+	return q;
+}
+
+static void print_quoted(FILE *out, const char *s, const char *sep)
+{
+	char *q = command_quote(s);
+
+	fprintf(out, "%s%s", sep, q ? q : "''");
+	free(q);
+}
+
+void command_print_line(const struct command *cmd, FILE *out)
+{
+	const char *sep = "";
+
+	for (size_t i = 0; i < cmd->setenv.n; i++) {
+		const char *eq = strchr(cmd->setenv.v[i], '=');
+		fprintf(out, "%s%.*s=", sep, (int)(eq - cmd->setenv.v[i]), cmd->setenv.v[i]);
+		print_quoted(out, eq + 1, "");
+		sep = " ";
+	}
+	for (size_t i = 0; i < cmd->argv.n; i++) {
+		print_quoted(out, cmd->argv.v[i], sep);
+		sep = " ";
+	}
+	fputc('\n', out);
+}
+
+void command_print_lines(const struct command *cmd, FILE *out)
+{
+	for (size_t i = 0; i < cmd->argv.n; i++)
+		fprintf(out, "%s\n", cmd->argv.v[i]);
+}

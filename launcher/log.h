@@ -1,0 +1,29 @@
+/*
+ * Logging: one line per event to stderr, with journald priority prefixes
+ * ("<3>") when stderr is the journal, else with a wall-clock timestamp.
+ * Callers log at the failure site and return 0/-1.
+ */
+#ifndef FL_LOG_H
+#define FL_LOG_H
+
+#include <stdarg.h>
+
+enum log_level { LOG_LEVEL_ERROR = 3, LOG_LEVEL_WARNING = 4, LOG_LEVEL_INFO = 6, LOG_LEVEL_DEBUG = 7 };
+enum log_journal { LOG_JOURNAL_AUTO, LOG_JOURNAL_YES, LOG_JOURNAL_NO };
+
+void log_init(const char *ident, enum log_level level, enum log_journal journal);
+void log_set_level(enum log_level level);
+enum log_level log_get_level(void);
+/* Parses "error", "warning", "info", "debug"; -1 if unknown. */
+int log_level_parse(const char *s);
+/* True when JOURNAL_STREAM names the device and inode of fd 2. */
+int log_stderr_is_journal(void);
+
+void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void log_vmsg(enum log_level level, const char *fmt, va_list ap);
+#define log_err(...)   log_msg(LOG_LEVEL_ERROR, __VA_ARGS__)
+#define log_warn(...)  log_msg(LOG_LEVEL_WARNING, __VA_ARGS__)
+#define log_info(...)  log_msg(LOG_LEVEL_INFO, __VA_ARGS__)
+#define log_debug(...) log_msg(LOG_LEVEL_DEBUG, __VA_ARGS__)
+
+#endif

@@ -1,0 +1,11 @@
+# Shared set-up for the bats suites.  BUILD_DIR names the build to test
+# (scripts/test.sh sets it; default ./build).
+bats_load_library bats-support
+bats_load_library bats-assert
+bats_load_library bats-file
+
+REPO_ROOT="$(cd "$BATS_TEST_DIRNAME/../.." && pwd)"
+BUILD_DIR="${BUILD_DIR:-$REPO_ROOT/build}"
+LAUNCHER="$BUILD_DIR/failover-launcher"
+FAILOVERCTL="$BUILD_DIR/failoverctl"
+FIXTURES="$REPO_ROOT/test/fixtures"
