@@ -151,7 +151,7 @@ static int is_java_wildcard(const char *e)
 
 static int build_classpath(const struct config *c, struct strlist *cp, struct strlist *jars, char *err, size_t len)
 {
-	int native_paths = strcmp(c->broker_classpath_separator, ":") == 0;
+	int native_paths = strcmp(c->broker_classpath_separator, "unix") == 0;
 
 	if (*c->broker_config_dir != '\0') {
 		if (!is_dir(c->broker_config_dir))
@@ -375,7 +375,7 @@ int command_build(const struct config *c, char *const *environ, struct command *
 		free(s);
 	}
 	if (cp.n > 0) {
-		s = join(&cp, c->broker_classpath_separator);
+		s = join(&cp, strcmp(c->broker_classpath_separator, "windows") == 0 ? ";" : ":");
 		if (s == NULL)
 			goto oom;
 		strlist_add(&cmd->argv, "-cp");

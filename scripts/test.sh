@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# The test command.  On a fresh Debian 12 machine, as root: installs what is
+# missing, builds the launcher three ways (normal, ASan+UBSan, without
+# libsystemd), runs the unit tests (CTest) and every bats file, and ends with
+# "N passed, N failed".  Exit status 0 only when everything passed.
+#
+#   scripts/test.sh            everything
+#   scripts/test.sh FILE.bats  only these bats files (after the unit tests)
+set -u
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+
+PACKAGES=(
+	cmake make gcc clang pkg-config
+	libev-dev libinih-dev libsystemd-dev libsodium-dev libcmocka-dev
+	bats bats-support bats-assert bats-file
+	openjdk-17-jdk-headless libaspectj-java
+	iproute2 procps python3
+)
+
+install_missing() {
+	local missing=() p
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	echo "== installing: ${missing[*]}"
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "scripts/test.sh: missing packages (${missing[*]}); run as root to install them" >&2
+		return 1
+	fi
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+passed=0
+failed=0
+skipped=0
+failures=()
+
+build() { # build DIR CMAKE-ARGS...
+	local dir=$1
+	shift
+	echo "== build $dir ($*)"
+	if cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >"$dir.log" 2>&1 &&
+		cmake --build "$dir" -j "$(nproc)" >>"$dir.log" 2>&1; then
+		passed=$((passed + 1))
+		return 0
+	fi
+	tail -n 40 "$dir.log"
+	failed=$((failed + 1))
+	failures+=("build $dir")
+	return 1
+}
+
+run_ctest() { # run_ctest DIR
+	local dir=$1 out p f
+	echo "== unit tests ($dir)"
+	out=$(cd "$dir" && ctest --output-on-failure 2>&1)
+	echo "$out" | grep -E 'Test +#|tests passed|Failed|\*\*\*' || true
+	p=$(echo "$out" | grep -cE 'Test +#.* Passed')
+	f=$(echo "$out" | grep -cE 'Test +#.*(Failed|\*\*\*)')
+	passed=$((passed + p))
+	failed=$((failed + f))
+	if [ "$f" -ne 0 ] || [ "$p" -eq 0 ]; then
+		echo "$out" | tail -n 60
+		failures+=("ctest $dir")
+		[ "$p" -eq 0 ] && [ "$f" -eq 0 ] && failed=$((failed + 1))
+	fi
+}
+
+run_bats() { # run_bats BUILD-DIR FILE...
+	local dir=$1 f out p n s
+	shift
+	for f in "$@"; do
+		echo "== bats $(basename "$f") ($dir)"
+		out=$(BUILD_DIR="$ROOT/$dir" bats --tap "$f" 2>&1)
+		echo "$out" | grep -vE '^ok ' || true
+		s=$(echo "$out" | grep -cE '^ok .*# skip')
+		p=$(echo "$out" | grep -cE '^ok ')
+		n=$(echo "$out" | grep -cE '^not ok ')
+		passed=$((passed + p - s))
+		skipped=$((skipped + s))
+		failed=$((failed + n))
+		[ "$n" -ne 0 ] && failures+=("$(basename "$f") ($dir)")
+		if [ "$p" -eq 0 ] && [ "$n" -eq 0 ]; then
+			failed=$((failed + 1))
+			failures+=("$(basename "$f") ($dir): ran no test")
+		fi
+	done
+}
+
+started=$(date +%s)
+install_missing "${PACKAGES[@]}" || exit 1
+
+if [ $# -gt 0 ]; then
+	bats_files=("$@")
+else
+	bats_files=(test/bats/*.bats)
+fi
+
+build build && run_ctest build && run_bats build "${bats_files[@]}"
+build build-asan -DSANITIZE=ON && run_ctest build-asan && run_bats build-asan "${bats_files[@]}"
+# without libsystemd: must compile and pass the tests that do not need it
+build build-nosystemd -DWITH_SYSTEMD=OFF -DBUILD_TESTING=OFF && run_bats build-nosystemd test/bats/cli.bats
+
+echo
+echo "== $(($(date +%s) - started)) s"
+for f in "${failures[@]}"; do
+	echo "FAILED: $f"
+done
+if [ "$skipped" -gt 0 ]; then
+	echo "$passed passed, $failed failed, $skipped skipped"
+else
+	echo "$passed passed, $failed failed"
+fi
+[ "$failed" -eq 0 ]

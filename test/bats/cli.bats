@@ -1,0 +1,165 @@
+#!/usr/bin/env bats
+# Black-box tests of the launcher's command line: help, version, the -n
+# check and --print-command against the fixture Interlok tree.
+
+load helpers
+
+setup() {
+	unset ADAPTRIS_HOME
+	TREE="$FIXTURES/interlok"
+	INI="$TREE/fixture.ini"
+	# a java that exists on every test machine, so preflight passes
+	JAVA_STUB="$BATS_TEST_TMPDIR/java"
+	printf '#!/bin/sh\necho stub java "$@"\n' >"$JAVA_STUB"
+	chmod 755 "$JAVA_STUB"
+}
+
+@test "--help describes the options and the exit codes" {
+	run "$LAUNCHER" --help
+	assert_success
+	assert_output --partial "Usage: failover-launcher"
+	assert_output --partial "--print-command"
+	assert_output --partial "-n, --check"
+	assert_output --partial "Exit status: 0 clean stop, 1 configuration or usage error"
+}
+
+@test "--version prints the version" {
+	run "$LAUNCHER" --version
+	assert_success
+	assert_output --regexp '^failover-launcher [0-9]+\.[0-9]+\.[0-9]+$'
+}
+
+@test "an unknown option is a usage error (exit 1)" {
+	run "$LAUNCHER" --bogus
+	assert_failure 1
+	assert_output --partial "failover-launcher --help"
+}
+
+@test "failoverctl --help and --version" {
+	run "$FAILOVERCTL" --help
+	assert_success
+	assert_output --partial "Usage: failoverctl"
+	run "$FAILOVERCTL" --version
+	assert_success
+	assert_output --regexp '^failoverctl [0-9]'
+}
+
+@test "-n on a good configuration prints every value with its source" {
+	run "$LAUNCHER" -n -c "$INI" -o broker.java="$JAVA_STUB" -o cluster.ttl=4
+	assert_success
+	assert_line --regexp "^group = 230\.0\.0\.2 +; $TREE/config/bootstrap\.properties:[0-9]+ \(failover\.multicast\.group\)$"
+	assert_line --regexp "^delay = 2000 +; .*\(failover\.ping\.interval\.seconds\)$"
+	assert_line --regexp "^retries = 5 +; .*\(failover\.instance\.timeout\.seconds=10\)$"
+	assert_line --regexp "^port = 2710 +; default$"
+	assert_line --regexp "^ttl = 4 +; command line$"
+	assert_line --regexp "^name = fixture +; $INI:[0-9]+$"
+	assert_line --regexp "^peer = 10\.9\.0\.2:4000 "
+	assert_output --partial "; broker command"
+}
+
+@test "-n: command line beats INI beats bootstrap.properties beats defaults" {
+	ini="$BATS_TEST_TMPDIR/p.ini"
+	cat >"$ini" <<-EOF2
+	[cluster]
+	port = 4000
+	[broker]
+	home = $TREE
+	bootstrap = config/bootstrap.properties
+	java = $JAVA_STUB
+	EOF2
+	run "$LAUNCHER" -n -c "$ini"
+	assert_success
+	assert_line --regexp "^port = 4000 +; $ini:2$"
+	assert_line --regexp "^group = 230\.0\.0\.2 "
+	run "$LAUNCHER" -n -c "$ini" -o cluster.port=5000
+	assert_success
+	assert_line --regexp "^port = 5000 +; command line$"
+}
+
+bad() { # bad INI-TEXT: runs -n on it
+	printf '%s\n' "$1" >"$BATS_TEST_TMPDIR/bad.ini"
+	run "$LAUNCHER" -n -c "$BATS_TEST_TMPDIR/bad.ini" -o broker.java="$JAVA_STUB" -o broker.home="$TREE"
+}
+
+@test "-n: unknown section, unknown key, bad number, out of range, bad address exit 1 with FILE:LINE: key" {
+	bad $'[clusterr]\nname = x'
+	assert_failure 1
+	assert_output --partial "bad.ini:1: [clusterr]: unknown section; allowed sections: cluster, broker, cache, control, log"
+	bad $'[cluster]\nprot = 1'
+	assert_failure 1
+	assert_output --partial "bad.ini:2: cluster.prot: unknown key; keys of [cluster]:"
+	bad $'[cluster]\nretries = five'
+	assert_failure 1
+	assert_output --partial "bad.ini:2: cluster.retries: 'five' is not a number; allowed 1..100"
+	bad $'[cluster]\n\nttl = 300'
+	assert_failure 1
+	assert_output --partial "bad.ini:3: cluster.ttl: 300 is out of range; allowed 0..255"
+	bad $'[cluster]\ngroup = 192.168.1.1'
+	assert_failure 1
+	assert_output --partial "bad.ini:2: cluster.group: '192.168.1.1' is not an IPv4 multicast address"
+}
+
+@test "-n: missing required value and unreadable file exit 1" {
+	bad $'[broker]\nmain_class ='
+	assert_failure 1
+	assert_output --partial "bad.ini:2: broker.main_class: missing required value"
+	run "$LAUNCHER" -n -c "$BATS_TEST_TMPDIR/none.ini"
+	assert_failure 1
+	assert_output --partial "none.ini:0: cannot read the configuration: No such file or directory"
+}
+
+@test "-n: a line longer than the INI parser accepts is refused, never cut" {
+	long=$(printf 'x%.0s' $(seq 1 230))
+	bad "[broker]
+jvm_option = -Dlong=$long"
+	assert_failure 1
+	assert_output --regexp "bad\.ini:2: line is [0-9]+ bytes, longer than the 198 the INI parser accepts"
+	refute_output --partial "unknown key"
+}
+
+@test "-n: the broker preflight runs too (java missing)" {
+	run "$LAUNCHER" -n -c "$INI" -o broker.java=/nonexistent/java
+	assert_failure 1
+	assert_output --partial "java not found: /nonexistent/java (from broker.java) does not exist"
+}
+
+@test "--print-command prints one shell line: classpath in order, agent before the main class" {
+	run "$LAUNCHER" --print-command -c "$INI" -o broker.java="$JAVA_STUB"
+	assert_success
+	assert_equal "${#lines[@]}" 1
+	cp="$TREE/config:$TREE/lib/Zeta.jar:$TREE/lib/a-core.jar:$TREE/lib/aspectjweaver-1.9.5.jar:$TREE/lib/b_util.jar:$TREE/lib/interlok-core.jar:$TREE/lib/interlok.jar"
+	assert_output "$JAVA_STUB -Xmx64m -XX:+UseSerialGC -javaagent:$TREE/lib/aspectjweaver-1.9.5.jar -Dorg.aspectj.weaver.loadtime.configuration=META-INF/profiler-aop.xml -Dstandin.marker=fixture '-Dfixture.greeting=hello world' -cp $cp com.adaptris.core.management.SimpleBootstrap $TREE/config/bootstrap.properties"
+	# a shell runs it as is, arguments intact
+	run sh -c "$output"
+	assert_success
+	assert_output --partial "stub java -Xmx64m"
+	assert_output --partial " -Dfixture.greeting=hello world -cp "
+}
+
+@test "--print-command=lines prints one argument per line" {
+	run "$LAUNCHER" --print-command=lines -c "$INI" -o broker.java="$JAVA_STUB"
+	assert_success
+	assert_line --index 0 "$JAVA_STUB"
+	assert_line "-Dfixture.greeting=hello world"
+	assert_line --index $(( ${#lines[@]} - 1 )) "$TREE/config/bootstrap.properties"
+}
+
+@test "--print-command refuses a profiler tree without adp-profiler.properties" {
+	t="$BATS_TEST_TMPDIR/tree"
+	mkdir -p "$t/lib" "$t/config"
+	: >"$t/lib/aspectjweaver.jar"
+	run "$LAUNCHER" --print-command -c "$INI" -o broker.home="$t" -o broker.bootstrap= -o broker.java="$JAVA_STUB"
+	assert_failure 1
+	assert_output --partial "holds adp-profiler.properties"
+}
+
+@test "conf/interlok.ini is valid against an Interlok tree and documents every key" {
+	run "$LAUNCHER" -n -c "$REPO_ROOT/conf/interlok.ini" -o broker.home="$TREE" -o broker.java="$JAVA_STUB"
+	assert_success
+	# every key the launcher knows appears (set or commented) in the example
+	keys=$(echo "$output" | sed -n 's/^\([a-z_]*\) = .*/\1/p' | sort -u)
+	[ -n "$keys" ]
+	for k in $keys; do
+		grep -qE "^;?$k = " "$REPO_ROOT/conf/interlok.ini" || fail "conf/interlok.ini does not document '$k'"
+	done
+}

@@ -1,0 +1,329 @@
+/* Unit tests of the broker command builder against test/fixtures/interlok
+ * (empty placeholder jars) and temporary trees. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "command.h"
+#include "config.h"
+#include "testutil.h"
+
+#define TREE FIXTURES "/interlok"
+
+struct fx {
+	char *dir;     /* temporary: INI files, a fake java */
+	char *java;    /* an executable file standing in for java */
+	struct config *c;
+	struct command cmd;
+	char err[2048];
+};
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	f->dir = tu_mkdtemp();
+	f->java = tu_write(f->dir, "java", "#!/bin/sh\n");
+	chmod(f->java, 0755);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	command_free(&f->cmd);
+	config_free(f->c);
+	tu_rmrf(f->dir);
+	free(f->dir);
+	free(f->java);
+	free(f);
+	return 0;
+}
+
+/* Loads "[broker]\nhome = TREE\njava = fake\n" plus extra lines, then builds. */
+static int build_env(struct fx *f, const char *extra, char *const *env)
+{
+	char ini[4096];
+	char *p;
+
+	snprintf(ini, sizeof(ini), "[broker]\nhome = %s\njava = %s\n%s", TREE, f->java, extra);
+	p = tu_write(f->dir, "c.ini", ini);
+	config_free(f->c);
+	f->c = config_new();
+	if (config_load(f->c, p, NULL, env) != 0) {
+		for (size_t i = 0; i < f->c->errors.n; i++)
+			print_error("%s\n", f->c->errors.v[i]);
+		fail_msg("configuration refused");
+	}
+	free(p);
+	command_free(&f->cmd);
+	return command_build(f->c, env, &f->cmd, f->err, sizeof(f->err));
+}
+
+static int build(struct fx *f, const char *extra)
+{
+	static char *env[] = {"PATH=/usr/bin:/bin", NULL};
+	return build_env(f, extra, env);
+}
+
+static int index_of(const struct strlist *l, const char *s)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(l->v[i], s) == 0)
+			return (int)i;
+	return -1;
+}
+
+static const char *after(const struct strlist *l, const char *s)
+{
+	int i = index_of(l, s);
+	return i >= 0 && (size_t)i + 1 < l->n ? l->v[i + 1] : NULL;
+}
+
+static void interlok_order(void **state)
+{
+	struct fx *f = *state;
+	const struct strlist *a;
+	int agent, aop, mainc;
+
+	assert_int_equal(build(f, "bootstrap = config/bootstrap.properties\njvm_option = -Xmx64m\n"
+				  "property = p=1\n"), 0);
+	a = &f->cmd.argv;
+	assert_string_equal(a->v[0], f->java);
+	assert_string_equal(a->v[1], "-Xmx64m");
+	agent = index_of(a, "-javaagent:" TREE "/lib/aspectjweaver-1.9.5.jar");
+	aop = index_of(a, "-Dorg.aspectj.weaver.loadtime.configuration=META-INF/profiler-aop.xml");
+	mainc = index_of(a, "com.adaptris.core.management.SimpleBootstrap");
+	assert_true(agent > 1 && aop == agent + 1 && mainc > aop);
+	assert_true(index_of(a, "-Dp=1") > aop && index_of(a, "-Dp=1") < mainc);
+	assert_int_equal(index_of(a, "-jar"), -1);
+	assert_string_equal(a->v[mainc + 1], TREE "/config/bootstrap.properties");
+	assert_int_equal((size_t)mainc + 2, a->n);
+}
+
+static void classpath_sorted_bytewise(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(build(f, ""), 0);
+	/* config first; then byte order: 'Z' < 'a', '-' < '.' < '_' ; lib.txt is no jar;
+	 * optional/ only when recursive */
+	assert_string_equal(after(&f->cmd.argv, "-cp"),
+			    TREE "/config:" TREE "/lib/Zeta.jar:" TREE "/lib/a-core.jar:" TREE
+				 "/lib/aspectjweaver-1.9.5.jar:" TREE "/lib/b_util.jar:" TREE "/lib/interlok-core.jar:" TREE
+				 "/lib/interlok.jar");
+}
+
+static void classpath_recursive_extra_and_windows_separator(void **state)
+{
+	struct fx *f = *state;
+	char extra[1024];
+
+	snprintf(extra, sizeof(extra),
+		 "lib_recursive = yes\nclasspath = %s/lib/optional/*\nclasspath = %s/lib/[ab]*.jar\n"
+		 "classpath_separator = windows\n", TREE, TREE);
+	assert_int_equal(build(f, extra), 0);
+	assert_string_equal(after(&f->cmd.argv, "-cp"),
+			    TREE "/config;" TREE "/lib/Zeta.jar;" TREE "/lib/a-core.jar;" TREE
+				 "/lib/aspectjweaver-1.9.5.jar;" TREE "/lib/b_util.jar;" TREE "/lib/interlok-core.jar;" TREE
+				 "/lib/interlok.jar;" TREE "/lib/optional/opt.jar;"
+				 /* Java's own wildcard kept, a glob expanded in order */
+				 TREE "/lib/optional/*;" TREE "/lib/a-core.jar;" TREE "/lib/aspectjweaver-1.9.5.jar;" TREE
+				 "/lib/b_util.jar");
+}
+
+static void classpath_errors(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(build(f, "classpath = /nonexistent/*.jar\n"), -1);
+	assert_non_null(strstr(f->err, "'/nonexistent/*.jar' matches nothing"));
+	assert_int_equal(build(f, "classpath = /nonexistent/x.jar\n"), -1);
+	assert_non_null(strstr(f->err, "/nonexistent/x.jar does not exist"));
+	assert_int_equal(build(f, "lib_dir = nolib\n"), -1);
+	assert_non_null(strstr(f->err, "broker.lib_dir: " TREE "/nolib is missing"));
+	assert_int_equal(build(f, "config_dir = noconfig\n"), -1);
+	assert_non_null(strstr(f->err, "broker.config_dir: " TREE "/noconfig is not a directory"));
+}
+
+/* A tree with lib/ holding the given jars and config/ the given profiler file. */
+static char *tree(struct fx *f, const char *jars[], const char *profiler_props)
+{
+	char *root, *p;
+
+	if (asprintf(&root, "%s/tree", f->dir) < 0)
+		return NULL;
+	mkdir(root, 0755);
+	if (asprintf(&p, "%s/lib", root) >= 0) {
+		mkdir(p, 0755);
+		for (int i = 0; jars[i]; i++)
+			free(tu_write(p, jars[i], ""));
+		free(p);
+	}
+	if (asprintf(&p, "%s/config", root) >= 0) {
+		mkdir(p, 0755);
+		if (profiler_props)
+			free(tu_write(p, "adp-profiler.properties", profiler_props));
+		free(p);
+	}
+	return root;
+}
+
+static void agent_none_one_several(void **state)
+{
+	struct fx *f = *state;
+	const char *none[] = {"core.jar", NULL};
+	const char *two[] = {"aspectjweaver-1.8.jar", "aspectjweaver-1.9.jar", "core.jar", NULL};
+	char *root, extra[512];
+
+	root = tree(f, none, "com.adaptris.profiler.plugin.factory=x.Y\n");
+	snprintf(extra, sizeof(extra), "home = %s\n", root);
+	assert_int_equal(build(f, extra), -1);
+	assert_non_null(strstr(f->err, "holds no aspectjweaver*.jar"));
+	assert_non_null(strstr(f->err, "broker.profiler = no"));
+	/* without the profiler the same tree is fine, and no agent appears */
+	snprintf(extra, sizeof(extra), "home = %s\nprofiler = no\n", root);
+	assert_int_equal(build(f, extra), 0);
+	for (size_t i = 0; i < f->cmd.argv.n; i++)
+		assert_null(strstr(f->cmd.argv.v[i], "javaagent"));
+	free(root);
+
+	root = tree(f, two, "com.adaptris.profiler.plugin.factory=x.Y\n");
+	snprintf(extra, sizeof(extra), "home = %s\n", root);
+	assert_int_equal(build(f, extra), -1);
+	assert_non_null(strstr(f->err, "several AspectJ weavers"));
+	assert_non_null(strstr(f->err, "aspectjweaver-1.8.jar"));
+	assert_non_null(strstr(f->err, "aspectjweaver-1.9.jar"));
+	/* naming one settles it */
+	snprintf(extra, sizeof(extra), "home = %s\nagent = lib/aspectjweaver-1.9.jar\n", root);
+	assert_int_equal(build(f, extra), 0);
+	snprintf(extra, sizeof(extra), "%s/lib/aspectjweaver-1.9.jar", root);
+	assert_string_equal(f->cmd.agent, extra);
+	free(root);
+}
+
+static void agent_configured_missing(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(build(f, "agent = /nonexistent/aspectjweaver.jar\n"), -1);
+	assert_non_null(strstr(f->err, "broker.agent: /nonexistent/aspectjweaver.jar does not exist"));
+}
+
+static void profiler_properties(void **state)
+{
+	struct fx *f = *state;
+	const char *one[] = {"aspectjweaver.jar", NULL};
+	char *root, extra[512];
+
+	root = tree(f, one, NULL);
+	snprintf(extra, sizeof(extra), "home = %s\n", root);
+	assert_int_equal(build(f, extra), -1);
+	assert_non_null(strstr(f->err, "holds adp-profiler.properties"));
+	free(root);
+	root = tree(f, one, "# no factory here\nother=1\n");
+	assert_int_equal(build(f, extra), -1);
+	assert_non_null(strstr(f->err, "adp-profiler.properties lacks com.adaptris.profiler.plugin.factory="));
+	free(root);
+}
+
+static void java_resolution(void **state)
+{
+	struct fx *f = *state;
+	char *jdk, *bin, *env[3] = {NULL, "PATH=/nonexistent", NULL}, extra[512];
+
+	assert_true(asprintf(&jdk, "%s/jdk", f->dir) > 0);
+	assert_true(asprintf(&bin, "%s/bin", jdk) > 0);
+	mkdir(jdk, 0755);
+	mkdir(bin, 0755);
+	free(tu_write(bin, "java", "#!/bin/sh\n"));
+	assert_true(asprintf(&env[0], "JAVA_HOME=%s", jdk) > 0);
+	/* JAVA_HOME from the environment, the file not executable */
+	assert_int_equal(build_env(f, "java =\n", env), -1);
+	assert_non_null(strstr(f->err, "java not executable"));
+	assert_non_null(strstr(f->err, "from JAVA_HOME"));
+	free(bin);
+	assert_true(asprintf(&bin, "%s/bin/java", jdk) > 0);
+	chmod(bin, 0755);
+	assert_int_equal(build_env(f, "java =\n", env), 0);
+	assert_string_equal(f->cmd.argv.v[0], bin);
+	/* nothing anywhere */
+	assert_int_equal(build_env(f, "java =\n", env + 1), -1);
+	assert_non_null(strstr(f->err, "java not found: no 'java' in PATH"));
+	/* a configured path that does not exist */
+	snprintf(extra, sizeof(extra), "java = %s/nope/java\n", f->dir);
+	assert_int_equal(build_env(f, extra, env + 1), -1);
+	assert_non_null(strstr(f->err, "does not exist"));
+	free(env[0]);
+	free(bin);
+	free(jdk);
+}
+
+static void env_stripped_and_added(void **state)
+{
+	struct fx *f = *state;
+	char *env[] = {"PATH=/usr/bin", "NOTIFY_SOCKET=/run/n", "WATCHDOG_USEC=1", "WATCHDOG_PID=2", "LISTEN_FDS=1",
+		       "LISTEN_PID=3", "LISTEN_FDNAMES=x", "KEEP=me", "OVER=old", NULL};
+	assert_int_equal(build_env(f, "env = OVER=new\nenv = ADDED=a b\n", env), 0);
+	assert_int_equal(index_of(&f->cmd.envp, "PATH=/usr/bin") >= 0, 1);
+	assert_int_equal(index_of(&f->cmd.envp, "KEEP=me") >= 0, 1);
+	assert_int_equal(index_of(&f->cmd.envp, "OVER=new") >= 0, 1);
+	assert_int_equal(index_of(&f->cmd.envp, "OVER=old"), -1);
+	assert_int_equal(index_of(&f->cmd.envp, "ADDED=a b") >= 0, 1);
+	for (size_t i = 0; i < f->cmd.envp.n; i++)
+		for (const char *const *s = command_stripped_env; *s; s++)
+			assert_false(strncmp(f->cmd.envp.v[i], *s, strlen(*s)) == 0);
+	assert_int_equal(f->cmd.envp.n, 4);
+}
+
+static void jar_refused(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(build(f, "jvm_option = -jar\n"), -1);
+	assert_non_null(strstr(f->err, "-jar is not supported"));
+}
+
+static void quoting(void **state)
+{
+	char *q;
+	(void)state;
+#define Q(in, out) q = command_quote(in); assert_string_equal(q, out); free(q)
+	Q("plain-arg_1.jar:/x", "plain-arg_1.jar:/x");
+	Q("", "''");
+	Q("hello world", "'hello world'");
+	Q("it's", "'it'\\''s'");
+	Q("$HOME", "'$HOME'");
+	Q("a\"b", "'a\"b'");
+	Q("*", "'*'");
+#undef Q
+}
+
+static void print_line_runs_in_a_shell(void **state)
+{
+	struct fx *f = *state;
+	char *out = NULL;
+	size_t len = 0;
+	FILE *mem;
+
+	assert_int_equal(build(f, "profiler = no\nproperty = g=hello world\nproperty = q=it's\nenv = E=x y\n"), 0);
+	mem = open_memstream(&out, &len);
+	command_print_line(&f->cmd, mem);
+	fclose(mem);
+	assert_non_null(strstr(out, "E='x y' "));
+	assert_non_null(strstr(out, " '-Dg=hello world' '-Dq=it'\\''s' "));
+	assert_int_equal(out[len - 1], '\n');
+	free(out);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+		T(interlok_order), T(classpath_sorted_bytewise), T(classpath_recursive_extra_and_windows_separator),
+		T(classpath_errors), T(agent_none_one_several), T(agent_configured_missing), T(profiler_properties),
+		T(java_resolution), T(env_stripped_and_added), T(jar_refused), T(quoting), T(print_line_runs_in_a_shell),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,340 @@
+/* Unit tests of configuration loading: every error class, precedence,
+ * the interlok-failover keys and their unit conversions. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "config.h"
+#include "testutil.h"
+
+static char *const no_env[] = {NULL};
+
+struct fx {
+	char *dir;
+	struct config *c;
+};
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	f->dir = tu_mkdtemp();
+	f->c = config_new();
+	*state = f;
+	return f->dir && f->c ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	config_free(f->c);
+	tu_rmrf(f->dir);
+	free(f->dir);
+	free(f);
+	return 0;
+}
+
+/* Loads INI text; returns config_load's result. */
+static int load(struct fx *f, const char *ini, const struct strlist *over)
+{
+	char *p = tu_write(f->dir, "l.ini", ini);
+	int rc = config_load(f->c, p, over, no_env);
+	free(p);
+	return rc;
+}
+
+/* The single error, which must contain every needle given. */
+static void expect_error(struct fx *f, const char *needle1, const char *needle2)
+{
+	if (f->c->errors.n != 1) {
+		for (size_t i = 0; i < f->c->errors.n; i++)
+			print_error("error: %s\n", f->c->errors.v[i]);
+		fail_msg("expected one error, got %zu", f->c->errors.n);
+	}
+	if (strstr(f->c->errors.v[0], needle1) == NULL || (needle2 && strstr(f->c->errors.v[0], needle2) == NULL))
+		fail_msg("error '%s' lacks '%s' / '%s'", f->c->errors.v[0], needle1, needle2 ? needle2 : "");
+}
+
+static void defaults(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(load(f, "", NULL), 0);
+	assert_string_equal(f->c->cluster_group, "230.0.0.1");
+	assert_int_equal(f->c->cluster_port, 2710);
+	assert_int_equal(f->c->cluster_delay, 1000);
+	assert_int_equal(f->c->cluster_retries, 5);
+	assert_int_equal(f->c->cluster_ttl, 1);
+	assert_string_equal(f->c->broker_main_class, "com.adaptris.core.management.SimpleBootstrap");
+	assert_int_equal(f->c->broker_jvm_option.n, 1);
+	assert_string_equal(f->c->broker_jvm_option.v[0], "-Xmx1024m");
+	assert_int_equal(f->c->control_mode, 0660);
+	assert_string_equal(f->c->origin[CFG_cluster_port].where, "default");
+	/* home defaults to the INI file's directory; relative paths hang off it */
+	assert_string_equal(f->c->broker_home, f->dir);
+	assert_true(strncmp(f->c->broker_lib_dir, f->dir, strlen(f->dir)) == 0);
+}
+
+static void unknown_section(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(load(f, "[cluster]\nname=x\n\n[brokr]\nhome=/x\n", NULL), -1);
+	expect_error(f, "l.ini:4: [brokr]: unknown section", "allowed sections: cluster, broker, cache, control, log");
+}
+
+static void unknown_key(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(load(f, "[cluster]\nnmae = x\n", NULL), -1);
+	expect_error(f, "l.ini:2: cluster.nmae: unknown key", "keys of [cluster]: name, node");
+}
+
+static void bad_number(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(load(f, "[cluster]\nport = 27x0\n", NULL), -1);
+	expect_error(f, "l.ini:2: cluster.port: '27x0' is not a number", "allowed 1..65535");
+}
+
+static void out_of_range(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(load(f, "[cluster]\n; comment\ndelay = 5\n", NULL), -1);
+	expect_error(f, "l.ini:3: cluster.delay: 5 is out of range", "allowed 10..60000 ms");
+}
+
+static void bad_address(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(load(f, "[cluster]\ngroup = 10.0.0.1\n", NULL), -1);
+	expect_error(f, "l.ini:2: cluster.group: '10.0.0.1' is not an IPv4 multicast address", "224.0.0.0");
+}
+
+static void bad_bool_and_enum(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(load(f, "[cluster]\npreempt = maybe\n[log]\nlevel = loud\n", NULL), -1);
+	assert_int_equal(f->c->errors.n, 2);
+	assert_non_null(strstr(f->c->errors.v[0], "l.ini:2: cluster.preempt: 'maybe' is not a boolean"));
+	assert_non_null(strstr(f->c->errors.v[1], "l.ini:4: log.level: 'loud' is not allowed; allowed error|warning|info|debug"));
+}
+
+static void missing_required(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(load(f, "[broker]\nmain_class =\n", NULL), -1);
+	expect_error(f, "l.ini:2: broker.main_class: missing required value", NULL);
+}
+
+static void unreadable_file(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(config_load(f->c, "/nonexistent/dir/l.ini", NULL, no_env), -1);
+	expect_error(f, "/nonexistent/dir/l.ini:0: cannot read the configuration", "No such file");
+}
+
+static void unreadable_bootstrap(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(load(f, "[broker]\nbootstrap = nothere.properties\n", NULL), -1);
+	expect_error(f, "l.ini:2: broker.bootstrap: cannot read", "nothere.properties");
+}
+
+static void long_line_refused_not_cut(void **state)
+{
+	struct fx *f = *state;
+	char ini[1024];
+	char big[300];
+
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	/* the tail after inih's cut would read "port = 9" on its own */
+	snprintf(ini, sizeof(ini), "[broker]\njvm_option = -D%.*s\n[cluster]\n", 180, big);
+	snprintf(ini + strlen(ini), sizeof(ini) - strlen(ini), "name = %.*sport = 9\n", 200, big);
+	assert_int_equal(load(f, ini, NULL), -1);
+	assert_int_equal(f->c->errors.n, 1);
+	assert_non_null(strstr(f->c->errors.v[0], "l.ini:4: line is 215 bytes, longer than the 198"));
+	assert_non_null(strstr(f->c->errors.v[0], "repeated keys"));
+	assert_int_equal(f->c->cluster_port, 2710);
+	assert_string_equal(f->c->cluster_name, "failover");
+	/* a line of exactly the limit is accepted */
+	assert_int_equal(f->c->broker_jvm_option.n, 1);
+	assert_int_equal(strlen(f->c->broker_jvm_option.v[0]), 182);
+}
+
+static void syntax_error(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(load(f, "[cluster]\nname = a\njust words\n", NULL), -1);
+	expect_error(f, "l.ini:3: syntax error", "key = value");
+}
+
+static void indented_line_is_not_a_continuation(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(load(f, "[broker]\njvm_option = -Xmx1g\n    jvm_option = -Xss1m\n", NULL), 0);
+	assert_int_equal(f->c->broker_jvm_option.n, 2);
+	assert_string_equal(f->c->broker_jvm_option.v[1], "-Xss1m");
+}
+
+static void repeated_keys_make_lists(void **state)
+{
+	struct fx *f = *state;
+	struct strlist over = {0};
+
+	assert_int_equal(load(f, "[broker]\nproperty = a=1\nproperty = b=2\nproperty = c=3\n", NULL), 0);
+	assert_int_equal(f->c->broker_property.n, 3);
+	assert_string_equal(f->c->origin[CFG_broker_property].where + strlen(f->dir) + 1, "l.ini:2,3,4");
+	/* a higher level replaces the whole list */
+	config_free(f->c);
+	f->c = config_new();
+	strlist_add(&over, "broker.property=z=9");
+	assert_int_equal(load(f, "[broker]\nproperty = a=1\nproperty = b=2\n", &over), 0);
+	assert_int_equal(f->c->broker_property.n, 1);
+	assert_string_equal(f->c->broker_property.v[0], "z=9");
+	strlist_clear(&over);
+}
+
+static void precedence(void **state)
+{
+	struct fx *f = *state;
+	struct strlist over = {0};
+	char *boot = tu_write(f->dir, "b.properties", "failover.port=3000\nfailover.delay=200\nfailover.retries=7\n");
+
+	free(boot);
+	strlist_add(&over, "cluster.port=5000");
+	assert_int_equal(load(f, "[broker]\nbootstrap = b.properties\n[cluster]\nport = 4000\ndelay = 300\n", &over), 0);
+	assert_int_equal(f->c->cluster_port, 5000);     /* command line */
+	assert_string_equal(f->c->origin[CFG_cluster_port].where, "command line");
+	assert_int_equal(f->c->cluster_delay, 300);     /* INI over bootstrap */
+	assert_non_null(strstr(f->c->origin[CFG_cluster_delay].where, "l.ini:5"));
+	assert_int_equal(f->c->cluster_retries, 7);     /* bootstrap over default */
+	assert_non_null(strstr(f->c->origin[CFG_cluster_retries].where, "b.properties:3 (failover.retries)"));
+	assert_int_equal(f->c->cluster_ttl, 1);         /* default */
+	strlist_clear(&over);
+}
+
+static void interlok_failover_keys(void **state)
+{
+	struct fx *f = *state;
+	char *boot = tu_write(f->dir, "b.properties",
+			      "failover.multicast.group=230.1.2.3\n"
+			      "failover.multicast.port=2711\n"
+			      "failover.tcp.peers=10.1.0.1:4000;10.1.0.2:4001\n"
+			      "failover.slave.position=4\n"
+			      "failover.ping.interval.seconds=3\n"
+			      "failover.instance.timeout.seconds=20\n");
+	free(boot);
+	assert_int_equal(load(f, "[broker]\nbootstrap = b.properties\n", NULL), 0);
+	assert_string_equal(f->c->cluster_group, "230.1.2.3");
+	assert_int_equal(f->c->cluster_port, 2711);
+	assert_int_equal(f->c->cluster_peer.n, 2);
+	assert_string_equal(f->c->cluster_peer.v[1], "10.1.0.2:4001");
+	assert_int_equal(f->c->cluster_position, 4);
+	assert_int_equal(f->c->cluster_delay, 3000);   /* seconds to ms */
+	assert_int_equal(f->c->cluster_retries, 7);    /* ceil(20 s / 3 s) */
+	assert_non_null(strstr(f->c->origin[CFG_cluster_retries].where, "failover.instance.timeout.seconds=20"));
+	/* the argument defaults to the bootstrap file */
+	assert_int_equal(f->c->broker_argument.n, 1);
+	assert_string_equal(f->c->broker_argument.v[0], f->c->broker_bootstrap);
+}
+
+static void seed_keys_and_timeout_with_ini_delay(void **state)
+{
+	struct fx *f = *state;
+	char *boot = tu_write(f->dir, "b.properties", "failover.group=230.0.0.9\nfailover.instance.timeout.seconds=1\n");
+	free(boot);
+	assert_int_equal(load(f, "[broker]\nbootstrap = b.properties\n[cluster]\ndelay = 100\n", NULL), 0);
+	assert_string_equal(f->c->cluster_group, "230.0.0.9");
+	assert_int_equal(f->c->cluster_retries, 10); /* 1 s at the INI's 100 ms */
+}
+
+static void alias_conflict(void **state)
+{
+	struct fx *f = *state;
+	char *boot = tu_write(f->dir, "b.properties", "failover.group=230.0.0.9\nx=y\nfailover.multicast.group=230.0.0.8\n");
+	free(boot);
+	assert_int_equal(load(f, "[broker]\nbootstrap = b.properties\n", NULL), -1);
+	expect_error(f, "b.properties:3: failover.multicast.group: '230.0.0.8' conflicts with failover.group at line 1",
+		     NULL);
+}
+
+static void bootstrap_bad_value(void **state)
+{
+	struct fx *f = *state;
+	char *boot = tu_write(f->dir, "b.properties", "other=1\nfailover.port=99999\n");
+	free(boot);
+	assert_int_equal(load(f, "[broker]\nbootstrap = b.properties\n", NULL), -1);
+	expect_error(f, "b.properties:2 (failover.port): cluster.port: 99999 is out of range", "1..65535");
+}
+
+static void override_errors(void **state)
+{
+	struct fx *f = *state;
+	struct strlist over = {0};
+	strlist_add(&over, "cluster.bogus=1");
+	strlist_add(&over, "noequals");
+	assert_int_equal(load(f, "", &over), -1);
+	assert_int_equal(f->c->errors.n, 2);
+	assert_non_null(strstr(f->c->errors.v[0], "command line: cluster.bogus: unknown key"));
+	assert_non_null(strstr(f->c->errors.v[1], "expected section.key=value"));
+	strlist_clear(&over);
+}
+
+static void env_home_and_java_home(void **state)
+{
+	struct fx *f = *state;
+	char *env[] = {"ADAPTRIS_HOME=/opt/adaptris", "JAVA_HOME=/opt/jdk", NULL};
+	char *p = tu_write(f->dir, "l.ini", "[broker]\n");
+	assert_int_equal(config_load(f->c, p, NULL, env), 0);
+	free(p);
+	assert_string_equal(f->c->broker_home, "/opt/adaptris");
+	assert_string_equal(f->c->origin[CFG_broker_home].where, "environment ADAPTRIS_HOME");
+	assert_string_equal(f->c->broker_lib_dir, "/opt/adaptris/lib");
+	assert_string_equal(f->c->broker_java_home, "/opt/jdk");
+	assert_string_equal(f->c->broker_working_dir, "/opt/adaptris");
+}
+
+static void pairs_checked(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(load(f, "[broker]\nproperty = novalue\nenv = 1BAD=x\n", NULL), -1);
+	assert_int_equal(f->c->errors.n, 2);
+	assert_non_null(strstr(f->c->errors.v[0], "broker.property: 'novalue' is not NAME=VALUE"));
+	assert_non_null(strstr(f->c->errors.v[1], "broker.env: '1BAD' is not a variable name"));
+}
+
+static void dump_shows_origins(void **state)
+{
+	struct fx *f = *state;
+	char *out = NULL;
+	size_t len = 0;
+	FILE *mem;
+
+	assert_int_equal(load(f, "[cluster]\nport = 2800\n", NULL), 0);
+	mem = open_memstream(&out, &len);
+	config_dump(f->c, mem);
+	fclose(mem);
+	assert_non_null(strstr(out, "[cluster]\n"));
+	assert_non_null(strstr(out, "port = 2800"));
+	assert_non_null(strstr(out, "l.ini:2\n"));
+	assert_non_null(strstr(out, "group = 230.0.0.1"));
+	assert_non_null(strstr(out, "mode = 0660"));
+	free(out);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+		T(defaults), T(unknown_section), T(unknown_key), T(bad_number), T(out_of_range), T(bad_address),
+		T(bad_bool_and_enum), T(missing_required), T(unreadable_file), T(unreadable_bootstrap),
+		T(long_line_refused_not_cut), T(syntax_error), T(indented_line_is_not_a_continuation),
+		T(repeated_keys_make_lists), T(precedence), T(interlok_failover_keys),
+		T(seed_keys_and_timeout_with_ini_delay), T(alias_conflict), T(bootstrap_bad_value), T(override_errors),
+		T(env_home_and_java_home), T(pairs_checked), T(dump_shows_origins),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
