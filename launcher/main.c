@@ -12,6 +12,7 @@
 
 #include "command.h"
 #include "config.h"
+#include "daemon.h"
 #include "log.h"
 
 #ifndef FL_SYSCONFDIR
@@ -180,14 +181,6 @@ static int check(const struct config *c)
 	return rc;
 }
 
-static int daemon_run(const struct config *c, const struct options *o)
-{
-	(void)c;
-	(void)o;
-	log_err("the daemon mode is not built yet: use -n or --print-command");
-	return EXIT_CONFIG;
-}
-
 int main(int argc, char **argv)
 {
 	struct options o = {0};
@@ -205,7 +198,7 @@ int main(int argc, char **argv)
 	else if (o.print_command)
 		rc = print_command(c, o.print_command);
 	else
-		rc = daemon_run(c, &o);
+		rc = daemon_run(c);
 	config_free(c);
 	strlist_clear(&o.overrides);
 	return rc;

@@ -1,0 +1,383 @@
+/*
+ * The daemon's event loop (libev).  Thin glue: datagrams are decoded and
+ * handed to the election, timers tick it, and what it asks for is done here:
+ * packets sent, the role logged and published, the broker wanted up or down.
+ *
+ *   transport --rx--> wire_decode --> election --actions--> send / log / status
+ *        ^                                 ^
+ *        +---- heartbeat timer (delay) ----+---- tick timer (delay/10)
+ */
+#include "daemon.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ev.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "election.h"
+#include "log.h"
+#include "state.h"
+#include "transport.h"
+#include "wire.h"
+
+enum drop_reason {
+	DROP_DECODE_BASE = 0, /* + enum wire_error */
+	DROP_FOREIGN = WIRE_ERR_COUNT,
+	DROP_DUPLICATE_ID,
+	DROP_COUNT,
+};
+
+static const char *const drop_names[DROP_COUNT] = {
+	"ok", "short", "magic", "version", "type", "length", "field", "foreign-cluster", "duplicate-node-id",
+};
+
+struct daemon {
+	struct ev_loop *loop;
+	const struct config *cfg;
+	struct election el;
+	struct transport tr;
+	char node[WIRE_ID_MAX + 1];
+	uint64_t boot, seq, cluster;
+	ev_io rx_w;
+	ev_timer hb_w, tick_w, resign_w;
+	ev_signal term_w, int_w;
+	int resign_copies;   /* RESIGN copies still to send before exiting */
+	int stopping;
+	int exit_code;
+	int stopped;         /* the loop has ended */
+	char status_path[4200];
+	uint64_t sent, send_errors, received, dropped[DROP_COUNT];
+	uint64_t dup_warned_at;
+};
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void send_packet(struct daemon *d, uint8_t type)
+{
+	struct wire_msg m;
+	uint8_t buf[WIRE_MAX_LEN];
+	size_t n;
+
+	memset(&m, 0, sizeof(m));
+	election_fill(&d->el, type, &m);
+	m.cluster = d->cluster;
+	m.boot = d->boot;
+	m.seq = ++d->seq;
+	if (election_quorum(&d->el, now_ms()))
+		m.flags |= WIRE_F_QUORUM;
+	if (d->stopping)
+		m.flags |= WIRE_F_NOCLAIM;
+	snprintf(m.url, sizeof(m.url), "%s", d->cfg->broker_url);
+	n = wire_encode(&m, buf, sizeof(buf));
+	if (n == 0) {
+		log_err("cannot encode a %s packet", wire_type_name(type));
+		return;
+	}
+	if (transport_send(&d->tr, buf, n) != 0) {
+		d->send_errors++;
+		/* every few seconds at most: a dead link must not flood the log */
+		if (d->send_errors == 1 || d->send_errors % 100 == 0)
+			log_warn("sending a %s failed (%llu failures so far): %s", wire_type_name(type),
+				 (unsigned long long)d->send_errors, strerror(errno));
+		return;
+	}
+	d->sent++;
+	log_debug("sent %s term %llu seq %llu", wire_type_name(type), (unsigned long long)m.term,
+		  (unsigned long long)m.seq);
+}
+
+static void write_status(struct daemon *d)
+{
+	char buf[1024];
+	const struct election *e = &d->el;
+	uint64_t now = now_ms();
+	int n = snprintf(buf, sizeof(buf),
+			 "node=%s\nrole=%s\nterm=%llu\nmaster=%s\npeers=%zu\nquorum=%s\npid=%ld\npromotions=%llu\n"
+			 "demotions=%llu\n",
+			 d->node, d->stopped ? "stopped" : election_state_name(e->state),
+			 (unsigned long long)(e->state == EL_MASTER || e->master[0] ? e->term : e->max_term), e->master,
+			 election_live(e, now) - 1, election_quorum(e, now) ? "yes" : "no", (long)getpid(),
+			 (unsigned long long)e->promotions, (unsigned long long)e->demotions);
+
+	if (state_write_file(d->status_path, buf, (size_t)n, 0) != 0)
+		log_warn("cannot write %s: %s", d->status_path, strerror(errno));
+}
+
+static void on_state_changed(struct daemon *d, enum el_state old)
+{
+	const struct election *e = &d->el;
+
+	if (old == e->state)
+		return;
+	log_info("role %s -> %s (%s)", election_state_name(old), election_state_name(e->state), e->reason);
+	if (e->state == EL_MASTER) {
+		/* the seed's lines: operators' alerts match them */
+		log_info("Promoted to Master node");
+		log_info("Failover Manager has been promoted");
+		if (state_write_term(d->cfg->cluster_state_dir, e->term) != 0)
+			log_warn("cannot keep term %llu in %s: %s", (unsigned long long)e->term, d->cfg->cluster_state_dir,
+				 strerror(errno));
+	} else if (old == EL_MASTER) {
+		log_warn("Demoted from master: %s", e->reason);
+	}
+}
+
+static void resign_cb(struct ev_loop *loop, ev_timer *w, int revents);
+
+/* Does what the election asked for.  old is the state before the call. */
+static void act(struct daemon *d, unsigned a, enum el_state old, const char *old_master)
+{
+	if (a & EL_STATE_CHANGED)
+		on_state_changed(d, old);
+	if ((a & EL_MASTER_CHANGED) && strcmp(old_master, d->el.master) != 0 && d->el.state != EL_MASTER) {
+		if (d->el.master[0])
+			log_info("master is %s (term %llu)", d->el.master, (unsigned long long)d->el.term);
+		else
+			log_info("no master: %s", d->el.master_reason);
+	}
+	if (a & EL_SEND_CLAIM)
+		send_packet(d, WIRE_CLAIM);
+	if (a & EL_SEND_HEARTBEAT)
+		send_packet(d, WIRE_HEARTBEAT);
+	if (a & EL_SEND_HANDOVER) {
+		log_info("asking master %s to hand over to %s", d->el.master, d->el.handover_target);
+		send_packet(d, WIRE_HANDOVER);
+	}
+	if (a & EL_SEND_RESIGN) {
+		/* several copies across one interval: datagrams get lost */
+		send_packet(d, WIRE_RESIGN);
+		d->resign_copies = 2;
+		ev_timer_set(&d->resign_w, d->cfg->cluster_delay / 3000.0, d->cfg->cluster_delay / 3000.0);
+		ev_timer_again(d->loop, &d->resign_w);
+	}
+	if (a & (EL_STATE_CHANGED | EL_MASTER_CHANGED | EL_PEERS_CHANGED))
+		write_status(d);
+}
+
+#define STEP(d, call)                                                                                               \
+	do {                                                                                                        \
+		enum el_state old_ = (d)->el.state;                                                                 \
+		char om_[WIRE_ID_MAX + 1];                                                                          \
+		unsigned a_;                                                                                        \
+		memcpy(om_, (d)->el.master, sizeof(om_));                                                           \
+		a_ = (call);                                                                                        \
+		act((d), a_, old_, om_);                                                                            \
+	} while (0)
+
+static void resign_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct daemon *d = w->data;
+
+	(void)revents;
+	send_packet(d, WIRE_RESIGN);
+	if (--d->resign_copies > 0)
+		return;
+	ev_timer_stop(loop, w);
+	if (d->stopping)
+		ev_break(loop, EVBREAK_ALL);
+}
+
+static void drop(struct daemon *d, enum drop_reason r, const struct sockaddr_in *from)
+{
+	char addr[32];
+
+	d->dropped[r]++;
+	if (log_get_level() >= LOG_LEVEL_DEBUG) {
+		inet_ntop(AF_INET, &from->sin_addr, addr, sizeof(addr));
+		log_debug("dropped a packet from %s: %s", addr, drop_names[r]);
+	}
+}
+
+static void rx_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct daemon *d = w->data;
+	uint8_t buf[WIRE_MAX_LEN + 64];
+	struct sockaddr_in from;
+	struct wire_msg m;
+
+	(void)loop;
+	(void)revents;
+	/* a bounded batch: a flood must not starve the timers */
+	for (int i = 0; i < 64; i++) {
+		ssize_t n = transport_recv(&d->tr, buf, sizeof(buf), &from);
+		enum wire_error err;
+		uint64_t now;
+
+		if (n < 0)
+			break;
+		d->received++;
+		err = wire_decode(buf, (size_t)n, &m);
+		if (err != WIRE_OK) {
+			drop(d, (enum drop_reason)err, &from);
+			continue;
+		}
+		if (m.cluster != d->cluster) {
+			drop(d, DROP_FOREIGN, &from);
+			continue;
+		}
+		now = now_ms();
+		if (strcmp(m.node, d->node) == 0) {
+			if (m.boot == d->boot)
+				continue; /* our own, looped back */
+			drop(d, DROP_DUPLICATE_ID, &from);
+			if (d->dup_warned_at == 0 || now - d->dup_warned_at > 10000) {
+				d->dup_warned_at = now;
+				log_err("another launcher uses our node id %s: give every node its own cluster.node", d->node);
+			}
+			continue;
+		}
+		log_debug("received %s from %s role %s term %llu", wire_type_name(m.type), m.node,
+			  wire_role_name(m.role), (unsigned long long)m.term);
+		STEP(d, election_on_packet(&d->el, &m, now));
+	}
+}
+
+static void hb_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct daemon *d = w->data;
+
+	(void)loop;
+	(void)revents;
+	if (!d->stopping)
+		send_packet(d, WIRE_HEARTBEAT);
+}
+
+static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct daemon *d = w->data;
+
+	(void)loop;
+	(void)revents;
+	STEP(d, election_tick(&d->el, now_ms()));
+}
+
+static void stop_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct daemon *d = w->data;
+
+	(void)revents;
+	if (d->stopping) {
+		log_info("signal %d again while stopping: exiting now", w->signum);
+		ev_break(loop, EVBREAK_ALL);
+		return;
+	}
+	d->stopping = 1;
+	log_info("signal %d: stopping", w->signum);
+	if (d->el.state == EL_MASTER) {
+		/* a stopping node never claims again */
+		STEP(d, election_resign(&d->el, NULL, UINT64_MAX / 4, now_ms()));
+		return; /* resign_cb breaks the loop after the last copy */
+	}
+	ev_break(loop, EVBREAK_ALL);
+}
+
+static int setup(struct daemon *d, const struct config *c)
+{
+	char err[512];
+	struct el_params p = {0};
+
+	d->cfg = c;
+	d->cluster = wire_cluster_digest(c->cluster_name);
+	if (state_mkdir(c->cluster_state_dir) != 0) {
+		log_err("cannot create the state directory %s: %s", c->cluster_state_dir, strerror(errno));
+		return -1;
+	}
+	if (state_node_id(c->cluster_state_dir, c->cluster_node, d->node, sizeof(d->node), err, sizeof(err)) != 0) {
+		log_err("%s", err);
+		return -1;
+	}
+	if (getrandom(&d->boot, sizeof(d->boot), 0) != (ssize_t)sizeof(d->boot)) {
+		log_err("getrandom: %s", strerror(errno));
+		return -1;
+	}
+	snprintf(d->status_path, sizeof(d->status_path), "%s/status", c->cluster_state_dir);
+	snprintf(p.self, sizeof(p.self), "%s", d->node);
+	p.position = (uint16_t)c->cluster_position;
+	p.delay_ms = (uint32_t)c->cluster_delay;
+	p.retries = (uint32_t)c->cluster_retries;
+	p.preempt = c->cluster_preempt;
+	p.expected_nodes = (unsigned)c->cluster_expected_nodes;
+	p.initial_term = state_read_term(c->cluster_state_dir);
+	election_init(&d->el, &p, now_ms());
+	log_info("node %s of cluster %s, position %ld, heartbeat %ld ms, master lost after %ld missed", d->node,
+		 c->cluster_name, c->cluster_position, c->cluster_delay, c->cluster_retries);
+
+	log_info("Creating listener...");
+	if (transport_open(&d->tr, c, err, sizeof(err)) != 0) {
+		log_err("cannot open the cluster socket: %s", err);
+		return -1;
+	}
+	log_info("Creating broadcaster...");
+	return 0;
+}
+
+int daemon_run(const struct config *c)
+{
+	struct daemon *d = calloc(1, sizeof(*d));
+	struct ev_loop *loop = ev_default_loop(EVFLAG_AUTO);
+	int rc;
+
+	if (d == NULL || loop == NULL) {
+		log_err("out of memory");
+		free(d);
+		return 2;
+	}
+	d->loop = loop;
+	d->tr.fd = -1;
+	if (setup(d, c) != 0) {
+		transport_close(&d->tr);
+		free(d);
+		return 2;
+	}
+	ev_io_init(&d->rx_w, rx_cb, d->tr.fd, EV_READ);
+	d->rx_w.data = d;
+	ev_io_start(loop, &d->rx_w);
+	if (d->tr.multicast)
+		log_info("Started listener on %s:%ld%s%s", c->cluster_group, c->cluster_port, d->tr.ifname[0] ? " via " : "",
+			 d->tr.ifname);
+	else
+		log_info("Started listener on port %ld (unicast, %zu peers)", c->cluster_port, d->tr.npeers);
+
+	ev_timer_init(&d->hb_w, hb_cb, 0., c->cluster_delay / 1000.0);
+	d->hb_w.data = d;
+	ev_timer_start(loop, &d->hb_w);
+	ev_timer_init(&d->tick_w, tick_cb, 0., election_tick_ms(&d->el) / 1000.0);
+	d->tick_w.data = d;
+	ev_timer_start(loop, &d->tick_w);
+	ev_init(&d->resign_w, resign_cb);
+	d->resign_w.data = d;
+	ev_signal_init(&d->term_w, stop_cb, SIGTERM);
+	d->term_w.data = d;
+	ev_signal_start(loop, &d->term_w);
+	ev_signal_init(&d->int_w, stop_cb, SIGINT);
+	d->int_w.data = d;
+	ev_signal_start(loop, &d->int_w);
+	signal(SIGPIPE, SIG_IGN);
+
+	send_packet(d, WIRE_HEARTBEAT);
+	log_info("Started broadcaster");
+	log_info("Failover Manager has started");
+	write_status(d);
+
+	ev_run(loop, 0);
+
+	rc = d->exit_code;
+	d->stopped = 1;
+	write_status(d);
+	transport_close(&d->tr);
+	log_info("stopped");
+	free(d);
+	return rc;
+}

@@ -1,0 +1,506 @@
+/*
+ * Election decisions.  Every entry point takes the monotonic time in ms,
+ * first checks that this node did not itself stall, then decides, and
+ * returns the actions for the caller as a bit mask.
+ */
+#include "election.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static uint64_t clamp(uint64_t v, uint64_t lo, uint64_t hi) { return v < lo ? lo : v > hi ? hi : v; }
+
+const char *election_state_name(enum el_state s) { return wire_role_name((uint8_t)s); }
+
+uint64_t election_tick_ms(const struct election *e) { return clamp(e->p.delay_ms / 10, 2, 50); }
+
+/* a ranks before b: lower position, then the lower id. */
+static int ranks_before(uint16_t pa, const char *ida, uint16_t pb, const char *idb)
+{
+	if (pa != pb)
+		return pa < pb;
+	return strcmp(ida, idb) < 0;
+}
+
+/* Of two masters or claims, a wins: higher term, then better rank. */
+static int wins(uint64_t ta, uint16_t pa, const char *ida, uint64_t tb, uint16_t pb, const char *idb)
+{
+	if (ta != tb)
+		return ta > tb;
+	return ranks_before(pa, ida, pb, idb);
+}
+
+static void set_state(struct election *e, enum el_state s, unsigned *act, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void set_state(struct election *e, enum el_state s, unsigned *act, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(e->reason, sizeof(e->reason), fmt, ap);
+	va_end(ap);
+	if (e->state == EL_MASTER && s != EL_MASTER)
+		e->demotions++;
+	if (s == EL_MASTER && e->state != EL_MASTER)
+		e->promotions++;
+	e->state = s;
+	*act |= EL_STATE_CHANGED;
+}
+
+static struct el_peer *find_peer(struct election *e, const char *id)
+{
+	for (size_t i = 0; i < e->npeers; i++)
+		if (strcmp(e->peers[i].id, id) == 0)
+			return &e->peers[i];
+	return NULL;
+}
+
+const struct el_peer *election_peer(const struct election *e, const char *id)
+{
+	return find_peer((struct election *)e, id);
+}
+
+static int peer_live(const struct election *e, const struct el_peer *p, uint64_t now)
+{
+	return p != NULL && now - p->last_seen < e->timeout;
+}
+
+size_t election_live(const struct election *e, uint64_t now)
+{
+	size_t n = 1; /* ourselves */
+
+	for (size_t i = 0; i < e->npeers; i++)
+		n += peer_live(e, &e->peers[i], now);
+	return n;
+}
+
+int election_quorum(const struct election *e, uint64_t now)
+{
+	return e->p.expected_nodes == 0 || election_live(e, now) * 2 > e->p.expected_nodes;
+}
+
+void election_init(struct election *e, const struct el_params *p, uint64_t now)
+{
+	memset(e, 0, sizeof(*e));
+	e->p = *p;
+	e->timeout = (uint64_t)p->retries * p->delay_ms;
+	e->claim_window = clamp(p->delay_ms / 2, 10, 500);
+	e->skew_step = clamp(p->delay_ms / 2, 10, 500);
+	e->state = EL_LISTENING;
+	e->max_term = p->initial_term;
+	e->listen_until = now + e->timeout;
+	e->last_call = now;
+	snprintf(e->reason, sizeof(e->reason), "started; listening for %llu ms", (unsigned long long)e->timeout);
+}
+
+static int master_alive(const struct election *e, uint64_t now)
+{
+	return e->master[0] != '\0' && strcmp(e->master, e->p.self) != 0 && now - e->master_seen < e->timeout;
+}
+
+static void lose_master(struct election *e, uint64_t lost_at, unsigned *act, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void lose_master(struct election *e, uint64_t lost_at, unsigned *act, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (e->master[0] != '\0') {
+		*act |= EL_MASTER_CHANGED;
+		va_start(ap, fmt);
+		vsnprintf(e->master_reason, sizeof(e->master_reason), fmt, ap);
+		va_end(ap);
+	}
+	e->master[0] = '\0';
+	e->lost_at = lost_at;
+}
+
+/*
+ * Our own stall (SIGSTOP, swap, a paused VM) longer than the timeout: the
+ * cluster has moved on without us.  Step down before acting on anything we
+ * believed, and listen again as a node that just started.
+ */
+static void check_stall(struct election *e, uint64_t now, unsigned *act)
+{
+	uint64_t gap = now - e->last_call;
+
+	e->last_call = now;
+	if (gap <= e->timeout || e->state == EL_LISTENING)
+		return;
+	set_state(e, EL_LISTENING, act, "stalled for %llu ms (timeout %llu ms): assuming we were replaced; rejoining",
+		  (unsigned long long)gap, (unsigned long long)e->timeout);
+	lose_master(e, now, act, "we stalled");
+	e->listen_until = now + e->timeout;
+	e->pending_claim_until = 0;
+}
+
+static void follow(struct election *e, const struct wire_msg *m, uint64_t now, unsigned *act)
+{
+	if (strcmp(e->master, m->node) != 0)
+		*act |= EL_MASTER_CHANGED;
+	snprintf(e->master, sizeof(e->master), "%s", m->node);
+	e->term = m->term;
+	e->master_seen = now;
+	e->favored[0] = '\0';
+	e->pending_claim_until = 0;
+}
+
+static void promote(struct election *e, uint64_t now, unsigned *act)
+{
+	e->term = e->claim_term;
+	if (e->term > e->max_term)
+		e->max_term = e->term;
+	snprintf(e->master, sizeof(e->master), "%s", e->p.self);
+	e->became_master_at = now;
+	e->quorum_lost_since = 0;
+	*act |= EL_SEND_HEARTBEAT | EL_MASTER_CHANGED;
+	set_state(e, EL_MASTER, act, "no better claim and no live master within the claim window; term %llu",
+		  (unsigned long long)e->term);
+}
+
+/* Our place among the live nodes that may claim (0 = first). */
+static unsigned claim_rank(const struct election *e, uint64_t now)
+{
+	unsigned k = 0;
+
+	for (size_t i = 0; i < e->npeers; i++) {
+		const struct el_peer *p = &e->peers[i];
+		/* listening peers count: nodes started together end listening together */
+		if (!peer_live(e, p, now) || p->role == EL_MASTER || (p->flags & WIRE_F_NOCLAIM))
+			continue;
+		if (ranks_before(p->position, p->id, e->p.position, e->p.self))
+			k++;
+	}
+	if (e->favored[0] != '\0' && now < e->favored_until) {
+		if (strcmp(e->favored, e->p.self) == 0)
+			return 0;
+		if (peer_live(e, find_peer((struct election *)e, e->favored), now))
+			k++;
+	}
+	return k;
+}
+
+static void maybe_claim(struct election *e, uint64_t now, unsigned *act)
+{
+	unsigned k;
+
+	if (now < e->holddown_until || now < e->pending_claim_until || !election_quorum(e, now))
+		return;
+	k = claim_rank(e, now);
+	if (now < e->lost_at + k * e->skew_step)
+		return;
+	e->claim_term = e->max_term + 1;
+	e->claim_until = now + e->claim_window;
+	e->claim_resend_at = now + e->claim_window / 2;
+	*act |= EL_SEND_CLAIM;
+	set_state(e, EL_CANDIDATE, act, "no master; claiming term %llu (rank %u among live slaves)",
+		  (unsigned long long)e->claim_term, k);
+}
+
+static void expire_peers(struct election *e, uint64_t now, unsigned *act)
+{
+	size_t i = 0;
+
+	while (i < e->npeers) {
+		if (!peer_live(e, &e->peers[i], now)) {
+			e->peers[i] = e->peers[--e->npeers];
+			*act |= EL_PEERS_CHANGED;
+		} else {
+			i++;
+		}
+	}
+}
+
+unsigned election_tick(struct election *e, uint64_t now)
+{
+	unsigned act = 0;
+
+	check_stall(e, now, &act);
+	expire_peers(e, now, &act);
+	switch (e->state) {
+	case EL_LISTENING:
+		if (now < e->listen_until)
+			break;
+		if (master_alive(e, now)) {
+			set_state(e, EL_SLAVE, &act, "listened %llu ms; master is %s (term %llu)",
+				  (unsigned long long)e->timeout, e->master, (unsigned long long)e->term);
+			break;
+		}
+		lose_master(e, now, &act, "none heard");
+		set_state(e, EL_SLAVE, &act, "listened %llu ms; no master heard", (unsigned long long)e->timeout);
+		/* fall through: we may be the one to claim */
+		/* FALLTHROUGH */
+	case EL_SLAVE:
+		if (e->master[0] != '\0' && !master_alive(e, now)) {
+			lose_master(e, e->master_seen + e->timeout, &act, "master %s lost: nothing heard for %llu ms",
+				    e->master, (unsigned long long)(now - e->master_seen));
+		}
+		if (master_alive(e, now)) {
+			const struct el_peer *m = find_peer(e, e->master);
+			if (e->p.preempt && m != NULL && ranks_before(e->p.position, e->p.self, m->position, m->id) &&
+			    now >= e->holddown_until && now - e->handover_sent_at >= e->p.delay_ms) {
+				snprintf(e->handover_target, sizeof(e->handover_target), "%s", e->p.self);
+				e->handover_sent_at = now;
+				act |= EL_SEND_HANDOVER;
+			}
+			break;
+		}
+		maybe_claim(e, now, &act);
+		break;
+	case EL_CANDIDATE:
+		if (!election_quorum(e, now)) {
+			set_state(e, EL_SLAVE, &act, "quorum lost while claiming: see %zu of %u nodes",
+				  election_live(e, now), e->p.expected_nodes);
+		} else if (now >= e->claim_until) {
+			promote(e, now, &act);
+		} else if (e->claim_resend_at != 0 && now >= e->claim_resend_at) {
+			e->claim_resend_at = 0; /* a second copy against packet loss */
+			act |= EL_SEND_CLAIM;
+		}
+		break;
+	case EL_MASTER:
+		if (election_quorum(e, now)) {
+			e->quorum_lost_since = 0;
+		} else if (e->quorum_lost_since == 0) {
+			e->quorum_lost_since = now;
+		} else if (now - e->quorum_lost_since >= e->timeout) {
+			lose_master(e, now, &act, "lost quorum");
+			set_state(e, EL_SLAVE, &act, "lost quorum: see %zu of %u nodes for %llu ms", election_live(e, now),
+				  e->p.expected_nodes, (unsigned long long)(now - e->quorum_lost_since));
+		}
+		break;
+	}
+	return act;
+}
+
+static void on_master_heard(struct election *e, const struct wire_msg *m, uint64_t now, unsigned *act)
+{
+	const struct el_peer *cur;
+
+	switch (e->state) {
+	case EL_MASTER:
+		if (wins(m->term, m->position, m->node, e->term, e->p.position, e->p.self)) {
+			set_state(e, EL_SLAVE, act, "master %s (term %llu, position %u) outranks us (term %llu): demoting",
+				  m->node, (unsigned long long)m->term, m->position, (unsigned long long)e->term);
+			follow(e, m, now, act);
+		} else {
+			*act |= EL_SEND_HEARTBEAT; /* make it hear us and step down */
+		}
+		break;
+	case EL_CANDIDATE:
+		set_state(e, EL_SLAVE, act, "master %s is alive (term %llu): claim withdrawn", m->node,
+			  (unsigned long long)m->term);
+		follow(e, m, now, act);
+		break;
+	case EL_LISTENING:
+	case EL_SLAVE:
+		cur = e->master[0] ? find_peer(e, e->master) : NULL;
+		if (!master_alive(e, now) || strcmp(e->master, m->node) == 0 || cur == NULL ||
+		    wins(m->term, m->position, m->node, e->term, cur->position, cur->id))
+			follow(e, m, now, act);
+		if (e->state == EL_LISTENING)
+			set_state(e, EL_SLAVE, act, "joined: master is %s (term %llu)", e->master,
+				  (unsigned long long)e->term);
+		break;
+	}
+}
+
+static void on_claim(struct election *e, const struct wire_msg *m, uint64_t now, unsigned *act)
+{
+	switch (e->state) {
+	case EL_MASTER:
+		*act |= EL_SEND_HEARTBEAT; /* we are alive: the claimant withdraws */
+		break;
+	case EL_CANDIDATE:
+		if (wins(m->term, m->position, m->node, e->claim_term, e->p.position, e->p.self)) {
+			set_state(e, EL_SLAVE, act, "%s claims term %llu with a better rank: claim withdrawn", m->node,
+				  (unsigned long long)m->term);
+			e->pending_claim_until = now + e->claim_window + e->p.delay_ms;
+		} else {
+			*act |= EL_SEND_CLAIM;
+		}
+		break;
+	case EL_LISTENING:
+	case EL_SLAVE:
+		if (!master_alive(e, now))
+			e->pending_claim_until = now + e->claim_window + e->p.delay_ms;
+		break;
+	}
+}
+
+static void on_resign(struct election *e, const struct wire_msg *m, uint64_t now, unsigned *act)
+{
+	if (e->state == EL_MASTER || strcmp(e->master, m->node) != 0)
+		return; /* copies after the first, or an old master's */
+	lose_master(e, now, act, "master %s resigned%s%s", m->node, m->target[0] ? " in favour of " : "", m->target);
+	snprintf(e->favored, sizeof(e->favored), "%s", m->target);
+	e->favored_until = now + e->timeout;
+	e->pending_claim_until = 0;
+}
+
+static void resign(struct election *e, const char *target, uint64_t holddown_ms, uint64_t now, unsigned *act)
+{
+	snprintf(e->handover_target, sizeof(e->handover_target), "%s", target ? target : "");
+	e->holddown_until = now + holddown_ms;
+	lose_master(e, now, act, "we resigned");
+	set_state(e, EL_SLAVE, act, "resigning%s%s", e->handover_target[0] ? " in favour of " : "",
+		  e->handover_target);
+	*act |= EL_SEND_RESIGN;
+}
+
+static void on_handover(struct election *e, const struct wire_msg *m, uint64_t now, unsigned *act)
+{
+	const char *target = m->target[0] ? m->target : m->node;
+	const struct el_peer *t = find_peer(e, target);
+
+	if (e->state != EL_MASTER || strcmp(target, e->p.self) == 0)
+		return;
+	if (!peer_live(e, t, now) || t->role == EL_LISTENING)
+		return;
+	resign(e, target, e->timeout, now, act);
+}
+
+unsigned election_on_packet(struct election *e, const struct wire_msg *m, uint64_t now)
+{
+	unsigned act = 0;
+	struct el_peer *p;
+
+	check_stall(e, now, &act);
+	if (strcmp(m->node, e->p.self) == 0)
+		return act;
+	p = find_peer(e, m->node);
+	if (p == NULL) {
+		if (e->npeers == ELECTION_MAX_PEERS)
+			return act;
+		p = &e->peers[e->npeers++];
+		memset(p, 0, sizeof(*p));
+		snprintf(p->id, sizeof(p->id), "%s", m->node);
+		p->boot = m->boot;
+		p->first_seen = now;
+		act |= EL_PEERS_CHANGED;
+	} else if (p->boot != m->boot) {
+		/* it restarted: whatever it was, it is not our master any more */
+		p->boot = m->boot;
+		p->first_seen = now;
+		if (strcmp(e->master, m->node) == 0 && e->state != EL_MASTER)
+			lose_master(e, now, &act, "master %s restarted", m->node);
+	}
+	p->last_seen = now;
+	p->role = m->role;
+	p->term = m->term;
+	p->position = m->position;
+	p->flags = m->flags;
+	snprintf(p->url, sizeof(p->url), "%s", m->url);
+	if (m->type == WIRE_HEARTBEAT)
+		snprintf(p->leader, sizeof(p->leader), "%s", m->target);
+	if (m->term > e->max_term)
+		e->max_term = m->term;
+
+	switch (m->type) {
+	case WIRE_HEARTBEAT:
+		if (m->role == WIRE_ROLE_MASTER)
+			on_master_heard(e, m, now, &act);
+		else if (strcmp(e->master, m->node) == 0 && e->state != EL_MASTER) {
+			/* our master says it is not master any more (its resign was lost) */
+			lose_master(e, now, &act, "master %s is now %s", m->node, wire_role_name(m->role));
+		}
+		break;
+	case WIRE_CLAIM:
+		on_claim(e, m, now, &act);
+		break;
+	case WIRE_RESIGN:
+		on_resign(e, m, now, &act);
+		break;
+	case WIRE_HANDOVER:
+		on_handover(e, m, now, &act);
+		break;
+	}
+	return act;
+}
+
+unsigned election_resign(struct election *e, const char *target, uint64_t holddown_ms, uint64_t now)
+{
+	unsigned act = 0;
+
+	check_stall(e, now, &act);
+	if (e->state == EL_MASTER)
+		resign(e, target, holddown_ms, now, &act);
+	else if (e->state == EL_CANDIDATE)
+		set_state(e, EL_SLAVE, &act, "claim withdrawn: resigning");
+	if (e->state != EL_MASTER && holddown_ms)
+		e->holddown_until = now + holddown_ms;
+	return act;
+}
+
+unsigned election_request_handover(struct election *e, const char *target, uint64_t now)
+{
+	unsigned act = 0;
+	const struct el_peer *t;
+
+	check_stall(e, now, &act);
+	if (target == NULL || *target == '\0') {
+		/* the next in order among the live slaves */
+		const struct el_peer *best = NULL;
+		for (size_t i = 0; i < e->npeers; i++) {
+			const struct el_peer *p = &e->peers[i];
+			if (!peer_live(e, p, now) || p->role != EL_SLAVE)
+				continue;
+			if (best == NULL || ranks_before(p->position, p->id, best->position, best->id))
+				best = p;
+		}
+		if (e->state != EL_MASTER && e->state == EL_SLAVE &&
+		    (best == NULL || ranks_before(e->p.position, e->p.self, best->position, best->id)))
+			target = e->p.self;
+		else if (best != NULL)
+			target = best->id;
+		else {
+			snprintf(e->reason, sizeof(e->reason), "no live slave to hand over to");
+			return act;
+		}
+	}
+	if (strcmp(target, e->p.self) == 0) {
+		if (e->state == EL_MASTER) {
+			snprintf(e->reason, sizeof(e->reason), "%s is already master", target);
+			return act;
+		}
+		if (e->state != EL_SLAVE) {
+			snprintf(e->reason, sizeof(e->reason), "this node is %s, not a slave", election_state_name(e->state));
+			return act;
+		}
+	} else {
+		t = find_peer(e, target);
+		if (!peer_live(e, t, now) || t->role != EL_SLAVE) {
+			snprintf(e->reason, sizeof(e->reason), "%s is not a live slave", target);
+			return act;
+		}
+	}
+	if (e->state == EL_MASTER) {
+		resign(e, target, e->timeout, now, &act);
+		return act;
+	}
+	if (!master_alive(e, now)) {
+		snprintf(e->reason, sizeof(e->reason), "no live master to hand over");
+		return act;
+	}
+	snprintf(e->handover_target, sizeof(e->handover_target), "%s", target);
+	snprintf(e->reason, sizeof(e->reason), "asked %s to hand over to %s", e->master, target);
+	return act | EL_SEND_HANDOVER;
+}
+
+void election_fill(const struct election *e, uint8_t type, struct wire_msg *m)
+{
+	m->type = type;
+	snprintf(m->node, sizeof(m->node), "%s", e->p.self);
+	m->role = (uint8_t)e->state;
+	m->position = e->p.position;
+	switch (e->state) {
+	case EL_MASTER: m->term = e->term; break;
+	case EL_CANDIDATE: m->term = e->claim_term; break;
+	default: m->term = e->max_term; break;
+	}
+	if (type == WIRE_RESIGN || type == WIRE_HANDOVER)
+		snprintf(m->target, sizeof(m->target), "%s", e->handover_target);
+	else
+		snprintf(m->target, sizeof(m->target), "%s", e->master);
+	m->flags = e->holddown_until > e->last_call ? WIRE_F_NOCLAIM : 0;
+}

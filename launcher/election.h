@@ -1,0 +1,126 @@
+/*
+ * Membership and master election: pure decision logic.  No sockets, no
+ * clock, no logging: the caller passes the monotonic time in milliseconds
+ * and the decoded packets, and acts on what comes back (packets to send now,
+ * a changed role).  The election only says whether this node should be
+ * master; the broker supervisor reconciles the broker with that.
+ *
+ * Invariants it keeps (see the README's Election section):
+ *  - terms only grow, and every promotion takes a term above any seen;
+ *  - of two masters that hear each other, the lower (term, rank) demotes;
+ *  - a node listens one full timeout before it may claim, and after any
+ *    stall of its own longer than the timeout;
+ *  - a claim is announced and held for a claim window before promotion;
+ *    slaves are skewed by rank so the best one claims first;
+ *  - with expected_nodes set, only a node that sees a majority promotes, and
+ *    a master that loses it for one timeout steps down.
+ */
+#ifndef FL_ELECTION_H
+#define FL_ELECTION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wire.h"
+
+#define ELECTION_MAX_PEERS 256
+
+enum el_state {
+	EL_LISTENING = WIRE_ROLE_LISTENING, /* learning the cluster; may not claim */
+	EL_SLAVE = WIRE_ROLE_SLAVE,         /* following a master, or waiting for a turn to claim */
+	EL_CANDIDATE = WIRE_ROLE_CANDIDATE, /* claim announced, waiting out the claim window */
+	EL_MASTER = WIRE_ROLE_MASTER,       /* the broker should run here */
+};
+
+/* What the caller must do after a call, a bit mask. */
+enum el_action {
+	EL_SEND_HEARTBEAT = 1 << 0, /* announce our state now, not at the next tick */
+	EL_SEND_CLAIM = 1 << 1,
+	EL_SEND_RESIGN = 1 << 2,    /* several copies: see election_resign() */
+	EL_SEND_HANDOVER = 1 << 3,  /* ask the master to resign in our favour */
+	EL_STATE_CHANGED = 1 << 4,  /* see e->reason */
+	EL_PEERS_CHANGED = 1 << 5,  /* a peer joined or was lost */
+	EL_MASTER_CHANGED = 1 << 6, /* the master we follow changed */
+};
+
+struct el_params {
+	char self[WIRE_ID_MAX + 1];
+	uint16_t position;
+	uint32_t delay_ms;
+	uint32_t retries;
+	int preempt;
+	unsigned expected_nodes; /* 0: no quorum */
+	uint64_t initial_term;   /* the highest term this node saw before (persisted) */
+};
+
+struct el_peer {
+	char id[WIRE_ID_MAX + 1];
+	uint64_t boot;
+	uint64_t last_seen;
+	uint64_t first_seen;
+	uint8_t role;
+	uint64_t term;
+	uint16_t position;
+	uint8_t flags;
+	char url[WIRE_URL_MAX + 1];
+	char leader[WIRE_ID_MAX + 1];
+};
+
+struct election {
+	struct el_params p;
+	uint64_t timeout;        /* retries x delay, ms */
+	uint64_t claim_window;   /* ms */
+	uint64_t skew_step;      /* ms per rank */
+	enum el_state state;
+	uint64_t term;           /* our term as master, or the term of the master we follow */
+	uint64_t max_term;       /* highest term seen anywhere */
+	char master[WIRE_ID_MAX + 1]; /* master we follow (or self); "" if none */
+	uint64_t master_seen;    /* when the master was last heard */
+	uint64_t lost_at;        /* when the master was found gone; claims are skewed from here */
+	uint64_t listen_until;
+	uint64_t claim_term;
+	uint64_t claim_until;
+	uint64_t claim_resend_at;
+	uint64_t pending_claim_until; /* someone else claims: hold back until then */
+	char favored[WIRE_ID_MAX + 1]; /* the node a resigning master named */
+	uint64_t favored_until;
+	uint64_t holddown_until; /* no claims before this (after resigning) */
+	uint64_t quorum_lost_since;
+	uint64_t last_call;      /* to detect our own stalls */
+	uint64_t handover_sent_at;
+	uint64_t became_master_at;
+	char handover_target[WIRE_ID_MAX + 1];
+	char reason[160];        /* why the last state change happened */
+	char master_reason[160]; /* why we stopped following a master */
+	size_t npeers;
+	struct el_peer peers[ELECTION_MAX_PEERS];
+	/* counters */
+	uint64_t promotions, demotions;
+};
+
+void election_init(struct election *e, const struct el_params *p, uint64_t now);
+
+/* Call at least every election_tick_ms(). */
+unsigned election_tick(struct election *e, uint64_t now);
+unsigned election_on_packet(struct election *e, const struct wire_msg *m, uint64_t now);
+
+/* Step down: as master, stop being one and ask the cluster to promote
+ * target (or the best slave when NULL/""), and hold off claiming for
+ * holddown_ms.  Returns EL_SEND_RESIGN when we were master. */
+unsigned election_resign(struct election *e, const char *target, uint64_t holddown_ms, uint64_t now);
+
+/* Ask the current master to hand over to target (switchover).  0 when there
+ * is no live master or the target is not live (e->reason says why). */
+unsigned election_request_handover(struct election *e, const char *target, uint64_t now);
+
+/* Fills the election part of an outgoing packet of the given type. */
+void election_fill(const struct election *e, uint8_t type, struct wire_msg *m);
+
+const char *election_state_name(enum el_state s);
+uint64_t election_tick_ms(const struct election *e);
+/* Live peers and whether we see a majority. */
+size_t election_live(const struct election *e, uint64_t now);
+int election_quorum(const struct election *e, uint64_t now);
+const struct el_peer *election_peer(const struct election *e, const char *id);
+
+#endif

@@ -1,0 +1,23 @@
+/*
+ * Files in the state directory: the node id (generated once, kept), the
+ * highest term this node has seen (terms only grow, across restarts too),
+ * and the status file that shows the node's role to scripts and tests.
+ * Every write goes to a new file that is renamed over the old one.
+ */
+#ifndef FL_STATE_H
+#define FL_STATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* mkdir -p with mode 0750 for what is created. */
+int state_mkdir(const char *dir);
+/* The configured id, or the one kept in dir/node-id, or a new one kept
+ * there.  0, or -1 with the reason in err. */
+int state_node_id(const char *dir, const char *configured, char *out, size_t outlen, char *err, size_t errlen);
+uint64_t state_read_term(const char *dir);
+int state_write_term(const char *dir, uint64_t term);
+/* Writes path atomically (path.tmp, fsync, rename). */
+int state_write_file(const char *path, const char *text, size_t len, int sync);
+
+#endif

@@ -1,0 +1,138 @@
+/*
+ * UDP transport.  SO_REUSEADDR lets several launchers (several nodes on one
+ * host, or the template unit's instances) bind the same group and port; on
+ * Linux each of them then receives every datagram sent to the group.
+ */
+#include "transport.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static int fail(char *err, size_t len, const char *what, const char *detail)
+{
+	snprintf(err, len, "%s: %s", what, detail ? detail : strerror(errno));
+	return -1;
+}
+
+/* The interface by name, or by one of its IPv4 addresses. */
+static int resolve_interface(const char *spec, struct ip_mreqn *mr, char *ifname, size_t len)
+{
+	struct in_addr a;
+	struct ifaddrs *ifa, *i;
+
+	if (inet_pton(AF_INET, spec, &a) != 1) {
+		mr->imr_ifindex = (int)if_nametoindex(spec);
+		snprintf(ifname, len, "%s", spec);
+		return mr->imr_ifindex > 0 ? 0 : -1;
+	}
+	if (getifaddrs(&ifa) != 0)
+		return -1;
+	for (i = ifa; i != NULL; i = i->ifa_next) {
+		if (i->ifa_addr == NULL || i->ifa_addr->sa_family != AF_INET)
+			continue;
+		if (((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr == a.s_addr) {
+			mr->imr_ifindex = (int)if_nametoindex(i->ifa_name);
+			snprintf(ifname, len, "%s", i->ifa_name);
+			break;
+		}
+	}
+	freeifaddrs(ifa);
+	return mr->imr_ifindex > 0 ? 0 : -1;
+}
+
+static int resolve_peer(const char *hostport, struct sockaddr_in *out)
+{
+	char host[256];
+	const char *colon = strrchr(hostport, ':');
+	struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_DGRAM}, *res;
+
+	if (colon == NULL || (size_t)(colon - hostport) >= sizeof(host))
+		return -1;
+	snprintf(host, sizeof(host), "%.*s", (int)(colon - hostport), hostport);
+	if (getaddrinfo(host, colon + 1, &hints, &res) != 0)
+		return -1;
+	memcpy(out, res->ai_addr, sizeof(*out));
+	freeaddrinfo(res);
+	return 0;
+}
+
+int transport_open(struct transport *t, const struct config *c, char *err, size_t len)
+{
+	struct sockaddr_in bind_addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)c->cluster_port)};
+	struct ip_mreqn mr = {0};
+	int one = 1;
+	unsigned char ttl = (unsigned char)c->cluster_ttl, loop = (unsigned char)c->cluster_loopback;
+
+	memset(t, 0, sizeof(*t));
+	t->multicast = c->cluster_peer.n == 0;
+	t->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (t->fd < 0)
+		return fail(err, len, "socket", NULL);
+	if (setsockopt(t->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0)
+		return fail(err, len, "SO_REUSEADDR", NULL);
+	if (t->multicast) {
+		t->group.sin_family = AF_INET;
+		t->group.sin_port = htons((uint16_t)c->cluster_port);
+		inet_pton(AF_INET, c->cluster_group, &t->group.sin_addr);
+		/* bound to the group address: only the group's datagrams arrive */
+		bind_addr.sin_addr = t->group.sin_addr;
+		if (*c->cluster_interface != '\0' &&
+		    resolve_interface(c->cluster_interface, &mr, t->ifname, sizeof(t->ifname)) != 0)
+			return fail(err, len, "cluster.interface", "no such interface or address on this host");
+		mr.imr_multiaddr = t->group.sin_addr;
+	} else {
+		bind_addr.sin_addr.s_addr = htonl(INADDR_ANY);
+		for (size_t i = 0; i < c->cluster_peer.n && t->npeers < TRANSPORT_MAX_PEERS; i++) {
+			if (resolve_peer(c->cluster_peer.v[i], &t->peers[t->npeers]) != 0) {
+				snprintf(err, len, "cluster.peer: cannot resolve %s", c->cluster_peer.v[i]);
+				return -1;
+			}
+			t->npeers++;
+		}
+	}
+	if (bind(t->fd, (struct sockaddr *)&bind_addr, sizeof(bind_addr)) != 0)
+		return fail(err, len, "bind", NULL);
+	if (t->multicast) {
+		if (setsockopt(t->fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr, sizeof(mr)) != 0)
+			return fail(err, len, "joining the multicast group", NULL);
+		if (mr.imr_ifindex > 0 && setsockopt(t->fd, IPPROTO_IP, IP_MULTICAST_IF, &mr, sizeof(mr)) != 0)
+			return fail(err, len, "IP_MULTICAST_IF", NULL);
+		if (setsockopt(t->fd, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof(ttl)) != 0 ||
+		    setsockopt(t->fd, IPPROTO_IP, IP_MULTICAST_LOOP, &loop, sizeof(loop)) != 0)
+			return fail(err, len, "multicast TTL/loopback", NULL);
+	}
+	return 0;
+}
+
+int transport_send(struct transport *t, const void *buf, size_t len)
+{
+	int failed = 0;
+
+	if (t->multicast)
+		return sendto(t->fd, buf, len, 0, (struct sockaddr *)&t->group, sizeof(t->group)) == (ssize_t)len ? 0 : 1;
+	for (size_t i = 0; i < t->npeers; i++)
+		if (sendto(t->fd, buf, len, 0, (struct sockaddr *)&t->peers[i], sizeof(t->peers[i])) != (ssize_t)len)
+			failed++;
+	return failed;
+}
+
+ssize_t transport_recv(struct transport *t, void *buf, size_t len, struct sockaddr_in *from)
+{
+	socklen_t fl = sizeof(*from);
+	return recvfrom(t->fd, buf, len, 0, (struct sockaddr *)from, &fl);
+}
+
+void transport_close(struct transport *t)
+{
+	if (t->fd > 0)
+		close(t->fd);
+	t->fd = -1;
+}

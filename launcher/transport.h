@@ -1,0 +1,35 @@
+/*
+ * Cluster transport: one non-blocking UDP socket, either joined to the
+ * multicast group on a chosen interface, or sending to a static list of
+ * unicast peers (networks without multicast).  Thin I/O, no decisions.
+ */
+#ifndef FL_TRANSPORT_H
+#define FL_TRANSPORT_H
+
+#include <netinet/in.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "config.h"
+
+#define TRANSPORT_MAX_PEERS 64
+
+struct transport {
+	int fd;
+	int multicast;
+	struct sockaddr_in group;
+	struct sockaddr_in peers[TRANSPORT_MAX_PEERS];
+	size_t npeers;
+	char ifname[64];        /* the interface used for multicast, or "" */
+};
+
+/* Opens and binds; 0, or -1 with the reason in err. */
+int transport_open(struct transport *t, const struct config *c, char *err, size_t len);
+/* Sends to the group, or to every peer.  Returns the number of
+ * destinations that failed (0 on full success). */
+int transport_send(struct transport *t, const void *buf, size_t len);
+/* One datagram, or -1 (errno EAGAIN when there is none). */
+ssize_t transport_recv(struct transport *t, void *buf, size_t len, struct sockaddr_in *from);
+void transport_close(struct transport *t);
+
+#endif

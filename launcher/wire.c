@@ -1,0 +1,184 @@
+/*
+ * Packet codec.  Fields are read and written one by one at fixed offsets,
+ * never by casting the buffer to a struct, and every length is checked
+ * before the bytes it covers are touched.
+ */
+#include "wire.h"
+
+#include <string.h>
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (24 - 8 * i));
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (56 - 8 * i));
+}
+
+static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static uint64_t get64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+const char *wire_error_name(enum wire_error e)
+{
+	static const char *const names[] = {"ok", "short", "magic", "version", "type", "length", "field"};
+	return e < WIRE_ERR_COUNT ? names[e] : "?";
+}
+
+const char *wire_role_name(uint8_t role)
+{
+	static const char *const names[] = {"listening", "slave", "candidate", "master"};
+	return role <= WIRE_ROLE_MAX ? names[role] : "?";
+}
+
+const char *wire_type_name(uint8_t type)
+{
+	static const char *const names[] = {"?", "heartbeat", "claim", "resign", "handover"};
+	return type <= WIRE_TYPE_MAX ? names[type] : "?";
+}
+
+uint64_t wire_cluster_digest(const char *name)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (; *name; name++) {
+		h ^= (uint8_t)*name;
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+int wire_valid_id(const char *id)
+{
+	size_t n = strlen(id);
+
+	if (n == 0 || n > WIRE_ID_MAX)
+		return 0;
+	return strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-") == n;
+}
+
+/* A NUL-padded id field: empty, or a valid id followed only by NULs. */
+static int get_id(const uint8_t *p, char *out, int allow_empty)
+{
+	size_t n = 0;
+
+	while (n < WIRE_ID_MAX && p[n] != 0)
+		n++;
+	for (size_t i = n; i < WIRE_ID_MAX; i++)
+		if (p[i] != 0)
+			return -1;
+	memcpy(out, p, n);
+	out[n] = '\0';
+	if (n == 0)
+		return allow_empty ? 0 : -1;
+	return wire_valid_id(out) ? 0 : -1;
+}
+
+static void put_id(uint8_t *p, const char *id)
+{
+	size_t n = strlen(id);
+	memset(p, 0, WIRE_ID_MAX);
+	memcpy(p, id, n);
+}
+
+size_t wire_encode(const struct wire_msg *m, uint8_t *buf, size_t len)
+{
+	size_t ulen = strlen(m->url), total;
+
+	if (!wire_valid_id(m->node) || (m->target[0] && !wire_valid_id(m->target)) || ulen > WIRE_URL_MAX ||
+	    m->payload_len > WIRE_PAYLOAD_MAX || m->type == 0 || m->type > WIRE_TYPE_MAX || m->role > WIRE_ROLE_MAX)
+		return 0;
+	total = WIRE_HEADER_LEN + ulen + 2 + m->payload_len + WIRE_TRAILER_LEN;
+	if (total > len || total > WIRE_MAX_LEN)
+		return 0;
+	put32(buf + 0, WIRE_MAGIC);
+	buf[4] = WIRE_VERSION;
+	buf[5] = m->type;
+	put16(buf + 6, (uint16_t)total);
+	put64(buf + 8, m->cluster);
+	put_id(buf + 16, m->node);
+	put64(buf + 48, m->boot);
+	put64(buf + 56, m->seq);
+	put64(buf + 64, m->term);
+	buf[72] = m->role;
+	buf[73] = m->flags;
+	put16(buf + 74, m->position);
+	put64(buf + 76, m->cache_digest);
+	put_id(buf + 84, m->target);
+	put16(buf + 116, (uint16_t)ulen);
+	memcpy(buf + 118, m->url, ulen);
+	put16(buf + 118 + ulen, m->payload_len);
+	if (m->payload_len)
+		memcpy(buf + 120 + ulen, m->payload, m->payload_len);
+	memset(buf + total - WIRE_TRAILER_LEN, 0, WIRE_TRAILER_LEN);
+	return total;
+}
+
+enum wire_error wire_decode(const uint8_t *buf, size_t len, struct wire_msg *m)
+{
+	size_t ulen, plen;
+
+	memset(m, 0, sizeof(*m));
+	if (len < 8)
+		return WIRE_ERR_SHORT;
+	if (get32(buf) != WIRE_MAGIC)
+		return WIRE_ERR_MAGIC;
+	m->version = buf[4];
+	if (m->version != WIRE_VERSION)
+		return WIRE_ERR_VERSION;
+	m->type = buf[5];
+	if (m->type == 0 || m->type > WIRE_TYPE_MAX)
+		return WIRE_ERR_TYPE;
+	if (len < WIRE_MIN_LEN)
+		return WIRE_ERR_SHORT;
+	if (get16(buf + 6) != len)
+		return WIRE_ERR_LENGTH;
+	ulen = get16(buf + 116);
+	if (ulen > WIRE_URL_MAX || WIRE_HEADER_LEN + ulen + 2 + WIRE_TRAILER_LEN > len)
+		return WIRE_ERR_LENGTH;
+	plen = get16(buf + 118 + ulen);
+	if (WIRE_HEADER_LEN + ulen + 2 + plen + WIRE_TRAILER_LEN != len)
+		return WIRE_ERR_LENGTH;
+	m->cluster = get64(buf + 8);
+	if (get_id(buf + 16, m->node, 0) != 0 || get_id(buf + 84, m->target, 1) != 0)
+		return WIRE_ERR_FIELD;
+	m->boot = get64(buf + 48);
+	m->seq = get64(buf + 56);
+	m->term = get64(buf + 64);
+	m->role = buf[72];
+	if (m->role > WIRE_ROLE_MAX)
+		return WIRE_ERR_FIELD;
+	m->flags = buf[73];
+	m->position = get16(buf + 74);
+	m->cache_digest = get64(buf + 76);
+	memcpy(m->url, buf + 118, ulen);
+	m->url[ulen] = '\0';
+	if (memchr(m->url, '\0', ulen) != NULL)
+		return WIRE_ERR_FIELD;
+	m->payload_len = (uint16_t)plen;
+	m->payload = plen ? buf + 120 + ulen : NULL;
+	m->key_id = buf[len - WIRE_TRAILER_LEN];
+	memcpy(m->tag, buf + len - WIRE_TAG_LEN, WIRE_TAG_LEN);
+	return WIRE_OK;
+}

@@ -1,0 +1,116 @@
+/*
+ * The cluster packet codec.  Pure: bytes in, struct out, and back.
+ *
+ * Every packet, big-endian, explicit offsets:
+ *
+ *   off  size  field
+ *     0     4  magic "FLOV"
+ *     4     1  version (1)
+ *     5     1  type (enum wire_type)
+ *     6     2  length of the whole packet, trailer included
+ *     8     8  cluster digest (FNV-1a 64 of the cluster name)
+ *    16    32  node id, NUL-padded (1..32 printable bytes)
+ *    48     8  boot id (new each start)
+ *    56     8  sequence number (per boot, strictly increasing)
+ *    64     8  term
+ *    72     1  role (enum wire_role)
+ *    73     1  flags (WIRE_F_*)
+ *    74     2  position (election order, lower first)
+ *    76     8  cache digest
+ *    84    32  target node id, NUL-padded (master seen, or resign/handover target)
+ *   116     2  url length U (0..WIRE_URL_MAX)
+ *   118     U  broker URL this node advertises
+ * 118+U     2  payload length P
+ * 120+U     P  payload (type-specific)
+ * 120+U+P   1  key id (0: unauthenticated)
+ * 121+U+P   1  reserved, 0
+ * 122+U+P  32  authentication tag (HMAC-SHA256 over everything before it)
+ */
+#ifndef FL_WIRE_H
+#define FL_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define WIRE_MAGIC 0x464C4F56u /* "FLOV" */
+#define WIRE_VERSION 1
+#define WIRE_ID_MAX 32
+#define WIRE_URL_MAX 255
+#define WIRE_HEADER_LEN 118
+#define WIRE_TRAILER_LEN 34
+#define WIRE_TAG_LEN 32
+#define WIRE_MIN_LEN (WIRE_HEADER_LEN + 2 + WIRE_TRAILER_LEN)
+#define WIRE_MAX_LEN 1400 /* one datagram on any Ethernet path */
+#define WIRE_PAYLOAD_MAX (WIRE_MAX_LEN - WIRE_MIN_LEN - WIRE_URL_MAX)
+
+enum wire_type {
+	WIRE_HEARTBEAT = 1, /* periodic: I am alive, my role and term */
+	WIRE_CLAIM = 2,     /* I am about to promote with this term */
+	WIRE_RESIGN = 3,    /* master stepping down (target: who should follow) */
+	WIRE_HANDOVER = 4,  /* to the master: resign in favour of target */
+	WIRE_TYPE_MAX = 4,
+};
+
+enum wire_role {
+	WIRE_ROLE_LISTENING = 0, /* just started, learning the cluster */
+	WIRE_ROLE_SLAVE = 1,
+	WIRE_ROLE_CANDIDATE = 2,
+	WIRE_ROLE_MASTER = 3,
+	WIRE_ROLE_MAX = 3,
+};
+
+#define WIRE_F_QUORUM 0x01  /* sender sees a quorum */
+#define WIRE_F_SERVING 0x02 /* sender's broker is up (master only) */
+#define WIRE_F_NOCLAIM 0x04 /* sender will not claim (resigned, held down, stopping) */
+
+struct wire_msg {
+	uint8_t version;
+	uint8_t type;
+	uint64_t cluster;
+	char node[WIRE_ID_MAX + 1];
+	uint64_t boot;
+	uint64_t seq;
+	uint64_t term;
+	uint8_t role;
+	uint8_t flags;
+	uint16_t position;
+	uint64_t cache_digest;
+	char target[WIRE_ID_MAX + 1];
+	char url[WIRE_URL_MAX + 1];
+	const uint8_t *payload; /* points into the decoded buffer */
+	uint16_t payload_len;
+	uint8_t key_id;
+	uint8_t tag[WIRE_TAG_LEN];
+};
+
+enum wire_error {
+	WIRE_OK = 0,
+	WIRE_ERR_SHORT,   /* fewer bytes than the fixed part */
+	WIRE_ERR_MAGIC,   /* not ours */
+	WIRE_ERR_VERSION, /* a version we do not speak */
+	WIRE_ERR_TYPE,    /* unknown type */
+	WIRE_ERR_LENGTH,  /* length field disagrees with the datagram */
+	WIRE_ERR_FIELD,   /* a field out of its domain */
+	WIRE_ERR_COUNT,
+};
+
+const char *wire_error_name(enum wire_error e);
+const char *wire_role_name(uint8_t role);
+const char *wire_type_name(uint8_t type);
+
+uint64_t wire_cluster_digest(const char *name);
+
+/* Encodes m (payload and url included) with an all-zero trailer; returns
+ * the length, or 0 if it does not fit in len or a field is invalid. */
+size_t wire_encode(const struct wire_msg *m, uint8_t *buf, size_t len);
+
+/* Offset of the key id/tag trailer in an encoded packet of length n. */
+static inline size_t wire_trailer_offset(size_t n) { return n - WIRE_TRAILER_LEN; }
+
+/* Decodes buf; m->payload points into buf.  Never reads past len. */
+enum wire_error wire_decode(const uint8_t *buf, size_t len, struct wire_msg *m);
+
+/* A node id is 1..32 bytes of [A-Za-z0-9._:-]. */
+int wire_valid_id(const char *id);
+
+#endif

@@ -1,0 +1,218 @@
+#!/usr/bin/env bats
+# Membership and election in a lab of network namespaces (test/lib/lab.bash).
+# A sampler reads every node's role every 15 ms and fails the test if two
+# masters ever coexist in one connected set of nodes.
+
+load helpers
+load ../lib/lab
+
+DELAY=250
+RETRIES=4
+# the issue's bound for a takeover: (retries + 2) x delay
+BOUND_MS=$(((RETRIES + 2) * DELAY))
+
+setup() {
+	LAB_DELAY=$DELAY
+	LAB_RETRIES=$RETRIES
+	lab_create 3
+}
+
+teardown() {
+	lab_destroy
+}
+
+# Starts nodes 1..3 and waits for the single master: sets m.
+# (Not in a $(...) subshell: the launchers must be this shell's children.)
+start_three() {
+	local i
+	lab_sampler_start
+	for i in 1 2 3; do lab_start "$i"; done
+	m=$(lab_wait_one_master "1 2 3" 10)
+}
+
+@test "3 nodes started together: one master within (retries+2) x delay, two slaves" {
+	local t0 m elapsed
+	lab_sampler_start
+	t0=$(lab_ms)
+	for i in 1 2 3; do lab_start "$i"; done
+	m=$(lab_wait_one_master "1 2 3" 10)
+	elapsed=$(($(lab_ms) - t0))
+	echo "# first master n$m after $elapsed ms (bound $BOUND_MS ms)" >&3
+	[ "$elapsed" -le "$BOUND_MS" ] || { lab_logs; false; }
+	# the seed's log lines, for operators' alerts
+	for line in "Creating listener..." "Creating broadcaster..." "Started listener" "Started broadcaster" \
+		"Failover Manager has started"; do
+		grep -qF "$line" "$LAB_DIR/n1/log"
+	done
+	grep -q "Promoted to Master node" "$LAB_DIR/n$m/log"
+	grep -q "Failover Manager has been promoted" "$LAB_DIR/n$m/log"
+	sleep 1
+	[ "$(lab_masters)" = "$m" ]
+	lab_sampler_check
+}
+
+@test "kill -9 of the master: exactly one new master within (retries+2) x delay" {
+	local m t0 m2 elapsed
+	start_three
+	lab_groups "$(echo 1 2 3 | tr -d "$m")"
+	t0=$(lab_ms)
+	kill -9 "$(lab_pid "$m")"
+	others=$(echo 1 2 3 | tr -d "$m")
+	m2=$(lab_wait_one_master "$others" 10)
+	elapsed=$(($(lab_ms) - t0))
+	echo "# n$m killed, n$m2 master after $elapsed ms (bound $BOUND_MS ms)" >&3
+	[ "$m2" != "$m" ]
+	[ "$elapsed" -le "$BOUND_MS" ] || { lab_logs; false; }
+	[ "$(lab_field "$m2" term)" -gt 1 ]
+	lab_sampler_check
+}
+
+@test "SIGTERM of the master: it resigns, a new master within 2 x delay" {
+	local m t0 m2 elapsed others
+	start_three
+	others=$(echo 1 2 3 | tr -d "$m")
+	t0=$(lab_ms)
+	lab_groups "$others"
+	kill -TERM "$(lab_pid "$m")"
+	m2=$(lab_wait_one_master "$others" 10)
+	elapsed=$(($(lab_ms) - t0))
+	echo "# n$m stopped, n$m2 master after $elapsed ms (bound $((2 * DELAY)) ms)" >&3
+	[ "$elapsed" -le $((2 * DELAY)) ] || { lab_logs; false; }
+	wait "$(lab_pid "$m")"
+	[ "$(lab_role "$m")" = stopped ]
+	grep -q "resigning" "$LAB_DIR/n$m/log"
+	grep -q "master n$m resigned" "$LAB_DIR/n$m2/log"
+	lab_sampler_check
+}
+
+@test "SIGSTOP of the master beyond the timeout, then SIGCONT: it steps down, one master remains" {
+	local m m2 others
+	start_three
+	others=$(echo 1 2 3 | tr -d "$m")
+	lab_groups "$others"
+	kill -STOP "$(lab_pid "$m")"
+	m2=$(lab_wait_one_master "$others" 10)
+	sleep 0.5
+	kill -CONT "$(lab_pid "$m")"
+	# it must notice its own stall and step down at once
+	lab_wait_role "$m" listening 2 || lab_wait_role "$m" slave 2
+	lab_groups "1 2 3"
+	[ "$(lab_wait_one_master "1 2 3" 10)" = "$m2" ]
+	grep -q "stalled for" "$LAB_DIR/n$m/log"
+	sleep $((2 * DELAY))e-3
+	[ "$(lab_masters)" = "$m2" ]
+	lab_sampler_check
+}
+
+@test "partition with quorum: the minority never promotes; the isolated master steps down; heal converges" {
+	local i m m2 others s
+	for i in 1 2 3; do lab_ini "$i" "expected_nodes = 3"; done
+	start_three
+	# cut a slave off: alone it is a minority and must stay slave
+	s=$(echo 1 2 3 | tr -d "$m" | awk '{print $1}')
+	lab_groups "$(echo 1 2 3 | tr -d "$s")" "$s"
+	lab_partition "$s"
+	sleep 3
+	[ "$(lab_role "$s")" != master ]
+	! grep -q "Promoted to Master" "$LAB_DIR/n$s/log"
+	[ "$(lab_field "$s" quorum)" = no ]
+	lab_heal "$s"
+	lab_groups "1 2 3"
+	[ "$(lab_wait_one_master "1 2 3" 10)" = "$m" ]
+	# now isolate the master: it loses quorum and steps down, the other two elect
+	others=$(echo 1 2 3 | tr -d "$m")
+	lab_groups "$others" "$m"
+	lab_partition "$m"
+	m2=$(lab_wait_one_master "$others" 10)
+	lab_wait_role "$m" slave 5
+	grep -q "lost quorum" "$LAB_DIR/n$m/log"
+	lab_heal "$m"
+	sleep $((2 * DELAY))e-3
+	lab_groups "1 2 3"
+	[ "$(lab_wait_one_master "1 2 3" 10)" = "$m2" ]
+	lab_sampler_check
+}
+
+@test "partition without quorum: one master per side; exactly one within two intervals of the heal" {
+	local m m2 others t0 left
+	start_three
+	others=$(echo 1 2 3 | tr -d "$m")
+	lab_groups "$others" "$m"
+	lab_partition "$m"
+	m2=$(lab_wait_one_master "$others" 10)
+	[ "$(lab_role "$m")" = master ]
+	lab_heal "$m"
+	t0=$(lab_ms)
+	# the two masters meet: the lower (term, rank) demotes at once
+	while [ "$(lab_masters | wc -w)" -gt 1 ] && [ $(($(lab_ms) - t0)) -lt 5000 ]; do sleep 0.01; done
+	left=$(($(lab_ms) - t0))
+	echo "# after the heal: one master in $left ms (bound $((2 * DELAY)) ms)" >&3
+	[ "$left" -le $((2 * DELAY)) ]
+	lab_groups "1 2 3"
+	[ "$(lab_wait_one_master "1 2 3" 5)" = "$m2" ]
+	grep -q "outranks us" "$LAB_DIR/n$m/log"
+	lab_sampler_check
+}
+
+@test "the old master restarted joins as slave; with preempt and the best position it takes over" {
+	local m m2 others
+	start_three
+	others=$(echo 1 2 3 | tr -d "$m")
+	lab_groups "$others"
+	lab_stop_node "$m" KILL
+	m2=$(lab_wait_one_master "$others" 10)
+	lab_start "$m"
+	lab_wait_role "$m" slave 5
+	lab_groups "1 2 3"
+	sleep 1.5
+	[ "$(lab_masters)" = "$m2" ]
+	grep -q "joined: master is n$m2" "$LAB_DIR/n$m/log"
+	# again, now with preempt and the best position
+	lab_stop_node "$m" TERM
+	lab_groups "$others"
+	lab_ini "$m" "preempt = yes" "position = 1"
+	lab_start "$m"
+	lab_wait_role "$m" master 10
+	lab_groups "1 2 3"
+	[ "$(lab_wait_one_master "1 2 3" 5)" = "$m" ]
+	grep -q "resigning in favour of n$m" "$LAB_DIR/n$m2/log"
+	lab_sampler_check
+}
+
+@test "two clusters with different names on one group and port do not disturb each other" {
+	local a b
+	lab_destroy
+	lab_create 4
+	LAB_CLUSTER=alpha lab_ini 1
+	LAB_CLUSTER=alpha lab_ini 2
+	LAB_CLUSTER=beta lab_ini 3
+	LAB_CLUSTER=beta lab_ini 4
+	lab_groups "1 2" "3 4"
+	lab_sampler_start
+	for i in 1 2 3 4; do lab_start "$i"; done
+	a=$(lab_wait_one_master "1 2" 10)
+	b=$(lab_wait_one_master "3 4" 10)
+	sleep 1.5
+	[ "$(lab_masters "1 2")" = "$a" ]
+	[ "$(lab_masters "3 4")" = "$b" ]
+	[ "$(lab_field 1 peers)" = 1 ]
+	lab_sampler_check
+}
+
+@test "unicast peer list: kill -9 of the master, one new master within (retries+2) x delay" {
+	local i m m2 others t0 elapsed
+	for i in 1 2 3; do
+		lab_ini "$i" "peer = $(lab_addr 1):2710" "peer = $(lab_addr 2):2710" "peer = $(lab_addr 3):2710"
+	done
+	start_three
+	grep -q "unicast, 3 peers" "$LAB_DIR/n1/log"
+	others=$(echo 1 2 3 | tr -d "$m")
+	lab_groups "$others"
+	t0=$(lab_ms)
+	kill -9 "$(lab_pid "$m")"
+	m2=$(lab_wait_one_master "$others" 10)
+	elapsed=$(($(lab_ms) - t0))
+	echo "# unicast: n$m2 master after $elapsed ms (bound $BOUND_MS ms)" >&3
+	[ "$elapsed" -le "$BOUND_MS" ]
+	lab_sampler_check
+}

@@ -1,0 +1,199 @@
+# A lab of N hosts in network namespaces, for multi-node tests.
+#
+#   switch namespace  LAB-sw: bridge br0, ports p1..pN
+#   node namespaces   LAB-n1..LAB-nN: eth0 = 10.213.X.i/24, lo up
+#
+# All cluster traffic stays inside these namespaces; nothing is created in
+# the root namespace.  lab_destroy removes every namespace and stops every
+# process the lab started (by PID).  Sourced by bats files via lab_setup.
+
+LAB_SUBNET_DEFAULT=213
+
+# lab_create N [subnet-octet]: builds the namespaces under $LAB_DIR.
+lab_create() {
+	local n=$1 i
+	LAB_N=$n
+	LAB_NET=${2:-$LAB_SUBNET_DEFAULT}
+	LAB="fl$$-${BATS_TEST_NUMBER:-0}"
+	LAB_DIR="${BATS_TEST_TMPDIR:-$(mktemp -d)}/lab"
+	mkdir -p "$LAB_DIR"
+	rm -f "$LAB_DIR/sampler.stop" "$LAB_DIR/sampler.summary" "$LAB_DIR/sampler.violations"
+	: >"$LAB_DIR/pids"
+	echo "$LAB" >"$LAB_DIR/name"
+	ip netns add "$LAB-sw"
+	ip -n "$LAB-sw" link set lo up
+	ip -n "$LAB-sw" link add br0 type bridge
+	# no IGMP querier here: flood multicast instead of snooping it
+	ip -n "$LAB-sw" link set br0 type bridge mcast_snooping 0
+	ip -n "$LAB-sw" link set br0 up
+	for i in $(seq 1 "$n"); do
+		ip netns add "$LAB-n$i"
+		ip -n "$LAB-sw" link add "p$i" type veth peer name "h$i"
+		ip -n "$LAB-sw" link set "h$i" netns "$LAB-n$i"
+		ip -n "$LAB-n$i" link set "h$i" name eth0
+		ip -n "$LAB-sw" link set "p$i" master br0 up
+		ip -n "$LAB-n$i" link set lo up
+		ip -n "$LAB-n$i" addr add "10.$LAB_NET.0.$i/24" dev eth0
+		ip -n "$LAB-n$i" link set eth0 up
+		mkdir -p "$LAB_DIR/n$i/state"
+	done
+	lab_groups "$(seq -s ' ' 1 "$n")"
+}
+
+lab_addr() { echo "10.$LAB_NET.0.$1"; }
+
+# lab_groups "1 2 3" or "1 2" "3": the connected sets the sampler checks.
+lab_groups() {
+	printf '%s\n' "$@" >"$LAB_DIR/groups.new"
+	mv "$LAB_DIR/groups.new" "$LAB_DIR/groups"
+}
+
+# lab_ini I [extra INI lines]: writes node I's launcher configuration.
+lab_ini() {
+	local i=$1
+	shift
+	{
+		printf '[cluster]\nname = %s\nnode = n%s\ninterface = eth0\n' "${LAB_CLUSTER:-lab}" "$i"
+		printf 'delay = %s\nretries = %s\n' "${LAB_DELAY:-250}" "${LAB_RETRIES:-4}"
+		printf 'state_dir = %s\n' "$LAB_DIR/n$i/state"
+		printf '%s\n' "$@"
+		printf '[broker]\nhome = %s\nprofiler = no\nconfig_dir =\nlib_dir =\n' "$LAB_DIR/n$i"
+		printf 'main_class = fake.Broker\njava = /bin/true\n'
+		printf '%s\n' "${LAB_BROKER_INI[@]}"
+	} >"$LAB_DIR/n$i/launcher.ini"
+}
+
+# lab_start I [launcher options]: starts node I's launcher in its namespace.
+lab_start() {
+	local i=$1 pid
+	shift
+	[ -f "$LAB_DIR/n$i/launcher.ini" ] || lab_ini "$i"
+	ip netns list | grep -q "^$LAB-n$i\b" || { echo "lab: no namespace $LAB-n$i: refusing to start" >&2; return 1; }
+	ip netns exec "$LAB-n$i" "$LAUNCHER" -c "$LAB_DIR/n$i/launcher.ini" "$@" \
+		>>"$LAB_DIR/n$i/log" 2>&1 3>&- </dev/null &
+	pid=$!
+	echo "$pid" >"$LAB_DIR/n$i/pid"
+	echo "$pid" >>"$LAB_DIR/pids"
+}
+
+lab_pid() { cat "$LAB_DIR/n$1/pid"; }
+
+lab_role() {
+	local line
+	while IFS= read -r line; do
+		case $line in role=*) echo "${line#role=}"; return 0 ;; esac
+	done <"$LAB_DIR/n$1/state/status" 2>/dev/null
+	echo none
+}
+
+lab_field() { # lab_field I KEY
+	sed -n "s/^$2=//p" "$LAB_DIR/n$1/state/status" 2>/dev/null
+}
+
+# The masters among the given nodes (default all), space-separated.
+lab_masters() {
+	local i out=""
+	for i in ${1:-$(seq 1 "$LAB_N")}; do
+		[ "$(lab_role "$i")" = master ] && out="$out $i"
+	done
+	echo "${out# }"
+}
+
+# lab_wait_one_master "NODES" SECONDS: waits until exactly one of NODES is
+# master and every other one is slave; prints it.  Fails on timeout.
+lab_wait_one_master() {
+	local nodes=$1 limit=$2 deadline m i ok
+	deadline=$(($(date +%s%N) / 1000000 + limit * 1000))
+	while [ "$(($(date +%s%N) / 1000000))" -lt "$deadline" ]; do
+		m=$(lab_masters "$nodes")
+		if [ -n "$m" ] && [ "${m// /}" = "$m" ]; then
+			ok=1
+			for i in $nodes; do
+				[ "$i" = "$m" ] && continue
+				[ "$(lab_role "$i")" = slave ] || ok=0
+			done
+			[ $ok = 1 ] && { echo "$m"; return 0; }
+		fi
+		sleep 0.02
+	done
+	echo "lab: no single master among '$nodes' after ${limit}s; roles:" >&2
+	for i in $nodes; do echo "  n$i $(lab_role "$i")" >&2; done
+	return 1
+}
+
+# Milliseconds since an epoch, for measuring.
+lab_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# Waits until node I's role is ROLE (or SECONDS pass).
+lab_wait_role() {
+	local i=$1 role=$2 limit=$3 deadline
+	deadline=$(($(lab_ms) + limit * 1000))
+	while [ "$(lab_ms)" -lt "$deadline" ]; do
+		[ "$(lab_role "$i")" = "$role" ] && return 0
+		sleep 0.02
+	done
+	echo "lab: n$i is $(lab_role "$i"), not $role, after ${limit}s" >&2
+	return 1
+}
+
+lab_sampler_start() {
+	python3 "$REPO_ROOT/test/lib/sampler.py" "$LAB_DIR" 0.015 "${1:-300}" >/dev/null 2>&1 3>&- &
+	echo $! >"$LAB_DIR/sampler.pid"
+	echo $! >>"$LAB_DIR/pids"
+}
+
+# Stops the sampler and fails if it saw two masters in one connected set.
+lab_sampler_check() {
+	local pid
+	[ -f "$LAB_DIR/sampler.pid" ] || return 0
+	pid=$(cat "$LAB_DIR/sampler.pid")
+	touch "$LAB_DIR/sampler.stop"
+	wait "$pid" 2>/dev/null || true
+	rm -f "$LAB_DIR/sampler.pid"
+	cat "$LAB_DIR/sampler.summary" >&3 2>/dev/null || true
+	if [ -s "$LAB_DIR/sampler.violations" ]; then
+		echo "two masters seen in one connected set:" >&2
+		head -n 20 "$LAB_DIR/sampler.violations" >&2
+		return 1
+	fi
+	grep -q 'samples=[1-9]' "$LAB_DIR/sampler.summary"
+}
+
+# lab_partition I: cuts node I off the bridge; lab_heal I joins it again.
+lab_partition() { ip -n "$LAB-sw" link set "p$1" down; }
+lab_heal() { ip -n "$LAB-sw" link set "p$1" up; }
+
+lab_stop_node() { # lab_stop_node I [SIGNAL]: signals the launcher and waits for it
+	local pid
+	pid=$(lab_pid "$1")
+	kill -"${2:-TERM}" "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+}
+
+lab_destroy() {
+	local pid i name
+	[ -n "${LAB_DIR:-}" ] && [ -d "$LAB_DIR" ] || return 0
+	touch "$LAB_DIR/sampler.stop"
+	if [ -f "$LAB_DIR/pids" ]; then
+		while read -r pid; do
+			kill -CONT "$pid" 2>/dev/null
+			kill -KILL "$pid" 2>/dev/null
+		done <"$LAB_DIR/pids"
+		while read -r pid; do wait "$pid" 2>/dev/null; done <"$LAB_DIR/pids"
+	fi
+	name=$(cat "$LAB_DIR/name" 2>/dev/null)
+	if [ -n "$name" ]; then
+		for i in $(seq 1 "${LAB_N:-0}"); do ip netns del "$name-n$i" 2>/dev/null; done
+		ip netns del "$name-sw" 2>/dev/null
+	fi
+	return 0
+}
+
+# Prints the nodes' logs, for a failing test's output.
+lab_logs() {
+	local i
+	for i in $(seq 1 "$LAB_N"); do
+		echo "---- n$i"
+		tail -n "${1:-40}" "$LAB_DIR/n$i/log" 2>/dev/null
+	done
+}

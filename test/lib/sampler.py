@@ -1,0 +1,65 @@
+#!/usr/bin/env python3
+"""Role sampler for the namespace lab.
+
+Every PERIOD seconds it reads the lab's groups file (one connected set of
+node numbers per line) and each node's status file, and records every moment
+at which a connected set holds more than one master.  It stops by itself
+after MAX seconds or when the stop file appears, and then writes a summary:
+
+    samples=N violations=V longest_ms=L
+
+Usage: sampler.py LABDIR PERIOD MAX
+"""
+import os
+import sys
+import time
+
+
+def role_of(labdir, n):
+    try:
+        with open(os.path.join(labdir, f"n{n}", "state", "status")) as f:
+            for line in f:
+                if line.startswith("role="):
+                    return line.strip()[5:]
+    except OSError:
+        pass
+    return "none"
+
+
+def main():
+    labdir, period, limit = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
+    groups_file = os.path.join(labdir, "groups")
+    stop_file = os.path.join(labdir, "sampler.stop")
+    log = open(os.path.join(labdir, "sampler.violations"), "w", buffering=1)
+    start = time.monotonic()
+    samples = violations = 0
+    longest = 0.0
+    overlap_since = None
+    while time.monotonic() - start < limit and not os.path.exists(stop_file):
+        try:
+            with open(groups_file) as f:
+                groups = [line.split() for line in f if line.strip()]
+        except OSError:
+            groups = []
+        now = time.monotonic()
+        bad = []
+        for g in groups:
+            masters = [n for n in g if role_of(labdir, n) == "master"]
+            if len(masters) > 1:
+                bad.append(masters)
+        samples += 1
+        if bad:
+            violations += 1
+            if overlap_since is None:
+                overlap_since = now
+            longest = max(longest, now - overlap_since)
+            log.write(f"{now - start:.3f}s two masters in one connected set: {bad}\n")
+        else:
+            overlap_since = None
+        time.sleep(period)
+    with open(os.path.join(labdir, "sampler.summary"), "w") as f:
+        f.write(f"samples={samples} violations={violations} longest_ms={longest * 1000:.0f}\n")
+
+
+if __name__ == "__main__":
+    main()
