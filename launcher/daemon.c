@@ -151,6 +151,8 @@ static void act(struct daemon *d, unsigned a, enum el_state old, const char *old
 		send_packet(d, WIRE_CLAIM);
 	if (a & EL_SEND_HEARTBEAT)
 		send_packet(d, WIRE_HEARTBEAT);
+	if (a & EL_SEND_VOTE)
+		send_packet(d, WIRE_VOTE);
 	if (a & EL_SEND_HANDOVER) {
 		log_info("asking master %s to hand over to %s", d->el.master, d->el.handover_target);
 		send_packet(d, WIRE_HANDOVER);

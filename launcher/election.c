@@ -180,6 +180,12 @@ static unsigned claim_rank(const struct election *e, uint64_t now)
 	return k;
 }
 
+/* Our vote plus those received form a majority (always true without quorum). */
+static int votes_enough(const struct election *e)
+{
+	return e->p.expected_nodes == 0 || (e->nvotes + 1) * 2 > e->p.expected_nodes;
+}
+
 static void maybe_claim(struct election *e, uint64_t now, unsigned *act)
 {
 	unsigned k;
@@ -190,6 +196,9 @@ static void maybe_claim(struct election *e, uint64_t now, unsigned *act)
 	if (now < e->lost_at + k * e->skew_step)
 		return;
 	e->claim_term = e->max_term + 1;
+	e->nvotes = 0;
+	e->voted_term = e->claim_term; /* our own vote */
+	snprintf(e->voted_for, sizeof(e->voted_for), "%s", e->p.self);
 	e->claim_until = now + e->claim_window;
 	e->claim_resend_at = now + e->claim_window / 2;
 	*act |= EL_SEND_CLAIM;
@@ -251,6 +260,11 @@ unsigned election_tick(struct election *e, uint64_t now)
 		if (!election_quorum(e, now)) {
 			set_state(e, EL_SLAVE, &act, "quorum lost while claiming: see %zu of %u nodes",
 				  election_live(e, now), e->p.expected_nodes);
+		} else if (now >= e->claim_until && !votes_enough(e)) {
+			/* a minority cannot collect a majority: try again later */
+			e->pending_claim_until = now + e->p.delay_ms;
+			set_state(e, EL_SLAVE, &act, "claim of term %llu got %zu of the %u votes needed",
+				  (unsigned long long)e->claim_term, e->nvotes + 1, e->p.expected_nodes / 2 + 1);
 		} else if (now >= e->claim_until) {
 			promote(e, now, &act);
 		} else if (e->claim_resend_at != 0 && now >= e->claim_resend_at) {
@@ -322,10 +336,27 @@ static void on_claim(struct election *e, const struct wire_msg *m, uint64_t now,
 		break;
 	case EL_LISTENING:
 	case EL_SLAVE:
-		if (!master_alive(e, now))
-			e->pending_claim_until = now + e->claim_window + e->p.delay_ms;
+		if (master_alive(e, now))
+			break; /* no vote against a live master */
+		e->pending_claim_until = now + e->claim_window + e->p.delay_ms;
+		if (e->p.expected_nodes && m->term > e->voted_term) {
+			e->voted_term = m->term;
+			snprintf(e->voted_for, sizeof(e->voted_for), "%s", m->node);
+			*act |= EL_SEND_VOTE;
+		}
 		break;
 	}
+}
+
+static void on_vote(struct election *e, const struct wire_msg *m)
+{
+	if (e->state != EL_CANDIDATE || m->term != e->claim_term || strcmp(m->target, e->p.self) != 0)
+		return;
+	for (size_t i = 0; i < e->nvotes; i++)
+		if (strcmp(e->voters[i], m->node) == 0)
+			return;
+	if (e->nvotes < ELECTION_MAX_PEERS)
+		snprintf(e->voters[e->nvotes++], sizeof(e->voters[0]), "%s", m->node);
 }
 
 static void on_resign(struct election *e, const struct wire_msg *m, uint64_t now, unsigned *act)
@@ -398,6 +429,13 @@ unsigned election_on_packet(struct election *e, const struct wire_msg *m, uint64
 
 	switch (m->type) {
 	case WIRE_HEARTBEAT:
+		/* a slave that heard our master more recently than we did: its
+		 * word keeps the master alive here (under packet loss, one node
+		 * missing retries heartbeats in a row is no failure) */
+		if (m->role == WIRE_ROLE_SLAVE && e->master[0] && strcmp(m->target, e->master) == 0 &&
+		    m->master_age != WIRE_AGE_NONE && m->master_age < e->timeout && now >= m->master_age &&
+		    now - m->master_age > e->master_seen && e->state != EL_MASTER)
+			e->master_seen = now - m->master_age;
 		if (m->role == WIRE_ROLE_MASTER)
 			on_master_heard(e, m, now, &act);
 		else if (strcmp(e->master, m->node) == 0 && e->state != EL_MASTER) {
@@ -413,6 +451,9 @@ unsigned election_on_packet(struct election *e, const struct wire_msg *m, uint64
 		break;
 	case WIRE_HANDOVER:
 		on_handover(e, m, now, &act);
+		break;
+	case WIRE_VOTE:
+		on_vote(e, m);
 		break;
 	}
 	return act;
@@ -500,7 +541,14 @@ void election_fill(const struct election *e, uint8_t type, struct wire_msg *m)
 	}
 	if (type == WIRE_RESIGN || type == WIRE_HANDOVER)
 		snprintf(m->target, sizeof(m->target), "%s", e->handover_target);
-	else
+	else if (type == WIRE_VOTE) {
+		snprintf(m->target, sizeof(m->target), "%s", e->voted_for);
+		m->term = e->voted_term;
+	} else
 		snprintf(m->target, sizeof(m->target), "%s", e->master);
+	m->master_age = WIRE_AGE_NONE;
+	if (type == WIRE_HEARTBEAT && e->master[0] && e->state != EL_MASTER && e->last_call >= e->master_seen &&
+	    e->last_call - e->master_seen < WIRE_AGE_NONE)
+		m->master_age = (uint32_t)(e->last_call - e->master_seen);
 	m->flags = e->holddown_until > e->last_call ? WIRE_F_NOCLAIM : 0;
 }

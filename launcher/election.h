@@ -12,8 +12,9 @@
  *    stall of its own longer than the timeout;
  *  - a claim is announced and held for a claim window before promotion;
  *    slaves are skewed by rank so the best one claims first;
- *  - with expected_nodes set, only a node that sees a majority promotes, and
- *    a master that loses it for one timeout steps down.
+ *  - with expected_nodes set, a claim needs the votes of a majority (each
+ *    node votes once per term, never while it follows a live master), and
+ *    a master that loses its majority for one timeout steps down.
  */
 #ifndef FL_ELECTION_H
 #define FL_ELECTION_H
@@ -41,6 +42,7 @@ enum el_action {
 	EL_STATE_CHANGED = 1 << 4,  /* see e->reason */
 	EL_PEERS_CHANGED = 1 << 5,  /* a peer joined or was lost */
 	EL_MASTER_CHANGED = 1 << 6, /* the master we follow changed */
+	EL_SEND_VOTE = 1 << 7,      /* for the claim of voted_for */
 };
 
 struct el_params {
@@ -82,6 +84,11 @@ struct election {
 	uint64_t claim_until;
 	uint64_t claim_resend_at;
 	uint64_t pending_claim_until; /* someone else claims: hold back until then */
+	/* quorum mode: a claim needs votes from a majority; one vote per term */
+	uint64_t voted_term;
+	char voted_for[WIRE_ID_MAX + 1];
+	size_t nvotes;
+	char voters[ELECTION_MAX_PEERS][WIRE_ID_MAX + 1];
 	char favored[WIRE_ID_MAX + 1]; /* the node a resigning master named */
 	uint64_t favored_until;
 	uint64_t holddown_until; /* no claims before this (after resigning) */

@@ -54,7 +54,7 @@ const char *wire_role_name(uint8_t role)
 
 const char *wire_type_name(uint8_t type)
 {
-	static const char *const names[] = {"?", "heartbeat", "claim", "resign", "handover"};
+	static const char *const names[] = {"?", "heartbeat", "claim", "resign", "handover", "vote"};
 	return type <= WIRE_TYPE_MAX ? names[type] : "?";
 }
 
@@ -126,11 +126,12 @@ size_t wire_encode(const struct wire_msg *m, uint8_t *buf, size_t len)
 	put16(buf + 74, m->position);
 	put64(buf + 76, m->cache_digest);
 	put_id(buf + 84, m->target);
-	put16(buf + 116, (uint16_t)ulen);
-	memcpy(buf + 118, m->url, ulen);
-	put16(buf + 118 + ulen, m->payload_len);
+	put32(buf + 116, m->master_age);
+	put16(buf + 120, (uint16_t)ulen);
+	memcpy(buf + 122, m->url, ulen);
+	put16(buf + 122 + ulen, m->payload_len);
 	if (m->payload_len)
-		memcpy(buf + 120 + ulen, m->payload, m->payload_len);
+		memcpy(buf + 124 + ulen, m->payload, m->payload_len);
 	memset(buf + total - WIRE_TRAILER_LEN, 0, WIRE_TRAILER_LEN);
 	return total;
 }
@@ -154,10 +155,10 @@ enum wire_error wire_decode(const uint8_t *buf, size_t len, struct wire_msg *m)
 		return WIRE_ERR_SHORT;
 	if (get16(buf + 6) != len)
 		return WIRE_ERR_LENGTH;
-	ulen = get16(buf + 116);
+	ulen = get16(buf + 120);
 	if (ulen > WIRE_URL_MAX || WIRE_HEADER_LEN + ulen + 2 + WIRE_TRAILER_LEN > len)
 		return WIRE_ERR_LENGTH;
-	plen = get16(buf + 118 + ulen);
+	plen = get16(buf + 122 + ulen);
 	if (WIRE_HEADER_LEN + ulen + 2 + plen + WIRE_TRAILER_LEN != len)
 		return WIRE_ERR_LENGTH;
 	m->cluster = get64(buf + 8);
@@ -172,12 +173,13 @@ enum wire_error wire_decode(const uint8_t *buf, size_t len, struct wire_msg *m)
 	m->flags = buf[73];
 	m->position = get16(buf + 74);
 	m->cache_digest = get64(buf + 76);
-	memcpy(m->url, buf + 118, ulen);
+	m->master_age = get32(buf + 116);
+	memcpy(m->url, buf + 122, ulen);
 	m->url[ulen] = '\0';
 	if (memchr(m->url, '\0', ulen) != NULL)
 		return WIRE_ERR_FIELD;
 	m->payload_len = (uint16_t)plen;
-	m->payload = plen ? buf + 120 + ulen : NULL;
+	m->payload = plen ? buf + 124 + ulen : NULL;
 	m->key_id = buf[len - WIRE_TRAILER_LEN];
 	memcpy(m->tag, buf + len - WIRE_TAG_LEN, WIRE_TAG_LEN);
 	return WIRE_OK;

@@ -18,13 +18,15 @@
  *    74     2  position (election order, lower first)
  *    76     8  cache digest
  *    84    32  target node id, NUL-padded (master seen, or resign/handover target)
- *   116     2  url length U (0..WIRE_URL_MAX)
- *   118     U  broker URL this node advertises
- * 118+U     2  payload length P
- * 120+U     P  payload (type-specific)
- * 120+U+P   1  key id (0: unauthenticated)
- * 121+U+P   1  reserved, 0
- * 122+U+P  32  authentication tag (HMAC-SHA256 over everything before it)
+ *   116     4  master age: ms since the sender last heard the master it names
+ *              in target (0xffffffff: none)
+ *   120     2  url length U (0..WIRE_URL_MAX)
+ *   122     U  broker URL this node advertises
+ * 122+U     2  payload length P
+ * 124+U     P  payload (type-specific)
+ * 124+U+P   1  key id (0: unauthenticated)
+ * 125+U+P   1  reserved, 0
+ * 126+U+P  32  authentication tag (HMAC-SHA256 over everything before it)
  */
 #ifndef FL_WIRE_H
 #define FL_WIRE_H
@@ -36,7 +38,7 @@
 #define WIRE_VERSION 1
 #define WIRE_ID_MAX 32
 #define WIRE_URL_MAX 255
-#define WIRE_HEADER_LEN 118
+#define WIRE_HEADER_LEN 122
 #define WIRE_TRAILER_LEN 34
 #define WIRE_TAG_LEN 32
 #define WIRE_MIN_LEN (WIRE_HEADER_LEN + 2 + WIRE_TRAILER_LEN)
@@ -48,7 +50,8 @@ enum wire_type {
 	WIRE_CLAIM = 2,     /* I am about to promote with this term */
 	WIRE_RESIGN = 3,    /* master stepping down (target: who should follow) */
 	WIRE_HANDOVER = 4,  /* to the master: resign in favour of target */
-	WIRE_TYPE_MAX = 4,
+	WIRE_VOTE = 5,      /* for target's claim of this term (quorum mode) */
+	WIRE_TYPE_MAX = 5,
 };
 
 enum wire_role {
@@ -62,6 +65,7 @@ enum wire_role {
 #define WIRE_F_QUORUM 0x01  /* sender sees a quorum */
 #define WIRE_F_SERVING 0x02 /* sender's broker is up (master only) */
 #define WIRE_F_NOCLAIM 0x04 /* sender will not claim (resigned, held down, stopping) */
+#define WIRE_AGE_NONE 0xffffffffu
 
 struct wire_msg {
 	uint8_t version;
@@ -76,6 +80,7 @@ struct wire_msg {
 	uint16_t position;
 	uint64_t cache_digest;
 	char target[WIRE_ID_MAX + 1];
+	uint32_t master_age;
 	char url[WIRE_URL_MAX + 1];
 	const uint8_t *payload; /* points into the decoded buffer */
 	uint16_t payload_len;

@@ -7,7 +7,7 @@ load helpers
 load ../lib/lab
 
 DELAY=250
-RETRIES=4
+RETRIES=3
 # the issue's bound for a takeover: (retries + 2) x delay
 BOUND_MS=$(((RETRIES + 2) * DELAY))
 

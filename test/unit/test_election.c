@@ -1,0 +1,485 @@
+/* Unit tests of the election logic in a simulated cluster: N elections on
+ * one clock, a bus that delivers each packet 1 ms later to every node that
+ * is up and linked, heartbeats every delay, ticks every tick_ms. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "election.h"
+
+#define N 5
+#define QMAX 4096
+
+struct sim {
+	int n;
+	uint64_t now;
+	struct election e[N];
+	int up[N];         /* process running */
+	int linked[N];     /* link to the others (partition = 0) */
+	int group[N];      /* nodes hear each other only within one group */
+	int frozen[N];     /* SIGSTOP: no calls, inbound dropped */
+	uint64_t next_hb[N], next_tick[N], seq[N];
+	struct wire_msg q[QMAX];
+	int qfrom[QMAX];
+	size_t qn;
+	unsigned loss_pct;  /* chance a delivery is lost */
+	uint64_t rng;
+	/* invariant tracking */
+	uint64_t overlap_ms, longest_overlap;
+};
+
+static struct el_params params(int i, uint32_t delay, uint32_t retries)
+{
+	struct el_params p;
+	memset(&p, 0, sizeof(p));
+	snprintf(p.self, sizeof(p.self), "n%d", i + 1);
+	p.position = 100;
+	p.delay_ms = delay;
+	p.retries = retries;
+	return p;
+}
+
+static void sim_send(struct sim *s, int i, uint8_t type)
+{
+	struct wire_msg *m;
+	if (s->qn == QMAX)
+		fail_msg("bus overflow");
+	m = &s->q[s->qn];
+	memset(m, 0, sizeof(*m));
+	election_fill(&s->e[i], type, m);
+	m->boot = (uint64_t)i + 1000;
+	m->seq = ++s->seq[i];
+	s->qfrom[s->qn++] = i;
+}
+
+static void sim_act(struct sim *s, int i, unsigned a)
+{
+	if (a & EL_SEND_CLAIM)
+		sim_send(s, i, WIRE_CLAIM);
+	if (a & EL_SEND_HEARTBEAT)
+		sim_send(s, i, WIRE_HEARTBEAT);
+	if (a & EL_SEND_HANDOVER)
+		sim_send(s, i, WIRE_HANDOVER);
+	if (a & EL_SEND_VOTE)
+		sim_send(s, i, WIRE_VOTE);
+	if (a & EL_SEND_RESIGN) {
+		sim_send(s, i, WIRE_RESIGN);
+		sim_send(s, i, WIRE_RESIGN);
+	}
+}
+
+static void sim_start(struct sim *s, int i, struct el_params p)
+{
+	election_init(&s->e[i], &p, s->now);
+	s->up[i] = 1;
+	s->frozen[i] = 0;
+	s->next_hb[i] = s->now;
+	s->next_tick[i] = s->now;
+}
+
+static void sim_init(struct sim *s, int n, uint32_t delay, uint32_t retries)
+{
+	memset(s, 0, sizeof(*s));
+	s->n = n;
+	s->now = 1000;
+	for (int i = 0; i < n; i++) {
+		s->linked[i] = 1;
+		sim_start(s, i, params(i, delay, retries));
+	}
+}
+
+static unsigned sim_rand(struct sim *s)
+{
+	s->rng = s->rng * 6364136223846793005ull + 1442695040888963407ull;
+	return (unsigned)(s->rng >> 33);
+}
+
+static int hears(const struct sim *s, int a, int b)
+{
+	return s->up[b] && !s->frozen[b] && s->linked[a] && s->linked[b] && s->group[a] == s->group[b];
+}
+
+/* Masters among running, unfrozen nodes of one group. */
+static int masters_in(const struct sim *s, int group)
+{
+	int c = 0;
+	for (int i = 0; i < s->n; i++)
+		if (s->up[i] && !s->frozen[i] && s->linked[i] && s->group[i] == group && s->e[i].state == EL_MASTER)
+			c++;
+	return c;
+}
+
+static void sim_step(struct sim *s)
+{
+	struct wire_msg q[QMAX];
+	int from[QMAX];
+	size_t qn = s->qn;
+	int dual = 0;
+
+	memcpy(q, s->q, qn * sizeof(q[0]));
+	memcpy(from, s->qfrom, qn * sizeof(from[0]));
+	s->qn = 0;
+	s->now++;
+	for (size_t k = 0; k < qn; k++)
+		for (int j = 0; j < s->n; j++)
+			if (j != from[k] && s->up[from[k]] && hears(s, from[k], j) &&
+			    (s->loss_pct == 0 || sim_rand(s) % 100 >= s->loss_pct))
+				sim_act(s, j, election_on_packet(&s->e[j], &q[k], s->now));
+	for (int i = 0; i < s->n; i++) {
+		if (!s->up[i] || s->frozen[i])
+			continue;
+		if (s->now >= s->next_tick[i]) {
+			sim_act(s, i, election_tick(&s->e[i], s->now));
+			s->next_tick[i] = s->now + election_tick_ms(&s->e[i]);
+		}
+		if (s->now >= s->next_hb[i]) {
+			sim_send(s, i, WIRE_HEARTBEAT);
+			s->next_hb[i] = s->now + s->e[i].p.delay_ms;
+		}
+	}
+	for (int g = 0; g < 3; g++)
+		if (masters_in(s, g) > 1)
+			dual = 1;
+	if (dual) {
+		s->overlap_ms++;
+		if (s->overlap_ms > s->longest_overlap)
+			s->longest_overlap = s->overlap_ms;
+	} else {
+		s->overlap_ms = 0;
+	}
+}
+
+static void sim_run(struct sim *s, uint64_t ms)
+{
+	for (uint64_t t = 0; t < ms; t++)
+		sim_step(s);
+}
+
+/* Runs until exactly one master among the running nodes; returns it and
+ * the time taken in *took. */
+static int sim_until_master(struct sim *s, uint64_t limit, uint64_t *took)
+{
+	uint64_t t0 = s->now;
+	while (s->now - t0 < limit) {
+		int m = -1, c = 0;
+		sim_step(s);
+		for (int i = 0; i < s->n; i++)
+			if (s->up[i] && !s->frozen[i] && s->e[i].state == EL_MASTER)
+				m = i, c++;
+		if (c == 1) {
+			if (took)
+				*took = s->now - t0;
+			return m;
+		}
+	}
+	return -1;
+}
+
+static int count_masters(const struct sim *s)
+{
+	int c = 0;
+	for (int i = 0; i < s->n; i++)
+		c += s->up[i] && !s->frozen[i] && s->e[i].state == EL_MASTER;
+	return c;
+}
+
+static void start_together(void **state)
+{
+	struct sim s;
+	uint64_t took;
+	int m;
+
+	(void)state;
+	sim_init(&s, 3, 100, 3);
+	m = sim_until_master(&s, 5000, &took);
+	assert_int_equal(m, 0); /* equal positions: the lowest id wins */
+	assert_true(took <= 5 * 100);
+	sim_run(&s, 3000);
+	assert_int_equal(count_masters(&s), 1);
+	assert_int_equal(s.e[0].state, EL_MASTER);
+	assert_int_equal(s.e[1].state, EL_SLAVE);
+	assert_string_equal(s.e[2].master, "n1");
+	assert_int_equal(s.e[0].term, 1);
+	assert_int_equal(s.longest_overlap, 0);
+}
+
+static void position_decides(void **state)
+{
+	struct sim s;
+	struct el_params p;
+
+	(void)state;
+	sim_init(&s, 3, 100, 3);
+	p = params(2, 100, 3);
+	p.position = 1;
+	sim_start(&s, 2, p);
+	assert_int_equal(sim_until_master(&s, 5000, NULL), 2);
+}
+
+static void crash_takeover_and_terms_grow(void **state)
+{
+	struct sim s;
+	uint64_t took;
+	int m;
+
+	(void)state;
+	sim_init(&s, 3, 100, 3);
+	m = sim_until_master(&s, 5000, NULL);
+	sim_run(&s, 500);
+	s.up[m] = 0; /* kill -9 */
+	m = sim_until_master(&s, 5000, &took);
+	assert_int_equal(m, 1);
+	assert_true(took <= (3 + 2) * 100);
+	assert_int_equal(s.e[1].term, 2);
+	sim_run(&s, 5);
+	assert_string_equal(s.e[2].master, "n2");
+	sim_run(&s, 2000);
+	assert_int_equal(count_masters(&s), 1);
+	assert_int_equal(s.longest_overlap, 0);
+}
+
+static void resign_is_fast(void **state)
+{
+	struct sim s;
+	uint64_t took;
+
+	(void)state;
+	sim_init(&s, 3, 100, 5);
+	assert_int_equal(sim_until_master(&s, 5000, NULL), 0);
+	sim_run(&s, 300);
+	sim_act(&s, 0, election_resign(&s.e[0], NULL, UINT64_MAX / 4, s.now));
+	assert_int_equal(s.e[0].state, EL_SLAVE);
+	assert_int_equal(s.e[0].demotions, 1);
+	assert_int_equal(sim_until_master(&s, 5000, &took), 1);
+	assert_true(took <= 2 * 100);
+	/* the resigned node, held down, never claims again */
+	sim_run(&s, 3000);
+	assert_int_equal(count_masters(&s), 1);
+	assert_int_equal(s.e[1].state, EL_MASTER);
+	assert_int_equal(s.longest_overlap, 0);
+}
+
+static void stall_steps_down(void **state)
+{
+	struct sim s;
+	int m;
+
+	(void)state;
+	sim_init(&s, 3, 100, 3);
+	m = sim_until_master(&s, 5000, NULL);
+	s.frozen[m] = 1;
+	assert_int_equal(sim_until_master(&s, 5000, NULL), 1);
+	sim_run(&s, 500);
+	s.frozen[m] = 0;
+	sim_step(&s);
+	/* its first call after waking: stepped down before anything else */
+	assert_int_equal(s.e[m].state, EL_LISTENING);
+	assert_non_null(strstr(s.e[m].reason, "stalled for"));
+	sim_run(&s, 2000);
+	assert_int_equal(count_masters(&s), 1);
+	assert_int_equal(s.e[1].state, EL_MASTER);
+	assert_int_equal(s.e[m].state, EL_SLAVE);
+	assert_int_equal(s.longest_overlap, 0);
+}
+
+static void partition_heal_two_masters_meet(void **state)
+{
+	struct sim s;
+
+	(void)state;
+	sim_init(&s, 3, 100, 3);
+	assert_int_equal(sim_until_master(&s, 5000, NULL), 0);
+	s.group[0] = 1; /* n1 alone */
+	sim_run(&s, 2000);
+	assert_int_equal(masters_in(&s, 0), 1);
+	assert_int_equal(masters_in(&s, 1), 1);
+	assert_int_equal(s.e[1].state, EL_MASTER);
+	s.longest_overlap = s.overlap_ms = 0;
+	s.group[0] = 0; /* heal */
+	sim_run(&s, 2000);
+	assert_int_equal(count_masters(&s), 1);
+	assert_int_equal(s.e[1].state, EL_MASTER); /* higher term wins */
+	assert_non_null(strstr(s.e[0].reason, "outranks us"));
+	assert_true(s.longest_overlap <= 2 * 100);
+}
+
+static void quorum(void **state)
+{
+	struct sim s;
+	struct el_params p;
+
+	(void)state;
+	sim_init(&s, 3, 100, 3);
+	for (int i = 0; i < 3; i++) {
+		p = params(i, 100, 3);
+		p.expected_nodes = 3;
+		sim_start(&s, i, p);
+	}
+	assert_int_equal(sim_until_master(&s, 5000, NULL), 0);
+	/* a lone slave never promotes */
+	s.group[2] = 1;
+	sim_run(&s, 3000);
+	assert_int_equal(s.e[2].state, EL_SLAVE);
+	assert_int_equal(s.e[2].promotions, 0);
+	s.group[2] = 0;
+	sim_run(&s, 1000);
+	/* the master alone steps down after one timeout; the majority elects */
+	s.group[0] = 1;
+	sim_run(&s, 3000);
+	assert_int_equal(s.e[0].state, EL_SLAVE);
+	assert_non_null(strstr(s.e[0].reason, "lost quorum"));
+	assert_int_equal(masters_in(&s, 0), 1);
+	assert_int_equal(s.longest_overlap, 0);
+}
+
+static void no_failback_and_preempt(void **state)
+{
+	struct sim s;
+	struct el_params p;
+
+	(void)state;
+	sim_init(&s, 3, 100, 3);
+	assert_int_equal(sim_until_master(&s, 5000, NULL), 0);
+	s.up[0] = 0;
+	assert_int_equal(sim_until_master(&s, 5000, NULL), 1);
+	sim_start(&s, 0, params(0, 100, 3)); /* back, same rank */
+	sim_run(&s, 3000);
+	assert_int_equal(s.e[0].state, EL_SLAVE);
+	assert_int_equal(s.e[1].state, EL_MASTER);
+	/* back again with preempt: an orderly handover */
+	p = params(0, 100, 3);
+	p.preempt = 1;
+	sim_start(&s, 0, p);
+	sim_run(&s, 3000);
+	assert_int_equal(s.e[0].state, EL_MASTER);
+	assert_int_equal(s.e[1].state, EL_SLAVE);
+	assert_true(s.e[0].term > 2);
+	assert_int_equal(count_masters(&s), 1);
+	assert_int_equal(s.longest_overlap, 0);
+}
+
+static void handover_request(void **state)
+{
+	struct sim s;
+	unsigned a;
+
+	(void)state;
+	sim_init(&s, 3, 100, 3);
+	assert_int_equal(sim_until_master(&s, 5000, NULL), 0);
+	sim_run(&s, 500);
+	/* n3 asks for itself */
+	a = election_request_handover(&s.e[2], "n3", s.now);
+	assert_true(a & EL_SEND_HANDOVER);
+	sim_act(&s, 2, a);
+	sim_run(&s, 1000);
+	assert_int_equal(s.e[2].state, EL_MASTER);
+	assert_int_equal(count_masters(&s), 1);
+	/* refused: unknown target */
+	a = election_request_handover(&s.e[0], "n9", s.now);
+	assert_int_equal(a & EL_SEND_HANDOVER, 0);
+	assert_non_null(strstr(s.e[0].reason, "not a live slave"));
+	/* the master itself hands over to the next in order */
+	a = election_request_handover(&s.e[2], NULL, s.now);
+	assert_true(a & EL_SEND_RESIGN);
+	sim_act(&s, 2, a);
+	sim_run(&s, 1000);
+	assert_int_equal(s.e[0].state, EL_MASTER);
+	assert_int_equal(s.longest_overlap, 0);
+}
+
+static void restarted_master_detected(void **state)
+{
+	struct sim s;
+
+	(void)state;
+	sim_init(&s, 3, 1000, 5);
+	assert_int_equal(sim_until_master(&s, 20000, NULL), 0);
+	/* n1 restarts at once (new boot): its listening heartbeat tells the
+	 * others it is no longer master, long before the timeout */
+	sim_start(&s, 0, params(0, 1000, 5));
+	s.seq[0] = 0;
+	sim_run(&s, 2000);
+	assert_int_equal(s.e[1].state, EL_MASTER);
+}
+
+static void many_nodes(void **state)
+{
+	struct sim s;
+
+	(void)state;
+	sim_init(&s, N, 20, 3);
+	assert_true(sim_until_master(&s, 5000, NULL) >= 0);
+	for (int round = 0; round < N - 1; round++) {
+		int m = -1;
+		sim_run(&s, 200);
+		for (int i = 0; i < N; i++)
+			if (s.up[i] && s.e[i].state == EL_MASTER)
+				m = i;
+		assert_true(m >= 0);
+		s.up[m] = 0;
+		assert_true(sim_until_master(&s, 5000, NULL) >= 0);
+	}
+	assert_int_equal(s.longest_overlap, 0);
+}
+
+static void minority_of_five(void **state)
+{
+	struct sim s;
+	struct el_params p;
+
+	(void)state;
+	sim_init(&s, 5, 100, 3);
+	for (int i = 0; i < 5; i++) {
+		p = params(i, 100, 3);
+		p.expected_nodes = 5;
+		sim_start(&s, i, p);
+	}
+	assert_int_equal(sim_until_master(&s, 5000, NULL), 0);
+	/* the master and one slave on one side: a minority of 2 */
+	s.group[0] = s.group[1] = 1;
+	sim_run(&s, 5000);
+	assert_int_equal(masters_in(&s, 1), 0);
+	assert_int_equal(s.e[1].promotions, 0);
+	assert_int_equal(masters_in(&s, 0), 1);
+	s.group[0] = s.group[1] = 0;
+	sim_run(&s, 2000);
+	assert_int_equal(count_masters(&s), 1);
+	assert_int_equal(s.longest_overlap, 0);
+}
+
+static void loss_30_percent_no_false_failover(void **state)
+{
+	struct sim s;
+
+	(void)state;
+	/* ten seeds of two simulated minutes each */
+	for (uint64_t seed = 1; seed <= 10; seed++) {
+		sim_init(&s, 3, 100, 5);
+		s.loss_pct = 30;
+		s.rng = seed;
+		assert_true(sim_until_master(&s, 5000, NULL) >= 0);
+		sim_run(&s, 120000);
+		assert_true(s.now > 120000);
+		assert_int_equal(s.e[0].promotions + s.e[1].promotions + s.e[2].promotions, 1);
+		assert_int_equal(count_masters(&s), 1);
+		assert_int_equal(s.longest_overlap, 0);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(start_together), cmocka_unit_test(position_decides),
+		cmocka_unit_test(crash_takeover_and_terms_grow), cmocka_unit_test(resign_is_fast),
+		cmocka_unit_test(stall_steps_down), cmocka_unit_test(partition_heal_two_masters_meet),
+		cmocka_unit_test(quorum), cmocka_unit_test(no_failback_and_preempt),
+		cmocka_unit_test(handover_request), cmocka_unit_test(restarted_master_detected),
+		cmocka_unit_test(many_nodes), cmocka_unit_test(minority_of_five),
+		cmocka_unit_test(loss_30_percent_no_false_failover),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,157 @@
+/* Unit tests of the packet codec: golden bytes, round trips, and every
+ * class of malformed input. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "wire.h"
+
+static struct wire_msg sample(void)
+{
+	struct wire_msg m;
+	memset(&m, 0, sizeof(m));
+	m.type = WIRE_HEARTBEAT;
+	m.cluster = wire_cluster_digest("lab");
+	strcpy(m.node, "n1");
+	m.boot = 0x0102030405060708ull;
+	m.seq = 9;
+	m.term = 0x10;
+	m.role = WIRE_ROLE_MASTER;
+	m.flags = WIRE_F_QUORUM;
+	m.position = 0x0102;
+	m.cache_digest = 0xaabbccddeeff0011ull;
+	strcpy(m.target, "n1");
+	m.master_age = 0x01020304;
+	strcpy(m.url, "tcp://a:1");
+	return m;
+}
+
+static void golden_bytes(void **state)
+{
+	struct wire_msg m = sample();
+	uint8_t buf[WIRE_MAX_LEN];
+	size_t n;
+	static const uint8_t head[] = {'F', 'L', 'O', 'V', 1, 1, 0, 167};
+
+	(void)state;
+	n = wire_encode(&m, buf, sizeof(buf));
+	assert_int_equal(n, WIRE_HEADER_LEN + 9 + 2 + WIRE_TRAILER_LEN);
+	assert_memory_equal(buf, head, sizeof(head));
+	/* FNV-1a 64 of "lab", big-endian */
+	assert_memory_equal(buf + 8, "\x12\x65\x96\x19\x1d\xc1\xeb\xb4", 8);
+	assert_memory_equal(buf + 16, "n1\0\0", 4);
+	assert_memory_equal(buf + 48, "\x01\x02\x03\x04\x05\x06\x07\x08", 8);
+	assert_memory_equal(buf + 56, "\0\0\0\0\0\0\0\x09", 8);
+	assert_memory_equal(buf + 64, "\0\0\0\0\0\0\0\x10", 8);
+	assert_int_equal(buf[72], WIRE_ROLE_MASTER);
+	assert_int_equal(buf[73], WIRE_F_QUORUM);
+	assert_memory_equal(buf + 74, "\x01\x02", 2);
+	assert_memory_equal(buf + 76, "\xaa\xbb\xcc\xdd\xee\xff\x00\x11", 8);
+	assert_memory_equal(buf + 84, "n1\0", 3);
+	assert_memory_equal(buf + 116, "\x01\x02\x03\x04", 4);
+	assert_memory_equal(buf + 120, "\0\x09" "tcp://a:1" "\0\0", 13);
+	for (size_t i = n - WIRE_TRAILER_LEN; i < n; i++)
+		assert_int_equal(buf[i], 0);
+}
+
+static void cluster_digest_is_fnv1a(void **state)
+{
+	(void)state;
+	/* FNV-1a 64 reference values */
+	assert_int_equal(wire_cluster_digest(""), 0xcbf29ce484222325ull);
+	assert_int_equal(wire_cluster_digest("a"), 0xaf63dc4c8601ec8cull);
+}
+
+static void round_trip_with_payload(void **state)
+{
+	struct wire_msg m = sample(), d;
+	uint8_t buf[WIRE_MAX_LEN], payload[300];
+	size_t n;
+
+	(void)state;
+	memset(payload, 0x5a, sizeof(payload));
+	m.type = WIRE_RESIGN;
+	m.payload = payload;
+	m.payload_len = sizeof(payload);
+	strcpy(m.target, "");
+	n = wire_encode(&m, buf, sizeof(buf));
+	assert_true(n > 0);
+	assert_int_equal(wire_decode(buf, n, &d), WIRE_OK);
+	assert_int_equal(d.type, WIRE_RESIGN);
+	assert_string_equal(d.node, "n1");
+	assert_string_equal(d.target, "");
+	assert_string_equal(d.url, "tcp://a:1");
+	assert_int_equal(d.boot, m.boot);
+	assert_int_equal(d.seq, 9);
+	assert_int_equal(d.term, 0x10);
+	assert_int_equal(d.position, 0x0102);
+	assert_int_equal(d.cache_digest, m.cache_digest);
+	assert_int_equal(d.master_age, 0x01020304);
+	assert_int_equal(d.payload_len, 300);
+	assert_memory_equal(d.payload, payload, 300);
+	assert_ptr_equal(d.payload, buf + WIRE_HEADER_LEN + 9 + 2);
+}
+
+static void malformed(void **state)
+{
+	struct wire_msg m = sample(), d;
+	uint8_t buf[WIRE_MAX_LEN], bad[WIRE_MAX_LEN];
+	size_t n;
+
+	(void)state;
+	n = wire_encode(&m, buf, sizeof(buf));
+	for (size_t k = 0; k < n; k++)
+		assert_true(wire_decode(buf, k, &d) != WIRE_OK); /* every truncation */
+	assert_int_equal(wire_decode(buf, 4, &d), WIRE_ERR_SHORT);
+#define MUT(off, val, err)                                                                                          \
+	memcpy(bad, buf, n);                                                                                        \
+	bad[off] = (val);                                                                                           \
+	assert_int_equal(wire_decode(bad, n, &d), err)
+	MUT(0, 'X', WIRE_ERR_MAGIC);
+	MUT(4, 2, WIRE_ERR_VERSION);
+	MUT(5, 0, WIRE_ERR_TYPE);
+	MUT(5, 99, WIRE_ERR_TYPE);
+	MUT(5, WIRE_TYPE_MAX + 1, WIRE_ERR_TYPE);
+	MUT(7, (uint8_t)(n + 1), WIRE_ERR_LENGTH);
+	MUT(121, 200, WIRE_ERR_LENGTH);  /* url length past the end */
+	MUT(16, 0, WIRE_ERR_FIELD);      /* empty node id */
+	MUT(19, 'x', WIRE_ERR_FIELD);    /* bytes after the id's NUL */
+	MUT(16, ' ', WIRE_ERR_FIELD);    /* not an id character */
+	MUT(72, 9, WIRE_ERR_FIELD);      /* role */
+	MUT(124, 0, WIRE_ERR_FIELD);     /* NUL inside the url */
+#undef MUT
+	/* a datagram longer than its length field */
+	memcpy(bad, buf, n);
+	bad[n] = 0;
+	assert_int_equal(wire_decode(bad, n + 1, &d), WIRE_ERR_LENGTH);
+}
+
+static void encode_refuses_bad_fields(void **state)
+{
+	struct wire_msg m = sample();
+	uint8_t buf[WIRE_MAX_LEN];
+
+	(void)state;
+	strcpy(m.node, "bad id");
+	assert_int_equal(wire_encode(&m, buf, sizeof(buf)), 0);
+	m = sample();
+	assert_int_equal(wire_encode(&m, buf, 100), 0); /* does not fit */
+	m.payload_len = WIRE_PAYLOAD_MAX + 1;
+	assert_int_equal(wire_encode(&m, buf, sizeof(buf)), 0);
+	assert_true(wire_valid_id("node-a.b_c:1"));
+	assert_false(wire_valid_id(""));
+	assert_false(wire_valid_id("123456789012345678901234567890123"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(golden_bytes), cmocka_unit_test(cluster_digest_is_fnv1a),
+		cmocka_unit_test(round_trip_with_payload), cmocka_unit_test(malformed),
+		cmocka_unit_test(encode_refuses_bad_fields),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
