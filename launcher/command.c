@@ -240,7 +240,7 @@ static int check_profiler_props(const struct strlist *cp, char *err, size_t len)
 		    *dirs ? dirs : "none");
 }
 
-static int resolve_java(const struct config *c, char *const *environ, char **java, char *err, size_t len)
+static int resolve_java(const struct config *c, char *const *env, char **java, char *err, size_t len)
 {
 	const char *how;
 
@@ -253,7 +253,7 @@ static int resolve_java(const struct config *c, char *const *environ, char **jav
 		how = c->origin[CFG_broker_java_home].level == CFG_FROM_ENV ? "JAVA_HOME" : "broker.java_home";
 	} else {
 		const char *name = *c->broker_java ? c->broker_java : "java";
-		const char *path = env_lookup(environ, "PATH");
+		const char *path = env_lookup(env, "PATH");
 		char *copy = strdup(path ? path : "/usr/local/bin:/usr/bin:/bin"), *save = NULL;
 
 		*java = NULL;
@@ -282,9 +282,9 @@ static int resolve_java(const struct config *c, char *const *environ, char **jav
 	return 0;
 }
 
-static int build_env(const struct config *c, char *const *environ, struct command *cmd)
+static int build_env(const struct config *c, char *const *env, struct command *cmd)
 {
-	for (char *const *e = environ; e != NULL && *e != NULL; e++) {
+	for (char *const *e = env; e != NULL && *e != NULL; e++) {
 		int keep = 1;
 		for (const char *const *s = command_stripped_env; *s; s++) {
 			size_t n = strlen(*s);
@@ -322,7 +322,7 @@ static char *join(const struct strlist *l, const char *sep)
 	return s;
 }
 
-int command_build(const struct config *c, char *const *environ, struct command *cmd, char *err, size_t errlen)
+int command_build(const struct config *c, char *const *env, struct command *cmd, char *err, size_t errlen)
 {
 	struct strlist cp = {0}, jars = {0};
 	char *s = NULL;
@@ -336,7 +336,7 @@ int command_build(const struct config *c, char *const *environ, struct command *
 			     "classes; give broker.main_class instead");
 			goto out;
 		}
-	if (resolve_java(c, environ, &cmd->java, err, errlen) != 0)
+	if (resolve_java(c, env, &cmd->java, err, errlen) != 0)
 		goto out;
 	if (build_classpath(c, &cp, &jars, err, errlen) != 0)
 		goto out;
@@ -386,7 +386,7 @@ int command_build(const struct config *c, char *const *environ, struct command *
 	strlist_add(&cmd->argv, c->broker_main_class);
 	for (size_t i = 0; i < c->broker_argument.n; i++)
 		strlist_add(&cmd->argv, c->broker_argument.v[i]);
-	if (build_env(c, environ, cmd) != 0)
+	if (build_env(c, env, cmd) != 0)
 		goto oom;
 	cmd->cwd = strdup(c->broker_working_dir);
 	if (cmd->cwd == NULL || cmd->argv.v == NULL)

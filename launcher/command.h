@@ -26,7 +26,7 @@ extern const char *const command_stripped_env[];
 
 /* Builds the command and runs the preflight checks.  0, or -1 with a
  * message in err saying what to fix. */
-int command_build(const struct config *c, char *const *environ, struct command *cmd, char *err, size_t errlen);
+int command_build(const struct config *c, char *const *env, struct command *cmd, char *err, size_t errlen);
 void command_free(struct command *cmd);
 
 /* One argument quoted for a POSIX shell; malloc'd. */

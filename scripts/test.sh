@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 
 PACKAGES=(
-	cmake make gcc clang pkg-config
+	cmake make gcc clang libclang-rt-14-dev pkg-config
 	libev-dev libinih-dev libsystemd-dev libsodium-dev libcmocka-dev
 	bats bats-support bats-assert bats-file
 	openjdk-17-jdk-headless libaspectj-java
@@ -90,6 +90,27 @@ run_bats() { # run_bats BUILD-DIR FILE...
 	done
 }
 
+run_fuzz() { # run_fuzz BUILD-DIR: each libFuzzer harness for FUZZ_SECONDS
+	local h name work
+	for h in "$1"/fuzz_*; do
+		[ -x "$h" ] || continue
+		name=${h##*/fuzz_}
+		echo "== fuzz $name (${FUZZ_SECONDS}s)"
+		work=$(mktemp -d)
+		if "$h" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 "$work" "test/fuzz/corpus/$name" \
+			>"$1/fuzz_$name.log" 2>&1; then
+			grep -E 'stat::number_of_executed_units' "$1/fuzz_$name.log" || true
+			passed=$((passed + 1))
+		else
+			tail -n 40 "$1/fuzz_$name.log"
+			failed=$((failed + 1))
+			failures+=("fuzz $name")
+		fi
+		rm -rf "$work"
+	done
+}
+
+FUZZ_SECONDS=${FUZZ_SECONDS:-30}
 started=$(date +%s)
 install_missing "${PACKAGES[@]}" || exit 1
 
@@ -103,6 +124,9 @@ build build && run_ctest build && run_bats build "${bats_files[@]}"
 build build-asan -DSANITIZE=ON && run_ctest build-asan && run_bats build-asan "${bats_files[@]}"
 # without libsystemd: must compile and pass the tests that do not need it
 build build-nosystemd -DWITH_SYSTEMD=OFF -DBUILD_TESTING=OFF && run_bats build-nosystemd test/bats/cli.bats
+
+# libFuzzer harnesses (clang), ASan+UBSan, bounded time each
+CC=clang build build-fuzz -DBUILD_FUZZERS=ON -DSANITIZE=ON -DBUILD_TESTING=OFF && run_fuzz build-fuzz
 
 echo
 echo "== $(($(date +%s) - started)) s"
