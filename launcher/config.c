@@ -261,6 +261,8 @@ static int check_value(int id, const char *v, char *why, size_t len, long *num)
 		}
 		return 0;
 	case CFG_T_HOSTPORT:
+		if (*v == '\0' && d->min == 0)
+			return 0; /* optional, unset */
 		if (parse_hostport(v) != 0) {
 			snprintf(why, len, "'%s' is not host:port; allowed a host and a port 1..65535", v);
 			return -1;

@@ -21,8 +21,10 @@
 #include <unistd.h>
 
 #include "election.h"
+#include "hook.h"
 #include "log.h"
 #include "state.h"
+#include "supervisor.h"
 #include "transport.h"
 #include "wire.h"
 
@@ -42,6 +44,10 @@ struct daemon {
 	const struct config *cfg;
 	struct election el;
 	struct transport tr;
+	struct supervisor sup;
+	int resign_pending;  /* waiting for the broker to stop before resigning */
+	char resign_target[WIRE_ID_MAX + 1];
+	uint64_t resign_holddown;
 	char node[WIRE_ID_MAX + 1];
 	uint64_t boot, seq, cluster;
 	ev_io rx_w;
@@ -56,14 +62,6 @@ struct daemon {
 	uint64_t dup_warned_at;
 };
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static void send_packet(struct daemon *d, uint8_t type)
 {
 	struct wire_msg m;
@@ -75,10 +73,12 @@ static void send_packet(struct daemon *d, uint8_t type)
 	m.cluster = d->cluster;
 	m.boot = d->boot;
 	m.seq = ++d->seq;
-	if (election_quorum(&d->el, now_ms()))
+	if (election_quorum(&d->el, mono_ms()))
 		m.flags |= WIRE_F_QUORUM;
-	if (d->stopping)
+	if (d->stopping || d->resign_pending)
 		m.flags |= WIRE_F_NOCLAIM;
+	if (d->el.state == EL_MASTER && d->sup.state == SUP_SERVING)
+		m.flags |= WIRE_F_SERVING;
 	snprintf(m.url, sizeof(m.url), "%s", d->cfg->broker_url);
 	n = wire_encode(&m, buf, sizeof(buf));
 	if (n == 0) {
@@ -102,17 +102,29 @@ static void write_status(struct daemon *d)
 {
 	char buf[1024];
 	const struct election *e = &d->el;
-	uint64_t now = now_ms();
+	uint64_t now = mono_ms();
 	int n = snprintf(buf, sizeof(buf),
 			 "node=%s\nrole=%s\nterm=%llu\nmaster=%s\npeers=%zu\nquorum=%s\npid=%ld\npromotions=%llu\n"
-			 "demotions=%llu\n",
+			 "demotions=%llu\nbroker=%s\nbroker_pid=%ld\nbroker_starts=%llu\nbroker_restarts=%llu\n"
+			 "broker_last_exit=%s\n",
 			 d->node, d->stopped ? "stopped" : election_state_name(e->state),
 			 (unsigned long long)(e->state == EL_MASTER || e->master[0] ? e->term : e->max_term), e->master,
 			 election_live(e, now) - 1, election_quorum(e, now) ? "yes" : "no", (long)getpid(),
-			 (unsigned long long)e->promotions, (unsigned long long)e->demotions);
+			 (unsigned long long)e->promotions, (unsigned long long)e->demotions,
+			 supervisor_state_name(d->sup.state), (long)d->sup.pid, (unsigned long long)d->sup.starts,
+			 (unsigned long long)d->sup.restarts, d->sup.last_exit);
 
 	if (state_write_file(d->status_path, buf, (size_t)n, 0) != 0)
 		log_warn("cannot write %s: %s", d->status_path, strerror(errno));
+}
+
+static void run_hook(struct daemon *d, const char *cmd, const char *event)
+{
+	struct hook_env env = {.event = event, .role = election_state_name(d->el.state), .node = d->node,
+			       .master = d->el.master, .term = d->el.term};
+
+	if (*cmd != '\0')
+		hook_run(d->loop, cmd, &env, d->cfg->broker_hook_timeout);
 }
 
 static void on_state_changed(struct daemon *d, enum el_state old)
@@ -121,6 +133,10 @@ static void on_state_changed(struct daemon *d, enum el_state old)
 
 	if (old == e->state)
 		return;
+	if (e->state == EL_MASTER)
+		run_hook(d, d->cfg->broker_on_promote, "promote");
+	else if (old == EL_MASTER)
+		run_hook(d, d->cfg->broker_on_demote, "demote");
 	log_info("role %s -> %s (%s)", election_state_name(old), election_state_name(e->state), e->reason);
 	if (e->state == EL_MASTER) {
 		/* the seed's lines: operators' alerts match them */
@@ -135,6 +151,14 @@ static void on_state_changed(struct daemon *d, enum el_state old)
 }
 
 static void resign_cb(struct ev_loop *loop, ev_timer *w, int revents);
+static void begin_resign(struct daemon *d, const char *target, uint64_t holddown);
+
+/* The broker runs only while the election wants it and no resignation is
+ * under way. */
+static void reconcile(struct daemon *d)
+{
+	supervisor_want(&d->sup, d->el.state == EL_MASTER && !d->resign_pending && !d->stopping, d->el.term);
+}
 
 /* Does what the election asked for.  old is the state before the call. */
 static void act(struct daemon *d, unsigned a, enum el_state old, const char *old_master)
@@ -164,6 +188,13 @@ static void act(struct daemon *d, unsigned a, enum el_state old, const char *old
 		ev_timer_set(&d->resign_w, d->cfg->cluster_delay / 3000.0, d->cfg->cluster_delay / 3000.0);
 		ev_timer_again(d->loop, &d->resign_w);
 	}
+	if (a & EL_HANDOVER_REQUESTED) {
+		log_info("handing over to %s: stopping the broker first", d->el.handover_target);
+		begin_resign(d, d->el.handover_target, d->el.timeout);
+	}
+	/* never two brokers: a node that is no longer master stops its broker
+	 * before anything else */
+	reconcile(d);
 	if (a & (EL_STATE_CHANGED | EL_MASTER_CHANGED | EL_PEERS_CHANGED))
 		write_status(d);
 }
@@ -177,6 +208,50 @@ static void act(struct daemon *d, unsigned a, enum el_state old, const char *old
 		a_ = (call);                                                                                        \
 		act((d), a_, old_, om_);                                                                            \
 	} while (0)
+
+/* The broker is down: the resignation can go out. */
+static void finish_resign(struct daemon *d)
+{
+	d->resign_pending = 0;
+	STEP(d, election_resign(&d->el, d->resign_target[0] ? d->resign_target : NULL, d->resign_holddown, mono_ms()));
+	if (d->stopping && d->resign_copies == 0)
+		ev_break(d->loop, EVBREAK_ALL);
+}
+
+static void begin_resign(struct daemon *d, const char *target, uint64_t holddown)
+{
+	if (d->resign_pending)
+		return;
+	d->resign_pending = 1;
+	d->resign_holddown = holddown;
+	snprintf(d->resign_target, sizeof(d->resign_target), "%s", target ? target : "");
+	reconcile(d);
+	if (!supervisor_alive(&d->sup))
+		finish_resign(d);
+}
+
+static void sup_changed(void *ud)
+{
+	write_status(ud);
+}
+
+static void sup_down(void *ud)
+{
+	struct daemon *d = ud;
+
+	if (d->resign_pending)
+		finish_resign(d);
+	else if (d->stopping && d->resign_copies == 0)
+		ev_break(d->loop, EVBREAK_ALL);
+}
+
+static void sup_gave_up(void *ud, const char *why)
+{
+	struct daemon *d = ud;
+
+	log_warn("resigning mastership: %s; staying slave for %ld ms", why, d->cfg->broker_holddown);
+	begin_resign(d, NULL, (uint64_t)d->cfg->broker_holddown);
+}
 
 static void resign_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
@@ -229,7 +304,7 @@ static void rx_cb(struct ev_loop *loop, ev_io *w, int revents)
 			drop(d, DROP_FOREIGN, &from);
 			continue;
 		}
-		now = now_ms();
+		now = mono_ms();
 		if (strcmp(m.node, d->node) == 0) {
 			if (m.boot == d->boot)
 				continue; /* our own, looped back */
@@ -252,8 +327,9 @@ static void hb_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	if (!d->stopping)
-		send_packet(d, WIRE_HEARTBEAT);
+	/* also while stopping: a master whose broker is still stopping must
+	 * keep the others from promoting */
+	send_packet(d, WIRE_HEARTBEAT);
 }
 
 static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -262,7 +338,7 @@ static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	STEP(d, election_tick(&d->el, now_ms()));
+	STEP(d, election_tick(&d->el, mono_ms()));
 }
 
 static void stop_cb(struct ev_loop *loop, ev_signal *w, int revents)
@@ -275,14 +351,19 @@ static void stop_cb(struct ev_loop *loop, ev_signal *w, int revents)
 		ev_break(loop, EVBREAK_ALL);
 		return;
 	}
-	d->stopping = 1;
 	log_info("signal %d: stopping", w->signum);
 	if (d->el.state == EL_MASTER) {
-		/* a stopping node never claims again */
-		STEP(d, election_resign(&d->el, NULL, UINT64_MAX / 4, now_ms()));
-		return; /* resign_cb breaks the loop after the last copy */
+		/* stop the broker, then resign; a stopping node never claims again;
+		 * resign_cb ends the loop after the last copy */
+		begin_resign(d, NULL, UINT64_MAX / 4);
+		d->stopping = 1;
+		reconcile(d);
+		return;
 	}
-	ev_break(loop, EVBREAK_ALL);
+	d->stopping = 1;
+	reconcile(d);
+	if (!supervisor_alive(&d->sup))
+		ev_break(loop, EVBREAK_ALL); /* else sup_down does */
 }
 
 static int setup(struct daemon *d, const struct config *c)
@@ -312,7 +393,9 @@ static int setup(struct daemon *d, const struct config *c)
 	p.preempt = c->cluster_preempt;
 	p.expected_nodes = (unsigned)c->cluster_expected_nodes;
 	p.initial_term = state_read_term(c->cluster_state_dir);
-	election_init(&d->el, &p, now_ms());
+	election_init(&d->el, &p, mono_ms());
+	supervisor_init(&d->sup, d->loop, c, d->node,
+			(struct sup_hooks){.ud = d, .changed = sup_changed, .down = sup_down, .gave_up = sup_gave_up});
 	log_info("node %s of cluster %s, position %ld, heartbeat %ld ms, master lost after %ld missed", d->node,
 		 c->cluster_name, c->cluster_position, c->cluster_delay, c->cluster_retries);
 
@@ -378,6 +461,7 @@ int daemon_run(const struct config *c)
 	rc = d->exit_code;
 	d->stopped = 1;
 	write_status(d);
+	supervisor_close(&d->sup);
 	transport_close(&d->tr);
 	log_info("stopped");
 	free(d);

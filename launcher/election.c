@@ -388,7 +388,8 @@ static void on_handover(struct election *e, const struct wire_msg *m, uint64_t n
 		return;
 	if (!peer_live(e, t, now) || t->role == EL_LISTENING)
 		return;
-	resign(e, target, e->timeout, now, act);
+	snprintf(e->handover_target, sizeof(e->handover_target), "%s", target);
+	*act |= EL_HANDOVER_REQUESTED;
 }
 
 unsigned election_on_packet(struct election *e, const struct wire_msg *m, uint64_t now)
@@ -516,8 +517,8 @@ unsigned election_request_handover(struct election *e, const char *target, uint6
 		}
 	}
 	if (e->state == EL_MASTER) {
-		resign(e, target, e->timeout, now, &act);
-		return act;
+		snprintf(e->handover_target, sizeof(e->handover_target), "%s", target);
+		return act | EL_HANDOVER_REQUESTED;
 	}
 	if (!master_alive(e, now)) {
 		snprintf(e->reason, sizeof(e->reason), "no live master to hand over");

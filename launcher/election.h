@@ -43,6 +43,8 @@ enum el_action {
 	EL_PEERS_CHANGED = 1 << 5,  /* a peer joined or was lost */
 	EL_MASTER_CHANGED = 1 << 6, /* the master we follow changed */
 	EL_SEND_VOTE = 1 << 7,      /* for the claim of voted_for */
+	EL_HANDOVER_REQUESTED = 1 << 8, /* a live slave asks for mastership:
+					 * stop the broker, then election_resign(handover_target) */
 };
 
 struct el_params {

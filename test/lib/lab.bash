@@ -48,7 +48,8 @@ lab_groups() {
 	mv "$LAB_DIR/groups.new" "$LAB_DIR/groups"
 }
 
-# lab_ini I [extra INI lines]: writes node I's launcher configuration.
+# lab_ini I [extra [cluster] lines]: writes node I's launcher configuration;
+# LAB_BROKER_INI (an array) adds [broker] lines.
 lab_ini() {
 	local i=$1
 	shift
@@ -58,7 +59,10 @@ lab_ini() {
 		printf 'state_dir = %s\n' "$LAB_DIR/n$i/state"
 		printf '%s\n' "$@"
 		printf '[broker]\nhome = %s\nprofiler = no\nconfig_dir =\nlib_dir =\n' "$LAB_DIR/n$i"
-		printf 'main_class = fake.Broker\njava = /bin/true\n'
+		# the fake broker stands where java would (test/lib/fake-broker)
+		printf 'main_class = fake.Broker\njava = %s\n' "$REPO_ROOT/test/lib/fake-broker"
+		printf 'env = FAKE_DIR=%s\n' "$LAB_DIR/n$i/broker"
+		printf 'stop_timeout = 2000\nrestart_min = 200\nrestart_max = 1000\n'
 		printf '%s\n' "${LAB_BROKER_INI[@]}"
 	} >"$LAB_DIR/n$i/launcher.ini"
 }
@@ -196,4 +200,21 @@ lab_logs() {
 		echo "---- n$i"
 		tail -n "${1:-40}" "$LAB_DIR/n$i/log" 2>/dev/null
 	done
+}
+
+# The fake broker of node I: its running pid, or nothing.
+lab_broker_pid() {
+	local p
+	p=$(cat "$LAB_DIR/n$1/broker/pid" 2>/dev/null) || return 0
+	kill -0 "$p" 2>/dev/null && echo "$p"
+	return 0
+}
+
+# Nodes whose fake broker process is alive, space-separated.
+lab_brokers_alive() {
+	local i out=""
+	for i in $(seq 1 "$LAB_N"); do
+		[ -n "$(lab_broker_pid "$i")" ] && out="$out $i"
+	done
+	echo "${out# }"
 }

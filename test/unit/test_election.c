@@ -56,6 +56,7 @@ static void sim_send(struct sim *s, int i, uint8_t type)
 	s->qfrom[s->qn++] = i;
 }
 
+static void sim_act(struct sim *s, int i, unsigned a);
 static void sim_act(struct sim *s, int i, unsigned a)
 {
 	if (a & EL_SEND_CLAIM)
@@ -66,6 +67,8 @@ static void sim_act(struct sim *s, int i, unsigned a)
 		sim_send(s, i, WIRE_HANDOVER);
 	if (a & EL_SEND_VOTE)
 		sim_send(s, i, WIRE_VOTE);
+	if (a & EL_HANDOVER_REQUESTED) /* no broker to stop here */
+		sim_act(s, i, election_resign(&s->e[i], s->e[i].handover_target, s->e[i].timeout, s->now));
 	if (a & EL_SEND_RESIGN) {
 		sim_send(s, i, WIRE_RESIGN);
 		sim_send(s, i, WIRE_RESIGN);
@@ -384,7 +387,8 @@ static void handover_request(void **state)
 	assert_non_null(strstr(s.e[0].reason, "not a live slave"));
 	/* the master itself hands over to the next in order */
 	a = election_request_handover(&s.e[2], NULL, s.now);
-	assert_true(a & EL_SEND_RESIGN);
+	assert_true(a & EL_HANDOVER_REQUESTED);
+	assert_string_equal(s.e[2].handover_target, "n1");
 	sim_act(&s, 2, a);
 	sim_run(&s, 1000);
 	assert_int_equal(s.e[0].state, EL_MASTER);

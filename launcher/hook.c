@@ -1,0 +1,158 @@
+/*
+ * One allocation per running hook, freed when its process is reaped and
+ * its output pipes are closed.
+ */
+#include "hook.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "spawn.h"
+
+extern char **environ;
+
+struct hook_run {
+	struct ev_loop *loop;
+	char name[16];
+	pid_t pid;
+	int exited;
+	ev_child child_w;
+	ev_timer timeout_w;
+	ev_io io_w[2];
+	int fd[2];
+	char buf[2][1024];
+	size_t len[2];
+};
+
+static void maybe_free(struct hook_run *h)
+{
+	if (h->exited && h->fd[0] < 0 && h->fd[1] < 0)
+		free(h);
+}
+
+static void flush_lines(struct hook_run *h, int k, int all)
+{
+	for (;;) {
+		char *nl = memchr(h->buf[k], '\n', h->len[k]);
+		size_t take;
+		if (nl == NULL && !all && h->len[k] < sizeof(h->buf[k]))
+			return;
+		if (h->len[k] == 0)
+			return;
+		take = nl ? (size_t)(nl - h->buf[k]) + 1 : h->len[k];
+		log_info("hook %s[%ld]: %.*s", h->name, (long)h->pid, (int)(nl ? take - 1 : take), h->buf[k]);
+		memmove(h->buf[k], h->buf[k] + take, h->len[k] - take);
+		h->len[k] -= take;
+	}
+}
+
+static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct hook_run *h = w->data;
+	int k = w == &h->io_w[0] ? 0 : 1;
+	ssize_t n;
+
+	(void)revents;
+	n = read(h->fd[k], h->buf[k] + h->len[k], sizeof(h->buf[k]) - h->len[k]);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		flush_lines(h, k, 1);
+		ev_io_stop(loop, w);
+		close(h->fd[k]);
+		h->fd[k] = -1;
+		maybe_free(h);
+		return;
+	}
+	h->len[k] += (size_t)n;
+	flush_lines(h, k, 0);
+}
+
+static void child_cb(struct ev_loop *loop, ev_child *w, int revents)
+{
+	struct hook_run *h = w->data;
+	int st = w->rstatus;
+
+	(void)revents;
+	ev_child_stop(loop, w);
+	ev_timer_stop(loop, &h->timeout_w);
+	kill(-h->pid, SIGKILL); /* anything it left behind */
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		log_info("hook %s[%ld] done", h->name, (long)h->pid);
+	else if (WIFEXITED(st))
+		log_warn("hook %s[%ld] failed: exit status %d", h->name, (long)h->pid, WEXITSTATUS(st));
+	else
+		log_warn("hook %s[%ld] killed by signal %d", h->name, (long)h->pid, WTERMSIG(st));
+	h->exited = 1;
+	maybe_free(h);
+}
+
+static void timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct hook_run *h = w->data;
+
+	(void)loop;
+	(void)revents;
+	log_warn("hook %s[%ld] still running after its timeout: killing it", h->name, (long)h->pid);
+	kill(-h->pid, SIGKILL);
+}
+
+int hook_run(struct ev_loop *loop, const char *cmd, const struct hook_env *env, long timeout_ms)
+{
+	struct strlist e = {0};
+	char *argv[] = {"/bin/sh", "-c", (char *)cmd, NULL};
+	char kv[512];
+	struct spawn_req req;
+	struct spawn_res res;
+	struct hook_run *h;
+
+	if (cmd == NULL || *cmd == '\0')
+		return -1;
+	for (char **v = environ; *v; v++)
+		if (strncmp(*v, "NOTIFY_SOCKET=", 14) != 0 && strncmp(*v, "WATCHDOG_", 9) != 0)
+			strlist_add(&e, *v);
+	snprintf(kv, sizeof(kv), "FAILOVER_EVENT=%s", env->event);
+	strlist_add(&e, kv);
+	snprintf(kv, sizeof(kv), "FAILOVER_ROLE=%s", env->role);
+	strlist_add(&e, kv);
+	snprintf(kv, sizeof(kv), "FAILOVER_NODE=%s", env->node);
+	strlist_add(&e, kv);
+	snprintf(kv, sizeof(kv), "FAILOVER_MASTER=%s", env->master);
+	strlist_add(&e, kv);
+	snprintf(kv, sizeof(kv), "FAILOVER_TERM=%llu", (unsigned long long)env->term);
+	strlist_add(&e, kv);
+	req = (struct spawn_req){.argv = argv, .envp = e.v, .cwd = NULL, .capture = 1};
+	h = calloc(1, sizeof(*h));
+	if (h == NULL || spawn(&req, &res) != 0) {
+		log_err("cannot run the %s hook: %s", env->event, strerror(errno));
+		free(h);
+		strlist_clear(&e);
+		return -1;
+	}
+	strlist_clear(&e);
+	h->loop = loop;
+	h->pid = res.pid;
+	snprintf(h->name, sizeof(h->name), "%s", env->event);
+	ev_child_init(&h->child_w, child_cb, res.pid, 0);
+	h->child_w.data = h;
+	ev_child_start(loop, &h->child_w);
+	ev_timer_init(&h->timeout_w, timeout_cb, timeout_ms / 1000.0, 0.);
+	h->timeout_w.data = h;
+	ev_timer_start(loop, &h->timeout_w);
+	h->fd[0] = res.out_fd;
+	h->fd[1] = res.err_fd;
+	for (int k = 0; k < 2; k++) {
+		ev_io_init(&h->io_w[k], io_cb, h->fd[k], EV_READ);
+		h->io_w[k].data = h;
+		ev_io_start(loop, &h->io_w[k]);
+	}
+	log_info("hook %s[%ld] started: %s", h->name, (long)h->pid, cmd);
+	return 0;
+}

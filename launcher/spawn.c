@@ -1,0 +1,99 @@
+/*
+ * fork + exec with the child set up as a supervised process should be.
+ * Between fork and exec only async-signal-safe calls are made.
+ */
+#include "spawn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static void child(const struct spawn_req *req, pid_t parent, int errpipe, int out_w, int err_w)
+{
+	sigset_t none;
+	int fd, e;
+
+	/* PR_SET_PDEATHSIG fires when the parent dies; if it died before the
+	 * prctl, getppid() no longer names it and we must not run at all. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+		_exit(127);
+	setsid();
+	for (int s = 1; s < NSIG; s++)
+		signal(s, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	fd = open("/dev/null", O_RDWR);
+	if (fd < 0)
+		goto fail;
+	if (dup2(fd, 0) < 0 || dup2(out_w >= 0 ? out_w : fd, 1) < 0 || dup2(err_w >= 0 ? err_w : fd, 2) < 0)
+		goto fail;
+	if (req->cwd != NULL && chdir(req->cwd) != 0)
+		goto fail;
+	/* nothing else crosses exec, whatever a library left open; the error
+	 * pipe is close-on-exec and survives until exec succeeds */
+	if (syscall(SYS_close_range, 3, errpipe - 1, 0) != 0 ||
+	    syscall(SYS_close_range, errpipe + 1, ~0U, 0) != 0)
+		for (int i = 3; i < 65536; i++) /* kernels before 5.9 */
+			if (i != errpipe)
+				(void)close(i);
+	execve(req->argv[0], req->argv, req->envp);
+fail:
+	e = errno;
+	(void)!write(errpipe, &e, sizeof(e));
+	_exit(e == ENOENT || e == ENOTDIR ? 127 : 126);
+}
+
+int spawn(const struct spawn_req *req, struct spawn_res *res)
+{
+	int ep[2], op[2] = {-1, -1}, xp[2] = {-1, -1};
+	pid_t parent = getpid();
+	ssize_t n;
+	int e = 0;
+
+	memset(res, 0, sizeof(*res));
+	res->out_fd = res->err_fd = -1;
+	if (pipe2(ep, O_CLOEXEC) != 0)
+		return -1;
+	if (req->capture && (pipe2(op, O_CLOEXEC) != 0 || pipe2(xp, O_CLOEXEC) != 0)) {
+		e = errno;
+		goto err;
+	}
+	res->pid = fork();
+	if (res->pid < 0) {
+		e = errno;
+		goto err;
+	}
+	if (res->pid == 0)
+		child(req, parent, ep[1], op[1], xp[1]);
+	close(ep[1]);
+	if (req->capture) {
+		close(op[1]);
+		close(xp[1]);
+		fcntl(op[0], F_SETFL, O_NONBLOCK);
+		fcntl(xp[0], F_SETFL, O_NONBLOCK);
+		res->out_fd = op[0];
+		res->err_fd = xp[0];
+	}
+	/* EOF when exec succeeded (close-on-exec), an errno when it failed */
+	do
+		n = read(ep[0], &res->exec_errno, sizeof(res->exec_errno));
+	while (n < 0 && errno == EINTR);
+	if (n != sizeof(res->exec_errno))
+		res->exec_errno = 0;
+	close(ep[0]);
+	return 0;
+err:
+	for (int i = 0; i < 2; i++) {
+		close(ep[i]);
+		if (op[i] >= 0)
+			close(op[i]);
+		if (xp[i] >= 0)
+			close(xp[i]);
+	}
+	errno = e;
+	return -1;
+}

@@ -1,0 +1,517 @@
+/*
+ * The broker process: start, readiness, output, exit, restart, stop.
+ *
+ * Wanted and actual state are kept apart: supervisor_want() records what the
+ * election wants, reconcile() moves the process towards it, and every child
+ * event (exit, readiness, timers) ends in reconcile() again.
+ */
+#include "supervisor.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "spawn.h"
+
+extern char **environ;
+
+uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+const char *supervisor_state_name(enum sup_state st)
+{
+	static const char *const names[] = {"idle", "starting", "serving", "stopping", "backoff"};
+	return st <= SUP_BACKOFF ? names[st] : "?";
+}
+
+uint64_t supervisor_backoff(uint64_t min_ms, uint64_t max_ms, unsigned n)
+{
+	uint64_t d = min_ms;
+
+	while (n-- > 1 && d < max_ms)
+		d *= 2;
+	return d < max_ms ? d : max_ms;
+}
+
+unsigned supervisor_recent_crashes(const struct supervisor *s, uint64_t now)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < s->ncrash; i++)
+		if (now - s->crash_at[i] < (uint64_t)s->cfg->broker_restart_window)
+			n++;
+	return n;
+}
+
+int supervisor_alive(const struct supervisor *s)
+{
+	return s->state == SUP_STARTING || s->state == SUP_SERVING || s->state == SUP_STOPPING;
+}
+
+static void reconcile(struct supervisor *s);
+
+static void set_state(struct supervisor *s, enum sup_state st)
+{
+	if (s->state == st)
+		return;
+	log_debug("broker supervisor %s -> %s", supervisor_state_name(s->state), supervisor_state_name(st));
+	s->state = st;
+	if (s->hooks.changed)
+		s->hooks.changed(s->hooks.ud);
+}
+
+/* ---- output ---- */
+
+static void emit_line(struct supervisor *s, struct sup_stream *st, const char *line, size_t len)
+{
+	const char *pat = s->cfg->broker_ready_pattern;
+
+	if (s->outfile_fd >= 0) {
+		struct iovec v[2] = {{(void *)line, len}, {"\n", 1}};
+		(void)!writev(s->outfile_fd, v, 2);
+	} else {
+		/* one write per line: journald keeps lines whole */
+		FILE *to = st->is_err ? stderr : stdout;
+		fprintf(to, "broker[%ld]: %.*s\n", (long)s->pid, (int)len, line);
+		fflush(to);
+	}
+	if (*pat != '\0' && s->state == SUP_STARTING && memmem(line, len, pat, strlen(pat)) != NULL) {
+		log_info("broker ready: its output matched '%s'", pat);
+		s->ready_at = mono_ms();
+		ev_timer_stop(s->loop, &s->ready_w);
+		ev_timer_stop(s->loop, &s->probe_w);
+		set_state(s, SUP_SERVING);
+	}
+}
+
+static void stream_close(struct supervisor *s, struct sup_stream *st)
+{
+	if (st->fd < 0)
+		return;
+	if (st->len > 0)
+		emit_line(s, st, st->buf, st->len);
+	st->len = 0;
+	ev_io_stop(s->loop, &st->w);
+	close(st->fd);
+	st->fd = -1;
+}
+
+static void stream_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct sup_stream *st = w->data;
+	struct supervisor *s = st->owner;
+	ssize_t n;
+
+	(void)loop;
+	(void)revents;
+	n = read(st->fd, st->buf + st->len, sizeof(st->buf) - st->len);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		stream_close(s, st);
+		return;
+	}
+	st->len += (size_t)n;
+	for (;;) {
+		char *nl = memchr(st->buf, '\n', st->len);
+		size_t take;
+		if (nl == NULL) {
+			if (st->len < sizeof(st->buf))
+				break;
+			take = st->len; /* a line longer than the buffer: pass it on in pieces */
+			emit_line(s, st, st->buf, take);
+		} else {
+			take = (size_t)(nl - st->buf) + 1;
+			emit_line(s, st, st->buf, take - 1);
+		}
+		memmove(st->buf, st->buf + take, st->len - take);
+		st->len -= take;
+	}
+}
+
+static void stream_open(struct supervisor *s, struct sup_stream *st, int fd)
+{
+	st->fd = fd;
+	st->len = 0;
+	ev_io_init(&st->w, stream_cb, fd, EV_READ);
+	st->w.data = st;
+	ev_io_start(s->loop, &st->w);
+}
+
+/* ---- readiness over TCP ---- */
+
+static void probe_close(struct supervisor *s)
+{
+	if (s->probe_fd >= 0) {
+		ev_io_stop(s->loop, &s->connect_w);
+		close(s->probe_fd);
+		s->probe_fd = -1;
+	}
+}
+
+static void connect_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct supervisor *s = w->data;
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	(void)loop;
+	(void)revents;
+	getsockopt(s->probe_fd, SOL_SOCKET, SO_ERROR, &err, &len);
+	probe_close(s);
+	if (err == 0 && s->state == SUP_STARTING) {
+		log_info("broker ready: %s accepts connections", s->cfg->broker_ready_tcp);
+		s->ready_at = mono_ms();
+		ev_timer_stop(s->loop, &s->ready_w);
+		ev_timer_stop(s->loop, &s->probe_w);
+		set_state(s, SUP_SERVING);
+	}
+}
+
+static void probe_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct supervisor *s = w->data;
+	char host[256];
+	const char *hp = s->cfg->broker_ready_tcp, *colon = strrchr(hp, ':');
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res;
+
+	(void)loop;
+	(void)revents;
+	if (s->probe_fd >= 0 || s->state != SUP_STARTING)
+		return;
+	snprintf(host, sizeof(host), "%.*s", (int)(colon - hp), hp);
+	if (getaddrinfo(host, colon + 1, &hints, &res) != 0)
+		return;
+	s->probe_fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (s->probe_fd >= 0) {
+		if (connect(s->probe_fd, res->ai_addr, res->ai_addrlen) == 0 || errno == EINPROGRESS) {
+			ev_io_init(&s->connect_w, connect_cb, s->probe_fd, EV_WRITE);
+			s->connect_w.data = s;
+			ev_io_start(s->loop, &s->connect_w);
+		} else {
+			probe_close(s);
+		}
+	}
+	freeaddrinfo(res);
+}
+
+static void ready_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct supervisor *s = w->data;
+
+	(void)loop;
+	(void)revents;
+	if (s->state != SUP_STARTING)
+		return;
+	log_err("broker pid %ld not ready within %ld ms: a failed start; killing it", (long)s->pid,
+		s->cfg->broker_ready_timeout);
+	ev_timer_stop(s->loop, &s->probe_w);
+	probe_close(s);
+	kill(-s->pid, SIGKILL);
+}
+
+/* ---- start, exit, stop ---- */
+
+static void describe_exit(int status, char *buf, size_t len)
+{
+	if (WIFEXITED(status))
+		snprintf(buf, len, "exit status %d", WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		snprintf(buf, len, "killed by signal %d (%s)%s", WTERMSIG(status), strsignal(WTERMSIG(status)),
+			 WCOREDUMP(status) ? ", core dumped" : "");
+	else
+		snprintf(buf, len, "status 0x%x", status);
+}
+
+static void record_crash(struct supervisor *s, uint64_t now)
+{
+	if (s->ncrash == SUP_MAX_CRASHES) {
+		memmove(s->crash_at, s->crash_at + 1, (SUP_MAX_CRASHES - 1) * sizeof(s->crash_at[0]));
+		s->ncrash--;
+	}
+	s->crash_at[s->ncrash++] = now;
+	s->crashes_total++;
+}
+
+static void child_cb(struct ev_loop *loop, ev_child *w, int revents)
+{
+	struct supervisor *s = w->data;
+	int status = w->rstatus, clean;
+	uint64_t now = mono_ms();
+	unsigned n;
+
+	(void)revents;
+	ev_child_stop(loop, w);
+	ev_timer_stop(loop, &s->kill_w);
+	ev_timer_stop(loop, &s->ready_w);
+	ev_timer_stop(loop, &s->probe_w);
+	probe_close(s);
+	/* whatever it left in its group goes with it */
+	kill(-s->pid, SIGKILL);
+	stream_close(s, &s->out);
+	stream_close(s, &s->err);
+	describe_exit(status, s->last_exit, sizeof(s->last_exit));
+	clean = s->term_sent && ((WIFEXITED(status) && (WEXITSTATUS(status) == 143 || WEXITSTATUS(status) == 0)) ||
+				 (WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM));
+	if (s->state == SUP_STOPPING) {
+		if (clean)
+			log_info("broker pid %ld stopped (%s) after %llu ms", (long)s->pid, s->last_exit,
+				 (unsigned long long)(now - s->started_at));
+		else
+			log_warn("broker pid %ld stopped: %s", (long)s->pid, s->last_exit);
+		s->pid = 0;
+		set_state(s, SUP_IDLE);
+		if (s->hooks.down)
+			s->hooks.down(s->hooks.ud);
+		reconcile(s);
+		return;
+	}
+	log_err("broker pid %ld died unexpectedly: %s", (long)s->pid, s->last_exit);
+	s->pid = 0;
+	record_crash(s, now);
+	n = supervisor_recent_crashes(s, now);
+	if (!s->want) {
+		set_state(s, SUP_IDLE);
+		if (s->hooks.down)
+			s->hooks.down(s->hooks.ud);
+		return;
+	}
+	if (n > (unsigned)s->cfg->broker_max_restarts) {
+		char why[160];
+		snprintf(why, sizeof(why), "broker failed %u times within %ld ms", n, s->cfg->broker_restart_window);
+		log_err("%s: giving up mastership", why);
+		s->want = 0;
+		set_state(s, SUP_IDLE);
+		if (s->hooks.down)
+			s->hooks.down(s->hooks.ud);
+		if (s->hooks.gave_up)
+			s->hooks.gave_up(s->hooks.ud, why);
+		return;
+	}
+	{
+		uint64_t delay = supervisor_backoff((uint64_t)s->cfg->broker_restart_min, (uint64_t)s->cfg->broker_restart_max, n);
+		log_warn("restarting the broker in %llu ms (restart %u of %ld)", (unsigned long long)delay, n,
+			 s->cfg->broker_max_restarts);
+		ev_timer_set(&s->backoff_w, delay / 1000.0, 0.);
+		ev_timer_start(loop, &s->backoff_w);
+		set_state(s, SUP_BACKOFF);
+	}
+}
+
+static void backoff_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct supervisor *s = w->data;
+
+	(void)loop;
+	(void)revents;
+	if (s->state == SUP_BACKOFF) {
+		set_state(s, SUP_IDLE);
+		if (s->want)
+			s->restarts++;
+		reconcile(s);
+	}
+}
+
+static void kill_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct supervisor *s = w->data;
+
+	(void)loop;
+	(void)revents;
+	if (s->state != SUP_STOPPING)
+		return;
+	log_warn("broker pid %ld still running %ld ms after SIGTERM: SIGKILL to its process group", (long)s->pid,
+		 s->cfg->broker_stop_timeout);
+	kill(-s->pid, SIGKILL);
+}
+
+static int add_env(struct strlist *env, const char *name, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int add_env(struct strlist *env, const char *name, const char *fmt, ...)
+{
+	char value[512], *kv;
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	vsnprintf(value, sizeof(value), fmt, ap);
+	va_end(ap);
+	if (asprintf(&kv, "%s=%s", name, value) < 0)
+		return -1;
+	rc = strlist_add(env, kv);
+	free(kv);
+	return rc;
+}
+
+static void start(struct supervisor *s)
+{
+	struct command cmd;
+	struct spawn_req req;
+	struct spawn_res res;
+	char err[2048];
+	uint64_t now = mono_ms();
+
+	if (command_build(s->cfg, environ, &cmd, err, sizeof(err)) != 0) {
+		log_err("cannot start the broker: %s", err);
+		goto failed;
+	}
+	/* the term is a fencing token for anything that can check one */
+	add_env(&cmd.envp, "FAILOVER_TERM", "%llu", (unsigned long long)s->term);
+	add_env(&cmd.envp, "FAILOVER_NODE", "%s", s->node);
+	add_env(&cmd.envp, "FAILOVER_ROLE", "master");
+	add_env(&cmd.envp, "FAILOVER_CLUSTER", "%s", s->cfg->cluster_name);
+	req = (struct spawn_req){.argv = cmd.argv.v, .envp = cmd.envp.v, .cwd = cmd.cwd, .capture = 1};
+	if (spawn(&req, &res) != 0) {
+		log_err("cannot fork the broker: %s", strerror(errno));
+		command_free(&cmd);
+		goto failed;
+	}
+	s->pid = res.pid;
+	s->term_sent = 0;
+	s->started_at = now;
+	s->ready_at = 0;
+	s->starts++;
+	ev_child_set(&s->child_w, res.pid, 0);
+	ev_child_start(s->loop, &s->child_w);
+	stream_open(s, &s->out, res.out_fd);
+	stream_open(s, &s->err, res.err_fd);
+	if (res.exec_errno != 0) {
+		log_err("cannot run %s: %s (exit %d)", cmd.argv.v[0], strerror(res.exec_errno),
+			res.exec_errno == ENOENT || res.exec_errno == ENOTDIR ? 127 : 126);
+	} else {
+		log_info("broker started: pid %ld, term %llu", (long)res.pid, (unsigned long long)s->term);
+	}
+	command_free(&cmd);
+	if (*s->cfg->broker_ready_tcp == '\0' && *s->cfg->broker_ready_pattern == '\0') {
+		s->ready_at = now;
+		set_state(s, SUP_SERVING);
+		return;
+	}
+	set_state(s, SUP_STARTING);
+	ev_timer_set(&s->ready_w, s->cfg->broker_ready_timeout / 1000.0, 0.);
+	ev_timer_start(s->loop, &s->ready_w);
+	if (*s->cfg->broker_ready_tcp != '\0') {
+		ev_timer_set(&s->probe_w, 0.05, 0.1);
+		ev_timer_start(s->loop, &s->probe_w);
+	}
+	return;
+failed:
+	/* counts as a crash: the same back-off and give-up rules apply */
+	record_crash(s, now);
+	if (supervisor_recent_crashes(s, now) > (unsigned)s->cfg->broker_max_restarts) {
+		s->want = 0;
+		if (s->hooks.gave_up)
+			s->hooks.gave_up(s->hooks.ud, "the broker cannot be started");
+		return;
+	}
+	ev_timer_set(&s->backoff_w,
+		     supervisor_backoff((uint64_t)s->cfg->broker_restart_min, (uint64_t)s->cfg->broker_restart_max,
+					supervisor_recent_crashes(s, now)) / 1000.0, 0.);
+	ev_timer_start(s->loop, &s->backoff_w);
+	set_state(s, SUP_BACKOFF);
+}
+
+static void stop(struct supervisor *s)
+{
+	log_info("stopping the broker: SIGTERM to process group %ld, SIGKILL in %ld ms", (long)s->pid,
+		 s->cfg->broker_stop_timeout);
+	s->term_sent = 1;
+	ev_timer_stop(s->loop, &s->ready_w);
+	ev_timer_stop(s->loop, &s->probe_w);
+	probe_close(s);
+	kill(-s->pid, SIGTERM);
+	kill(-s->pid, SIGCONT); /* a stopped broker must be able to act on it */
+	ev_timer_set(&s->kill_w, s->cfg->broker_stop_timeout / 1000.0, 0.);
+	ev_timer_start(s->loop, &s->kill_w);
+	set_state(s, SUP_STOPPING);
+}
+
+static void reconcile(struct supervisor *s)
+{
+	switch (s->state) {
+	case SUP_IDLE:
+		if (s->want)
+			start(s);
+		break;
+	case SUP_STARTING:
+	case SUP_SERVING:
+		if (!s->want)
+			stop(s);
+		break;
+	case SUP_STOPPING:
+		break; /* child_cb reconciles once it is gone */
+	case SUP_BACKOFF:
+		if (!s->want) {
+			ev_timer_stop(s->loop, &s->backoff_w);
+			set_state(s, SUP_IDLE);
+		}
+		break;
+	}
+}
+
+void supervisor_want(struct supervisor *s, int up, uint64_t term)
+{
+	if (up && !s->want) {
+		s->ncrash = 0; /* a new mastership starts with a clean slate */
+		s->term = term;
+	}
+	s->want = up;
+	reconcile(s);
+}
+
+void supervisor_init(struct supervisor *s, struct ev_loop *loop, const struct config *c, const char *node,
+		     struct sup_hooks hooks)
+{
+	memset(s, 0, sizeof(*s));
+	s->loop = loop;
+	s->cfg = c;
+	s->hooks = hooks;
+	s->probe_fd = -1;
+	s->out.fd = s->err.fd = -1;
+	s->out.owner = s->err.owner = s;
+	s->err.is_err = 1;
+	snprintf(s->node, sizeof(s->node), "%s", node);
+	snprintf(s->last_exit, sizeof(s->last_exit), "none");
+	ev_child_init(&s->child_w, child_cb, 0, 0);
+	s->child_w.data = s;
+	ev_init(&s->kill_w, kill_cb);
+	s->kill_w.data = s;
+	ev_init(&s->backoff_w, backoff_cb);
+	s->backoff_w.data = s;
+	ev_init(&s->ready_w, ready_timeout_cb);
+	s->ready_w.data = s;
+	ev_init(&s->probe_w, probe_cb);
+	s->probe_w.data = s;
+	s->outfile_fd = -1;
+	if (strcmp(c->log_broker_output, "inherit") != 0) {
+		s->outfile_fd = open(c->log_broker_output, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+		if (s->outfile_fd < 0)
+			log_err("cannot open %s for the broker's output: %s; using ours", c->log_broker_output,
+				strerror(errno));
+	}
+}
+
+void supervisor_close(struct supervisor *s)
+{
+	if (s->pid > 0)
+		kill(-s->pid, SIGKILL);
+	if (s->outfile_fd >= 0)
+		close(s->outfile_fd);
+	s->outfile_fd = -1;
+}

@@ -1,0 +1,87 @@
+/*
+ * Broker supervision.  The election says whether the broker is wanted; the
+ * supervisor reconciles the actual process with that: it starts the broker
+ * (through spawn()), watches its readiness and output, restarts it with
+ * back-off when it dies unexpectedly, gives up after too many crashes, and
+ * stops it as an escalation (SIGTERM to its group, SIGKILL after
+ * stop_timeout).
+ */
+#ifndef FL_SUPERVISOR_H
+#define FL_SUPERVISOR_H
+
+#include <ev.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "command.h"
+#include "config.h"
+
+enum sup_state {
+	SUP_IDLE,     /* no broker process, none wanted (or given up) */
+	SUP_STARTING, /* spawned, readiness not seen yet */
+	SUP_SERVING,  /* ready: serving clients */
+	SUP_STOPPING, /* SIGTERM sent to its group, SIGKILL armed */
+	SUP_BACKOFF,  /* died unexpectedly; a restart is scheduled */
+};
+
+struct sup_hooks {
+	void *ud;
+	void (*changed)(void *ud);                 /* state, pid or counters changed */
+	void (*down)(void *ud);                    /* no broker process any more */
+	void (*gave_up)(void *ud, const char *why); /* too many failures: resign */
+};
+
+#define SUP_MAX_CRASHES 128
+#define SUP_LINE_MAX 4096
+
+struct supervisor;
+
+struct sup_stream {
+	ev_io w;
+	struct supervisor *owner;
+	int fd;
+	size_t len;
+	char buf[SUP_LINE_MAX];
+	int is_err;
+};
+
+struct supervisor {
+	struct ev_loop *loop;
+	const struct config *cfg;
+	struct sup_hooks hooks;
+	char node[64];
+	int want;
+	uint64_t term;
+	enum sup_state state;
+	pid_t pid;
+	int term_sent;            /* our SIGTERM went out: exit 143 is clean */
+	uint64_t started_at;      /* monotonic ms */
+	uint64_t ready_at;
+	uint64_t starts, restarts, crashes_total;
+	uint64_t crash_at[SUP_MAX_CRASHES];
+	unsigned ncrash;
+	char last_exit[128];
+	ev_child child_w;
+	ev_timer kill_w, backoff_w, ready_w, probe_w;
+	ev_io connect_w;
+	int probe_fd;
+	struct sup_stream out, err;
+	int outfile_fd;           /* broker_output file, or -1 */
+};
+
+void supervisor_init(struct supervisor *s, struct ev_loop *loop, const struct config *c, const char *node,
+		     struct sup_hooks hooks);
+/* The broker is wanted (master) or not.  term goes into its environment. */
+void supervisor_want(struct supervisor *s, int up, uint64_t term);
+/* A process exists (starting, serving or stopping). */
+int supervisor_alive(const struct supervisor *s);
+/* Crashes counted in the window at time now; for status. */
+unsigned supervisor_recent_crashes(const struct supervisor *s, uint64_t now);
+const char *supervisor_state_name(enum sup_state st);
+/* Restart delay after the n-th crash (n >= 1): min x 2^(n-1), at most max. */
+uint64_t supervisor_backoff(uint64_t min_ms, uint64_t max_ms, unsigned n);
+void supervisor_close(struct supervisor *s);
+
+uint64_t mono_ms(void);
+
+#endif
