@@ -202,11 +202,20 @@ lab_logs() {
 	done
 }
 
+# True when PID runs.  A zombie does not: here PID 1 does not reap the
+# orphans it inherits, so kill -0 alone would call a dead broker alive.
+lab_alive() {
+	local stat
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	stat=${stat##*) }
+	[ "${stat%% *}" != Z ]
+}
+
 # The fake broker of node I: its running pid, or nothing.
 lab_broker_pid() {
 	local p
 	p=$(cat "$LAB_DIR/n$1/broker/pid" 2>/dev/null) || return 0
-	kill -0 "$p" 2>/dev/null && echo "$p"
+	lab_alive "$p" && echo "$p"
 	return 0
 }
 

@@ -1,0 +1,262 @@
+#!/usr/bin/env bats
+# Broker supervision with the fake broker (test/lib/fake-broker) in the
+# namespace lab: where it runs, how it is stopped, restarted and isolated.
+
+load helpers
+load ../lib/lab
+
+setup() {
+	LAB_DELAY=200
+	LAB_RETRIES=3
+	LAB_BROKER_INI=()
+	lab_create 3
+}
+
+teardown() {
+	lab_destroy
+}
+
+start_three() { # sets m, the master
+	local i
+	lab_sampler_start
+	for i in 1 2 3; do lab_start "$i"; done
+	m=$(lab_wait_one_master "1 2 3" 10)
+	wait_broker "$m" 5
+}
+
+wait_broker() { # wait_broker I SECONDS: node I's fake broker is running
+	local deadline=$(($(lab_ms) + $2 * 1000))
+	while [ "$(lab_ms)" -lt "$deadline" ]; do
+		[ -n "$(lab_broker_pid "$1")" ] && return 0
+		sleep 0.02
+	done
+	echo "no broker on n$1 after $2 s" >&2
+	lab_logs >&2
+	return 1
+}
+
+wait_log() { # wait_log I TEXT SECONDS: node I's log contains TEXT
+	local deadline=$(($(lab_ms) + $3 * 1000))
+	while [ "$(lab_ms)" -lt "$deadline" ]; do
+		grep -qF "$2" "$LAB_DIR/n$1/log" && return 0
+		sleep 0.05
+	done
+	echo "n$1's log lacks '$2' after $3 s" >&2
+	return 1
+}
+
+wait_gone() { # wait_gone PID MS: the process has exited within MS
+	local deadline=$(($(lab_ms) + $2))
+	while [ "$(lab_ms)" -lt "$deadline" ]; do
+		lab_alive "$1" || return 0
+		sleep 0.01
+	done
+	echo "pid $1 still alive after $2 ms" >&2
+	return 1
+}
+
+@test "the broker runs only on the master, never on a slave; a demoted master's broker is gone within stop_timeout" {
+	local i s bp
+	start_three
+	sleep 1
+	[ "$(lab_brokers_alive)" = "$m" ]
+	for i in 1 2 3; do
+		[ "$i" = "$m" ] && continue
+		[ ! -e "$LAB_DIR/n$i/broker/events" ]
+	done
+	grep -q "broker started: pid" "$LAB_DIR/n$m/log"
+	# demotion: a slave with preempt and a better position takes over
+	s=$(echo 1 2 3 | tr -d "$m" | awk '{print $1}')
+	bp=$(lab_broker_pid "$m")
+	lab_stop_node "$s" TERM
+	lab_ini "$s" "preempt = yes" "position = 1"
+	lab_start "$s"
+	lab_wait_role "$s" master 10
+	wait_gone "$bp" 2000
+	wait_broker "$s" 5
+	[ "$(lab_brokers_alive)" = "$s" ]
+	grep -q "signal 15" "$LAB_DIR/n$m/broker/events"
+	grep -q "broker pid $bp stopped (exit status 143" "$LAB_DIR/n$m/log"
+	# the old broker had exited before the new one started
+	old_exit=$(awk -v p="$bp" '$2 == p && $3 == "exit" {print $1}' "$LAB_DIR/n$m/broker/events")
+	new_start=$(awk '$3 == "start" {print $1}' "$LAB_DIR/n$s/broker/events" | tail -n 1)
+	echo "# old broker exit $old_exit, new broker start $new_start (gap $((new_start - old_exit)) ms)" >&3
+	[ "$old_exit" -le "$new_start" ]
+	lab_sampler_check
+}
+
+@test "a broker that ignores SIGTERM is killed with SIGKILL after stop_timeout, its children too" {
+	local bp child t0 took
+	LAB_BROKER_INI=("env = FAKE_IGNORE_TERM=1" "env = FAKE_CHILD=1")
+	start_three
+	bp=$(lab_broker_pid "$m")
+	sleep 0.3
+	child=$(cat "$LAB_DIR/n$m/broker/child")
+	lab_alive "$child"
+	t0=$(lab_ms)
+	kill -TERM "$(lab_pid "$m")"
+	wait_gone "$bp" 5000
+	took=$(($(lab_ms) - t0))
+	echo "# ignored SIGTERM: killed after $took ms (stop_timeout 2000)" >&3
+	[ "$took" -ge 1900 ]
+	wait_gone "$child" 1000
+	grep -q "still running 2000 ms after SIGTERM: SIGKILL to its process group" "$LAB_DIR/n$m/log"
+	grep -q "killed by signal 9" "$LAB_DIR/n$m/log"
+	wait "$(lab_pid "$m")"
+}
+
+@test "kill -9 of the launcher: its broker is dead within a second" {
+	local bp
+	LAB_BROKER_INI=("env = FAKE_IGNORE_TERM=1")
+	start_three
+	bp=$(lab_broker_pid "$m")
+	lab_groups "$(echo 1 2 3 | tr -d "$m")"
+	kill -9 "$(lab_pid "$m")"
+	wait_gone "$bp" 1000
+}
+
+@test "crash: restart with back-off, resignation after max_restarts, another node's broker starts" {
+	local m2 starts
+	# n1 leads (best position) and its broker crashes 300 ms after each start
+	LAB_BROKER_INI=("max_restarts = 2" "holddown = 60000" "env = FAKE_CRASH_MS=300")
+	lab_ini 1 "position = 1"
+	LAB_BROKER_INI=()
+	lab_ini 2
+	lab_ini 3
+	lab_sampler_start
+	for i in 1 2 3; do lab_start "$i"; done
+	lab_wait_role 1 master 10
+	# 1 start + 2 restarts (200 ms, then 400 ms back-off) = 3 crashes, then it resigns
+	lab_wait_role 1 slave 15
+	m2=$(lab_wait_one_master "1 2 3" 10)
+	[ "$m2" != 1 ]
+	wait_broker "$m2" 5
+	starts=$(grep -c ' start ' "$LAB_DIR/n1/broker/events")
+	[ "$starts" -eq 3 ]
+	grep -q "restarting the broker in 200 ms (restart 1 of 2)" "$LAB_DIR/n1/log"
+	grep -q "restarting the broker in 400 ms (restart 2 of 2)" "$LAB_DIR/n1/log"
+	grep -q "died unexpectedly: exit status 3" "$LAB_DIR/n1/log"
+	grep -q "broker failed 3 times within 60000 ms: giving up mastership" "$LAB_DIR/n1/log"
+	# held down: it stays slave, and its broker stays down
+	sleep 1.5
+	[ "$(lab_role 1)" = slave ]
+	[ -z "$(lab_broker_pid 1)" ]
+	[ "$(lab_brokers_alive)" = "$m2" ]
+	lab_sampler_check
+}
+
+@test "the broker's process: empty signal mask, no ignored signals, only fds 0-2, no NOTIFY_SOCKET" {
+	LAB_BROKER_INI=("java = $REPO_ROOT/test/lib/probe-broker")
+	lab_ini 1
+	# the launcher itself has a NOTIFY_SOCKET and an extra descriptor open
+	NOTIFY_SOCKET=/nonexistent/notify WATCHDOG_USEC=1000000 lab_start 1 7</dev/null
+	lab_wait_role 1 master 10
+	local deadline=$(($(lab_ms) + 5000))
+	while [ ! -s "$LAB_DIR/n1/broker/env" ] && [ "$(lab_ms)" -lt "$deadline" ]; do sleep 0.05; done
+	bp=$(cat "$LAB_DIR/n1/broker/pid")
+	sleep 0.2 # let the probe exec sleep
+	grep -q '^SigBlk:[[:space:]]*0000000000000000$' "/proc/$bp/status"
+	grep -q '^SigIgn:[[:space:]]*0000000000000000$' "/proc/$bp/status"
+	[ "$(ls /proc/"$bp"/fd | sort -n | tr '\n' ' ')" = "0 1 2 " ]
+	[ "$(readlink /proc/"$bp"/fd/0)" = /dev/null ]
+	! grep -q '^NOTIFY_SOCKET=' "$LAB_DIR/n1/broker/env"
+	! grep -q '^WATCHDOG_' "$LAB_DIR/n1/broker/env"
+	grep -q '^FAILOVER_TERM=1$' "$LAB_DIR/n1/broker/env"
+	grep -q '^FAILOVER_NODE=n1$' "$LAB_DIR/n1/broker/env"
+	# its own session and process group
+	read -r -a st <"/proc/$bp/stat"
+	[ "${st[5]}" = "$bp" ] # session id
+	[ "${st[4]}" = "$bp" ] # process group
+	# its output reaches the launcher's, line by line with a prefix
+	grep -q "broker\[$bp\]: probe broker ready" "$LAB_DIR/n1/log"
+}
+
+@test "exec failures are reported like a shell: 127 not found, 126 not executable" {
+	printf '#!/nonexistent/interpreter\n' >"$BATS_TEST_TMPDIR/noint"
+	printf '#!/\n' >"$BATS_TEST_TMPDIR/dirint"
+	chmod +x "$BATS_TEST_TMPDIR/noint" "$BATS_TEST_TMPDIR/dirint"
+	LAB_BROKER_INI=("java = $BATS_TEST_TMPDIR/noint" "max_restarts = 0" "holddown = 60000")
+	lab_ini 1
+	LAB_BROKER_INI=("java = $BATS_TEST_TMPDIR/dirint" "max_restarts = 0" "holddown = 60000")
+	lab_ini 2 "position = 200"
+	lab_start 1
+	lab_start 2
+	# each becomes master in turn, fails at once and gives up
+	wait_log 1 "giving up mastership" 10
+	grep -q "cannot run $BATS_TEST_TMPDIR/noint: No such file or directory (exit 127)" "$LAB_DIR/n1/log"
+	grep -q "died unexpectedly: exit status 127" "$LAB_DIR/n1/log"
+	wait_log 2 "giving up mastership" 10
+	grep -q "cannot run $BATS_TEST_TMPDIR/dirint: Permission denied (exit 126)" "$LAB_DIR/n2/log"
+	grep -q "died unexpectedly: exit status 126" "$LAB_DIR/n2/log"
+}
+
+@test "hooks: told role, term and node; a hung hook is killed at its timeout and never blocks the heartbeat" {
+	local h="$BATS_TEST_TMPDIR/hook"
+	LAB_BROKER_INI=("on_promote = env | grep ^FAILOVER_ | sort > $h.promote; sleep 30"
+		"on_demote = env | grep ^FAILOVER_ | sort > $h.demote" "hook_timeout = 1000")
+	for i in 1 2 3; do lab_ini "$i"; done
+	start_three
+	# the promote hook sleeps; heartbeats go on, no slave takes over
+	sleep 2
+	[ "$(lab_masters)" = "$m" ]
+	grep -q "hook promote\[[0-9]*\] still running after its timeout: killing it" "$LAB_DIR/n$m/log"
+	grep -q "hook promote\[[0-9]*\] killed by signal 9" "$LAB_DIR/n$m/log"
+	grep -q "^FAILOVER_EVENT=promote$" "$h.promote"
+	grep -q "^FAILOVER_ROLE=master$" "$h.promote"
+	grep -q "^FAILOVER_NODE=n$m$" "$h.promote"
+	grep -q "^FAILOVER_TERM=1$" "$h.promote"
+	# a demotion runs on_demote
+	lab_stop_node "$m" TERM
+	grep -q "^FAILOVER_EVENT=demote$" "$h.demote"
+	grep -q "^FAILOVER_ROLE=slave$" "$h.demote"
+	lab_sampler_check
+}
+
+@test "readiness: a pattern in the output, a TCP port, and a broker never ready is a failed start" {
+	LAB_BROKER_INI=("ready_pattern = ready" "env = FAKE_READY_MS=300")
+	lab_ini 1
+	lab_start 1
+	lab_wait_role 1 master 10
+	local deadline=$(($(lab_ms) + 5000))
+	while ! grep -q "broker ready: its output matched 'ready'" "$LAB_DIR/n1/log" && [ "$(lab_ms)" -lt "$deadline" ]; do
+		sleep 0.05
+	done
+	grep -q "broker ready: its output matched 'ready'" "$LAB_DIR/n1/log"
+	[ "$(lab_field 1 broker)" = serving ]
+	lab_stop_node 1 TERM
+
+	LAB_BROKER_INI=("ready_tcp = 127.0.0.1:7777" "env = FAKE_LISTEN=127.0.0.1:7777" "env = FAKE_READY_MS=300")
+	lab_ini 2
+	lab_start 2
+	lab_wait_role 2 master 10
+	deadline=$(($(lab_ms) + 5000))
+	while [ "$(lab_field 2 broker)" != serving ] && [ "$(lab_ms)" -lt "$deadline" ]; do sleep 0.05; done
+	[ "$(lab_field 2 broker)" = serving ]
+	grep -q "broker ready: 127.0.0.1:7777 accepts connections" "$LAB_DIR/n2/log"
+	lab_stop_node 2 TERM
+
+	LAB_BROKER_INI=("ready_pattern = never printed" "ready_timeout = 500" "max_restarts = 0" "holddown = 60000")
+	lab_ini 3
+	lab_start 3
+	lab_wait_role 3 master 10
+	lab_wait_role 3 slave 5
+	grep -q "not ready within 500 ms: a failed start" "$LAB_DIR/n3/log"
+	grep -q "killed by signal 9" "$LAB_DIR/n3/log"
+}
+
+@test "broker output to a file, and SIGTERM of the launcher stops the broker and exits 0" {
+	lab_ini 1
+	lab_start 1 -o log.broker_output="$BATS_TEST_TMPDIR/broker.out"
+	lab_wait_role 1 master 10
+	local deadline=$(($(lab_ms) + 5000))
+	while ! grep -q "ready" "$BATS_TEST_TMPDIR/broker.out" 2>/dev/null && [ "$(lab_ms)" -lt "$deadline" ]; do sleep 0.05; done
+	grep -q "fake broker [0-9]* ready" "$BATS_TEST_TMPDIR/broker.out"
+	grep -q "says hello on stderr" "$BATS_TEST_TMPDIR/broker.out"
+	! grep -q "fake broker [0-9]* ready" "$LAB_DIR/n1/log"
+	kill -TERM "$(lab_pid 1)"
+	rc=0
+	wait "$(lab_pid 1)" || rc=$?
+	[ "$rc" -eq 0 ]
+	grep -q "stopped (exit status 143 after SIGTERM)" "$LAB_DIR/n1/log" || grep -q "stopped (exit status 143)" "$LAB_DIR/n1/log"
+	[ "$(lab_role 1)" = stopped ]
+}
