@@ -163,14 +163,14 @@ static void reconcile(struct daemon *d)
 /* Does what the election asked for.  old is the state before the call. */
 static void act(struct daemon *d, unsigned a, enum el_state old, const char *old_master)
 {
-	if (a & EL_STATE_CHANGED)
-		on_state_changed(d, old);
 	if ((a & EL_MASTER_CHANGED) && strcmp(old_master, d->el.master) != 0 && d->el.state != EL_MASTER) {
 		if (d->el.master[0])
 			log_info("master is %s (term %llu)", d->el.master, (unsigned long long)d->el.term);
 		else
 			log_info("no master: %s", d->el.master_reason);
 	}
+	if (a & EL_STATE_CHANGED)
+		on_state_changed(d, old);
 	if (a & EL_SEND_CLAIM)
 		send_packet(d, WIRE_CLAIM);
 	if (a & EL_SEND_HEARTBEAT)

@@ -7,31 +7,12 @@
 #   scripts/test.sh            everything
 #   scripts/test.sh FILE.bats  only these bats files (after the unit tests)
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 ROOT=$(pwd)
 
-PACKAGES=(
-	cmake make gcc clang libclang-rt-14-dev pkg-config
-	libev-dev libinih-dev libsystemd-dev libsodium-dev libcmocka-dev
-	bats bats-support bats-assert bats-file
-	openjdk-17-jdk-headless libaspectj-java
-	iproute2 procps python3
-)
+. scripts/lib.sh
 
-install_missing() {
-	local missing=() p
-	for p in "$@"; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-	done
-	[ ${#missing[@]} -eq 0 ] && return 0
-	echo "== installing: ${missing[*]}"
-	if [ "$(id -u)" -ne 0 ]; then
-		echo "scripts/test.sh: missing packages (${missing[*]}); run as root to install them" >&2
-		return 1
-	fi
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-}
+PACKAGES=("${BUILD_PACKAGES[@]}" "${RUNTIME_TEST_PACKAGES[@]}")
 
 passed=0
 failed=0

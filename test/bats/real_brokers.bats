@@ -1,0 +1,91 @@
+#!/usr/bin/env bats
+# Real brokers end to end: Debian's ActiveMQ through conf/activemq.ini in the
+# namespace lab with JMS clients on the failover: transport, and the
+# Interlok stand-in with the real AspectJ weaver spawned by promotion.
+
+load helpers
+load ../lib/lab
+load ../lib/amq
+
+setup_file() {
+	export CLIENTS="$BATS_FILE_TMPDIR/clients"
+	if [ -d /usr/share/activemq/lib ] && command -v javac >/dev/null; then
+		"$REPO_ROOT/test/java/activemq-client/build.sh" "$CLIENTS" >/dev/null
+	fi
+}
+
+setup() {
+	[ -d /usr/share/activemq/lib ] || skip "Debian's activemq package is not installed (scripts/test.sh installs it)"
+	LAB_DELAY=250
+	LAB_RETRIES=4
+	lab_create 3
+	amq_client_net
+}
+
+teardown() {
+	lab_destroy
+}
+
+@test "ActiveMQ: only the master runs a JVM; kill -9 of its launcher mid-stream loses no persistent message" {
+	local i m m2 url count=300 t_kill prod_rc cons_rc
+	for i in 1 2 3; do amq_ini "$i"; done
+	lab_sampler_start 600
+	for i in 1 2 3; do lab_start "$i"; done
+	m=$(lab_wait_one_master "1 2 3" 20)
+	amq_wait_serving "$m" 60
+	grep -q "Apache ActiveMQ 5.17.[0-9]* (n$m, .*) started" "$LAB_DIR/n$m/log"
+	# no JVM on the slaves
+	for i in 1 2 3; do
+		[ "$i" = "$m" ] && continue
+		[ "$(lab_field "$i" broker)" = idle ]
+		[ "$(lab_field "$i" broker_pid)" = 0 ]
+	done
+	url=$(amq_url)
+	# a producer sends a persistent message every 20 ms; the master dies mid-stream
+	amq_client "$CLIENTS" producer "$url" lab.q "$count" 20 120 >"$LAB_DIR/sent" 2>"$LAB_DIR/producer.err" &
+	prod=$!
+	deadline=$(($(lab_ms) + 30000))
+	while [ "$(wc -l <"$LAB_DIR/sent")" -lt 100 ] && [ "$(lab_ms)" -lt "$deadline" ]; do sleep 0.05; done
+	[ "$(wc -l <"$LAB_DIR/sent")" -ge 100 ]
+	lab_groups "$(echo 1 2 3 | tr -d "$m")"
+	t_kill=$(lab_ms)
+	kill -9 "$(lab_pid "$m")"
+	m2=$(lab_wait_one_master "$(echo 1 2 3 | tr -d "$m")" 20)
+	amq_wait_serving "$m2" 60
+	echo "# n$m killed at message $(wc -l <"$LAB_DIR/sent" | tr -d ' '); n$m2 serving after $(($(lab_ms) - t_kill)) ms" >&3
+	prod_rc=0
+	wait "$prod" || prod_rc=$?
+	[ "$prod_rc" -eq 0 ] || { cat "$LAB_DIR/producer.err"; lab_logs 30; false; }
+	[ "$(sort -un "$LAB_DIR/sent" | wc -l)" -eq "$count" ]
+	cons_rc=0
+	amq_client "$CLIENTS" consumer "$url" lab.q "$count" 60 >"$LAB_DIR/received" 2>"$LAB_DIR/consumer.err" || cons_rc=$?
+	tail -n 3 "$LAB_DIR/consumer.err" | sed 's/^/# /' >&3
+	[ "$cons_rc" -eq 0 ] || { cat "$LAB_DIR/consumer.err"; false; }
+	[ "$(sort -un "$LAB_DIR/received" | wc -l)" -eq "$count" ]
+	# exactly one JVM alive now, on the new master
+	[ "$(lab_field "$m2" broker)" = serving ]
+	lab_sampler_check
+}
+
+@test "Interlok stand-in: promotion spawns SimpleBootstrap with the real AspectJ agent and the AOP configuration" {
+	local tree="$BATS_TEST_TMPDIR/interlok"
+	[ -f /usr/share/java/aspectjweaver.jar ] || skip "libaspectj-java is not installed"
+	"$REPO_ROOT/test/java/build-interlok-tree.sh" "$tree" >/dev/null
+	LAB_BROKER_INI=("java =" "home = $tree" "bootstrap = config/bootstrap.properties" "config_dir = config"
+		"lib_dir = lib" "profiler = yes" "jvm_option = -Xmx64m" "property = standin.sleep.ms=600000"
+		"ready_pattern = SimpleBootstrap booting" "main_class = com.adaptris.core.management.SimpleBootstrap")
+	lab_ini 1
+	lab_start 1
+	lab_wait_role 1 master 10
+	local deadline=$(($(lab_ms) + 30000))
+	while [ "$(lab_field 1 broker)" != serving ] && [ "$(lab_ms)" -lt "$deadline" ]; do sleep 0.1; done
+	[ "$(lab_field 1 broker)" = serving ]
+	grep -q "PROFILER-ASPECT: woven before boot" "$LAB_DIR/n1/log"
+	grep -q "SimpleBootstrap booting $tree/config/bootstrap.properties" "$LAB_DIR/n1/log"
+	# SIGTERM: the JVM exits 143 and the launcher exits 0
+	kill -TERM "$(lab_pid 1)"
+	rc=0
+	wait "$(lab_pid 1)" || rc=$?
+	[ "$rc" -eq 0 ]
+	grep -q "stopped (exit status 143)" "$LAB_DIR/n1/log"
+}
