@@ -371,7 +371,11 @@ static void on_resign(struct election *e, const struct wire_msg *m, uint64_t now
 
 static void resign(struct election *e, const char *target, uint64_t holddown_ms, uint64_t now, unsigned *act)
 {
-	snprintf(e->handover_target, sizeof(e->handover_target), "%s", target ? target : "");
+	char t[WIRE_ID_MAX + 1];
+
+	/* target may be e->handover_target itself */
+	snprintf(t, sizeof(t), "%s", target ? target : "");
+	memcpy(e->handover_target, t, sizeof(t));
 	e->holddown_until = now + holddown_ms;
 	lose_master(e, now, act, "we resigned");
 	set_state(e, EL_SLAVE, act, "resigning%s%s", e->handover_target[0] ? " in favour of " : "",

@@ -101,8 +101,8 @@ else
 	bats_files=(test/bats/*.bats)
 fi
 
-build build && run_ctest build && run_bats build "${bats_files[@]}"
-build build-asan -DSANITIZE=ON && run_ctest build-asan && run_bats build-asan "${bats_files[@]}"
+build build && { run_ctest build; run_bats build "${bats_files[@]}"; }
+build build-asan -DSANITIZE=ON && { run_ctest build-asan; run_bats build-asan "${bats_files[@]}"; }
 # without libsystemd: must compile and pass the tests that do not need it
 build build-nosystemd -DWITH_SYSTEMD=OFF -DBUILD_TESTING=OFF && run_bats build-nosystemd test/bats/cli.bats
 

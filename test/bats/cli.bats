@@ -160,6 +160,19 @@ jvm_option = -Dlong=$long"
 	keys=$(echo "$output" | sed -n 's/^\([a-z_]*\) = .*/\1/p' | sort -u)
 	[ -n "$keys" ]
 	for k in $keys; do
-		grep -qE "^;?$k = " "$REPO_ROOT/conf/interlok.ini" || fail "conf/interlok.ini does not document '$k'"
+		grep -qE "^;?$k =( |\$)" "$REPO_ROOT/conf/interlok.ini" || fail "conf/interlok.ini does not document '$k'"
+	done
+}
+
+@test "conf/activemq.ini is valid for Debian's ActiveMQ and documents every key" {
+	[ -d /usr/share/activemq/lib ] || skip "Debian's activemq package is not installed"
+	run "$LAUNCHER" -n -c "$REPO_ROOT/conf/activemq.ini" -o broker.java="$JAVA_STUB" \
+		-o cluster.state_dir="$BATS_TEST_TMPDIR/state"
+	assert_success
+	assert_output --partial "org.apache.activemq.console.Main start 'xbean:file:/etc/failover-launcher/activemq/activemq.xml?validate=false'"
+	assert_output --partial "/usr/share/activemq/lib/activemq-broker.jar:"
+	keys=$(echo "$output" | sed -n 's/^\([a-z_]*\) = .*/\1/p' | sort -u)
+	for k in $keys; do
+		grep -qE "^;?$k =( |\$)" "$REPO_ROOT/conf/activemq.ini" || fail "conf/activemq.ini does not document '$k'"
 	done
 }
