@@ -69,7 +69,7 @@ static void send_packet(struct daemon *d, uint8_t type)
 	size_t n;
 
 	memset(&m, 0, sizeof(m));
-	election_fill(&d->el, type, &m);
+	election_fill(&d->el, type, mono_ms(), &m);
 	m.cluster = d->cluster;
 	m.boot = d->boot;
 	m.seq = ++d->seq;

@@ -141,6 +141,7 @@ static void follow(struct election *e, const struct wire_msg *m, uint64_t now, u
 	snprintf(e->master, sizeof(e->master), "%s", m->node);
 	e->term = m->term;
 	e->master_seen = now;
+	e->master_heard = now;
 	e->favored[0] = '\0';
 	e->pending_claim_until = 0;
 }
@@ -533,7 +534,7 @@ unsigned election_request_handover(struct election *e, const char *target, uint6
 	return act | EL_SEND_HANDOVER;
 }
 
-void election_fill(const struct election *e, uint8_t type, struct wire_msg *m)
+void election_fill(const struct election *e, uint8_t type, uint64_t now, struct wire_msg *m)
 {
 	m->type = type;
 	snprintf(m->node, sizeof(m->node), "%s", e->p.self);
@@ -551,9 +552,11 @@ void election_fill(const struct election *e, uint8_t type, struct wire_msg *m)
 		m->term = e->voted_term;
 	} else
 		snprintf(m->target, sizeof(m->target), "%s", e->master);
+	/* only what we heard ourselves, aged at sending time: relaying relayed
+	 * ages would let two slaves keep a dead master alive between them */
 	m->master_age = WIRE_AGE_NONE;
-	if (type == WIRE_HEARTBEAT && e->master[0] && e->state != EL_MASTER && e->last_call >= e->master_seen &&
-	    e->last_call - e->master_seen < WIRE_AGE_NONE)
-		m->master_age = (uint32_t)(e->last_call - e->master_seen);
+	if (type == WIRE_HEARTBEAT && e->master[0] && e->state != EL_MASTER && e->master_heard != 0 &&
+	    now >= e->master_heard && now - e->master_heard < e->timeout)
+		m->master_age = (uint32_t)(now - e->master_heard);
 	m->flags = e->holddown_until > e->last_call ? WIRE_F_NOCLAIM : 0;
 }

@@ -79,7 +79,8 @@ struct election {
 	uint64_t term;           /* our term as master, or the term of the master we follow */
 	uint64_t max_term;       /* highest term seen anywhere */
 	char master[WIRE_ID_MAX + 1]; /* master we follow (or self); "" if none */
-	uint64_t master_seen;    /* when the master was last heard */
+	uint64_t master_seen;    /* when the master was last heard, by us or a slave */
+	uint64_t master_heard;   /* when we last heard it ourselves: the only age we relay */
 	uint64_t lost_at;        /* when the master was found gone; claims are skewed from here */
 	uint64_t listen_until;
 	uint64_t claim_term;
@@ -122,8 +123,9 @@ unsigned election_resign(struct election *e, const char *target, uint64_t holddo
  * is no live master or the target is not live (e->reason says why). */
 unsigned election_request_handover(struct election *e, const char *target, uint64_t now);
 
-/* Fills the election part of an outgoing packet of the given type. */
-void election_fill(const struct election *e, uint8_t type, struct wire_msg *m);
+/* Fills the election part of an outgoing packet of the given type, to be
+ * sent at time now. */
+void election_fill(const struct election *e, uint8_t type, uint64_t now, struct wire_msg *m);
 
 const char *election_state_name(enum el_state s);
 uint64_t election_tick_ms(const struct election *e);

@@ -177,18 +177,20 @@ lab_stop_node() { # lab_stop_node I [SIGNAL]: signals the launcher and waits for
 lab_destroy() {
 	local pid i name
 	[ -n "${LAB_DIR:-}" ] && [ -d "$LAB_DIR" ] || return 0
-	touch "$LAB_DIR/sampler.stop"
+	touch "$LAB_DIR/sampler.stop" || true
 	if [ -f "$LAB_DIR/pids" ]; then
+		# errexit-safe: callers may run this from an EXIT trap under set -e,
+		# and some of these processes are long dead
 		while read -r pid; do
-			kill -CONT "$pid" 2>/dev/null
-			kill -KILL "$pid" 2>/dev/null
+			kill -CONT "$pid" 2>/dev/null || true
+			kill -KILL "$pid" 2>/dev/null || true
 		done <"$LAB_DIR/pids"
-		while read -r pid; do wait "$pid" 2>/dev/null; done <"$LAB_DIR/pids"
+		while read -r pid; do wait "$pid" 2>/dev/null || true; done <"$LAB_DIR/pids"
 	fi
-	name=$(cat "$LAB_DIR/name" 2>/dev/null)
+	name=$(cat "$LAB_DIR/name" 2>/dev/null) || name=""
 	if [ -n "$name" ]; then
-		for i in $(seq 1 "${LAB_N:-0}"); do ip netns del "$name-n$i" 2>/dev/null; done
-		ip netns del "$name-sw" 2>/dev/null
+		for i in $(seq 1 "${LAB_N:-0}"); do ip netns del "$name-n$i" 2>/dev/null || true; done
+		ip netns del "$name-sw" 2>/dev/null || true
 	fi
 	return 0
 }

@@ -50,7 +50,7 @@ static void sim_send(struct sim *s, int i, uint8_t type)
 		fail_msg("bus overflow");
 	m = &s->q[s->qn];
 	memset(m, 0, sizeof(*m));
-	election_fill(&s->e[i], type, m);
+	election_fill(&s->e[i], type, s->now, m);
 	m->boot = (uint64_t)i + 1000;
 	m->seq = ++s->seq[i];
 	s->qfrom[s->qn++] = i;
@@ -474,6 +474,25 @@ static void loss_30_percent_no_false_failover(void **state)
 	}
 }
 
+/* Slaves relay how long ago they heard the master; a dead master must not
+ * stay alive longer through their relays (the takeover is bounded by the
+ * timeout after the master's last heartbeat, whatever the phase). */
+static void relayed_liveness_does_not_extend_the_timeout(void **state)
+{
+	(void)state;
+	for (uint64_t phase = 0; phase < 1000; phase += 97) {
+		struct sim s;
+		uint64_t took;
+		sim_init(&s, 3, 1000, 5);
+		assert_int_equal(sim_until_master(&s, 20000, NULL), 0);
+		sim_run(&s, 3000 + phase);
+		s.up[0] = 0;
+		assert_int_equal(sim_until_master(&s, 20000, &took), 1);
+		/* timeout + claim window + a tick either side, never more */
+		assert_true(took <= 5000 + 500 + 2 * 50 + 2);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -484,6 +503,7 @@ int main(void)
 		cmocka_unit_test(handover_request), cmocka_unit_test(restarted_master_detected),
 		cmocka_unit_test(many_nodes), cmocka_unit_test(minority_of_five),
 		cmocka_unit_test(loss_30_percent_no_false_failover),
+		cmocka_unit_test(relayed_liveness_does_not_extend_the_timeout),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
