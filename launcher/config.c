@@ -780,6 +780,65 @@ int config_load(struct config *c, const char *ini_path, const struct strlist *ov
 	return c->errors.n == before ? 0 : -1;
 }
 
+int config_copy_key(struct config *dst, const struct config *src, int id)
+{
+	const void *from = cfield(src, id);
+	void *to = field(dst, id);
+
+	switch (cfg_table[id].type) {
+	case CFG_T_INT:
+		*(long *)to = *(const long *)from;
+		break;
+	case CFG_T_BOOL:
+		*(int *)to = *(const int *)from;
+		break;
+	case CFG_T_LIST: {
+		struct strlist copy = {0};
+		const struct strlist *l = from;
+		for (size_t i = 0; i < l->n; i++)
+			if (strlist_add(&copy, l->v[i]) != 0) {
+				strlist_clear(&copy);
+				return -1;
+			}
+		strlist_clear(to);
+		*(struct strlist *)to = copy;
+		break;
+	}
+	default: {
+		char *d = strdup(*(char *const *)from);
+		if (d == NULL)
+			return -1;
+		free(*(char **)to);
+		*(char **)to = d;
+	}
+	}
+	dst->origin[id] = src->origin[id];
+	return 0;
+}
+
+int config_key_equal(const struct config *a, const struct config *b, int id)
+{
+	const void *fa = cfield(a, id), *fb = cfield(b, id);
+
+	switch (cfg_table[id].type) {
+	case CFG_T_INT:
+		return *(const long *)fa == *(const long *)fb;
+	case CFG_T_BOOL:
+		return *(const int *)fa == *(const int *)fb;
+	case CFG_T_LIST: {
+		const struct strlist *la = fa, *lb = fb;
+		if (la->n != lb->n)
+			return 0;
+		for (size_t i = 0; i < la->n; i++)
+			if (strcmp(la->v[i], lb->v[i]) != 0)
+				return 0;
+		return 1;
+	}
+	default:
+		return strcmp(*(char *const *)fa, *(char *const *)fb) == 0;
+	}
+}
+
 /* ---- dump ---- */
 
 static void dump_value(FILE *out, const char *key, const char *value, const char *where)

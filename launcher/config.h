@@ -88,6 +88,12 @@ int config_set(struct config *c, int id, const char *value, enum cfg_level level
  * c->errors filled when not. */
 int config_load(struct config *c, const char *ini_path, const struct strlist *overrides, char *const *envp);
 
+/* Copies one key's value and origin from src (for a reload that keeps the
+ * settings a running daemon cannot change).  0, or -1 when out of memory. */
+int config_copy_key(struct config *dst, const struct config *src, int id);
+/* Whether one key has the same value in both. */
+int config_key_equal(const struct config *a, const struct config *b, int id);
+
 /* Writes the effective configuration, each value with its origin. */
 void config_dump(const struct config *c, FILE *out);
 

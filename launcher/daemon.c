@@ -20,13 +20,17 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "command.h"
 #include "election.h"
 #include "hook.h"
 #include "log.h"
+#include "notify.h"
 #include "state.h"
 #include "supervisor.h"
 #include "transport.h"
 #include "wire.h"
+
+extern char **environ;
 
 enum drop_reason {
 	DROP_DECODE_BASE = 0, /* + enum wire_error */
@@ -41,7 +45,10 @@ static const char *const drop_names[DROP_COUNT] = {
 
 struct daemon {
 	struct ev_loop *loop;
-	const struct config *cfg;
+	struct config *cfg;         /* owned; replaced by a reload */
+	const char *ini;            /* for reloads */
+	const struct strlist *overrides;
+	int ready_sent;
 	struct election el;
 	struct transport tr;
 	struct supervisor sup;
@@ -52,7 +59,8 @@ struct daemon {
 	uint64_t boot, seq, cluster;
 	ev_io rx_w;
 	ev_timer hb_w, tick_w, resign_w;
-	ev_signal term_w, int_w;
+	ev_signal term_w, int_w, hup_w;
+	ev_timer wd_w, extend_w;
 	int resign_copies;   /* RESIGN copies still to send before exiting */
 	int stopping;
 	int exit_code;
@@ -116,6 +124,75 @@ static void write_status(struct daemon *d)
 
 	if (state_write_file(d->status_path, buf, (size_t)n, 0) != 0)
 		log_warn("cannot write %s: %s", d->status_path, strerror(errno));
+}
+
+/* One line for a person: systemd's StatusText and the log. */
+static void status_text(const struct daemon *d, char *buf, size_t len)
+{
+	const struct election *e = &d->el;
+	const struct supervisor *s = &d->sup;
+
+	if (d->stopping) {
+		if (supervisor_alive(s))
+			snprintf(buf, len, "stopping; broker pid %ld stopping", (long)s->pid);
+		else
+			snprintf(buf, len, "stopping");
+		return;
+	}
+	switch (e->state) {
+	case EL_LISTENING:
+		snprintf(buf, len, "listening; joining cluster %s", d->cfg->cluster_name);
+		return;
+	case EL_CANDIDATE:
+		snprintf(buf, len, "candidate; claiming term %llu", (unsigned long long)e->claim_term);
+		return;
+	case EL_SLAVE:
+		if (e->master[0])
+			snprintf(buf, len, "slave; master is %s (term %llu)", e->master, (unsigned long long)e->term);
+		else
+			snprintf(buf, len, "slave; no master");
+		return;
+	case EL_MASTER:
+		break;
+	}
+	if (d->resign_pending) {
+		snprintf(buf, len, "master; handing over, broker pid %ld stopping", (long)s->pid);
+		return;
+	}
+	switch (s->state) {
+	case SUP_STARTING:
+		snprintf(buf, len, "master; broker pid %ld starting", (long)s->pid);
+		break;
+	case SUP_SERVING:
+		snprintf(buf, len, "master; broker pid %ld serving", (long)s->pid);
+		break;
+	case SUP_STOPPING:
+		snprintf(buf, len, "master; broker pid %ld stopping", (long)s->pid);
+		break;
+	case SUP_BACKOFF:
+		snprintf(buf, len, "master; broker restarting (%u/%ld)", supervisor_recent_crashes(s, mono_ms()),
+			 d->cfg->broker_max_restarts);
+		break;
+	case SUP_IDLE:
+		snprintf(buf, len, "master; broker down");
+		break;
+	}
+}
+
+/* The status file and systemd's view, after any change.  READY=1 goes out
+ * once the node has joined and knows its role. */
+static void update_status(struct daemon *d)
+{
+	char text[256];
+
+	write_status(d);
+	status_text(d, text, sizeof(text));
+	if (!d->ready_sent && d->el.state != EL_LISTENING && d->el.state != EL_CANDIDATE) {
+		d->ready_sent = 1;
+		notify_ready(text);
+	} else {
+		notify_status(text);
+	}
 }
 
 static void run_hook(struct daemon *d, const char *cmd, const char *event)
@@ -196,7 +273,7 @@ static void act(struct daemon *d, unsigned a, enum el_state old, const char *old
 	 * before anything else */
 	reconcile(d);
 	if (a & (EL_STATE_CHANGED | EL_MASTER_CHANGED | EL_PEERS_CHANGED))
-		write_status(d);
+		update_status(d);
 }
 
 #define STEP(d, call)                                                                                               \
@@ -232,7 +309,7 @@ static void begin_resign(struct daemon *d, const char *target, uint64_t holddown
 
 static void sup_changed(void *ud)
 {
-	write_status(ud);
+	update_status(ud);
 }
 
 static void sup_down(void *ud)
@@ -352,6 +429,11 @@ static void stop_cb(struct ev_loop *loop, ev_signal *w, int revents)
 		return;
 	}
 	log_info("signal %d: stopping", w->signum);
+	notify_stopping();
+	/* while a slow broker stops, keep systemd's stop timeout ahead of us;
+	 * our own SIGKILL escalation bounds the wait */
+	ev_timer_set(&d->extend_w, 0., 1.);
+	ev_timer_start(loop, &d->extend_w);
 	if (d->el.state == EL_MASTER) {
 		/* stop the broker, then resign; a stopping node never claims again;
 		 * resign_cb ends the loop after the last copy */
@@ -366,12 +448,113 @@ static void stop_cb(struct ev_loop *loop, ev_signal *w, int revents)
 		ev_break(loop, EVBREAK_ALL); /* else sup_down does */
 }
 
+static void extend_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct daemon *d = w->data;
+
+	(void)loop;
+	(void)revents;
+	update_status(d);
+	if (supervisor_alive(&d->sup))
+		notify_extend_timeout(3000000);
+}
+
+static void watchdog_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)w;
+	(void)revents;
+	notify_watchdog();
+}
+
+static struct el_params election_params(const struct daemon *d, const struct config *c)
+{
+	struct el_params p = {0};
+
+	snprintf(p.self, sizeof(p.self), "%s", d->node);
+	p.position = (uint16_t)c->cluster_position;
+	p.delay_ms = (uint32_t)c->cluster_delay;
+	p.retries = (uint32_t)c->cluster_retries;
+	p.preempt = c->cluster_preempt;
+	p.expected_nodes = (unsigned)c->cluster_expected_nodes;
+	return p;
+}
+
+/* Settings a running daemon keeps until it restarts: its socket, its
+ * identity, its files. */
+static const int restart_only[] = {
+	CFG_cluster_name, CFG_cluster_node, CFG_cluster_group, CFG_cluster_port, CFG_cluster_interface,
+	CFG_cluster_ttl, CFG_cluster_loopback, CFG_cluster_peer, CFG_cluster_state_dir, CFG_control_socket,
+	CFG_control_mode, CFG_cache_listen, CFG_log_broker_output,
+};
+
+/* SIGHUP: re-read and fully validate; a bad configuration is refused and
+ * the old one stays; what can change without a restart is applied. */
+static void reload(struct daemon *d)
+{
+	struct config *n = config_new();
+	struct command cmd;
+	char err[2048];
+	struct el_params p;
+
+	notify_reloading();
+	log_info("SIGHUP: reloading %s", d->ini);
+	if (n == NULL || config_load(n, d->ini, d->overrides, environ) != 0) {
+		for (size_t i = 0; n != NULL && i < n->errors.n; i++)
+			log_err("%s", n->errors.v[i]);
+		log_err("reload refused: the configuration is not valid; keeping the running one");
+		goto out;
+	}
+	if (command_build(n, environ, &cmd, err, sizeof(err)) != 0) {
+		log_err("reload refused: %s; keeping the running configuration", err);
+		goto out;
+	}
+	command_free(&cmd);
+	for (size_t i = 0; i < sizeof(restart_only) / sizeof(restart_only[0]); i++) {
+		int id = restart_only[i];
+		if (!config_key_equal(n, d->cfg, id))
+			log_warn("%s.%s changed: it takes effect after a restart", cfg_table[id].section,
+				 cfg_table[id].key);
+		if (config_copy_key(n, d->cfg, id) != 0) {
+			log_err("reload refused: out of memory");
+			goto out;
+		}
+	}
+	log_set_level((enum log_level)log_level_parse(n->log_level));
+	p = election_params(d, n);
+	p.initial_term = d->el.p.initial_term;
+	election_set_params(&d->el, &p);
+	ev_timer_set(&d->hb_w, n->cluster_delay / 1000.0, n->cluster_delay / 1000.0);
+	ev_timer_again(d->loop, &d->hb_w);
+	ev_timer_set(&d->tick_w, election_tick_ms(&d->el) / 1000.0, election_tick_ms(&d->el) / 1000.0);
+	ev_timer_again(d->loop, &d->tick_w);
+	/* the broker's settings apply from its next start */
+	d->sup.cfg = n;
+	config_free(d->cfg);
+	d->cfg = n;
+	n = NULL;
+	log_info("reloaded");
+out:
+	config_free(n);
+	{
+		char text[256];
+		status_text(d, text, sizeof(text));
+		notify_ready(text);
+	}
+}
+
+static void hup_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	reload(w->data);
+}
+
 static int setup(struct daemon *d, const struct config *c)
 {
 	char err[512];
-	struct el_params p = {0};
+	struct el_params p;
 
-	d->cfg = c;
 	d->cluster = wire_cluster_digest(c->cluster_name);
 	if (state_mkdir(c->cluster_state_dir) != 0) {
 		log_err("cannot create the state directory %s: %s", c->cluster_state_dir, strerror(errno));
@@ -386,12 +569,7 @@ static int setup(struct daemon *d, const struct config *c)
 		return -1;
 	}
 	snprintf(d->status_path, sizeof(d->status_path), "%s/status", c->cluster_state_dir);
-	snprintf(p.self, sizeof(p.self), "%s", d->node);
-	p.position = (uint16_t)c->cluster_position;
-	p.delay_ms = (uint32_t)c->cluster_delay;
-	p.retries = (uint32_t)c->cluster_retries;
-	p.preempt = c->cluster_preempt;
-	p.expected_nodes = (unsigned)c->cluster_expected_nodes;
+	p = election_params(d, c);
 	p.initial_term = state_read_term(c->cluster_state_dir);
 	election_init(&d->el, &p, mono_ms());
 	supervisor_init(&d->sup, d->loop, c, d->node,
@@ -408,21 +586,27 @@ static int setup(struct daemon *d, const struct config *c)
 	return 0;
 }
 
-int daemon_run(const struct config *c)
+int daemon_run(struct config *c, const char *ini, const struct strlist *overrides)
 {
 	struct daemon *d = calloc(1, sizeof(*d));
 	struct ev_loop *loop = ev_default_loop(EVFLAG_AUTO);
+	uint64_t wd;
 	int rc;
 
 	if (d == NULL || loop == NULL) {
 		log_err("out of memory");
 		free(d);
+		config_free(c);
 		return 2;
 	}
 	d->loop = loop;
 	d->tr.fd = -1;
+	d->cfg = c;
+	d->ini = ini;
+	d->overrides = overrides;
 	if (setup(d, c) != 0) {
 		transport_close(&d->tr);
+		config_free(d->cfg);
 		free(d);
 		return 2;
 	}
@@ -449,12 +633,25 @@ int daemon_run(const struct config *c)
 	ev_signal_init(&d->int_w, stop_cb, SIGINT);
 	d->int_w.data = d;
 	ev_signal_start(loop, &d->int_w);
+	ev_signal_init(&d->hup_w, hup_cb, SIGHUP);
+	d->hup_w.data = d;
+	ev_signal_start(loop, &d->hup_w);
+	ev_init(&d->extend_w, extend_cb);
+	d->extend_w.data = d;
+	wd = notify_watchdog_usec();
+	if (wd > 0) {
+		/* from the event loop itself: a hung loop stops the pings */
+		ev_timer_init(&d->wd_w, watchdog_cb, 0., wd / 2e6);
+		d->wd_w.data = d;
+		ev_timer_start(loop, &d->wd_w);
+		log_info("systemd watchdog every %llu ms", (unsigned long long)(wd / 2000));
+	}
 	signal(SIGPIPE, SIG_IGN);
 
 	send_packet(d, WIRE_HEARTBEAT);
 	log_info("Started broadcaster");
 	log_info("Failover Manager has started");
-	write_status(d);
+	update_status(d);
 
 	ev_run(loop, 0);
 
@@ -464,6 +661,7 @@ int daemon_run(const struct config *c)
 	supervisor_close(&d->sup);
 	transport_close(&d->tr);
 	log_info("stopped");
+	config_free(d->cfg);
 	free(d);
 	return rc;
 }

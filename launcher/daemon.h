@@ -7,7 +7,8 @@
 
 #include "config.h"
 
-/* Runs until SIGTERM/SIGINT; returns the process exit code. */
-int daemon_run(const struct config *c);
+/* Runs until SIGTERM/SIGINT; returns the process exit code.  Takes c;
+ * SIGHUP reloads from ini and overrides. */
+int daemon_run(struct config *c, const char *ini, const struct strlist *overrides);
 
 #endif

@@ -80,13 +80,23 @@ int election_quorum(const struct election *e, uint64_t now)
 	return e->p.expected_nodes == 0 || election_live(e, now) * 2 > e->p.expected_nodes;
 }
 
+void election_set_params(struct election *e, const struct el_params *p)
+{
+	char self[sizeof(e->p.self)];
+
+	memcpy(self, e->p.self, sizeof(self));
+	e->p = *p;
+	memcpy(e->p.self, self, sizeof(self));
+	e->timeout = (uint64_t)p->retries * p->delay_ms;
+	e->claim_window = clamp(p->delay_ms / 2, 10, 500);
+	e->skew_step = clamp(p->delay_ms / 2, 10, 500);
+}
+
 void election_init(struct election *e, const struct el_params *p, uint64_t now)
 {
 	memset(e, 0, sizeof(*e));
 	e->p = *p;
-	e->timeout = (uint64_t)p->retries * p->delay_ms;
-	e->claim_window = clamp(p->delay_ms / 2, 10, 500);
-	e->skew_step = clamp(p->delay_ms / 2, 10, 500);
+	election_set_params(e, p);
 	e->state = EL_LISTENING;
 	e->max_term = p->initial_term;
 	e->listen_until = now + e->timeout;

@@ -109,6 +109,9 @@ struct election {
 };
 
 void election_init(struct election *e, const struct el_params *p, uint64_t now);
+/* New timing, position, preemption or quorum settings (a reload); the node
+ * id and the term are kept. */
+void election_set_params(struct election *e, const struct el_params *p);
 
 /* Call at least every election_tick_ms(). */
 unsigned election_tick(struct election *e, uint64_t now);

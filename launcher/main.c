@@ -197,8 +197,10 @@ int main(int argc, char **argv)
 		rc = check(c);
 	else if (o.print_command)
 		rc = print_command(c, o.print_command);
-	else
-		rc = daemon_run(c);
+	else {
+		rc = daemon_run(c, o.ini, &o.overrides);
+		c = NULL;
+	}
 	config_free(c);
 	strlist_clear(&o.overrides);
 	return rc;

@@ -15,7 +15,7 @@
 
 static char last_status[256];
 
-static void send(const char *text)
+static void notify_send(const char *text)
 {
 #ifdef HAVE_SYSTEMD
 	int r = sd_notify(0, text);
@@ -34,7 +34,7 @@ void notify_status(const char *status)
 		return;
 	snprintf(last_status, sizeof(last_status), "%s", status);
 	snprintf(buf, sizeof(buf), "STATUS=%s", status);
-	send(buf);
+	notify_send(buf);
 }
 
 void notify_ready(const char *status)
@@ -43,19 +43,19 @@ void notify_ready(const char *status)
 
 	snprintf(last_status, sizeof(last_status), "%s", status);
 	snprintf(buf, sizeof(buf), "READY=1\nSTATUS=%s", status);
-	send(buf);
+	notify_send(buf);
 }
 
-void notify_reloading(void) { send("RELOADING=1"); }
-void notify_stopping(void) { send("STOPPING=1"); }
-void notify_watchdog(void) { send("WATCHDOG=1"); }
+void notify_reloading(void) { notify_send("RELOADING=1"); }
+void notify_stopping(void) { notify_send("STOPPING=1"); }
+void notify_watchdog(void) { notify_send("WATCHDOG=1"); }
 
 void notify_extend_timeout(uint64_t usec)
 {
 	char buf[64];
 
 	snprintf(buf, sizeof(buf), "EXTEND_TIMEOUT_USEC=%llu", (unsigned long long)usec);
-	send(buf);
+	notify_send(buf);
 }
 
 uint64_t notify_watchdog_usec(void)
