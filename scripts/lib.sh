@@ -10,7 +10,7 @@ BUILD_PACKAGES=(
 RUNTIME_TEST_PACKAGES=(
 	bats bats-support bats-assert bats-file
 	openjdk-17-jdk-headless libaspectj-java activemq libactivemq-java
-	iproute2 procps python3
+	iproute2 procps python3 shellcheck
 )
 
 # install_missing PACKAGE...: apt-get installs those not installed yet
