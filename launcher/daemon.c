@@ -21,10 +21,12 @@
 #include <unistd.h>
 
 #include "command.h"
+#include "control.h"
 #include "election.h"
 #include "hook.h"
 #include "log.h"
 #include "notify.h"
+#include "report.h"
 #include "state.h"
 #include "supervisor.h"
 #include "transport.h"
@@ -59,7 +61,11 @@ struct daemon {
 	uint64_t boot, seq, cluster;
 	ev_io rx_w;
 	ev_timer hb_w, tick_w, resign_w;
-	ev_signal term_w, int_w, hup_w;
+	ev_signal term_w, int_w, hup_w, usr1_w;
+	struct control ctl;
+	uint64_t started_at;
+	uint64_t last_hb_at, hb_count;
+	double hb_jitter_last, hb_jitter_max;
 	ev_timer wd_w, extend_w;
 	int resign_copies;   /* RESIGN copies still to send before exiting */
 	int stopping;
@@ -256,6 +262,8 @@ static void act(struct daemon *d, unsigned a, enum el_state old, const char *old
 		send_packet(d, WIRE_VOTE);
 	if (a & EL_SEND_HANDOVER) {
 		log_info("asking master %s to hand over to %s", d->el.master, d->el.handover_target);
+		/* two copies: a lost request would only be retried by a person */
+		send_packet(d, WIRE_HANDOVER);
 		send_packet(d, WIRE_HANDOVER);
 	}
 	if (a & EL_SEND_RESIGN) {
@@ -404,6 +412,17 @@ static void hb_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)loop;
 	(void)revents;
+	uint64_t now = mono_ms();
+
+	/* how late the timer fires: a busy or stalled loop shows here first */
+	if (d->last_hb_at != 0) {
+		double late = (double)(now - d->last_hb_at) - (double)d->cfg->cluster_delay;
+		d->hb_jitter_last = late < 0 ? -late : late;
+		if (d->hb_jitter_last > d->hb_jitter_max)
+			d->hb_jitter_max = d->hb_jitter_last;
+	}
+	d->last_hb_at = now;
+	d->hb_count++;
 	/* also while stopping: a master whose broker is still stopping must
 	 * keep the others from promoting */
 	send_packet(d, WIRE_HEARTBEAT);
@@ -550,6 +569,96 @@ static void hup_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	reload(w->data);
 }
 
+static struct report_view view(struct daemon *d, char *text, size_t len)
+{
+	status_text(d, text, len);
+	return (struct report_view){
+		.node = d->node, .cfg = d->cfg, .el = &d->el, .sup = &d->sup, .now = mono_ms(),
+		.started_at = d->started_at, .stopping = d->stopping, .resign_pending = d->resign_pending,
+		.status_text = text, .sent = d->sent, .send_errors = d->send_errors, .received = d->received,
+		.dropped = d->dropped, .drop_names = drop_names, .ndrop = DROP_COUNT,
+		.hb_jitter_last_ms = d->hb_jitter_last, .hb_jitter_max_ms = d->hb_jitter_max, .hb_count = d->hb_count,
+		.ctl_served = d->ctl.served, .ctl_refused = d->ctl.refused,
+	};
+}
+
+static int control_handler_cb(void *ud, const struct ctl_request *req, struct ctl_out *out)
+{
+	struct daemon *d = ud;
+	char text[256];
+	struct report_view v = view(d, text, sizeof(text));
+
+	switch (req->cmd) {
+	case CTL_PING:
+		ctl_printf(out, "pong\n");
+		return 0;
+	case CTL_STATUS:
+		report_status(&v, req->json, out);
+		return 0;
+	case CTL_PEERS:
+		report_peers(&v, req->json, out);
+		return 0;
+	case CTL_METRICS:
+		report_metrics(&v, out);
+		return 0;
+	case CTL_LOCATE:
+		return report_locate(&v, req->arg, out);
+	case CTL_RESIGN:
+		if (d->el.state != EL_MASTER || d->resign_pending) {
+			ctl_printf(out, "this node is %s, not master", election_state_name(d->el.state));
+			return -1;
+		}
+		log_info("resign requested on the control socket");
+		ctl_printf(out, "resigning: stopping the broker, then handing over\n");
+		begin_resign(d, NULL, d->el.timeout);
+		return 0;
+	case CTL_SWITCHOVER: {
+		enum el_state old = d->el.state;
+		char om[WIRE_ID_MAX + 1];
+		unsigned a;
+		if (d->stopping || d->resign_pending) {
+			ctl_printf(out, "a handover is already under way");
+			return -1;
+		}
+		memcpy(om, d->el.master, sizeof(om));
+		a = election_request_handover(&d->el, req->arg, mono_ms());
+		if ((a & (EL_SEND_HANDOVER | EL_HANDOVER_REQUESTED)) == 0) {
+			ctl_printf(out, "switchover refused: %s", d->el.reason);
+			return -1;
+		}
+		log_info("switchover to %s requested on the control socket", d->el.handover_target);
+		ctl_printf(out, "switchover: %s hands over to %s\n", d->el.state == EL_MASTER ? d->node : d->el.master,
+			   d->el.handover_target);
+		act(d, a, old, om);
+		return 0;
+	}
+	case CTL_CACHE:
+		ctl_printf(out, "the cache is not available in this build");
+		return -1;
+	}
+	ctl_printf(out, "unhandled command");
+	return -1;
+}
+
+static void usr1_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct daemon *d = w->data;
+	char text[256];
+	struct report_view v = view(d, text, sizeof(text));
+	struct ctl_out o = {0};
+	char *line, *save = NULL;
+
+	(void)loop;
+	(void)revents;
+	report_status(&v, 0, &o);
+	report_metrics(&v, &o);
+	log_info("SIGUSR1: state follows");
+	for (line = o.p ? strtok_r(o.p, "\n", &save) : NULL; line != NULL; line = strtok_r(NULL, "\n", &save))
+		if (line[0] != '#')
+			log_info("state: %s", line);
+	free(o.p);
+}
+
 static int setup(struct daemon *d, const struct config *c)
 {
 	char err[512];
@@ -577,6 +686,22 @@ static int setup(struct daemon *d, const struct config *c)
 	log_info("node %s of cluster %s, position %ld, heartbeat %ld ms, master lost after %ld missed", d->node,
 		 c->cluster_name, c->cluster_position, c->cluster_delay, c->cluster_retries);
 
+	{
+		char dir[256], *slash;
+		int rc;
+		snprintf(dir, sizeof(dir), "%s", c->control_socket);
+		slash = strrchr(dir, '/');
+		if (slash != NULL && slash != dir) {
+			*slash = '\0';
+			state_mkdir(dir);
+		}
+		rc = control_open(&d->ctl, d->loop, c->control_socket, (unsigned)c->control_mode, control_handler_cb, d,
+				  err, sizeof(err));
+		if (rc != 0) {
+			log_err("%s", err);
+			return rc == -2 ? -2 : -1;
+		}
+	}
 	log_info("Creating listener...");
 	if (transport_open(&d->tr, c, err, sizeof(err)) != 0) {
 		log_err("cannot open the cluster socket: %s", err);
@@ -604,11 +729,13 @@ int daemon_run(struct config *c, const char *ini, const struct strlist *override
 	d->cfg = c;
 	d->ini = ini;
 	d->overrides = overrides;
-	if (setup(d, c) != 0) {
+	d->started_at = mono_ms();
+	if ((rc = setup(d, c)) != 0) {
 		transport_close(&d->tr);
+		control_close(&d->ctl);
 		config_free(d->cfg);
 		free(d);
-		return 2;
+		return rc == -2 ? 1 : 2;
 	}
 	ev_io_init(&d->rx_w, rx_cb, d->tr.fd, EV_READ);
 	d->rx_w.data = d;
@@ -636,6 +763,9 @@ int daemon_run(struct config *c, const char *ini, const struct strlist *override
 	ev_signal_init(&d->hup_w, hup_cb, SIGHUP);
 	d->hup_w.data = d;
 	ev_signal_start(loop, &d->hup_w);
+	ev_signal_init(&d->usr1_w, usr1_cb, SIGUSR1);
+	d->usr1_w.data = d;
+	ev_signal_start(loop, &d->usr1_w);
 	ev_init(&d->extend_w, extend_cb);
 	d->extend_w.data = d;
 	wd = notify_watchdog_usec();
@@ -659,6 +789,7 @@ int daemon_run(struct config *c, const char *ini, const struct strlist *override
 	d->stopped = 1;
 	write_status(d);
 	supervisor_close(&d->sup);
+	control_close(&d->ctl);
 	transport_close(&d->tr);
 	log_info("stopped");
 	config_free(d->cfg);

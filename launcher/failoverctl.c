@@ -1,29 +1,259 @@
 /*
- * failoverctl: the operator's client of a running failover-launcher.
+ * failoverctl: the operator's client of a running failover-launcher.  It
+ * sends one request line on the control socket and prints the reply.
+ *
+ * Exit status: 0 done; 1 usage error or the launcher refused the request;
+ * 2 the launcher is not running or its socket is not accessible.
  */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DEFAULT_SOCKET "/run/failover-launcher/control.sock"
+
+static const char *sock_path = DEFAULT_SOCKET;
+static int timeout_ms = 5000;
 
 static void usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: failoverctl [OPTION]... COMMAND [ARG]...\n"
-		"Show and steer the local failover-launcher.\n"
+		"Show and steer the local failover-launcher through its control socket.\n"
 		"\n"
-		"  -h, --help     show this help and exit\n"
-		"  -V, --version  show the version and exit\n");
+		"Commands:\n"
+		"  status [--json]         node, role, term, master, quorum, peers, broker, cache\n"
+		"  peers [--json]          the peers this node hears, with last-seen ages\n"
+		"  switchover [NODE]       planned handover to NODE (default: the next in order);\n"
+		"                          waits until a new master is declared (--no-wait: don't)\n"
+		"  resign                  this node, if master, steps down\n"
+		"  locate [--uri failover|masterslave]\n"
+		"                          the master's broker URL, or a client URI listing every\n"
+		"                          node's URL with the master first\n"
+		"  metrics                 Prometheus text format\n"
+		"  ping                    is the launcher answering?\n"
+		"\n"
+		"Options:\n"
+		"  -s, --socket PATH       control socket (default %s, or $FAILOVERCTL_SOCKET)\n"
+		"  -i, --instance NAME     the socket of failover-launcher@NAME\n"
+		"                          (/run/failover-launcher/NAME.sock)\n"
+		"  -t, --timeout SECONDS   how long to wait for the launcher (default 5; switchover 30)\n"
+		"      --no-wait           switchover: return once the request is accepted\n"
+		"  -h, --help              show this help and exit\n"
+		"  -V, --version           show the version and exit\n"
+		"\n"
+		"Exit status: 0 done, 1 usage error or request refused, 2 launcher not running or\n"
+		"socket not accessible.\n",
+		DEFAULT_SOCKET);
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Sends line, reads the whole reply into *reply.  0, or 2 on a socket
+ * problem (with a message printed). */
+static int request(const char *line, char **reply)
+{
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	size_t len = 0, cap = 4096;
+	char *buf;
+	long long deadline = now_ms() + timeout_ms;
+
+	if (fd < 0) {
+		fprintf(stderr, "failoverctl: socket: %s\n", strerror(errno));
+		return 2;
+	}
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", sock_path);
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+		int e = errno;
+		if (e == ENOENT || e == ECONNREFUSED)
+			fprintf(stderr, "failoverctl: no launcher is running on %s (%s)\n", sock_path, strerror(e));
+		else if (e == EACCES || e == EPERM)
+			fprintf(stderr, "failoverctl: %s: %s; run as root or a member of the launcher's group\n",
+				sock_path, strerror(e));
+		else
+			fprintf(stderr, "failoverctl: %s: %s\n", sock_path, strerror(e));
+		close(fd);
+		return 2;
+	}
+	if (write(fd, line, strlen(line)) != (ssize_t)strlen(line) || write(fd, "\n", 1) != 1) {
+		fprintf(stderr, "failoverctl: sending to %s: %s\n", sock_path, strerror(errno));
+		close(fd);
+		return 2;
+	}
+	buf = malloc(cap);
+	for (;;) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		long long left = deadline - now_ms();
+		ssize_t n;
+		if (left <= 0 || poll(&p, 1, (int)left) <= 0) {
+			fprintf(stderr, "failoverctl: no reply from %s within %d ms\n", sock_path, timeout_ms);
+			free(buf);
+			close(fd);
+			return 2;
+		}
+		if (len + 1 >= cap)
+			buf = realloc(buf, cap *= 2);
+		n = read(fd, buf + len, cap - len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	close(fd);
+	*reply = buf;
+	return 0;
+}
+
+/* Prints a reply: the body on stdout, an error on stderr.  0 or 1. */
+static int print_reply(const char *reply)
+{
+	if (strncmp(reply, "ok\n", 3) == 0) {
+		fputs(reply + 3, stdout);
+		return 0;
+	}
+	fprintf(stderr, "failoverctl: %s", strncmp(reply, "error: ", 7) == 0 ? reply + 7 : reply);
+	if (reply[0] == '\0' || reply[strlen(reply) - 1] != '\n')
+		fputc('\n', stderr);
+	return 1;
+}
+
+/* The value of "key:" in a text status reply. */
+static void status_field(const char *reply, const char *key, char *out, size_t len)
+{
+	size_t k = strlen(key);
+	const char *p = reply;
+
+	out[0] = '\0';
+	while (p && *p) {
+		if (strncmp(p, key, k) == 0 && p[k] == ':') {
+			p += k + 1;
+			while (*p == ' ')
+				p++;
+			snprintf(out, len, "%.*s", (int)strcspn(p, " \n"), p);
+			return;
+		}
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+}
+
+/* After a switchover: wait until a master other than old is declared. */
+static int wait_switch(const char *old, const char *target, int wait_ms)
+{
+	long long deadline = now_ms() + wait_ms;
+	char master[128], term[32];
+
+	while (now_ms() < deadline) {
+		char *reply = NULL;
+		if (request("status", &reply) == 0 && strncmp(reply, "ok\n", 3) == 0) {
+			status_field(reply + 3, "master", master, sizeof(master));
+			status_field(reply + 3, "term", term, sizeof(term));
+			if (strcmp(master, "none") != 0 && strcmp(master, old) != 0 &&
+			    (target == NULL || strcmp(master, target) == 0)) {
+				printf("switchover done: %s is master (term %s)\n", master, term);
+				free(reply);
+				return 0;
+			}
+		}
+		free(reply);
+		usleep(100000);
+	}
+	fprintf(stderr, "failoverctl: no new master within %d ms\n", wait_ms);
+	return 1;
 }
 
 int main(int argc, char **argv)
 {
-	if (argc > 1 && (strcmp(argv[1], "-V") == 0 || strcmp(argv[1], "--version") == 0)) {
-		printf("failoverctl %s\n", FL_VERSION);
-		return 0;
+	static const struct option longopts[] = {
+		{"socket", required_argument, NULL, 's'}, {"instance", required_argument, NULL, 'i'},
+		{"timeout", required_argument, NULL, 't'}, {"no-wait", no_argument, NULL, 'W'},
+		{"help", no_argument, NULL, 'h'},         {"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	static char inst[300];
+	char line[1100];
+	size_t off = 0;
+	int ch, no_wait = 0, timeout_given = 0, rc;
+	char *reply = NULL;
+	const char *env = getenv("FAILOVERCTL_SOCKET");
+
+	if (env && *env)
+		sock_path = env;
+	/* "+": options stop at the command, whose own flags (--json) pass on */
+	while ((ch = getopt_long(argc, argv, "+s:i:t:hV", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 's': sock_path = optarg; break;
+		case 'i':
+			snprintf(inst, sizeof(inst), "/run/failover-launcher/%s.sock", optarg);
+			sock_path = inst;
+			break;
+		case 't':
+			timeout_ms = (int)(atof(optarg) * 1000);
+			timeout_given = 1;
+			if (timeout_ms <= 0) {
+				fprintf(stderr, "failoverctl: --timeout %s: give seconds > 0\n", optarg);
+				return 1;
+			}
+			break;
+		case 'W': no_wait = 1; break;
+		case 'h': usage(stdout); return 0;
+		case 'V': printf("failoverctl %s\n", FL_VERSION); return 0;
+		default:
+			fprintf(stderr, "Try 'failoverctl --help' for more information.\n");
+			return 1;
+		}
 	}
-	if (argc > 1 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
-		usage(stdout);
-		return 0;
+	if (optind >= argc) {
+		usage(stderr);
+		return 1;
 	}
-	usage(stderr);
-	return 1;
+	for (int i = optind; i < argc; i++) {
+		if (strcmp(argv[i], "--no-wait") == 0) {
+			no_wait = 1;
+			continue;
+		}
+		if (strpbrk(argv[i], " \t\n") != NULL || off + strlen(argv[i]) + 2 > sizeof(line)) {
+			fprintf(stderr, "failoverctl: argument '%s' is not allowed (blanks, or too long)\n", argv[i]);
+			return 1;
+		}
+		off += (size_t)snprintf(line + off, sizeof(line) - off, "%s%s", off ? " " : "", argv[i]);
+	}
+	if (strcmp(argv[optind], "switchover") == 0) {
+		char old[128] = "";
+		const char *target = optind + 1 < argc && strcmp(argv[optind + 1], "--no-wait") != 0 ? argv[optind + 1]
+												 : NULL;
+		if (request("status", &reply) != 0)
+			return 2;
+		if (strncmp(reply, "ok\n", 3) == 0)
+			status_field(reply + 3, "master", old, sizeof(old));
+		free(reply);
+		reply = NULL;
+		if ((rc = request(line, &reply)) != 0)
+			return rc;
+		rc = print_reply(reply);
+		free(reply);
+		if (rc != 0 || no_wait)
+			return rc;
+		return wait_switch(old, target, timeout_given ? timeout_ms : 30000);
+	}
+	if ((rc = request(line, &reply)) != 0)
+		return rc;
+	rc = print_reply(reply);
+	free(reply);
+	return rc;
 }

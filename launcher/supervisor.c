@@ -271,6 +271,7 @@ static void child_cb(struct ev_loop *loop, ev_child *w, int revents)
 	clean = s->term_sent && ((WIFEXITED(status) && (WEXITSTATUS(status) == 143 || WEXITSTATUS(status) == 0)) ||
 				 (WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM));
 	if (s->state == SUP_STOPPING) {
+		s->clean_stops++;
 		if (clean)
 			log_info("broker pid %ld stopped (%s) after %llu ms", (long)s->pid, s->last_exit,
 				 (unsigned long long)(now - s->started_at));

@@ -57,7 +57,7 @@ struct supervisor {
 	int term_sent;            /* our SIGTERM went out: exit 143 is clean */
 	uint64_t started_at;      /* monotonic ms */
 	uint64_t ready_at;
-	uint64_t starts, restarts, crashes_total;
+	uint64_t starts, restarts, crashes_total, clean_stops;
 	uint64_t crash_at[SUP_MAX_CRASHES];
 	unsigned ncrash;
 	char last_exit[128];

@@ -28,6 +28,7 @@ amq_ini() {
 		-e "s|^retries = .*|retries = ${LAB_RETRIES:-4}|" \
 		-e "s|^position = .*|position = $((100 + i))|" \
 		-e "s|^state_dir = .*|state_dir = $LAB_DIR/n$i/state|" \
+		-e "s|^socket = .*|socket = $LAB_DIR/n$i/ctl.sock|" \
 		"$REPO_ROOT/conf/activemq.ini" >"$LAB_DIR/n$i/launcher.ini"
 	# readiness: the broker's own "started" line (a section may appear twice)
 	printf '\n[broker]\nready_pattern = ) started\nready_timeout = 60000\n%s\n' "$*" \

@@ -58,6 +58,7 @@ lab_ini() {
 		printf 'delay = %s\nretries = %s\n' "${LAB_DELAY:-250}" "${LAB_RETRIES:-4}"
 		printf 'state_dir = %s\n' "$LAB_DIR/n$i/state"
 		printf '%s\n' "$@"
+		printf '[control]\nsocket = %s\n' "$LAB_DIR/n$i/ctl.sock"
 		printf '[broker]\nhome = %s\nprofiler = no\nconfig_dir =\nlib_dir =\n' "$LAB_DIR/n$i"
 		# the fake broker stands where java would (test/lib/fake-broker)
 		printf 'main_class = fake.Broker\njava = %s\n' "$REPO_ROOT/test/lib/fake-broker"
@@ -228,4 +229,11 @@ lab_brokers_alive() {
 		[ -n "$(lab_broker_pid "$i")" ] && out="$out $i"
 	done
 	echo "${out# }"
+}
+
+# lab_ctl I ARGS...: failoverctl against node I's control socket.
+lab_ctl() {
+	local i=$1
+	shift
+	"$FAILOVERCTL" -s "$LAB_DIR/n$i/ctl.sock" "$@"
 }

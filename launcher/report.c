@@ -1,0 +1,262 @@
+/*
+ * Text for people, JSON for tools, Prometheus text for scrapers.
+ */
+#include "report.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "wire.h"
+
+static void json_str(struct ctl_out *o, const char *s)
+{
+	ctl_printf(o, "\"");
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			ctl_printf(o, "\\%c", c);
+		else if (c < 0x20)
+			ctl_printf(o, "\\u%04x", c);
+		else
+			ctl_printf(o, "%c", c);
+	}
+	ctl_printf(o, "\"");
+}
+
+static const char *master_url(const struct report_view *v)
+{
+	const struct el_peer *p;
+
+	if (v->el->state == EL_MASTER)
+		return v->cfg->broker_url;
+	if (v->el->master[0] == '\0')
+		return "";
+	p = election_peer(v->el, v->el->master);
+	return p ? p->url : "";
+}
+
+static uint64_t broker_uptime(const struct report_view *v)
+{
+	return supervisor_alive(v->sup) && v->sup->started_at ? v->now - v->sup->started_at : 0;
+}
+
+static void peer_json(const struct report_view *v, const struct el_peer *p, struct ctl_out *o)
+{
+	ctl_printf(o, "{\"node\":");
+	json_str(o, p->id);
+	ctl_printf(o, ",\"role\":\"%s\",\"term\":%llu,\"position\":%u,\"age_ms\":%llu,\"live\":%s,\"url\":",
+		   wire_role_name(p->role), (unsigned long long)p->term, p->position,
+		   (unsigned long long)(v->now - p->last_seen), v->now - p->last_seen < v->el->timeout ? "true" : "false");
+	json_str(o, p->url);
+	ctl_printf(o, ",\"master\":");
+	json_str(o, p->leader);
+	ctl_printf(o, ",\"serving\":%s}", p->flags & WIRE_F_SERVING ? "true" : "false");
+}
+
+void report_peers(const struct report_view *v, int json, struct ctl_out *o)
+{
+	const struct election *e = v->el;
+
+	if (json) {
+		ctl_printf(o, "[");
+		for (size_t i = 0; i < e->npeers; i++) {
+			if (i)
+				ctl_printf(o, ",");
+			peer_json(v, &e->peers[i], o);
+		}
+		ctl_printf(o, "]\n");
+		return;
+	}
+	ctl_printf(o, "%-20s %-10s %6s %8s %9s  %s\n", "NODE", "ROLE", "TERM", "POSITION", "LAST SEEN", "URL");
+	for (size_t i = 0; i < e->npeers; i++) {
+		const struct el_peer *p = &e->peers[i];
+		ctl_printf(o, "%-20s %-10s %6llu %8u %7llums  %s\n", p->id, wire_role_name(p->role),
+			   (unsigned long long)p->term, p->position, (unsigned long long)(v->now - p->last_seen),
+			   p->url[0] ? p->url : "-");
+	}
+}
+
+void report_status(const struct report_view *v, int json, struct ctl_out *o)
+{
+	const struct election *e = v->el;
+	const struct supervisor *s = v->sup;
+	uint64_t term = e->state == EL_MASTER || e->master[0] ? e->term : e->max_term;
+	size_t live = election_live(e, v->now);
+
+	if (json) {
+		ctl_printf(o, "{\"node\":");
+		json_str(o, v->node);
+		ctl_printf(o, ",\"cluster\":");
+		json_str(o, v->cfg->cluster_name);
+		ctl_printf(o, ",\"role\":\"%s\",\"term\":%llu,\"master\":", election_state_name(e->state),
+			   (unsigned long long)term);
+		json_str(o, e->master);
+		ctl_printf(o, ",\"master_url\":");
+		json_str(o, master_url(v));
+		ctl_printf(o, ",\"status\":");
+		json_str(o, v->status_text);
+		ctl_printf(o, ",\"uptime_ms\":%llu,\"position\":%u,\"stopping\":%s",
+			   (unsigned long long)(v->now - v->started_at), e->p.position, v->stopping ? "true" : "false");
+		ctl_printf(o, ",\"quorum\":{\"expected\":%u,\"live\":%zu,\"ok\":%s}", e->p.expected_nodes, live,
+			   election_quorum(e, v->now) ? "true" : "false");
+		ctl_printf(o, ",\"broker\":{\"state\":\"%s\",\"pid\":%ld,\"uptime_ms\":%llu,\"starts\":%llu,"
+			      "\"restarts\":%llu,\"crashes\":%llu,\"recent_crashes\":%u,\"last_exit\":",
+			   supervisor_state_name(s->state), (long)s->pid, (unsigned long long)broker_uptime(v),
+			   (unsigned long long)s->starts, (unsigned long long)s->restarts,
+			   (unsigned long long)s->crashes_total, supervisor_recent_crashes(s, v->now));
+		json_str(o, s->last_exit);
+		ctl_printf(o, "},\"cache\":{\"entries\":%llu},\"peers\":", (unsigned long long)v->cache_entries);
+		ctl_printf(o, "[");
+		for (size_t i = 0; i < e->npeers; i++) {
+			if (i)
+				ctl_printf(o, ",");
+			peer_json(v, &e->peers[i], o);
+		}
+		ctl_printf(o, "]");
+		ctl_printf(o, ",\"promotions\":%llu,\"demotions\":%llu}\n", (unsigned long long)e->promotions,
+			   (unsigned long long)e->demotions);
+		return;
+	}
+	ctl_printf(o, "node:      %s (cluster %s, position %u)\n", v->node, v->cfg->cluster_name, e->p.position);
+	ctl_printf(o, "role:      %s%s\n", election_state_name(e->state), v->stopping ? " (stopping)" : "");
+	ctl_printf(o, "status:    %s\n", v->status_text);
+	ctl_printf(o, "term:      %llu\n", (unsigned long long)term);
+	ctl_printf(o, "master:    %s%s%s\n", e->master[0] ? e->master : "none", *master_url(v) ? " at " : "",
+		   master_url(v));
+	if (e->p.expected_nodes)
+		ctl_printf(o, "quorum:    %s (%zu of %u nodes live)\n", election_quorum(e, v->now) ? "yes" : "NO", live,
+			   e->p.expected_nodes);
+	else
+		ctl_printf(o, "quorum:    not configured (%zu nodes live)\n", live);
+	ctl_printf(o, "broker:    %s", supervisor_state_name(s->state));
+	if (s->pid)
+		ctl_printf(o, ", pid %ld, up %llu s", (long)s->pid, (unsigned long long)(broker_uptime(v) / 1000));
+	ctl_printf(o, "; %llu starts, %llu restarts, last exit: %s\n", (unsigned long long)s->starts,
+		   (unsigned long long)s->restarts, s->last_exit);
+	ctl_printf(o, "cache:     %llu entries\n", (unsigned long long)v->cache_entries);
+	ctl_printf(o, "uptime:    %llu s; %llu promotions, %llu demotions\n",
+		   (unsigned long long)((v->now - v->started_at) / 1000), (unsigned long long)e->promotions,
+		   (unsigned long long)e->demotions);
+	ctl_printf(o, "peers:     %zu\n", e->npeers);
+	for (size_t i = 0; i < e->npeers; i++) {
+		const struct el_peer *p = &e->peers[i];
+		ctl_printf(o, "  %-20s %-10s term %-4llu seen %llu ms ago%s%s\n", p->id, wire_role_name(p->role),
+			   (unsigned long long)p->term, (unsigned long long)(v->now - p->last_seen),
+			   p->url[0] ? ", " : "", p->url);
+	}
+}
+
+int report_locate(const struct report_view *v, const char *uri, struct ctl_out *o)
+{
+	const struct election *e = v->el;
+	const char *murl = master_url(v);
+	const struct el_peer *order[ELECTION_MAX_PEERS];
+	size_t n = 0;
+
+	if (e->state != EL_MASTER && e->master[0] == '\0') {
+		ctl_printf(o, "no master at the moment");
+		return -1;
+	}
+	if (*murl == '\0') {
+		ctl_printf(o, "master %s advertises no broker URL (broker.url)", e->state == EL_MASTER ? v->node : e->master);
+		return -1;
+	}
+	if (uri == NULL) {
+		ctl_printf(o, "%s\n", murl);
+		return 0;
+	}
+	/* the others in election order, after the master */
+	for (size_t i = 0; i < e->npeers; i++) {
+		const struct el_peer *p = &e->peers[i];
+		size_t k = n;
+		if (p->url[0] == '\0' || strcmp(p->id, e->master) == 0 || v->now - p->last_seen >= e->timeout)
+			continue;
+		while (k > 0 && (order[k - 1]->position > p->position ||
+				 (order[k - 1]->position == p->position && strcmp(order[k - 1]->id, p->id) > 0))) {
+			order[k] = order[k - 1];
+			k--;
+		}
+		order[k] = p;
+		n++;
+	}
+	ctl_printf(o, "%s:(%s", strcmp(uri, "failover") == 0 ? "failover" : "masterslave", murl);
+	{
+		/* this node too, when it is not the master, in its place */
+		int self_done = e->state == EL_MASTER || v->cfg->broker_url[0] == '\0';
+		for (size_t i = 0; i < n; i++) {
+			if (!self_done && (e->p.position < order[i]->position ||
+					   (e->p.position == order[i]->position && strcmp(v->node, order[i]->id) < 0))) {
+				ctl_printf(o, ",%s", v->cfg->broker_url);
+				self_done = 1;
+			}
+			ctl_printf(o, ",%s", order[i]->url);
+		}
+		if (!self_done)
+			ctl_printf(o, ",%s", v->cfg->broker_url);
+	}
+	ctl_printf(o, ")%s\n", strcmp(uri, "failover") == 0 ? "?randomize=false" : "");
+	return 0;
+}
+
+void report_metrics(const struct report_view *v, struct ctl_out *o)
+{
+	const struct election *e = v->el;
+	const struct supervisor *s = v->sup;
+	static const char *const roles[] = {"listening", "slave", "candidate", "master"};
+
+	ctl_printf(o, "# HELP failover_role 1 for the role this node has now.\n# TYPE failover_role gauge\n");
+	for (int r = 0; r < 4; r++)
+		ctl_printf(o, "failover_role{role=\"%s\"} %d\n", roles[r], (int)e->state == r);
+	ctl_printf(o, "# HELP failover_term The current term.\n# TYPE failover_term gauge\nfailover_term %llu\n",
+		   (unsigned long long)(e->state == EL_MASTER || e->master[0] ? e->term : e->max_term));
+	ctl_printf(o, "# HELP failover_peers Live peers.\n# TYPE failover_peers gauge\nfailover_peers %zu\n",
+		   election_live(e, v->now) - 1);
+	ctl_printf(o, "# HELP failover_quorum 1 when this node sees a majority (or none is configured).\n"
+		      "# TYPE failover_quorum gauge\nfailover_quorum %d\n", election_quorum(e, v->now));
+	ctl_printf(o, "# HELP failover_promotions_total Promotions to master.\n# TYPE failover_promotions_total counter\n"
+		      "failover_promotions_total %llu\n", (unsigned long long)e->promotions);
+	ctl_printf(o, "# HELP failover_demotions_total Demotions from master.\n# TYPE failover_demotions_total counter\n"
+		      "failover_demotions_total %llu\n", (unsigned long long)e->demotions);
+	ctl_printf(o, "# HELP failover_broker_up 1 while a broker process runs here.\n# TYPE failover_broker_up gauge\n"
+		      "failover_broker_up %d\n", supervisor_alive(s));
+	ctl_printf(o, "# HELP failover_broker_serving 1 while the broker is ready.\n"
+		      "# TYPE failover_broker_serving gauge\nfailover_broker_serving %d\n", s->state == SUP_SERVING);
+	ctl_printf(o, "# HELP failover_broker_starts_total Broker starts.\n# TYPE failover_broker_starts_total counter\n"
+		      "failover_broker_starts_total %llu\n", (unsigned long long)s->starts);
+	ctl_printf(o, "# HELP failover_broker_restarts_total Restarts after a crash.\n"
+		      "# TYPE failover_broker_restarts_total counter\nfailover_broker_restarts_total %llu\n",
+		   (unsigned long long)s->restarts);
+	ctl_printf(o, "# HELP failover_broker_exits_total Broker exits by reason.\n"
+		      "# TYPE failover_broker_exits_total counter\n"
+		      "failover_broker_exits_total{reason=\"crash\"} %llu\n"
+		      "failover_broker_exits_total{reason=\"stop\"} %llu\n",
+		   (unsigned long long)s->crashes_total, (unsigned long long)s->clean_stops);
+	ctl_printf(o, "# HELP failover_packets_sent_total Cluster packets sent.\n"
+		      "# TYPE failover_packets_sent_total counter\nfailover_packets_sent_total %llu\n",
+		   (unsigned long long)v->sent);
+	ctl_printf(o, "# HELP failover_packets_send_errors_total Cluster packets the kernel refused.\n"
+		      "# TYPE failover_packets_send_errors_total counter\nfailover_packets_send_errors_total %llu\n",
+		   (unsigned long long)v->send_errors);
+	ctl_printf(o, "# HELP failover_packets_received_total Datagrams received.\n"
+		      "# TYPE failover_packets_received_total counter\nfailover_packets_received_total %llu\n",
+		   (unsigned long long)v->received);
+	ctl_printf(o, "# HELP failover_packets_dropped_total Datagrams dropped, by reason.\n"
+		      "# TYPE failover_packets_dropped_total counter\n");
+	for (int i = 1; i < v->ndrop; i++)
+		ctl_printf(o, "failover_packets_dropped_total{reason=\"%s\"} %llu\n", v->drop_names[i],
+			   (unsigned long long)v->dropped[i]);
+	ctl_printf(o, "# HELP failover_heartbeat_jitter_ms Lateness of our heartbeat timer.\n"
+		      "# TYPE failover_heartbeat_jitter_ms gauge\n"
+		      "failover_heartbeat_jitter_ms{stat=\"last\"} %.3f\nfailover_heartbeat_jitter_ms{stat=\"max\"} %.3f\n",
+		   v->hb_jitter_last_ms, v->hb_jitter_max_ms);
+	ctl_printf(o, "# HELP failover_heartbeats_total Heartbeats sent.\n# TYPE failover_heartbeats_total counter\n"
+		      "failover_heartbeats_total %llu\n", (unsigned long long)v->hb_count);
+	ctl_printf(o, "# HELP failover_cache_entries Entries in the replicated cache.\n"
+		      "# TYPE failover_cache_entries gauge\nfailover_cache_entries %llu\n",
+		   (unsigned long long)v->cache_entries);
+	ctl_printf(o, "# HELP failover_control_requests_total Control requests served and refused.\n"
+		      "# TYPE failover_control_requests_total counter\n"
+		      "failover_control_requests_total{result=\"served\"} %llu\n"
+		      "failover_control_requests_total{result=\"refused\"} %llu\n",
+		   v->ctl_served, v->ctl_refused);
+}

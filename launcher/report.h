@@ -1,0 +1,42 @@
+/*
+ * What the control socket and SIGUSR1 show: status, peers, the client URL
+ * of the master, Prometheus metrics.  Formats a read-only view of the
+ * daemon's state; no I/O.
+ */
+#ifndef FL_REPORT_H
+#define FL_REPORT_H
+
+#include <stdint.h>
+
+#include "config.h"
+#include "control.h"
+#include "election.h"
+#include "supervisor.h"
+
+struct report_view {
+	const char *node;
+	const struct config *cfg;
+	const struct election *el;
+	const struct supervisor *sup;
+	uint64_t now, started_at;          /* monotonic ms */
+	int stopping, resign_pending;
+	const char *status_text;
+	uint64_t sent, send_errors, received;
+	const uint64_t *dropped;           /* by reason */
+	const char *const *drop_names;
+	int ndrop;
+	double hb_jitter_last_ms, hb_jitter_max_ms;
+	uint64_t hb_count;
+	unsigned long long ctl_served, ctl_refused;
+	uint64_t cache_entries;
+};
+
+void report_status(const struct report_view *v, int json, struct ctl_out *o);
+void report_peers(const struct report_view *v, int json, struct ctl_out *o);
+void report_metrics(const struct report_view *v, struct ctl_out *o);
+/* The master's URL, or with uri "failover"/"masterslave" a client URI
+ * listing every node's URL, the master first.  -1 with a reason when
+ * there is no master or it advertises no URL. */
+int report_locate(const struct report_view *v, const char *uri, struct ctl_out *o);
+
+#endif
