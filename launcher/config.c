@@ -192,14 +192,14 @@ static int parse_mcast(const char *s)
 }
 
 /* host:port with a non-empty host and a port in 1..65535. */
-static int parse_hostport(const char *s)
+static int parse_hostport(const char *s, long min_port)
 {
 	const char *colon = strrchr(s, ':');
 	long port;
 
 	if (colon == NULL || colon == s)
 		return -1;
-	if (parse_long(colon + 1, 10, &port) != 0 || port < 1 || port > 65535)
+	if (parse_long(colon + 1, 10, &port) != 0 || port < min_port || port > 65535)
 		return -1;
 	return 0;
 }
@@ -263,8 +263,10 @@ static int check_value(int id, const char *v, char *why, size_t len, long *num)
 	case CFG_T_HOSTPORT:
 		if (*v == '\0' && d->min == 0)
 			return 0; /* optional, unset */
-		if (parse_hostport(v) != 0) {
-			snprintf(why, len, "'%s' is not host:port; allowed a host and a port 1..65535", v);
+		/* a listener may take any free port; a peer or probe needs one */
+		if (parse_hostport(v, id == CFG_cache_listen ? 0 : 1) != 0) {
+			snprintf(why, len, "'%s' is not host:port; allowed a host and a port %d..65535", v,
+				 id == CFG_cache_listen ? 0 : 1);
 			return -1;
 		}
 		return 0;

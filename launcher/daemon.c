@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cache.h"
 #include "command.h"
 #include "control.h"
 #include "election.h"
@@ -54,6 +55,7 @@ struct daemon {
 	struct election el;
 	struct transport tr;
 	struct supervisor sup;
+	struct cache *cache;
 	int resign_pending;  /* waiting for the broker to stop before resigning */
 	char resign_target[WIRE_ID_MAX + 1];
 	uint64_t resign_holddown;
@@ -79,7 +81,7 @@ struct daemon {
 static void send_packet(struct daemon *d, uint8_t type)
 {
 	struct wire_msg m;
-	uint8_t buf[WIRE_MAX_LEN];
+	uint8_t buf[WIRE_MAX_LEN], payload[CACHE_HB_PAYLOAD];
 	size_t n;
 
 	memset(&m, 0, sizeof(m));
@@ -94,6 +96,15 @@ static void send_packet(struct daemon *d, uint8_t type)
 	if (d->el.state == EL_MASTER && d->sup.state == SUP_SERVING)
 		m.flags |= WIRE_F_SERVING;
 	snprintf(m.url, sizeof(m.url), "%s", d->cfg->broker_url);
+	if (type == WIRE_HEARTBEAT && d->cache != NULL) {
+		/* where peers reach our cache, and what it holds */
+		uint16_t port = cache_repl_port(d->cache);
+		payload[0] = (uint8_t)(port >> 8);
+		payload[1] = (uint8_t)port;
+		m.payload = payload;
+		m.payload_len = CACHE_HB_PAYLOAD;
+		m.cache_digest = cache_digest(d->cache);
+	}
 	n = wire_encode(&m, buf, sizeof(buf));
 	if (n == 0) {
 		log_err("cannot encode a %s packet", wire_type_name(type));
@@ -280,6 +291,8 @@ static void act(struct daemon *d, unsigned a, enum el_state old, const char *old
 	/* never two brokers: a node that is no longer master stops its broker
 	 * before anything else */
 	reconcile(d);
+	if (d->cache != NULL)
+		cache_set_term(d->cache, d->el.state == EL_MASTER ? d->el.term : d->el.max_term);
 	if (a & (EL_STATE_CHANGED | EL_MASTER_CHANGED | EL_PEERS_CHANGED))
 		update_status(d);
 }
@@ -402,6 +415,9 @@ static void rx_cb(struct ev_loop *loop, ev_io *w, int revents)
 		}
 		log_debug("received %s from %s role %s term %llu", wire_type_name(m.type), m.node,
 			  wire_role_name(m.role), (unsigned long long)m.term);
+		if (m.type == WIRE_HEARTBEAT && d->cache != NULL && m.payload_len >= CACHE_HB_PAYLOAD)
+			cache_peer_seen(d->cache, m.node, &from, (uint16_t)(m.payload[0] << 8 | m.payload[1]),
+					m.cache_digest);
 		STEP(d, election_on_packet(&d->el, &m, now));
 	}
 }
@@ -504,7 +520,8 @@ static struct el_params election_params(const struct daemon *d, const struct con
 static const int restart_only[] = {
 	CFG_cluster_name, CFG_cluster_node, CFG_cluster_group, CFG_cluster_port, CFG_cluster_interface,
 	CFG_cluster_ttl, CFG_cluster_loopback, CFG_cluster_peer, CFG_cluster_state_dir, CFG_control_socket,
-	CFG_control_mode, CFG_cache_listen, CFG_log_broker_output,
+	CFG_control_mode, CFG_cache_listen, CFG_cache_port, CFG_cache_max_entries, CFG_cache_max_key,
+	CFG_cache_max_value, CFG_cache_mode, CFG_cache_sync_timeout, CFG_cache_tombstone_ttl, CFG_log_broker_output,
 };
 
 /* SIGHUP: re-read and fully validate; a bad configuration is refused and
@@ -543,6 +560,7 @@ static void reload(struct daemon *d)
 	p = election_params(d, n);
 	p.initial_term = d->el.p.initial_term;
 	election_set_params(&d->el, &p);
+	cache_set_peer_timeout(d->cache, d->el.timeout);
 	ev_timer_set(&d->hb_w, n->cluster_delay / 1000.0, n->cluster_delay / 1000.0);
 	ev_timer_again(d->loop, &d->hb_w);
 	ev_timer_set(&d->tick_w, election_tick_ms(&d->el) / 1000.0, election_tick_ms(&d->el) / 1000.0);
@@ -579,6 +597,7 @@ static struct report_view view(struct daemon *d, char *text, size_t len)
 		.dropped = d->dropped, .drop_names = drop_names, .ndrop = DROP_COUNT,
 		.hb_jitter_last_ms = d->hb_jitter_last, .hb_jitter_max_ms = d->hb_jitter_max, .hb_count = d->hb_count,
 		.ctl_served = d->ctl.served, .ctl_refused = d->ctl.refused,
+		.cache_entries = d->cache ? cache_entries(d->cache) : 0,
 	};
 }
 
@@ -600,6 +619,7 @@ static int control_handler_cb(void *ud, const struct ctl_request *req, struct ct
 		return 0;
 	case CTL_METRICS:
 		report_metrics(&v, out);
+		cache_metrics(d->cache, out);
 		return 0;
 	case CTL_LOCATE:
 		return report_locate(&v, req->arg, out);
@@ -633,7 +653,16 @@ static int control_handler_cb(void *ud, const struct ctl_request *req, struct ct
 		return 0;
 	}
 	case CTL_CACHE:
-		ctl_printf(out, "the cache is not available in this build");
+		if (strcmp(req->arg, "address") == 0 && req->argc == 1) {
+			ctl_printf(out, "%s\n", cache_address(d->cache));
+			return 0;
+		}
+		if (strcmp(req->arg, "list") == 0 && req->argc == 1) {
+			cache_list(d->cache, out);
+			return 0;
+		}
+		ctl_printf(out, "cache takes address or list here (failoverctl speaks the memcached protocol for "
+				"get, put and del)");
 		return -1;
 	}
 	ctl_printf(out, "unhandled command");
@@ -681,8 +710,14 @@ static int setup(struct daemon *d, const struct config *c)
 	p = election_params(d, c);
 	p.initial_term = state_read_term(c->cluster_state_dir);
 	election_init(&d->el, &p, mono_ms());
+	d->cache = cache_open(d->loop, c, d->node, err, sizeof(err));
+	if (d->cache == NULL) {
+		log_err("cannot start the cache: %s", err);
+		return -1;
+	}
 	supervisor_init(&d->sup, d->loop, c, d->node,
 			(struct sup_hooks){.ud = d, .changed = sup_changed, .down = sup_down, .gave_up = sup_gave_up});
+	snprintf(d->sup.cache_address, sizeof(d->sup.cache_address), "%s", cache_address(d->cache));
 	log_info("node %s of cluster %s, position %ld, heartbeat %ld ms, master lost after %ld missed", d->node,
 		 c->cluster_name, c->cluster_position, c->cluster_delay, c->cluster_retries);
 
@@ -732,6 +767,7 @@ int daemon_run(struct config *c, const char *ini, const struct strlist *override
 	d->started_at = mono_ms();
 	if ((rc = setup(d, c)) != 0) {
 		transport_close(&d->tr);
+		cache_close(d->cache);
 		control_close(&d->ctl);
 		config_free(d->cfg);
 		free(d);
@@ -789,6 +825,7 @@ int daemon_run(struct config *c, const char *ini, const struct strlist *override
 	d->stopped = 1;
 	write_status(d);
 	supervisor_close(&d->sup);
+	cache_close(d->cache);
 	control_close(&d->ctl);
 	transport_close(&d->tr);
 	log_info("stopped");

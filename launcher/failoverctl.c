@@ -5,8 +5,10 @@
  * Exit status: 0 done; 1 usage error or the launcher refused the request;
  * 2 the launcher is not running or its socket is not accessible.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +39,11 @@ static void usage(FILE *out)
 		"                          the master's broker URL, or a client URI listing every\n"
 		"                          node's URL with the master first\n"
 		"  metrics                 Prometheus text format\n"
+		"  cache get KEY           print a value of the replicated cache\n"
+		"  cache put KEY VALUE     store a value (VALUE - reads standard input); in sync\n"
+		"                          mode it returns once every live peer has it\n"
+		"  cache del KEY           remove a value everywhere\n"
+		"  cache list              keys, sizes, and the term and node that wrote them\n"
 		"  ping                    is the launcher answering?\n"
 		"\n"
 		"Options:\n"
@@ -152,6 +159,126 @@ static void status_field(const char *reply, const char *key, char *out, size_t l
 	}
 }
 
+/* cache get/put/del speak the memcached protocol to the launcher's cache
+ * listener, whose address the control socket gives. */
+static int cache_cmd(int argc, char **argv)
+{
+	char *reply = NULL, addr[128], req[512], *colon;
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	const char *op = argv[0];
+	char *value = NULL;
+	size_t vlen = 0, len = 0, cap = 65536;
+	char *in;
+	int fd, rc = 1;
+
+	if (strcmp(op, "list") == 0) {
+		if (request("cache list", &reply) != 0)
+			return 2;
+		rc = print_reply(reply);
+		free(reply);
+		return rc;
+	}
+	if ((strcmp(op, "get") == 0 || strcmp(op, "del") == 0) ? argc != 2
+	    : strcmp(op, "put") == 0 ? argc != 3 : 1) {
+		fprintf(stderr, "failoverctl: cache get KEY | cache put KEY VALUE | cache del KEY | cache list\n");
+		return 1;
+	}
+	if (strlen(argv[1]) > 250 || strpbrk(argv[1], " \t\r\n") != NULL) {
+		fprintf(stderr, "failoverctl: a key is 1 to 250 bytes without blanks or control characters\n");
+		return 1;
+	}
+	if (request("cache address", &reply) != 0)
+		return 2;
+	if (strncmp(reply, "ok\n", 3) != 0) {
+		rc = print_reply(reply);
+		free(reply);
+		return rc;
+	}
+	snprintf(addr, sizeof(addr), "%.*s", (int)strcspn(reply + 3, "\n"), reply + 3);
+	free(reply);
+	colon = strrchr(addr, ':');
+	if (colon == NULL)
+		return 2;
+	*colon = '\0';
+	inet_pton(AF_INET, addr, &a.sin_addr);
+	a.sin_port = htons((uint16_t)atoi(colon + 1));
+	if (strcmp(op, "put") == 0) {
+		if (strcmp(argv[2], "-") == 0) {
+			value = malloc(cap);
+			for (ssize_t n; (n = read(0, value + vlen, cap - vlen)) > 0;)
+				if ((vlen += (size_t)n) == cap)
+					value = realloc(value, cap *= 2);
+		} else {
+			value = strdup(argv[2]);
+			vlen = strlen(value);
+		}
+		snprintf(req, sizeof(req), "set %s 0 0 %zu\r\n", argv[1], vlen);
+	} else if (strcmp(op, "get") == 0) {
+		snprintf(req, sizeof(req), "get %s\r\n", argv[1]);
+	} else {
+		snprintf(req, sizeof(req), "delete %s\r\n", argv[1]);
+	}
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+		fprintf(stderr, "failoverctl: the cache at %s:%s does not answer: %s\n", addr, colon + 1,
+			strerror(errno));
+		free(value);
+		if (fd >= 0)
+			close(fd);
+		return 2;
+	}
+	if (write(fd, req, strlen(req)) < 0 || (value && (write(fd, value, vlen) < 0 || write(fd, "\r\n", 2) < 0))) {
+		fprintf(stderr, "failoverctl: sending to the cache: %s\n", strerror(errno));
+		free(value);
+		close(fd);
+		return 2;
+	}
+	free(value);
+	in = malloc(cap);
+	/* read until a complete reply: one line, or VALUE ... END */
+	for (;;) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		ssize_t n;
+		if (poll(&p, 1, timeout_ms) <= 0)
+			break;
+		if (len + 1 >= cap)
+			in = realloc(in, cap *= 2);
+		n = read(fd, in + len, cap - len - 1);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		in[len] = '\0';
+		if (strncmp(in, "VALUE ", 6) == 0 ? (len >= 5 && strcmp(in + len - 5, "END\r\n") == 0)
+						  : strstr(in, "\r\n") != NULL)
+			break;
+	}
+	in[len] = '\0';
+	close(fd);
+	if (strcmp(op, "get") == 0 && strncmp(in, "VALUE ", 6) == 0) {
+		char *data = strstr(in, "\r\n");
+		unsigned flags;
+		size_t bytes = 0;
+		char key[260];
+		if (data && sscanf(in, "VALUE %259s %u %zu", key, &flags, &bytes) == 3 &&
+		    (size_t)(data + 2 - in) + bytes <= len) {
+			fwrite(data + 2, 1, bytes, stdout);
+			if (bytes && data[2 + bytes - 1] != '\n' && isatty(1))
+				putchar('\n');
+			rc = 0;
+		}
+	} else if (strcmp(op, "get") == 0 && strncmp(in, "END", 3) == 0) {
+		fprintf(stderr, "failoverctl: %s: not in the cache\n", argv[1]);
+	} else if (strncmp(in, "STORED", 6) == 0 || strncmp(in, "DELETED", 7) == 0) {
+		rc = 0;
+	} else if (strncmp(in, "NOT_FOUND", 9) == 0) {
+		fprintf(stderr, "failoverctl: %s: not in the cache\n", argv[1]);
+	} else {
+		fprintf(stderr, "failoverctl: the cache says: %.*s\n", (int)strcspn(in, "\r\n"), in);
+	}
+	free(in);
+	return rc;
+}
+
 /* After a switchover: wait until a master other than old is declared. */
 static int wait_switch(const char *old, const char *target, int wait_ms)
 {
@@ -221,6 +348,13 @@ int main(int argc, char **argv)
 	if (optind >= argc) {
 		usage(stderr);
 		return 1;
+	}
+	if (strcmp(argv[optind], "cache") == 0) {
+		if (optind + 1 >= argc) {
+			fprintf(stderr, "failoverctl: cache get KEY | cache put KEY VALUE | cache del KEY | cache list\n");
+			return 1;
+		}
+		return cache_cmd(argc - optind - 1, argv + optind + 1);
 	}
 	for (int i = optind; i < argc; i++) {
 		if (strcmp(argv[i], "--no-wait") == 0) {

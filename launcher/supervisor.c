@@ -377,6 +377,11 @@ static void start(struct supervisor *s)
 	add_env(&cmd.envp, "FAILOVER_NODE", "%s", s->node);
 	add_env(&cmd.envp, "FAILOVER_ROLE", "master");
 	add_env(&cmd.envp, "FAILOVER_CLUSTER", "%s", s->cfg->cluster_name);
+	if (s->cache_address[0]) {
+		/* the memcached protocol: any client library works */
+		add_env(&cmd.envp, "FAILOVER_CACHE", "%s", s->cache_address);
+		add_env(&cmd.envp, "FAILOVER_CACHE_PORT", "%s", strrchr(s->cache_address, ':') + 1);
+	}
 	req = (struct spawn_req){.argv = cmd.argv.v, .envp = cmd.envp.v, .cwd = cmd.cwd, .capture = 1};
 	if (spawn(&req, &res) != 0) {
 		log_err("cannot fork the broker: %s", strerror(errno));

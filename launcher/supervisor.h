@@ -50,6 +50,7 @@ struct supervisor {
 	const struct config *cfg;
 	struct sup_hooks hooks;
 	char node[64];
+	char cache_address[96];   /* host:port of the replicated cache, for the broker */
 	int want;
 	uint64_t term;
 	enum sup_state state;

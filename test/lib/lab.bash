@@ -231,9 +231,9 @@ lab_brokers_alive() {
 	echo "${out# }"
 }
 
-# lab_ctl I ARGS...: failoverctl against node I's control socket.
+# lab_ctl I ARGS...: failoverctl in node I's namespace, on its control socket.
 lab_ctl() {
 	local i=$1
 	shift
-	"$FAILOVERCTL" -s "$LAB_DIR/n$i/ctl.sock" "$@"
+	ip netns exec "$LAB-n$i" "$FAILOVERCTL" -s "$LAB_DIR/n$i/ctl.sock" "$@"
 }

@@ -1,0 +1,57 @@
+/*
+ * The cache replicator: every launcher, master or slave, holds the same
+ * key/value store and keeps holding it through demotions, broker crashes and
+ * restarts.
+ *
+ *   memcached text protocol (loopback)  --> store <--> TCP mesh to every live peer
+ *   failoverctl cache ...                     |          (writes + acks, snapshots)
+ *                                             v
+ *                                  STATE_DIR/cache.db (atomic)
+ *
+ * Writes are versioned (term, clock, node); the newest wins on every node.
+ * In sync mode a write returns only once every live peer acknowledged it
+ * (or reports which did not).  A joining peer, and a peer whose digest
+ * (carried in heartbeats) disagrees for three heartbeats in a row, get a
+ * full snapshot both ways.
+ */
+#ifndef FL_CACHE_H
+#define FL_CACHE_H
+
+#include <ev.h>
+#include <netinet/in.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "control.h"
+#include "store.h"
+
+struct cache;
+
+/* Opens the memcached listener, the replication listener and restores
+ * STATE_DIR/cache.db.  NULL with the reason in err. */
+struct cache *cache_open(struct ev_loop *loop, const struct config *c, const char *node, char *err, size_t errlen);
+void cache_close(struct cache *k);
+
+/* The term new local writes carry. */
+void cache_set_term(struct cache *k, uint64_t term);
+/* A heartbeat from peer node at addr, with its replication port and digest. */
+void cache_peer_seen(struct cache *k, const char *node, const struct sockaddr_in *addr, uint16_t repl_port,
+		     uint64_t digest);
+/* Peers not heard for this long are dropped (the election's timeout). */
+void cache_set_peer_timeout(struct cache *k, uint64_t ms);
+
+uint64_t cache_digest(const struct cache *k);
+uint16_t cache_repl_port(const struct cache *k);
+uint64_t cache_entries(const struct cache *k);
+/* "host:port" of the memcached listener, for the broker's environment. */
+const char *cache_address(const struct cache *k);
+
+/* failoverctl cache list / address, and metrics. */
+void cache_list(const struct cache *k, struct ctl_out *o);
+void cache_metrics(const struct cache *k, struct ctl_out *o);
+void cache_status_json(const struct cache *k, struct ctl_out *o);
+
+/* The heartbeat payload: the replication port, big-endian. */
+#define CACHE_HB_PAYLOAD 2
+
+#endif

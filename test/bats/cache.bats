@@ -1,0 +1,253 @@
+#!/usr/bin/env bats
+# The replicated cache, through memcached clients nobody here wrote
+# (libmemcached-tools, pymemcache) and failoverctl, in the namespace lab.
+
+load helpers
+load ../lib/lab
+
+# Debian's python3 has pymemcache; a python3 earlier in PATH may not
+PY=/usr/bin/python3
+MC=127.0.0.1:11311
+
+setup() {
+	command -v memccp >/dev/null || skip "libmemcached-tools is not installed"
+	LAB_DELAY=200
+	LAB_RETRIES=3
+	LAB_BROKER_INI=()
+	lab_create 3
+}
+
+teardown() {
+	lab_destroy
+}
+
+on() { # on I CMD...: runs CMD in node I's namespace
+	local i=$1
+	shift
+	ip netns exec "$LAB-n$i" "$@"
+}
+
+put() { # put I KEY VALUE: memccp from a file named KEY
+	mkdir -p "$BATS_TEST_TMPDIR/put"
+	printf '%s' "$3" >"$BATS_TEST_TMPDIR/put/$2"
+	on "$1" memccp --servers="$MC" "$BATS_TEST_TMPDIR/put/$2"
+}
+
+get() { on "$1" memccat --servers="$MC" "$2"; }
+
+start_three() {
+	for i in 1 2 3; do lab_start "$i"; done
+	m=$(lab_wait_one_master "1 2 3" 10)
+	wait_replicating 2
+}
+
+wait_replicating() { # every running node replicates with N peers
+	local n=$1 i deadline=$(($(lab_ms) + 10000)) ok
+	while [ "$(lab_ms)" -lt "$deadline" ]; do
+		ok=1
+		for i in $(seq 1 "$LAB_N"); do
+			lab_alive "$(lab_pid "$i")" || continue
+			[ "$(lab_ctl "$i" metrics 2>/dev/null | sed -n 's/^failover_cache_replicating_peers //p')" = "$n" ] || ok=0
+		done
+		[ $ok = 1 ] && return 0
+		sleep 0.1
+	done
+	echo "not every node replicates with $n peers" >&2
+	return 1
+}
+
+@test "a put through the master is readable on every slave; after kill -9 of the master, on the new master" {
+	start_three
+	put "$m" greeting "hello from the master"
+	for i in 1 2 3; do [ "$(get "$i" greeting)" = "hello from the master" ]; done
+	others=$(echo 1 2 3 | tr -d "$m")
+	kill -9 "$(lab_pid "$m")"
+	m2=$(lab_wait_one_master "$others" 10)
+	[ "$(get "$m2" greeting)" = "hello from the master" ]
+	# the broker learns where the cache is
+	for _ in $(seq 1 100); do [ -s "$LAB_DIR/n$m2/broker/pid" ] && break; sleep 0.05; done
+	grep -q "^FAILOVER_CACHE=127.0.0.1:11311$" "$LAB_DIR/n$m2/broker/env-$(cat "$LAB_DIR/n$m2/broker/pid")"
+}
+
+@test "a node that joins later receives everything; all nodes restarted keep every entry" {
+	lab_start 1
+	lab_start 2
+	lab_wait_one_master "1 2" 10 >/dev/null
+	for k in $(seq 1 50); do put 1 "key$k" "value $k"; done
+	on 1 memcrm --servers="$MC" key7
+	lab_start 3
+	lab_wait_role 3 slave 10
+	local deadline=$(($(lab_ms) + 10000))
+	while [ "$(get 3 key50 2>/dev/null)" != "value 50" ] && [ "$(lab_ms)" -lt "$deadline" ]; do sleep 0.1; done
+	for k in 1 25 50; do [ "$(get 3 "key$k")" = "value $k" ]; done
+	! get 3 key7
+	for i in 1 2 3; do lab_stop_node "$i" TERM; done
+	for i in 1 2 3; do lab_start "$i"; done
+	lab_wait_one_master "1 2 3" 10 >/dev/null
+	for i in 1 2 3; do
+		[ "$(get "$i" key33)" = "value 33" ]
+		! get "$i" key7
+	done
+	grep -q "cache restored from .*: 49 entries" "$LAB_DIR/n3/log"
+}
+
+@test "writes on both sides of a partition converge to the same value everywhere after the heal" {
+	start_three
+	put 1 shared "before"
+	lab_partition 3
+	sleep 1.5
+	put 1 shared "left side"
+	put 3 shared "right side"
+	put 3 only-right "r"
+	put 1 only-left "l"
+	lab_heal 3
+	local deadline=$(($(lab_ms) + 15000)) v1 v2 v3
+	while [ "$(lab_ms)" -lt "$deadline" ]; do
+		v1=$(get 1 shared) v2=$(get 2 shared) v3=$(get 3 shared)
+		[ "$v1" = "$v2" ] && [ "$v2" = "$v3" ] && get 1 only-right >/dev/null && get 3 only-left >/dev/null && break
+		sleep 0.2
+	done
+	echo "# after the heal every node holds '$v1'" >&3
+	[ "$v1" = "$v2" ] && [ "$v2" = "$v3" ]
+	for i in 1 2 3; do
+		[ "$(get "$i" only-right)" = r ]
+		[ "$(get "$i" only-left)" = l ]
+	done
+	digests=$(for i in 1 2 3; do on "$i" memcstat --servers="$MC" | sed -n 's/.*digest: //p'; done | sort -u | wc -l)
+	[ "$digests" -eq 1 ]
+}
+
+@test "a synchronous write with a peer frozen reports the missing acknowledgement instead of lying" {
+	start_three
+	s=$(echo 1 2 3 | tr -d "$m" | awk '{print $1}')
+	kill -STOP "$(lab_pid "$s")"
+	run on "$m" "$PY" -c "
+from pymemcache.client.base import Client
+from pymemcache.exceptions import MemcacheServerError
+c = Client(('127.0.0.1', 11311), timeout=5)
+try:
+    c.set('k', b'v', noreply=False)
+    print('STORED')
+except MemcacheServerError as e:
+    print('ERROR', e)
+"
+	kill -CONT "$(lab_pid "$s")"
+	echo "# $output" >&3
+	assert_output --regexp "^ERROR .*stored here but not acknowledged by n$s within 1000 ms"
+	# with every peer live and answering, the same write succeeds
+	sleep 1
+	run on "$m" "$PY" -c "
+from pymemcache.client.base import Client
+print(Client(('127.0.0.1', 11311), timeout=5).set('k', b'v2', noreply=False))"
+	assert_output True
+}
+
+@test "pymemcache: gets/cas/add/replace/delete semantics; oversized keys and values are refused" {
+	lab_start 1
+	lab_wait_role 1 master 10
+	run on 1 "$PY" - <<-'PY'
+	from pymemcache.client.base import Client
+	from pymemcache.exceptions import MemcacheServerError, MemcacheClientError
+	c = Client(('127.0.0.1', 11311), timeout=5)
+	assert c.add('a', b'1', noreply=False) is True
+	assert c.add('a', b'2', noreply=False) is False
+	assert c.replace('nope', b'x', noreply=False) is False
+	assert c.replace('a', b'3', noreply=False) is True
+	v, cas = c.gets('a')
+	assert v == b'3', v
+	assert c.cas('a', b'4', cas, noreply=False) is True
+	assert c.cas('a', b'5', cas, noreply=False) is False       # EXISTS: cas changed
+	assert c.cas('missing', b'5', b'1', noreply=False) is None  # NOT_FOUND
+	assert c.get('a') == b'4'
+	assert c.get_many(['a', 'zz']) == {'a': b'4'}
+	assert c.delete('a', noreply=False) is True
+	assert c.delete('a', noreply=False) is False
+	c.set('ttl', b'x', expire=1, noreply=False)
+	import time; time.sleep(2.2)
+	assert c.get('ttl') is None
+	try:
+	    c.set('big', b'x' * 70000, noreply=False); print('big stored?!')
+	except MemcacheServerError as e:
+	    assert 'too large' in str(e), e
+	try:
+	    c.set('k' * 251, b'x', noreply=False); print('long key stored?!')
+	except MemcacheClientError:
+	    pass
+	assert int(c.stats()[b'curr_items']) == 0
+	print('ok')
+	PY
+	assert_success
+	assert_output ok
+}
+
+@test "malformed protocol input: an error or a closed connection; the daemon and other clients are unaffected" {
+	lab_start 1
+	lab_wait_role 1 master 10
+	put 1 keep "still here"
+	run on 1 "$PY" - <<-'PY'
+	import os, socket
+	def talk(data, read=True):
+	    s = socket.create_connection(('127.0.0.1', 11311), timeout=3)
+	    s.sendall(data)
+	    out = b''
+	    try:
+	        while read:
+	            b = s.recv(4096)
+	            if not b: break
+	            out += b
+	            if out.endswith(b'\r\n'): break
+	    except socket.timeout:
+	        pass
+	    s.close()
+	    return out
+	assert talk(b'bogus\r\n') == b'ERROR\r\n'
+	assert talk(b'set k 0 0 notanumber\r\nxx\r\n').startswith(b'CLIENT_ERROR')
+	assert talk(b'set k 0 0 2\r\nxxxx\r\n').startswith(b'CLIENT_ERROR bad data chunk')
+	assert talk(b'get ' + b'x' * 300 + b'\r\n').startswith(b'CLIENT_ERROR')
+	assert talk(b'x' * 5000).startswith(b'CLIENT_ERROR line too long')
+	assert talk(b'set k 0 0 100000\r\n' + b'y' * 100002) .startswith(b'SERVER_ERROR object too large')
+	for _ in range(300):
+	    talk(os.urandom(200), read=False)
+	print('ok')
+	PY
+	assert_success
+	assert_output ok
+	[ "$(get 1 keep)" = "still here" ]
+	[ "$(lab_role 1)" = master ]
+	lab_ctl 1 ping
+}
+
+@test "failoverctl cache get, put, del and list" {
+	start_three
+	run lab_ctl "$m" cache put color "deep blue"
+	assert_success
+	s=$(echo 1 2 3 | tr -d "$m" | awk '{print $1}')
+	run lab_ctl "$s" cache get color
+	assert_success
+	assert_output "deep blue"
+	printf 'line one\nline two\n' | lab_ctl "$s" cache put poem -
+	[ "$(lab_ctl "$m" cache get poem)" = "$(printf 'line one\nline two')" ]
+	run lab_ctl "$m" cache list
+	assert_success
+	assert_line --regexp "^color 9 bytes, flags 0, term 1, written by n$m$"
+	assert_line --regexp "^poem 18 bytes, flags 0, term 1, written by n$s$"
+	run lab_ctl "$s" cache del color
+	assert_success
+	run lab_ctl "$m" cache get color
+	assert_failure 1
+	assert_output --partial "color: not in the cache"
+	[ "$(lab_ctl "$m" status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["cache"]["entries"])')" = 1 ]
+}
+
+@test "a corrupted cache file is reported and the node recovers from its peers" {
+	start_three
+	put 1 k1 v1
+	lab_stop_node 3 TERM
+	printf 'FLCACHE1garbagegarbage' >"$LAB_DIR/n3/state/cache.db"
+	lab_start 3
+	lab_wait_role 3 slave 10
+	grep -q "is corrupted (checksum mismatch): kept as .*cache.db.corrupt" "$LAB_DIR/n3/log"
+	local deadline=$(($(lab_ms) + 10000))
+	while [ "$(get 3 k1 2>/dev/null)" != v1 ] && [ "$(lab_ms)" -lt "$deadline" ]; do sleep 0.1; done
+	[ "$(get 3 k1)" = v1 ]
+}
