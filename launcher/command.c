@@ -179,6 +179,12 @@ static int build_classpath(const struct config *c, struct strlist *cp, struct st
 	}
 	for (size_t i = 0; i < c->broker_classpath.n; i++) {
 		const char *e = c->broker_classpath.v[i];
+		char abs[4096];
+		/* like every other path: relative to broker.home */
+		if (native_paths && e[0] != '/') {
+			snprintf(abs, sizeof(abs), "%s/%s", c->broker_home, e);
+			e = abs;
+		}
 		if (is_java_wildcard(e)) {
 			strlist_add(cp, e);
 		} else if (strpbrk(e, "*?[") != NULL) {

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "props.h"
+#include "wire.h"
 
 const struct cfg_desc cfg_table[CFG_COUNT] = {
 #define CFG(sec, key, type, def, min, max, unit, help) \
@@ -450,6 +451,13 @@ static int key_handler(void *user, const char *section, const char *name, const 
 	char where[PATH_MAX + 32];
 	int id;
 
+	if (*section == '\0') {
+		char all[256];
+		list_keys(NULL, all, sizeof(all));
+		errorf(x->c, "%s:%d: %s: key outside any section; put it under one of [%s]", x->path, x->line, name,
+		       all);
+		return 1;
+	}
 	if (!section_known(section))
 		return 1; /* reported once, at the section header */
 	snprintf(where, sizeof(where), "%s:%d", x->path, x->line);
@@ -744,6 +752,9 @@ static void cross_check(struct config *c)
 			errorf(c, "%s: broker.env: '%.*s' is not a variable name; allowed letters, digits and _, "
 				  "not starting with a digit", c->origin[CFG_broker_env].where, (int)n, v);
 	}
+	if (*c->cluster_node != '\0' && !wire_valid_id(c->cluster_node))
+		errorf(c, "%s: cluster.node: '%s' is not a node id; allowed 1..32 of A-Z a-z 0-9 . _ : -",
+		       c->origin[CFG_cluster_node].where, c->cluster_node);
 	if (c->cluster_expected_nodes == 1)
 		errorf(c, "%s: cluster.expected_nodes: 1 is not a cluster; allowed 0 (no quorum) or 2..255",
 		       c->origin[CFG_cluster_expected_nodes].where);

@@ -57,7 +57,8 @@ static void usage(FILE *out)
 		"  -V, --version            show the version and exit\n"
 		"\n"
 		"Exit status: 0 clean stop, 1 configuration or usage error, 2 temporary failure.\n"
-		"Precedence of settings: command line > INI file > bootstrap.properties > defaults.\n",
+		"Precedence of settings: command line > INI file > bootstrap.properties >\n"
+		"environment (ADAPTRIS_HOME, JAVA_HOME) > defaults.\n",
 		DEFAULT_INI);
 }
 

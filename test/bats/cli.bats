@@ -176,3 +176,10 @@ jvm_option = -Dlong=$long"
 		grep -qE "^;?$k =( |\$)" "$REPO_ROOT/conf/activemq.ini" || fail "conf/activemq.ini does not document '$k'"
 	done
 }
+
+@test "-n: a key outside any section and an invalid node id are errors" {
+	bad $'name = x\n[cluster]\nnode = has space'
+	assert_failure 1
+	assert_output --partial "bad.ini:1: name: key outside any section; put it under one of [cluster, broker, cache, control, log]"
+	assert_output --partial "cluster.node: 'has space' is not a node id"
+}
