@@ -5,12 +5,17 @@
  * Replication frames on a TCP connection per pair of nodes (the node with
  * the lower id connects), big-endian:
  *
- *   len u32 (of what follows) | type u8 | payload
- *   HELLO     cluster digest u64 | node_len u8 | node
+ *   len u32 (of what follows) | type u8 | payload [| tag, 16 bytes]
+ *   HELLO     cluster digest u64 | node_len u8 | node | nonce (16), untagged
+ *   AUTH      (empty): proves the sender holds the cluster key
  *   WRITE     request id u64 | one store entry
  *   ACK       request id u64 | status u8 (0 stored or older, 1 refused)
  *   SYNC      (empty): please send me everything
  *   SNAPSHOT  store entries, back to back (a snapshot spans many frames)
+ *
+ * After both HELLOs each side derives a key per direction from the two
+ * nonces (auth.c) and tags every frame with it and a sequence number; a
+ * peer is trusted (snapshots, writes) only after a valid AUTH frame.
  */
 #include "cache.h"
 
@@ -26,12 +31,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "log.h"
 #include "mcproto.h"
 #include "state.h"
 #include "wire.h"
 
-enum { F_HELLO = 1, F_WRITE = 2, F_ACK = 3, F_SYNC = 4, F_SNAPSHOT = 5 };
+enum { F_HELLO = 1, F_WRITE = 2, F_ACK = 3, F_SYNC = 4, F_SNAPSHOT = 5, F_AUTH = 6 };
 #define FRAME_MAX (16u << 20)
 #define SNAPSHOT_CHUNK (4u << 20)
 #define DIGEST_STRIKES 3
@@ -52,7 +58,12 @@ struct rpeer {
 	int strikes;                     /* heartbeats in a row with another digest */
 	uint64_t last_sync;
 	int fd;
-	int connecting, ready;           /* ready: HELLO exchanged */
+	int connecting;
+	int keyed;                       /* both HELLOs seen: frames are tagged */
+	int ready;                       /* a valid AUTH came: trusted */
+	uint8_t nonce[AUTH_NONCE_LEN], peer_nonce[AUTH_NONCE_LEN];
+	uint8_t k_tx[AUTH_KEY_LEN], k_rx[AUTH_KEY_LEN];
+	uint64_t tx_seq, rx_seq;
 	uint64_t retry_at;
 	ev_io rw, ww;
 	struct buf in, out;
@@ -84,6 +95,7 @@ struct mcconn {
 struct cache {
 	struct ev_loop *loop;
 	const struct config *cfg;
+	const struct auth_keys *keys;    /* NULL: cluster.auth = none */
 	char node[WIRE_ID_MAX + 1];
 	uint64_t cluster;
 	uint64_t term;
@@ -106,7 +118,7 @@ struct cache {
 	uint64_t started;
 	/* counters */
 	uint64_t cmd_get, cmd_set, get_hits, get_misses, repl_sent, repl_recv, acks, unacked, syncs, persists,
-		persist_errors, refused;
+		persist_errors, refused, auth_failures;
 	unsigned nconns;
 };
 
@@ -310,30 +322,64 @@ static void peer_flush(struct rpeer *p)
 
 static void peer_send(struct rpeer *p, uint8_t type, const void *a, size_t alen, const void *b, size_t blen)
 {
-	uint8_t head[5];
+	uint8_t head[5], tag[AUTH_FRAME_TAG];
+	int tagged = type != F_HELLO;
+	size_t start = p->out.len;
 
-	if (p->fd < 0)
+	if (p->fd < 0 || (tagged && !p->keyed))
 		return;
-	put_be(head, 1 + alen + blen, 4);
+	put_be(head, 1 + alen + blen + (tagged ? AUTH_FRAME_TAG : 0), 4);
 	head[4] = type;
 	if (buf_add(&p->out, head, 5) != 0 || (alen && buf_add(&p->out, a, alen) != 0) ||
 	    (blen && buf_add(&p->out, b, blen) != 0)) {
 		peer_close(p, "out of memory");
 		return;
 	}
+	if (tagged) {
+		/* buf_add may have moved the buffer: find the frame again */
+		start = p->out.len - (5 + alen + blen);
+		auth_frame_tag(p->k_tx, p->tx_seq++, p->out.p + start + 4, 1 + alen + blen, tag);
+		if (buf_add(&p->out, tag, sizeof(tag)) != 0) {
+			peer_close(p, "out of memory");
+			return;
+		}
+	}
+	(void)start;
 	if (!p->connecting)
 		peer_flush(p);
 }
 
+/* Both nonces known: a key for each direction. */
+static void derive_keys(struct rpeer *p)
+{
+	static const struct auth_keys none; /* cluster.auth = none: a zero key */
+	const struct auth_keys *ks = p->k->keys;
+	struct auth_keys zero;
+
+	if (ks == NULL) {
+		zero = none;
+		zero.n = 1;
+		zero.k[0].id = 1;
+		zero.signing = 1;
+		ks = &zero;
+	}
+	auth_session_key(ks, p->nonce, p->peer_nonce, p->k->node, p->k_tx);
+	auth_session_key(ks, p->peer_nonce, p->nonce, p->node, p->k_rx);
+	p->tx_seq = p->rx_seq = 0;
+	p->keyed = 1;
+	peer_send(p, F_AUTH, NULL, 0, NULL, 0);
+}
+
 static void send_hello(struct rpeer *p)
 {
-	uint8_t h[8 + 1 + WIRE_ID_MAX];
+	uint8_t h[8 + 1 + WIRE_ID_MAX + AUTH_NONCE_LEN];
 	size_t n = strlen(p->k->node);
 
 	put_be(h, p->k->cluster, 8);
 	h[8] = (uint8_t)n;
 	memcpy(h + 9, p->k->node, n);
-	peer_send(p, F_HELLO, h, 9 + n, NULL, 0);
+	memcpy(h + 9 + n, p->nonce, AUTH_NONCE_LEN);
+	peer_send(p, F_HELLO, h, 9 + n + AUTH_NONCE_LEN, NULL, 0);
 }
 
 struct snap_ctx {
@@ -419,7 +465,8 @@ static int on_hello(struct rpeer *p, const uint8_t *a, size_t n)
 	char node[WIRE_ID_MAX + 1];
 	struct rpeer *known;
 
-	if (n < 9 || a[8] == 0 || a[8] > WIRE_ID_MAX || (size_t)a[8] + 9 != n || get_be(a, 8) != k->cluster)
+	if (n < 9 || a[8] == 0 || a[8] > WIRE_ID_MAX || (size_t)a[8] + 9 + AUTH_NONCE_LEN != n ||
+	    get_be(a, 8) != k->cluster || p->keyed)
 		return -1;
 	memcpy(node, a + 9, a[8]);
 	node[a[8]] = '\0';
@@ -428,7 +475,8 @@ static int on_hello(struct rpeer *p, const uint8_t *a, size_t n)
 	if (p->node[0] != '\0') { /* our outbound connection: the answer */
 		if (strcmp(p->node, node) != 0)
 			return -1;
-		peer_ready(p);
+		memcpy(p->peer_nonce, a + 9 + a[8], AUTH_NONCE_LEN);
+		derive_keys(p);
 		return 0;
 	}
 	known = find_peer(k, node);
@@ -447,13 +495,17 @@ static int on_hello(struct rpeer *p, const uint8_t *a, size_t n)
 		/* a record made from heartbeats has never had a connection */
 		peer_init_io(known);
 		ev_io_start(k->loop, &known->rw);
+		memcpy(known->nonce, p->nonce, AUTH_NONCE_LEN);
+		memcpy(known->peer_nonce, a + 9 + a[8], AUTH_NONCE_LEN);
+		known->keyed = known->ready = known->connecting = 0;
 		send_hello(known);
-		peer_ready(known);
+		derive_keys(known);
 		return 1; /* p is now empty: the caller frees it */
 	}
 	snprintf(p->node, sizeof(p->node), "%s", node);
+	memcpy(p->peer_nonce, a + 9 + a[8], AUTH_NONCE_LEN);
 	send_hello(p);
-	peer_ready(p);
+	derive_keys(p);
 	return 0;
 }
 
@@ -511,11 +563,31 @@ static void peer_rx_cb(struct ev_loop *loop, ev_io *w, int revents)
 			break;
 		alen = flen - 1;
 		p->in.off += 4 + flen;
-		if (!p->ready && f[4] != F_HELLO) {
-			peer_close(p, "no HELLO first");
-			return;
+		if (f[4] != F_HELLO) {
+			/* every frame after the HELLOs carries its tag */
+			if (!p->keyed || alen < AUTH_FRAME_TAG ||
+			    auth_frame_check(p->k_rx, p->rx_seq++, f + 4, flen - AUTH_FRAME_TAG, f + 4 + flen - AUTH_FRAME_TAG)
+				    != 0) {
+				int anonymous = p->node[0] == '\0';
+				k->auth_failures++;
+				log_warn("cache: dropped a replication connection%s%s: %s", anonymous ? "" : " with ",
+					 p->node, p->keyed ? "a frame failed authentication" : "no HELLO first");
+				peer_close(p, "authentication");
+				if (anonymous)
+					free_peer(p);
+				return;
+			}
+			alen -= AUTH_FRAME_TAG;
+			if (!p->ready && f[4] != F_AUTH) {
+				peer_close(p, "no AUTH first");
+				return;
+			}
 		}
 		switch (f[4]) {
+		case F_AUTH:
+			if (!p->ready)
+				peer_ready(p);
+			break;
 		case F_HELLO:
 			r = on_hello(p, a, alen);
 			if (r < 0) {
@@ -596,7 +668,7 @@ static void peer_close(struct rpeer *p, const char *why)
 	ev_io_stop(p->k->loop, &p->ww);
 	close(p->fd);
 	p->fd = -1;
-	p->ready = p->connecting = 0;
+	p->ready = p->connecting = p->keyed = 0;
 	p->in.len = p->in.off = p->out.len = p->out.off = 0;
 	p->retry_at = mono() + 500;
 }
@@ -625,6 +697,8 @@ static void peer_connect(struct rpeer *p)
 		return;
 	}
 	p->connecting = 1;
+	p->keyed = p->ready = 0;
+	auth_random(p->nonce, AUTH_NONCE_LEN);
 	send_hello(p); /* queued until connected */
 	ev_io_start(p->k->loop, &p->ww);
 }
@@ -648,6 +722,7 @@ static void repl_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 		}
 		p->k = k;
 		p->fd = fd;
+		auth_random(p->nonce, AUTH_NONCE_LEN);
 		p->next = k->peers;
 		k->peers = p;
 		peer_init_io(p);
@@ -1143,7 +1218,8 @@ static int listen_tcp(const char *host, uint16_t port, uint16_t *bound, char *er
 	return fd;
 }
 
-struct cache *cache_open(struct ev_loop *loop, const struct config *c, const char *node, char *err, size_t errlen)
+struct cache *cache_open(struct ev_loop *loop, const struct config *c, const char *node, const struct auth_keys *keys,
+			 char *err, size_t errlen)
 {
 	struct cache *k = calloc(1, sizeof(*k));
 	struct store_limits lim = {
@@ -1164,6 +1240,7 @@ struct cache *cache_open(struct ev_loop *loop, const struct config *c, const cha
 	}
 	k->loop = loop;
 	k->cfg = c;
+	k->keys = keys;
 	k->mc_fd = k->repl_fd = -1;
 	snprintf(k->node, sizeof(k->node), "%s", node);
 	k->cluster = wire_cluster_digest(c->cluster_name);
@@ -1304,6 +1381,9 @@ void cache_metrics(const struct cache *k, struct ctl_out *o)
 	ctl_printf(o, "# HELP failover_cache_snapshots_total Full snapshots sent.\n"
 		      "# TYPE failover_cache_snapshots_total counter\nfailover_cache_snapshots_total %llu\n",
 		   (unsigned long long)k->syncs);
+	ctl_printf(o, "# HELP failover_cache_auth_failures_total Replication connections dropped for a bad tag.\n"
+		      "# TYPE failover_cache_auth_failures_total counter\nfailover_cache_auth_failures_total %llu\n",
+		   (unsigned long long)k->auth_failures);
 	ctl_printf(o, "# HELP failover_cache_persist_errors_total Failed saves of the cache file.\n"
 		      "# TYPE failover_cache_persist_errors_total counter\nfailover_cache_persist_errors_total %llu\n",
 		   (unsigned long long)k->persist_errors);

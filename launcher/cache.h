@@ -29,7 +29,11 @@ struct cache;
 
 /* Opens the memcached listener, the replication listener and restores
  * STATE_DIR/cache.db.  NULL with the reason in err. */
-struct cache *cache_open(struct ev_loop *loop, const struct config *c, const char *node, char *err, size_t errlen);
+struct auth_keys;
+/* keys NULL: cluster.auth = none (replication frames are still tagged, with
+ * a key everyone knows). */
+struct cache *cache_open(struct ev_loop *loop, const struct config *c, const char *node, const struct auth_keys *keys,
+			 char *err, size_t errlen);
 void cache_close(struct cache *k);
 
 /* The term new local writes carry. */

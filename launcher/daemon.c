@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "cache.h"
 #include "command.h"
 #include "control.h"
@@ -39,12 +40,25 @@ enum drop_reason {
 	DROP_DECODE_BASE = 0, /* + enum wire_error */
 	DROP_FOREIGN = WIRE_ERR_COUNT,
 	DROP_DUPLICATE_ID,
+	DROP_UNAUTHENTICATED, /* no key id, or one we do not hold */
+	DROP_BAD_TAG,         /* forged or corrupted */
+	DROP_REPLAY,          /* a sequence number or boot already seen */
 	DROP_COUNT,
 };
 
 static const char *const drop_names[DROP_COUNT] = {
 	"ok", "short", "magic", "version", "type", "length", "field", "foreign-cluster", "duplicate-node-id",
+	"unauthenticated", "bad-tag", "replay",
 };
+
+/* Replay protection: per sender, its newest boot and the highest sequence
+ * number seen in it.  Boot ids start with the boot's wall-clock time, so an
+ * older boot replayed is recognised as such. */
+struct seen {
+	char node[WIRE_ID_MAX + 1];
+	uint64_t boot, seq;
+};
+#define SEEN_MAX 512
 
 struct daemon {
 	struct ev_loop *loop;
@@ -56,6 +70,10 @@ struct daemon {
 	struct transport tr;
 	struct supervisor sup;
 	struct cache *cache;
+	struct auth_keys keys;
+	int auth;            /* cluster.auth = hmac */
+	struct seen seen[SEEN_MAX];
+	size_t nseen;
 	int resign_pending;  /* waiting for the broker to stop before resigning */
 	char resign_target[WIRE_ID_MAX + 1];
 	uint64_t resign_holddown;
@@ -110,6 +128,8 @@ static void send_packet(struct daemon *d, uint8_t type)
 		log_err("cannot encode a %s packet", wire_type_name(type));
 		return;
 	}
+	if (d->auth)
+		auth_sign(&d->keys, buf, n);
 	if (transport_send(&d->tr, buf, n) != 0) {
 		d->send_errors++;
 		/* every few seconds at most: a dead link must not flood the log */
@@ -375,6 +395,31 @@ static void drop(struct daemon *d, enum drop_reason r, const struct sockaddr_in 
 	}
 }
 
+/* Strictly increasing sequence numbers per sender and boot. */
+static int fresh(struct daemon *d, const struct wire_msg *m)
+{
+	struct seen *s = NULL;
+
+	for (size_t i = 0; i < d->nseen; i++)
+		if (strcmp(d->seen[i].node, m->node) == 0)
+			s = &d->seen[i];
+	if (s == NULL) {
+		if (d->nseen == SEEN_MAX)
+			s = &d->seen[m->seq % SEEN_MAX]; /* forget someone long gone, not the table */
+		else
+			s = &d->seen[d->nseen++];
+		snprintf(s->node, sizeof(s->node), "%s", m->node);
+		s->boot = m->boot;
+		s->seq = m->seq;
+		return 1;
+	}
+	if (m->boot < s->boot || (m->boot == s->boot && m->seq <= s->seq))
+		return 0;
+	s->boot = m->boot;
+	s->seq = m->seq;
+	return 1;
+}
+
 static void rx_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct daemon *d = w->data;
@@ -402,10 +447,22 @@ static void rx_cb(struct ev_loop *loop, ev_io *w, int revents)
 			drop(d, DROP_FOREIGN, &from);
 			continue;
 		}
+		/* nothing unauthenticated or replayed changes any state */
+		if (d->auth) {
+			int v = auth_verify(&d->keys, buf, (size_t)n);
+			if (v != 0) {
+				drop(d, v == -1 ? DROP_UNAUTHENTICATED : DROP_BAD_TAG, &from);
+				continue;
+			}
+		}
+		if (m.boot == d->boot && strcmp(m.node, d->node) == 0)
+			continue; /* our own, looped back */
+		if (!fresh(d, &m)) {
+			drop(d, DROP_REPLAY, &from);
+			continue;
+		}
 		now = mono_ms();
 		if (strcmp(m.node, d->node) == 0) {
-			if (m.boot == d->boot)
-				continue; /* our own, looped back */
 			drop(d, DROP_DUPLICATE_ID, &from);
 			if (d->dup_warned_at == 0 || now - d->dup_warned_at > 10000) {
 				d->dup_warned_at = now;
@@ -519,7 +576,8 @@ static struct el_params election_params(const struct daemon *d, const struct con
  * identity, its files. */
 static const int restart_only[] = {
 	CFG_cluster_name, CFG_cluster_node, CFG_cluster_group, CFG_cluster_port, CFG_cluster_interface,
-	CFG_cluster_ttl, CFG_cluster_loopback, CFG_cluster_peer, CFG_cluster_state_dir, CFG_control_socket,
+	CFG_cluster_ttl, CFG_cluster_loopback, CFG_cluster_peer, CFG_cluster_state_dir, CFG_cluster_auth,
+	CFG_control_socket,
 	CFG_control_mode, CFG_cache_listen, CFG_cache_port, CFG_cache_max_entries, CFG_cache_max_key,
 	CFG_cache_max_value, CFG_cache_mode, CFG_cache_sync_timeout, CFG_cache_tombstone_ttl, CFG_log_broker_output,
 };
@@ -546,6 +604,16 @@ static void reload(struct daemon *d)
 		goto out;
 	}
 	command_free(&cmd);
+	if (d->auth) {
+		/* a key rotation: the new file's keys are accepted at once */
+		struct auth_keys ks;
+		if (auth_load(&ks, n->cluster_key_file, (int)n->cluster_key_id, err, sizeof(err)) != 0) {
+			log_err("reload refused: %s; keeping the running configuration", err);
+			goto out;
+		}
+		d->keys = ks;
+		log_info("keys reloaded: signing with key %ld, %d accepted", n->cluster_key_id, ks.n);
+	}
 	for (size_t i = 0; i < sizeof(restart_only) / sizeof(restart_only[0]); i++) {
 		int id = restart_only[i];
 		if (!config_key_equal(n, d->cfg, id))
@@ -702,15 +770,35 @@ static int setup(struct daemon *d, const struct config *c)
 		log_err("%s", err);
 		return -1;
 	}
-	if (getrandom(&d->boot, sizeof(d->boot), 0) != (ssize_t)sizeof(d->boot)) {
-		log_err("getrandom: %s", strerror(errno));
-		return -1;
+	{
+		/* wall-clock ms in the high 48 bits, 16 random bits: a later boot
+		 * has a larger id, which replay protection relies on */
+		struct timespec ts;
+		uint16_t r;
+		if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r)) {
+			log_err("getrandom: %s", strerror(errno));
+			return -1;
+		}
+		clock_gettime(CLOCK_REALTIME, &ts);
+		d->boot = ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000) << 16 | r;
+	}
+	if (strcmp(c->cluster_auth, "hmac") == 0) {
+		if (auth_init() != 0 || auth_load(&d->keys, c->cluster_key_file, (int)c->cluster_key_id, err, sizeof(err)) != 0) {
+			log_err("%s", err);
+			return -2; /* a configuration error: restarting will not help */
+		}
+		d->auth = 1;
+		log_info("cluster packets authenticated with key %ld of %s (%d keys accepted)", c->cluster_key_id,
+			 c->cluster_key_file, d->keys.n);
+	} else {
+		log_warn("cluster.auth = none: cluster packets are NOT authenticated; anyone who can send to %s:%ld "
+			 "can promote or demote nodes", c->cluster_group, c->cluster_port);
 	}
 	snprintf(d->status_path, sizeof(d->status_path), "%s/status", c->cluster_state_dir);
 	p = election_params(d, c);
 	p.initial_term = state_read_term(c->cluster_state_dir);
 	election_init(&d->el, &p, mono_ms());
-	d->cache = cache_open(d->loop, c, d->node, err, sizeof(err));
+	d->cache = cache_open(d->loop, c, d->node, d->auth ? &d->keys : NULL, err, sizeof(err));
 	if (d->cache == NULL) {
 		log_err("cannot start the cache: %s", err);
 		return -1;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
 #include "command.h"
 #include "config.h"
 #include "daemon.h"
@@ -34,6 +35,7 @@ struct options {
 	int check;          /* -n */
 	int print_command;  /* 1 one line, 2 one argument per line */
 	int verbosity;      /* -v minus -q */
+	const char *new_key; /* --new-key FILE */
 	struct strlist overrides;
 };
 
@@ -51,6 +53,8 @@ static void usage(FILE *out)
 		"      --print-command[=lines]\n"
 		"                           print the broker's command line, shell-quoted (or one\n"
 		"                           argument per line), and exit\n"
+		"      --new-key FILE       write a new random cluster key file (mode 0600) and exit;\n"
+		"                           copy it to every node as cluster.key_file\n"
 		"  -v, --verbose            log more (repeat for debug)\n"
 		"  -q, --quiet              log less (repeat for errors only)\n"
 		"  -h, --help               show this help and exit\n"
@@ -69,6 +73,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{"set", required_argument, NULL, 'o'},
 		{"check", no_argument, NULL, 'n'},
 		{"print-command", optional_argument, NULL, 'P'},
+		{"new-key", required_argument, NULL, 'K'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},
@@ -93,6 +98,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 				return -1;
 			}
 			break;
+		case 'K': o->new_key = optarg; break;
 		case 'v': o->verbosity++; break;
 		case 'q': o->verbosity--; break;
 		case 'h': usage(stdout); exit(EXIT_CLEAN);
@@ -171,6 +177,13 @@ static int check(const struct config *c)
 	int rc = EXIT_CLEAN;
 
 	config_dump(c, stdout);
+	if (strcmp(c->cluster_auth, "hmac") == 0) {
+		struct auth_keys ks;
+		if (auth_init() != 0 || auth_load(&ks, c->cluster_key_file, (int)c->cluster_key_id, err, sizeof(err)) != 0) {
+			fprintf(stderr, "%s: %s\n", c->ini_path ? c->ini_path : "configuration", err);
+			return EXIT_CONFIG;
+		}
+	}
 	/* the broker's command is part of the configuration: preflight it too */
 	if (command_build(c, environ, &cmd, err, sizeof(err)) != 0) {
 		fprintf(stderr, "%s: %s\n", c->ini_path ? c->ini_path : "configuration", err);
@@ -190,6 +203,15 @@ int main(int argc, char **argv)
 
 	if (parse_options(argc, argv, &o) != 0)
 		return EXIT_CONFIG;
+	if (o.new_key != NULL) {
+		char err[512];
+		if (auth_init() != 0 || auth_new_key_file(o.new_key, err, sizeof(err)) != 0) {
+			fprintf(stderr, "failover-launcher: --new-key: %s\n", err);
+			return EXIT_CONFIG;
+		}
+		printf("wrote %s (key id 1); copy it to every node and set cluster.key_file\n", o.new_key);
+		return EXIT_CLEAN;
+	}
 	c = load_config(&o);
 	if (c == NULL)
 		return EXIT_CONFIG;

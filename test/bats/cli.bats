@@ -9,6 +9,8 @@ setup() {
 	TREE="$FIXTURES/interlok"
 	INI="$TREE/fixture.ini"
 	# a java that exists on every test machine, so preflight passes
+	KEY="$BATS_TEST_TMPDIR/cluster.key"
+	"$LAUNCHER" --new-key "$KEY" >/dev/null
 	JAVA_STUB="$BATS_TEST_TMPDIR/java"
 	printf '#!/bin/sh\necho stub java "$@"\n' >"$JAVA_STUB"
 	chmod 755 "$JAVA_STUB"
@@ -45,7 +47,7 @@ setup() {
 }
 
 @test "-n on a good configuration prints every value with its source" {
-	run "$LAUNCHER" -n -c "$INI" -o broker.java="$JAVA_STUB" -o cluster.ttl=4
+	run "$LAUNCHER" -o cluster.key_file="$KEY" -n -c "$INI" -o broker.java="$JAVA_STUB" -o cluster.ttl=4
 	assert_success
 	assert_line --regexp "^group = 230\.0\.0\.2 +; $TREE/config/bootstrap\.properties:[0-9]+ \(failover\.multicast\.group\)$"
 	assert_line --regexp "^delay = 2000 +; .*\(failover\.ping\.interval\.seconds\)$"
@@ -67,18 +69,18 @@ setup() {
 	bootstrap = config/bootstrap.properties
 	java = $JAVA_STUB
 	EOF2
-	run "$LAUNCHER" -n -c "$ini"
+	run "$LAUNCHER" -o cluster.key_file="$KEY" -n -c "$ini"
 	assert_success
 	assert_line --regexp "^port = 4000 +; $ini:2$"
 	assert_line --regexp "^group = 230\.0\.0\.2 "
-	run "$LAUNCHER" -n -c "$ini" -o cluster.port=5000
+	run "$LAUNCHER" -o cluster.key_file="$KEY" -n -c "$ini" -o cluster.port=5000
 	assert_success
 	assert_line --regexp "^port = 5000 +; command line$"
 }
 
 bad() { # bad INI-TEXT: runs -n on it
 	printf '%s\n' "$1" >"$BATS_TEST_TMPDIR/bad.ini"
-	run "$LAUNCHER" -n -c "$BATS_TEST_TMPDIR/bad.ini" -o broker.java="$JAVA_STUB" -o broker.home="$TREE"
+	run "$LAUNCHER" -o cluster.key_file="$KEY" -n -c "$BATS_TEST_TMPDIR/bad.ini" -o broker.java="$JAVA_STUB" -o broker.home="$TREE"
 }
 
 @test "-n: unknown section, unknown key, bad number, out of range, bad address exit 1 with FILE:LINE: key" {
@@ -103,7 +105,7 @@ bad() { # bad INI-TEXT: runs -n on it
 	bad $'[broker]\nmain_class ='
 	assert_failure 1
 	assert_output --partial "bad.ini:2: broker.main_class: missing required value"
-	run "$LAUNCHER" -n -c "$BATS_TEST_TMPDIR/none.ini"
+	run "$LAUNCHER" -o cluster.key_file="$KEY" -n -c "$BATS_TEST_TMPDIR/none.ini"
 	assert_failure 1
 	assert_output --partial "none.ini:0: cannot read the configuration: No such file or directory"
 }
@@ -118,7 +120,7 @@ jvm_option = -Dlong=$long"
 }
 
 @test "-n: the broker preflight runs too (java missing)" {
-	run "$LAUNCHER" -n -c "$INI" -o broker.java=/nonexistent/java
+	run "$LAUNCHER" -o cluster.key_file="$KEY" -n -c "$INI" -o broker.java=/nonexistent/java
 	assert_failure 1
 	assert_output --partial "java not found: /nonexistent/java (from broker.java) does not exist"
 }
@@ -154,7 +156,7 @@ jvm_option = -Dlong=$long"
 }
 
 @test "conf/interlok.ini is valid against an Interlok tree and documents every key" {
-	run "$LAUNCHER" -n -c "$REPO_ROOT/conf/interlok.ini" -o broker.home="$TREE" -o broker.java="$JAVA_STUB"
+	run "$LAUNCHER" -o cluster.key_file="$KEY" -n -c "$REPO_ROOT/conf/interlok.ini" -o broker.home="$TREE" -o broker.java="$JAVA_STUB"
 	assert_success
 	# every key the launcher knows appears (set or commented) in the example
 	keys=$(echo "$output" | sed -n 's/^\([a-z_]*\) = .*/\1/p' | sort -u)
@@ -166,7 +168,7 @@ jvm_option = -Dlong=$long"
 
 @test "conf/activemq.ini is valid for Debian's ActiveMQ and documents every key" {
 	[ -d /usr/share/activemq/lib ] || skip "Debian's activemq package is not installed"
-	run "$LAUNCHER" -n -c "$REPO_ROOT/conf/activemq.ini" -o broker.java="$JAVA_STUB" \
+	run "$LAUNCHER" -o cluster.key_file="$KEY" -n -c "$REPO_ROOT/conf/activemq.ini" -o broker.java="$JAVA_STUB" \
 		-o cluster.state_dir="$BATS_TEST_TMPDIR/state"
 	assert_success
 	assert_output --partial "org.apache.activemq.console.Main start 'xbean:file:/etc/failover-launcher/activemq/activemq.xml?validate=false'"

@@ -414,7 +414,7 @@ real_uname() {
 
 @test "real run on Linux under dash: -- -n prints the launcher's effective configuration" {
 	real_uname
-	run --separate-stderr env ADAPTRIS_HOME="$TREE" JAVA_HOME="$JH" "$DASH" "$SCRIPT" -c "$INI" -- -n
+	run --separate-stderr env ADAPTRIS_HOME="$TREE" JAVA_HOME="$JH" "$DASH" "$SCRIPT" -c "$INI" -- -n -o cluster.auth=none
 	assert_success
 	assert_stderr_has "start-failover.sh: platform: Linux (uname -s: Linux)"
 	assert_line --regexp '^name = fixture +; '
@@ -448,7 +448,7 @@ real_uname() {
 	assert_line "-cp"
 	assert_line "$TREE/config;$TREE/lib/Zeta.jar;$TREE/lib/a-core.jar;$TREE/lib/aspectjweaver-1.9.5.jar;$TREE/lib/b_util.jar;$TREE/lib/interlok-core.jar;$TREE/lib/interlok.jar"
 
-	run --separate-stderr env ADAPTRIS_HOME="$TREE" JAVA_HOME="$WJ" "$DASH" "$SCRIPT" -c "$INI" -- -n
+	run --separate-stderr env ADAPTRIS_HOME="$TREE" JAVA_HOME="$WJ" "$DASH" "$SCRIPT" -c "$INI" -- -n -o cluster.auth=none
 	assert_success
 	assert_line --regexp "^home = $TREE +; command line$"
 	assert_line --regexp "^java = $WJ/bin/java\.exe +; command line$"

@@ -29,6 +29,7 @@ amq_ini() {
 		-e "s|^position = .*|position = $((100 + i))|" \
 		-e "s|^state_dir = .*|state_dir = $LAB_DIR/n$i/state|" \
 		-e "s|^socket = .*|socket = $LAB_DIR/n$i/ctl.sock|" \
+		-e "s|^key_file = .*|key_file = $LAB_DIR/cluster.key|" \
 		"$REPO_ROOT/conf/activemq.ini" >"$LAB_DIR/n$i/launcher.ini"
 	# readiness: the broker's own "started" line (a section may appear twice)
 	printf '\n[broker]\nready_pattern = ) started\nready_timeout = 60000\n%s\n' "$*" \

@@ -38,6 +38,9 @@ lab_create() {
 		mkdir -p "$LAB_DIR/n$i/state"
 	done
 	lab_groups "$(seq -s ' ' 1 "$n")"
+	# one cluster key for the lab, as an operator would copy to every node
+	rm -f "$LAB_DIR/cluster.key"
+	"$LAUNCHER" --new-key "$LAB_DIR/cluster.key" >/dev/null
 }
 
 lab_addr() { echo "10.$LAB_NET.0.$1"; }
@@ -56,7 +59,7 @@ lab_ini() {
 	{
 		printf '[cluster]\nname = %s\nnode = n%s\ninterface = eth0\n' "${LAB_CLUSTER:-lab}" "$i"
 		printf 'delay = %s\nretries = %s\n' "${LAB_DELAY:-250}" "${LAB_RETRIES:-4}"
-		printf 'state_dir = %s\n' "$LAB_DIR/n$i/state"
+		printf 'state_dir = %s\nkey_file = %s\n' "$LAB_DIR/n$i/state" "$LAB_DIR/cluster.key"
 		printf '%s\n' "$@"
 		printf '[control]\nsocket = %s\n' "$LAB_DIR/n$i/ctl.sock"
 		printf '[broker]\nhome = %s\nprofiler = no\nconfig_dir =\nlib_dir =\n' "$LAB_DIR/n$i"

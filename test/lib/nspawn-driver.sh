@@ -26,7 +26,6 @@ UNIT=failover-launcher.service
 DROPIN=/etc/systemd/system/$UNIT.d
 
 exec >>"$OUT/driver.log" 2>&1
-echo "booted $(date +%s%N)" >"$OUT/booted"
 
 ms() { echo $(($(date +%s%N) / 1000000)); }
 T0=$(ms)
@@ -54,6 +53,7 @@ alive() { # a running process, not a zombie
 }
 
 finish() {
+	[ -e "$OUT/done" ] && return 0
 	log "collecting the journal"
 	journalctl -b --no-pager -o short-monotonic >"$OUT/journal.txt" 2>&1
 	for u in "$UNIT" failover-launcher@n1.service failover-launcher@n2.service failover-launcher@bad.service; do
@@ -62,6 +62,14 @@ finish() {
 	log "done"
 	echo done >"$OUT/done"
 }
+
+# `nspawn-driver.sh collect` (ExecStopPost= of the driver's unit): the
+# journal, also when the driver was stopped by its time limit
+if [ "${1:-}" = collect ]; then
+	finish
+	exit 0
+fi
+echo "booted $(date +%s%N)" >"$OUT/booted"
 
 # ---- safety: only lo in this network namespace
 ifaces=$(ls /sys/class/net | tr '\n' ' ')
@@ -208,6 +216,10 @@ cp /var/lib/failover-launcher/broker/events "$OUT/wd-broker-events.txt"
 timeout 30 systemctl stop "$UNIT"
 result wd_stop_rc $?
 rm -f "$DROPIN/60-watchdog.conf"
+# the plain unit and the template's instances cannot share a host (their
+# state directories nest): start afresh
+rm -rf /var/lib/failover-launcher /var/lib/private/failover-launcher \
+	/var/log/failover-launcher /var/log/private/failover-launcher
 
 # ==== 5. two template instances on lo: one master, one slave
 for n in n1 n2; do
@@ -216,6 +228,8 @@ for n in n1 n2; do
 		printf '[broker]\nhome = /var/lib/failover-launcher/%s\nprofiler = no\nconfig_dir =\nlib_dir =\n' "$n"
 		printf 'main_class = fake.Broker\njava = /opt/fltest/lib/fake-broker\n'
 		printf 'env = FAKE_DIR=/var/lib/failover-launcher/%s/broker\nstop_timeout = 5000\n' "$n"
+		# two instances on one host: their own cache ports
+		printf '[cache]\nlisten = 127.0.0.1:0\nport = 0\n'
 	} >"$ETC/$n.ini"
 done
 systemctl daemon-reload
@@ -256,15 +270,65 @@ result tpl_survivor_socket "$([ -S "/run/failover-launcher/$s.sock" ] && echo ye
 result tpl_survivor_ctl "$("$SBIN/failoverctl" -i "$s" ping >/dev/null 2>&1 && echo yes || echo no)"
 timeout 30 systemctl stop "failover-launcher@$s.service"
 
-# ==== 6. a configuration error: ExecStartPre refuses, no restart loop
+# ==== 6. a configuration error: the start fails with exit 1, and
+# RestartPreventExitStatus=1 keeps it from restarting (RestartSec=2s: 5 s
+# is time for two restarts)
 printf '[cluster]\nname = fltest3\ninterface = lo\ndelay = fast\n' >"$ETC/bad.ini"
 timeout 30 systemctl start failover-launcher@bad.service
 result bad_start_rc $?
 sleep 5
 u=failover-launcher@bad.service
 result bad_state "$(prop "$u" ActiveState) $(prop "$u" SubState) $(prop "$u" Result)"
+result bad_exec_main "$(prop "$u" ExecMainCode) $(prop "$u" ExecMainStatus)"
 result bad_restarts "$(prop "$u" NRestarts)"
 result bad_logged "$(journalctl -b -u "$u" -o cat | grep -c "cluster.delay: 'fast' is not a number")"
 systemctl reset-failed "$u"
+
+# ==== 7. the JVM under the units' hardening (their [Service] sandbox lines,
+# in a transient unit): it starts and JIT-compiles; and the same with
+# MemoryDenyWriteExecute=yes fails, which is why the units leave it out
+java=$(ls /usr/lib/jvm/*/bin/java 2>/dev/null | head -n 1)
+if [ -n "$java" ]; then
+	result jvm_java "$java"
+	mkdir -p /run/fltest
+	cat >/run/fltest/JvmCheck.java <<'JAVA'
+import java.net.*;
+import java.util.*;
+
+public class JvmCheck {
+	public static void main(String[] args) throws Exception {
+		try (ServerSocket s = new ServerSocket(0)) { // dual-stack: AF_INET6
+			System.out.println("tcp listen ok");
+		}
+		// AF_NETLINK
+		System.out.println("interfaces " + Collections.list(NetworkInterface.getNetworkInterfaces()).size());
+		try (MulticastSocket m = new MulticastSocket(0)) { // on lo, in the container
+			m.joinGroup(new InetSocketAddress("230.0.0.9", 0), NetworkInterface.getByName("lo"));
+			System.out.println("multicast join ok");
+		}
+		long x = 0;
+		for (int i = 0; i < 100_000_000; i++)
+			x += i % 7;
+		System.out.println("loop " + x);
+		System.out.println("jvm ok");
+	}
+}
+JAVA
+	chmod 0644 /run/fltest/JvmCheck.java
+	props=()
+	while IFS= read -r line; do
+		props+=(-p "$line")
+	done < <(sed -n '/^\[Service\]/,/^\[/p' "/etc/systemd/system/$UNIT" | grep -E '^[A-Za-z]+=' |
+		grep -vE '^(Type|NotifyAccess|Exec[A-Za-z]*|KillMode|Timeout[A-Za-z]*|WatchdogSec|Restart[A-Za-z]*|[A-Za-z]*Directory[A-Za-z]*)=')
+	printf '%s\n' "${props[@]}" | grep -v '^-p$' >"$OUT/jvm-properties.txt"
+	timeout 60 systemd-run --wait --pipe --quiet "${props[@]}" "$java" -XX:+UseSerialGC \
+		/run/fltest/JvmCheck.java >"$OUT/jvm.txt" 2>&1 </dev/null
+	result jvm_rc $?
+	timeout 60 systemd-run --wait --pipe --quiet "${props[@]}" -p MemoryDenyWriteExecute=yes \
+		"$java" -XX:+UseSerialGC -version >"$OUT/jvm-mdwe.txt" 2>&1 </dev/null
+	result jvm_mdwe_rc $?
+else
+	result jvm_java none
+fi
 
 finish

@@ -316,6 +316,7 @@ def idle(cfg):
     c0 = {p: (proc_stat(p), exec_ms(p)) for g in m0.values() for p in g}
     changes = dual = samples = 0
     last = None
+    seen = []
     while time.monotonic() - t_start < window:
         masters, brokers, roles = snapshot(nodes)
         samples += 1
@@ -323,6 +324,8 @@ def idle(cfg):
             dual += 1
         if last is not None and roles != last:
             changes += 1
+            if len(seen) < 5:
+                seen.append(f"{time.monotonic() - t_start:.2f}s:" + ",".join(f"{k}:{v}" for k, v in roles.items()))
         last = roles
         time.sleep(0.02)
     m1 = group_members(pg)
@@ -348,7 +351,7 @@ def idle(cfg):
         out.append(f"node={n.name} role={last[n.name] if last else '?'} procs={len(procs)} "
                    f"procs_start={len(m0[n.pid])} rss_kb={rss} pss_kb={pss} cpu_tick_ms={ticks * tick_ms:.0f} "
                    f"cpu_exec_ms={ex:.1f} window_s={elapsed:.2f}")
-    out.append(f"summary role_changes={changes} dual_samples={dual} samples={samples}")
+    out.append(f"summary role_changes={changes} dual_samples={dual} samples={samples} changes={';'.join(seen) or '-'}")
     return out
 
 
