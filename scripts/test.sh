@@ -91,7 +91,7 @@ run_fuzz() { # run_fuzz BUILD-DIR: each libFuzzer harness for FUZZ_SECONDS
 	done
 }
 
-FUZZ_SECONDS=${FUZZ_SECONDS:-30}
+FUZZ_SECONDS=${FUZZ_SECONDS:-45}
 started=$(date +%s)
 install_missing "${PACKAGES[@]}" || exit 1
 
@@ -102,7 +102,11 @@ else
 fi
 
 build build && { run_ctest build; run_bats build "${bats_files[@]}"; }
-build build-asan -DSANITIZE=ON && { run_ctest build-asan; run_bats build-asan "${bats_files[@]}"; }
+# the sanitizer pass runs every bats file too, the long fault runs shortened
+build build-asan -DSANITIZE=ON && {
+	run_ctest build-asan
+	LOSS_SECONDS=30 CHAOS_SECONDS=60 run_bats build-asan "${bats_files[@]}"
+}
 # without libsystemd: must compile and pass the tests that do not need it
 build build-nosystemd -DWITH_SYSTEMD=OFF -DBUILD_TESTING=OFF && run_bats build-nosystemd test/bats/cli.bats
 

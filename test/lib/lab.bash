@@ -158,7 +158,7 @@ lab_sampler_check() {
 	touch "$LAB_DIR/sampler.stop"
 	wait "$pid" 2>/dev/null || true
 	rm -f "$LAB_DIR/sampler.pid"
-	cat "$LAB_DIR/sampler.summary" >&3 2>/dev/null || true
+	sed "s/^/# /" "$LAB_DIR/sampler.summary" >&3 2>/dev/null || true
 	if [ -s "$LAB_DIR/sampler.violations" ]; then
 		echo "two masters seen in one connected set:" >&2
 		head -n 20 "$LAB_DIR/sampler.violations" >&2

@@ -6,7 +6,11 @@ node numbers per line) and each node's status file, and records every moment
 at which a connected set holds more than one master.  It stops by itself
 after MAX seconds or when the stop file appears, and then writes a summary:
 
-    samples=N violations=V longest_ms=L
+    samples=N violations=V longest_ms=L two_brokers_longest_ms=B
+
+B is the longest time two broker processes were alive at once on any
+nodes (read from each status file's broker_pid); it is reported, not
+judged: a frozen launcher cannot stop its broker.
 
 Usage: sampler.py LABDIR PERIOD MAX
 """
@@ -26,6 +30,19 @@ def role_of(labdir, n):
     return "none"
 
 
+def broker_alive(labdir, n):
+    """The node's fake broker (or JVM: broker_pid of its status) runs."""
+    try:
+        with open(os.path.join(labdir, f"n{n}", "state", "status")) as f:
+            pid = [l.strip()[11:] for l in f if l.startswith("broker_pid=")][0]
+        if pid == "0":
+            return False
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
 def main():
     labdir, period, limit = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
     groups_file = os.path.join(labdir, "groups")
@@ -35,6 +52,9 @@ def main():
     samples = violations = 0
     longest = 0.0
     overlap_since = None
+    brokers_since = None
+    brokers_longest = 0.0
+    nodes = sorted({int(d[1:]) for d in os.listdir(labdir) if d.startswith("n") and d[1:].isdigit()})
     while time.monotonic() - start < limit and not os.path.exists(stop_file):
         try:
             with open(groups_file) as f:
@@ -56,9 +76,17 @@ def main():
             log.write(f"{now - start:.3f}s two masters in one connected set: {bad}\n")
         else:
             overlap_since = None
+        # two broker processes alive anywhere (a frozen master's JVM runs on)
+        if sum(broker_alive(labdir, n) for n in nodes) > 1:
+            if brokers_since is None:
+                brokers_since = now
+            brokers_longest = max(brokers_longest, now - brokers_since)
+        else:
+            brokers_since = None
         time.sleep(period)
     with open(os.path.join(labdir, "sampler.summary"), "w") as f:
-        f.write(f"samples={samples} violations={violations} longest_ms={longest * 1000:.0f}\n")
+        f.write(f"samples={samples} violations={violations} longest_ms={longest * 1000:.0f} "
+                f"two_brokers_longest_ms={brokers_longest * 1000:.0f}\n")
 
 
 if __name__ == "__main__":
