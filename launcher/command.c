@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <glob.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -328,6 +329,66 @@ static char *join(const struct strlist *l, const char *sep)
 	return s;
 }
 
+/*
+ * Class-data sharing: a dynamic archive of the broker's classes, written by
+ * the JVM when it exits (-XX:ArchiveClassesAtExit) and mapped at the next
+ * start (-XX:SharedArchiveFile).  Its name carries a digest of the java
+ * binary, the JVM options and the classpath, so a change of any of them
+ * makes a new archive instead of feeding the JVM a stale one.  The JVM
+ * refuses an archive with a non-empty directory on the classpath.
+ */
+/* FNV-1a over a word and a separator, so "ab","c" and "a","bc" differ. */
+static uint64_t fnv_word(uint64_t h, const char *w)
+{
+	for (; *w; w++) {
+		h ^= (uint8_t)*w;
+		h *= 0x100000001b3ull;
+	}
+	h ^= 0xff;
+	return h * 0x100000001b3ull;
+}
+
+static int cds(const struct config *c, struct command *cmd, const struct strlist *cp, char *err, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	struct stat st;
+
+	for (size_t i = 0; i < cp->n; i++) {
+		DIR *d;
+		struct dirent *e;
+		int empty = 1;
+		if (!is_dir(cp->v[i]))
+			continue;
+		d = opendir(cp->v[i]);
+		while (d && (e = readdir(d)) != NULL)
+			if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+				empty = 0;
+		if (d)
+			closedir(d);
+		if (!empty)
+			return fail(err, len,
+				    "broker.cds: the JVM refuses a class-data archive with a non-empty directory (%s) on "
+				    "the classpath; move its files into a jar, or set broker.cds = no",
+				    cp->v[i]);
+	}
+	for (size_t i = 0; i < cmd->argv.n; i++) /* java and the JVM options so far */
+		h = fnv_word(h, cmd->argv.v[i]);
+	for (size_t i = 0; i < cp->n; i++)
+		h = fnv_word(h, cp->v[i]);
+	if (asprintf(&cmd->cds_archive, "%s/broker-%016llx.jsa", c->cluster_state_dir, (unsigned long long)h) < 0)
+		return fail(err, len, "out of memory");
+	cmd->cds_exists = stat(cmd->cds_archive, &st) == 0 && st.st_size > 0;
+	{
+		char *opt;
+		if (asprintf(&opt, "-XX:%s=%s", cmd->cds_exists ? "SharedArchiveFile" : "ArchiveClassesAtExit",
+			     cmd->cds_archive) < 0)
+			return fail(err, len, "out of memory");
+		strlist_add(&cmd->argv, opt);
+		free(opt);
+	}
+	return 0;
+}
+
 int command_build(const struct config *c, char *const *env, struct command *cmd, char *err, size_t errlen)
 {
 	struct strlist cp = {0}, jars = {0};
@@ -364,6 +425,8 @@ int command_build(const struct config *c, char *const *env, struct command *cmd,
 	strlist_add(&cmd->argv, cmd->java);
 	for (size_t i = 0; i < c->broker_jvm_option.n; i++)
 		strlist_add(&cmd->argv, c->broker_jvm_option.v[i]);
+	if (c->broker_cds && cds(c, cmd, &cp, err, errlen) != 0)
+		goto out;
 	if (cmd->agent != NULL) {
 		if (asprintf(&s, "-javaagent:%s", cmd->agent) < 0)
 			goto oom;
@@ -417,6 +480,7 @@ void command_free(struct command *cmd)
 	free(cmd->cwd);
 	free(cmd->java);
 	free(cmd->agent);
+	free(cmd->cds_archive);
 	memset(cmd, 0, sizeof(*cmd));
 }
 

@@ -18,6 +18,8 @@ struct command {
 	char *cwd;
 	char *java;             /* absolute path of the JVM */
 	char *agent;            /* the -javaagent jar, or NULL */
+	char *cds_archive;      /* broker.cds: the archive path, or NULL */
+	int cds_exists;         /* 1: used; 0: written when the JVM exits */
 };
 
 /* Variables the launcher must not pass on: they belong to the launcher's

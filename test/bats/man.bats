@@ -140,3 +140,9 @@ ini_keys() {
 		grep -qx "\.SH $c" "$MAN/failoverctl.1" || fail "failoverctl.1 has no $c section"
 	done
 }
+
+@test "failover-launcher.ini.5 is what man/tools/gen5.py makes of launcher/config.def" {
+	run python3 "$REPO_ROOT/man/tools/gen5.py" "$REPO_ROOT"
+	assert_success
+	[ "$output" = "$(cat "$REPO_ROOT/man/failover-launcher.ini.5")" ] || fail "regenerate: python3 man/tools/gen5.py > man/failover-launcher.ini.5"
+}

@@ -89,3 +89,29 @@ teardown() {
 	[ "$rc" -eq 0 ]
 	grep -q "stopped (exit status 143)" "$LAB_DIR/n1/log"
 }
+
+@test "ActiveMQ with broker.cds: the first stop writes the class-data archive, the next start maps it and serves sooner" {
+	local t0 cold warm
+	lab_destroy
+	lab_create 1
+	amq_ini 1 "cds = yes"
+	lab_start 1
+	t0=$(lab_ms)
+	lab_wait_role 1 master 20
+	amq_wait_serving 1 90
+	cold=$(($(lab_ms) - t0))
+	grep -q "ArchiveClassesAtExit=$LAB_DIR/n1/state/broker-" "$LAB_DIR/n1/log" || \
+		"$LAUNCHER" --print-command -c "$LAB_DIR/n1/launcher.ini" | grep -q ArchiveClassesAtExit
+	lab_stop_node 1 TERM
+	ls "$LAB_DIR"/n1/state/broker-*.jsa
+	[ -s "$(ls "$LAB_DIR"/n1/state/broker-*.jsa)" ]
+	run "$LAUNCHER" --print-command -c "$LAB_DIR/n1/launcher.ini"
+	assert_output --partial "-XX:SharedArchiveFile=$LAB_DIR/n1/state/broker-"
+	lab_start 1
+	t0=$(lab_ms)
+	lab_wait_role 1 master 20
+	amq_wait_serving 1 90
+	warm=$(($(lab_ms) - t0))
+	echo "# start to serving (listening one timeout included): without the archive $cold ms, with it $warm ms" >&3
+	grep -q "Apache ActiveMQ .* started" "$LAB_DIR/n1/log"
+}

@@ -1,0 +1,553 @@
+# Per-key text of failover-launcher.ini(5), in roff.  Every key of
+# launcher/config.def must be here and nothing else (gen5.py checks).
+# 'default': replaces the generated "Default:" text (roff), when the
+# config.def default is empty or computed.  'text': the description.
+D = {}
+def k(section, key, text, default=None, kind=None):
+    D[(section, key)] = dict(text=text.strip('\n'), default=default, kind=kind)
+
+# ---------------------------------------------------------------- cluster
+k('cluster', 'name', r'''
+The cluster's name.
+A digest of it is carried in every packet: launchers of another cluster on
+the same group and port are ignored (their packets count as
+.B foreign\-cluster
+drops).
+The broker gets it as
+.BR FAILOVER_CLUSTER .
+Changed by a reload only after a restart.
+''')
+k('cluster', 'node', r'''
+This node's id: 1 to 32 characters of
+.BR A\-Z ,
+.BR a\-z ,
+.BR 0\-9 ,
+.BR . ,
+.BR _ ,
+.B :
+and
+.BR \- .
+Empty: the id kept in
+.IR STATE_DIR/node\-id ,
+else one generated once from the host name (dots become dashes) and six
+random hex digits, and kept there.
+An invalid id stops the daemon at start.
+Two launchers with one id log an error and ignore each other's packets: give
+every node its own.
+Changed by a reload only after a restart.
+''', default=r'empty (generated once, kept in \fISTATE_DIR/node\-id\fR)')
+k('cluster', 'group', r'''
+The IPv4 multicast group the launchers talk on, used when no
+.B peer
+is given.
+Interlok's
+.B failover.group
+and
+.B failover.multicast.group
+set it too.
+Changed by a reload only after a restart.
+''')
+k('cluster', 'port', r'''
+The UDP port: of the multicast group, or with
+.BR peer ,
+the port this launcher binds on every local address (each peer names its
+own).
+.B failover.port
+and
+.B failover.multicast.port
+set it too.
+Changed by a reload only after a restart.
+''')
+k('cluster', 'interface', r'''
+The interface, by name (for example
+.BR eth1 )
+or by one of its IPv4 addresses, that multicast is sent and received on.
+Empty: the kernel's choice, which follows the routing table; name the
+cluster network on hosts with several.
+An interface that does not exist stops the daemon at start.
+Changed by a reload only after a restart.
+''', default=r'empty (the kernel\(aqs choice)')
+k('cluster', 'ttl', r'''
+Multicast TTL: how many routers a packet may cross; 1 stays on the local
+network.
+Changed by a reload only after a restart.
+''')
+k('cluster', 'loopback', r'''
+Deliver this launcher's multicast to other launchers on the same host
+.RB ( IP_MULTICAST_LOOP );
+needed when several nodes share a host.
+Changed by a reload only after a restart.
+''')
+k('cluster', 'peer', r'''
+A unicast peer as
+.IR host : port ,
+one key each.
+When any is given, multicast is off: every packet is sent to each peer.
+Host names are resolved (IPv4) when the daemon starts; one that does not
+resolve stops it.
+At most 64 peers are used.
+A node may list itself: its own packets are recognised, so every node can
+use the same list.
+.B failover.tcp.peers
+sets it too.
+Changed by a reload only after a restart.
+''', default='none (multicast)')
+k('cluster', 'delay', r'''
+The heartbeat interval.
+The failure timeout is
+.BR retries " \(mu " delay ;
+the claim window and the wait per rank are
+.BR delay /2
+(at least 10, at most 500 ms).
+.B failover.delay
+and
+.B failover.ping.interval.seconds
+set it too.
+''')
+k('cluster', 'retries', r'''
+Missed heartbeats after which the master is lost: the failure timeout is
+.BR retries " \(mu " delay
+milliseconds without word of the master, from it or from a slave that heard
+it.
+A starting node also listens this long before it may claim.
+.B failover.retries
+sets it too, and so does
+.B failover.instance.timeout.seconds
+when no
+.B retries
+is given anywhere.
+''')
+k('cluster', 'position', r'''
+Election order: the live node with the lowest position claims first, ties
+broken by the node id in byte order.
+Give each node its own.
+.B failover.secondary.position
+and
+.B failover.slave.position
+set it too.
+''')
+k('cluster', 'preempt', r'''
+With
+.BR yes ,
+a node whose position is better than the live master's asks it to hand over,
+and the master stops its broker and resigns in its favour.
+With
+.BR no ,
+an old master that comes back stays slave (no failback).
+''')
+k('cluster', 'expected_nodes', r'''
+The cluster's size, for quorum: a claim needs the votes of a majority (more
+than half of this many nodes, the claimer included), and a master that sees
+no majority for one failure timeout steps down and stops its broker.
+0: no quorum.
+1 is refused: it is not a cluster.
+''')
+k('cluster', 'state_dir', r'''
+The directory of the node id, the term, the status file (see
+.BR failover-launcher (8))
+and the cache's file
+.IR cache.db ;
+created (mode 0750) when the daemon starts.
+A relative path is taken from
+.BR broker.home .
+Changed by a reload only after a restart.
+''')
+
+k('cluster', 'auth', r'''
+.B hmac
+(the default): every cluster packet and every replication frame carries an
+HMAC-SHA256 made with the shared key of
+.BR key_file ;
+packets without a known key, with a wrong tag, or replayed (an old sequence
+number or boot of their sender) are dropped, counted by reason in the
+metrics, and change no state.
+.B none
+turns authentication off, an explicit choice that is logged as a warning at
+start.
+Changed by a reload only after a restart.
+''')
+
+k('cluster', 'key_file', r'''
+The shared key file: one key per line, \fIID\fR\fB:\fR\fIHEX\fR with an id
+1..255 and 64 hex digits (32 bytes); lines starting with # are comments.
+Several keys are accepted at once, for a rotation: add the new key on every
+node, reload, switch
+.BR key_id ,
+reload, then remove the old key.
+The file is refused when group or others may read it (keep it mode 0600).
+.B failover\-launcher \-\-new\-key
+.I FILE
+writes a new one.
+Reloaded by SIGHUP.
+''')
+
+k('cluster', 'key_id', r'''
+The id of the key in
+.B key_file
+that new packets are signed with, 1..255.
+Reloaded by SIGHUP.
+''')
+
+# ---------------------------------------------------------------- broker
+k('broker', 'home', r'''
+The broker's install root.
+Relative paths of the other path keys (marked \(lqpath\(rq) are taken from
+it; a relative
+.B home
+itself is taken from the INI file's directory.
+''', default=r'\fB$ADAPTRIS_HOME\fR, else the INI file\(aqs directory')
+k('broker', 'bootstrap', r'''
+The broker's
+.IR bootstrap.properties .
+Its failover keys are read (see
+.BR BOOTSTRAP.PROPERTIES );
+everything else in it belongs to the broker.
+Its path is the default
+.BR argument .
+It must be readable when set.
+''', default='none')
+k('broker', 'java', r'''
+The java binary.
+A path with a slash is used as is (relative to
+.BR home );
+a bare name is looked up in
+.BR PATH .
+Empty:
+.IB java_home /bin/java
+when a java home is known, else
+.B java
+from
+.BR PATH .
+The preflight checks that it exists and is executable.
+''', default=r'\fIjava_home\fB/bin/java\fR, else \fBjava\fR from \fBPATH\fR')
+k('broker', 'java_home', r'''
+The java home used to find
+.B java
+when
+.B java
+is empty.
+It does not change the broker's environment (use
+.B env = JAVA_HOME=.\|.\|.\&
+for that).
+''', default=r'\fB$JAVA_HOME\fR')
+k('broker', 'config_dir', r'''
+The first classpath entry; it must be a directory.
+Empty for none.
+''')
+k('broker', 'lib_dir', r'''
+Its
+.I *.jar
+files (regular files, any case of
+.BR .jar ,
+names starting with a dot skipped) follow on the classpath, sorted byte-wise
+by name.
+It must exist when set; empty for none.
+The default agent is looked for among these jars.
+''')
+k('broker', 'lib_recursive', r'''
+Also take the jars of
+.BR lib_dir 's
+subdirectories, sorted by their path relative to
+.BR lib_dir .
+''')
+k('broker', 'classpath', r'''
+An extra classpath entry after the jars, one key each: a path, which must
+exist (with the
+.B unix
+separator); a glob with
+.BR * ,
+.B ?\&
+or
+.BR [ ,
+expanded by the launcher in byte order, which must match something; or
+.IB dir /*\fR,\fP
+Java's own wildcard, passed to java as is.
+Relative entries are
+.I not
+taken from
+.BR home :
+they are checked from the launcher's working directory and used by java
+from
+.BR working_dir ;
+give absolute paths.
+''', default='none')
+k('broker', 'classpath_separator', r'''
+.B unix
+joins the classpath with
+.BR : ;
+.B windows
+with
+.BR ; ,
+for a native Windows JVM (then
+.B classpath
+paths are not checked).
+''')
+k('broker', 'profiler', r'''
+Run the AspectJ profiler agent that Interlok's failover needs:
+.BI \-javaagent: agent
+and
+.BI \-Dorg.aspectj.weaver.loadtime.configuration= aop_config
+before the properties.
+The preflight then also requires an
+.I adp\-profiler.properties
+naming
+.B com.adaptris.profiler.plugin.factory
+in the first classpath directory that holds one.
+''')
+k('broker', 'agent', r'''
+The agent jar; it must exist.
+Empty: the one
+.I aspectjweaver*.jar
+among the
+.B lib_dir
+jars; none, or several, is an error.
+''', default=r'the one \fIaspectjweaver*.jar\fR in \fBlib_dir\fR')
+k('broker', 'aop_config', r'''
+The value of
+.BR \-Dorg.aspectj.weaver.loadtime.configuration= ,
+a resource name (not resolved as a path).
+''')
+k('broker', 'jvm_option', r'''
+A JVM option, one key each, in order, after java.
+The default applies only when the key is given nowhere;
+.B jvm_option =
+with an empty value gives no option at all.
+.B \-jar
+is refused: it ignores
+.B \-cp
+and the weaver misses classes; give
+.B main_class
+instead.
+''', default=r'\fB\-Xmx1024m\fR')
+k('broker', 'property', r'''
+A system property
+.IB NAME = VALUE\fR,\fP
+passed as
+.BI \-D NAME = VALUE\fR,\fP
+one key each.
+''', default='none')
+k('broker', 'main_class', r'''
+The main class, after the classpath.
+The broker is never started with
+.BR "java \-jar" .
+''')
+k('broker', 'argument', r'''
+An argument after the main class, one key each.
+''', default=r'the \fBbootstrap\fR path, when one is set; else none')
+k('broker', 'env', r'''
+An environment variable
+.IB NAME = VALUE
+for the broker, one key each; it replaces an inherited variable of that name.
+.I NAME
+is letters, digits and
+.BR _ ,
+not starting with a digit.
+.B \-\-print\-command
+shows these before the command.
+''', default='none')
+k('broker', 'working_dir', r'''
+The broker's working directory.
+''', default=r'\fBhome\fR')
+k('broker', 'url', r'''
+The broker URL this node advertises to clients, for example
+.BR tcp://10.0.0.11:61616 ;
+sent in heartbeats (at most 255 bytes) and shown by
+.B failoverctl status
+and
+.BR "failoverctl locate" .
+''', default='none')
+k('broker', 'cds', r'''
+A JVM class-data sharing archive in
+.BR cluster.state_dir :
+the first clean stop of the broker writes it
+.RB ( \-XX:ArchiveClassesAtExit ),
+later starts map it
+.RB ( \-XX:SharedArchiveFile )
+and reach serving sooner.
+Its file name carries a digest of the java binary, the JVM options and the
+classpath, so a change of any of them makes a new archive.
+The JVM refuses an archive with a non-empty directory on the classpath; the
+launcher says so before starting it.
+''')
+
+k('broker', 'stop_timeout', r'''
+Stopping the broker sends
+.B SIGTERM
+(and
+.BR SIGCONT )
+to its process group, then
+.B SIGKILL
+after this long.
+Exit status 143 after our
+.B SIGTERM
+is a clean stop.
+''')
+k('broker', 'restart_min', r'''
+After an unexpected exit (or a failed start) the broker is restarted after
+this long, doubling with each failure up to
+.BR restart_max .
+''')
+k('broker', 'restart_max', r'''
+The longest restart delay.
+''')
+k('broker', 'max_restarts', r'''
+Failures allowed within
+.BR restart_window ;
+one more makes the node resign mastership and stay slave for
+.BR holddown .
+''')
+k('broker', 'restart_window', r'''
+The window in which failures are counted.
+''')
+k('broker', 'holddown', r'''
+How long a node that resigned because its broker kept failing makes no
+claim.
+''')
+k('broker', 'ready_tcp', r'''
+The broker is serving once this
+.IR host : port
+accepts a TCP connection (tried every 100 ms).
+''', default='none')
+k('broker', 'ready_pattern', r'''
+The broker is serving once a line of its standard output or error contains
+this text.
+With neither
+.B ready_tcp
+nor
+.BR ready_pattern ,
+it is serving as soon as it is started.
+''', default='none')
+k('broker', 'ready_timeout', r'''
+A broker not serving by then is a failed start: its group is killed and it
+counts as a crash.
+''')
+k('broker', 'on_promote', r'''
+A shell command
+.RB ( "/bin/sh \-c" )
+started when this node becomes master, without waiting for it; its
+environment has
+.BR FAILOVER_EVENT=promote ,
+.BR FAILOVER_ROLE ,
+.BR FAILOVER_NODE ,
+.B FAILOVER_MASTER
+and
+.B FAILOVER_TERM
+(see
+.BR failover-launcher (8));
+its output is logged.
+''', default='none')
+k('broker', 'on_demote', r'''
+The same, started when this node stops being master, with
+.BR FAILOVER_EVENT=demote .
+''', default='none')
+k('broker', 'hook_timeout', r'''
+A hook still running after this long is killed, with its process group.
+''')
+
+# ---------------------------------------------------------------- cache
+k('cache', 'listen', kind='Host and port, port 0 to 65535.', text=r'''
+The address of the cache's memcached text protocol listener: an IPv4
+address and a port; port 0 takes any free one.
+The broker finds the actual address in
+.B FAILOVER_CACHE
+and
+.BR FAILOVER_CACHE_PORT .
+Keep it on loopback: the protocol has no authentication.
+Changed by a reload only after a restart.
+''')
+k('cache', 'max_entries', r'''
+The most entries kept; a write beyond it is refused
+.RB ( "SERVER_ERROR out of memory storing object" ),
+nothing is evicted.
+Changed by a reload only after a restart.
+''')
+k('cache', 'max_key', r'''
+The longest key (memcached's own limit is 250).
+Changed by a reload only after a restart.
+''')
+k('cache', 'max_value', r'''
+The largest value; a larger one is refused
+.RB ( "SERVER_ERROR object too large for cache" ).
+Changed by a reload only after a restart.
+''')
+k('cache', 'mode', r'''
+.BR sync :
+a write returns once every live peer acknowledged it, or after
+.B sync_timeout
+with
+.RI \(lqSERVER_ERROR\ stored\ here\ but\ not\ acknowledged\ by\  nodes .\|.\|.\(rq
+(the write stays, and replication goes on).
+.BR async :
+a write returns at once and is replicated in the background.
+Changed by a reload only after a restart.
+''')
+k('cache', 'sync_timeout', r'''
+How long a synchronous write waits for acknowledgements.
+Changed by a reload only after a restart.
+''')
+k('cache', 'port', r'''
+The TCP port, on every local address, on which launchers replicate the
+cache to each other; advertised in heartbeats.
+0 takes any free port.
+Several launchers on one host each need their own (or 0), and their own
+.BR listen .
+Changed by a reload only after a restart.
+''')
+k('cache', 'tombstone_ttl', r'''
+How long a removal is remembered, so that a peer that missed it does not
+bring the value back.
+Changed by a reload only after a restart.
+''')
+
+# ---------------------------------------------------------------- control
+k('control', 'socket', r'''
+The Unix socket
+.BR failoverctl (1)
+talks to, at most 107 bytes; its directory is created (mode 0750) when
+missing.
+A relative path is taken from
+.BR broker.home .
+A stale socket is replaced; one that another running launcher answers on
+stops this one (exit status 1): give every launcher on a host its own.
+Changed by a reload only after a restart.
+''')
+k('control', 'mode', r'''
+The socket's permissions, in octal; connecting needs write permission, so
+0660 admits the launcher's user and group.
+Changed by a reload only after a restart.
+''')
+
+# ---------------------------------------------------------------- log
+k('log', 'level', r'''
+The least severe level logged.
+.B \-v
+and
+.B \-q
+move it one step each (at start; after a reload the level is this key's).
+''')
+k('log', 'journal', r'''
+Prefix each line with its journald priority
+.RB ( <3>
+to
+.BR <7> )
+instead of a timestamp and level:
+.B auto
+when standard error is the journal
+.RB ( JOURNAL_STREAM
+names it),
+.B yes
+always,
+.B no
+never.
+Read at start only.
+''')
+k('log', 'broker_output', r'''
+Where the broker's output goes:
+.B inherit
+writes each line to the launcher's standard output or error as
+.RI broker[ PID ]:\  line ;
+anything else is a file each line is appended to (created with mode 0640; a
+relative name is taken from the launcher's working directory).
+A file that cannot be opened is logged and the launcher's streams are used.
+Changed by a reload only after a restart.
+''')
