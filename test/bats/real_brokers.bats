@@ -40,7 +40,9 @@ teardown() {
 		[ "$(lab_field "$i" broker)" = idle ]
 		[ "$(lab_field "$i" broker_pid)" = 0 ]
 	done
-	url=$(amq_url)
+	# the client URL as an operator gets it: failoverctl locate --uri failover
+	url="$(lab_ctl "$m" locate --uri failover)&maxReconnectDelay=200"
+	[[ "$url" == "failover:(tcp://$(lab_addr "$m"):61616,"* ]]
 	# a producer sends a persistent message every 20 ms; the master dies mid-stream
 	amq_client "$CLIENTS" producer "$url" lab.q "$count" 20 120 >"$LAB_DIR/sent" 2>"$LAB_DIR/producer.err" &
 	prod=$!
@@ -114,4 +116,30 @@ teardown() {
 	warm=$(($(lab_ms) - t0))
 	echo "# start to serving (listening one timeout included): without the archive $cold ms, with it $warm ms" >&3
 	grep -q "Apache ActiveMQ .* started" "$LAB_DIR/n1/log"
+}
+
+@test "ActiveMQ: failoverctl switchover while a client sends; every message arrives, the term grows" {
+	local i m t url count=200
+	for i in 1 2 3; do amq_ini "$i"; done
+	lab_sampler_start 300
+	for i in 1 2 3; do lab_start "$i"; done
+	m=$(lab_wait_one_master "1 2 3" 20)
+	amq_wait_serving "$m" 60
+	sleep 1
+	url="$(lab_ctl "$m" locate --uri failover)&maxReconnectDelay=200"
+	amq_client "$CLIENTS" producer "$url" switch.q "$count" 20 120 >"$LAB_DIR/sent" 2>"$LAB_DIR/producer.err" &
+	prod=$!
+	while [ "$(wc -l <"$LAB_DIR/sent")" -lt 60 ]; do sleep 0.05; done
+	t=$(echo 1 2 3 | tr -d "$m" | awk '{print $1}')
+	run lab_ctl "$t" switchover "n$t"
+	assert_success
+	assert_line --regexp "^switchover done: n$t is master \(term 2\)$"
+	amq_wait_serving "$t" 60
+	rc=0
+	wait "$prod" || rc=$?
+	[ "$rc" -eq 0 ] || { cat "$LAB_DIR/producer.err"; false; }
+	amq_client "$CLIENTS" consumer "$url" switch.q "$count" 60 >"$LAB_DIR/received" 2>"$LAB_DIR/consumer.err"
+	[ "$(sort -un "$LAB_DIR/received" | wc -l)" -eq "$count" ]
+	grep -q "broker pid [0-9]* stopped (exit status 143)" "$LAB_DIR/n$m/log"
+	lab_sampler_check
 }
