@@ -24,17 +24,6 @@ void auth_random(void *buf, size_t n)
 	randombytes_buf(buf, n);
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int auth_load(struct auth_keys *ks, const char *path, int signing_id, char *err, size_t errlen)
 {
 	struct stat st;
@@ -79,18 +68,14 @@ int auth_load(struct auth_keys *ks, const char *path, int signing_id, char *err,
 			snprintf(err, errlen, "%s:%d: at most %d keys", path, lineno, AUTH_MAX_KEYS);
 			goto bad;
 		}
-		for (int i = 0; i < AUTH_KEY_LEN; i++) {
-			int hi = hexval(p[2 * i]), lo = hi < 0 ? -1 : hexval(p[2 * i + 1]);
-			if (hi < 0 || lo < 0) {
+		{
+			size_t got = 0;
+			const char *end = NULL;
+			if (sodium_hex2bin(ks->k[ks->n].key, AUTH_KEY_LEN, p, strlen(p), NULL, &got, &end) != 0 ||
+			    got != AUTH_KEY_LEN || (end && *end != '\n' && *end != '\0' && *end != '\r' && *end != ' ')) {
 				snprintf(err, errlen, "%s:%d: key %ld is not 64 hex digits", path, lineno, id);
 				goto bad;
 			}
-			ks->k[ks->n].key[i] = (uint8_t)(hi << 4 | lo);
-		}
-		p += 2 * AUTH_KEY_LEN;
-		if (*p != '\n' && *p != '\0' && *p != ' ' && *p != '\r') {
-			snprintf(err, errlen, "%s:%d: key %ld is longer than 64 hex digits", path, lineno, id);
-			goto bad;
 		}
 		for (int i = 0; i < ks->n; i++)
 			if (ks->k[i].id == id) {

@@ -53,18 +53,24 @@ static void peer_json(const struct report_view *v, const struct el_peer *p, stru
 	ctl_printf(o, ",\"serving\":%s}", p->flags & WIRE_F_SERVING ? "true" : "false");
 }
 
+static void peers_json(const struct report_view *v, struct ctl_out *o)
+{
+	ctl_printf(o, "[");
+	for (size_t i = 0; i < v->el->npeers; i++) {
+		if (i)
+			ctl_printf(o, ",");
+		peer_json(v, &v->el->peers[i], o);
+	}
+	ctl_printf(o, "]");
+}
+
 void report_peers(const struct report_view *v, int json, struct ctl_out *o)
 {
 	const struct election *e = v->el;
 
 	if (json) {
-		ctl_printf(o, "[");
-		for (size_t i = 0; i < e->npeers; i++) {
-			if (i)
-				ctl_printf(o, ",");
-			peer_json(v, &e->peers[i], o);
-		}
-		ctl_printf(o, "]\n");
+		peers_json(v, o);
+		ctl_printf(o, "\n");
 		return;
 	}
 	ctl_printf(o, "%-20s %-10s %6s %8s %9s  %s\n", "NODE", "ROLE", "TERM", "POSITION", "LAST SEEN", "URL");
@@ -106,13 +112,7 @@ void report_status(const struct report_view *v, int json, struct ctl_out *o)
 			   (unsigned long long)s->crashes_total, supervisor_recent_crashes(s, v->now));
 		json_str(o, s->last_exit);
 		ctl_printf(o, "},\"cache\":{\"entries\":%llu},\"peers\":", (unsigned long long)v->cache_entries);
-		ctl_printf(o, "[");
-		for (size_t i = 0; i < e->npeers; i++) {
-			if (i)
-				ctl_printf(o, ",");
-			peer_json(v, &e->peers[i], o);
-		}
-		ctl_printf(o, "]");
+		peers_json(v, o);
 		ctl_printf(o, ",\"promotions\":%llu,\"demotions\":%llu}\n", (unsigned long long)e->promotions,
 			   (unsigned long long)e->demotions);
 		return;
