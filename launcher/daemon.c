@@ -766,6 +766,24 @@ static int setup(struct daemon *d, const struct config *c)
 		log_err("cannot create the state directory %s: %s", c->cluster_state_dir, strerror(errno));
 		return -1;
 	}
+	/* first: a second launcher with this socket is another instance's
+	 * configuration, refused before it touches anything else */
+	{
+		char dir[256], *slash;
+		int rc;
+		snprintf(dir, sizeof(dir), "%s", c->control_socket);
+		slash = strrchr(dir, '/');
+		if (slash != NULL && slash != dir) {
+			*slash = '\0';
+			state_mkdir(dir);
+		}
+		rc = control_open(&d->ctl, d->loop, c->control_socket, (unsigned)c->control_mode, control_handler_cb, d,
+				  err, sizeof(err));
+		if (rc != 0) {
+			log_err("%s", err);
+			return rc == -2 ? -2 : -1;
+		}
+	}
 	if (state_node_id(c->cluster_state_dir, c->cluster_node, d->node, sizeof(d->node), err, sizeof(err)) != 0) {
 		log_err("%s", err);
 		return -1;
@@ -809,22 +827,6 @@ static int setup(struct daemon *d, const struct config *c)
 	log_info("node %s of cluster %s, position %ld, heartbeat %ld ms, master lost after %ld missed", d->node,
 		 c->cluster_name, c->cluster_position, c->cluster_delay, c->cluster_retries);
 
-	{
-		char dir[256], *slash;
-		int rc;
-		snprintf(dir, sizeof(dir), "%s", c->control_socket);
-		slash = strrchr(dir, '/');
-		if (slash != NULL && slash != dir) {
-			*slash = '\0';
-			state_mkdir(dir);
-		}
-		rc = control_open(&d->ctl, d->loop, c->control_socket, (unsigned)c->control_mode, control_handler_cb, d,
-				  err, sizeof(err));
-		if (rc != 0) {
-			log_err("%s", err);
-			return rc == -2 ? -2 : -1;
-		}
-	}
 	log_info("Creating listener...");
 	if (transport_open(&d->tr, c, err, sizeof(err)) != 0) {
 		log_err("cannot open the cluster socket: %s", err);
