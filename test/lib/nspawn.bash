@@ -10,6 +10,10 @@
 #                                        test/lib/nspawn-fltest.service runs
 #                                        test/lib/nspawn-driver.sh, then powers
 #                                        the container off
+#   /etc/machine-id (bound)              not a "first boot": systemd would
+#                                        otherwise apply the presets and enable
+#                                        every service installed on the host
+#                                        (keepalived, networkd-wait-online...)
 #
 # The nspawn process is recorded in NSPAWN_PID_FILE and killed by nspawn_kill
 # (by PID) when it outlives its time limit or the test is torn down.
@@ -55,8 +59,12 @@ nspawn_run() {
 		[ -d "$d" ] && args+=(--bind-ro="$d")
 	done
 	chmod 0755 "$out"
+	od -An -N16 -tx1 /dev/urandom | tr -d ' \n' >"$out.machine-id"
+	echo >>"$out.machine-id"
+	args+=(--bind-ro="$out.machine-id:/etc/machine-id")
 	NSPAWN_PID_FILE="$out.nspawn.pid"
 	systemd-nspawn "${args[@]}" -b systemd.wants=nspawn-fltest.service \
+		systemd.mask=systemd-networkd-wait-online.service \
 		</dev/null >"$out/nspawn.log" 2>&1 3>&- &
 	pid=$!
 	echo "$pid" >"$NSPAWN_PID_FILE"
@@ -76,11 +84,11 @@ nspawn_run() {
 
 # nspawn_kill: stops the recorded nspawn process, if it still runs.
 nspawn_kill() {
-	local pid i
+	local pid
 	[ -n "${NSPAWN_PID_FILE:-}" ] && [ -f "$NSPAWN_PID_FILE" ] || return 0
 	pid=$(cat "$NSPAWN_PID_FILE")
 	kill -TERM "$pid" 2>/dev/null || return 0
-	for i in $(seq 1 100); do
+	for _ in $(seq 1 100); do
 		kill -0 "$pid" 2>/dev/null || return 0
 		sleep 0.1
 	done
