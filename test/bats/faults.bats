@@ -151,24 +151,36 @@ teardown() {
 	RANDOM=42
 	end=$(($(lab_ms) + CHAOS_SECONDS * 1000))
 	actions=0
+	settle=$((2 * LAB_DELAY))e-3 # ELECTION.md: one master within two intervals
 	while [ "$(lab_ms)" -lt "$end" ]; do
 		sleep $((3 + RANDOM % 5))
 		i=$((1 + RANDOM % 3))
+		rest=$(echo 1 2 3 | tr -d "$i")
+		# the sampler judges only nodes that can hear each other: a killed
+		# or frozen node leaves the set, a cut-off one forms its own
 		case $((RANDOM % 4)) in
 		0) # kill -9 a launcher, restart it a little later
+			lab_groups "$rest"
 			kill -9 "$(lab_pid "$i")" 2>/dev/null || true
 			sleep $((1 + RANDOM % 3))
 			lab_start "$i"
+			lab_groups "1 2 3"
 			echo "kill -9 n$i" ;;
 		1) # freeze a launcher
+			lab_groups "$rest"
 			kill -STOP "$(lab_pid "$i")"
 			sleep $((1 + RANDOM % 3))
 			kill -CONT "$(lab_pid "$i")"
+			sleep "$settle"
+			lab_groups "1 2 3"
 			echo "SIGSTOP n$i" ;;
 		2) # cut a link
+			lab_groups "$rest" "$i"
 			lab_partition "$i"
 			sleep $((1 + RANDOM % 5))
 			lab_heal "$i"
+			sleep "$settle"
+			lab_groups "1 2 3"
 			echo "link down n$i" ;;
 		3) # crash the master's broker
 			mm=$(lab_masters)

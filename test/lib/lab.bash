@@ -240,3 +240,12 @@ lab_ctl() {
 	shift
 	ip netns exec "$LAB-n$i" "$FAILOVERCTL" -s "$LAB_DIR/n$i/ctl.sock" "$@"
 }
+
+# lab_log_ms I TEXT: the wall-clock ms of the last line of node I's log that
+# contains TEXT (the launcher's own timestamp: immune to a busy test shell).
+lab_log_ms() {
+	local line
+	line=$(grep -F "$2" "$LAB_DIR/n$1/log" | tail -n 1)
+	[ -n "$line" ] || return 1
+	echo $(($(date -d "${line:0:19}" +%s) * 1000 + 10#${line:20:3}))
+}
