@@ -27,7 +27,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -54,8 +57,8 @@ struct rpeer {
 	struct sockaddr_in addr;
 	uint16_t port;
 	uint64_t last_seen;              /* monotonic ms, from heartbeats */
-	uint64_t digest;
-	int strikes;                     /* heartbeats in a row with another digest */
+	uint64_t digest, our_digest;     /* at the last heartbeat */
+	int strikes;                     /* quiet heartbeats in a row with another digest */
 	uint64_t last_sync;
 	int fd;
 	int connecting;
@@ -108,6 +111,9 @@ struct cache {
 	char address[96];
 	ev_io mc_w, repl_w;
 	ev_timer persist_w, tick_w;
+	ev_child save_w;
+	pid_t save_pid;             /* a child saving the store, or 0 */
+	uint64_t save_started;
 	char path[4200];
 	int dirty;
 	uint64_t persist_err_at;
@@ -199,36 +205,89 @@ static void encode_cb(void *ud, const struct store_entry *e)
 	store_encode_entry(e, &b->p, &b->len, &b->cap);
 }
 
-static void persist(struct cache *k)
+/* Encodes the store and writes the file; 0, or an errno. */
+static int save_file(struct cache *k)
 {
 	struct buf body = {0};
 	uint8_t head[16];
 	struct buf all = {0};
-	uint64_t now = mono();
+	int rc = 0;
 
 	store_each(&k->st, encode_cb, &body);
 	memcpy(head, "FLCACHE1", 8);
 	put_be(head + 8, store_hash64(body.p, body.len, 0), 8);
 	if (buf_add(&all, head, 16) != 0 || (body.len && buf_add(&all, body.p, body.len) != 0) ||
-	    state_write_file(k->path, (const char *)all.p, all.len, 1) != 0) {
+	    state_write_file(k->path, (const char *)all.p, all.len, 1) != 0)
+		rc = errno ? errno : EIO;
+	buf_free(&body);
+	buf_free(&all);
+	return rc;
+}
+
+static void saved(struct cache *k, int err)
+{
+	uint64_t now = mono();
+
+	if (err != 0) {
 		k->persist_errors++;
 		if (k->persist_err_at == 0 || now - k->persist_err_at > 10000) {
 			k->persist_err_at = now;
-			log_err("cannot save the cache to %s: %s; serving from memory, retrying", k->path,
-				strerror(errno));
+			log_err("cannot save the cache to %s: %s; serving from memory, retrying", k->path, strerror(err));
 		}
-		/* try again in a second */
-		ev_timer_set(&k->persist_w, 1.0, 0.);
+		k->dirty = 1;
+		ev_timer_set(&k->persist_w, 1.0, 0.); /* try again in a second */
 		ev_timer_start(k->loop, &k->persist_w);
-	} else {
-		if (k->persist_err_at != 0)
-			log_info("the cache is saved to %s again", k->path);
-		k->persist_err_at = 0;
-		k->dirty = 0;
-		k->persists++;
+		return;
 	}
-	buf_free(&body);
-	buf_free(&all);
+	if (k->persist_err_at != 0)
+		log_info("the cache is saved to %s again", k->path);
+	k->persist_err_at = 0;
+	k->persists++;
+	if (k->dirty) {
+		/* changed while saving: again, no sooner than the save took x 4, so
+		 * saving a large store never takes most of the time */
+		uint64_t took = now - k->save_started;
+		ev_timer_set(&k->persist_w, took * 4 > 50 ? took * 4 / 1000.0 : 0.05, 0.);
+		ev_timer_start(k->loop, &k->persist_w);
+	}
+}
+
+static void save_child_cb(struct ev_loop *loop, ev_child *w, int revents)
+{
+	struct cache *k = w->data;
+	int st = w->rstatus;
+
+	(void)revents;
+	ev_child_stop(loop, w);
+	k->save_pid = 0;
+	saved(k, WIFEXITED(st) ? WEXITSTATUS(st) : EINTR);
+}
+
+/*
+ * Saving a large store (encode, write, fsync) would hold the event loop,
+ * and with it the heartbeats, for as long as it takes.  A forked child
+ * saves a copy-on-write image of the store instead; the loop goes on.
+ */
+static void persist(struct cache *k)
+{
+	pid_t pid;
+
+	if (k->save_pid != 0)
+		return; /* saved_child_cb saves again: dirty is set */
+	k->dirty = 0;
+	k->save_started = mono();
+	pid = fork();
+	if (pid < 0) {
+		saved(k, save_file(k)); /* no fork: save in place */
+		return;
+	}
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		_exit(save_file(k));
+	}
+	k->save_pid = pid;
+	ev_child_set(&k->save_w, pid, 0);
+	ev_child_start(k->loop, &k->save_w);
 }
 
 static void persist_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -616,7 +675,8 @@ static void peer_rx_cb(struct ev_loop *loop, ev_io *w, int revents)
 				mark_dirty(k);
 			memcpy(ack, a, 8);
 			ack[8] = (uint8_t)refused;
-			peer_send(p, F_ACK, ack, 9, NULL, 0);
+			if (get_be(a, 8) != 0)
+				peer_send(p, F_ACK, ack, 9, NULL, 0);
 			break;
 		}
 		case F_ACK:
@@ -670,7 +730,7 @@ static void peer_close(struct rpeer *p, const char *why)
 	p->fd = -1;
 	p->ready = p->connecting = p->keyed = 0;
 	p->in.len = p->in.off = p->out.len = p->out.off = 0;
-	p->retry_at = mono() + 500;
+	p->retry_at = mono() + 100;
 }
 
 static void peer_init_io(struct rpeer *p)
@@ -749,11 +809,16 @@ void cache_peer_seen(struct cache *k, const char *node, const struct sockaddr_in
 	p->addr = *addr;
 	p->port = repl_port;
 	p->last_seen = now;
-	p->digest = digest;
 	/* the lower id connects; the other waits for it */
 	if (p->fd < 0 && repl_port != 0 && strcmp(k->node, node) < 0 && now >= p->retry_at)
 		peer_connect(p);
-	if (p->ready && digest != k->st.digest) {
+	/* a disagreement counts only while neither side's digest moves: with
+	 * writes in flight the digests differ for a moment, and that is no
+	 * divergence */
+	int quiet = digest == p->digest && k->st.digest == p->our_digest;
+	p->digest = digest;
+	p->our_digest = k->st.digest;
+	if (p->ready && digest != k->st.digest && quiet) {
 		if (++p->strikes >= DIGEST_STRIKES && now - p->last_sync > 2000) {
 			log_info("cache: %s disagrees (digest %016llx, ours %016llx): exchanging snapshots", node,
 				 (unsigned long long)digest, (unsigned long long)k->st.digest);
@@ -845,7 +910,8 @@ static const char *local_write(struct cache *k, struct mcconn *c, const char *ke
 		return "SERVER_ERROR out of memory\r\n";
 	mark_dirty(k);
 	k->next_id++;
-	put_be(id, k->next_id, 8);
+	/* request id 0: nobody waits, the peer need not acknowledge */
+	put_be(id, k->sync && c != NULL ? k->next_id : 0, 8);
 	/* what was stored, as the peers will apply it */
 	memset(&tmp, 0, sizeof(tmp));
 	tmp.key = (char *)key;
@@ -1251,6 +1317,8 @@ struct cache *cache_open(struct ev_loop *loop, const struct config *c, const cha
 	snprintf(k->path, sizeof(k->path), "%s/cache.db", c->cluster_state_dir);
 	ev_init(&k->persist_w, persist_cb);
 	k->persist_w.data = k;
+	ev_init(&k->save_w, save_child_cb);
+	k->save_w.data = k;
 	restore(k);
 	snprintf(host, sizeof(host), "%.*s", (int)(colon - c->cache_listen), c->cache_listen);
 	k->mc_fd = listen_tcp(host, (uint16_t)atoi(colon + 1), &port, e2, sizeof(e2));
@@ -1284,8 +1352,15 @@ void cache_close(struct cache *k)
 {
 	if (k == NULL)
 		return;
+	if (k->save_pid != 0) {
+		/* the last word is ours: a save in flight may predate writes */
+		kill(k->save_pid, SIGKILL);
+		waitpid(k->save_pid, NULL, 0);
+		ev_child_stop(k->loop, &k->save_w);
+		k->dirty = 1;
+	}
 	if (k->dirty)
-		persist(k);
+		saved(k, save_file(k));
 	while (k->pend)
 		pending_free(k->pend);
 	while (k->conns)
