@@ -54,8 +54,10 @@ run_bats() { # run_bats BUILD-DIR FILE...
 	local dir=$1 f out p n s
 	shift
 	for f in "$@"; do
+		local t0=$SECONDS
 		echo "== bats $(basename "$f") ($dir)"
 		out=$(BUILD_DIR="$ROOT/$dir" bats --tap "$f" 2>&1)
+		echo "   $((SECONDS - t0)) s"
 		echo "$out" | grep -vE '^ok ' || true
 		s=$(echo "$out" | grep -cE '^ok .*# skip')
 		p=$(echo "$out" | grep -cE '^ok ')
@@ -71,27 +73,43 @@ run_bats() { # run_bats BUILD-DIR FILE...
 	done
 }
 
-run_fuzz() { # run_fuzz BUILD-DIR: each libFuzzer harness for FUZZ_SECONDS
-	local h name work
+run_fuzz() { # run_fuzz BUILD-DIR: every libFuzzer harness for FUZZ_SECONDS, one per core
+	local h name pids=() names=() i rc
 	for h in "$1"/fuzz_*; do
 		[ -x "$h" ] || continue
 		name=${h##*/fuzz_}
 		echo "== fuzz $name (${FUZZ_SECONDS}s)"
-		work=$(mktemp -d)
-		if "$h" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 "$work" "test/fuzz/corpus/$name" \
-			>"$1/fuzz_$name.log" 2>&1; then
-			grep -E 'stat::number_of_executed_units' "$1/fuzz_$name.log" || true
-			passed=$((passed + 1))
-		else
-			tail -n 40 "$1/fuzz_$name.log"
-			failed=$((failed + 1))
-			failures+=("fuzz $name")
+		mkdir -p "$1/corpus-$name"
+		"$h" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 "$1/corpus-$name" "test/fuzz/corpus/$name" \
+			>"$1/fuzz_$name.log" 2>&1 &
+		pids+=($!)
+		names+=("$name")
+		if [ ${#pids[@]} -ge "$(nproc)" ]; then
+			wait_fuzz "$1"
 		fi
-		rm -rf "$work"
 	done
+	wait_fuzz "$1"
 }
 
-FUZZ_SECONDS=${FUZZ_SECONDS:-45}
+wait_fuzz() { # the fuzzers started so far: pass or fail each
+	local i rc
+	for i in "${!pids[@]}"; do
+		rc=0
+		wait "${pids[$i]}" || rc=$?
+		if [ "$rc" -eq 0 ]; then
+			echo "   fuzz ${names[$i]}: $(grep -h 'stat::number_of_executed_units' "$1/fuzz_${names[$i]}.log")"
+			passed=$((passed + 1))
+		else
+			tail -n 40 "$1/fuzz_${names[$i]}.log"
+			failed=$((failed + 1))
+			failures+=("fuzz ${names[$i]}")
+		fi
+	done
+	pids=()
+	names=()
+}
+
+FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 started=$(date +%s)
 install_missing "${PACKAGES[@]}" || exit 1
 
