@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "command.h"
 #include "config.h"
 #include "log.h"
 #include "spawn.h"
@@ -115,9 +116,15 @@ int hook_run(struct ev_loop *loop, const char *cmd, const struct hook_env *env, 
 
 	if (cmd == NULL || *cmd == '\0')
 		return -1;
-	for (char **v = environ; *v; v++)
-		if (strncmp(*v, "NOTIFY_SOCKET=", 14) != 0 && strncmp(*v, "WATCHDOG_", 9) != 0)
+	/* like the broker: nothing of the launcher's relation with systemd */
+	for (char **v = environ; *v; v++) {
+		int keep = 1;
+		for (const char *const *x = command_stripped_env; *x; x++)
+			if (strncmp(*v, *x, strlen(*x)) == 0 && (*v)[strlen(*x)] == '=')
+				keep = 0;
+		if (keep)
 			strlist_add(&e, *v);
+	}
 	snprintf(kv, sizeof(kv), "FAILOVER_EVENT=%s", env->event);
 	strlist_add(&e, kv);
 	snprintf(kv, sizeof(kv), "FAILOVER_ROLE=%s", env->role);
