@@ -289,15 +289,20 @@ static int resolve_java(const struct config *c, char *const *env, char **java, c
 	return 0;
 }
 
+int command_env_stripped(const char *kv)
+{
+	for (const char *const *s = command_stripped_env; *s; s++) {
+		size_t n = strlen(*s);
+		if (strncmp(kv, *s, n) == 0 && kv[n] == '=')
+			return 1;
+	}
+	return 0;
+}
+
 static int build_env(const struct config *c, char *const *env, struct command *cmd)
 {
 	for (char *const *e = env; e != NULL && *e != NULL; e++) {
-		int keep = 1;
-		for (const char *const *s = command_stripped_env; *s; s++) {
-			size_t n = strlen(*s);
-			if (strncmp(*e, *s, n) == 0 && (*e)[n] == '=')
-				keep = 0;
-		}
+		int keep = !command_env_stripped(*e);
 		/* a configured variable replaces the inherited one */
 		for (size_t i = 0; keep && i < c->broker_env.n; i++) {
 			size_t n = (size_t)(strchr(c->broker_env.v[i], '=') - c->broker_env.v[i]);

@@ -25,6 +25,8 @@ struct command {
 /* Variables the launcher must not pass on: they belong to the launcher's
  * own relation with systemd. */
 extern const char *const command_stripped_env[];
+/* "NAME=value" is one of them. */
+int command_env_stripped(const char *kv);
 
 /* Builds the command and runs the preflight checks.  0, or -1 with a
  * message in err saying what to fix. */

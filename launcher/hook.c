@@ -117,14 +117,9 @@ int hook_run(struct ev_loop *loop, const char *cmd, const struct hook_env *env, 
 	if (cmd == NULL || *cmd == '\0')
 		return -1;
 	/* like the broker: nothing of the launcher's relation with systemd */
-	for (char **v = environ; *v; v++) {
-		int keep = 1;
-		for (const char *const *x = command_stripped_env; *x; x++)
-			if (strncmp(*v, *x, strlen(*x)) == 0 && (*v)[strlen(*x)] == '=')
-				keep = 0;
-		if (keep)
+	for (char **v = environ; *v; v++)
+		if (!command_env_stripped(*v))
 			strlist_add(&e, *v);
-	}
 	snprintf(kv, sizeof(kv), "FAILOVER_EVENT=%s", env->event);
 	strlist_add(&e, kv);
 	snprintf(kv, sizeof(kv), "FAILOVER_ROLE=%s", env->role);
