@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -22,6 +23,10 @@ static void child(const struct spawn_req *req, pid_t parent, int errpipe, int ou
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
 		_exit(127);
 	setsid();
+	/* the launcher may run at a higher priority than the broker (its
+	 * heartbeats must not wait for a JVM's startup threads): the child
+	 * goes back to the ordinary 0 */
+	setpriority(PRIO_PROCESS, 0, 0);
 	for (int s = 1; s < NSIG; s++)
 		signal(s, SIG_DFL);
 	sigemptyset(&none);

@@ -78,6 +78,14 @@ int transport_open(struct transport *t, const struct config *c, char *err, size_
 		return fail(err, len, "socket", NULL);
 	if (setsockopt(t->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0)
 		return fail(err, len, "SO_REUSEADDR", NULL);
+	{
+		/* a burst of junk on the group must not push heartbeats out of a
+		 * full receive queue: room for about 4 MiB of datagrams (beyond
+		 * rmem_max when we may, FORCE) */
+		int rcvbuf = 4 << 20;
+		if (setsockopt(t->fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) != 0)
+			(void)setsockopt(t->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	}
 	if (t->multicast) {
 		t->group.sin_family = AF_INET;
 		t->group.sin_port = htons((uint16_t)c->cluster_port);

@@ -79,20 +79,6 @@ run_bats() { # run_bats BUILD-DIR FILE...
 	done
 }
 
-# The long fault runs (minutes of mostly waiting in their own namespaces)
-# go on beside the other files of the normal build, to keep the whole
-# command within its time.
-run_bats_beside() { # run_bats_beside BUILD-DIR LONG-FILE FILE...
-	local dir=$1 long=$2 bg t0=$SECONDS
-	shift 2
-	echo "== bats $(basename "$long") ($dir), beside the others"
-	BUILD_DIR="$ROOT/$dir" bats --tap "$long" >"$dir.long.tap" 2>&1 &
-	bg=$!
-	run_bats "$dir" "$@"
-	wait "$bg" || true
-	echo "== bats $(basename "$long") ($dir): $((SECONDS - t0)) s"
-	count_tap "$(basename "$long") ($dir)" "$(cat "$dir.long.tap")"
-}
 
 
 run_fuzz() { # run_fuzz BUILD-DIR: every libFuzzer harness for FUZZ_SECONDS, one per core
@@ -141,14 +127,7 @@ else
 	bats_files=(test/bats/*.bats)
 fi
 
-long=test/bats/faults.bats
-others=()
-for f in "${bats_files[@]}"; do [ "$f" = "$long" ] || others+=("$f"); done
-if [ ${#others[@]} -lt ${#bats_files[@]} ]; then
-	build build && { run_ctest build; run_bats_beside build "$long" "${others[@]}"; }
-else
-	build build && { run_ctest build; run_bats build "${bats_files[@]}"; }
-fi
+build build && { run_ctest build; run_bats build "${bats_files[@]}"; }
 # the sanitizer pass runs every bats file too, the long fault runs shortened
 build build-asan -DSANITIZE=ON && {
 	run_ctest build-asan
