@@ -151,7 +151,14 @@ class Node:
             if st is None or st[0] in ("Z", "X"):
                 self.exited.add(pid)
                 continue
-            if self.stime.setdefault(pid, st[3]) != st[3]:
+            if pid not in self.stime:
+                # first sight: is it really this node's fake broker (not a
+                # reused pid)?
+                if not is_fake_broker(pid, self.fake_dir):
+                    self.exited.add(pid)
+                    continue
+                self.stime[pid] = st[3]
+            elif self.stime[pid] != st[3]:
                 self.exited.add(pid)  # pid reused
                 continue
             out.append(pid)

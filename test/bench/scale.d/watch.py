@@ -87,12 +87,27 @@ TX = "failover_packets_sent_total"
 HB = "failover_heartbeats_total"
 
 
+def pressure():
+    """{(resource, some|full): total stall microseconds} from /proc/pressure."""
+    out = {}
+    for res in ("cpu", "io"):
+        try:
+            with open(f"/proc/pressure/{res}") as f:
+                for line in f:
+                    kind, *kv = line.split()
+                    out[(res, kind)] = int(dict(x.split("=") for x in kv)["total"])
+        except (OSError, KeyError, ValueError):
+            pass
+    return out
+
+
 def window(cfg):
     nodes = cfg["nodes"]
     seconds, every = cfg["seconds"], cfg["every"]
     tick_ms = 1000 / os.sysconf("SC_CLK_TCK")
     m0 = {n["name"]: metrics(n["sock"]) for n in nodes}
     c0 = {n["name"]: (helper.proc_stat(n["pid"]), helper.exec_ms(n["pid"])) for n in nodes}
+    p0 = pressure()
     t0 = time.monotonic()
     last_roles = {n["name"]: role(n["status"]) for n in nodes}
     masters0 = sorted(k for k, v in last_roles.items() if v == "master")
@@ -124,6 +139,8 @@ def window(cfg):
                     jit[n["name"]].append(m[JIT_LAST])
         time.sleep(0.1)
     elapsed = time.monotonic() - t0
+    p1 = pressure()
+    psi = " ".join(f"psi_{r}_{k}={(p1[(r, k)] - p0[(r, k)]) / 1e4 / elapsed:.1f}" for (r, k) in sorted(p1) if (r, k) in p0)
     m1 = {n["name"]: metrics(n["sock"]) for n in nodes}
     c1 = {n["name"]: (helper.proc_stat(n["pid"]), helper.exec_ms(n["pid"])) for n in nodes}
     out = []
@@ -151,7 +168,7 @@ def window(cfg):
                f"masters_at_end={','.join(sorted(k for k, v in last_roles.items() if v == 'master')) or '-'} "
                f"promotions={prom:.0f} demotions={dem:.0f} role_changes={len(changes)} "
                f"samples={samples} multi_master_samples={multi} no_master_samples={none} "
-               f"failed_queries={failed_queries} changes={';'.join(changes[:20]) or '-'}")
+               f"failed_queries={failed_queries} {psi} changes={';'.join(changes[:20]) or '-'}")
     print("\n".join(out))
     return 0
 
