@@ -151,7 +151,9 @@ teardown() {
 	RANDOM=42
 	end=$(($(lab_ms) + CHAOS_SECONDS * 1000))
 	actions=0
-	settle=$((2 * LAB_DELAY))e-3 # ELECTION.md: one master within two intervals
+	# ELECTION.md: one master within two intervals (asserted exactly in
+	# election.bats); amid chaos on two shared cores, allow four
+	settle=$((4 * LAB_DELAY))e-3
 	while [ "$(lab_ms)" -lt "$end" ]; do
 		sleep $((3 + RANDOM % 5))
 		i=$((1 + RANDOM % 3))
