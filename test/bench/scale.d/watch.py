@@ -16,15 +16,16 @@ import json
 import os
 import socket
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "compare.d"))
 import helper  # noqa: E402  (proc_stat, exec_ms, mem_kb, stats)
 
 
-def metrics(path):
+def metrics(path, timeout=2.0):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(2)
+    s.settimeout(timeout)
     out = {}
     try:
         s.connect(path)
@@ -114,8 +115,25 @@ def window(cfg):
     jit = {n["name"]: [] for n in nodes}
     changes = []
     multi = none = samples = 0
-    next_metrics = t0 + every
-    failed_queries = 0
+    failed = [0]
+    stop = threading.Event()
+
+    def poll_metrics():
+        # apart from the role sampling: a launcher slow to answer must not
+        # stop the status-file samples
+        nxt = time.monotonic() + every
+        while not stop.wait(max(0.0, nxt - time.monotonic())):
+            nxt += every
+            for n in nodes:
+                m = metrics(n["sock"], 0.5)
+                if m is None:
+                    failed[0] += 1
+                elif JIT_LAST in m:
+                    jit[n["name"]].append(m[JIT_LAST])
+
+    th = threading.Thread(target=poll_metrics, daemon=True)
+    th.start()
+    wall0 = time.time()
     while True:
         now = time.monotonic()
         if now - t0 >= seconds:
@@ -129,16 +147,12 @@ def window(cfg):
             if v != last_roles[k]:
                 changes.append(f"{now - t0:.1f}s:{k}:{last_roles[k]}->{v}")
         last_roles = roles
-        if now >= next_metrics:
-            next_metrics += every
-            for n in nodes:
-                m = metrics(n["sock"])
-                if m is None:
-                    failed_queries += 1
-                elif JIT_LAST in m:
-                    jit[n["name"]].append(m[JIT_LAST])
         time.sleep(0.1)
     elapsed = time.monotonic() - t0
+    wall1 = time.time()
+    stop.set()
+    th.join()
+    failed_queries = failed[0]
     p1 = pressure()
     psi = " ".join(f"psi_{r}_{k}={(p1[(r, k)] - p0[(r, k)]) / 1e4 / elapsed:.1f}" for (r, k) in sorted(p1) if (r, k) in p0)
     m1 = {n["name"]: metrics(n["sock"]) for n in nodes}
@@ -164,7 +178,7 @@ def window(cfg):
             f"jit_samples={len(js)} jit_p50={js[len(js) // 2] if js else float('nan'):.3f} "
             f"jit_p99={js[max(0, -(-99 * len(js) // 100) - 1)] if js else float('nan'):.3f} "
             f"jit_sample_max={js[-1] if js else float('nan'):.3f} rss_kb={rss} pss_kb={pss}")
-    out.append(f"summary window_s={elapsed:.1f} masters_at_start={','.join(masters0) or '-'} "
+    out.append(f"summary window_s={elapsed:.1f} wall_start={wall0:.3f} wall_end={wall1:.3f} masters_at_start={','.join(masters0) or '-'} "
                f"masters_at_end={','.join(sorted(k for k, v in last_roles.items() if v == 'master')) or '-'} "
                f"promotions={prom:.0f} demotions={dem:.0f} role_changes={len(changes)} "
                f"samples={samples} multi_master_samples={multi} no_master_samples={none} "
