@@ -93,6 +93,9 @@ struct daemon {
 	int exit_code;
 	int stopped;         /* the loop has ended */
 	char status_path[4200];
+	char status_last[1024]; /* what the status file holds now */
+	ev_timer status_w;      /* a peers-only change, written late */
+	uint64_t status_writes;
 	uint64_t sent, send_errors, received, dropped[DROP_COUNT];
 	uint64_t dup_warned_at;
 };
@@ -160,8 +163,41 @@ static void write_status(struct daemon *d)
 			 supervisor_state_name(d->sup.state), (long)d->sup.pid, (unsigned long long)d->sup.starts,
 			 (unsigned long long)d->sup.restarts, d->sup.last_exit);
 
-	if (state_write_file(d->status_path, buf, (size_t)n, 0) != 0)
+	ev_timer_stop(d->loop, &d->status_w);
+	if (n < 0 || (size_t)n >= sizeof(buf) || strcmp(buf, d->status_last) == 0)
+		return;
+	if (state_write_file(d->status_path, buf, (size_t)n, 0) != 0) {
 		log_warn("cannot write %s: %s", d->status_path, strerror(errno));
+		d->status_last[0] = '\0';
+		return;
+	}
+	memcpy(d->status_last, buf, (size_t)n + 1);
+	d->status_writes++;
+}
+
+/*
+ * A peer seen or lost changes only the file's count of peers.  In a large
+ * group under load peers come and go many times a second, and a file
+ * rewritten (new file, rename) at that rate costs the disk more than the
+ * heartbeats cost the network: such changes wait up to STATUS_COALESCE_MS
+ * and go out together.  Role, master, term and broker changes are written
+ * at once.
+ */
+#define STATUS_COALESCE_MS 1000
+
+static void status_later(struct daemon *d)
+{
+	if (!ev_is_active(&d->status_w)) {
+		ev_timer_set(&d->status_w, STATUS_COALESCE_MS / 1000.0, 0.);
+		ev_timer_start(d->loop, &d->status_w);
+	}
+}
+
+static void status_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	write_status(w->data);
 }
 
 /* One line for a person: systemd's StatusText and the log. */
@@ -314,8 +350,10 @@ static void act(struct daemon *d, unsigned a, enum el_state old, const char *old
 	reconcile(d);
 	if (d->cache != NULL)
 		cache_set_term(d->cache, d->el.state == EL_MASTER ? d->el.term : d->el.max_term);
-	if (a & (EL_STATE_CHANGED | EL_MASTER_CHANGED | EL_PEERS_CHANGED))
+	if (a & (EL_STATE_CHANGED | EL_MASTER_CHANGED))
 		update_status(d);
+	else if (a & EL_PEERS_CHANGED)
+		status_later(d);
 }
 
 #define STEP(d, call)                                                                                               \
@@ -885,6 +923,8 @@ int daemon_run(struct config *c, const char *ini, const struct strlist *override
 	ev_timer_start(loop, &d->tick_w);
 	ev_init(&d->resign_w, resign_cb);
 	d->resign_w.data = d;
+	ev_init(&d->status_w, status_cb);
+	d->status_w.data = d;
 	ev_signal_init(&d->term_w, stop_cb, SIGTERM);
 	d->term_w.data = d;
 	ev_signal_start(loop, &d->term_w);
