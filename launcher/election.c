@@ -156,7 +156,7 @@ static void follow(struct election *e, const struct wire_msg *m, uint64_t now, u
 	e->pending_claim_until = 0;
 }
 
-static void promote(struct election *e, uint64_t now, unsigned *act)
+static void promote(struct election *e, uint64_t now, unsigned *act, const char *why)
 {
 	e->term = e->claim_term;
 	if (e->term > e->max_term)
@@ -164,9 +164,30 @@ static void promote(struct election *e, uint64_t now, unsigned *act)
 	snprintf(e->master, sizeof(e->master), "%s", e->p.self);
 	e->became_master_at = now;
 	e->quorum_lost_since = 0;
+	e->favored[0] = '\0';
 	*act |= EL_SEND_HEARTBEAT | EL_MASTER_CHANGED;
-	set_state(e, EL_MASTER, act, "no better claim and no live master within the claim window; term %llu",
-		  (unsigned long long)e->term);
+	set_state(e, EL_MASTER, act, "%s; term %llu", why, (unsigned long long)e->term);
+}
+
+/* The resigning master named us, and the claim is ours to make at once. */
+static int named_successor(const struct election *e, uint64_t now)
+{
+	return e->favored[0] != '\0' && now < e->favored_until && strcmp(e->favored, e->p.self) == 0;
+}
+
+/* The live slave that ranks first, not counting those about to stop. */
+static const struct el_peer *best_slave(const struct election *e, uint64_t now)
+{
+	const struct el_peer *best = NULL;
+
+	for (size_t i = 0; i < e->npeers; i++) {
+		const struct el_peer *p = &e->peers[i];
+		if (!peer_live(e, p, now) || p->role != EL_SLAVE || (p->flags & WIRE_F_NOCLAIM))
+			continue;
+		if (best == NULL || ranks_before(p->position, p->id, best->position, best->id))
+			best = p;
+	}
+	return best;
 }
 
 /* Our place among the live nodes that may claim (0 = first). */
@@ -277,7 +298,7 @@ unsigned election_tick(struct election *e, uint64_t now)
 			set_state(e, EL_SLAVE, &act, "claim of term %llu got %zu of the %u votes needed",
 				  (unsigned long long)e->claim_term, e->nvotes + 1, e->p.expected_nodes / 2 + 1);
 		} else if (now >= e->claim_until) {
-			promote(e, now, &act);
+			promote(e, now, &act, "no better claim and no live master within the claim window");
 		} else if (e->claim_resend_at != 0 && now >= e->claim_resend_at) {
 			e->claim_resend_at = 0; /* a second copy against packet loss */
 			act |= EL_SEND_CLAIM;
@@ -359,7 +380,7 @@ static void on_claim(struct election *e, const struct wire_msg *m, uint64_t now,
 	}
 }
 
-static void on_vote(struct election *e, const struct wire_msg *m)
+static void on_vote(struct election *e, const struct wire_msg *m, uint64_t now, unsigned *act)
 {
 	if (e->state != EL_CANDIDATE || m->term != e->claim_term || strcmp(m->target, e->p.self) != 0)
 		return;
@@ -368,6 +389,10 @@ static void on_vote(struct election *e, const struct wire_msg *m)
 			return;
 	if (e->nvotes < ELECTION_MAX_PEERS)
 		snprintf(e->voters[e->nvotes++], sizeof(e->voters[0]), "%s", m->node);
+	/* a majority has voted for the named successor's term: nobody else can
+	 * collect one for it, and there is nothing left to wait for */
+	if (named_successor(e, now) && votes_enough(e) && election_quorum(e, now))
+		promote(e, now, act, "named by the resigning master, and a majority voted");
 }
 
 static void on_resign(struct election *e, const struct wire_msg *m, uint64_t now, unsigned *act)
@@ -378,14 +403,34 @@ static void on_resign(struct election *e, const struct wire_msg *m, uint64_t now
 	snprintf(e->favored, sizeof(e->favored), "%s", m->target);
 	e->favored_until = now + e->timeout;
 	e->pending_claim_until = 0;
+	if (e->state != EL_SLAVE || now < e->holddown_until || !election_quorum(e, now))
+		return;
+	if (named_successor(e, now) && e->p.expected_nodes == 0) {
+		/* the master handed its mastership to us and stopped its broker
+		 * first: no claim window (any other claimant hears us at once and
+		 * withdraws, as it would from any master) */
+		char why[WIRE_ID_MAX + 64];
+		snprintf(why, sizeof(why), "master %s resigned in favour of us", m->node);
+		e->claim_term = e->max_term + 1;
+		promote(e, now, act, why);
+		return;
+	}
+	/* with a quorum the named successor still collects votes, and promotes
+	 * on the majority; the others wait their turn */
+	maybe_claim(e, now, act);
 }
 
 static void resign(struct election *e, const char *target, uint64_t holddown_ms, uint64_t now, unsigned *act)
 {
 	char t[WIRE_ID_MAX + 1];
 
-	/* target may be e->handover_target itself */
-	snprintf(t, sizeof(t), "%s", target ? target : "");
+	/* target may be e->handover_target itself; none given: the slave that
+	 * ranks first takes over at once, with no claim window */
+	if (target == NULL || *target == '\0') {
+		const struct el_peer *b = best_slave(e, now);
+		target = b != NULL ? b->id : "";
+	}
+	snprintf(t, sizeof(t), "%s", target);
 	memcpy(e->handover_target, t, sizeof(t));
 	e->holddown_until = now + holddown_ms;
 	lose_master(e, now, act, "we resigned");
@@ -469,7 +514,7 @@ unsigned election_on_packet(struct election *e, const struct wire_msg *m, uint64
 		on_handover(e, m, now, &act);
 		break;
 	case WIRE_VOTE:
-		on_vote(e, m);
+		on_vote(e, m, now, &act);
 		break;
 	}
 	return act;
@@ -497,14 +542,7 @@ unsigned election_request_handover(struct election *e, const char *target, uint6
 	check_stall(e, now, &act);
 	if (target == NULL || *target == '\0') {
 		/* the next in order among the live slaves */
-		const struct el_peer *best = NULL;
-		for (size_t i = 0; i < e->npeers; i++) {
-			const struct el_peer *p = &e->peers[i];
-			if (!peer_live(e, p, now) || p->role != EL_SLAVE)
-				continue;
-			if (best == NULL || ranks_before(p->position, p->id, best->position, best->id))
-				best = p;
-		}
+		const struct el_peer *best = best_slave(e, now);
 		if (e->state != EL_MASTER && e->state == EL_SLAVE &&
 		    (best == NULL || ranks_before(e->p.position, e->p.self, best->position, best->id)))
 			target = e->p.self;

@@ -117,9 +117,11 @@ void election_set_params(struct election *e, const struct el_params *p);
 unsigned election_tick(struct election *e, uint64_t now);
 unsigned election_on_packet(struct election *e, const struct wire_msg *m, uint64_t now);
 
-/* Step down: as master, stop being one and ask the cluster to promote
- * target (or the best slave when NULL/""), and hold off claiming for
- * holddown_ms.  Returns EL_SEND_RESIGN when we were master. */
+/* Step down: as master, stop being one and name target (or, when NULL/"",
+ * the live slave that ranks first) as successor, which promotes when the
+ * resign arrives, without a claim window (with a quorum: once a majority
+ * voted).  Hold off claiming for holddown_ms.  Returns EL_SEND_RESIGN when
+ * we were master. */
 unsigned election_resign(struct election *e, const char *target, uint64_t holddown_ms, uint64_t now);
 
 /* Ask the current master to hand over to target (switchover).  0 when there

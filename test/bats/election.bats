@@ -68,7 +68,7 @@ start_three() {
 	lab_sampler_check
 }
 
-@test "SIGTERM of the master: it resigns, a new master within 2 x delay" {
+@test "SIGTERM of the master: it resigns in favour of the best slave, which promotes at once" {
 	local m t0 m2 elapsed others
 	start_three
 	others=$(echo 1 2 3 | tr -d "$m")
@@ -82,7 +82,8 @@ start_three() {
 	wait "$(lab_pid "$m")"
 	[ "$(lab_role "$m")" = stopped ]
 	grep -q "resigning" "$LAB_DIR/n$m/log"
-	grep -q "master n$m resigned" "$LAB_DIR/n$m2/log"
+	grep -q "resigning in favour of n$m2" "$LAB_DIR/n$m/log"
+	grep -q "master n$m resigned in favour of us" "$LAB_DIR/n$m2/log"
 	lab_sampler_check
 }
 

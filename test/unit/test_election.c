@@ -27,6 +27,7 @@ struct sim {
 	int qfrom[QMAX];
 	size_t qn;
 	unsigned loss_pct;  /* chance a delivery is lost */
+	int deaf_resign[N]; /* every RESIGN copy to this node is lost */
 	uint64_t rng;
 	/* invariant tracking */
 	uint64_t overlap_ms, longest_overlap;
@@ -130,6 +131,7 @@ static void sim_step(struct sim *s)
 	for (size_t k = 0; k < qn; k++)
 		for (int j = 0; j < s->n; j++)
 			if (j != from[k] && s->up[from[k]] && hears(s, from[k], j) &&
+			    !(q[k].type == WIRE_RESIGN && s->deaf_resign[j]) &&
 			    (s->loss_pct == 0 || sim_rand(s) % 100 >= s->loss_pct))
 				sim_act(s, j, election_on_packet(&s->e[j], &q[k], s->now));
 	for (int i = 0; i < s->n; i++) {
@@ -257,8 +259,13 @@ static void resign_is_fast(void **state)
 	sim_act(&s, 0, election_resign(&s.e[0], NULL, UINT64_MAX / 4, s.now));
 	assert_int_equal(s.e[0].state, EL_SLAVE);
 	assert_int_equal(s.e[0].demotions, 1);
+	/* named in the resign, n2 promotes when it arrives: no claim window */
+	assert_string_equal(s.e[0].handover_target, "n2");
 	assert_int_equal(sim_until_master(&s, 5000, &took), 1);
-	assert_true(took <= 2 * 100);
+	assert_true(took <= 2);
+	assert_non_null(strstr(s.e[1].reason, "master n1 resigned in favour of us"));
+	sim_run(&s, 3);
+	assert_string_equal(s.e[2].master, "n2");
 	/* the resigned node, held down, never claims again */
 	sim_run(&s, 3000);
 	assert_int_equal(count_masters(&s), 1);
@@ -493,6 +500,100 @@ static void relayed_liveness_does_not_extend_the_timeout(void **state)
 	}
 }
 
+/* The named successor missed every copy of the resign: the others wait for
+ * it, it learns from the old master's heartbeat and claims as usual. */
+static void named_successor_deaf(void **state)
+{
+	struct sim s;
+	uint64_t took;
+
+	(void)state;
+	sim_init(&s, 4, 100, 3);
+	assert_int_equal(sim_until_master(&s, 5000, NULL), 0);
+	sim_run(&s, 300);
+	s.deaf_resign[1] = 1;
+	sim_act(&s, 0, election_resign(&s.e[0], NULL, UINT64_MAX / 4, s.now));
+	assert_int_equal(sim_until_master(&s, 5000, &took), 1);
+	assert_true(took <= 100 + 50 + 10); /* next heartbeat, claim window, ticks */
+	sim_run(&s, 3000);
+	assert_int_equal(count_masters(&s), 1);
+	assert_int_equal(s.e[1].state, EL_MASTER);
+	assert_int_equal(s.longest_overlap, 0);
+}
+
+/* A slave that missed the resign still follows its old master; the named
+ * successor's first heartbeat, with a higher term, moves it over. */
+static void other_slave_deaf(void **state)
+{
+	struct sim s;
+
+	(void)state;
+	sim_init(&s, 4, 100, 3);
+	assert_int_equal(sim_until_master(&s, 5000, NULL), 0);
+	sim_run(&s, 300);
+	s.deaf_resign[2] = s.deaf_resign[3] = 1;
+	sim_act(&s, 0, election_resign(&s.e[0], NULL, UINT64_MAX / 4, s.now));
+	sim_run(&s, 3);
+	assert_int_equal(s.e[1].state, EL_MASTER);
+	assert_string_equal(s.e[2].master, "n2");
+	assert_string_equal(s.e[3].master, "n2");
+	sim_run(&s, 3000);
+	assert_int_equal(count_masters(&s), 1);
+	assert_int_equal(s.e[1].promotions, 1);
+	assert_int_equal(s.e[2].promotions + s.e[3].promotions, 0);
+	assert_int_equal(s.longest_overlap, 0);
+}
+
+/* With a quorum the named successor claims at once and promotes on the
+ * majority's votes, well inside the claim window. */
+static void named_successor_with_quorum(void **state)
+{
+	struct sim s;
+	struct el_params p;
+	uint64_t took, term;
+
+	(void)state;
+	sim_init(&s, 3, 100, 3);
+	for (int i = 0; i < 3; i++) {
+		p = params(i, 100, 3);
+		p.expected_nodes = 3;
+		sim_start(&s, i, p);
+	}
+	assert_int_equal(sim_until_master(&s, 5000, NULL), 0);
+	sim_run(&s, 300);
+	term = s.e[0].term;
+	sim_act(&s, 0, election_resign(&s.e[0], NULL, UINT64_MAX / 4, s.now));
+	assert_int_equal(sim_until_master(&s, 5000, &took), 1);
+	assert_true(took < s.e[1].claim_window);
+	assert_non_null(strstr(s.e[1].reason, "a majority voted"));
+	assert_int_equal(s.e[1].term, term + 1);
+	sim_run(&s, 3000);
+	assert_int_equal(count_masters(&s), 1);
+	assert_int_equal(s.longest_overlap, 0);
+}
+
+/* A slave about to stop (NOCLAIM) is never named. */
+static void stopping_slave_not_named(void **state)
+{
+	struct sim s;
+	struct wire_msg m;
+	unsigned a;
+
+	(void)state;
+	sim_init(&s, 3, 100, 3);
+	assert_int_equal(sim_until_master(&s, 5000, NULL), 0);
+	sim_run(&s, 300);
+	memset(&m, 0, sizeof(m));
+	election_fill(&s.e[1], WIRE_HEARTBEAT, s.now, &m);
+	m.boot = 1001;
+	m.seq = ++s.seq[1];
+	m.flags |= WIRE_F_NOCLAIM;
+	election_on_packet(&s.e[0], &m, s.now);
+	a = election_resign(&s.e[0], NULL, UINT64_MAX / 4, s.now);
+	assert_true(a & EL_SEND_RESIGN);
+	assert_string_equal(s.e[0].handover_target, "n3");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -504,6 +605,8 @@ int main(void)
 		cmocka_unit_test(many_nodes), cmocka_unit_test(minority_of_five),
 		cmocka_unit_test(loss_30_percent_no_false_failover),
 		cmocka_unit_test(relayed_liveness_does_not_extend_the_timeout),
+		cmocka_unit_test(named_successor_deaf), cmocka_unit_test(other_slave_deaf),
+		cmocka_unit_test(named_successor_with_quorum), cmocka_unit_test(stopping_slave_not_named),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
