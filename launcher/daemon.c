@@ -915,7 +915,16 @@ int daemon_run(struct config *c, const char *ini, const struct strlist *override
 	else
 		log_info("Started listener on port %ld (unicast, %zu peers)", c->cluster_port, d->tr.npeers);
 
-	ev_timer_init(&d->hb_w, hb_cb, 0., c->cluster_delay / 1000.0);
+	{
+		/* one heartbeat goes out at once (below); the timer's first one at
+		 * a random point of the interval, so launchers started together
+		 * do not send in step */
+		uint32_t r = 0;
+		if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r))
+			r = (uint32_t)getpid() * 2654435761u;
+		ev_timer_init(&d->hb_w, hb_cb, (double)(r % 1000) / 1000.0 * (double)c->cluster_delay / 1000.0,
+			      c->cluster_delay / 1000.0);
+	}
 	d->hb_w.data = d;
 	ev_timer_start(loop, &d->hb_w);
 	ev_timer_init(&d->tick_w, tick_cb, 0., election_tick_ms(&d->el) / 1000.0);

@@ -11,7 +11,7 @@ RUNTIME_TEST_PACKAGES=(
 	bats bats-support bats-assert bats-file
 	openjdk-17-jdk-headless libaspectj-java activemq libactivemq-java
 	iproute2 procps python3 shellcheck groff-base
-	libmemcached-tools python3-pymemcache memcached nftables
+	libmemcached-tools python3-pymemcache memcached nftables spin
 	systemd-container
 )
 
