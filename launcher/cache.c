@@ -1435,31 +1435,22 @@ void cache_metrics(const struct cache *k, struct ctl_out *o)
 	}
 	for (const struct pending *pd = k->pend; pd; pd = pd->next)
 		pending++;
-	ctl_printf(o, "# HELP failover_cache_tombstones Removed entries kept for replication.\n"
-		      "# TYPE failover_cache_tombstones gauge\nfailover_cache_tombstones %zu\n", k->st.tombstones);
-	ctl_printf(o, "# HELP failover_cache_bytes Bytes of values held.\n# TYPE failover_cache_bytes gauge\n"
-		      "failover_cache_bytes %llu\n", (unsigned long long)k->st.bytes);
-	ctl_printf(o, "# HELP failover_cache_replicating_peers Peers with a replication connection.\n"
-		      "# TYPE failover_cache_replicating_peers gauge\nfailover_cache_replicating_peers %u\n", ready);
-	ctl_printf(o, "# HELP failover_cache_replication_backlog_bytes Bytes queued to peers (replication lag).\n"
-		      "# TYPE failover_cache_replication_backlog_bytes gauge\n"
-		      "failover_cache_replication_backlog_bytes %llu\n", (unsigned long long)backlog);
-	ctl_printf(o, "# HELP failover_cache_pending_writes Synchronous writes waiting for acknowledgements.\n"
-		      "# TYPE failover_cache_pending_writes gauge\nfailover_cache_pending_writes %u\n", pending);
-	ctl_printf(o, "# HELP failover_cache_writes_total Writes replicated, by direction and outcome.\n"
-		      "# TYPE failover_cache_writes_total counter\n"
-		      "failover_cache_writes_total{kind=\"sent\"} %llu\nfailover_cache_writes_total{kind=\"received\"} %llu\n"
+	ctl_metric(o, "failover_cache_tombstones", "gauge", "Removed entries kept for replication.", k->st.tombstones);
+	ctl_metric(o, "failover_cache_bytes", "gauge", "Bytes of values held.", k->st.bytes);
+	ctl_metric(o, "failover_cache_replicating_peers", "gauge", "Peers with a replication connection.", ready);
+	ctl_metric(o, "failover_cache_replication_backlog_bytes", "gauge", "Bytes queued to peers (replication lag).",
+		   backlog);
+	ctl_metric(o, "failover_cache_pending_writes", "gauge", "Synchronous writes waiting for acknowledgements.",
+		   pending);
+	ctl_metric_head(o, "failover_cache_writes_total", "counter", "Writes replicated, by direction and outcome.");
+	ctl_printf(o, "failover_cache_writes_total{kind=\"sent\"} %llu\nfailover_cache_writes_total{kind=\"received\"} %llu\n"
 		      "failover_cache_writes_total{kind=\"acknowledged\"} %llu\n"
 		      "failover_cache_writes_total{kind=\"unacknowledged\"} %llu\n",
 		   (unsigned long long)k->repl_sent, (unsigned long long)k->repl_recv, (unsigned long long)k->acks,
 		   (unsigned long long)k->unacked);
-	ctl_printf(o, "# HELP failover_cache_snapshots_total Full snapshots sent.\n"
-		      "# TYPE failover_cache_snapshots_total counter\nfailover_cache_snapshots_total %llu\n",
-		   (unsigned long long)k->syncs);
-	ctl_printf(o, "# HELP failover_cache_auth_failures_total Replication connections dropped for a bad tag.\n"
-		      "# TYPE failover_cache_auth_failures_total counter\nfailover_cache_auth_failures_total %llu\n",
-		   (unsigned long long)k->auth_failures);
-	ctl_printf(o, "# HELP failover_cache_persist_errors_total Failed saves of the cache file.\n"
-		      "# TYPE failover_cache_persist_errors_total counter\nfailover_cache_persist_errors_total %llu\n",
-		   (unsigned long long)k->persist_errors);
+	ctl_metric(o, "failover_cache_snapshots_total", "counter", "Full snapshots sent.", k->syncs);
+	ctl_metric(o, "failover_cache_auth_failures_total", "counter", "Replication connections dropped for a bad tag.",
+		   k->auth_failures);
+	ctl_metric(o, "failover_cache_persist_errors_total", "counter", "Failed saves of the cache file.",
+		   k->persist_errors);
 }

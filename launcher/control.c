@@ -68,6 +68,17 @@ void ctl_printf(struct ctl_out *o, const char *fmt, ...)
 	}
 }
 
+void ctl_metric_head(struct ctl_out *o, const char *name, const char *type, const char *help)
+{
+	ctl_printf(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+void ctl_metric(struct ctl_out *o, const char *name, const char *type, const char *help, unsigned long long value)
+{
+	ctl_metric_head(o, name, type, help);
+	ctl_printf(o, "%s %llu\n", name, value);
+}
+
 static void client_free(struct control_client *cl)
 {
 	struct control *c = cl->c;

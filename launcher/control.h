@@ -25,6 +25,11 @@ struct ctl_out {
 
 void ctl_printf(struct ctl_out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Prometheus text format: the HELP and TYPE lines of a family (type is
+ * "gauge" or "counter"); ctl_metric adds its one unlabelled sample. */
+void ctl_metric_head(struct ctl_out *o, const char *name, const char *type, const char *help);
+void ctl_metric(struct ctl_out *o, const char *name, const char *type, const char *help, unsigned long long value);
+
 /* Fills out for one parsed request.  Returns 0 ("ok" + body) or -1 (the
  * body is the error reason). */
 typedef int (*control_handler)(void *ud, const struct ctl_request *req, struct ctl_out *out);

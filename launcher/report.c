@@ -204,59 +204,39 @@ void report_metrics(const struct report_view *v, struct ctl_out *o)
 	const struct supervisor *s = v->sup;
 	static const char *const roles[] = {"listening", "slave", "candidate", "master"};
 
-	ctl_printf(o, "# HELP failover_role 1 for the role this node has now.\n# TYPE failover_role gauge\n");
+	ctl_metric_head(o, "failover_role", "gauge", "1 for the role this node has now.");
 	for (int r = 0; r < 4; r++)
 		ctl_printf(o, "failover_role{role=\"%s\"} %d\n", roles[r], (int)e->state == r);
-	ctl_printf(o, "# HELP failover_term The current term.\n# TYPE failover_term gauge\nfailover_term %llu\n",
-		   (unsigned long long)(e->state == EL_MASTER || e->master[0] ? e->term : e->max_term));
-	ctl_printf(o, "# HELP failover_peers Live peers.\n# TYPE failover_peers gauge\nfailover_peers %zu\n",
-		   election_live(e, v->now) - 1);
-	ctl_printf(o, "# HELP failover_quorum 1 when this node sees a majority (or none is configured).\n"
-		      "# TYPE failover_quorum gauge\nfailover_quorum %d\n", election_quorum(e, v->now));
-	ctl_printf(o, "# HELP failover_promotions_total Promotions to master.\n# TYPE failover_promotions_total counter\n"
-		      "failover_promotions_total %llu\n", (unsigned long long)e->promotions);
-	ctl_printf(o, "# HELP failover_demotions_total Demotions from master.\n# TYPE failover_demotions_total counter\n"
-		      "failover_demotions_total %llu\n", (unsigned long long)e->demotions);
-	ctl_printf(o, "# HELP failover_broker_up 1 while a broker process runs here.\n# TYPE failover_broker_up gauge\n"
-		      "failover_broker_up %d\n", supervisor_alive(s));
-	ctl_printf(o, "# HELP failover_broker_serving 1 while the broker is ready.\n"
-		      "# TYPE failover_broker_serving gauge\nfailover_broker_serving %d\n", s->state == SUP_SERVING);
-	ctl_printf(o, "# HELP failover_broker_starts_total Broker starts.\n# TYPE failover_broker_starts_total counter\n"
-		      "failover_broker_starts_total %llu\n", (unsigned long long)s->starts);
-	ctl_printf(o, "# HELP failover_broker_restarts_total Restarts after a crash.\n"
-		      "# TYPE failover_broker_restarts_total counter\nfailover_broker_restarts_total %llu\n",
-		   (unsigned long long)s->restarts);
-	ctl_printf(o, "# HELP failover_broker_exits_total Broker exits by reason.\n"
-		      "# TYPE failover_broker_exits_total counter\n"
-		      "failover_broker_exits_total{reason=\"crash\"} %llu\n"
-		      "failover_broker_exits_total{reason=\"stop\"} %llu\n",
+	ctl_metric(o, "failover_term", "gauge", "The current term.",
+		   e->state == EL_MASTER || e->master[0] ? e->term : e->max_term);
+	ctl_metric(o, "failover_peers", "gauge", "Live peers.", election_live(e, v->now) - 1);
+	ctl_metric(o, "failover_quorum", "gauge", "1 when this node sees a majority (or none is configured).",
+		   (unsigned long long)election_quorum(e, v->now));
+	ctl_metric(o, "failover_promotions_total", "counter", "Promotions to master.", e->promotions);
+	ctl_metric(o, "failover_demotions_total", "counter", "Demotions from master.", e->demotions);
+	ctl_metric(o, "failover_broker_up", "gauge", "1 while a broker process runs here.",
+		   (unsigned long long)supervisor_alive(s));
+	ctl_metric(o, "failover_broker_serving", "gauge", "1 while the broker is ready.", s->state == SUP_SERVING);
+	ctl_metric(o, "failover_broker_starts_total", "counter", "Broker starts.", s->starts);
+	ctl_metric(o, "failover_broker_restarts_total", "counter", "Restarts after a crash.", s->restarts);
+	ctl_metric_head(o, "failover_broker_exits_total", "counter", "Broker exits by reason.");
+	ctl_printf(o, "failover_broker_exits_total{reason=\"crash\"} %llu\nfailover_broker_exits_total{reason=\"stop\"} %llu\n",
 		   (unsigned long long)s->crashes_total, (unsigned long long)s->clean_stops);
-	ctl_printf(o, "# HELP failover_packets_sent_total Cluster packets sent.\n"
-		      "# TYPE failover_packets_sent_total counter\nfailover_packets_sent_total %llu\n",
-		   (unsigned long long)v->sent);
-	ctl_printf(o, "# HELP failover_packets_send_errors_total Cluster packets the kernel refused.\n"
-		      "# TYPE failover_packets_send_errors_total counter\nfailover_packets_send_errors_total %llu\n",
-		   (unsigned long long)v->send_errors);
-	ctl_printf(o, "# HELP failover_packets_received_total Datagrams received.\n"
-		      "# TYPE failover_packets_received_total counter\nfailover_packets_received_total %llu\n",
-		   (unsigned long long)v->received);
-	ctl_printf(o, "# HELP failover_packets_dropped_total Datagrams dropped, by reason.\n"
-		      "# TYPE failover_packets_dropped_total counter\n");
+	ctl_metric(o, "failover_packets_sent_total", "counter", "Cluster packets sent.", v->sent);
+	ctl_metric(o, "failover_packets_send_errors_total", "counter", "Cluster packets the kernel refused.",
+		   v->send_errors);
+	ctl_metric(o, "failover_packets_received_total", "counter", "Datagrams received.", v->received);
+	ctl_metric_head(o, "failover_packets_dropped_total", "counter", "Datagrams dropped, by reason.");
 	for (int i = 1; i < v->ndrop; i++)
 		ctl_printf(o, "failover_packets_dropped_total{reason=\"%s\"} %llu\n", v->drop_names[i],
 			   (unsigned long long)v->dropped[i]);
-	ctl_printf(o, "# HELP failover_heartbeat_jitter_ms Lateness of our heartbeat timer.\n"
-		      "# TYPE failover_heartbeat_jitter_ms gauge\n"
-		      "failover_heartbeat_jitter_ms{stat=\"last\"} %.3f\nfailover_heartbeat_jitter_ms{stat=\"max\"} %.3f\n",
+	ctl_metric_head(o, "failover_heartbeat_jitter_ms", "gauge", "Lateness of our heartbeat timer.");
+	ctl_printf(o, "failover_heartbeat_jitter_ms{stat=\"last\"} %.3f\nfailover_heartbeat_jitter_ms{stat=\"max\"} %.3f\n",
 		   v->hb_jitter_last_ms, v->hb_jitter_max_ms);
-	ctl_printf(o, "# HELP failover_heartbeats_total Heartbeats sent.\n# TYPE failover_heartbeats_total counter\n"
-		      "failover_heartbeats_total %llu\n", (unsigned long long)v->hb_count);
-	ctl_printf(o, "# HELP failover_cache_entries Entries in the replicated cache.\n"
-		      "# TYPE failover_cache_entries gauge\nfailover_cache_entries %llu\n",
-		   (unsigned long long)v->cache_entries);
-	ctl_printf(o, "# HELP failover_control_requests_total Control requests served and refused.\n"
-		      "# TYPE failover_control_requests_total counter\n"
-		      "failover_control_requests_total{result=\"served\"} %llu\n"
+	ctl_metric(o, "failover_heartbeats_total", "counter", "Heartbeats sent.", v->hb_count);
+	ctl_metric(o, "failover_cache_entries", "gauge", "Entries in the replicated cache.", v->cache_entries);
+	ctl_metric_head(o, "failover_control_requests_total", "counter", "Control requests served and refused.");
+	ctl_printf(o, "failover_control_requests_total{result=\"served\"} %llu\n"
 		      "failover_control_requests_total{result=\"refused\"} %llu\n",
 		   v->ctl_served, v->ctl_refused);
 }
