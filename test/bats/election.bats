@@ -87,6 +87,25 @@ start_three() {
 	lab_sampler_check
 }
 
+@test "with a quorum, SIGTERM of the master: the named slave promotes on the majority's votes" {
+	local i m t0 m2 elapsed others
+	for i in 1 2 3; do lab_ini "$i" "expected_nodes = 3"; done
+	start_three
+	others=$(echo 1 2 3 | tr -d "$m")
+	lab_groups "$others"
+	kill -TERM "$(lab_pid "$m")"
+	m2=$(lab_wait_one_master "$others" 10)
+	elapsed=$(($(lab_log_ms "$m2" "Promoted to Master node") - $(lab_log_ms "$m" "signal 15: stopping")))
+	echo "# quorum: n$m stopped, n$m2 master after $elapsed ms (bound $((2 * DELAY)) ms)" >&3
+	[ "$elapsed" -le $((2 * DELAY)) ] || { lab_logs; false; }
+	grep -q "resigning in favour of n$m2" "$LAB_DIR/n$m/log"
+	grep -q "named by the resigning master, and a majority voted" "$LAB_DIR/n$m2/log"
+	wait "$(lab_pid "$m")"
+	sleep 1
+	[ "$(lab_masters)" = "$m2" ]
+	lab_sampler_check
+}
+
 @test "SIGSTOP of the master beyond the timeout, then SIGCONT: it steps down, one master remains" {
 	local m m2 others
 	start_three
