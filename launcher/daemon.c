@@ -851,6 +851,10 @@ static int setup(struct daemon *d, const struct config *c)
 		log_warn("cluster.auth = none: cluster packets are NOT authenticated; anyone who can send to %s:%ld "
 			 "can promote or demote nodes", c->cluster_group, c->cluster_port);
 	}
+	if (c->cluster_delay * c->cluster_retries < 100)
+		log_warn("failure timeout %ld ms (cluster.delay x cluster.retries): a busy host can stall this "
+			 "process that long, and a stalled master steps down; raise cluster.retries",
+			 c->cluster_delay * c->cluster_retries);
 	snprintf(d->status_path, sizeof(d->status_path), "%s/status", c->cluster_state_dir);
 	p = election_params(d, c);
 	p.initial_term = state_read_term(c->cluster_state_dir);

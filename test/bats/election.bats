@@ -237,3 +237,16 @@ start_three() {
 	[ "$elapsed" -le "$BOUND_MS" ]
 	lab_sampler_check
 }
+
+@test "a failure timeout under 100 ms is warned about at start, a longer one is not" {
+	local i
+	lab_start 1 -o cluster.delay=20 -o cluster.retries=3
+	lab_start 2
+	for i in $(seq 50); do
+		grep -q "Failover Manager has started" "$LAB_DIR/n1/log" && grep -q "Failover Manager has started" "$LAB_DIR/n2/log" && break
+		sleep 0.1
+	done
+	grep -q "failure timeout 60 ms (cluster.delay x cluster.retries)" "$LAB_DIR/n1/log"
+	grep -q "Failover Manager has started" "$LAB_DIR/n2/log"
+	! grep -q "failure timeout" "$LAB_DIR/n2/log"
+}
