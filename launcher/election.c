@@ -218,15 +218,9 @@ static int votes_enough(const struct election *e)
 	return e->p.expected_nodes == 0 || (e->nvotes + 1) * 2 > e->p.expected_nodes;
 }
 
-static void maybe_claim(struct election *e, uint64_t now, unsigned *act)
+/* Announce a claim of a term above any seen, and open the claim window. */
+static void start_claim(struct election *e, uint64_t now, unsigned *act)
 {
-	unsigned k;
-
-	if (now < e->holddown_until || now < e->pending_claim_until || !election_quorum(e, now))
-		return;
-	k = claim_rank(e, now);
-	if (now < e->lost_at + k * e->skew_step)
-		return;
 	e->claim_term = e->max_term + 1;
 	e->nvotes = 0;
 	e->voted_term = e->claim_term; /* our own vote */
@@ -234,8 +228,38 @@ static void maybe_claim(struct election *e, uint64_t now, unsigned *act)
 	e->claim_until = now + e->claim_window;
 	e->claim_resend_at = now + e->claim_window / 2;
 	*act |= EL_SEND_CLAIM;
+}
+
+static void maybe_claim(struct election *e, uint64_t now, unsigned *act)
+{
+	unsigned k;
+	uint64_t from = e->lost_at;
+
+	if (now < e->holddown_until || now < e->pending_claim_until || !election_quorum(e, now))
+		return;
+	/* the rank skew also counts from the end of a wait for another claim:
+	 * two nodes that waited for the same one (or failed together to get a
+	 * majority) must not claim the same term at the same moment again */
+	if (e->pending_claim_until > from)
+		from = e->pending_claim_until;
+	k = claim_rank(e, now);
+	if (now < from + k * e->skew_step)
+		return;
+	start_claim(e, now, act);
 	set_state(e, EL_CANDIDATE, act, "no master; claiming term %llu (rank %u among live slaves)",
 		  (unsigned long long)e->claim_term, k);
+}
+
+/* A live peer, other than the one named, that claims or is master. */
+static const struct el_peer *contender(const struct election *e, const char *except, uint64_t now)
+{
+	for (size_t i = 0; i < e->npeers; i++) {
+		const struct el_peer *p = &e->peers[i];
+		if (peer_live(e, p, now) && strcmp(p->id, except) != 0 &&
+		    (p->role == EL_CANDIDATE || p->role == EL_MASTER))
+			return p;
+	}
+	return NULL;
 }
 
 static void expire_peers(struct election *e, uint64_t now, unsigned *act)
@@ -297,6 +321,13 @@ unsigned election_tick(struct election *e, uint64_t now)
 			e->pending_claim_until = now + e->p.delay_ms;
 			set_state(e, EL_SLAVE, &act, "claim of term %llu got %zu of the %u votes needed",
 				  (unsigned long long)e->claim_term, e->nvotes + 1, e->p.expected_nodes / 2 + 1);
+		} else if (now >= e->claim_until && e->max_term > e->claim_term) {
+			/* a higher term was heard meanwhile: a promotion must carry a
+			 * term above any seen, so claim again above it */
+			unsigned long long old = e->claim_term;
+			start_claim(e, now, &act);
+			snprintf(e->reason, sizeof(e->reason), "term %llu heard while claiming %llu; claiming term %llu",
+				 (unsigned long long)e->max_term, old, (unsigned long long)e->claim_term);
 		} else if (now >= e->claim_until) {
 			promote(e, now, &act, "no better claim and no live master within the claim window");
 		} else if (e->claim_resend_at != 0 && now >= e->claim_resend_at) {
@@ -391,7 +422,7 @@ static void on_vote(struct election *e, const struct wire_msg *m, uint64_t now, 
 		snprintf(e->voters[e->nvotes++], sizeof(e->voters[0]), "%s", m->node);
 	/* a majority has voted for the named successor's term: nobody else can
 	 * collect one for it, and there is nothing left to wait for */
-	if (named_successor(e, now) && votes_enough(e) && election_quorum(e, now))
+	if (named_successor(e, now) && votes_enough(e) && election_quorum(e, now) && e->max_term <= e->claim_term)
 		promote(e, now, act, "named by the resigning master, and a majority voted");
 }
 
@@ -405,10 +436,13 @@ static void on_resign(struct election *e, const struct wire_msg *m, uint64_t now
 	e->pending_claim_until = 0;
 	if (e->state != EL_SLAVE || now < e->holddown_until || !election_quorum(e, now))
 		return;
-	if (named_successor(e, now) && e->p.expected_nodes == 0) {
+	if (named_successor(e, now) && e->p.expected_nodes == 0 && contender(e, m->node, now) == NULL) {
 		/* the master handed its mastership to us and stopped its broker
 		 * first: no claim window (any other claimant hears us at once and
-		 * withdraws, as it would from any master) */
+		 * withdraws, as it would from any master).  Not when another node
+		 * is known to claim or to be master: one that missed the old
+		 * master may have promoted already, and only the claim window
+		 * lets us hear it (the election model found this) */
 		char why[WIRE_ID_MAX + 64];
 		snprintf(why, sizeof(why), "master %s resigned in favour of us", m->node);
 		e->claim_term = e->max_term + 1;

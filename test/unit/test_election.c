@@ -594,6 +594,109 @@ static void stopping_slave_not_named(void **state)
 	assert_string_equal(s.e[0].handover_target, "n3");
 }
 
+/* A packet from node `from` to node `to`, as from's election would fill it,
+ * with the role and term given. */
+static void inject(struct sim *s, int from, int to, uint8_t type, uint8_t role, uint64_t term)
+{
+	struct wire_msg m;
+	memset(&m, 0, sizeof(m));
+	election_fill(&s->e[from], type, s->now, &m);
+	m.role = role;
+	m.term = term;
+	m.boot = (uint64_t)from + 1000;
+	m.seq = ++s->seq[from];
+	sim_act(s, to, election_on_packet(&s->e[to], &m, s->now));
+}
+
+/* The model's trace: n3 missed the master and claims; n2, named by the
+ * resigning master, must not skip the claim window while a claimant is
+ * known, or both end up master. */
+static void named_successor_waits_for_a_known_claimant(void **state)
+{
+	struct sim s;
+	uint64_t t;
+
+	(void)state;
+	sim_init(&s, 3, 100, 3);
+	assert_int_equal(sim_until_master(&s, 5000, NULL), 0);
+	sim_run(&s, 300);
+	/* n3 claims the next term; n2, following a live master, ignores it */
+	inject(&s, 2, 1, WIRE_CLAIM, EL_CANDIDATE, s.e[2].max_term + 1);
+	assert_int_equal(s.e[1].state, EL_SLAVE);
+	s.group[2] = 1; /* n3's later packets do not reach n2 for now */
+	sim_act(&s, 0, election_resign(&s.e[0], NULL, UINT64_MAX / 4, s.now));
+	assert_string_equal(s.e[0].handover_target, "n2");
+	sim_run(&s, 3);
+	assert_int_not_equal(s.e[1].state, EL_MASTER); /* no fast path */
+	/* n3 promoted meanwhile; its heartbeat arrives within n2's window */
+	s.group[2] = 0;
+	inject(&s, 2, 1, WIRE_HEARTBEAT, EL_MASTER, s.e[2].max_term + 1);
+	assert_int_equal(s.e[1].state, EL_SLAVE);
+	assert_string_equal(s.e[1].master, "n3");
+	for (t = 0; t < 1000; t++) {
+		sim_step(&s);
+		assert_int_equal(s.e[1].state == EL_MASTER && s.e[1].promotions > 0 && s.e[2].state == EL_MASTER, 0);
+	}
+}
+
+/* A promotion carries a term above any heard, even one heard during the
+ * claim window from a slave. */
+static void promotion_term_above_any_heard(void **state)
+{
+	struct sim s;
+	uint64_t high;
+
+	(void)state;
+	sim_init(&s, 3, 100, 3);
+	assert_int_equal(sim_until_master(&s, 5000, NULL), 0);
+	sim_run(&s, 300);
+	s.up[0] = 0;
+	while (s.e[1].state != EL_CANDIDATE)
+		sim_step(&s);
+	high = s.e[1].claim_term + 5;
+	inject(&s, 2, 1, WIRE_HEARTBEAT, EL_SLAVE, high);
+	assert_int_equal(s.e[1].max_term, high);
+	assert_int_equal(sim_until_master(&s, 5000, NULL), 1);
+	assert_true(s.e[1].term > high);
+	sim_run(&s, 1000);
+	assert_int_equal(count_masters(&s), 1);
+	assert_int_equal(s.longest_overlap, 0);
+}
+
+/* With a quorum, two slaves that wait out the same claim must not claim
+ * the same term at the same moment, term after term: the rank skew counts
+ * from the end of the wait. */
+static void split_votes_do_not_repeat(void **state)
+{
+	struct sim s;
+	struct el_params p;
+	uint64_t took, term;
+
+	(void)state;
+	sim_init(&s, 3, 100, 3);
+	for (int i = 0; i < 3; i++) {
+		p = params(i, 100, 3);
+		p.expected_nodes = 3;
+		sim_start(&s, i, p);
+	}
+	assert_int_equal(sim_until_master(&s, 5000, NULL), 0);
+	sim_run(&s, 300);
+	term = s.e[0].term;
+	s.group[0] = 1; /* the master is cut off */
+	sim_run(&s, 10);
+	s.e[1].pending_claim_until = s.e[2].pending_claim_until = s.now + 400;
+	s.up[0] = 0; /* and stays away */
+	while (count_masters(&s) > 0 || s.e[1].master[0] || s.e[2].master[0])
+		sim_step(&s);
+	assert_int_equal(sim_until_master(&s, 3000, &took), 1);
+	/* the first claim after the wait won: n3 held back by its rank and
+	 * voted for it, instead of both claiming the same term at once */
+	assert_int_equal(s.e[1].term, term + 1);
+	sim_run(&s, 1000);
+	assert_int_equal(count_masters(&s), 1);
+	assert_int_equal(s.longest_overlap, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -607,6 +710,8 @@ int main(void)
 		cmocka_unit_test(relayed_liveness_does_not_extend_the_timeout),
 		cmocka_unit_test(named_successor_deaf), cmocka_unit_test(other_slave_deaf),
 		cmocka_unit_test(named_successor_with_quorum), cmocka_unit_test(stopping_slave_not_named),
+		cmocka_unit_test(named_successor_waits_for_a_known_claimant),
+		cmocka_unit_test(promotion_term_above_any_heard), cmocka_unit_test(split_votes_do_not_repeat),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
