@@ -123,6 +123,7 @@ static void lose_master(struct election *e, uint64_t lost_at, unsigned *act, con
 	}
 	e->master[0] = '\0';
 	e->lost_at = lost_at;
+	e->silent[0] = '\0';
 }
 
 /*
@@ -226,7 +227,8 @@ static void start_claim(struct election *e, uint64_t now, unsigned *act)
 	e->voted_term = e->claim_term; /* our own vote */
 	snprintf(e->voted_for, sizeof(e->voted_for), "%s", e->p.self);
 	e->claim_until = now + e->claim_window;
-	e->claim_resend_at = now + e->claim_window / 2;
+	e->claim_resend_at = now + e->claim_window / 3;
+	e->claim_resends = 2;
 	*act |= EL_SEND_CLAIM;
 }
 
@@ -297,8 +299,14 @@ unsigned election_tick(struct election *e, uint64_t now)
 		/* FALLTHROUGH */
 	case EL_SLAVE:
 		if (e->master[0] != '\0' && !master_alive(e, now)) {
+			char id[sizeof(e->master)];
+			uint64_t term = e->term, seen = e->master_seen;
+			memcpy(id, e->master, sizeof(id));
 			lose_master(e, e->master_seen + e->timeout, &act, "master %s lost: nothing heard for %llu ms",
 				    e->master, (unsigned long long)(now - e->master_seen));
+			memcpy(e->silent, id, sizeof(id));
+			e->silent_term = term;
+			e->silent_seen = seen;
 		}
 		if (master_alive(e, now)) {
 			const struct el_peer *m = find_peer(e, e->master);
@@ -331,7 +339,9 @@ unsigned election_tick(struct election *e, uint64_t now)
 		} else if (now >= e->claim_until) {
 			promote(e, now, &act, "no better claim and no live master within the claim window");
 		} else if (e->claim_resend_at != 0 && now >= e->claim_resend_at) {
-			e->claim_resend_at = 0; /* a second copy against packet loss */
+			/* three copies across the window against packet loss: each is
+			 * answered by the master and by slaves that hear it */
+			e->claim_resend_at = --e->claim_resends > 0 ? now + e->claim_window / 3 : 0;
 			act |= EL_SEND_CLAIM;
 		}
 		break;
@@ -399,8 +409,13 @@ static void on_claim(struct election *e, const struct wire_msg *m, uint64_t now,
 		break;
 	case EL_LISTENING:
 	case EL_SLAVE:
-		if (master_alive(e, now))
-			break; /* no vote against a live master */
+		if (master_alive(e, now)) {
+			/* no vote against a live master; tell the claimant when we
+			 * last heard it ourselves (see revive) */
+			if (e->state == EL_SLAVE && e->master_heard != 0 && now - e->master_heard < e->timeout)
+				*act |= EL_SEND_HEARTBEAT;
+			break;
+		}
 		e->pending_claim_until = now + e->claim_window + e->p.delay_ms;
 		if (e->p.expected_nodes && m->term > e->voted_term) {
 			e->voted_term = m->term;
@@ -486,6 +501,48 @@ static void on_handover(struct election *e, const struct wire_msg *m, uint64_t n
 	*act |= EL_HANDOVER_REQUESTED;
 }
 
+/*
+ * We have no master, but a slave heard one, first-hand, less than a
+ * timeout ago: it is alive, and only our link to it lost packets (or we
+ * never heard it, as at start).  Under heavy loss this is what keeps a
+ * timeout from turning into a false failover; slaves answer a claim with
+ * their heartbeat (on_claim) so that a claimant hears it in time.
+ * A master we know only by name cannot be followed, but is not claimed
+ * against while the sighting lasts; one that told us after that sighting
+ * that it is not master (it resigned, or stepped down) is not revived.
+ */
+static void revive(struct election *e, const struct wire_msg *m, uint64_t now, unsigned *act)
+{
+	const struct el_peer *p;
+	uint64_t seen;
+
+	if (e->master[0] != '\0' || (e->state != EL_SLAVE && e->state != EL_CANDIDATE) || m->target[0] == '\0' ||
+	    strcmp(m->target, e->p.self) == 0)
+		return;
+	if (m->master_age == WIRE_AGE_NONE || m->master_age >= e->timeout || now < m->master_age)
+		return;
+	seen = now - m->master_age;
+	p = find_peer(e, m->target);
+	if (p != NULL && p->role != EL_MASTER && p->last_seen >= seen)
+		return; /* it told us since that it is not master (resigned, stepped down) */
+	if (strcmp(e->silent, m->target) == 0 && seen <= e->silent_seen)
+		return; /* nothing newer than what we had */
+	if (e->state == EL_CANDIDATE)
+		set_state(e, EL_SLAVE, act, "%s heard master %s %u ms ago: claim withdrawn", m->node, m->target,
+			  m->master_age);
+	if (p == NULL) {
+		if (e->pending_claim_until < seen + e->timeout)
+			e->pending_claim_until = seen + e->timeout;
+		return;
+	}
+	snprintf(e->master, sizeof(e->master), "%s", p->id);
+	e->term = p->term;
+	e->master_seen = seen;
+	e->pending_claim_until = 0;
+	e->silent[0] = '\0';
+	*act |= EL_MASTER_CHANGED;
+}
+
 unsigned election_on_packet(struct election *e, const struct wire_msg *m, uint64_t now)
 {
 	unsigned act = 0;
@@ -536,7 +593,8 @@ unsigned election_on_packet(struct election *e, const struct wire_msg *m, uint64
 		else if (strcmp(e->master, m->node) == 0 && e->state != EL_MASTER) {
 			/* our master says it is not master any more (its resign was lost) */
 			lose_master(e, now, &act, "master %s is now %s", m->node, wire_role_name(m->role));
-		}
+		} else if (m->role == WIRE_ROLE_SLAVE)
+			revive(e, m, now, &act);
 		break;
 	case WIRE_CLAIM:
 		on_claim(e, m, now, &act);
