@@ -95,7 +95,6 @@ struct daemon {
 	char status_path[4200];
 	char status_last[1024]; /* what the status file holds now */
 	ev_timer status_w;      /* a peers-only change, written late */
-	uint64_t status_writes;
 	uint64_t sent, send_errors, received, dropped[DROP_COUNT];
 	uint64_t dup_warned_at;
 };
@@ -172,7 +171,6 @@ static void write_status(struct daemon *d)
 		return;
 	}
 	memcpy(d->status_last, buf, (size_t)n + 1);
-	d->status_writes++;
 }
 
 /*

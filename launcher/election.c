@@ -109,6 +109,14 @@ static int master_alive(const struct election *e, uint64_t now)
 	return e->master[0] != '\0' && strcmp(e->master, e->p.self) != 0 && now - e->master_seen < e->timeout;
 }
 
+/* We follow a master and heard it ourselves less than a timeout ago: the
+ * only sighting a slave relays (see election_fill). */
+static int heard_first_hand(const struct election *e, uint64_t now)
+{
+	return e->master[0] != '\0' && e->state != EL_MASTER && e->master_heard != 0 && now >= e->master_heard &&
+	       now - e->master_heard < e->timeout;
+}
+
 static void lose_master(struct election *e, uint64_t lost_at, unsigned *act, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 static void lose_master(struct election *e, uint64_t lost_at, unsigned *act, const char *fmt, ...)
@@ -300,12 +308,11 @@ unsigned election_tick(struct election *e, uint64_t now)
 	case EL_SLAVE:
 		if (e->master[0] != '\0' && !master_alive(e, now)) {
 			char id[sizeof(e->master)];
-			uint64_t term = e->term, seen = e->master_seen;
+			uint64_t seen = e->master_seen;
 			memcpy(id, e->master, sizeof(id));
 			lose_master(e, e->master_seen + e->timeout, &act, "master %s lost: nothing heard for %llu ms",
 				    e->master, (unsigned long long)(now - e->master_seen));
 			memcpy(e->silent, id, sizeof(id));
-			e->silent_term = term;
 			e->silent_seen = seen;
 		}
 		if (master_alive(e, now)) {
@@ -412,7 +419,7 @@ static void on_claim(struct election *e, const struct wire_msg *m, uint64_t now,
 		if (master_alive(e, now)) {
 			/* no vote against a live master; tell the claimant when we
 			 * last heard it ourselves (see revive) */
-			if (e->state == EL_SLAVE && e->master_heard != 0 && now - e->master_heard < e->timeout)
+			if (e->state == EL_SLAVE && heard_first_hand(e, now))
 				*act |= EL_SEND_HEARTBEAT;
 			break;
 		}
@@ -695,8 +702,7 @@ void election_fill(const struct election *e, uint8_t type, uint64_t now, struct 
 	/* only what we heard ourselves, aged at sending time: relaying relayed
 	 * ages would let two slaves keep a dead master alive between them */
 	m->master_age = WIRE_AGE_NONE;
-	if (type == WIRE_HEARTBEAT && e->master[0] && e->state != EL_MASTER && e->master_heard != 0 &&
-	    now >= e->master_heard && now - e->master_heard < e->timeout)
+	if (type == WIRE_HEARTBEAT && heard_first_hand(e, now))
 		m->master_age = (uint32_t)(now - e->master_heard);
 	m->flags = e->holddown_until > e->last_call ? WIRE_F_NOCLAIM : 0;
 }

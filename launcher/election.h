@@ -82,10 +82,10 @@ struct election {
 	uint64_t master_seen;    /* when the master was last heard, by us or a slave */
 	uint64_t master_heard;   /* when we last heard it ourselves: the only age we relay */
 	uint64_t lost_at;        /* when the master was found gone; claims are skewed from here */
-	/* the master we stopped hearing (timeout only), its term and when it
-	 * was last seen: a slave that heard it since brings it back */
+	/* the master we stopped hearing (timeout only) and when it was last
+	 * seen: only a newer sighting by a slave brings it back */
 	char silent[WIRE_ID_MAX + 1];
-	uint64_t silent_term, silent_seen;
+	uint64_t silent_seen;
 	uint64_t listen_until;
 	uint64_t claim_term;
 	uint64_t claim_until;
