@@ -69,10 +69,13 @@ start_three() {
 }
 
 # SIGTERM to the master m; sets m2, the node that took over, and checks that
-# it did within two intervals of the signal and that m named it.
+# it did within two intervals of the signal and that m named it.  The master
+# names a node it has heard as a slave: two intervals first, so that every
+# slave's heartbeat has reached it since the election.
 sigterm_handover() {
 	local others elapsed
 	others=$(echo 1 2 3 | tr -d "$m")
+	sleep $((2 * DELAY))e-3
 	lab_groups "$others"
 	kill -TERM "$(lab_pid "$m")"
 	m2=$(lab_wait_one_master "$others" 10)
