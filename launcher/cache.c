@@ -97,7 +97,6 @@ struct mcconn {
 
 struct cache {
 	struct ev_loop *loop;
-	const struct config *cfg;
 	const struct auth_keys *keys;    /* NULL: cluster.auth = none */
 	char node[WIRE_ID_MAX + 1];
 	uint64_t cluster;
@@ -1053,7 +1052,7 @@ static void mc_stats(struct mcconn *c)
 		     (unsigned long long)(wall() / 1000), FL_VERSION, k->st.live, (unsigned long long)k->st.bytes,
 		     k->nconns, (unsigned long long)k->cmd_get, (unsigned long long)k->cmd_set,
 		     (unsigned long long)k->get_hits, (unsigned long long)k->get_misses,
-		     (unsigned long long)(k->cfg->cache_max_entries * (uint64_t)k->cfg->cache_max_value), k->st.tombstones,
+		     (unsigned long long)(k->st.lim.max_entries * (uint64_t)k->st.lim.max_value), k->st.tombstones,
 		     peers, (unsigned long long)k->repl_sent, (unsigned long long)k->repl_recv, (unsigned long long)k->acks,
 		     (unsigned long long)k->unacked, (unsigned long long)k->syncs, (unsigned long long)k->st.digest);
 	mc_reply(c, s, (size_t)n);
@@ -1143,8 +1142,8 @@ static void mc_process(struct mcconn *c)
 			c->skip -= n;
 			continue;
 		}
-		st = mc_parse(c->in.p + c->in.off, c->in.len - c->in.off, k->cfg->cache_max_key,
-			      (size_t)k->cfg->cache_max_value, &req, &used, err, sizeof(err));
+		st = mc_parse(c->in.p + c->in.off, c->in.len - c->in.off, k->st.lim.max_key,
+			      k->st.lim.max_value, &req, &used, err, sizeof(err));
 		if (st == MC_NEED_MORE)
 			break;
 		c->in.off += used;
@@ -1166,7 +1165,7 @@ static void mc_process(struct mcconn *c)
 static void mc_rx_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct mcconn *c = w->data;
-	size_t limit = MC_LINE_MAX + (size_t)c->k->cfg->cache_max_value + 2;
+	size_t limit = MC_LINE_MAX + c->k->st.lim.max_value + 2;
 	ssize_t n;
 
 	(void)loop;
@@ -1284,18 +1283,18 @@ static int listen_tcp(const char *host, uint16_t port, uint16_t *bound, char *er
 	return fd;
 }
 
-struct cache *cache_open(struct ev_loop *loop, const struct config *c, const char *node, const struct auth_keys *keys,
-			 char *err, size_t errlen)
+struct cache *cache_open(struct ev_loop *loop, const struct cache_params *p, const char *node,
+			 const struct auth_keys *keys, char *err, size_t errlen)
 {
 	struct cache *k = calloc(1, sizeof(*k));
 	struct store_limits lim = {
-		.max_entries = (size_t)c->cache_max_entries,
-		.max_key = (size_t)c->cache_max_key,
-		.max_value = (size_t)c->cache_max_value,
-		.tombstone_ms = (uint64_t)c->cache_tombstone_ttl,
+		.max_entries = p->max_entries,
+		.max_key = p->max_key,
+		.max_value = p->max_value,
+		.tombstone_ms = p->tombstone_ms,
 	};
 	char host[64];
-	const char *colon = strrchr(c->cache_listen, ':');
+	const char *colon = strrchr(p->listen, ':');
 	uint16_t port;
 	char e2[256];
 
@@ -1304,23 +1303,26 @@ struct cache *cache_open(struct ev_loop *loop, const struct config *c, const cha
 		free(k);
 		return NULL;
 	}
+	if (colon == NULL) {
+		snprintf(err, errlen, "cache.listen: %s is not host:port", p->listen);
+		store_free(&k->st);
+		free(k);
+		return NULL;
+	}
 	k->loop = loop;
-	k->cfg = c;
 	k->keys = keys;
 	k->mc_fd = k->repl_fd = -1;
 	snprintf(k->node, sizeof(k->node), "%s", node);
-	k->cluster = wire_cluster_digest(c->cluster_name);
-	k->sync = strcmp(c->cache_mode, "sync") == 0;
-	k->sync_timeout = (uint64_t)c->cache_sync_timeout;
-	k->peer_timeout = (uint64_t)(c->cluster_delay * c->cluster_retries);
+	k->cluster = p->cluster;
+	cache_set_params(k, p);
 	k->started = mono();
-	snprintf(k->path, sizeof(k->path), "%s/cache.db", c->cluster_state_dir);
+	snprintf(k->path, sizeof(k->path), "%s/cache.db", p->state_dir);
 	ev_init(&k->persist_w, persist_cb);
 	k->persist_w.data = k;
 	ev_init(&k->save_w, save_child_cb);
 	k->save_w.data = k;
 	restore(k);
-	snprintf(host, sizeof(host), "%.*s", (int)(colon - c->cache_listen), c->cache_listen);
+	snprintf(host, sizeof(host), "%.*s", (int)(colon - p->listen), p->listen);
 	k->mc_fd = listen_tcp(host, (uint16_t)atoi(colon + 1), &port, e2, sizeof(e2));
 	if (k->mc_fd < 0) {
 		snprintf(err, errlen, "cache.listen: %s", e2);
@@ -1328,7 +1330,7 @@ struct cache *cache_open(struct ev_loop *loop, const struct config *c, const cha
 		return NULL;
 	}
 	snprintf(k->address, sizeof(k->address), "%s:%u", host, port);
-	k->repl_fd = listen_tcp("0.0.0.0", (uint16_t)c->cache_port, &k->repl_port, e2, sizeof(e2));
+	k->repl_fd = listen_tcp("0.0.0.0", p->repl_port, &k->repl_port, e2, sizeof(e2));
 	if (k->repl_fd < 0) {
 		snprintf(err, errlen, "cache.port: %s", e2);
 		cache_close(k);
@@ -1384,7 +1386,12 @@ void cache_close(struct cache *k)
 }
 
 void cache_set_term(struct cache *k, uint64_t term) { k->term = term; }
-void cache_set_peer_timeout(struct cache *k, uint64_t ms) { k->peer_timeout = ms; }
+void cache_set_params(struct cache *k, const struct cache_params *p)
+{
+	k->sync = p->sync;
+	k->sync_timeout = p->sync_timeout_ms;
+	k->peer_timeout = p->peer_timeout_ms;
+}
 uint64_t cache_digest(const struct cache *k) { return k->st.digest; }
 uint16_t cache_repl_port(const struct cache *k) { return k->repl_port; }
 uint64_t cache_entries(const struct cache *k) { return k->st.live; }
@@ -1437,6 +1444,8 @@ void cache_metrics(const struct cache *k, struct ctl_out *o)
 		pending++;
 	ctl_metric(o, "failover_cache_tombstones", "gauge", "Removed entries kept for replication.", k->st.tombstones);
 	ctl_metric(o, "failover_cache_bytes", "gauge", "Bytes of values held.", k->st.bytes);
+	ctl_metric(o, "failover_cache_synchronous", "gauge", "1: a write waits for live peers (cache.mode = sync).",
+		   (uint64_t)k->sync);
 	ctl_metric(o, "failover_cache_replicating_peers", "gauge", "Peers with a replication connection.", ready);
 	ctl_metric(o, "failover_cache_replication_backlog_bytes", "gauge", "Bytes queued to peers (replication lag).",
 		   backlog);

@@ -21,19 +21,33 @@
 #include <netinet/in.h>
 #include <stdint.h>
 
-#include "config.h"
 #include "control.h"
 #include "store.h"
 
 struct cache;
+
+/* The cache's settings, by value.  The listeners, the limits and the file
+ * are fixed at open; cache_set_params changes the rest on a reload. */
+struct cache_params {
+	char listen[256];          /* memcached protocol host:port (port 0: any) */
+	uint16_t repl_port;        /* replication port (0: any) */
+	char state_dir[4096];      /* STATE_DIR/cache.db */
+	uint64_t cluster;          /* digest of the cluster name */
+	size_t max_entries, max_key, max_value;
+	uint64_t tombstone_ms;
+	/* these three a reload changes */
+	int sync;                  /* a write returns once live peers acknowledged */
+	uint64_t sync_timeout_ms;  /* how long it waits for them */
+	uint64_t peer_timeout_ms;  /* peers not heard this long are dropped */
+};
 
 /* Opens the memcached listener, the replication listener and restores
  * STATE_DIR/cache.db.  NULL with the reason in err. */
 struct auth_keys;
 /* keys NULL: cluster.auth = none (replication frames are still tagged, with
  * a key everyone knows). */
-struct cache *cache_open(struct ev_loop *loop, const struct config *c, const char *node, const struct auth_keys *keys,
-			 char *err, size_t errlen);
+struct cache *cache_open(struct ev_loop *loop, const struct cache_params *p, const char *node,
+			 const struct auth_keys *keys, char *err, size_t errlen);
 void cache_close(struct cache *k);
 
 /* The term new local writes carry. */
@@ -41,8 +55,9 @@ void cache_set_term(struct cache *k, uint64_t term);
 /* A heartbeat from peer node at addr, with its replication port and digest. */
 void cache_peer_seen(struct cache *k, const char *node, const struct sockaddr_in *addr, uint16_t repl_port,
 		     uint64_t digest);
-/* Peers not heard for this long are dropped (the election's timeout). */
-void cache_set_peer_timeout(struct cache *k, uint64_t ms);
+/* A reload: the write mode, the acknowledgement timeout and the peer
+ * timeout (the election's) take effect for the next request. */
+void cache_set_params(struct cache *k, const struct cache_params *p);
 
 uint64_t cache_digest(const struct cache *k);
 uint16_t cache_repl_port(const struct cache *k);

@@ -150,40 +150,40 @@ static int is_java_wildcard(const char *e)
 					   strchr(e, '*') == e + n - 1);
 }
 
-static int build_classpath(const struct config *c, struct strlist *cp, struct strlist *jars, char *err, size_t len)
+static int build_classpath(const struct command_params *p, struct strlist *cp, struct strlist *jars, char *err, size_t len)
 {
-	int native_paths = strcmp(c->broker_classpath_separator, "unix") == 0;
+	int native_paths = strcmp(p->classpath_separator, "unix") == 0;
 
-	if (*c->broker_config_dir != '\0') {
-		if (!is_dir(c->broker_config_dir))
+	if (*p->config_dir != '\0') {
+		if (!is_dir(p->config_dir))
 			return fail(err, len,
 				    "broker.config_dir: %s is not a directory; create it, or set config_dir = (empty) "
 				    "for no configuration directory",
-				    c->broker_config_dir);
-		strlist_add(cp, c->broker_config_dir);
+				    p->config_dir);
+		strlist_add(cp, p->config_dir);
 	}
-	if (*c->broker_lib_dir != '\0') {
-		if (!is_dir(c->broker_lib_dir))
+	if (*p->lib_dir != '\0') {
+		if (!is_dir(p->lib_dir))
 			return fail(err, len, "broker.lib_dir: %s is missing; point lib_dir at the broker's jars",
-				    c->broker_lib_dir);
-		if (list_jars(c->broker_lib_dir, "", c->broker_lib_recursive, jars) != 0)
-			return fail(err, len, "broker.lib_dir: cannot read %s: %s", c->broker_lib_dir,
+				    p->lib_dir);
+		if (list_jars(p->lib_dir, "", p->lib_recursive, jars) != 0)
+			return fail(err, len, "broker.lib_dir: cannot read %s: %s", p->lib_dir,
 				    strerror(errno));
 		qsort(jars->v, jars->n, sizeof(char *), cmp_str);
 		for (size_t i = 0; i < jars->n; i++) {
-			char *p;
-			if (asprintf(&p, "%s/%s", c->broker_lib_dir, jars->v[i]) < 0)
+			char *jar;
+			if (asprintf(&jar, "%s/%s", p->lib_dir, jars->v[i]) < 0)
 				return fail(err, len, "out of memory");
-			strlist_add(cp, p);
-			free(p);
+			strlist_add(cp, jar);
+			free(jar);
 		}
 	}
-	for (size_t i = 0; i < c->broker_classpath.n; i++) {
-		const char *e = c->broker_classpath.v[i];
+	for (size_t i = 0; i < p->classpath.n; i++) {
+		const char *e = p->classpath.v[i];
 		char abs[4096];
 		/* like every other path: relative to broker.home */
 		if (native_paths && e[0] != '/') {
-			snprintf(abs, sizeof(abs), "%s/%s", c->broker_home, e);
+			snprintf(abs, sizeof(abs), "%s/%s", p->home, e);
 			e = abs;
 		}
 		if (is_java_wildcard(e)) {
@@ -247,19 +247,19 @@ static int check_profiler_props(const struct strlist *cp, char *err, size_t len)
 		    *dirs ? dirs : "none");
 }
 
-static int resolve_java(const struct config *c, char *const *env, char **java, char *err, size_t len)
+static int resolve_java(const struct command_params *p, char *const *env, char **java, char *err, size_t len)
 {
 	const char *how;
 
-	if (*c->broker_java != '\0' && strchr(c->broker_java, '/') != NULL) {
-		*java = strdup(c->broker_java);
+	if (*p->java != '\0' && strchr(p->java, '/') != NULL) {
+		*java = strdup(p->java);
 		how = "broker.java";
-	} else if (*c->broker_java == '\0' && *c->broker_java_home != '\0') {
-		if (asprintf(java, "%s/bin/java", c->broker_java_home) < 0)
+	} else if (*p->java == '\0' && *p->java_home != '\0') {
+		if (asprintf(java, "%s/bin/java", p->java_home) < 0)
 			*java = NULL;
-		how = c->origin[CFG_broker_java_home].level == CFG_FROM_ENV ? "JAVA_HOME" : "broker.java_home";
+		how = p->java_home_from_env ? "JAVA_HOME" : "broker.java_home";
 	} else {
-		const char *name = *c->broker_java ? c->broker_java : "java";
+		const char *name = *p->java ? p->java : "java";
 		const char *path = env_lookup(env, "PATH");
 		char *copy = strdup(path ? path : "/usr/local/bin:/usr/bin:/bin"), *save = NULL;
 
@@ -299,21 +299,21 @@ int command_env_stripped(const char *kv)
 	return 0;
 }
 
-static int build_env(const struct config *c, char *const *env, struct command *cmd)
+static int build_env(const struct command_params *p, char *const *env, struct command *cmd)
 {
 	for (char *const *e = env; e != NULL && *e != NULL; e++) {
 		int keep = !command_env_stripped(*e);
 		/* a configured variable replaces the inherited one */
-		for (size_t i = 0; keep && i < c->broker_env.n; i++) {
-			size_t n = (size_t)(strchr(c->broker_env.v[i], '=') - c->broker_env.v[i]);
-			if (strncmp(*e, c->broker_env.v[i], n + 1) == 0)
+		for (size_t i = 0; keep && i < p->env.n; i++) {
+			size_t n = (size_t)(strchr(p->env.v[i], '=') - p->env.v[i]);
+			if (strncmp(*e, p->env.v[i], n + 1) == 0)
 				keep = 0;
 		}
 		if (keep && strlist_add(&cmd->envp, *e) != 0)
 			return -1;
 	}
-	for (size_t i = 0; i < c->broker_env.n; i++)
-		if (strlist_add(&cmd->envp, c->broker_env.v[i]) != 0 || strlist_add(&cmd->setenv, c->broker_env.v[i]) != 0)
+	for (size_t i = 0; i < p->env.n; i++)
+		if (strlist_add(&cmd->envp, p->env.v[i]) != 0 || strlist_add(&cmd->setenv, p->env.v[i]) != 0)
 			return -1;
 	return 0;
 }
@@ -353,7 +353,7 @@ static uint64_t fnv_word(uint64_t h, const char *w)
 	return h * 0x100000001b3ull;
 }
 
-static int cds(const struct config *c, struct command *cmd, const struct strlist *cp, char *err, size_t len)
+static int cds(const struct command_params *p, struct command *cmd, const struct strlist *cp, char *err, size_t len)
 {
 	uint64_t h = 0xcbf29ce484222325ull;
 	struct stat st;
@@ -380,7 +380,7 @@ static int cds(const struct config *c, struct command *cmd, const struct strlist
 		h = fnv_word(h, cmd->argv.v[i]);
 	for (size_t i = 0; i < cp->n; i++)
 		h = fnv_word(h, cp->v[i]);
-	if (asprintf(&cmd->cds_archive, "%s/broker-%016llx.jsa", c->cluster_state_dir, (unsigned long long)h) < 0)
+	if (asprintf(&cmd->cds_archive, "%s/broker-%016llx.jsa", p->state_dir, (unsigned long long)h) < 0)
 		return fail(err, len, "out of memory");
 	cmd->cds_exists = stat(cmd->cds_archive, &st) == 0 && st.st_size > 0;
 	{
@@ -394,33 +394,33 @@ static int cds(const struct config *c, struct command *cmd, const struct strlist
 	return 0;
 }
 
-int command_build(const struct config *c, char *const *env, struct command *cmd, char *err, size_t errlen)
+int command_build_params(const struct command_params *p, char *const *env, struct command *cmd, char *err, size_t errlen)
 {
 	struct strlist cp = {0}, jars = {0};
 	char *s = NULL;
 	int rc = -1;
 
 	memset(cmd, 0, sizeof(*cmd));
-	for (size_t i = 0; i < c->broker_jvm_option.n; i++)
-		if (strcmp(c->broker_jvm_option.v[i], "-jar") == 0) {
+	for (size_t i = 0; i < p->jvm_option.n; i++)
+		if (strcmp(p->jvm_option.v[i], "-jar") == 0) {
 			fail(err, errlen,
 			     "broker.jvm_option: -jar is not supported: java ignores -cp with it and the weaver misses "
 			     "classes; give broker.main_class instead");
 			goto out;
 		}
-	if (resolve_java(c, env, &cmd->java, err, errlen) != 0)
+	if (resolve_java(p, env, &cmd->java, err, errlen) != 0)
 		goto out;
-	if (build_classpath(c, &cp, &jars, err, errlen) != 0)
+	if (build_classpath(p, &cp, &jars, err, errlen) != 0)
 		goto out;
-	if (c->broker_profiler) {
-		if (*c->broker_agent != '\0') {
-			if (!is_file(c->broker_agent)) {
+	if (p->profiler) {
+		if (*p->agent != '\0') {
+			if (!is_file(p->agent)) {
 				fail(err, errlen, "broker.agent: %s does not exist; install the AspectJ weaver or fix the path",
-				     c->broker_agent);
+				     p->agent);
 				goto out;
 			}
-			cmd->agent = strdup(c->broker_agent);
-		} else if (find_agent(c->broker_lib_dir, &jars, &cmd->agent, err, errlen) != 0) {
+			cmd->agent = strdup(p->agent);
+		} else if (find_agent(p->lib_dir, &jars, &cmd->agent, err, errlen) != 0) {
 			goto out;
 		}
 		if (check_profiler_props(&cp, err, errlen) != 0)
@@ -428,28 +428,28 @@ int command_build(const struct config *c, char *const *env, struct command *cmd,
 	}
 
 	strlist_add(&cmd->argv, cmd->java);
-	for (size_t i = 0; i < c->broker_jvm_option.n; i++)
-		strlist_add(&cmd->argv, c->broker_jvm_option.v[i]);
-	if (c->broker_cds && cds(c, cmd, &cp, err, errlen) != 0)
+	for (size_t i = 0; i < p->jvm_option.n; i++)
+		strlist_add(&cmd->argv, p->jvm_option.v[i]);
+	if (p->cds && cds(p, cmd, &cp, err, errlen) != 0)
 		goto out;
 	if (cmd->agent != NULL) {
 		if (asprintf(&s, "-javaagent:%s", cmd->agent) < 0)
 			goto oom;
 		strlist_add(&cmd->argv, s);
 		free(s);
-		if (asprintf(&s, "-Dorg.aspectj.weaver.loadtime.configuration=%s", c->broker_aop_config) < 0)
+		if (asprintf(&s, "-Dorg.aspectj.weaver.loadtime.configuration=%s", p->aop_config) < 0)
 			goto oom;
 		strlist_add(&cmd->argv, s);
 		free(s);
 	}
-	for (size_t i = 0; i < c->broker_property.n; i++) {
-		if (asprintf(&s, "-D%s", c->broker_property.v[i]) < 0)
+	for (size_t i = 0; i < p->property.n; i++) {
+		if (asprintf(&s, "-D%s", p->property.v[i]) < 0)
 			goto oom;
 		strlist_add(&cmd->argv, s);
 		free(s);
 	}
 	if (cp.n > 0) {
-		s = join(&cp, strcmp(c->broker_classpath_separator, "windows") == 0 ? ";" : ":");
+		s = join(&cp, strcmp(p->classpath_separator, "windows") == 0 ? ";" : ":");
 		if (s == NULL)
 			goto oom;
 		strlist_add(&cmd->argv, "-cp");
@@ -457,12 +457,12 @@ int command_build(const struct config *c, char *const *env, struct command *cmd,
 		free(s);
 	}
 	s = NULL;
-	strlist_add(&cmd->argv, c->broker_main_class);
-	for (size_t i = 0; i < c->broker_argument.n; i++)
-		strlist_add(&cmd->argv, c->broker_argument.v[i]);
-	if (build_env(c, env, cmd) != 0)
+	strlist_add(&cmd->argv, p->main_class);
+	for (size_t i = 0; i < p->argument.n; i++)
+		strlist_add(&cmd->argv, p->argument.v[i]);
+	if (build_env(p, env, cmd) != 0)
 		goto oom;
-	cmd->cwd = strdup(c->broker_working_dir);
+	cmd->cwd = strdup(p->working_dir);
 	if (cmd->cwd == NULL || cmd->argv.v == NULL)
 		goto oom;
 	rc = 0;
@@ -545,4 +545,70 @@ void command_print_lines(const struct command *cmd, FILE *out)
 {
 	for (size_t i = 0; i < cmd->argv.n; i++)
 		fprintf(out, "%s\n", cmd->argv.v[i]);
+}
+
+static int copy_str(char **to, const char *from)
+{
+	*to = strdup(from != NULL ? from : "");
+	return *to == NULL ? -1 : 0;
+}
+
+static int copy_list(struct strlist *to, const struct strlist *from)
+{
+	for (size_t i = 0; i < from->n; i++)
+		if (strlist_add(to, from->v[i]) != 0)
+			return -1;
+	return 0;
+}
+
+int command_params_from_config(struct command_params *p, const struct config *c)
+{
+	memset(p, 0, sizeof(*p));
+	p->java_home_from_env = c->origin[CFG_broker_java_home].level == CFG_FROM_ENV;
+	p->lib_recursive = c->broker_lib_recursive;
+	p->profiler = c->broker_profiler;
+	p->cds = c->broker_cds;
+	if (copy_str(&p->home, c->broker_home) != 0 || copy_str(&p->java, c->broker_java) != 0 ||
+	    copy_str(&p->java_home, c->broker_java_home) != 0 || copy_str(&p->config_dir, c->broker_config_dir) != 0 ||
+	    copy_str(&p->lib_dir, c->broker_lib_dir) != 0 || copy_str(&p->agent, c->broker_agent) != 0 ||
+	    copy_str(&p->aop_config, c->broker_aop_config) != 0 || copy_str(&p->main_class, c->broker_main_class) != 0 ||
+	    copy_str(&p->working_dir, c->broker_working_dir) != 0 ||
+	    copy_str(&p->classpath_separator, c->broker_classpath_separator) != 0 ||
+	    copy_str(&p->state_dir, c->cluster_state_dir) != 0 || copy_list(&p->classpath, &c->broker_classpath) != 0 ||
+	    copy_list(&p->jvm_option, &c->broker_jvm_option) != 0 || copy_list(&p->property, &c->broker_property) != 0 ||
+	    copy_list(&p->argument, &c->broker_argument) != 0 || copy_list(&p->env, &c->broker_env) != 0) {
+		command_params_free(p);
+		return -1;
+	}
+	return 0;
+}
+
+void command_params_free(struct command_params *p)
+{
+	char **strs[] = {&p->home,	 &p->java,	 &p->java_home,	 &p->config_dir,	  &p->lib_dir,	&p->agent,
+			 &p->aop_config, &p->main_class, &p->working_dir, &p->classpath_separator, &p->state_dir};
+	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+		free(*strs[i]);
+		*strs[i] = NULL;
+	}
+	strlist_clear(&p->classpath);
+	strlist_clear(&p->jvm_option);
+	strlist_clear(&p->property);
+	strlist_clear(&p->argument);
+	strlist_clear(&p->env);
+}
+
+int command_build(const struct config *c, char *const *env, struct command *cmd, char *err, size_t errlen)
+{
+	struct command_params p;
+	int rc;
+
+	memset(cmd, 0, sizeof(*cmd));
+	if (command_params_from_config(&p, c) != 0) {
+		fail(err, errlen, "out of memory");
+		return -1;
+	}
+	rc = command_build_params(&p, env, cmd, err, errlen);
+	command_params_free(&p);
+	return rc;
 }

@@ -28,8 +28,27 @@ extern const char *const command_stripped_env[];
 /* "NAME=value" is one of them. */
 int command_env_stripped(const char *kv);
 
+/* The settings the command is built from: the [broker] keys and the state
+ * directory, copied out of a configuration so that the supervisor keeps
+ * them across a reload that frees the configuration they came from. */
+struct command_params {
+	char *home, *java, *java_home, *config_dir, *lib_dir, *agent, *aop_config, *main_class, *working_dir;
+	char *classpath_separator; /* "unix" or "windows" */
+	char *state_dir;           /* where broker.cds keeps its archive */
+	int java_home_from_env;    /* java_home came from $JAVA_HOME (for messages) */
+	int lib_recursive, profiler, cds;
+	struct strlist classpath, jvm_option, property, argument, env;
+};
+
+/* A deep copy of c's broker settings.  0, or -1 when out of memory. */
+int command_params_from_config(struct command_params *p, const struct config *c);
+void command_params_free(struct command_params *p);
+
 /* Builds the command and runs the preflight checks.  0, or -1 with a
  * message in err saying what to fix. */
+int command_build_params(const struct command_params *p, char *const *env, struct command *cmd, char *err,
+			 size_t errlen);
+/* The same, straight from a configuration. */
 int command_build(const struct config *c, char *const *env, struct command *cmd, char *err, size_t errlen);
 void command_free(struct command *cmd);
 

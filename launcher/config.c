@@ -25,14 +25,14 @@
 #include "wire.h"
 
 const struct cfg_desc cfg_table[CFG_COUNT] = {
-#define CFG(sec, key, type, def, min, max, unit, help) \
-	{ #sec, #key, CFG_T_##type, def, min, max, unit, help },
+#define CFG(sec, key, type, def, min, max, unit, reload, help) \
+	{ #sec, #key, CFG_T_##type, def, min, max, unit, CFG_RELOAD_##reload, help },
 #include "config.def"
 #undef CFG
 };
 
 static const size_t cfg_offset[CFG_COUNT] = {
-#define CFG(sec, key, type, def, min, max, unit, help) offsetof(struct config, sec##_##key),
+#define CFG(sec, key, type, def, min, max, unit, reload, help) offsetof(struct config, sec##_##key),
 #include "config.def"
 #undef CFG
 };

@@ -22,6 +22,12 @@ void strlist_clear(struct strlist *l);
 
 enum cfg_type { CFG_T_STR, CFG_T_PATH, CFG_T_INT, CFG_T_BOOL, CFG_T_ENUM, CFG_T_LIST, CFG_T_MCAST, CFG_T_HOSTPORT };
 
+/* What a reload (SIGHUP) does with a changed value. */
+enum cfg_reload {
+	CFG_RELOAD_LIVE,    /* applied: at once, or from the broker's next start */
+	CFG_RELOAD_RESTART, /* kept as it runs; the new value needs a restart */
+};
+
 /* Where a value came from, lowest precedence first. */
 enum cfg_level { CFG_FROM_DEFAULT, CFG_FROM_ENV, CFG_FROM_BOOTSTRAP, CFG_FROM_INI, CFG_FROM_CMDLINE };
 
@@ -35,7 +41,7 @@ enum cfg_level { CFG_FROM_DEFAULT, CFG_FROM_ENV, CFG_FROM_BOOTSTRAP, CFG_FROM_IN
 #define CTYPE_HOSTPORT char *
 
 enum cfg_id {
-#define CFG(sec, key, type, def, min, max, unit, help) CFG_##sec##_##key,
+#define CFG(sec, key, type, def, min, max, unit, reload, help) CFG_##sec##_##key,
 #include "config.def"
 #undef CFG
 	CFG_COUNT
@@ -47,7 +53,7 @@ struct cfg_origin {
 };
 
 struct config {
-#define CFG(sec, key, type, def, min, max, unit, help) CTYPE_##type sec##_##key;
+#define CFG(sec, key, type, def, min, max, unit, reload, help) CTYPE_##type sec##_##key;
 #include "config.def"
 #undef CFG
 	struct cfg_origin origin[CFG_COUNT];
@@ -65,6 +71,7 @@ struct cfg_desc {
 	const char *def;
 	long min, max;
 	const char *unit; /* unit, or the choices of an ENUM */
+	enum cfg_reload reload;
 	const char *help;
 };
 

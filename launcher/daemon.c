@@ -30,6 +30,7 @@
 #include "log.h"
 #include "notify.h"
 #include "report.h"
+#include "settings.h"
 #include "state.h"
 #include "supervisor.h"
 #include "transport.h"
@@ -596,28 +597,21 @@ static void watchdog_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	notify_watchdog();
 }
 
-static struct el_params election_params(const struct daemon *d, const struct config *c)
+static void reload_key_changed(int id, int applied)
 {
-	struct el_params p = {0};
+	/* the broker's command and supervision settings wait for its next
+	 * start; the rest of [broker] is read when it is used */
+	int next_start = strcmp(cfg_table[id].section, "broker") == 0 && id != CFG_broker_url &&
+			 id != CFG_broker_holddown && id != CFG_broker_on_promote && id != CFG_broker_on_demote &&
+			 id != CFG_broker_hook_timeout;
 
-	snprintf(p.self, sizeof(p.self), "%s", d->node);
-	p.position = (uint16_t)c->cluster_position;
-	p.delay_ms = (uint32_t)c->cluster_delay;
-	p.retries = (uint32_t)c->cluster_retries;
-	p.preempt = c->cluster_preempt;
-	p.expected_nodes = (unsigned)c->cluster_expected_nodes;
-	return p;
+	if (applied)
+		log_info("reload: %s.%s changed: applied%s", cfg_table[id].section, cfg_table[id].key,
+			 next_start ? " from the broker's next start" : "");
+	else
+		log_warn("reload: %s.%s changed: kept as it runs; the new value takes effect after a restart",
+			 cfg_table[id].section, cfg_table[id].key);
 }
-
-/* Settings a running daemon keeps until it restarts: its socket, its
- * identity, its files. */
-static const int restart_only[] = {
-	CFG_cluster_name, CFG_cluster_node, CFG_cluster_group, CFG_cluster_port, CFG_cluster_interface,
-	CFG_cluster_ttl, CFG_cluster_loopback, CFG_cluster_peer, CFG_cluster_state_dir, CFG_cluster_auth,
-	CFG_control_socket,
-	CFG_control_mode, CFG_cache_listen, CFG_cache_port, CFG_cache_max_entries, CFG_cache_max_key,
-	CFG_cache_max_value, CFG_cache_mode, CFG_cache_sync_timeout, CFG_cache_tombstone_ttl, CFG_log_broker_output,
-};
 
 /* SIGHUP: re-read and fully validate; a bad configuration is refused and
  * the old one stays; what can change without a restart is applied. */
@@ -627,6 +621,8 @@ static void reload(struct daemon *d)
 	struct command cmd;
 	char err[2048];
 	struct el_params p;
+	struct sup_params sp = {0};
+	struct cache_params cp;
 
 	notify_reloading();
 	log_info("SIGHUP: reloading %s", d->ini);
@@ -651,33 +647,30 @@ static void reload(struct daemon *d)
 		d->keys = ks;
 		log_info("keys reloaded: signing with key %ld, %d accepted", n->cluster_key_id, ks.n);
 	}
-	for (size_t i = 0; i < sizeof(restart_only) / sizeof(restart_only[0]); i++) {
-		int id = restart_only[i];
-		if (!config_key_equal(n, d->cfg, id))
-			log_warn("%s.%s changed: it takes effect after a restart", cfg_table[id].section,
-				 cfg_table[id].key);
-		if (config_copy_key(n, d->cfg, id) != 0) {
-			log_err("reload refused: out of memory");
-			goto out;
-		}
+	if (settings_reload_keys(n, d->cfg, reload_key_changed) != 0 || settings_supervisor(n, &sp) != 0) {
+		log_err("reload refused: out of memory");
+		goto out;
 	}
 	log_set_level((enum log_level)log_level_parse(n->log_level));
-	p = election_params(d, n);
+	p = settings_election(n, d->node);
 	p.initial_term = d->el.p.initial_term;
 	election_set_params(&d->el, &p);
-	cache_set_peer_timeout(d->cache, d->el.timeout);
+	settings_cache(n, &cp);
+	cp.peer_timeout_ms = d->el.timeout;
+	cache_set_params(d->cache, &cp);
 	ev_timer_set(&d->hb_w, n->cluster_delay / 1000.0, n->cluster_delay / 1000.0);
 	ev_timer_again(d->loop, &d->hb_w);
 	ev_timer_set(&d->tick_w, election_tick_ms(&d->el) / 1000.0, election_tick_ms(&d->el) / 1000.0);
 	ev_timer_again(d->loop, &d->tick_w);
 	/* the broker's settings apply from its next start */
-	d->sup.cfg = n;
+	supervisor_set_params(&d->sup, &sp);
 	config_free(d->cfg);
 	d->cfg = n;
 	n = NULL;
 	log_info("reloaded");
 out:
 	config_free(n);
+	sup_params_free(&sp);
 	{
 		char text[256];
 		status_text(d, text, sizeof(text));
@@ -696,7 +689,7 @@ static struct report_view view(struct daemon *d, char *text, size_t len)
 {
 	status_text(d, text, len);
 	return (struct report_view){
-		.node = d->node, .cfg = d->cfg, .el = &d->el, .sup = &d->sup, .now = mono_ms(),
+		.node = d->node, .cluster_name = d->cfg->cluster_name, .broker_url = d->cfg->broker_url, .el = &d->el, .sup = &d->sup, .now = mono_ms(),
 		.started_at = d->started_at, .stopping = d->stopping, .resign_pending = d->resign_pending,
 		.status_text = text, .sent = d->sent, .send_errors = d->send_errors, .received = d->received,
 		.dropped = d->dropped, .drop_names = drop_names, .ndrop = DROP_COUNT,
@@ -797,6 +790,8 @@ static int setup(struct daemon *d, const struct config *c)
 {
 	char err[512];
 	struct el_params p;
+	struct cache_params cp;
+	struct sup_params sp;
 
 	d->cluster = wire_cluster_digest(c->cluster_name);
 	if (state_mkdir(c->cluster_state_dir) != 0) {
@@ -854,15 +849,21 @@ static int setup(struct daemon *d, const struct config *c)
 			 "process that long, and a stalled master steps down; raise cluster.retries",
 			 c->cluster_delay * c->cluster_retries);
 	snprintf(d->status_path, sizeof(d->status_path), "%s/status", c->cluster_state_dir);
-	p = election_params(d, c);
+	p = settings_election(c, d->node);
 	p.initial_term = state_read_term(c->cluster_state_dir);
 	election_init(&d->el, &p, mono_ms());
-	d->cache = cache_open(d->loop, c, d->node, d->auth ? &d->keys : NULL, err, sizeof(err));
+	settings_cache(c, &cp);
+	cp.peer_timeout_ms = d->el.timeout;
+	d->cache = cache_open(d->loop, &cp, d->node, d->auth ? &d->keys : NULL, err, sizeof(err));
 	if (d->cache == NULL) {
 		log_err("cannot start the cache: %s", err);
 		return -1;
 	}
-	supervisor_init(&d->sup, d->loop, c, d->node,
+	if (settings_supervisor(c, &sp) != 0) {
+		log_err("out of memory");
+		return -1;
+	}
+	supervisor_init(&d->sup, d->loop, &sp, d->node,
 			(struct sup_hooks){.ud = d, .changed = sup_changed, .down = sup_down, .gave_up = sup_gave_up});
 	snprintf(d->sup.cache_address, sizeof(d->sup.cache_address), "%s", cache_address(d->cache));
 	log_info("node %s of cluster %s, position %ld, heartbeat %ld ms, master lost after %ld missed", d->node,

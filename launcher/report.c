@@ -28,7 +28,7 @@ static const char *master_url(const struct report_view *v)
 	const struct el_peer *p;
 
 	if (v->el->state == EL_MASTER)
-		return v->cfg->broker_url;
+		return v->broker_url;
 	if (v->el->master[0] == '\0')
 		return "";
 	p = election_peer(v->el, v->el->master);
@@ -93,7 +93,7 @@ void report_status(const struct report_view *v, int json, struct ctl_out *o)
 		ctl_printf(o, "{\"node\":");
 		json_str(o, v->node);
 		ctl_printf(o, ",\"cluster\":");
-		json_str(o, v->cfg->cluster_name);
+		json_str(o, v->cluster_name);
 		ctl_printf(o, ",\"role\":\"%s\",\"term\":%llu,\"master\":", election_state_name(e->state),
 			   (unsigned long long)term);
 		json_str(o, e->master);
@@ -117,7 +117,7 @@ void report_status(const struct report_view *v, int json, struct ctl_out *o)
 			   (unsigned long long)e->demotions);
 		return;
 	}
-	ctl_printf(o, "node:      %s (cluster %s, position %u)\n", v->node, v->cfg->cluster_name, e->p.position);
+	ctl_printf(o, "node:      %s (cluster %s, position %u)\n", v->node, v->cluster_name, e->p.position);
 	ctl_printf(o, "role:      %s%s\n", election_state_name(e->state), v->stopping ? " (stopping)" : "");
 	ctl_printf(o, "status:    %s\n", v->status_text);
 	ctl_printf(o, "term:      %llu\n", (unsigned long long)term);
@@ -182,17 +182,17 @@ int report_locate(const struct report_view *v, const char *uri, struct ctl_out *
 	ctl_printf(o, "%s:(%s", strcmp(uri, "failover") == 0 ? "failover" : "masterslave", murl);
 	{
 		/* this node too, when it is not the master, in its place */
-		int self_done = e->state == EL_MASTER || v->cfg->broker_url[0] == '\0';
+		int self_done = e->state == EL_MASTER || v->broker_url[0] == '\0';
 		for (size_t i = 0; i < n; i++) {
 			if (!self_done && (e->p.position < order[i]->position ||
 					   (e->p.position == order[i]->position && strcmp(v->node, order[i]->id) < 0))) {
-				ctl_printf(o, ",%s", v->cfg->broker_url);
+				ctl_printf(o, ",%s", v->broker_url);
 				self_done = 1;
 			}
 			ctl_printf(o, ",%s", order[i]->url);
 		}
 		if (!self_done)
-			ctl_printf(o, ",%s", v->cfg->broker_url);
+			ctl_printf(o, ",%s", v->broker_url);
 	}
 	ctl_printf(o, ")%s\n", strcmp(uri, "failover") == 0 ? "?randomize=false" : "");
 	return 0;

@@ -8,14 +8,14 @@
 
 #include <stdint.h>
 
-#include "config.h"
 #include "control.h"
 #include "election.h"
 #include "supervisor.h"
 
 struct report_view {
 	const char *node;
-	const struct config *cfg;
+	const char *cluster_name;
+	const char *broker_url;            /* the URL this node advertises, or "" */
 	const struct election *el;
 	const struct supervisor *sup;
 	uint64_t now, started_at;          /* monotonic ms */

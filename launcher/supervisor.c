@@ -55,7 +55,7 @@ unsigned supervisor_recent_crashes(const struct supervisor *s, uint64_t now)
 	unsigned n = 0;
 
 	for (unsigned i = 0; i < s->ncrash; i++)
-		if (now - s->crash_at[i] < (uint64_t)s->cfg->broker_restart_window)
+		if (now - s->crash_at[i] < s->p.restart_window_ms)
 			n++;
 	return n;
 }
@@ -81,7 +81,7 @@ static void set_state(struct supervisor *s, enum sup_state st)
 
 static void emit_line(struct supervisor *s, struct sup_stream *st, const char *line, size_t len)
 {
-	const char *pat = s->cfg->broker_ready_pattern;
+	const char *pat = s->p.ready_pattern;
 
 	if (s->outfile_fd >= 0) {
 		struct iovec v[2] = {{(void *)line, len}, {"\n", 1}};
@@ -177,7 +177,7 @@ static void connect_cb(struct ev_loop *loop, ev_io *w, int revents)
 	getsockopt(s->probe_fd, SOL_SOCKET, SO_ERROR, &err, &len);
 	probe_close(s);
 	if (err == 0 && s->state == SUP_STARTING) {
-		log_info("broker ready: %s accepts connections", s->cfg->broker_ready_tcp);
+		log_info("broker ready: %s accepts connections", s->p.ready_tcp);
 		s->ready_at = mono_ms();
 		ev_timer_stop(s->loop, &s->ready_w);
 		ev_timer_stop(s->loop, &s->probe_w);
@@ -189,7 +189,7 @@ static void probe_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct supervisor *s = w->data;
 	char host[256];
-	const char *hp = s->cfg->broker_ready_tcp, *colon = strrchr(hp, ':');
+	const char *hp = s->p.ready_tcp, *colon = strrchr(hp, ':');
 	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res;
 
 	(void)loop;
@@ -220,8 +220,8 @@ static void ready_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)revents;
 	if (s->state != SUP_STARTING)
 		return;
-	log_err("broker pid %ld not ready within %ld ms: a failed start; killing it", (long)s->pid,
-		s->cfg->broker_ready_timeout);
+	log_err("broker pid %ld not ready within %llu ms: a failed start; killing it", (long)s->pid,
+		(unsigned long long)s->p.ready_timeout_ms);
 	ev_timer_stop(s->loop, &s->probe_w);
 	probe_close(s);
 	kill(-s->pid, SIGKILL);
@@ -294,9 +294,9 @@ static void child_cb(struct ev_loop *loop, ev_child *w, int revents)
 			s->hooks.down(s->hooks.ud);
 		return;
 	}
-	if (n > (unsigned)s->cfg->broker_max_restarts) {
+	if (n > s->p.max_restarts) {
 		char why[160];
-		snprintf(why, sizeof(why), "broker failed %u times within %ld ms", n, s->cfg->broker_restart_window);
+		snprintf(why, sizeof(why), "broker failed %u times within %llu ms", n, (unsigned long long)s->p.restart_window_ms);
 		log_err("%s: giving up mastership", why);
 		s->want = 0;
 		set_state(s, SUP_IDLE);
@@ -307,9 +307,9 @@ static void child_cb(struct ev_loop *loop, ev_child *w, int revents)
 		return;
 	}
 	{
-		uint64_t delay = supervisor_backoff((uint64_t)s->cfg->broker_restart_min, (uint64_t)s->cfg->broker_restart_max, n);
-		log_warn("restarting the broker in %llu ms (restart %u of %ld)", (unsigned long long)delay, n,
-			 s->cfg->broker_max_restarts);
+		uint64_t delay = supervisor_backoff(s->p.restart_min_ms, s->p.restart_max_ms, n);
+		log_warn("restarting the broker in %llu ms (restart %u of %u)", (unsigned long long)delay, n,
+			 s->p.max_restarts);
 		ev_timer_set(&s->backoff_w, delay / 1000.0, 0.);
 		ev_timer_start(loop, &s->backoff_w);
 		set_state(s, SUP_BACKOFF);
@@ -338,8 +338,8 @@ static void kill_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)revents;
 	if (s->state != SUP_STOPPING)
 		return;
-	log_warn("broker pid %ld still running %ld ms after SIGTERM: SIGKILL to its process group", (long)s->pid,
-		 s->cfg->broker_stop_timeout);
+	log_warn("broker pid %ld still running %llu ms after SIGTERM: SIGKILL to its process group", (long)s->pid,
+		 (unsigned long long)s->p.stop_timeout_ms);
 	kill(-s->pid, SIGKILL);
 }
 
@@ -368,7 +368,7 @@ static void start(struct supervisor *s)
 	char err[2048];
 	uint64_t now = mono_ms();
 
-	if (command_build(s->cfg, environ, &cmd, err, sizeof(err)) != 0) {
+	if (command_build_params(&s->p.cmd, environ, &cmd, err, sizeof(err)) != 0) {
 		log_err("cannot start the broker: %s", err);
 		goto failed;
 	}
@@ -376,7 +376,7 @@ static void start(struct supervisor *s)
 	add_env(&cmd.envp, "FAILOVER_TERM", "%llu", (unsigned long long)s->term);
 	add_env(&cmd.envp, "FAILOVER_NODE", "%s", s->node);
 	add_env(&cmd.envp, "FAILOVER_ROLE", "master");
-	add_env(&cmd.envp, "FAILOVER_CLUSTER", "%s", s->cfg->cluster_name);
+	add_env(&cmd.envp, "FAILOVER_CLUSTER", "%s", s->p.cluster);
 	if (s->cache_address[0]) {
 		/* the memcached protocol: any client library works */
 		add_env(&cmd.envp, "FAILOVER_CACHE", "%s", s->cache_address);
@@ -404,15 +404,15 @@ static void start(struct supervisor *s)
 		log_info("broker started: pid %ld, term %llu", (long)res.pid, (unsigned long long)s->term);
 	}
 	command_free(&cmd);
-	if (*s->cfg->broker_ready_tcp == '\0' && *s->cfg->broker_ready_pattern == '\0') {
+	if (*s->p.ready_tcp == '\0' && *s->p.ready_pattern == '\0') {
 		s->ready_at = now;
 		set_state(s, SUP_SERVING);
 		return;
 	}
 	set_state(s, SUP_STARTING);
-	ev_timer_set(&s->ready_w, s->cfg->broker_ready_timeout / 1000.0, 0.);
+	ev_timer_set(&s->ready_w, s->p.ready_timeout_ms / 1000.0, 0.);
 	ev_timer_start(s->loop, &s->ready_w);
-	if (*s->cfg->broker_ready_tcp != '\0') {
+	if (*s->p.ready_tcp != '\0') {
 		ev_timer_set(&s->probe_w, 0.05, 0.1);
 		ev_timer_start(s->loop, &s->probe_w);
 	}
@@ -420,14 +420,14 @@ static void start(struct supervisor *s)
 failed:
 	/* counts as a crash: the same back-off and give-up rules apply */
 	record_crash(s, now);
-	if (supervisor_recent_crashes(s, now) > (unsigned)s->cfg->broker_max_restarts) {
+	if (supervisor_recent_crashes(s, now) > s->p.max_restarts) {
 		s->want = 0;
 		if (s->hooks.gave_up)
 			s->hooks.gave_up(s->hooks.ud, "the broker cannot be started");
 		return;
 	}
 	ev_timer_set(&s->backoff_w,
-		     supervisor_backoff((uint64_t)s->cfg->broker_restart_min, (uint64_t)s->cfg->broker_restart_max,
+		     supervisor_backoff(s->p.restart_min_ms, s->p.restart_max_ms,
 					supervisor_recent_crashes(s, now)) / 1000.0, 0.);
 	ev_timer_start(s->loop, &s->backoff_w);
 	set_state(s, SUP_BACKOFF);
@@ -435,15 +435,15 @@ failed:
 
 static void stop(struct supervisor *s)
 {
-	log_info("stopping the broker: SIGTERM to process group %ld, SIGKILL in %ld ms", (long)s->pid,
-		 s->cfg->broker_stop_timeout);
+	log_info("stopping the broker: SIGTERM to process group %ld, SIGKILL in %llu ms", (long)s->pid,
+		 (unsigned long long)s->p.stop_timeout_ms);
 	s->term_sent = 1;
 	ev_timer_stop(s->loop, &s->ready_w);
 	ev_timer_stop(s->loop, &s->probe_w);
 	probe_close(s);
 	kill(-s->pid, SIGTERM);
 	kill(-s->pid, SIGCONT); /* a stopped broker must be able to act on it */
-	ev_timer_set(&s->kill_w, s->cfg->broker_stop_timeout / 1000.0, 0.);
+	ev_timer_set(&s->kill_w, s->p.stop_timeout_ms / 1000.0, 0.);
 	ev_timer_start(s->loop, &s->kill_w);
 	set_state(s, SUP_STOPPING);
 }
@@ -481,12 +481,29 @@ void supervisor_want(struct supervisor *s, int up, uint64_t term)
 	reconcile(s);
 }
 
-void supervisor_init(struct supervisor *s, struct ev_loop *loop, const struct config *c, const char *node,
+void sup_params_free(struct sup_params *p)
+{
+	free(p->ready_tcp);
+	free(p->ready_pattern);
+	free(p->cluster);
+	free(p->output);
+	command_params_free(&p->cmd);
+	memset(p, 0, sizeof(*p));
+}
+
+void supervisor_set_params(struct supervisor *s, struct sup_params *p)
+{
+	sup_params_free(&s->p);
+	s->p = *p;
+	memset(p, 0, sizeof(*p));
+}
+
+void supervisor_init(struct supervisor *s, struct ev_loop *loop, struct sup_params *p, const char *node,
 		     struct sup_hooks hooks)
 {
 	memset(s, 0, sizeof(*s));
 	s->loop = loop;
-	s->cfg = c;
+	supervisor_set_params(s, p);
 	s->hooks = hooks;
 	s->probe_fd = -1;
 	s->out.fd = s->err.fd = -1;
@@ -505,10 +522,10 @@ void supervisor_init(struct supervisor *s, struct ev_loop *loop, const struct co
 	ev_init(&s->probe_w, probe_cb);
 	s->probe_w.data = s;
 	s->outfile_fd = -1;
-	if (strcmp(c->log_broker_output, "inherit") != 0) {
-		s->outfile_fd = open(c->log_broker_output, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	if (s->p.output != NULL && strcmp(s->p.output, "inherit") != 0) {
+		s->outfile_fd = open(s->p.output, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
 		if (s->outfile_fd < 0)
-			log_err("cannot open %s for the broker's output: %s; using ours", c->log_broker_output,
+			log_err("cannot open %s for the broker's output: %s; using ours", s->p.output,
 				strerror(errno));
 	}
 }
@@ -520,4 +537,5 @@ void supervisor_close(struct supervisor *s)
 	if (s->outfile_fd >= 0)
 		close(s->outfile_fd);
 	s->outfile_fd = -1;
+	sup_params_free(&s->p);
 }

@@ -14,7 +14,6 @@
 #include <sys/types.h>
 
 #include "command.h"
-#include "config.h"
 
 enum sup_state {
 	SUP_IDLE,     /* no broker process, none wanted (or given up) */
@@ -30,6 +29,25 @@ struct sup_hooks {
 	void (*down)(void *ud);                    /* no broker process any more */
 	void (*gave_up)(void *ud, const char *why); /* too many failures: resign */
 };
+
+/* The supervisor's settings.  The strings and the command's settings are
+ * owned: supervisor_set_params takes them over, so nothing here points into
+ * a configuration that a reload frees. */
+struct sup_params {
+	uint64_t stop_timeout_ms;    /* SIGTERM to the group, SIGKILL after this */
+	uint64_t restart_min_ms;     /* first restart delay, doubling... */
+	uint64_t restart_max_ms;     /* ...up to this */
+	uint64_t restart_window_ms;  /* crashes counted within this */
+	unsigned max_restarts;       /* more crashes than this in the window: give up */
+	uint64_t ready_timeout_ms;   /* not ready by then: a failed start */
+	char *ready_tcp;             /* host:port, or "" */
+	char *ready_pattern;         /* text in an output line, or "" */
+	char *cluster;               /* FAILOVER_CLUSTER */
+	char *output;                /* "inherit", or a file the output is appended to (read at init only) */
+	struct command_params cmd;   /* what the broker's command is built from at each start */
+};
+
+void sup_params_free(struct sup_params *p);
 
 #define SUP_MAX_CRASHES 128
 #define SUP_LINE_MAX 4096
@@ -47,7 +65,7 @@ struct sup_stream {
 
 struct supervisor {
 	struct ev_loop *loop;
-	const struct config *cfg;
+	struct sup_params p;
 	struct sup_hooks hooks;
 	char node[64];
 	char cache_address[96];   /* host:port of the replicated cache, for the broker */
@@ -70,8 +88,13 @@ struct supervisor {
 	int outfile_fd;           /* broker_output file, or -1 */
 };
 
-void supervisor_init(struct supervisor *s, struct ev_loop *loop, const struct config *c, const char *node,
+/* Takes over p (its strings and command settings; *p is left empty). */
+void supervisor_init(struct supervisor *s, struct ev_loop *loop, struct sup_params *p, const char *node,
 		     struct sup_hooks hooks);
+/* New settings (a reload), taken over like supervisor_init's; a running
+ * broker keeps its command until its next start, and p->output is ignored
+ * (the output file stays the one opened at init). */
+void supervisor_set_params(struct supervisor *s, struct sup_params *p);
 /* The broker is wanted (master) or not.  term goes into its environment. */
 void supervisor_want(struct supervisor *s, int up, uint64_t term);
 /* A process exists (starting, serving or stopping). */

@@ -1,0 +1,77 @@
+/*
+ * The one place that knows which configuration keys feed which module.
+ */
+#include "settings.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "wire.h"
+
+struct el_params settings_election(const struct config *c, const char *self)
+{
+	struct el_params p = {0};
+
+	snprintf(p.self, sizeof(p.self), "%s", self);
+	p.position = (uint16_t)c->cluster_position;
+	p.delay_ms = (uint32_t)c->cluster_delay;
+	p.retries = (uint32_t)c->cluster_retries;
+	p.preempt = c->cluster_preempt;
+	p.expected_nodes = (unsigned)c->cluster_expected_nodes;
+	return p;
+}
+
+void settings_cache(const struct config *c, struct cache_params *p)
+{
+	memset(p, 0, sizeof(*p));
+	snprintf(p->listen, sizeof(p->listen), "%s", c->cache_listen);
+	p->repl_port = (uint16_t)c->cache_port;
+	snprintf(p->state_dir, sizeof(p->state_dir), "%s", c->cluster_state_dir);
+	p->cluster = wire_cluster_digest(c->cluster_name);
+	p->max_entries = (size_t)c->cache_max_entries;
+	p->max_key = (size_t)c->cache_max_key;
+	p->max_value = (size_t)c->cache_max_value;
+	p->tombstone_ms = (uint64_t)c->cache_tombstone_ttl;
+	p->sync = strcmp(c->cache_mode, "sync") == 0;
+	p->sync_timeout_ms = (uint64_t)c->cache_sync_timeout;
+	/* the election's failure timeout */
+	p->peer_timeout_ms = (uint64_t)c->cluster_delay * (uint64_t)c->cluster_retries;
+}
+
+int settings_supervisor(const struct config *c, struct sup_params *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->stop_timeout_ms = (uint64_t)c->broker_stop_timeout;
+	p->restart_min_ms = (uint64_t)c->broker_restart_min;
+	p->restart_max_ms = (uint64_t)c->broker_restart_max;
+	p->restart_window_ms = (uint64_t)c->broker_restart_window;
+	p->max_restarts = (unsigned)c->broker_max_restarts;
+	p->ready_timeout_ms = (uint64_t)c->broker_ready_timeout;
+	p->ready_tcp = strdup(c->broker_ready_tcp);
+	p->ready_pattern = strdup(c->broker_ready_pattern);
+	p->cluster = strdup(c->cluster_name);
+	p->output = strdup(c->log_broker_output);
+	if (p->ready_tcp == NULL || p->ready_pattern == NULL || p->cluster == NULL || p->output == NULL ||
+	    command_params_from_config(&p->cmd, c) != 0) {
+		sup_params_free(p);
+		return -1;
+	}
+	return 0;
+}
+
+int settings_reload_keys(struct config *n, const struct config *old, void (*changed)(int id, int applied))
+{
+	for (int id = 0; id < CFG_COUNT; id++) {
+		int differs = !config_key_equal(n, old, id);
+		if (cfg_table[id].reload != CFG_RELOAD_RESTART) {
+			if (differs)
+				changed(id, 1);
+			continue;
+		}
+		if (differs)
+			changed(id, 0);
+		if (config_copy_key(n, old, id) != 0)
+			return -1;
+	}
+	return 0;
+}

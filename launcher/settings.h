@@ -1,0 +1,26 @@
+/*
+ * From the configuration to each module's settings.  Modules never keep a
+ * pointer to a configuration (a reload frees it): the daemon hands each one
+ * its own settings by value, here, at start and again on every reload.
+ * Which keys a reload may change is config.def's reload column.
+ */
+#ifndef FL_SETTINGS_H
+#define FL_SETTINGS_H
+
+#include "cache.h"
+#include "config.h"
+#include "election.h"
+#include "supervisor.h"
+
+struct el_params settings_election(const struct config *c, const char *self);
+void settings_cache(const struct config *c, struct cache_params *p);
+/* 0, or -1 when out of memory (p is then empty). */
+int settings_supervisor(const struct config *c, struct sup_params *p);
+
+/* A reload: every key marked RESTART gets back its running value (and
+ * origin) from old.  changed() is called for each key whose value differs,
+ * with applied 1 for a LIVE key, 0 for a kept one.  0, or -1 when out of
+ * memory. */
+int settings_reload_keys(struct config *n, const struct config *old, void (*changed)(int id, int applied));
+
+#endif
