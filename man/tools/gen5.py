@@ -70,6 +70,8 @@ for r in rows:
     out.append(f'Default: {default(r, d)}.')
     out.append('.br')
     out.append(d['text'])
+    if r['reload'] == 'RESTART':
+        out.append('Changed by a reload only after a restart.')
 
 tmpl = open(os.path.join(os.path.dirname(__file__), 'ini5.in')).read()
 page = tmpl.replace('@KEYS@\n', '\n'.join(out) + '\n')

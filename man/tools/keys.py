@@ -1,7 +1,8 @@
 # Per-key text of failover-launcher.ini(5), in roff.  Every key of
 # launcher/config.def must be here and nothing else (gen5.py checks).
 # 'default': replaces the generated "Default:" text (roff), when the
-# config.def default is empty or computed.  'text': the description.
+# config.def default is empty or computed.  'text': the description (gen5.py
+# adds what a reload does, from config.def's reload column).
 D = {}
 def k(section, key, text, default=None, kind=None):
     D[(section, key)] = dict(text=text.strip('\n'), default=default, kind=kind)
@@ -15,7 +16,6 @@ the same group and port are ignored (their packets count as
 drops).
 The broker gets it as
 .BR FAILOVER_CLUSTER .
-Changed by a reload only after a restart.
 ''')
 k('cluster', 'node', r'''
 This node's id: 1 to 32 characters of
@@ -34,7 +34,6 @@ random hex digits, and kept there.
 An invalid id stops the daemon at start.
 Two launchers with one id log an error and ignore each other's packets: give
 every node its own.
-Changed by a reload only after a restart.
 ''', default=r'empty (generated once, kept in \fISTATE_DIR/node\-id\fR)')
 k('cluster', 'group', r'''
 The IPv4 multicast group the launchers talk on, used when no
@@ -45,7 +44,6 @@ Interlok's
 and
 .B failover.multicast.group
 set it too.
-Changed by a reload only after a restart.
 ''')
 k('cluster', 'port', r'''
 The UDP port: of the multicast group, or with
@@ -56,7 +54,6 @@ own).
 and
 .B failover.multicast.port
 set it too.
-Changed by a reload only after a restart.
 ''')
 k('cluster', 'interface', r'''
 The interface, by name (for example
@@ -65,18 +62,15 @@ or by one of its IPv4 addresses, that multicast is sent and received on.
 Empty: the kernel's choice, which follows the routing table; name the
 cluster network on hosts with several.
 An interface that does not exist stops the daemon at start.
-Changed by a reload only after a restart.
 ''', default=r'empty (the kernel\(aqs choice)')
 k('cluster', 'ttl', r'''
 Multicast TTL: how many routers a packet may cross; 1 stays on the local
 network.
-Changed by a reload only after a restart.
 ''')
 k('cluster', 'loopback', r'''
 Deliver this launcher's multicast to other launchers on the same host
 .RB ( IP_MULTICAST_LOOP );
 needed when several nodes share a host.
-Changed by a reload only after a restart.
 ''')
 k('cluster', 'peer', r'''
 A unicast peer as
@@ -90,7 +84,6 @@ A node may list itself: its own packets are recognised, so every node can
 use the same list.
 .B failover.tcp.peers
 sets it too.
-Changed by a reload only after a restart.
 ''', default='none (multicast)')
 k('cluster', 'delay', r'''
 The heartbeat interval.
@@ -150,7 +143,6 @@ and the cache's file
 created (mode 0750) when the daemon starts.
 A relative path is taken from
 .BR broker.home .
-Changed by a reload only after a restart.
 ''')
 
 k('cluster', 'auth', r'''
@@ -164,7 +156,6 @@ metrics, and change no state.
 .B none
 turns authentication off, an explicit choice that is logged as a warning at
 start.
-Changed by a reload only after a restart.
 ''')
 
 k('cluster', 'key_file', r'''
@@ -453,22 +444,18 @@ The broker finds the actual address in
 and
 .BR FAILOVER_CACHE_PORT .
 Keep it on loopback: the protocol has no authentication.
-Changed by a reload only after a restart.
 ''')
 k('cache', 'max_entries', r'''
 The most entries kept; a write beyond it is refused
 .RB ( "SERVER_ERROR out of memory storing object" ),
 nothing is evicted.
-Changed by a reload only after a restart.
 ''')
 k('cache', 'max_key', r'''
 The longest key (memcached's own limit is 250).
-Changed by a reload only after a restart.
 ''')
 k('cache', 'max_value', r'''
 The largest value; a larger one is refused
 .RB ( "SERVER_ERROR object too large for cache" ).
-Changed by a reload only after a restart.
 ''')
 k('cache', 'mode', r'''
 .BR sync :
@@ -479,11 +466,9 @@ with
 (the write stays, and replication goes on).
 .BR async :
 a write returns at once and is replicated in the background.
-Changed by a reload only after a restart.
 ''')
 k('cache', 'sync_timeout', r'''
 How long a synchronous write waits for acknowledgements.
-Changed by a reload only after a restart.
 ''')
 k('cache', 'port', r'''
 The TCP port, on every local address, on which launchers replicate the
@@ -491,12 +476,10 @@ cache to each other; advertised in heartbeats.
 0 takes any free port.
 Several launchers on one host each need their own (or 0), and their own
 .BR listen .
-Changed by a reload only after a restart.
 ''')
 k('cache', 'tombstone_ttl', r'''
 How long a removal is remembered, so that a peer that missed it does not
 bring the value back.
-Changed by a reload only after a restart.
 ''')
 
 # ---------------------------------------------------------------- control
@@ -509,12 +492,10 @@ A relative path is taken from
 .BR broker.home .
 A stale socket is replaced; one that another running launcher answers on
 stops this one (exit status 1): give every launcher on a host its own.
-Changed by a reload only after a restart.
 ''')
 k('control', 'mode', r'''
 The socket's permissions, in octal; connecting needs write permission, so
 0660 admits the launcher's user and group.
-Changed by a reload only after a restart.
 ''')
 
 # ---------------------------------------------------------------- log
@@ -549,5 +530,4 @@ writes each line to the launcher's standard output or error as
 anything else is a file each line is appended to (created with mode 0640; a
 relative name is taken from the launcher's working directory).
 A file that cannot be opened is logged and the launcher's streams are used.
-Changed by a reload only after a restart.
 ''')

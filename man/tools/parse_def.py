@@ -1,4 +1,4 @@
-"""Parse launcher/config.def into a list of dicts (section, key, type, def, min, max, unit, help)."""
+"""Parse launcher/config.def into a list of dicts (section, key, type, def, min, max, unit, reload, help)."""
 import re
 
 def split_args(s):
@@ -30,9 +30,10 @@ def parse(path):
         if not m:
             continue
         a = split_args(m.group(1))
-        assert len(a) == 8, a
+        assert len(a) == 9, a
+        assert a[7] in ('LIVE', 'RESTART'), a
         rows.append(dict(section=a[0], key=a[1], type=a[2], default=unq(a[3]), min=a[4], max=a[5],
-                         unit=unq(a[6]), help=unq(a[7])))
+                         unit=unq(a[6]), reload=a[7], help=unq(a[8])))
     return rows
 
 if __name__ == '__main__':

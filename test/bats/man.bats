@@ -146,3 +146,15 @@ ini_keys() {
 	assert_success
 	[ "$output" = "$(cat "$REPO_ROOT/man/failover-launcher.ini.5")" ] || fail "regenerate: python3 man/tools/gen5.py > man/failover-launcher.ini.5"
 }
+
+@test "the README's reload table is what man/tools/reload_table.py makes of launcher/config.def" {
+	run python3 "$REPO_ROOT/man/tools/reload_table.py" "$REPO_ROOT"
+	assert_success
+	[ "${#lines[@]}" -eq 7 ] || fail "expected a header, a rule and five sections: $output"
+	# every line of the table, in order, as one block
+	python3 - "$REPO_ROOT/README.md" "$output" <<'PY' || fail "README's reload table differs: python3 man/tools/reload_table.py"
+import sys
+readme, table = open(sys.argv[1]).read(), sys.argv[2]
+sys.exit(0 if table + "\n" in readme else 1)
+PY
+}

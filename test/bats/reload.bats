@@ -1,0 +1,177 @@
+#!/usr/bin/env bats
+# A reload (SIGHUP) followed by every kind of work the daemon does: cache
+# requests, control requests, a broker restart, a promotion.  Modules hold
+# their settings by value, so nothing may read the configuration a reload
+# freed; this runs in the ASan pass, where such a read aborts the launcher.
+# For each class of key (config.def's reload column) it checks that the new
+# value took effect, or was kept with a clear line.
+
+load helpers
+load ../lib/lab
+
+PY=/usr/bin/python3
+MC=127.0.0.1:11311
+
+setup() {
+	[[ "$BUILD_DIR" == *asan* ]] || skip "runs in the ASan pass (a read of freed settings aborts there)"
+	command -v memccp >/dev/null || skip "libmemcached-tools is not installed"
+	LAB_DELAY=200
+	LAB_RETRIES=4
+	LAB_BROKER_INI=("env = FAKE_MARK=before")
+	lab_create 2
+}
+
+teardown() {
+	lab_destroy
+}
+
+on() { # on I CMD...
+	local i=$1
+	shift
+	ip netns exec "$LAB-n$i" "$@"
+}
+
+put() { # put I KEY VALUE
+	mkdir -p "$BATS_TEST_TMPDIR/put"
+	printf '%s' "$3" >"$BATS_TEST_TMPDIR/put/$2"
+	on "$1" memccp --servers="$MC" "$BATS_TEST_TMPDIR/put/$2"
+}
+
+get() { on "$1" memccat --servers="$MC" "$2"; }
+
+# The environment file of node I's running fake broker.
+broker_env() { echo "$LAB_DIR/n$1/broker/env-$(lab_broker_pid "$1")"; }
+
+wait_broker() { # wait_broker I: node I's fake broker runs (prints its pid)
+	local p
+	for _ in $(seq 1 250); do
+		p=$(lab_broker_pid "$1")
+		[ -n "$p" ] && [ -s "$LAB_DIR/n$1/broker/env-$p" ] && { echo "$p"; return 0; }
+		sleep 0.04
+	done
+	echo "n$1: no broker after 10 s" >&2
+	return 1
+}
+
+wait_log() { # wait_log I TEXT COUNT: node I's log has COUNT lines with TEXT
+	for _ in $(seq 1 250); do
+		[ "$(grep -cF -- "$2" "$LAB_DIR/n$1/log")" -ge "$3" ] && return 0
+		sleep 0.04
+	done
+	echo "n$1: fewer than $3 lines with '$2' after 10 s" >&2
+	return 1
+}
+
+# Rewrites node I's configuration: new values for keys of every class.
+edit_ini() {
+	local f="$LAB_DIR/n$1/launcher.ini"
+	# RESTART keys: identity, the cache's address
+	sed -i "s/^node = n$1\$/node = renamed$1/" "$f"
+	printf '[cache]\nlisten = 127.0.0.1:11399\nmode = async\n' >>"$f"
+	# LIVE keys: election order, retries, the broker's environment and
+	# restart delay, the log level
+	sed -i "s/^retries = .*/retries = 5/" "$f"
+	printf '[cluster]\nposition = %s\n' "$((40 + $1))" >>"$f"
+	sed -i "s/^env = FAKE_MARK=before\$/env = FAKE_MARK=after/; s/^restart_min = .*/restart_min = 300/" "$f"
+	printf '[log]\nlevel = debug\n' >>"$f"
+}
+
+@test "after a reload: cache, control, broker restart and promotion work; each key applied or kept with a clear line" {
+	lab_sampler_start 120
+	lab_start 1
+	lab_wait_role 1 master 10
+	lab_start 2
+	lab_wait_role 2 slave 10
+	wait_broker 1 >/dev/null
+	grep -qx "FAKE_MARK=before" "$(broker_env 1)"
+	put 1 early "written before the reload"
+
+	for i in 1 2; do
+		edit_ini "$i"
+		kill -HUP "$(lab_pid "$i")"
+		wait_log "$i" "reloaded" 1
+	done
+
+	# kept until a restart, each with its own line
+	for i in 1 2; do
+		grep -q "reload: cluster.node changed: kept as it runs; the new value takes effect after a restart" \
+			"$LAB_DIR/n$i/log"
+		grep -q "reload: cache.listen changed: kept as it runs" "$LAB_DIR/n$i/log"
+		[ "$(lab_field "$i" node)" = "n$i" ]
+		# applied, each with its own line
+		grep -q "reload: cluster.position changed: applied$" "$LAB_DIR/n$i/log"
+		grep -q "reload: broker.env changed: applied from the broker's next start" "$LAB_DIR/n$i/log"
+		grep -q "reload: cache.mode changed: applied$" "$LAB_DIR/n$i/log"
+	done
+	run lab_ctl 1 status
+	assert_success
+	assert_output --partial "node:      n1 (cluster lab, position 41)"
+	run lab_ctl 2 status --json
+	assert_success
+	assert_output --partial '"node":"n2"'
+
+	# the cache, on its old address, in its new mode
+	[ "$(get 1 early)" = "written before the reload" ]
+	[ "$(get 2 early)" = "written before the reload" ]
+	put 2 late "written after the reload"
+	for _ in $(seq 1 100); do [ "$(get 1 late 2>/dev/null)" = "written after the reload" ] && break; sleep 0.05; done
+	[ "$(get 1 late)" = "written after the reload" ]
+	run lab_ctl 1 metrics
+	assert_output --partial "failover_cache_synchronous 0"
+	run lab_ctl 1 cache get early
+	assert_success
+
+	# a broker restart runs the new command
+	old=$(lab_broker_pid 1)
+	kill -9 "$old"
+	wait_log 1 "restarting the broker in 300 ms" 1
+	for _ in $(seq 1 250); do
+		p=$(lab_broker_pid 1)
+		[ -n "$p" ] && [ "$p" != "$old" ] && [ -s "$LAB_DIR/n1/broker/env-$p" ] && break
+		sleep 0.04
+	done
+	grep -qx "FAKE_MARK=after" "$(broker_env 1)"
+	# the log level: the supervisor's transitions are debug lines
+	wait_log 1 "DEBUG: broker supervisor" 1
+
+	# a promotion: the master resigns, the reloaded slave takes over with the
+	# new settings
+	lab_stop_node 1 TERM
+	lab_groups "2"
+	lab_wait_role 2 master 10
+	wait_broker 2 >/dev/null
+	grep -qx "FAKE_MARK=after" "$(broker_env 2)"
+	[ "$(get 2 late)" = "written after the reload" ]
+
+	# nothing read freed memory: both launchers ran until told to stop
+	lab_alive "$(lab_pid 2)"
+	run grep -l "ERROR: AddressSanitizer\|runtime error:" "$LAB_DIR/n1/log" "$LAB_DIR/n2/log"
+	assert_failure
+	lab_sampler_check
+}
+
+@test "an invalid configuration is refused whole: nothing of it applies, the node keeps working" {
+	lab_start 1
+	lab_wait_role 1 master 10
+	wait_broker 1 >/dev/null
+	f="$LAB_DIR/n1/launcher.ini"
+	sed -i "s/^env = FAKE_MARK=before\$/env = FAKE_MARK=after/" "$f"
+	printf '[cluster]\nposition = 7\ndelay = 5\n' >>"$f"
+	kill -HUP "$(lab_pid 1)"
+	wait_log 1 "reload refused: the configuration is not valid; keeping the running one" 1
+	run lab_ctl 1 status
+	assert_success
+	assert_output --partial "position 100)"
+	put 1 k "still here"
+	[ "$(get 1 k)" = "still here" ]
+	old=$(lab_broker_pid 1)
+	kill -9 "$old"
+	for _ in $(seq 1 250); do
+		p=$(lab_broker_pid 1)
+		[ -n "$p" ] && [ "$p" != "$old" ] && [ -s "$LAB_DIR/n1/broker/env-$p" ] && break
+		sleep 0.04
+	done
+	grep -qx "FAKE_MARK=before" "$(broker_env 1)"
+	run grep -c "reload: .* changed" "$LAB_DIR/n1/log"
+	assert_output 0
+}
