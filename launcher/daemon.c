@@ -609,7 +609,7 @@ static void reload_key_changed(int id, int applied)
 		log_info("reload: %s.%s changed: applied%s", cfg_table[id].section, cfg_table[id].key,
 			 next_start ? " from the broker's next start" : "");
 	else
-		log_warn("reload: %s.%s changed: kept as it runs; the new value takes effect after a restart",
+		log_warn("reload: %s.%s changed: it takes effect after a restart; the running value is kept",
 			 cfg_table[id].section, cfg_table[id].key);
 }
 

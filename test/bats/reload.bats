@@ -94,9 +94,9 @@ edit_ini() {
 
 	# kept until a restart, each with its own line
 	for i in 1 2; do
-		grep -q "reload: cluster.node changed: kept as it runs; the new value takes effect after a restart" \
+		grep -q "reload: cluster.node changed: it takes effect after a restart; the running value is kept" \
 			"$LAB_DIR/n$i/log"
-		grep -q "reload: cache.listen changed: kept as it runs" "$LAB_DIR/n$i/log"
+		grep -q "reload: cache.listen changed: it takes effect after a restart" "$LAB_DIR/n$i/log"
 		[ "$(lab_field "$i" node)" = "n$i" ]
 		# applied, each with its own line
 		grep -q "reload: cluster.position changed: applied$" "$LAB_DIR/n$i/log"
