@@ -758,6 +758,10 @@ static void cross_check(struct config *c)
 	if (c->cluster_expected_nodes == 1)
 		errorf(c, "%s: cluster.expected_nodes: 1 is not a cluster; allowed 0 (no quorum) or 2..255",
 		       c->origin[CFG_cluster_expected_nodes].where);
+	/* a peer past the limit would never hear from this node */
+	if (c->cluster_peer.n > CONFIG_MAX_PEERS)
+		errorf(c, "%s: cluster.peer: %zu peers; allowed at most %d", c->origin[CFG_cluster_peer].where,
+		       c->cluster_peer.n, CONFIG_MAX_PEERS);
 }
 
 int config_load(struct config *c, const char *ini_path, const struct strlist *overrides, char *const *envp)

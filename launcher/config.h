@@ -12,6 +12,9 @@
 
 #include <stdio.h>
 
+/* The most unicast peers a node sends to (cluster.peer). */
+#define CONFIG_MAX_PEERS 64
+
 struct strlist {
 	char **v;
 	size_t n;

@@ -792,6 +792,7 @@ static int setup(struct daemon *d, const struct config *c)
 	struct el_params p;
 	struct cache_params cp;
 	struct sup_params sp;
+	struct transport_params tp;
 
 	d->cluster = wire_cluster_digest(c->cluster_name);
 	if (state_mkdir(c->cluster_state_dir) != 0) {
@@ -870,7 +871,11 @@ static int setup(struct daemon *d, const struct config *c)
 		 c->cluster_name, c->cluster_position, c->cluster_delay, c->cluster_retries);
 
 	log_info("Creating listener...");
-	if (transport_open(&d->tr, c, err, sizeof(err)) != 0) {
+	if (settings_transport(c, &tp) != 0) {
+		log_err("cannot open the cluster socket: cluster.peer, cluster.group or cluster.interface too long");
+		return -2;
+	}
+	if (transport_open(&d->tr, &tp, err, sizeof(err)) != 0) {
 		log_err("cannot open the cluster socket: %s", err);
 		return -1;
 	}

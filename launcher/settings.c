@@ -38,6 +38,26 @@ void settings_cache(const struct config *c, struct cache_params *p)
 	p->peer_timeout_ms = (uint64_t)c->cluster_delay * (uint64_t)c->cluster_retries;
 }
 
+int settings_transport(const struct config *c, struct transport_params *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->port = (uint16_t)c->cluster_port;
+	p->ttl = (unsigned char)c->cluster_ttl;
+	p->loopback = (unsigned char)(c->cluster_loopback != 0);
+	if (c->cluster_peer.n > TRANSPORT_MAX_PEERS || strlen(c->cluster_group) >= sizeof(p->group) ||
+	    strlen(c->cluster_interface) >= sizeof(p->interface))
+		return -1;
+	snprintf(p->group, sizeof(p->group), "%s", c->cluster_group);
+	snprintf(p->interface, sizeof(p->interface), "%s", c->cluster_interface);
+	p->npeers = c->cluster_peer.n;
+	for (size_t i = 0; i < p->npeers; i++) {
+		if (strlen(c->cluster_peer.v[i]) >= sizeof(p->peers[i]))
+			return -1;
+		snprintf(p->peers[i], sizeof(p->peers[i]), "%s", c->cluster_peer.v[i]);
+	}
+	return 0;
+}
+
 int settings_supervisor(const struct config *c, struct sup_params *p)
 {
 	memset(p, 0, sizeof(*p));

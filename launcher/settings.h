@@ -11,9 +11,12 @@
 #include "config.h"
 #include "election.h"
 #include "supervisor.h"
+#include "transport.h"
 
 struct el_params settings_election(const struct config *c, const char *self);
 void settings_cache(const struct config *c, struct cache_params *p);
+/* 0, or -1 when a value does not fit (config_load refuses those first). */
+int settings_transport(const struct config *c, struct transport_params *p);
 /* 0, or -1 when out of memory (p is then empty). */
 int settings_supervisor(const struct config *c, struct sup_params *p);
 

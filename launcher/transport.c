@@ -64,15 +64,20 @@ static int resolve_peer(const char *hostport, struct sockaddr_in *out)
 	return 0;
 }
 
-int transport_open(struct transport *t, const struct config *c, char *err, size_t len)
+int transport_open(struct transport *t, const struct transport_params *p, char *err, size_t len)
 {
-	struct sockaddr_in bind_addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)c->cluster_port)};
+	struct sockaddr_in bind_addr = {.sin_family = AF_INET, .sin_port = htons(p->port)};
 	struct ip_mreqn mr = {0};
 	int one = 1;
-	unsigned char ttl = (unsigned char)c->cluster_ttl, loop = (unsigned char)c->cluster_loopback;
+	unsigned char ttl = p->ttl, loop = p->loopback;
 
 	memset(t, 0, sizeof(*t));
-	t->multicast = c->cluster_peer.n == 0;
+	t->fd = -1;
+	if (p->npeers > TRANSPORT_MAX_PEERS) {
+		snprintf(err, len, "cluster.peer: %zu peers; allowed at most %d", p->npeers, TRANSPORT_MAX_PEERS);
+		return -1;
+	}
+	t->multicast = p->npeers == 0;
 	t->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (t->fd < 0)
 		return fail(err, len, "socket", NULL);
@@ -88,19 +93,18 @@ int transport_open(struct transport *t, const struct config *c, char *err, size_
 	}
 	if (t->multicast) {
 		t->group.sin_family = AF_INET;
-		t->group.sin_port = htons((uint16_t)c->cluster_port);
-		inet_pton(AF_INET, c->cluster_group, &t->group.sin_addr);
+		t->group.sin_port = htons(p->port);
+		inet_pton(AF_INET, p->group, &t->group.sin_addr);
 		/* bound to the group address: only the group's datagrams arrive */
 		bind_addr.sin_addr = t->group.sin_addr;
-		if (*c->cluster_interface != '\0' &&
-		    resolve_interface(c->cluster_interface, &mr, t->ifname, sizeof(t->ifname)) != 0)
+		if (*p->interface != '\0' && resolve_interface(p->interface, &mr, t->ifname, sizeof(t->ifname)) != 0)
 			return fail(err, len, "cluster.interface", "no such interface or address on this host");
 		mr.imr_multiaddr = t->group.sin_addr;
 	} else {
 		bind_addr.sin_addr.s_addr = htonl(INADDR_ANY);
-		for (size_t i = 0; i < c->cluster_peer.n && t->npeers < TRANSPORT_MAX_PEERS; i++) {
-			if (resolve_peer(c->cluster_peer.v[i], &t->peers[t->npeers]) != 0) {
-				snprintf(err, len, "cluster.peer: cannot resolve %s", c->cluster_peer.v[i]);
+		for (size_t i = 0; i < p->npeers; i++) {
+			if (resolve_peer(p->peers[i], &t->peers[t->npeers]) != 0) {
+				snprintf(err, len, "cluster.peer: cannot resolve %s", p->peers[i]);
 				return -1;
 			}
 			t->npeers++;

@@ -12,7 +12,17 @@
 
 #include "config.h"
 
-#define TRANSPORT_MAX_PEERS 64
+#define TRANSPORT_MAX_PEERS CONFIG_MAX_PEERS
+
+/* The transport's settings, by value; all of them need a restart. */
+struct transport_params {
+	uint16_t port;
+	unsigned char ttl, loopback;
+	char group[16];             /* dotted IPv4 multicast group */
+	char interface[64];         /* name or address, or "" */
+	size_t npeers;              /* 0: multicast */
+	char peers[TRANSPORT_MAX_PEERS][256]; /* host:port */
+};
 
 struct transport {
 	int fd;
@@ -24,7 +34,7 @@ struct transport {
 };
 
 /* Opens and binds; 0, or -1 with the reason in err. */
-int transport_open(struct transport *t, const struct config *c, char *err, size_t len);
+int transport_open(struct transport *t, const struct transport_params *p, char *err, size_t len);
 /* Sends to the group, or to every peer.  Returns the number of
  * destinations that failed (0 on full success). */
 int transport_send(struct transport *t, const void *buf, size_t len);

@@ -325,6 +325,34 @@ static void dump_shows_origins(void **state)
 	free(out);
 }
 
+/* A peer past the transport's limit would never hear from this node: refused,
+ * not cut. */
+static void too_many_peers_refused(void **state)
+{
+	struct fx *f = *state;
+	struct strlist over = {0};
+	char kv[64];
+
+	for (int i = 0; i <= CONFIG_MAX_PEERS; i++) {
+		snprintf(kv, sizeof(kv), "cluster.peer=10.0.%d.%d:2710", i / 250, i % 250 + 1);
+		strlist_add(&over, kv);
+	}
+	assert_int_equal(load(f, "", &over), -1);
+	expect_error(f, "cluster.peer: 65 peers", "at most 64");
+	strlist_clear(&over);
+}
+
+/* Every key says what a reload does with it. */
+static void reload_column(void **state)
+{
+	(void)state;
+	assert_int_equal(cfg_table[CFG_cluster_node].reload, CFG_RELOAD_RESTART);
+	assert_int_equal(cfg_table[CFG_cache_listen].reload, CFG_RELOAD_RESTART);
+	assert_int_equal(cfg_table[CFG_cluster_delay].reload, CFG_RELOAD_LIVE);
+	assert_int_equal(cfg_table[CFG_broker_env].reload, CFG_RELOAD_LIVE);
+	assert_int_equal(cfg_table[CFG_cache_mode].reload, CFG_RELOAD_LIVE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -334,7 +362,8 @@ int main(void)
 		T(long_line_refused_not_cut), T(syntax_error), T(indented_line_is_not_a_continuation),
 		T(repeated_keys_make_lists), T(precedence), T(interlok_failover_keys),
 		T(seed_keys_and_timeout_with_ini_delay), T(alias_conflict), T(bootstrap_bad_value), T(override_errors),
-		T(env_home_and_java_home), T(pairs_checked), T(dump_shows_origins),
+		T(env_home_and_java_home), T(pairs_checked), T(dump_shows_origins), T(too_many_peers_refused),
+		T(reload_column),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
