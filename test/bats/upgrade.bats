@@ -38,8 +38,19 @@ one_master() {
 	echo "$m"
 }
 
+# wait_cache I KEY VALUE: until node I's cache holds KEY = VALUE (10 s)
+wait_cache() {
+	local deadline=$(($(lab_ms) + 10000))
+	while [ "$(lab_ms)" -lt "$deadline" ]; do
+		[ "$(upgrade_ctl "$1" cache get "$2" 2>/dev/null)" = "$3" ] && return 0
+		sleep 0.1
+	done
+	echo "n$1 has no $2=$3 in its cache" >&2
+	return 1
+}
+
 @test "rolling upgrade from 64aed0b: slaves first, switchover, then the old master; one master throughout" {
-	local rc=0 m m2 s i
+	local rc=0 m m2 s i term0
 	upgrade_old_build || rc=$?
 	[ "$rc" -ne 2 ] || skip "git has no commit $UPGRADE_OLD_REV here (a shallow clone?)"
 	[ "$rc" -eq 0 ]
@@ -49,6 +60,11 @@ one_master() {
 	echo "# all on 64aed0b: n$m is master" >&3
 	# the old release writes no protocol= line: it is the one running
 	[ -z "$(lab_field "$m" protocol)" ]
+	term0=$(lab_field "$m" term)
+	# state the new release must read: a cache entry in every node's cache.db
+	upgrade_ctl "$m" cache put upgrade "written by 64aed0b"
+	for i in 1 2 3; do wait_cache "$i" upgrade "written by 64aed0b"; done
+	sleep 0.5 # saved 50 ms after a change
 
 	# 1. the slaves, one at a time, same configuration and state_dir
 	for s in 1 2 3; do
@@ -59,6 +75,8 @@ one_master() {
 		lab_wait_role "$s" slave 20 || { lab_logs; false; }
 		[ "$(one_master)" = "$m" ]
 		[ "$(lab_field "$s" protocol)" = 1 ]
+		# it read the old release's cache file
+		grep -q "cache restored from .*: 1 entries" "$LAB_DIR/n$s/log"
 		echo "# n$s upgraded; n$m still master" >&3
 	done
 
@@ -70,6 +88,7 @@ one_master() {
 	upgrade_ctl "$m" resign
 	m2=$(one_master)
 	[ "$m2" != "$m" ]
+	[ "$(lab_field "$m2" term)" -gt "$term0" ]
 	[ "$(lab_field "$m2" protocol)" = 1 ]
 	echo "# switchover: n$m2 (new) is master" >&3
 
@@ -85,7 +104,9 @@ one_master() {
 		[ "$(lab_field "$i" newer_peers)" = 0 ]
 		# old and new spoke one protocol: nothing was dropped for its version
 		[ "$(upgrade_metric "$i" 'failover_packets_dropped_total{reason="version"}')" = 0 ]
+		[ "$(upgrade_ctl "$i" cache get upgrade)" = "written by 64aed0b" ]
 	done
+	grep -q "cache restored from .*: 1 entries" "$LAB_DIR/n$m/log"
 	lab_sampler_check
 	# the fake brokers never ran on two nodes at once
 	grep -q 'two_brokers_longest_ms=0\b' "$LAB_DIR/sampler.summary" || { cat "$LAB_DIR/sampler.summary"; false; }
