@@ -50,7 +50,7 @@ wait_cache() {
 }
 
 @test "rolling upgrade from 64aed0b: slaves first, switchover, then the old master; one master throughout" {
-	local rc=0 m m2 s i term0
+	local rc=0 m m2 s i term0 restored
 	upgrade_old_build || rc=$?
 	[ "$rc" -ne 2 ] || skip "git has no commit $UPGRADE_OLD_REV here (a shallow clone?)"
 	[ "$rc" -eq 0 ]
@@ -107,6 +107,17 @@ wait_cache() {
 		[ "$(upgrade_ctl "$i" cache get upgrade)" = "written by 64aed0b" ]
 	done
 	grep -q "cache restored from .*: 1 entries" "$LAB_DIR/n$m/log"
+
+	# 4. a downgrade of a slave: 64aed0b reads what this release wrote
+	s=$(echo 1 2 3 | tr -d "$m2" | awk '{print $1}')
+	restored=$(grep -c "cache restored from .*: 1 entries" "$LAB_DIR/n$s/log")
+	lab_stop_node "$s" TERM
+	upgrade_start_old "$s"
+	lab_wait_role "$s" slave 20 || { lab_logs; false; }
+	[ "$(one_master)" = "$m2" ]
+	[ "$(grep -c "cache restored from .*: 1 entries" "$LAB_DIR/n$s/log")" = $((restored + 1)) ]
+	[ "$(upgrade_ctl "$s" cache get upgrade)" = "written by 64aed0b" ]
+	echo "# n$s downgraded to 64aed0b; n$m2 still master" >&3
 	lab_sampler_check
 	# the fake brokers never ran on two nodes at once
 	grep -q 'two_brokers_longest_ms=0\b' "$LAB_DIR/sampler.summary" || { cat "$LAB_DIR/sampler.summary"; false; }
@@ -115,12 +126,14 @@ wait_cache() {
 @test "a peer speaking a newer protocol is heard, reported, and keeps a node from claiming" {
 	local sender i
 	lab_sampler_start 300
-	lab_start 1
 	# n3's namespace, with no launcher there, sends as node "n9" of protocol 2
-	ip netns exec "$LAB-n3" python3 "$TOOL" newer "$(lab_addr 3)" "$GROUP" "$PORT" lab n9 "$LAB_DIR/cluster.key" 6 \
-		>/dev/null 2>&1 3>&- &
+	ip netns exec "$LAB-n3" python3 "$TOOL" newer "$(lab_addr 3)" "$GROUP" "$PORT" lab n9 "$LAB_DIR/cluster.key" 10 \
+		>"$LAB_DIR/newer.out" 2>&1 3>&- &
 	sender=$!
 	echo "$sender" >>"$LAB_DIR/pids"
+	for i in $(seq 100); do grep -q sending "$LAB_DIR/newer.out" && break; sleep 0.1; done
+	grep -q sending "$LAB_DIR/newer.out"
+	lab_start 1
 	# n1 would claim after listening one timeout (1 s); it waits instead
 	sleep 4
 	[ "$(lab_role 1)" = slave ] || { lab_logs; false; }
@@ -146,4 +159,13 @@ wait_cache() {
 	lab_wait_role 1 master 10 || { lab_logs; false; }
 	[ "$(lab_field 1 newer_peers)" = 0 ]
 	lab_sampler_check
+}
+
+@test "a downgrade: a cache file of a newer format is kept aside, not called corrupt; the node starts" {
+	printf 'FLCACHE2\0\0\0\0\0\0\0\0later' >"$LAB_DIR/n1/state/cache.db"
+	lab_start 1
+	lab_wait_role 1 master 20 || { lab_logs; false; }
+	grep -q "cache file .*cache.db has format 2, newer than ours (1): kept as .*cache.db.newer" "$LAB_DIR/n1/log"
+	[ "$(head -c 8 "$LAB_DIR/n1/state/cache.db.newer")" = FLCACHE2 ]
+	[ ! -e "$LAB_DIR/n1/state/cache.db.corrupt" ]
 }

@@ -137,6 +137,8 @@ def main():
             n += 1
             ptype = 9 if n % 5 == 0 else 1
             s.sendto(newer(cluster, node, key, version, boot, n, ptype), (group, int(port)))
+            if n == 1:
+                print("sending", flush=True)   # the test waits for this line
             time.sleep(0.1)
         print(n)
     elif cmd == "flood":
