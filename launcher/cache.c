@@ -333,6 +333,16 @@ static void restore(struct cache *k)
 		len += n;
 	}
 	fclose(fp);
+	if (len >= 16 && memcmp(data, "FLCACHE", 7) == 0 && data[7] > '1' && data[7] <= '9') {
+		/* a newer release's format (a downgrade): keep it aside untouched */
+		char newer[4300];
+		snprintf(newer, sizeof(newer), "%s.newer", k->path);
+		rename(k->path, newer);
+		log_warn("the cache file %s has format %c, newer than ours (1): kept as %s; starting empty, peers will "
+			 "fill it", k->path, data[7], newer);
+		free(data);
+		return;
+	}
 	if (len < 16 || memcmp(data, "FLCACHE1", 8) != 0)
 		why = "not a cache file";
 	else if (get_be(data + 8, 8) != store_hash64(data + 16, len - 16, 0))

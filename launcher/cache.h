@@ -13,6 +13,14 @@
  * (or reports which did not).  A joining peer, and a peer whose digest
  * (carried in heartbeats) disagrees for three heartbeats in a row, get a
  * full snapshot both ways.
+ *
+ * cache.db is "FLCACHE" and a format digit ('1'), the FNV-1a 64 of the body
+ * (big-endian), then the store's entries (store.h).  A release that changes
+ * the layout raises the digit; a reader that meets a higher one moves the
+ * file aside as cache.db.newer and starts empty (peers fill it), so a
+ * downgrade neither misreads nor destroys it.  The replication HELLO
+ * (cache.c) carries no version yet and must be exactly as long as its
+ * fields: a HELLO that grew would be refused by every release so far.
  */
 #ifndef FL_CACHE_H
 #define FL_CACHE_H

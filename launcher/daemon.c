@@ -97,6 +97,9 @@ struct daemon {
 	char status_last[1024]; /* what the status file holds now */
 	ev_timer status_w;      /* a peers-only change, written late */
 	uint64_t sent, send_errors, received, dropped[DROP_COUNT];
+	/* accepted packets of a newer protocol version (wire.h), and those of
+	 * them whose type we do not know (their common part still counts) */
+	uint64_t newer_received, newer_unknown_type;
 	uint64_t dup_warned_at;
 };
 
@@ -155,13 +158,13 @@ static void write_status(struct daemon *d)
 	int n = snprintf(buf, sizeof(buf),
 			 "node=%s\nrole=%s\nterm=%llu\nmaster=%s\npeers=%zu\nquorum=%s\npid=%ld\npromotions=%llu\n"
 			 "demotions=%llu\nbroker=%s\nbroker_pid=%ld\nbroker_starts=%llu\nbroker_restarts=%llu\n"
-			 "broker_last_exit=%s\n",
+			 "broker_last_exit=%s\nprotocol=%d\nnewer_peers=%zu\n",
 			 d->node, d->stopped ? "stopped" : election_state_name(e->state),
 			 (unsigned long long)(e->state == EL_MASTER || e->master[0] ? e->term : e->max_term), e->master,
 			 election_live(e, now) - 1, election_quorum(e, now) ? "yes" : "no", (long)getpid(),
 			 (unsigned long long)e->promotions, (unsigned long long)e->demotions,
 			 supervisor_state_name(d->sup.state), (long)d->sup.pid, (unsigned long long)d->sup.starts,
-			 (unsigned long long)d->sup.restarts, d->sup.last_exit);
+			 (unsigned long long)d->sup.restarts, d->sup.last_exit, WIRE_VERSION, election_newer_live(e, now));
 
 	ev_timer_stop(d->loop, &d->status_w);
 	if (n < 0 || (size_t)n >= sizeof(buf) || strcmp(buf, d->status_last) == 0)
@@ -458,6 +461,36 @@ static int fresh(struct daemon *d, const struct wire_msg *m)
 	return 1;
 }
 
+/*
+ * A peer that speaks a newer protocol is heard, not dropped: dropping it
+ * would make us deaf to it, and a deaf node claims against a live master.
+ * It is counted, and logged once when it starts (or stops) speaking it;
+ * the election does not claim while such a peer is live (election.h).
+ */
+static void note_version(struct daemon *d, const struct wire_msg *m)
+{
+	const struct el_peer *p = election_peer(&d->el, m->node);
+	uint8_t before = p != NULL ? p->version : WIRE_VERSION;
+
+	if (m->version > WIRE_VERSION) {
+		d->newer_received++;
+		if (!wire_type_known(m->type)) {
+			d->newer_unknown_type++;
+			log_debug("%s sent a packet of type %u, new in protocol %u: only its sender's state is used",
+				  m->node, m->type, m->version);
+		}
+	}
+	if (m->version == before || (m->version <= WIRE_VERSION && before <= WIRE_VERSION))
+		return;
+	if (m->version > WIRE_VERSION)
+		log_warn("%s speaks protocol version %u, newer than ours (%d): following it, not claiming while it is "
+			 "live; upgrade this node",
+			 m->node, m->version, WIRE_VERSION);
+	else
+		log_info("%s speaks protocol version %u again", m->node, m->version);
+	status_later(d);
+}
+
 static void rx_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct daemon *d = w->data;
@@ -510,6 +543,7 @@ static void rx_cb(struct ev_loop *loop, ev_io *w, int revents)
 		}
 		log_debug("received %s from %s role %s term %llu", wire_type_name(m.type), m.node,
 			  wire_role_name(m.role), (unsigned long long)m.term);
+		note_version(d, &m);
 		if (m.type == WIRE_HEARTBEAT && d->cache != NULL && m.payload_len >= CACHE_HB_PAYLOAD)
 			cache_peer_seen(d->cache, m.node, &from, (uint16_t)(m.payload[0] << 8 | m.payload[1]),
 					m.cache_digest);
@@ -693,6 +727,7 @@ static struct report_view view(struct daemon *d, char *text, size_t len)
 		.started_at = d->started_at, .stopping = d->stopping, .resign_pending = d->resign_pending,
 		.status_text = text, .sent = d->sent, .send_errors = d->send_errors, .received = d->received,
 		.dropped = d->dropped, .drop_names = drop_names, .ndrop = DROP_COUNT,
+		.newer_received = d->newer_received, .newer_unknown_type = d->newer_unknown_type,
 		.hb_jitter_last_ms = d->hb_jitter_last, .hb_jitter_max_ms = d->hb_jitter_max, .hb_count = d->hb_count,
 		.ctl_served = d->ctl.served, .ctl_refused = d->ctl.refused,
 		.cache_entries = d->cache ? cache_entries(d->cache) : 0,

@@ -75,6 +75,15 @@ size_t election_live(const struct election *e, uint64_t now)
 	return n;
 }
 
+size_t election_newer_live(const struct election *e, uint64_t now)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < e->npeers; i++)
+		n += peer_live(e, &e->peers[i], now) && e->peers[i].version > WIRE_VERSION;
+	return n;
+}
+
 int election_quorum(const struct election *e, uint64_t now)
 {
 	return e->p.expected_nodes == 0 || election_live(e, now) * 2 > e->p.expected_nodes;
@@ -247,6 +256,11 @@ static void maybe_claim(struct election *e, uint64_t now, unsigned *act)
 
 	if (now < e->holddown_until || now < e->pending_claim_until || !election_quorum(e, now))
 		return;
+	/* a newer node may elect by rules we do not know (a new message, a
+	 * longer claim window, a vote we cannot read): a claim of ours could
+	 * overlap its master's.  It claims; we follow it (see election.h) */
+	if (election_newer_live(e, now) > 0)
+		return;
 	/* the rank skew also counts from the end of a wait for another claim:
 	 * two nodes that waited for the same one (or failed together to get a
 	 * majority) must not claim the same term at the same moment again */
@@ -318,7 +332,8 @@ unsigned election_tick(struct election *e, uint64_t now)
 		if (master_alive(e, now)) {
 			const struct el_peer *m = find_peer(e, e->master);
 			if (e->p.preempt && m != NULL && ranks_before(e->p.position, e->p.self, m->position, m->id) &&
-			    now >= e->holddown_until && now - e->handover_sent_at >= e->p.delay_ms) {
+			    now >= e->holddown_until && now - e->handover_sent_at >= e->p.delay_ms &&
+			    election_newer_live(e, now) == 0) {
 				snprintf(e->handover_target, sizeof(e->handover_target), "%s", e->p.self);
 				e->handover_sent_at = now;
 				act |= EL_SEND_HANDOVER;
@@ -331,6 +346,8 @@ unsigned election_tick(struct election *e, uint64_t now)
 		if (!election_quorum(e, now)) {
 			set_state(e, EL_SLAVE, &act, "quorum lost while claiming: see %zu of %u nodes",
 				  election_live(e, now), e->p.expected_nodes);
+		} else if (election_newer_live(e, now) > 0) {
+			set_state(e, EL_SLAVE, &act, "a live peer speaks a newer protocol: claim withdrawn");
 		} else if (now >= e->claim_until && !votes_enough(e)) {
 			/* a minority cannot collect a majority: try again later */
 			e->pending_claim_until = now + e->p.delay_ms;
@@ -444,7 +461,8 @@ static void on_vote(struct election *e, const struct wire_msg *m, uint64_t now, 
 		snprintf(e->voters[e->nvotes++], sizeof(e->voters[0]), "%s", m->node);
 	/* a majority has voted for the named successor's term: nobody else can
 	 * collect one for it, and there is nothing left to wait for */
-	if (named_successor(e, now) && votes_enough(e) && election_quorum(e, now) && e->max_term <= e->claim_term)
+	if (named_successor(e, now) && votes_enough(e) && election_quorum(e, now) && e->max_term <= e->claim_term &&
+	    election_newer_live(e, now) == 0)
 		promote(e, now, act, "named by the resigning master, and a majority voted");
 }
 
@@ -456,7 +474,8 @@ static void on_resign(struct election *e, const struct wire_msg *m, uint64_t now
 	snprintf(e->favored, sizeof(e->favored), "%s", m->target);
 	e->favored_until = now + e->timeout;
 	e->pending_claim_until = 0;
-	if (e->state != EL_SLAVE || now < e->holddown_until || !election_quorum(e, now))
+	if (e->state != EL_SLAVE || now < e->holddown_until || !election_quorum(e, now) ||
+	    election_newer_live(e, now) > 0)
 		return;
 	if (named_successor(e, now) && e->p.expected_nodes == 0 && contender(e, m->node, now) == NULL) {
 		/* the master handed its mastership to us and stopped its broker
@@ -580,6 +599,7 @@ unsigned election_on_packet(struct election *e, const struct wire_msg *m, uint64
 	p->term = m->term;
 	p->position = m->position;
 	p->flags = m->flags;
+	p->version = m->version;
 	snprintf(p->url, sizeof(p->url), "%s", m->url);
 	if (m->type == WIRE_HEARTBEAT)
 		snprintf(p->leader, sizeof(p->leader), "%s", m->target);

@@ -14,7 +14,11 @@
  *    slaves are skewed by rank so the best one claims first;
  *  - with expected_nodes set, a claim needs the votes of a majority (each
  *    node votes once per term, never while it follows a live master), and
- *    a master that loses its majority for one timeout steps down.
+ *    a master that loses its majority for one timeout steps down;
+ *  - while a live peer speaks a newer protocol (wire.h) this node does not
+ *    claim, vote for itself or ask for a handover: it leaves the decision
+ *    to the newer node, which knows both protocols' rules.  It still hears
+ *    such a peer, follows it as master and votes for its claims.
  */
 #ifndef FL_ELECTION_H
 #define FL_ELECTION_H
@@ -68,6 +72,7 @@ struct el_peer {
 	uint8_t flags;
 	char url[WIRE_URL_MAX + 1];
 	char leader[WIRE_ID_MAX + 1];
+	uint8_t version;         /* of its last packet (wire.h) */
 };
 
 struct election {
@@ -142,6 +147,8 @@ uint64_t election_tick_ms(const struct election *e);
 /* Live peers and whether we see a majority. */
 size_t election_live(const struct election *e, uint64_t now);
 int election_quorum(const struct election *e, uint64_t now);
+/* Live peers whose last packet had a protocol version above ours. */
+size_t election_newer_live(const struct election *e, uint64_t now);
 const struct el_peer *election_peer(const struct election *e, const char *id);
 
 #endif

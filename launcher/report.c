@@ -50,7 +50,8 @@ static void peer_json(const struct report_view *v, const struct el_peer *p, stru
 	json_str(o, p->url);
 	ctl_printf(o, ",\"master\":");
 	json_str(o, p->leader);
-	ctl_printf(o, ",\"serving\":%s}", p->flags & WIRE_F_SERVING ? "true" : "false");
+	ctl_printf(o, ",\"serving\":%s,\"protocol\":%u}", p->flags & WIRE_F_SERVING ? "true" : "false",
+		   p->version);
 }
 
 static void peers_json(const struct report_view *v, struct ctl_out *o)
@@ -111,7 +112,9 @@ void report_status(const struct report_view *v, int json, struct ctl_out *o)
 			   (unsigned long long)s->starts, (unsigned long long)s->restarts,
 			   (unsigned long long)s->crashes_total, supervisor_recent_crashes(s, v->now));
 		json_str(o, s->last_exit);
-		ctl_printf(o, "},\"cache\":{\"entries\":%llu},\"peers\":", (unsigned long long)v->cache_entries);
+		ctl_printf(o, "},\"cache\":{\"entries\":%llu},\"protocol\":{\"version\":%d,\"newer_peers\":%zu},"
+			      "\"peers\":",
+			   (unsigned long long)v->cache_entries, WIRE_VERSION, election_newer_live(e, v->now));
 		peers_json(v, o);
 		ctl_printf(o, ",\"promotions\":%llu,\"demotions\":%llu}\n", (unsigned long long)e->promotions,
 			   (unsigned long long)e->demotions);
@@ -137,12 +140,20 @@ void report_status(const struct report_view *v, int json, struct ctl_out *o)
 	ctl_printf(o, "uptime:    %llu s; %llu promotions, %llu demotions\n",
 		   (unsigned long long)((v->now - v->started_at) / 1000), (unsigned long long)e->promotions,
 		   (unsigned long long)e->demotions);
+	if (election_newer_live(e, v->now) > 0)
+		ctl_printf(o, "protocol:  %d; %zu live peers speak a newer one: not claiming (upgrade this node)\n",
+			   WIRE_VERSION, election_newer_live(e, v->now));
+	else
+		ctl_printf(o, "protocol:  %d\n", WIRE_VERSION);
 	ctl_printf(o, "peers:     %zu\n", e->npeers);
 	for (size_t i = 0; i < e->npeers; i++) {
 		const struct el_peer *p = &e->peers[i];
-		ctl_printf(o, "  %-20s %-10s term %-4llu seen %llu ms ago%s%s\n", p->id, wire_role_name(p->role),
+		ctl_printf(o, "  %-20s %-10s term %-4llu seen %llu ms ago%s%s", p->id, wire_role_name(p->role),
 			   (unsigned long long)p->term, (unsigned long long)(v->now - p->last_seen),
 			   p->url[0] ? ", " : "", p->url);
+		if (p->version > WIRE_VERSION)
+			ctl_printf(o, ", protocol %u (newer)", p->version);
+		ctl_printf(o, "\n");
 	}
 }
 
@@ -230,6 +241,16 @@ void report_metrics(const struct report_view *v, struct ctl_out *o)
 	for (int i = 1; i < v->ndrop; i++)
 		ctl_printf(o, "failover_packets_dropped_total{reason=\"%s\"} %llu\n", v->drop_names[i],
 			   (unsigned long long)v->dropped[i]);
+	ctl_metric(o, "failover_protocol_version", "gauge", "The cluster protocol version this node speaks.",
+		   (unsigned long long)WIRE_VERSION);
+	ctl_metric(o, "failover_peers_newer_protocol", "gauge",
+		   "Live peers speaking a newer protocol version (this node does not claim meanwhile).",
+		   election_newer_live(e, v->now));
+	ctl_metric(o, "failover_packets_newer_protocol_total", "counter",
+		   "Packets accepted from peers speaking a newer protocol version.", v->newer_received);
+	ctl_metric(o, "failover_packets_newer_unknown_type_total", "counter",
+		   "Packets of a newer protocol with a type this version does not know (only their sender's state is used).",
+		   v->newer_unknown_type);
 	ctl_metric_head(o, "failover_heartbeat_jitter_ms", "gauge", "Lateness of our heartbeat timer.");
 	ctl_printf(o, "failover_heartbeat_jitter_ms{stat=\"last\"} %.3f\nfailover_heartbeat_jitter_ms{stat=\"max\"} %.3f\n",
 		   v->hb_jitter_last_ms, v->hb_jitter_max_ms);

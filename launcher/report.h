@@ -25,6 +25,7 @@ struct report_view {
 	const uint64_t *dropped;           /* by reason */
 	const char *const *drop_names;
 	int ndrop;
+	uint64_t newer_received, newer_unknown_type; /* packets of a newer protocol */
 	double hb_jitter_last_ms, hb_jitter_max_ms;
 	uint64_t hb_count;
 	unsigned long long ctl_served, ctl_refused;

@@ -3,6 +3,19 @@
  * highest term this node has seen (terms only grow, across restarts too),
  * and the status file that shows the node's role to scripts and tests.
  * Every write goes to a new file that is renamed over the old one.
+ *
+ * Formats, and how they may change (every release since the first reads
+ * what later ones write, and the other way round):
+ *  - node-id: the id and a newline.  term: the decimal term and a newline.
+ *    Single-value files carry no version, and their format is frozen:
+ *    releases up to 64aed0b read the whole of node-id as the id (and would
+ *    make up a new id if it held more), and the leading number of term.
+ *    A new piece of state goes in a new file, never into these.
+ *  - status: key=value lines, one per key.  Readers look keys up by name
+ *    and ignore those they do not know; keys are only ever added, and
+ *    a key's meaning never changes.  protocol= is the cluster protocol
+ *    version the node speaks (wire.h).
+ *  - cache.db: carries its own format version (cache.h).
  */
 #ifndef FL_STATE_H
 #define FL_STATE_H

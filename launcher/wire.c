@@ -138,7 +138,7 @@ size_t wire_encode(const struct wire_msg *m, uint8_t *buf, size_t len)
 
 enum wire_error wire_decode(const uint8_t *buf, size_t len, struct wire_msg *m)
 {
-	size_t ulen, plen;
+	size_t ulen, plen, used;
 
 	memset(m, 0, sizeof(*m));
 	if (len < 8)
@@ -146,21 +146,26 @@ enum wire_error wire_decode(const uint8_t *buf, size_t len, struct wire_msg *m)
 	if (get32(buf) != WIRE_MAGIC)
 		return WIRE_ERR_MAGIC;
 	m->version = buf[4];
-	if (m->version != WIRE_VERSION)
+	if (m->version < WIRE_VERSION_MIN)
 		return WIRE_ERR_VERSION;
 	m->type = buf[5];
-	if (m->type == 0 || m->type > WIRE_TYPE_MAX)
+	/* a newer version may define types: its common part still tells who
+	 * is alive, in which role and term (wire.h) */
+	if (m->version <= WIRE_VERSION && !wire_type_known(m->type))
 		return WIRE_ERR_TYPE;
 	if (len < WIRE_MIN_LEN)
 		return WIRE_ERR_SHORT;
-	if (get16(buf + 6) != len)
+	if (len > WIRE_MAX_LEN || get16(buf + 6) != len) /* no version sends more */
 		return WIRE_ERR_LENGTH;
 	ulen = get16(buf + 120);
 	if (ulen > WIRE_URL_MAX || WIRE_HEADER_LEN + ulen + 2 + WIRE_TRAILER_LEN > len)
 		return WIRE_ERR_LENGTH;
 	plen = get16(buf + 122 + ulen);
-	if (WIRE_HEADER_LEN + ulen + 2 + plen + WIRE_TRAILER_LEN != len)
+	used = WIRE_HEADER_LEN + ulen + 2 + plen + WIRE_TRAILER_LEN;
+	/* our version has no extension; a newer one's is skipped */
+	if (used > len || (m->version <= WIRE_VERSION && used != len))
 		return WIRE_ERR_LENGTH;
+	m->ext_len = (uint16_t)(len - used);
 	m->cluster = get64(buf + 8);
 	if (get_id(buf + 16, m->node, 0) != 0 || get_id(buf + 84, m->target, 1) != 0)
 		return WIRE_ERR_FIELD;

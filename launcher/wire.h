@@ -24,9 +24,35 @@
  *   122     U  broker URL this node advertises
  * 122+U     2  payload length P
  * 124+U     P  payload (type-specific)
- * 124+U+P   1  key id (0: unauthenticated)
- * 125+U+P   1  reserved, 0
- * 126+U+P  32  authentication tag (HMAC-SHA256 over everything before it)
+ * 124+U+P   E  extension (version 2 and later; E = 0 in version 1)
+ * 124+U+P+E 1  key id (0: unauthenticated)
+ * 125+U+P+E 1  reserved, 0
+ * 126+U+P+E 32 authentication tag (HMAC-SHA256 over everything before it)
+ *
+ * Versions.  This node sends version 1 (WIRE_VERSION), which every release
+ * since the first reads.  A packet of a later version must keep, so that
+ * an older node still hears it:
+ *  - the layout above from offset 0 through the payload, with the same
+ *    meaning for every field (magic, version, type, length, cluster, node,
+ *    boot, seq, term, role, flags, position, cache digest, target, master
+ *    age, URL, payload length and payload), and the roles as they are;
+ *  - the trailer: key id, reserved byte and tag, always the last 34 bytes,
+ *    the tag over everything before it;
+ *  - the type numbers above for what they mean now (a heartbeat stays 1);
+ *  - the limit: no packet is longer than WIRE_MAX_LEN.
+ * What it adds goes in the extension, between the payload and the trailer;
+ * its length is what the length field leaves over (E = length - 158 - U -
+ * P).  New flag bits and new types may be defined too.  An older decoder
+ * reads the common part, skips the extension, ignores flags it does not
+ * know, accepts a type it does not know (the caller acts only on the types
+ * it knows), and keeps the sender's version in wire_msg.version: the
+ * daemon counts and reports such peers, and the election never claims
+ * while one is live (the newer node decides; see election.h).  A version
+ * below 1 (0) is an error.
+ *
+ * A release can therefore introduce version 2 only after every node runs a
+ * release that reads it; releases before this rule (64aed0b and earlier)
+ * drop any packet whose version is not 1.
  */
 #ifndef FL_WIRE_H
 #define FL_WIRE_H
@@ -35,7 +61,8 @@
 #include <stdint.h>
 
 #define WIRE_MAGIC 0x464C4F56u /* "FLOV" */
-#define WIRE_VERSION 1
+#define WIRE_VERSION 1     /* the version we send, and the newest we understand fully */
+#define WIRE_VERSION_MIN 1 /* the oldest we decode */
 #define WIRE_ID_MAX 32
 #define WIRE_URL_MAX 255
 #define WIRE_HEADER_LEN 122
@@ -84,6 +111,7 @@ struct wire_msg {
 	char url[WIRE_URL_MAX + 1];
 	const uint8_t *payload; /* points into the decoded buffer */
 	uint16_t payload_len;
+	uint16_t ext_len;       /* extension bytes skipped (a newer version's) */
 	uint8_t key_id;
 	uint8_t tag[WIRE_TAG_LEN];
 };
@@ -92,8 +120,8 @@ enum wire_error {
 	WIRE_OK = 0,
 	WIRE_ERR_SHORT,   /* fewer bytes than the fixed part */
 	WIRE_ERR_MAGIC,   /* not ours */
-	WIRE_ERR_VERSION, /* a version we do not speak */
-	WIRE_ERR_TYPE,    /* unknown type */
+	WIRE_ERR_VERSION, /* below WIRE_VERSION_MIN */
+	WIRE_ERR_TYPE,    /* unknown type in a version we speak */
 	WIRE_ERR_LENGTH,  /* length field disagrees with the datagram */
 	WIRE_ERR_FIELD,   /* a field out of its domain */
 	WIRE_ERR_COUNT,
@@ -102,6 +130,8 @@ enum wire_error {
 const char *wire_error_name(enum wire_error e);
 const char *wire_role_name(uint8_t role);
 const char *wire_type_name(uint8_t type);
+/* A type this version knows (1..WIRE_TYPE_MAX). */
+static inline int wire_type_known(uint8_t type) { return type >= 1 && type <= WIRE_TYPE_MAX; }
 
 uint64_t wire_cluster_digest(const char *name);
 
@@ -112,7 +142,10 @@ size_t wire_encode(const struct wire_msg *m, uint8_t *buf, size_t len);
 /* Offset of the key id/tag trailer in an encoded packet of length n. */
 static inline size_t wire_trailer_offset(size_t n) { return n - WIRE_TRAILER_LEN; }
 
-/* Decodes buf; m->payload points into buf.  Never reads past len. */
+/* Decodes buf; m->payload points into buf.  Never reads past len.  A
+ * packet of a newer version decodes (WIRE_OK) with m->version above
+ * WIRE_VERSION, its extension skipped and its type possibly unknown (see
+ * wire_type_known). */
 enum wire_error wire_decode(const uint8_t *buf, size_t len, struct wire_msg *m);
 
 /* A node id is 1..32 bytes of [A-Za-z0-9._:-]. */

@@ -7,6 +7,11 @@
         a master heartbeat with a high term, tagged with KEYFILE's key 1
         (a wrong key), or with key id 0 and no tag
   packet-tool.py flood   IFADDR GROUP PORT RATE SECONDS  random garbage
+  packet-tool.py newer   IFADDR GROUP PORT CLUSTER NODE KEYFILE SECONDS [VERSION]
+        slave heartbeats of a newer protocol VERSION (default 2: the
+        version-1 layout, then an 8-byte extension before the trailer, as
+        launcher/wire.h allows), every 100 ms for SECONDS, tagged with
+        KEYFILE's key 1; every fifth packet has a type version 1 lacks
 
 IFADDR is the sender's address on the lab interface: multicast goes out
 there and nowhere else.  Every loop is bounded in count and time.
@@ -59,6 +64,22 @@ def forge(cluster, node, term, key=None):
     return body + tag
 
 
+def newer(cluster, node, key, version, boot, seq, ptype=1):
+    """A packet of a newer protocol version: slave NODE, no master seen."""
+    body = struct.pack(">IBBH", 0x464C4F56, version, ptype, 0)
+    body += struct.pack(">Q", fnv(cluster))
+    body += node.encode().ljust(32, b"\0")
+    body += struct.pack(">QQQBBHQ", boot, seq, 0, 1, 0, 200, 0)  # term 0, slave, position 200
+    body += b"\0" * 32                                           # no master heard
+    body += struct.pack(">I", 0xFFFFFFFF)
+    body += struct.pack(">H", 0) + struct.pack(">H", 0)           # no url, no payload
+    body += bytes(range(0xe0, 0xe8))                              # the extension
+    body += bytes([1, 0])                                         # key id 1, reserved
+    total = len(body) + 32
+    body = body[:6] + struct.pack(">H", total) + body[8:]
+    return body + hmac.new(key, body, hashlib.sha256).digest()
+
+
 def main():
     cmd = sys.argv[1]
     if cmd == "capture":
@@ -101,6 +122,25 @@ def main():
             s.sendto(forge(cluster, node, int(term), key), (group, int(port)))
             time.sleep(0.05)
         print(20)
+    elif cmd == "newer":
+        ifaddr, group, port, cluster, node, keyfile, secs = sys.argv[2:9]
+        version = int(sys.argv[9]) if len(sys.argv) > 9 else 2
+        key = None
+        for line in open(keyfile):
+            if line.startswith("1:"):
+                key = bytes.fromhex(line[2:].strip())
+        s = sock(ifaddr)
+        boot = int(time.time() * 1000) << 16
+        end = time.monotonic() + float(secs)
+        n = 0
+        while time.monotonic() < end and n < 10_000:
+            n += 1
+            ptype = 9 if n % 5 == 0 else 1
+            s.sendto(newer(cluster, node, key, version, boot, n, ptype), (group, int(port)))
+            if n == 1:
+                print("sending", flush=True)   # the test waits for this line
+            time.sleep(0.1)
+        print(n)
     elif cmd == "flood":
         ifaddr, group, port, rate, secs = sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), float(sys.argv[6])
         s = sock(ifaddr)

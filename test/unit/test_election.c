@@ -30,6 +30,7 @@ struct sim {
 	int deaf_resign[N]; /* every RESIGN copy to this node is lost */
 	int mute[N][N];     /* every packet from a to b is lost */
 	uint64_t rng;
+	uint8_t version[N]; /* protocol version in a node's packets (0: as filled) */
 	/* invariant tracking */
 	uint64_t overlap_ms, longest_overlap;
 };
@@ -55,6 +56,7 @@ static void sim_send(struct sim *s, int i, uint8_t type)
 	election_fill(&s->e[i], type, s->now, m);
 	m->boot = (uint64_t)i + 1000;
 	m->seq = ++s->seq[i];
+	m->version = s->version[i];
 	s->qfrom[s->qn++] = i;
 }
 
@@ -75,6 +77,18 @@ static void sim_act(struct sim *s, int i, unsigned a)
 		sim_send(s, i, WIRE_RESIGN);
 		sim_send(s, i, WIRE_RESIGN);
 	}
+}
+
+/* Node j receives m.  Nodes given a newer version run this same code, so
+ * among themselves they speak as equals: only the others see the newer
+ * version. */
+static void sim_deliver(struct sim *s, int j, const struct wire_msg *m)
+{
+	struct wire_msg c = *m;
+
+	if (s->version[j] >= c.version)
+		c.version = 0;
+	sim_act(s, j, election_on_packet(&s->e[j], &c, s->now));
 }
 
 static void sim_start(struct sim *s, int i, struct el_params p)
@@ -146,7 +160,7 @@ static void sim_step(struct sim *s)
 			if (j != from[k] && s->up[from[k]] && hears(s, from[k], j) &&
 			    !(q[k].type == WIRE_RESIGN && s->deaf_resign[j]) &&
 			    (s->loss_pct == 0 || sim_rand(s) % 100 >= s->loss_pct))
-				sim_act(s, j, election_on_packet(&s->e[j], &q[k], s->now));
+				sim_deliver(s, j, &q[k]);
 	for (int i = 0; i < s->n; i++) {
 		if (!s->up[i] || s->frozen[i])
 			continue;
@@ -720,6 +734,91 @@ static void split_votes_do_not_repeat(void **state)
 	assert_one_master_after(&s, 1000);
 }
 
+/* A node that speaks a newer protocol is heard, followed and counted, and
+ * while it is live nobody else claims: n2 becomes master although n1 ranks
+ * first.  Once it is gone, the others elect among themselves again. */
+static void newer_peer_decides(void **state)
+{
+	struct sim s;
+	uint64_t t;
+
+	(void)state;
+	sim_init(&s, 3, 100, 3);
+	s.version[1] = WIRE_VERSION + 1;
+	for (t = 0; t < 3000; t++) {
+		sim_step(&s);
+		assert_int_not_equal(s.e[0].state, EL_CANDIDATE);
+		assert_int_not_equal(s.e[0].state, EL_MASTER);
+		assert_int_not_equal(s.e[2].state, EL_CANDIDATE);
+		assert_int_not_equal(s.e[2].state, EL_MASTER);
+	}
+	assert_int_equal(s.e[1].state, EL_MASTER);
+	assert_string_equal(s.e[0].master, "n2");
+	assert_string_equal(s.e[2].master, "n2");
+	assert_int_equal(election_newer_live(&s.e[0], s.now), 1);
+	assert_int_equal(election_peer(&s.e[0], "n2")->version, WIRE_VERSION + 1);
+	assert_int_equal(election_newer_live(&s.e[1], s.now), 0);
+	assert_int_equal(s.longest_overlap, 0);
+	s.up[1] = 0; /* the newer node goes away */
+	assert_int_equal(sim_until_master(&s, 5000, NULL), 0);
+	assert_int_equal(election_newer_live(&s.e[0], s.now), 0);
+	assert_one_master_after(&s, 1000);
+}
+
+/* The rolling upgrade's shape: the old master keeps its place while the
+ * slaves speak a newer protocol, and hands over to one of them. */
+static void newer_slaves_keep_the_old_master(void **state)
+{
+	struct sim s;
+
+	(void)state;
+	sim_init(&s, 3, 100, 3);
+	settle_n1_master(&s);
+	s.version[1] = s.version[2] = WIRE_VERSION + 1;
+	assert_one_master_after(&s, 2000);
+	assert_int_equal(s.e[0].state, EL_MASTER);
+	assert_int_equal(election_newer_live(&s.e[0], s.now), 2);
+	sim_act(&s, 0, election_resign(&s.e[0], NULL, 0, s.now));
+	assert_int_equal(sim_until_master(&s, 5000, NULL), 1);
+	/* with no hold-down the old node could claim at once, but does not */
+	assert_one_master_after(&s, 3000);
+	assert_int_equal(s.e[1].state, EL_MASTER);
+	assert_int_equal(s.e[0].promotions, 1);
+}
+
+/* A candidate that hears a newer peer withdraws its claim; a named
+ * successor does not take a resigning master's place either. */
+static void newer_peer_stops_a_claim(void **state)
+{
+	struct sim s;
+	struct wire_msg m;
+
+	(void)state;
+	sim_init(&s, 3, 100, 3);
+	settle_n1_master(&s);
+	s.up[0] = 0;
+	s.up[2] = 0;
+	while (s.e[1].state != EL_CANDIDATE)
+		sim_step(&s);
+	memset(&m, 0, sizeof(m));
+	election_fill(&s.e[2], WIRE_HEARTBEAT, s.now, &m);
+	m.version = WIRE_VERSION + 1;
+	m.role = EL_SLAVE;
+	m.target[0] = '\0';
+	m.master_age = WIRE_AGE_NONE;
+	m.boot = 2000;
+	m.seq = 1;
+	sim_act(&s, 1, election_on_packet(&s.e[1], &m, s.now));
+	sim_act(&s, 1, election_tick(&s.e[1], s.now));
+	assert_int_equal(s.e[1].state, EL_SLAVE);
+	assert_non_null(strstr(s.e[1].reason, "newer protocol"));
+	/* a tick later, still no claim while the newer peer is live */
+	for (int t = 0; t < 200; t++) {
+		sim_step(&s);
+		assert_int_equal(s.e[1].state, EL_SLAVE);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -736,6 +835,8 @@ int main(void)
 		cmocka_unit_test(named_successor_with_quorum), cmocka_unit_test(stopping_slave_not_named),
 		cmocka_unit_test(named_successor_waits_for_a_known_claimant),
 		cmocka_unit_test(promotion_term_above_any_heard), cmocka_unit_test(split_votes_do_not_repeat),
+		cmocka_unit_test(newer_peer_decides), cmocka_unit_test(newer_slaves_keep_the_old_master),
+		cmocka_unit_test(newer_peer_stops_a_claim),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -111,7 +111,7 @@ static void malformed(void **state)
 	bad[off] = (val);                                                                                           \
 	assert_int_equal(wire_decode(bad, n, &d), err)
 	MUT(0, 'X', WIRE_ERR_MAGIC);
-	MUT(4, 2, WIRE_ERR_VERSION);
+	MUT(4, 0, WIRE_ERR_VERSION);     /* below the oldest version */
 	MUT(5, 0, WIRE_ERR_TYPE);
 	MUT(5, 99, WIRE_ERR_TYPE);
 	MUT(5, WIRE_TYPE_MAX + 1, WIRE_ERR_TYPE);
@@ -146,12 +146,128 @@ static void encode_refuses_bad_fields(void **state)
 	assert_false(wire_valid_id("123456789012345678901234567890123"));
 }
 
+/*
+ * A version-2 heartbeat built by hand, as a later release may send it: the
+ * version-1 layout through the payload, then 4 extension bytes, then the
+ * trailer.  Node n2, slave, following n1, an unknown flag bit set.
+ */
+static const uint8_t v2_heartbeat[] = {
+	'F', 'L', 'O', 'V', 2, 1, 0, 164,                       /* magic, version 2, heartbeat, length */
+	0x12, 0x65, 0x96, 0x19, 0x1d, 0xc1, 0xeb, 0xb4,         /* cluster "lab" */
+	'n', '2', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,     /* node */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 7,                                 /* boot */
+	0, 0, 0, 0, 0, 0, 0, 5,                                 /* seq */
+	0, 0, 0, 0, 0, 0, 0, 3,                                 /* term */
+	WIRE_ROLE_SLAVE, 0x80, 0, 2,                            /* role, flags (unknown bit), position */
+	0, 0, 0, 0, 0, 0, 0, 0,                                 /* cache digest */
+	'n', '1', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,     /* target */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 100,                                           /* master age */
+	0, 0,                                                   /* url length 0 */
+	0, 2, 0x2a, 0xf8,                                       /* payload length 2, payload */
+	0xee, 0xee, 0xee, 0xee,                                 /* extension */
+	1, 0,                                                   /* key id 1, reserved */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,         /* tag */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+
+static void newer_version_decodes_common_part(void **state)
+{
+	struct wire_msg d;
+
+	(void)state;
+	assert_int_equal(sizeof(v2_heartbeat), 164);
+	assert_int_equal(wire_decode(v2_heartbeat, sizeof(v2_heartbeat), &d), WIRE_OK);
+	assert_int_equal(d.version, 2);
+	assert_true(d.version > WIRE_VERSION);
+	assert_int_equal(d.type, WIRE_HEARTBEAT);
+	assert_int_equal(d.cluster, wire_cluster_digest("lab"));
+	assert_string_equal(d.node, "n2");
+	assert_int_equal(d.boot, 7);
+	assert_int_equal(d.seq, 5);
+	assert_int_equal(d.term, 3);
+	assert_int_equal(d.role, WIRE_ROLE_SLAVE);
+	assert_int_equal(d.flags, 0x80);
+	assert_int_equal(d.position, 2);
+	assert_string_equal(d.target, "n1");
+	assert_int_equal(d.master_age, 100);
+	assert_string_equal(d.url, "");
+	assert_int_equal(d.payload_len, 2);
+	assert_ptr_equal(d.payload, v2_heartbeat + 124);
+	assert_int_equal(d.ext_len, 4);
+	/* the trailer is the last 34 bytes, whatever the extension */
+	assert_int_equal(d.key_id, 1);
+	assert_int_equal(wire_trailer_offset(sizeof(v2_heartbeat)), 130);
+}
+
+static void newer_version_rules(void **state)
+{
+	uint8_t bad[sizeof(v2_heartbeat) + 1];
+	struct wire_msg d;
+	size_t n = sizeof(v2_heartbeat);
+
+	(void)state;
+	/* a type this version does not know: the common part still decodes */
+	memcpy(bad, v2_heartbeat, n);
+	bad[5] = 9;
+	assert_int_equal(wire_decode(bad, n, &d), WIRE_OK);
+	assert_int_equal(d.type, 9);
+	assert_false(wire_type_known(d.type));
+	assert_string_equal(d.node, "n2");
+	/* version 255 follows the same rule */
+	memcpy(bad, v2_heartbeat, n);
+	bad[4] = 255;
+	assert_int_equal(wire_decode(bad, n, &d), WIRE_OK);
+	assert_int_equal(d.version, 255);
+	/* the same bytes as version 1: an extension is not allowed there */
+	memcpy(bad, v2_heartbeat, n);
+	bad[4] = 1;
+	assert_int_equal(wire_decode(bad, n, &d), WIRE_ERR_LENGTH);
+	/* nor an unknown type */
+	bad[5] = 9;
+	assert_int_equal(wire_decode(bad, n, &d), WIRE_ERR_TYPE);
+	/* version 0 is below the oldest */
+	memcpy(bad, v2_heartbeat, n);
+	bad[4] = 0;
+	assert_int_equal(wire_decode(bad, n, &d), WIRE_ERR_VERSION);
+	/* a newer version's lengths are still checked: a payload past the trailer */
+	memcpy(bad, v2_heartbeat, n);
+	bad[123] = 40;
+	assert_int_equal(wire_decode(bad, n, &d), WIRE_ERR_LENGTH);
+	/* the length field must still match the datagram */
+	memcpy(bad, v2_heartbeat, n);
+	bad[n] = 0;
+	assert_int_equal(wire_decode(bad, n + 1, &d), WIRE_ERR_LENGTH);
+	/* and the fields their domain: a role no version defines */
+	memcpy(bad, v2_heartbeat, n);
+	bad[72] = 7;
+	assert_int_equal(wire_decode(bad, n, &d), WIRE_ERR_FIELD);
+	/* every truncation fails */
+	for (size_t k = 0; k < n; k++)
+		assert_true(wire_decode(v2_heartbeat, k, &d) != WIRE_OK);
+}
+
+static void we_still_send_version_1(void **state)
+{
+	struct wire_msg m = sample();
+	uint8_t buf[WIRE_MAX_LEN];
+
+	(void)state;
+	/* releases before the version rule drop anything but version 1 */
+	m.version = 2;
+	assert_true(wire_encode(&m, buf, sizeof(buf)) > 0);
+	assert_int_equal(buf[4], 1);
+	assert_int_equal(WIRE_VERSION, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(golden_bytes), cmocka_unit_test(cluster_digest_is_fnv1a),
 		cmocka_unit_test(round_trip_with_payload), cmocka_unit_test(malformed),
-		cmocka_unit_test(encode_refuses_bad_fields),
+		cmocka_unit_test(encode_refuses_bad_fields), cmocka_unit_test(newer_version_decodes_common_part),
+		cmocka_unit_test(newer_version_rules), cmocka_unit_test(we_still_send_version_1),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
