@@ -35,6 +35,8 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "bytes.h"
+#include "hash.h"
 #include "log.h"
 #include "mcproto.h"
 #include "state.h"
@@ -182,20 +184,6 @@ static void buf_free(struct buf *b)
 	memset(b, 0, sizeof(*b));
 }
 
-static void put_be(uint8_t *p, uint64_t v, int n)
-{
-	for (int i = 0; i < n; i++)
-		p[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
-}
-
-static uint64_t get_be(const uint8_t *p, int n)
-{
-	uint64_t v = 0;
-	for (int i = 0; i < n; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
 /* ---- persistence ---- */
 
 static void encode_cb(void *ud, const struct store_entry *e)
@@ -214,7 +202,7 @@ static int save_file(struct cache *k)
 
 	store_each(&k->st, encode_cb, &body);
 	memcpy(head, "FLCACHE1", 8);
-	put_be(head + 8, store_hash64(body.p, body.len, 0), 8);
+	bytes_put_be(head + 8, hash_fnv1a(HASH_FNV1A_INIT, body.p, body.len), 8);
 	if (buf_add(&all, head, 16) != 0 || (body.len && buf_add(&all, body.p, body.len) != 0) ||
 	    state_write_file(k->path, (const char *)all.p, all.len, 1) != 0)
 		rc = errno ? errno : EIO;
@@ -345,7 +333,7 @@ static void restore(struct cache *k)
 	}
 	if (len < 16 || memcmp(data, "FLCACHE1", 8) != 0)
 		why = "not a cache file";
-	else if (get_be(data + 8, 8) != store_hash64(data + 16, len - 16, 0))
+	else if (bytes_get_be(data + 8, 8) != hash_fnv1a(HASH_FNV1A_INIT, data + 16, len - 16))
 		why = "checksum mismatch";
 	else if (store_decode_entries(&k->st, data + 16, len - 16, &applied, wall()) != 0)
 		why = "malformed entry";
@@ -396,7 +384,7 @@ static void peer_send(struct rpeer *p, uint8_t type, const void *a, size_t alen,
 
 	if (p->fd < 0 || (tagged && !p->keyed))
 		return;
-	put_be(head, 1 + alen + blen + (tagged ? AUTH_FRAME_TAG : 0), 4);
+	bytes_put_be(head, 1 + alen + blen + (tagged ? AUTH_FRAME_TAG : 0), 4);
 	head[4] = type;
 	if (buf_add(&p->out, head, 5) != 0 || (alen && buf_add(&p->out, a, alen) != 0) ||
 	    (blen && buf_add(&p->out, b, blen) != 0)) {
@@ -443,7 +431,7 @@ static void send_hello(struct rpeer *p)
 	uint8_t h[8 + 1 + WIRE_ID_MAX + AUTH_NONCE_LEN];
 	size_t n = strlen(p->k->node);
 
-	put_be(h, p->k->cluster, 8);
+	bytes_put_be(h, p->k->cluster, 8);
 	h[8] = (uint8_t)n;
 	memcpy(h + 9, p->k->node, n);
 	memcpy(h + 9 + n, p->nonce, AUTH_NONCE_LEN);
@@ -534,7 +522,7 @@ static int on_hello(struct rpeer *p, const uint8_t *a, size_t n)
 	struct rpeer *known;
 
 	if (n < 9 || a[8] == 0 || a[8] > WIRE_ID_MAX || (size_t)a[8] + 9 + AUTH_NONCE_LEN != n ||
-	    get_be(a, 8) != k->cluster || p->keyed)
+	    bytes_get_be(a, 8) != k->cluster || p->keyed)
 		return -1;
 	memcpy(node, a + 9, a[8]);
 	node[a[8]] = '\0';
@@ -618,7 +606,7 @@ static void peer_rx_cb(struct ev_loop *loop, ev_io *w, int revents)
 	}
 	while (p->in.len - p->in.off >= 5) {
 		const uint8_t *f = p->in.p + p->in.off;
-		uint32_t flen = (uint32_t)get_be(f, 4);
+		uint32_t flen = (uint32_t)bytes_get_be(f, 4);
 		const uint8_t *a = f + 5;
 		size_t alen;
 		int r;
@@ -684,13 +672,13 @@ static void peer_rx_cb(struct ev_loop *loop, ev_io *w, int revents)
 				mark_dirty(k);
 			memcpy(ack, a, 8);
 			ack[8] = (uint8_t)refused;
-			if (get_be(a, 8) != 0)
+			if (bytes_get_be(a, 8) != 0)
 				peer_send(p, F_ACK, ack, 9, NULL, 0);
 			break;
 		}
 		case F_ACK:
 			if (alen == 9)
-				on_ack(k, p, get_be(a, 8), a[8]);
+				on_ack(k, p, bytes_get_be(a, 8), a[8]);
 			break;
 		case F_SYNC:
 			send_snapshot(p);
@@ -920,7 +908,7 @@ static const char *local_write(struct cache *k, struct mcconn *c, const char *ke
 	mark_dirty(k);
 	k->next_id++;
 	/* request id 0: nobody waits, the peer need not acknowledge */
-	put_be(id, k->sync && c != NULL ? k->next_id : 0, 8);
+	bytes_put_be(id, k->sync && c != NULL ? k->next_id : 0, 8);
 	/* what was stored, as the peers will apply it */
 	memset(&tmp, 0, sizeof(tmp));
 	tmp.key = (char *)key;

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "hash.h"
 #include "props.h"
 
 const char *const command_stripped_env[] = {
@@ -345,17 +346,14 @@ static char *join(const struct strlist *l, const char *sep)
 /* FNV-1a over a word and a separator, so "ab","c" and "a","bc" differ. */
 static uint64_t fnv_word(uint64_t h, const char *w)
 {
-	for (; *w; w++) {
-		h ^= (uint8_t)*w;
-		h *= 0x100000001b3ull;
-	}
-	h ^= 0xff;
-	return h * 0x100000001b3ull;
+	static const uint8_t sep = 0xff;
+
+	return hash_fnv1a(hash_fnv1a_str(h, w), &sep, 1);
 }
 
 static int cds(const struct command_params *p, struct command *cmd, const struct strlist *cp, char *err, size_t len)
 {
-	uint64_t h = 0xcbf29ce484222325ull;
+	uint64_t h = HASH_FNV1A_INIT;
 	struct stat st;
 
 	for (size_t i = 0; i < cp->n; i++) {

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "bytes.h"
 #include "cache.h"
 #include "command.h"
 #include "control.h"
@@ -123,9 +124,7 @@ static void send_packet(struct daemon *d, uint8_t type)
 	snprintf(m.url, sizeof(m.url), "%s", d->cfg->broker_url);
 	if (type == WIRE_HEARTBEAT && d->cache != NULL) {
 		/* where peers reach our cache, and what it holds */
-		uint16_t port = cache_repl_port(d->cache);
-		payload[0] = (uint8_t)(port >> 8);
-		payload[1] = (uint8_t)port;
+		bytes_put16(payload, cache_repl_port(d->cache));
 		m.payload = payload;
 		m.payload_len = CACHE_HB_PAYLOAD;
 		m.cache_digest = cache_digest(d->cache);
@@ -545,7 +544,7 @@ static void rx_cb(struct ev_loop *loop, ev_io *w, int revents)
 			  wire_role_name(m.role), (unsigned long long)m.term);
 		note_version(d, &m);
 		if (m.type == WIRE_HEARTBEAT && d->cache != NULL && m.payload_len >= CACHE_HB_PAYLOAD)
-			cache_peer_seen(d->cache, m.node, &from, (uint16_t)(m.payload[0] << 8 | m.payload[1]),
+			cache_peer_seen(d->cache, m.node, &from, bytes_get16(m.payload),
 					m.cache_digest);
 		STEP(d, election_on_packet(&d->el, &m, now));
 	}

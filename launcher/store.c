@@ -9,28 +9,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-uint64_t store_hash64(const void *p, size_t n, uint64_t h)
-{
-	const uint8_t *b = p;
-
-	if (h == 0)
-		h = 0xcbf29ce484222325ull;
-	for (size_t i = 0; i < n; i++) {
-		h ^= b[i];
-		h *= 0x100000001b3ull;
-	}
-	return h;
-}
+#include "bytes.h"
+#include "hash.h"
 
 static uint64_t entry_hash(const struct store_entry *e)
 {
-	uint64_t h = store_hash64(e->key, strlen(e->key), 0);
+	uint64_t h = hash_fnv1a_str(HASH_FNV1A_INIT, e->key);
 	uint8_t t = (uint8_t)e->tombstone;
 
-	h = store_hash64(&e->v.term, sizeof(e->v.term), h);
-	h = store_hash64(&e->v.clock, sizeof(e->v.clock), h);
-	h = store_hash64(e->v.node, strlen(e->v.node), h);
-	return store_hash64(&t, 1, h);
+	h = hash_fnv1a(h, &e->v.term, sizeof(e->v.term));
+	h = hash_fnv1a(h, &e->v.clock, sizeof(e->v.clock));
+	h = hash_fnv1a_str(h, e->v.node);
+	return hash_fnv1a(h, &t, 1);
 }
 
 int store_init(struct store *s, const struct store_limits *lim)
@@ -92,7 +82,7 @@ struct store_version store_next_version(struct store *s, uint64_t term, const ch
 
 static size_t bucket(const struct store *s, const char *key)
 {
-	return (size_t)(store_hash64(key, strlen(key), 0) & (s->nbuckets - 1));
+	return (size_t)(hash_fnv1a_str(HASH_FNV1A_INIT, key) & (s->nbuckets - 1));
 }
 
 static struct store_entry *find(const struct store *s, const char *key)
@@ -172,12 +162,15 @@ const struct store_entry *store_get(const struct store *s, const char *key, uint
 	return e;
 }
 
+/* The integers in host byte order, as the previous releases did: a cas
+ * value goes to a client and comes back to be compared, and a change of
+ * formula would fail the compare-and-swaps of clients across an upgrade. */
 uint64_t store_cas(const struct store_entry *e)
 {
-	uint64_t h = store_hash64(&e->v.term, sizeof(e->v.term), 0);
+	uint64_t h = hash_fnv1a(HASH_FNV1A_INIT, &e->v.term, sizeof(e->v.term));
 
-	h = store_hash64(&e->v.clock, sizeof(e->v.clock), h);
-	h = store_hash64(e->v.node, strlen(e->v.node), h);
+	h = hash_fnv1a(h, &e->v.clock, sizeof(e->v.clock));
+	h = hash_fnv1a_str(h, e->v.node);
 	return h ? h : 1; /* 0 is no cas in some clients */
 }
 
@@ -233,20 +226,6 @@ static int grow(uint8_t **buf, size_t *cap, size_t need)
 	return 0;
 }
 
-static void put(uint8_t *p, uint64_t v, int n)
-{
-	for (int i = 0; i < n; i++)
-		p[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
-}
-
-static uint64_t get(const uint8_t *p, int n)
-{
-	uint64_t v = 0;
-	for (int i = 0; i < n; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
 /*   key_len u16 | key | flags u32 | expires u64 | term u64 | clock u64 |
  *   node_len u8 | node | tombstone u8 | value_len u32 | value          */
 int store_encode_entry(const struct store_entry *e, uint8_t **buf, size_t *len, size_t *cap)
@@ -258,16 +237,16 @@ int store_encode_entry(const struct store_entry *e, uint8_t **buf, size_t *len, 
 	if (grow(buf, cap, *len + need) != 0)
 		return -1;
 	p = *buf + *len;
-	put(p, kl, 2), p += 2;
+	bytes_put_be(p, kl, 2), p += 2;
 	memcpy(p, e->key, kl), p += kl;
-	put(p, e->flags, 4), p += 4;
-	put(p, e->expires, 8), p += 8;
-	put(p, e->v.term, 8), p += 8;
-	put(p, e->v.clock, 8), p += 8;
-	put(p, nl, 1), p += 1;
+	bytes_put_be(p, e->flags, 4), p += 4;
+	bytes_put_be(p, e->expires, 8), p += 8;
+	bytes_put_be(p, e->v.term, 8), p += 8;
+	bytes_put_be(p, e->v.clock, 8), p += 8;
+	bytes_put_be(p, nl, 1), p += 1;
 	memcpy(p, e->v.node, nl), p += nl;
 	*p++ = (uint8_t)e->tombstone;
-	put(p, e->len, 4), p += 4;
+	bytes_put_be(p, e->len, 4), p += 4;
 	if (e->len)
 		memcpy(p, e->value, e->len);
 	*len += need;
@@ -281,17 +260,17 @@ size_t store_decode_one(const uint8_t *buf, size_t len, struct store_entry *e, s
 	memset(e, 0, sizeof(*e));
 	if (len < 2)
 		return 0;
-	kl = get(buf, 2);
+	kl = bytes_get_be(buf, 2);
 	off = 2;
 	if (kl == 0 || kl > STORE_KEY_MAX || len - off < kl + 4 + 8 + 8 + 8 + 1)
 		return 0;
 	e->key = (char *)(buf + off);
 	*keylen = kl;
 	off += kl;
-	e->flags = (uint32_t)get(buf + off, 4), off += 4;
-	e->expires = get(buf + off, 8), off += 8;
-	e->v.term = get(buf + off, 8), off += 8;
-	e->v.clock = get(buf + off, 8), off += 8;
+	e->flags = (uint32_t)bytes_get_be(buf + off, 4), off += 4;
+	e->expires = bytes_get_be(buf + off, 8), off += 8;
+	e->v.term = bytes_get_be(buf + off, 8), off += 8;
+	e->v.clock = bytes_get_be(buf + off, 8), off += 8;
 	nl = buf[off++];
 	if (nl == 0 || nl > STORE_NODE_MAX || len - off < nl + 1 + 4)
 		return 0;
@@ -300,7 +279,7 @@ size_t store_decode_one(const uint8_t *buf, size_t len, struct store_entry *e, s
 	if (buf[off] > 1)
 		return 0;
 	e->tombstone = buf[off++];
-	vl = get(buf + off, 4), off += 4;
+	vl = bytes_get_be(buf + off, 4), off += 4;
 	if (vl > len - off || (e->tombstone && vl != 0))
 		return 0;
 	e->value = (uint8_t *)(buf + off);

@@ -93,6 +93,4 @@ int store_decode_entries(struct store *s, const uint8_t *buf, size_t len, size_t
  * beyond keylen) and returns its encoded length, or 0 when malformed. */
 size_t store_decode_one(const uint8_t *buf, size_t len, struct store_entry *e, size_t *keylen);
 
-uint64_t store_hash64(const void *p, size_t n, uint64_t h);
-
 #endif

@@ -7,38 +7,8 @@
 
 #include <string.h>
 
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (24 - 8 * i));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (56 - 8 * i));
-}
-
-static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
+#include "bytes.h"
+#include "hash.h"
 
 const char *wire_error_name(enum wire_error e)
 {
@@ -60,13 +30,7 @@ const char *wire_type_name(uint8_t type)
 
 uint64_t wire_cluster_digest(const char *name)
 {
-	uint64_t h = 0xcbf29ce484222325ull;
-
-	for (; *name; name++) {
-		h ^= (uint8_t)*name;
-		h *= 0x100000001b3ull;
-	}
-	return h;
+	return hash_fnv1a_str(HASH_FNV1A_INIT, name);
 }
 
 int wire_valid_id(const char *id)
@@ -112,24 +76,24 @@ size_t wire_encode(const struct wire_msg *m, uint8_t *buf, size_t len)
 	total = WIRE_HEADER_LEN + ulen + 2 + m->payload_len + WIRE_TRAILER_LEN;
 	if (total > len || total > WIRE_MAX_LEN)
 		return 0;
-	put32(buf + 0, WIRE_MAGIC);
+	bytes_put32(buf + 0, WIRE_MAGIC);
 	buf[4] = WIRE_VERSION;
 	buf[5] = m->type;
-	put16(buf + 6, (uint16_t)total);
-	put64(buf + 8, m->cluster);
+	bytes_put16(buf + 6, (uint16_t)total);
+	bytes_put64(buf + 8, m->cluster);
 	put_id(buf + 16, m->node);
-	put64(buf + 48, m->boot);
-	put64(buf + 56, m->seq);
-	put64(buf + 64, m->term);
+	bytes_put64(buf + 48, m->boot);
+	bytes_put64(buf + 56, m->seq);
+	bytes_put64(buf + 64, m->term);
 	buf[72] = m->role;
 	buf[73] = m->flags;
-	put16(buf + 74, m->position);
-	put64(buf + 76, m->cache_digest);
+	bytes_put16(buf + 74, m->position);
+	bytes_put64(buf + 76, m->cache_digest);
 	put_id(buf + 84, m->target);
-	put32(buf + 116, m->master_age);
-	put16(buf + 120, (uint16_t)ulen);
+	bytes_put32(buf + 116, m->master_age);
+	bytes_put16(buf + 120, (uint16_t)ulen);
 	memcpy(buf + 122, m->url, ulen);
-	put16(buf + 122 + ulen, m->payload_len);
+	bytes_put16(buf + 122 + ulen, m->payload_len);
 	if (m->payload_len)
 		memcpy(buf + 124 + ulen, m->payload, m->payload_len);
 	memset(buf + total - WIRE_TRAILER_LEN, 0, WIRE_TRAILER_LEN);
@@ -143,7 +107,7 @@ enum wire_error wire_decode(const uint8_t *buf, size_t len, struct wire_msg *m)
 	memset(m, 0, sizeof(*m));
 	if (len < 8)
 		return WIRE_ERR_SHORT;
-	if (get32(buf) != WIRE_MAGIC)
+	if (bytes_get32(buf) != WIRE_MAGIC)
 		return WIRE_ERR_MAGIC;
 	m->version = buf[4];
 	if (m->version < WIRE_VERSION_MIN)
@@ -155,30 +119,30 @@ enum wire_error wire_decode(const uint8_t *buf, size_t len, struct wire_msg *m)
 		return WIRE_ERR_TYPE;
 	if (len < WIRE_MIN_LEN)
 		return WIRE_ERR_SHORT;
-	if (len > WIRE_MAX_LEN || get16(buf + 6) != len) /* no version sends more */
+	if (len > WIRE_MAX_LEN || bytes_get16(buf + 6) != len) /* no version sends more */
 		return WIRE_ERR_LENGTH;
-	ulen = get16(buf + 120);
+	ulen = bytes_get16(buf + 120);
 	if (ulen > WIRE_URL_MAX || WIRE_HEADER_LEN + ulen + 2 + WIRE_TRAILER_LEN > len)
 		return WIRE_ERR_LENGTH;
-	plen = get16(buf + 122 + ulen);
+	plen = bytes_get16(buf + 122 + ulen);
 	used = WIRE_HEADER_LEN + ulen + 2 + plen + WIRE_TRAILER_LEN;
 	/* our version has no extension; a newer one's is skipped */
 	if (used > len || (m->version <= WIRE_VERSION && used != len))
 		return WIRE_ERR_LENGTH;
 	m->ext_len = (uint16_t)(len - used);
-	m->cluster = get64(buf + 8);
+	m->cluster = bytes_get64(buf + 8);
 	if (get_id(buf + 16, m->node, 0) != 0 || get_id(buf + 84, m->target, 1) != 0)
 		return WIRE_ERR_FIELD;
-	m->boot = get64(buf + 48);
-	m->seq = get64(buf + 56);
-	m->term = get64(buf + 64);
+	m->boot = bytes_get64(buf + 48);
+	m->seq = bytes_get64(buf + 56);
+	m->term = bytes_get64(buf + 64);
 	m->role = buf[72];
 	if (m->role > WIRE_ROLE_MAX)
 		return WIRE_ERR_FIELD;
 	m->flags = buf[73];
-	m->position = get16(buf + 74);
-	m->cache_digest = get64(buf + 76);
-	m->master_age = get32(buf + 116);
+	m->position = bytes_get16(buf + 74);
+	m->cache_digest = bytes_get64(buf + 76);
+	m->master_age = bytes_get32(buf + 116);
 	memcpy(m->url, buf + 122, ulen);
 	m->url[ulen] = '\0';
 	if (memchr(m->url, '\0', ulen) != NULL)
