@@ -2,7 +2,8 @@
  * Store: chained hash table, versions compared as (term, clock, node).
  * The digest is the XOR of a hash of every entry's key and version, kept up
  * to date on every change, so two replicas with the same entries (and
- * tombstones) have the same digest whatever the order of their writes.
+ * tombstones) have the same digest whatever the order of their writes, and
+ * on any host: integers go into it big-endian.
  */
 #include "store.h"
 
@@ -12,13 +13,18 @@
 #include "bytes.h"
 #include "hash.h"
 
+/* One entry's share of the digest: key, version and tombstone flag, with
+ * the integers encoded big-endian, so that every host computes the same
+ * digest for the same entries (it travels in heartbeats). */
 static uint64_t entry_hash(const struct store_entry *e)
 {
-	uint64_t h = hash_fnv1a_str(HASH_FNV1A_INIT, e->key);
+	uint8_t ints[16];
 	uint8_t t = (uint8_t)e->tombstone;
+	uint64_t h = hash_fnv1a_str(HASH_FNV1A_INIT, e->key);
 
-	h = hash_fnv1a(h, &e->v.term, sizeof(e->v.term));
-	h = hash_fnv1a(h, &e->v.clock, sizeof(e->v.clock));
+	bytes_put64(ints, e->v.term);
+	bytes_put64(ints + 8, e->v.clock);
+	h = hash_fnv1a(h, ints, sizeof(ints));
 	h = hash_fnv1a_str(h, e->v.node);
 	return hash_fnv1a(h, &t, 1);
 }

@@ -44,7 +44,7 @@ struct store {
 	struct store_entry **buckets;
 	size_t nbuckets;
 	size_t live, tombstones;
-	uint64_t digest;         /* XOR of every entry's (key, version) hash */
+	uint64_t digest;         /* XOR of every entry's (key, version) hash, the same on any host */
 	uint64_t last_clock;
 	uint64_t bytes;
 };
