@@ -31,11 +31,11 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "auth.h"
 #include "bytes.h"
+#include "clock.h"
 #include "hash.h"
 #include "log.h"
 #include "mcproto.h"
@@ -129,20 +129,6 @@ struct cache {
 	unsigned nconns;
 };
 
-static uint64_t mono(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static uint64_t wall(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* ---- buffers ---- */
 
 static int buf_reserve(struct buf *b, size_t more)
@@ -213,7 +199,7 @@ static int save_file(struct cache *k)
 
 static void saved(struct cache *k, int err)
 {
-	uint64_t now = mono();
+	uint64_t now = clock_mono_ms();
 
 	if (err != 0) {
 		k->persist_errors++;
@@ -262,7 +248,7 @@ static void persist(struct cache *k)
 	if (k->save_pid != 0)
 		return; /* saved_child_cb saves again: dirty is set */
 	k->dirty = 0;
-	k->save_started = mono();
+	k->save_started = clock_mono_ms();
 	pid = fork();
 	if (pid < 0) {
 		saved(k, save_file(k)); /* no fork: save in place */
@@ -335,7 +321,7 @@ static void restore(struct cache *k)
 		why = "not a cache file";
 	else if (bytes_get_be(data + 8, 8) != hash_fnv1a(HASH_FNV1A_INIT, data + 16, len - 16))
 		why = "checksum mismatch";
-	else if (store_decode_entries(&k->st, data + 16, len - 16, &applied, wall()) != 0)
+	else if (store_decode_entries(&k->st, data + 16, len - 16, &applied, clock_wall_ms()) != 0)
 		why = "malformed entry";
 	if (why != NULL) {
 		char bad[4300];
@@ -462,7 +448,7 @@ static void send_snapshot(struct rpeer *p)
 	if (s.b.len)
 		peer_send(p, F_SNAPSHOT, s.b.p, s.b.len, NULL, 0);
 	buf_free(&s.b);
-	p->last_sync = mono();
+	p->last_sync = clock_mono_ms();
 	p->k->syncs++;
 }
 
@@ -490,7 +476,7 @@ static void apply_entries(struct cache *k, const uint8_t *p, size_t n, const cha
 {
 	size_t applied = 0;
 
-	if (store_decode_entries(&k->st, p, n, &applied, wall()) != 0)
+	if (store_decode_entries(&k->st, p, n, &applied, clock_wall_ms()) != 0)
 		log_warn("a malformed snapshot from %s was ignored past its first %zu entries", from, applied);
 	if (applied) {
 		mark_dirty(k);
@@ -666,7 +652,7 @@ static void peer_rx_cb(struct ev_loop *loop, ev_io *w, int revents)
 			if (alen < 8)
 				break;
 			k->repl_recv++;
-			if (store_decode_entries(&k->st, a + 8, alen - 8, &applied, wall()) != 0)
+			if (store_decode_entries(&k->st, a + 8, alen - 8, &applied, clock_wall_ms()) != 0)
 				refused = 1;
 			if (applied)
 				mark_dirty(k);
@@ -727,7 +713,7 @@ static void peer_close(struct rpeer *p, const char *why)
 	p->fd = -1;
 	p->ready = p->connecting = p->keyed = 0;
 	p->in.len = p->in.off = p->out.len = p->out.off = 0;
-	p->retry_at = mono() + 100;
+	p->retry_at = clock_mono_ms() + 100;
 }
 
 static void peer_init_io(struct rpeer *p)
@@ -791,7 +777,7 @@ void cache_peer_seen(struct cache *k, const char *node, const struct sockaddr_in
 		     uint64_t digest)
 {
 	struct rpeer *p = find_peer(k, node);
-	uint64_t now = mono();
+	uint64_t now = clock_mono_ms();
 
 	if (p == NULL) {
 		p = calloc(1, sizeof(*p));
@@ -891,9 +877,9 @@ static void pending_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 static const char *local_write(struct cache *k, struct mcconn *c, const char *key, const uint8_t *data, uint32_t len,
 			       uint32_t flags, uint64_t expires, int tombstone, const char *ok, int noreply)
 {
-	uint64_t now = mono();
-	struct store_version v = store_next_version(&k->st, k->term, k->node, wall());
-	enum store_result r = store_apply(&k->st, key, data, len, flags, expires, &v, tombstone, wall());
+	uint64_t now = clock_mono_ms();
+	struct store_version v = store_next_version(&k->st, k->term, k->node, clock_wall_ms());
+	enum store_result r = store_apply(&k->st, key, data, len, flags, expires, &v, tombstone, clock_wall_ms());
 	struct store_entry tmp;
 	struct buf frame = {0};
 	struct pending *pd = NULL;
@@ -1026,7 +1012,7 @@ static uint64_t expiry(int64_t exptime)
 	if (exptime < 0)
 		return 1; /* already expired */
 	if (exptime <= 60 * 60 * 24 * 30)
-		return wall() + (uint64_t)exptime * 1000;
+		return clock_wall_ms() + (uint64_t)exptime * 1000;
 	return (uint64_t)exptime * 1000;
 }
 
@@ -1046,8 +1032,8 @@ static void mc_stats(struct mcconn *c)
 		     "STAT limit_maxbytes %llu\r\nSTAT tombstones %zu\r\nSTAT repl_peers %u\r\n"
 		     "STAT repl_sent %llu\r\nSTAT repl_received %llu\r\nSTAT repl_acks %llu\r\n"
 		     "STAT repl_unacknowledged %llu\r\nSTAT repl_snapshots %llu\r\nSTAT digest %016llx\r\nEND\r\n",
-		     (long)getpid(), (unsigned long long)((mono() - k->started) / 1000),
-		     (unsigned long long)(wall() / 1000), FL_VERSION, k->st.live, (unsigned long long)k->st.bytes,
+		     (long)getpid(), (unsigned long long)((clock_mono_ms() - k->started) / 1000),
+		     (unsigned long long)(clock_wall_ms() / 1000), FL_VERSION, k->st.live, (unsigned long long)k->st.bytes,
 		     k->nconns, (unsigned long long)k->cmd_get, (unsigned long long)k->cmd_set,
 		     (unsigned long long)k->get_hits, (unsigned long long)k->get_misses,
 		     (unsigned long long)(k->st.lim.max_entries * (uint64_t)k->st.lim.max_value), k->st.tombstones,
@@ -1068,7 +1054,7 @@ static void mc_handle(struct mcconn *c, struct mc_req *r)
 	case MC_GETS:
 		for (int i = 0; i < r->nkeys; i++) {
 			k->cmd_get++;
-			e = store_get(&k->st, r->keys[i], wall());
+			e = store_get(&k->st, r->keys[i], clock_wall_ms());
 			if (e) {
 				k->get_hits++;
 				mc_value(c, r->keys[i], e, r->cmd == MC_GETS);
@@ -1094,7 +1080,7 @@ static void mc_handle(struct mcconn *c, struct mc_req *r)
 		return;
 	case MC_DELETE:
 		snprintf(key, sizeof(key), "%s", r->keys[0]);
-		if (store_get(&k->st, key, wall()) == NULL) {
+		if (store_get(&k->st, key, clock_wall_ms()) == NULL) {
 			reply = "NOT_FOUND\r\n";
 			break;
 		}
@@ -1103,7 +1089,7 @@ static void mc_handle(struct mcconn *c, struct mc_req *r)
 	default:
 		k->cmd_set++;
 		snprintf(key, sizeof(key), "%s", r->keys[0]);
-		e = store_get(&k->st, key, wall());
+		e = store_get(&k->st, key, clock_wall_ms());
 		if ((r->cmd == MC_ADD && e) || (r->cmd == MC_REPLACE && !e)) {
 			reply = "NOT_STORED\r\n";
 			break;
@@ -1239,11 +1225,11 @@ static void mc_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct cache *k = w->data;
-	uint64_t now = mono();
+	uint64_t now = clock_mono_ms();
 
 	(void)loop;
 	(void)revents;
-	if (store_expire(&k->st, wall()) > 0)
+	if (store_expire(&k->st, clock_wall_ms()) > 0)
 		mark_dirty(k);
 	for (struct rpeer *p = k->peers, *next; p; p = next) {
 		next = p->next;
@@ -1313,7 +1299,7 @@ struct cache *cache_open(struct ev_loop *loop, const struct cache_params *p, con
 	snprintf(k->node, sizeof(k->node), "%s", node);
 	k->cluster = p->cluster;
 	cache_set_params(k, p);
-	k->started = mono();
+	k->started = clock_mono_ms();
 	snprintf(k->path, sizeof(k->path), "%s/cache.db", p->state_dir);
 	ev_init(&k->persist_w, persist_cb);
 	k->persist_w.data = k;
@@ -1412,7 +1398,7 @@ static void list_cb(void *ud, const struct store_entry *e)
 
 void cache_list(const struct cache *k, struct ctl_out *o)
 {
-	struct list_ctx l = {.o = o, .now = wall()};
+	struct list_ctx l = {.o = o, .now = clock_wall_ms()};
 	store_each(&k->st, list_cb, &l);
 }
 

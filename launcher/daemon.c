@@ -18,12 +18,12 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/resource.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "auth.h"
 #include "bytes.h"
 #include "cache.h"
+#include "clock.h"
 #include "command.h"
 #include "control.h"
 #include "election.h"
@@ -111,11 +111,11 @@ static void send_packet(struct daemon *d, uint8_t type)
 	size_t n;
 
 	memset(&m, 0, sizeof(m));
-	election_fill(&d->el, type, mono_ms(), &m);
+	election_fill(&d->el, type, clock_mono_ms(), &m);
 	m.cluster = d->cluster;
 	m.boot = d->boot;
 	m.seq = ++d->seq;
-	if (election_quorum(&d->el, mono_ms()))
+	if (election_quorum(&d->el, clock_mono_ms()))
 		m.flags |= WIRE_F_QUORUM;
 	if (d->stopping || d->resign_pending)
 		m.flags |= WIRE_F_NOCLAIM;
@@ -153,7 +153,7 @@ static void write_status(struct daemon *d)
 {
 	char buf[1024];
 	const struct election *e = &d->el;
-	uint64_t now = mono_ms();
+	uint64_t now = clock_mono_ms();
 	int n = snprintf(buf, sizeof(buf),
 			 "node=%s\nrole=%s\nterm=%llu\nmaster=%s\npeers=%zu\nquorum=%s\npid=%ld\npromotions=%llu\n"
 			 "demotions=%llu\nbroker=%s\nbroker_pid=%ld\nbroker_starts=%llu\nbroker_restarts=%llu\n"
@@ -245,7 +245,7 @@ static void status_text(const struct daemon *d, char *buf, size_t len)
 		snprintf(buf, len, "master; broker pid %ld stopping", (long)s->pid);
 		break;
 	case SUP_BACKOFF:
-		snprintf(buf, len, "master; broker restarting (%u/%ld)", supervisor_recent_crashes(s, mono_ms()),
+		snprintf(buf, len, "master; broker restarting (%u/%ld)", supervisor_recent_crashes(s, clock_mono_ms()),
 			 d->cfg->broker_max_restarts);
 		break;
 	case SUP_IDLE:
@@ -371,7 +371,7 @@ static void act(struct daemon *d, unsigned a, enum el_state old, const char *old
 static void finish_resign(struct daemon *d)
 {
 	d->resign_pending = 0;
-	STEP(d, election_resign(&d->el, d->resign_target[0] ? d->resign_target : NULL, d->resign_holddown, mono_ms()));
+	STEP(d, election_resign(&d->el, d->resign_target[0] ? d->resign_target : NULL, d->resign_holddown, clock_mono_ms()));
 	if (d->stopping && d->resign_copies == 0)
 		ev_break(d->loop, EVBREAK_ALL);
 }
@@ -531,7 +531,7 @@ static void rx_cb(struct ev_loop *loop, ev_io *w, int revents)
 			drop(d, DROP_REPLAY, &from);
 			continue;
 		}
-		now = mono_ms();
+		now = clock_mono_ms();
 		if (strcmp(m.node, d->node) == 0) {
 			drop(d, DROP_DUPLICATE_ID, &from);
 			if (d->dup_warned_at == 0 || now - d->dup_warned_at > 10000) {
@@ -556,7 +556,7 @@ static void hb_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	uint64_t now = mono_ms();
+	uint64_t now = clock_mono_ms();
 
 	/* how late the timer fires: a busy or stalled loop shows here first */
 	if (d->last_hb_at != 0) {
@@ -578,7 +578,7 @@ static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	STEP(d, election_tick(&d->el, mono_ms()));
+	STEP(d, election_tick(&d->el, clock_mono_ms()));
 }
 
 static void stop_cb(struct ev_loop *loop, ev_signal *w, int revents)
@@ -722,7 +722,7 @@ static struct report_view view(struct daemon *d, char *text, size_t len)
 {
 	status_text(d, text, len);
 	return (struct report_view){
-		.node = d->node, .cluster_name = d->cfg->cluster_name, .broker_url = d->cfg->broker_url, .el = &d->el, .sup = &d->sup, .now = mono_ms(),
+		.node = d->node, .cluster_name = d->cfg->cluster_name, .broker_url = d->cfg->broker_url, .el = &d->el, .sup = &d->sup, .now = clock_mono_ms(),
 		.started_at = d->started_at, .stopping = d->stopping, .resign_pending = d->resign_pending,
 		.status_text = text, .sent = d->sent, .send_errors = d->send_errors, .received = d->received,
 		.dropped = d->dropped, .drop_names = drop_names, .ndrop = DROP_COUNT,
@@ -773,7 +773,7 @@ static int control_handler_cb(void *ud, const struct ctl_request *req, struct ct
 			return -1;
 		}
 		memcpy(om, d->el.master, sizeof(om));
-		a = election_request_handover(&d->el, req->arg, mono_ms());
+		a = election_request_handover(&d->el, req->arg, clock_mono_ms());
 		if ((a & (EL_SEND_HANDOVER | EL_HANDOVER_REQUESTED)) == 0) {
 			ctl_printf(out, "switchover refused: %s", d->el.reason);
 			return -1;
@@ -858,14 +858,12 @@ static int setup(struct daemon *d, const struct config *c)
 	{
 		/* wall-clock ms in the high 48 bits, 16 random bits: a later boot
 		 * has a larger id, which replay protection relies on */
-		struct timespec ts;
 		uint16_t r;
 		if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r)) {
 			log_err("getrandom: %s", strerror(errno));
 			return -1;
 		}
-		clock_gettime(CLOCK_REALTIME, &ts);
-		d->boot = ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000) << 16 | r;
+		d->boot = clock_wall_ms() << 16 | r;
 	}
 	if (strcmp(c->cluster_auth, "hmac") == 0) {
 		if (auth_init() != 0 || auth_load(&d->keys, c->cluster_key_file, (int)c->cluster_key_id, err, sizeof(err)) != 0) {
@@ -886,7 +884,7 @@ static int setup(struct daemon *d, const struct config *c)
 	snprintf(d->status_path, sizeof(d->status_path), "%s/status", c->cluster_state_dir);
 	p = settings_election(c, d->node);
 	p.initial_term = state_read_term(c->cluster_state_dir);
-	election_init(&d->el, &p, mono_ms());
+	election_init(&d->el, &p, clock_mono_ms());
 	settings_cache(c, &cp);
 	cp.peer_timeout_ms = d->el.timeout;
 	d->cache = cache_open(d->loop, &cp, d->node, d->auth ? &d->keys : NULL, err, sizeof(err));
@@ -935,7 +933,7 @@ int daemon_run(struct config *c, const char *ini, const struct strlist *override
 	d->cfg = c;
 	d->ini = ini;
 	d->overrides = overrides;
-	d->started_at = mono_ms();
+	d->started_at = clock_mono_ms();
 	/* heartbeats before the broker's JVM threads on a busy host: a
 	 * slightly higher priority when allowed (children go back to 0) */
 	if (getpriority(PRIO_PROCESS, 0) == 0 && setpriority(PRIO_PROCESS, 0, -5) == 0)

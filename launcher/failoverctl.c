@@ -15,8 +15,9 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "clock.h"
 
 #define DEFAULT_SOCKET "/run/failover-launcher/control.sock"
 
@@ -60,13 +61,6 @@ static void usage(FILE *out)
 		DEFAULT_SOCKET);
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Sends line, reads the whole reply into *reply.  0, or 2 on a socket
  * problem (with a message printed). */
 static int request(const char *line, char **reply)
@@ -75,7 +69,7 @@ static int request(const char *line, char **reply)
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	size_t len = 0, cap = 4096;
 	char *buf;
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = (long long)clock_mono_ms() + timeout_ms;
 
 	if (fd < 0) {
 		fprintf(stderr, "failoverctl: socket: %s\n", strerror(errno));
@@ -102,7 +96,7 @@ static int request(const char *line, char **reply)
 	buf = malloc(cap);
 	for (;;) {
 		struct pollfd p = {.fd = fd, .events = POLLIN};
-		long long left = deadline - now_ms();
+		long long left = deadline - (long long)clock_mono_ms();
 		ssize_t n;
 		if (left <= 0 || poll(&p, 1, (int)left) <= 0) {
 			fprintf(stderr, "failoverctl: no reply from %s within %d ms\n", sock_path, timeout_ms);
@@ -282,10 +276,10 @@ static int cache_cmd(int argc, char **argv)
 /* After a switchover: wait until a master other than old is declared. */
 static int wait_switch(const char *old, const char *target, int wait_ms)
 {
-	long long deadline = now_ms() + wait_ms;
+	long long deadline = (long long)clock_mono_ms() + wait_ms;
 	char master[128], term[32];
 
-	while (now_ms() < deadline) {
+	while ((long long)clock_mono_ms() < deadline) {
 		char *reply = NULL;
 		if (request("status", &reply) == 0 && strncmp(reply, "ok\n", 3) == 0) {
 			status_field(reply + 3, "master", master, sizeof(master));

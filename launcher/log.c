@@ -13,6 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
+
 static const char *log_ident = "failover-launcher";
 static enum log_level log_level = LOG_LEVEL_INFO;
 static int log_journal;
@@ -71,7 +73,8 @@ static const char *level_name(enum log_level level)
 void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 {
 	char msg[2048];
-	struct timespec ts;
+	uint64_t ms;
+	time_t sec;
 	struct tm tm;
 	char when[32];
 
@@ -82,10 +85,11 @@ void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 	if (log_journal) {
 		fprintf(stderr, "<%d>%s\n", (int)level, msg);
 	} else {
-		clock_gettime(CLOCK_REALTIME, &ts);
-		localtime_r(&ts.tv_sec, &tm);
+		ms = clock_wall_ms();
+		sec = (time_t)(ms / 1000);
+		localtime_r(&sec, &tm);
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
-		fprintf(stderr, "%s.%03ld %s[%ld] %s: %s\n", when, ts.tv_nsec / 1000000L,
+		fprintf(stderr, "%s.%03u %s[%ld] %s: %s\n", when, (unsigned)(ms % 1000),
 			log_ident, (long)getpid(), level_name(level), msg);
 	}
 	fflush(stderr);

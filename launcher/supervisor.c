@@ -19,21 +19,13 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "spawn.h"
 
 extern char **environ;
-
-uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 const char *supervisor_state_name(enum sup_state st)
 {
@@ -94,7 +86,7 @@ static void emit_line(struct supervisor *s, struct sup_stream *st, const char *l
 	}
 	if (*pat != '\0' && s->state == SUP_STARTING && memmem(line, len, pat, strlen(pat)) != NULL) {
 		log_info("broker ready: its output matched '%s'", pat);
-		s->ready_at = mono_ms();
+		s->ready_at = clock_mono_ms();
 		ev_timer_stop(s->loop, &s->ready_w);
 		ev_timer_stop(s->loop, &s->probe_w);
 		set_state(s, SUP_SERVING);
@@ -178,7 +170,7 @@ static void connect_cb(struct ev_loop *loop, ev_io *w, int revents)
 	probe_close(s);
 	if (err == 0 && s->state == SUP_STARTING) {
 		log_info("broker ready: %s accepts connections", s->p.ready_tcp);
-		s->ready_at = mono_ms();
+		s->ready_at = clock_mono_ms();
 		ev_timer_stop(s->loop, &s->ready_w);
 		ev_timer_stop(s->loop, &s->probe_w);
 		set_state(s, SUP_SERVING);
@@ -254,7 +246,7 @@ static void child_cb(struct ev_loop *loop, ev_child *w, int revents)
 {
 	struct supervisor *s = w->data;
 	int status = w->rstatus, clean;
-	uint64_t now = mono_ms();
+	uint64_t now = clock_mono_ms();
 	unsigned n;
 
 	(void)revents;
@@ -366,7 +358,7 @@ static void start(struct supervisor *s)
 	struct spawn_req req;
 	struct spawn_res res;
 	char err[2048];
-	uint64_t now = mono_ms();
+	uint64_t now = clock_mono_ms();
 
 	if (command_build_params(&s->p.cmd, environ, &cmd, err, sizeof(err)) != 0) {
 		log_err("cannot start the broker: %s", err);

@@ -106,6 +106,4 @@ const char *supervisor_state_name(enum sup_state st);
 uint64_t supervisor_backoff(uint64_t min_ms, uint64_t max_ms, unsigned n);
 void supervisor_close(struct supervisor *s);
 
-uint64_t mono_ms(void);
-
 #endif
