@@ -14,6 +14,7 @@
 
 #include "command.h"
 #include "config.h"
+#include "linesplit.h"
 #include "log.h"
 #include "spawn.h"
 
@@ -28,8 +29,7 @@ struct hook_run {
 	ev_timer timeout_w;
 	ev_io io_w[2];
 	int fd[2];
-	char buf[2][1024];
-	size_t len[2];
+	struct linesplit lines[2]; /* stdout, stderr */
 };
 
 static void maybe_free(struct hook_run *h)
@@ -38,42 +38,33 @@ static void maybe_free(struct hook_run *h)
 		free(h);
 }
 
-static void flush_lines(struct hook_run *h, int k, int all)
+static void line_cb(void *ud, const char *line, size_t len)
 {
-	for (;;) {
-		char *nl = memchr(h->buf[k], '\n', h->len[k]);
-		size_t take;
-		if (nl == NULL && !all && h->len[k] < sizeof(h->buf[k]))
-			return;
-		if (h->len[k] == 0)
-			return;
-		take = nl ? (size_t)(nl - h->buf[k]) + 1 : h->len[k];
-		log_info("hook %s[%ld]: %.*s", h->name, (long)h->pid, (int)(nl ? take - 1 : take), h->buf[k]);
-		memmove(h->buf[k], h->buf[k] + take, h->len[k] - take);
-		h->len[k] -= take;
-	}
+	struct hook_run *h = ud;
+
+	log_info("hook %s[%ld]: %.*s", h->name, (long)h->pid, (int)len, line);
 }
 
 static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct hook_run *h = w->data;
 	int k = w == &h->io_w[0] ? 0 : 1;
+	char in[LINESPLIT_MAX];
 	ssize_t n;
 
 	(void)revents;
-	n = read(h->fd[k], h->buf[k] + h->len[k], sizeof(h->buf[k]) - h->len[k]);
+	n = read(h->fd[k], in, sizeof(in));
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0) {
-		flush_lines(h, k, 1);
+		linesplit_finish(&h->lines[k], line_cb, h);
 		ev_io_stop(loop, w);
 		close(h->fd[k]);
 		h->fd[k] = -1;
 		maybe_free(h);
 		return;
 	}
-	h->len[k] += (size_t)n;
-	flush_lines(h, k, 0);
+	linesplit_feed(&h->lines[k], in, (size_t)n, line_cb, h);
 }
 
 static void child_cb(struct ev_loop *loop, ev_child *w, int revents)

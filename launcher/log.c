@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "linesplit.h"
 
 static const char *log_ident = "failover-launcher";
 static enum log_level log_level = LOG_LEVEL_INFO;
@@ -72,7 +73,7 @@ static const char *level_name(enum log_level level)
 
 void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 {
-	char msg[2048];
+	char msg[LINESPLIT_MAX + 512]; /* a whole line of a hook's output, and its prefix */
 	uint64_t ms;
 	time_t sec;
 	struct tm tm;

@@ -93,13 +93,18 @@ static void emit_line(struct supervisor *s, struct sup_stream *st, const char *l
 	}
 }
 
+static void line_cb(void *ud, const char *line, size_t len)
+{
+	struct sup_stream *st = ud;
+
+	emit_line(st->owner, st, line, len);
+}
+
 static void stream_close(struct supervisor *s, struct sup_stream *st)
 {
 	if (st->fd < 0)
 		return;
-	if (st->len > 0)
-		emit_line(s, st, st->buf, st->len);
-	st->len = 0;
+	linesplit_finish(&st->lines, line_cb, st);
 	ev_io_stop(s->loop, &st->w);
 	close(st->fd);
 	st->fd = -1;
@@ -108,40 +113,25 @@ static void stream_close(struct supervisor *s, struct sup_stream *st)
 static void stream_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct sup_stream *st = w->data;
-	struct supervisor *s = st->owner;
+	char in[LINESPLIT_MAX];
 	ssize_t n;
 
 	(void)loop;
 	(void)revents;
-	n = read(st->fd, st->buf + st->len, sizeof(st->buf) - st->len);
+	n = read(st->fd, in, sizeof(in));
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0) {
-		stream_close(s, st);
+		stream_close(st->owner, st);
 		return;
 	}
-	st->len += (size_t)n;
-	for (;;) {
-		char *nl = memchr(st->buf, '\n', st->len);
-		size_t take;
-		if (nl == NULL) {
-			if (st->len < sizeof(st->buf))
-				break;
-			take = st->len; /* a line longer than the buffer: pass it on in pieces */
-			emit_line(s, st, st->buf, take);
-		} else {
-			take = (size_t)(nl - st->buf) + 1;
-			emit_line(s, st, st->buf, take - 1);
-		}
-		memmove(st->buf, st->buf + take, st->len - take);
-		st->len -= take;
-	}
+	linesplit_feed(&st->lines, in, (size_t)n, line_cb, st);
 }
 
 static void stream_open(struct supervisor *s, struct sup_stream *st, int fd)
 {
 	st->fd = fd;
-	st->len = 0;
+	st->lines.len = 0;
 	ev_io_init(&st->w, stream_cb, fd, EV_READ);
 	st->w.data = st;
 	ev_io_start(s->loop, &st->w);

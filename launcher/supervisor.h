@@ -14,6 +14,7 @@
 #include <sys/types.h>
 
 #include "command.h"
+#include "linesplit.h"
 
 enum sup_state {
 	SUP_IDLE,     /* no broker process, none wanted (or given up) */
@@ -50,7 +51,6 @@ struct sup_params {
 void sup_params_free(struct sup_params *p);
 
 #define SUP_MAX_CRASHES 128
-#define SUP_LINE_MAX 4096
 
 struct supervisor;
 
@@ -58,8 +58,7 @@ struct sup_stream {
 	ev_io w;
 	struct supervisor *owner;
 	int fd;
-	size_t len;
-	char buf[SUP_LINE_MAX];
+	struct linesplit lines;
 	int is_err;
 };
 
