@@ -300,6 +300,35 @@ int command_env_stripped(const char *kv)
 	return 0;
 }
 
+static int add_var(struct strlist *env, const char *name, const char *value)
+{
+	char *kv;
+	int rc;
+
+	if (value == NULL)
+		return 0;
+	if (asprintf(&kv, "FAILOVER_%s=%s", name, value) < 0)
+		return -1;
+	rc = strlist_add(env, kv);
+	free(kv);
+	return rc;
+}
+
+int command_failover_env(struct strlist *env, const struct command_failover *f)
+{
+	char term[24];
+	const char *cache = f->cache != NULL && *f->cache != '\0' ? f->cache : NULL;
+	const char *colon = cache != NULL ? strrchr(cache, ':') : NULL;
+
+	snprintf(term, sizeof(term), "%llu", (unsigned long long)f->term);
+	if (add_var(env, "EVENT", f->event) != 0 || add_var(env, "ROLE", f->role) != 0 ||
+	    add_var(env, "NODE", f->node) != 0 || add_var(env, "MASTER", f->master) != 0 ||
+	    add_var(env, "TERM", term) != 0 || add_var(env, "CLUSTER", f->cluster) != 0 ||
+	    add_var(env, "CACHE", cache) != 0 || add_var(env, "CACHE_PORT", colon ? colon + 1 : NULL) != 0)
+		return -1;
+	return 0;
+}
+
 static int build_env(const struct command_params *p, char *const *env, struct command *cmd)
 {
 	for (char *const *e = env; e != NULL && *e != NULL; e++) {

@@ -7,6 +7,7 @@
 #ifndef FL_COMMAND_H
 #define FL_COMMAND_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include "config.h"
@@ -43,6 +44,22 @@ struct command_params {
 /* A deep copy of c's broker settings.  0, or -1 when out of memory. */
 int command_params_from_config(struct command_params *p, const struct config *c);
 void command_params_free(struct command_params *p);
+
+/* What a child is told in FAILOVER_* variables; a NULL field is left out.
+ * The broker gets role, node, cluster, cache and term; a hook gets event,
+ * role, node, master and term. */
+struct command_failover {
+	const char *event;   /* FAILOVER_EVENT: "promote" or "demote" (hooks) */
+	const char *role;    /* FAILOVER_ROLE */
+	const char *node;    /* FAILOVER_NODE: this node's id */
+	const char *master;  /* FAILOVER_MASTER: the master's id, "" for none (hooks) */
+	const char *cluster; /* FAILOVER_CLUSTER (the broker) */
+	const char *cache;   /* FAILOVER_CACHE host:port and FAILOVER_CACHE_PORT
+			      * (the broker; NULL or "": no cache) */
+	uint64_t term;       /* FAILOVER_TERM, always: a fencing token */
+};
+/* Appends the variables to env.  0, or -1 when out of memory. */
+int command_failover_env(struct strlist *env, const struct command_failover *f);
 
 /* Builds the command and runs the preflight checks.  0, or -1 with a
  * message in err saying what to fix. */

@@ -99,8 +99,8 @@ static void timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 int hook_run(struct ev_loop *loop, const char *cmd, const struct hook_env *env, long timeout_ms)
 {
 	struct strlist e = {0};
+	struct command_failover fenv;
 	char *argv[] = {"/bin/sh", "-c", (char *)cmd, NULL};
-	char kv[512];
 	struct spawn_req req;
 	struct spawn_res res;
 	struct hook_run *h;
@@ -111,16 +111,9 @@ int hook_run(struct ev_loop *loop, const char *cmd, const struct hook_env *env, 
 	for (char **v = environ; *v; v++)
 		if (!command_env_stripped(*v))
 			strlist_add(&e, *v);
-	snprintf(kv, sizeof(kv), "FAILOVER_EVENT=%s", env->event);
-	strlist_add(&e, kv);
-	snprintf(kv, sizeof(kv), "FAILOVER_ROLE=%s", env->role);
-	strlist_add(&e, kv);
-	snprintf(kv, sizeof(kv), "FAILOVER_NODE=%s", env->node);
-	strlist_add(&e, kv);
-	snprintf(kv, sizeof(kv), "FAILOVER_MASTER=%s", env->master);
-	strlist_add(&e, kv);
-	snprintf(kv, sizeof(kv), "FAILOVER_TERM=%llu", (unsigned long long)env->term);
-	strlist_add(&e, kv);
+	fenv = (struct command_failover){.event = env->event, .role = env->role, .node = env->node,
+					 .master = env->master, .term = env->term};
+	command_failover_env(&e, &fenv);
 	req = (struct spawn_req){.argv = argv, .envp = e.v, .cwd = NULL, .capture = 1};
 	h = calloc(1, sizeof(*h));
 	if (h == NULL || spawn(&req, &res) != 0) {

@@ -12,7 +12,6 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -325,26 +324,10 @@ static void kill_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	kill(-s->pid, SIGKILL);
 }
 
-static int add_env(struct strlist *env, const char *name, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int add_env(struct strlist *env, const char *name, const char *fmt, ...)
-{
-	char value[512], *kv;
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	vsnprintf(value, sizeof(value), fmt, ap);
-	va_end(ap);
-	if (asprintf(&kv, "%s=%s", name, value) < 0)
-		return -1;
-	rc = strlist_add(env, kv);
-	free(kv);
-	return rc;
-}
-
 static void start(struct supervisor *s)
 {
 	struct command cmd;
+	struct command_failover fenv;
 	struct spawn_req req;
 	struct spawn_res res;
 	char err[2048];
@@ -354,15 +337,14 @@ static void start(struct supervisor *s)
 		log_err("cannot start the broker: %s", err);
 		goto failed;
 	}
-	/* the term is a fencing token for anything that can check one */
-	add_env(&cmd.envp, "FAILOVER_TERM", "%llu", (unsigned long long)s->term);
-	add_env(&cmd.envp, "FAILOVER_NODE", "%s", s->node);
-	add_env(&cmd.envp, "FAILOVER_ROLE", "master");
-	add_env(&cmd.envp, "FAILOVER_CLUSTER", "%s", s->p.cluster);
-	if (s->cache_address[0]) {
-		/* the memcached protocol: any client library works */
-		add_env(&cmd.envp, "FAILOVER_CACHE", "%s", s->cache_address);
-		add_env(&cmd.envp, "FAILOVER_CACHE_PORT", "%s", strrchr(s->cache_address, ':') + 1);
+	/* the term is a fencing token for anything that can check one; the
+	 * cache speaks the memcached protocol: any client library works */
+	fenv = (struct command_failover){.role = "master", .node = s->node, .cluster = s->p.cluster,
+					 .cache = s->cache_address, .term = s->term};
+	if (command_failover_env(&cmd.envp, &fenv) != 0) {
+		log_err("cannot start the broker: out of memory");
+		command_free(&cmd);
+		goto failed;
 	}
 	req = (struct spawn_req){.argv = cmd.argv.v, .envp = cmd.envp.v, .cwd = cmd.cwd, .capture = 1};
 	if (spawn(&req, &res) != 0) {

@@ -278,6 +278,43 @@ static void env_stripped_and_added(void **state)
 	assert_int_equal(f->cmd.envp.n, 4);
 }
 
+/* l holds exactly the strings of want (NULL-terminated), in any order. */
+static void assert_exactly(const struct strlist *l, const char *const *want)
+{
+	size_t n = 0;
+
+	for (; want[n] != NULL; n++)
+		assert_true(index_of(l, want[n]) >= 0);
+	assert_int_equal(l->n, n);
+}
+
+/* The broker's and a hook's FAILOVER_* variables: exactly the ones each
+ * gets, nothing else. */
+static void failover_env_broker_and_hook(void **state)
+{
+	struct strlist e = {0};
+	struct command_failover broker = {.role = "master", .node = "n1", .cluster = "lab",
+					  .cache = "127.0.0.1:11311", .term = 18446744073709551615ull};
+	struct command_failover hook = {.event = "demote", .role = "slave", .node = "n2", .master = "", .term = 7};
+	(void)state;
+	assert_int_equal(command_failover_env(&e, &broker), 0);
+	assert_exactly(&e, (const char *const[]){"FAILOVER_ROLE=master", "FAILOVER_NODE=n1", "FAILOVER_CLUSTER=lab",
+						 "FAILOVER_CACHE=127.0.0.1:11311", "FAILOVER_CACHE_PORT=11311",
+						 "FAILOVER_TERM=18446744073709551615", NULL});
+	strlist_clear(&e);
+	/* no cache: neither cache variable */
+	broker.cache = "";
+	assert_int_equal(command_failover_env(&e, &broker), 0);
+	assert_exactly(&e, (const char *const[]){"FAILOVER_ROLE=master", "FAILOVER_NODE=n1", "FAILOVER_CLUSTER=lab",
+						 "FAILOVER_TERM=18446744073709551615", NULL});
+	strlist_clear(&e);
+	/* a hook: event and master (even empty), no cluster or cache */
+	assert_int_equal(command_failover_env(&e, &hook), 0);
+	assert_exactly(&e, (const char *const[]){"FAILOVER_EVENT=demote", "FAILOVER_ROLE=slave", "FAILOVER_NODE=n2",
+						 "FAILOVER_MASTER=", "FAILOVER_TERM=7", NULL});
+	strlist_clear(&e);
+}
+
 static void jar_refused(void **state)
 {
 	struct fx *f = *state;
@@ -323,7 +360,7 @@ int main(void)
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 		T(interlok_order), T(classpath_sorted_bytewise), T(classpath_recursive_extra_and_windows_separator),
 		T(classpath_errors), T(agent_none_one_several), T(agent_configured_missing), T(profiler_properties),
-		T(java_resolution), T(env_stripped_and_added), T(jar_refused), T(quoting), T(print_line_runs_in_a_shell),
+		T(java_resolution), T(env_stripped_and_added), T(failover_env_broker_and_hook), T(jar_refused), T(quoting), T(print_line_runs_in_a_shell),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
