@@ -14,6 +14,7 @@
 
 #include "command.h"
 #include "config.h"
+#include "exitstatus.h"
 #include "linesplit.h"
 #include "log.h"
 #include "spawn.h"
@@ -71,17 +72,17 @@ static void child_cb(struct ev_loop *loop, ev_child *w, int revents)
 {
 	struct hook_run *h = w->data;
 	int st = w->rstatus;
+	char how[128];
 
 	(void)revents;
 	ev_child_stop(loop, w);
 	ev_timer_stop(loop, &h->timeout_w);
 	kill(-h->pid, SIGKILL); /* anything it left behind */
+	exitstatus_describe(st, how, sizeof(how));
 	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
 		log_info("hook %s[%ld] done", h->name, (long)h->pid);
-	else if (WIFEXITED(st))
-		log_warn("hook %s[%ld] failed: exit status %d", h->name, (long)h->pid, WEXITSTATUS(st));
 	else
-		log_warn("hook %s[%ld] killed by signal %d", h->name, (long)h->pid, WTERMSIG(st));
+		log_warn("hook %s[%ld] %s%s", h->name, (long)h->pid, WIFEXITED(st) ? "failed: " : "", how);
 	h->exited = 1;
 	maybe_free(h);
 }

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "exitstatus.h"
 #include "log.h"
 #include "spawn.h"
 
@@ -210,17 +211,6 @@ static void ready_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 /* ---- start, exit, stop ---- */
 
-static void describe_exit(int status, char *buf, size_t len)
-{
-	if (WIFEXITED(status))
-		snprintf(buf, len, "exit status %d", WEXITSTATUS(status));
-	else if (WIFSIGNALED(status))
-		snprintf(buf, len, "killed by signal %d (%s)%s", WTERMSIG(status), strsignal(WTERMSIG(status)),
-			 WCOREDUMP(status) ? ", core dumped" : "");
-	else
-		snprintf(buf, len, "status 0x%x", status);
-}
-
 static void record_crash(struct supervisor *s, uint64_t now)
 {
 	if (s->ncrash == SUP_MAX_CRASHES) {
@@ -248,7 +238,7 @@ static void child_cb(struct ev_loop *loop, ev_child *w, int revents)
 	kill(-s->pid, SIGKILL);
 	stream_close(s, &s->out);
 	stream_close(s, &s->err);
-	describe_exit(status, s->last_exit, sizeof(s->last_exit));
+	exitstatus_describe(status, s->last_exit, sizeof(s->last_exit));
 	clean = s->term_sent && ((WIFEXITED(status) && (WEXITSTATUS(status) == 143 || WEXITSTATUS(status) == 0)) ||
 				 (WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM));
 	if (s->state == SUP_STOPPING) {
