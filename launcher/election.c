@@ -61,7 +61,7 @@ const struct el_peer *election_peer(const struct election *e, const char *id)
 	return find_peer((struct election *)e, id);
 }
 
-static int peer_live(const struct election *e, const struct el_peer *p, uint64_t now)
+int election_peer_live(const struct election *e, const struct el_peer *p, uint64_t now)
 {
 	return p != NULL && now - p->last_seen < e->timeout;
 }
@@ -71,7 +71,7 @@ size_t election_live(const struct election *e, uint64_t now)
 	size_t n = 1; /* ourselves */
 
 	for (size_t i = 0; i < e->npeers; i++)
-		n += peer_live(e, &e->peers[i], now);
+		n += election_peer_live(e, &e->peers[i], now);
 	return n;
 }
 
@@ -80,7 +80,7 @@ size_t election_newer_live(const struct election *e, uint64_t now)
 	size_t n = 0;
 
 	for (size_t i = 0; i < e->npeers; i++)
-		n += peer_live(e, &e->peers[i], now) && e->peers[i].version > WIRE_VERSION;
+		n += election_peer_live(e, &e->peers[i], now) && e->peers[i].version > WIRE_VERSION;
 	return n;
 }
 
@@ -200,7 +200,7 @@ static const struct el_peer *best_slave(const struct election *e, uint64_t now)
 
 	for (size_t i = 0; i < e->npeers; i++) {
 		const struct el_peer *p = &e->peers[i];
-		if (!peer_live(e, p, now) || p->role != EL_SLAVE || (p->flags & WIRE_F_NOCLAIM))
+		if (!election_peer_live(e, p, now) || p->role != EL_SLAVE || (p->flags & WIRE_F_NOCLAIM))
 			continue;
 		if (best == NULL || ranks_before(p->position, p->id, best->position, best->id))
 			best = p;
@@ -216,7 +216,7 @@ static unsigned claim_rank(const struct election *e, uint64_t now)
 	for (size_t i = 0; i < e->npeers; i++) {
 		const struct el_peer *p = &e->peers[i];
 		/* listening peers count: nodes started together end listening together */
-		if (!peer_live(e, p, now) || p->role == EL_MASTER || (p->flags & WIRE_F_NOCLAIM))
+		if (!election_peer_live(e, p, now) || p->role == EL_MASTER || (p->flags & WIRE_F_NOCLAIM))
 			continue;
 		if (ranks_before(p->position, p->id, e->p.position, e->p.self))
 			k++;
@@ -224,7 +224,7 @@ static unsigned claim_rank(const struct election *e, uint64_t now)
 	if (e->favored[0] != '\0' && now < e->favored_until) {
 		if (strcmp(e->favored, e->p.self) == 0)
 			return 0;
-		if (peer_live(e, find_peer((struct election *)e, e->favored), now))
+		if (election_peer_live(e, find_peer((struct election *)e, e->favored), now))
 			k++;
 	}
 	return k;
@@ -279,7 +279,7 @@ static const struct el_peer *contender(const struct election *e, const char *exc
 {
 	for (size_t i = 0; i < e->npeers; i++) {
 		const struct el_peer *p = &e->peers[i];
-		if (peer_live(e, p, now) && strcmp(p->id, except) != 0 &&
+		if (election_peer_live(e, p, now) && strcmp(p->id, except) != 0 &&
 		    (p->role == EL_CANDIDATE || p->role == EL_MASTER))
 			return p;
 	}
@@ -291,7 +291,7 @@ static void expire_peers(struct election *e, uint64_t now, unsigned *act)
 	size_t i = 0;
 
 	while (i < e->npeers) {
-		if (!peer_live(e, &e->peers[i], now)) {
+		if (!election_peer_live(e, &e->peers[i], now)) {
 			e->peers[i] = e->peers[--e->npeers];
 			*act |= EL_PEERS_CHANGED;
 		} else {
@@ -521,7 +521,7 @@ static void on_handover(struct election *e, const struct wire_msg *m, uint64_t n
 
 	if (e->state != EL_MASTER || strcmp(target, e->p.self) == 0)
 		return;
-	if (!peer_live(e, t, now) || t->role == EL_LISTENING)
+	if (!election_peer_live(e, t, now) || t->role == EL_LISTENING)
 		return;
 	snprintf(e->handover_target, sizeof(e->handover_target), "%s", target);
 	*act |= EL_HANDOVER_REQUESTED;
@@ -683,7 +683,7 @@ unsigned election_request_handover(struct election *e, const char *target, uint6
 		}
 	} else {
 		t = find_peer(e, target);
-		if (!peer_live(e, t, now) || t->role != EL_SLAVE) {
+		if (!election_peer_live(e, t, now) || t->role != EL_SLAVE) {
 			snprintf(e->reason, sizeof(e->reason), "%s is not a live slave", target);
 			return act;
 		}

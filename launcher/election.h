@@ -144,6 +144,9 @@ void election_fill(const struct election *e, uint8_t type, uint64_t now, struct 
 
 const char *election_state_name(enum el_state s);
 uint64_t election_tick_ms(const struct election *e);
+/* A peer is live while its last packet is younger than the timeout
+ * (p may be NULL: not live). */
+int election_peer_live(const struct election *e, const struct el_peer *p, uint64_t now);
 /* Live peers and whether we see a majority. */
 size_t election_live(const struct election *e, uint64_t now);
 int election_quorum(const struct election *e, uint64_t now);

@@ -46,7 +46,7 @@ static void peer_json(const struct report_view *v, const struct el_peer *p, stru
 	json_str(o, p->id);
 	ctl_printf(o, ",\"role\":\"%s\",\"term\":%llu,\"position\":%u,\"age_ms\":%llu,\"live\":%s,\"url\":",
 		   wire_role_name(p->role), (unsigned long long)p->term, p->position,
-		   (unsigned long long)(v->now - p->last_seen), v->now - p->last_seen < v->el->timeout ? "true" : "false");
+		   (unsigned long long)(v->now - p->last_seen), election_peer_live(v->el, p, v->now) ? "true" : "false");
 	json_str(o, p->url);
 	ctl_printf(o, ",\"master\":");
 	json_str(o, p->leader);
@@ -180,7 +180,7 @@ int report_locate(const struct report_view *v, const char *uri, struct ctl_out *
 	for (size_t i = 0; i < e->npeers; i++) {
 		const struct el_peer *p = &e->peers[i];
 		size_t k = n;
-		if (p->url[0] == '\0' || strcmp(p->id, e->master) == 0 || v->now - p->last_seen >= e->timeout)
+		if (p->url[0] == '\0' || strcmp(p->id, e->master) == 0 || !election_peer_live(e, p, v->now))
 			continue;
 		while (k > 0 && (order[k - 1]->position > p->position ||
 				 (order[k - 1]->position == p->position && strcmp(order[k - 1]->id, p->id) > 0))) {
