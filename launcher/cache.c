@@ -36,6 +36,7 @@
 #include "auth.h"
 #include "bytes.h"
 #include "clock.h"
+#include "file.h"
 #include "hash.h"
 #include "log.h"
 #include "mcproto.h"
@@ -282,31 +283,18 @@ static void mark_dirty(struct cache *k)
 
 static void restore(struct cache *k)
 {
-	FILE *fp = fopen(k->path, "re");
-	uint8_t *data = NULL;
-	size_t len = 0, cap = 0, n, applied = 0;
+	char *raw = NULL;
+	uint8_t *data;
+	size_t len = 0, applied = 0;
 	const char *why = NULL;
 
-	if (fp == NULL) {
+	if (file_read_all(k->path, &raw, &len) != 0) {
 		if (errno != ENOENT)
 			log_err("cannot read the cache file %s: %s; starting empty, peers will fill it", k->path,
 				strerror(errno));
 		return;
 	}
-	for (;;) {
-		if (len + 65536 > cap) {
-			uint8_t *p = realloc(data, cap + (1 << 20));
-			if (p == NULL)
-				break;
-			data = p;
-			cap += 1 << 20;
-		}
-		n = fread(data + len, 1, cap - len, fp);
-		if (n == 0)
-			break;
-		len += n;
-	}
-	fclose(fp);
+	data = (uint8_t *)raw;
 	if (len >= 16 && memcmp(data, "FLCACHE", 7) == 0 && data[7] > '1' && data[7] <= '9') {
 		/* a newer release's format (a downgrade): keep it aside untouched */
 		char newer[4300];

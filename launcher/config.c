@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "file.h"
 #include "props.h"
 #include "wire.h"
 
@@ -606,30 +607,15 @@ static int load_bootstrap(struct config *c, const char *path)
 {
 	struct boot_ctx b = {.c = c, .path = path};
 	size_t before = c->errors.n;
-	FILE *fp = fopen(path, "r");
 	char *buf = NULL;
-	size_t len = 0, cap = 0, n;
+	size_t len = 0;
 
-	if (fp == NULL) {
+	if (file_read_all(path, &buf, &len) != 0) {
 		errorf(c, "%s: broker.bootstrap: cannot read %s: %s", c->origin[CFG_broker_bootstrap].where, path,
 		       strerror(errno));
 		return -1;
 	}
-	for (;;) {
-		if (len + 4096 > cap) {
-			char *p = realloc(buf, cap + 65536);
-			if (p == NULL)
-				break;
-			buf = p;
-			cap += 65536;
-		}
-		n = fread(buf + len, 1, cap - len, fp);
-		if (n == 0)
-			break;
-		len += n;
-	}
-	fclose(fp);
-	if (props_parse(buf ? buf : "", len, boot_cb, &b) != 0)
+	if (props_parse(buf, len, boot_cb, &b) != 0)
 		errorf(c, "%s:0: cannot parse: out of memory", path);
 	free(buf);
 	return c->errors.n == before ? 0 : -1;

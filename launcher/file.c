@@ -1,0 +1,50 @@
+/*
+ * Whole-file reads.
+ */
+#include "file.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+int file_read_all(const char *path, char **data, size_t *len)
+{
+	FILE *fp = fopen(path, "re");
+	char *buf = NULL;
+	size_t n = 0, cap = 0;
+	int err = 0;
+
+	if (fp == NULL)
+		return -1;
+	for (;;) {
+		size_t got;
+		if (cap - n < 4096) {
+			/* grow by half again: a large cache file takes few copies */
+			size_t ncap = cap ? cap + cap / 2 : 65536;
+			char *p = realloc(buf, ncap);
+			if (p == NULL) {
+				err = ENOMEM;
+				break;
+			}
+			buf = p;
+			cap = ncap;
+		}
+		got = fread(buf + n, 1, cap - n - 1, fp);
+		n += got;
+		if (got == 0) {
+			if (ferror(fp))
+				err = errno ? errno : EIO;
+			break;
+		}
+	}
+	fclose(fp);
+	if (err != 0) {
+		free(buf);
+		errno = err;
+		return -1;
+	}
+	buf[n] = '\0';
+	*data = buf;
+	*len = n;
+	return 0;
+}

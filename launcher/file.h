@@ -1,0 +1,16 @@
+/*
+ * Reading a whole file into memory: the cache file at start-up, the
+ * broker's bootstrap properties.  One loop, with its errors reported
+ * instead of passed on as a short read.
+ */
+#ifndef FL_FILE_H
+#define FL_FILE_H
+
+#include <stddef.h>
+
+/* Reads the file at path into a malloc'd buffer, with a NUL after the
+ * *len bytes read (not counted).  0, or -1 with errno set (ENOENT: no such
+ * file; ENOMEM; or the error of the read). */
+int file_read_all(const char *path, char **data, size_t *len);
+
+#endif
