@@ -19,9 +19,19 @@
 
 #include "clock.h"
 
-#define DEFAULT_SOCKET "/run/failover-launcher/control.sock"
+/* The launcher's default control.socket, read from its configuration
+ * table so that the two programs cannot disagree. */
+static const char *default_socket(void)
+{
+#define CFG(sec, key, type, def, ...) \
+	if (strcmp(#sec "." #key, "control.socket") == 0) \
+		return def;
+#include "config.def"
+#undef CFG
+	return "";
+}
 
-static const char *sock_path = DEFAULT_SOCKET;
+static const char *sock_path;
 static int timeout_ms = 5000;
 
 static void usage(FILE *out)
@@ -58,7 +68,7 @@ static void usage(FILE *out)
 		"\n"
 		"Exit status: 0 done, 1 usage error or request refused, 2 launcher not running or\n"
 		"socket not accessible.\n",
-		DEFAULT_SOCKET);
+		default_socket());
 }
 
 /* Sends line, reads the whole reply into *reply.  0, or 2 on a socket
@@ -313,8 +323,7 @@ int main(int argc, char **argv)
 	char *reply = NULL;
 	const char *env = getenv("FAILOVERCTL_SOCKET");
 
-	if (env && *env)
-		sock_path = env;
+	sock_path = env && *env ? env : default_socket();
 	/* "+": options stop at the command, whose own flags (--json) pass on */
 	while ((ch = getopt_long(argc, argv, "+s:i:t:hV", longopts, NULL)) != -1) {
 		switch (ch) {
