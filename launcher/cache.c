@@ -247,7 +247,7 @@ static void persist(struct cache *k)
 	pid_t pid;
 
 	if (k->save_pid != 0)
-		return; /* saved_child_cb saves again: dirty is set */
+		return; /* when it ends, saved() sees dirty set and saves again */
 	k->dirty = 0;
 	k->save_started = clock_mono_ms();
 	pid = fork();
@@ -354,7 +354,6 @@ static void peer_send(struct rpeer *p, uint8_t type, const void *a, size_t alen,
 {
 	uint8_t head[5], tag[AUTH_FRAME_TAG];
 	int tagged = type != F_HELLO;
-	size_t start = p->out.len;
 
 	if (p->fd < 0 || (tagged && !p->keyed))
 		return;
@@ -366,15 +365,14 @@ static void peer_send(struct rpeer *p, uint8_t type, const void *a, size_t alen,
 		return;
 	}
 	if (tagged) {
-		/* buf_add may have moved the buffer: find the frame again */
-		start = p->out.len - (5 + alen + blen);
+		/* buf_add may have moved the buffer: find the frame from its end */
+		size_t start = p->out.len - (5 + alen + blen);
 		auth_frame_tag(p->k_tx, p->tx_seq++, p->out.p + start + 4, 1 + alen + blen, tag);
 		if (buf_add(&p->out, tag, sizeof(tag)) != 0) {
 			peer_close(p, "out of memory");
 			return;
 		}
 	}
-	(void)start;
 	if (!p->connecting)
 		peer_flush(p);
 }
@@ -1388,19 +1386,6 @@ void cache_list(const struct cache *k, struct ctl_out *o)
 {
 	struct list_ctx l = {.o = o, .now = clock_wall_ms()};
 	store_each(&k->st, list_cb, &l);
-}
-
-void cache_status_json(const struct cache *k, struct ctl_out *o)
-{
-	unsigned ready = 0;
-
-	for (struct rpeer *p = k->peers; p; p = p->next)
-		ready += p->ready;
-	ctl_printf(o, "{\"entries\":%zu,\"tombstones\":%zu,\"bytes\":%llu,\"digest\":\"%016llx\",\"address\":\"%s\","
-		      "\"replicating_with\":%u,\"mode\":\"%s\",\"unacknowledged\":%llu,\"persist_errors\":%llu}",
-		   k->st.live, k->st.tombstones, (unsigned long long)k->st.bytes, (unsigned long long)k->st.digest,
-		   k->address, ready, k->sync ? "sync" : "async", (unsigned long long)k->unacked,
-		   (unsigned long long)k->persist_errors);
 }
 
 void cache_metrics(const struct cache *k, struct ctl_out *o)

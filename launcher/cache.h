@@ -76,7 +76,6 @@ const char *cache_address(const struct cache *k);
 /* failoverctl cache list / address, and metrics. */
 void cache_list(const struct cache *k, struct ctl_out *o);
 void cache_metrics(const struct cache *k, struct ctl_out *o);
-void cache_status_json(const struct cache *k, struct ctl_out *o);
 
 /* The heartbeat payload: the replication port, big-endian. */
 #define CACHE_HB_PAYLOAD 2

@@ -110,7 +110,11 @@ struct election {
 	uint64_t handover_sent_at;
 	uint64_t became_master_at;
 	char handover_target[WIRE_ID_MAX + 1];
-	char reason[160];        /* why the last state change happened */
+	/* Why the state last changed (set_state(), logged by the caller on
+	 * EL_STATE_CHANGED); also rewritten without a change of state by a
+	 * renewed claim above a newer term and by election_request_handover(),
+	 * which says there why it refused or whom it asked. */
+	char reason[160];
 	char master_reason[160]; /* why we stopped following a master */
 	size_t npeers;
 	struct el_peer peers[ELECTION_MAX_PEERS];
@@ -134,8 +138,11 @@ unsigned election_on_packet(struct election *e, const struct wire_msg *m, uint64
  * we were master. */
 unsigned election_resign(struct election *e, const char *target, uint64_t holddown_ms, uint64_t now);
 
-/* Ask the current master to hand over to target (switchover).  0 when there
- * is no live master or the target is not live (e->reason says why). */
+/* Ask the current master to hand over to target (switchover), or, as
+ * master, hand over.  Refused (neither EL_SEND_HANDOVER nor
+ * EL_HANDOVER_REQUESTED in the result) when there is no live master, no
+ * live slave to name, or the target is already master or not a live slave:
+ * e->reason says why. */
 unsigned election_request_handover(struct election *e, const char *target, uint64_t now);
 
 /* Fills the election part of an outgoing packet of the given type, to be

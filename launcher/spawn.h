@@ -1,5 +1,8 @@
 /*
- * The one way this daemon starts a child (the broker, hook commands).
+ * The one way this daemon runs another program (the broker, hook commands).
+ * Its only other child is the cache's background save (cache.c persist()):
+ * a fork without exec that writes a copy-on-write image of the store and
+ * exits, with a PR_SET_PDEATHSIG of its own.
  *
  * The child gets its own session and process group, PR_SET_PDEATHSIG
  * (SIGKILL) so it cannot outlive a killed launcher, an empty signal mask and
@@ -7,7 +10,9 @@
  * caller reads (or /dev/null), and no other descriptor.  An exec failure is
  * reported back, and the child exits 127 (not found) or 126 (not
  * executable), as a shell does.  Children are reaped by libev's child
- * watcher only.
+ * watchers; the one exception is a save child still running at shutdown,
+ * which cache_close() kills and waits for, so that its own last save is the
+ * one that stays.
  */
 #ifndef FL_SPAWN_H
 #define FL_SPAWN_H

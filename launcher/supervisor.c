@@ -33,7 +33,8 @@ const char *supervisor_state_name(enum sup_state st)
 	return st <= SUP_BACKOFF ? names[st] : "?";
 }
 
-uint64_t supervisor_backoff(uint64_t min_ms, uint64_t max_ms, unsigned n)
+/* Restart delay after the n-th crash (n >= 1): min x 2^(n-1), at most max. */
+static uint64_t supervisor_backoff(uint64_t min_ms, uint64_t max_ms, unsigned n)
 {
 	uint64_t d = min_ms;
 

@@ -101,8 +101,6 @@ int supervisor_alive(const struct supervisor *s);
 /* Crashes counted in the window at time now; for status. */
 unsigned supervisor_recent_crashes(const struct supervisor *s, uint64_t now);
 const char *supervisor_state_name(enum sup_state st);
-/* Restart delay after the n-th crash (n >= 1): min x 2^(n-1), at most max. */
-uint64_t supervisor_backoff(uint64_t min_ms, uint64_t max_ms, unsigned n);
 void supervisor_close(struct supervisor *s);
 
 #endif
