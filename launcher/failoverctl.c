@@ -71,13 +71,69 @@ static void usage(FILE *out)
 		default_socket());
 }
 
+/* Reads fd into *buf (malloc'd, NUL-terminated, *len bytes) until end of
+ * file, until complete() (when given) says the text is whole, or until the
+ * monotonic deadline in ms (-1: none).  A read error ends the text as end of
+ * file does.  0, or -1 when the deadline came first (what arrived is in
+ * *buf) or memory ran out (*buf NULL). */
+static int read_until(int fd, long long deadline, int (*complete)(const char *in, size_t len), char **buf,
+		      size_t *len)
+{
+	size_t n = 0, cap = 4096;
+	char *in = malloc(cap);
+	int rc = 0;
+
+	*buf = NULL;
+	if (in == NULL)
+		return -1;
+	for (;;) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		long long left = deadline < 0 ? -1 : deadline - (long long)clock_mono_ms();
+		ssize_t got;
+		int r;
+		if (deadline >= 0 && left <= 0) {
+			rc = -1;
+			break;
+		}
+		r = poll(&p, 1, (int)left);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r == 0) {
+			rc = -1;
+			break;
+		}
+		if (n + 1 >= cap) {
+			char *more = realloc(in, cap * 2);
+			if (more == NULL) {
+				free(in);
+				return -1;
+			}
+			in = more;
+			cap *= 2;
+		}
+		got = r < 0 ? -1 : read(fd, in + n, cap - n - 1);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			break;
+		n += (size_t)got;
+		in[n] = '\0';
+		if (complete != NULL && complete(in, n))
+			break;
+	}
+	in[n] = '\0';
+	*buf = in;
+	*len = n;
+	return rc;
+}
+
 /* Sends line, reads the whole reply into *reply.  0, or 2 on a socket
  * problem (with a message printed). */
 static int request(const char *line, char **reply)
 {
 	struct sockaddr_un a = {.sun_family = AF_UNIX};
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	size_t len = 0, cap = 4096;
+	size_t len = 0;
 	char *buf;
 	long long deadline = (long long)clock_mono_ms() + timeout_ms;
 
@@ -103,27 +159,15 @@ static int request(const char *line, char **reply)
 		close(fd);
 		return 2;
 	}
-	buf = malloc(cap);
-	for (;;) {
-		struct pollfd p = {.fd = fd, .events = POLLIN};
-		long long left = deadline - (long long)clock_mono_ms();
-		ssize_t n;
-		if (left <= 0 || poll(&p, 1, (int)left) <= 0) {
+	if (read_until(fd, deadline, NULL, &buf, &len) != 0) {
+		if (buf == NULL)
+			fprintf(stderr, "failoverctl: out of memory\n");
+		else
 			fprintf(stderr, "failoverctl: no reply from %s within %d ms\n", sock_path, timeout_ms);
-			free(buf);
-			close(fd);
-			return 2;
-		}
-		if (len + 1 >= cap)
-			buf = realloc(buf, cap *= 2);
-		n = read(fd, buf + len, cap - len - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += (size_t)n;
+		free(buf);
+		close(fd);
+		return 2;
 	}
-	buf[len] = '\0';
 	close(fd);
 	*reply = buf;
 	return 0;
@@ -163,6 +207,13 @@ static void status_field(const char *reply, const char *key, char *out, size_t l
 	}
 }
 
+/* A memcached reply is whole: one line, or VALUE ... END. */
+static int mc_reply_complete(const char *in, size_t len)
+{
+	return strncmp(in, "VALUE ", 6) == 0 ? len >= 5 && strcmp(in + len - 5, "END\r\n") == 0
+					     : strstr(in, "\r\n") != NULL;
+}
+
 /* cache get/put/del speak the memcached protocol to the launcher's cache
  * listener, whose address the control socket gives. */
 static int cache_cmd(int argc, char **argv)
@@ -171,7 +222,7 @@ static int cache_cmd(int argc, char **argv)
 	struct sockaddr_in a = {.sin_family = AF_INET};
 	const char *op = argv[0];
 	char *value = NULL;
-	size_t vlen = 0, len = 0, cap = 65536;
+	size_t vlen = 0, len = 0;
 	char *in;
 	int fd, rc = 1;
 
@@ -208,10 +259,10 @@ static int cache_cmd(int argc, char **argv)
 	a.sin_port = htons((uint16_t)atoi(colon + 1));
 	if (strcmp(op, "put") == 0) {
 		if (strcmp(argv[2], "-") == 0) {
-			value = malloc(cap);
-			for (ssize_t n; (n = read(0, value + vlen, cap - vlen)) > 0;)
-				if ((vlen += (size_t)n) == cap)
-					value = realloc(value, cap *= 2);
+			if (read_until(0, -1, NULL, &value, &vlen) != 0) {
+				fprintf(stderr, "failoverctl: out of memory\n");
+				return 1;
+			}
 		} else {
 			value = strdup(argv[2]);
 			vlen = strlen(value);
@@ -238,25 +289,12 @@ static int cache_cmd(int argc, char **argv)
 		return 2;
 	}
 	free(value);
-	in = malloc(cap);
-	/* read until a complete reply: one line, or VALUE ... END */
-	for (;;) {
-		struct pollfd p = {.fd = fd, .events = POLLIN};
-		ssize_t n;
-		if (poll(&p, 1, timeout_ms) <= 0)
-			break;
-		if (len + 1 >= cap)
-			in = realloc(in, cap *= 2);
-		n = read(fd, in + len, cap - len - 1);
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-		in[len] = '\0';
-		if (strncmp(in, "VALUE ", 6) == 0 ? (len >= 5 && strcmp(in + len - 5, "END\r\n") == 0)
-						  : strstr(in, "\r\n") != NULL)
-			break;
+	/* what came by the timeout is judged as it is */
+	if (read_until(fd, (long long)clock_mono_ms() + timeout_ms, mc_reply_complete, &in, &len) != 0 && in == NULL) {
+		fprintf(stderr, "failoverctl: out of memory\n");
+		close(fd);
+		return 2;
 	}
-	in[len] = '\0';
 	close(fd);
 	if (strcmp(op, "get") == 0 && strncmp(in, "VALUE ", 6) == 0) {
 		char *data = strstr(in, "\r\n");
