@@ -100,6 +100,22 @@ static struct store_entry *find(const struct store *s, const char *key)
 	return e;
 }
 
+/* An entry joins (1) or leaves (0) the counts and the digest; the XOR
+ * into the digest is its own inverse. */
+static void account(struct store *s, const struct store_entry *e, int joins)
+{
+	size_t *count = e->tombstone ? &s->tombstones : &s->live;
+
+	s->digest ^= entry_hash(e);
+	if (joins) {
+		(*count)++;
+		s->bytes += e->len;
+	} else {
+		(*count)--;
+		s->bytes -= e->len;
+	}
+}
+
 enum store_result store_apply(struct store *s, const char *key, const uint8_t *value, uint32_t len, uint32_t flags,
 			      uint64_t expires, const struct store_version *v, int tombstone, uint64_t now)
 {
@@ -131,18 +147,11 @@ enum store_result store_apply(struct store *s, const char *key, const uint8_t *v
 			free(copy);
 			return STORE_NOMEM;
 		}
-		e->tombstone = 1; /* counted below as a change from nothing */
 		e->next = s->buckets[b];
 		s->buckets[b] = e;
-		s->tombstones++;
 	} else {
-		s->digest ^= entry_hash(e);
+		account(s, e, 0);
 	}
-	if (e->tombstone)
-		s->tombstones--;
-	else
-		s->live--;
-	s->bytes -= e->len;
 	free(e->value);
 	e->value = copy;
 	e->len = tombstone ? 0 : len;
@@ -150,12 +159,7 @@ enum store_result store_apply(struct store *s, const char *key, const uint8_t *v
 	e->expires = tombstone ? 0 : expires;
 	e->v = *v;
 	e->tombstone = tombstone;
-	if (tombstone)
-		s->tombstones++;
-	else
-		s->live++;
-	s->bytes += e->len;
-	s->digest ^= entry_hash(e);
+	account(s, e, 1);
 	return STORE_OK;
 }
 
@@ -195,12 +199,7 @@ size_t store_expire(struct store *s, uint64_t now)
 				continue;
 			}
 			*pp = e->next;
-			s->digest ^= entry_hash(e);
-			if (e->tombstone)
-				s->tombstones--;
-			else
-				s->live--;
-			s->bytes -= e->len;
+			account(s, e, 0);
 			entry_free(e);
 			n++;
 		}

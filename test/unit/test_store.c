@@ -59,6 +59,30 @@ static void digest_is_golden_on_any_host(void **state)
 	store_free(&s);
 }
 
+/* live, tombstones, bytes and the digest follow every change and return
+ * to nothing when the last entry is gone. */
+static void counts_follow_every_change(void **state)
+{
+	struct store s;
+	struct store_version v1 = ver(1, NOW, "n1"), v2 = ver(1, NOW + 1, "n1"), v3 = ver(1, NOW + 2, "n1");
+	(void)state;
+	store_init(&s, &lim);
+	put(&s, "k", "value", v1);
+	assert_int_equal(s.live, 1);
+	assert_int_equal(s.bytes, 5);
+	put(&s, "k", "abc", v2);
+	assert_int_equal(s.live, 1);
+	assert_int_equal(s.bytes, 3);
+	assert_int_equal(store_apply(&s, "k", NULL, 0, 0, 0, &v3, 1, NOW), STORE_OK);
+	assert_int_equal(s.live, 0);
+	assert_int_equal(s.tombstones, 1);
+	assert_int_equal(s.bytes, 0);
+	assert_int_equal(store_expire(&s, NOW + 2 + lim.tombstone_ms), 1);
+	assert_int_equal(s.tombstones, 0);
+	assert_true(s.digest == 0);
+	store_free(&s);
+}
+
 static void newest_wins_in_any_order(void **state)
 {
 	struct store x, y;
@@ -190,6 +214,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(version_order), cmocka_unit_test(digest_is_golden_on_any_host),
+		cmocka_unit_test(counts_follow_every_change),
 		cmocka_unit_test(newest_wins_in_any_order), cmocka_unit_test(tombstones),
 		cmocka_unit_test(limits_and_expiry), cmocka_unit_test(clock_never_goes_back),
 		cmocka_unit_test(codec_round_trip_and_malformed),
