@@ -314,12 +314,42 @@ static int add_var(struct strlist *env, const char *name, const char *value)
 	return rc;
 }
 
+/* The variables command_failover_env owns, without the FAILOVER_ prefix. */
+static const char *const failover_vars[] = {"EVENT", "ROLE", "NODE", "MASTER", "TERM", "CLUSTER", "CACHE",
+					     "CACHE_PORT", NULL};
+
+int command_failover_var(const char *kv)
+{
+	if (strncmp(kv, "FAILOVER_", 9) != 0)
+		return 0;
+	for (const char *const *v = failover_vars; *v; v++) {
+		size_t n = strlen(*v);
+		if (strncmp(kv + 9, *v, n) == 0 && kv[9 + n] == '=')
+			return 1;
+	}
+	return 0;
+}
+
 int command_failover_env(struct strlist *env, const struct command_failover *f)
 {
 	char term[24];
 	const char *cache = f->cache != NULL && *f->cache != '\0' ? f->cache : NULL;
 	const char *colon = cache != NULL ? strrchr(cache, ':') : NULL;
+	size_t kept = 0;
 
+	/* a value inherited from the launcher's own environment (a launcher
+	 * started from a hook, a test harness) must not reach the child beside
+	 * ours: the first one found would win, and FAILOVER_TERM is a fencing
+	 * token */
+	for (size_t i = 0; i < env->n; i++) {
+		if (command_failover_var(env->v[i]))
+			free(env->v[i]);
+		else
+			env->v[kept++] = env->v[i];
+	}
+	env->n = kept;
+	if (env->v != NULL)
+		env->v[kept] = NULL;
 	snprintf(term, sizeof(term), "%llu", (unsigned long long)f->term);
 	if (add_var(env, "EVENT", f->event) != 0 || add_var(env, "ROLE", f->role) != 0 ||
 	    add_var(env, "NODE", f->node) != 0 || add_var(env, "MASTER", f->master) != 0 ||

@@ -58,8 +58,11 @@ struct command_failover {
 			      * (the broker; NULL or "": no cache) */
 	uint64_t term;       /* FAILOVER_TERM, always: a fencing token */
 };
-/* Appends the variables to env.  0, or -1 when out of memory. */
+/* Appends the variables to env, after removing any of theirs already in it
+ * (inherited or configured).  0, or -1 when out of memory. */
 int command_failover_env(struct strlist *env, const struct command_failover *f);
+/* "NAME=value" is one of the variables command_failover_env sets. */
+int command_failover_var(const char *kv);
 
 /* Builds the command and runs the preflight checks.  0, or -1 with a
  * message in err saying what to fix. */

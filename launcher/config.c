@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "file.h"
+#include "command.h"
 #include "props.h"
 #include "wire.h"
 
@@ -737,6 +738,9 @@ static void cross_check(struct config *c)
 		     (v[0] >= '0' && v[0] <= '9')))
 			errorf(c, "%s: broker.env: '%.*s' is not a variable name; allowed letters, digits and _, "
 				  "not starting with a digit", c->origin[CFG_broker_env].where, (int)n, v);
+		else if (command_failover_var(v))
+			errorf(c, "%s: broker.env: %.*s is set by the launcher (the term is a fencing token); remove it",
+			       c->origin[CFG_broker_env].where, (int)n, v);
 	}
 	if (*c->cluster_node != '\0' && !wire_valid_id(c->cluster_node))
 		errorf(c, "%s: cluster.node: '%s' is not a node id; allowed 1..32 of A-Z a-z 0-9 . _ : -",

@@ -315,6 +315,28 @@ static void failover_env_broker_and_hook(void **state)
 	strlist_clear(&e);
 }
 
+/* A FAILOVER_TERM inherited from the launcher's environment would reach the
+ * child beside ours, and the first one wins: ours replaces it.  Other
+ * FAILOVER_ names are the user's and stay. */
+static void failover_env_replaces_inherited(void **state)
+{
+	struct strlist e = {0};
+	struct command_failover broker = {.role = "master", .node = "n1", .cluster = "lab", .term = 42};
+	(void)state;
+	strlist_add(&e, "PATH=/usr/bin");
+	strlist_add(&e, "FAILOVER_TERM=1");
+	strlist_add(&e, "FAILOVER_ROLE=slave");
+	strlist_add(&e, "FAILOVER_CACHE=10.0.0.1:1");
+	strlist_add(&e, "FAILOVER_MINE=kept");
+	strlist_add(&e, "FAILOVER_TERMINAL=kept");
+	assert_int_equal(command_failover_env(&e, &broker), 0);
+	assert_exactly(&e, (const char *const[]){"PATH=/usr/bin", "FAILOVER_MINE=kept", "FAILOVER_TERMINAL=kept",
+						 "FAILOVER_ROLE=master", "FAILOVER_NODE=n1", "FAILOVER_CLUSTER=lab",
+						 "FAILOVER_TERM=42", NULL});
+	assert_null(e.v[e.n]);
+	strlist_clear(&e);
+}
+
 static void jar_refused(void **state)
 {
 	struct fx *f = *state;
@@ -360,7 +382,8 @@ int main(void)
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 		T(interlok_order), T(classpath_sorted_bytewise), T(classpath_recursive_extra_and_windows_separator),
 		T(classpath_errors), T(agent_none_one_several), T(agent_configured_missing), T(profiler_properties),
-		T(java_resolution), T(env_stripped_and_added), T(failover_env_broker_and_hook), T(jar_refused), T(quoting), T(print_line_runs_in_a_shell),
+		T(java_resolution), T(env_stripped_and_added), T(failover_env_broker_and_hook),
+		T(failover_env_replaces_inherited), T(jar_refused), T(quoting), T(print_line_runs_in_a_shell),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

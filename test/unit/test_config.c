@@ -342,6 +342,16 @@ static void too_many_peers_refused(void **state)
 	strlist_clear(&over);
 }
 
+/* The fencing token and the other variables the launcher sets cannot be
+ * configured for the broker. */
+static void failover_env_not_configurable(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(load(f, "[broker]\nenv = FAILOVER_TERM=1\nenv = FAILOVER_OWN=ok\n", NULL), -1);
+	assert_int_equal(f->c->errors.n, 1);
+	expect_error(f, "broker.env: FAILOVER_TERM is set by the launcher", "remove it");
+}
+
 /* Every key says what a reload does with it. */
 static void reload_column(void **state)
 {
@@ -362,7 +372,7 @@ int main(void)
 		T(long_line_refused_not_cut), T(syntax_error), T(indented_line_is_not_a_continuation),
 		T(repeated_keys_make_lists), T(precedence), T(interlok_failover_keys),
 		T(seed_keys_and_timeout_with_ini_delay), T(alias_conflict), T(bootstrap_bad_value), T(override_errors),
-		T(env_home_and_java_home), T(pairs_checked), T(dump_shows_origins), T(too_many_peers_refused),
+		T(env_home_and_java_home), T(pairs_checked), T(dump_shows_origins), T(too_many_peers_refused), T(failover_env_not_configurable),
 		T(reload_column),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
