@@ -5,9 +5,27 @@
 #
 # All cluster traffic stays inside these namespaces; nothing is created in
 # the root namespace.  lab_destroy removes every namespace and stops every
-# process the lab started (by PID).  Sourced by bats files via lab_setup.
+# process the lab started (by PID).  Loaded by bats files, which call
+# lab_setup and lab_teardown from their setup and teardown.
+
+source "$(dirname "${BASH_SOURCE[0]}")/wait.bash"
 
 LAB_SUBNET_DEFAULT=213
+
+# lab_setup [N]: a bats test's set-up: a lab of N nodes (default 3) with the
+# heartbeat delay and retries the suites use unless the file set others
+# (LAB_DELAY, LAB_RETRIES), and no extra [broker] lines.
+lab_setup() {
+	LAB_DELAY=${LAB_DELAY:-200}
+	LAB_RETRIES=${LAB_RETRIES:-3}
+	LAB_BROKER_INI=()
+	lab_create "${1:-3}"
+}
+
+# lab_teardown: a bats test's tear-down.
+lab_teardown() {
+	lab_destroy
+}
 
 # lab_create N [subnet-octet]: builds the namespaces under $LAB_DIR.
 lab_create() {
@@ -107,23 +125,26 @@ lab_masters() {
 	echo "${out# }"
 }
 
+# lab_one_master "NODES": true when exactly one of NODES is master and every
+# other one is slave; prints it.
+lab_one_master() {
+	local m i
+	m=$(lab_masters "$1")
+	[ -n "$m" ] && [ "${m// /}" = "$m" ] || return 1
+	for i in $1; do
+		[ "$i" = "$m" ] || [ "$(lab_role "$i")" = slave ] || return 1
+	done
+	echo "$m"
+}
+
 # lab_wait_one_master "NODES" SECONDS: waits until exactly one of NODES is
 # master and every other one is slave; prints it.  Fails on timeout.
 lab_wait_one_master() {
-	local nodes=$1 limit=$2 deadline m i ok
-	deadline=$(($(date +%s%N) / 1000000 + limit * 1000))
-	while [ "$(($(date +%s%N) / 1000000))" -lt "$deadline" ]; do
-		m=$(lab_masters "$nodes")
-		if [ -n "$m" ] && [ "${m// /}" = "$m" ]; then
-			ok=1
-			for i in $nodes; do
-				[ "$i" = "$m" ] && continue
-				[ "$(lab_role "$i")" = slave ] || ok=0
-			done
-			[ $ok = 1 ] && { echo "$m"; return 0; }
-		fi
-		sleep 0.02
-	done
+	local nodes=$1 limit=$2 i
+	if WAIT_POLL=0.02 wait_until "$limit" lab_one_master "$nodes"; then
+		echo "$WAIT_OUT"
+		return 0
+	fi
 	echo "lab: no single master among '$nodes' after ${limit}s; roles:" >&2
 	for i in $nodes; do echo "  n$i $(lab_role "$i")" >&2; done
 	return 1
@@ -132,14 +153,16 @@ lab_wait_one_master() {
 # Milliseconds since an epoch, for measuring.
 lab_ms() { echo $(($(date +%s%N) / 1000000)); }
 
+# lab_field_is I KEY VALUE: node I's status says KEY=VALUE.
+lab_field_is() { [ "$(lab_field "$1" "$2")" = "$3" ]; }
+
+# lab_role_is I ROLE: node I's status says role ROLE.
+lab_role_is() { [ "$(lab_role "$1")" = "$2" ]; }
+
 # Waits until node I's role is ROLE (or SECONDS pass).
 lab_wait_role() {
-	local i=$1 role=$2 limit=$3 deadline
-	deadline=$(($(lab_ms) + limit * 1000))
-	while [ "$(lab_ms)" -lt "$deadline" ]; do
-		[ "$(lab_role "$i")" = "$role" ] && return 0
-		sleep 0.02
-	done
+	local i=$1 role=$2 limit=$3
+	WAIT_POLL=0.02 wait_until "$limit" lab_role_is "$i" "$role" 2>/dev/null && return 0
 	echo "lab: n$i is $(lab_role "$i"), not $role, after ${limit}s" >&2
 	return 1
 }
@@ -232,6 +255,66 @@ lab_brokers_alive() {
 		[ -n "$(lab_broker_pid "$i")" ] && out="$out $i"
 	done
 	echo "${out# }"
+}
+
+# lab_has_broker I: node I's fake broker runs.
+lab_has_broker() { [ -n "$(lab_broker_pid "$1")" ]; }
+
+# lab_peers_all N: every running node of the lab counts N peers.
+lab_peers_all() {
+	local i
+	for i in $(seq 1 "$LAB_N"); do
+		lab_alive "$(lab_pid "$i" 2>/dev/null)" || continue
+		lab_field_is "$i" peers "$1" || return 1
+	done
+}
+
+# lab_replicating N: every running node's cache replicates with N peers.
+lab_replicating() {
+	local i n
+	for i in $(seq 1 "$LAB_N"); do
+		lab_alive "$(lab_pid "$i" 2>/dev/null)" || continue
+		n=$(lab_ctl "$i" metrics 2>/dev/null | sed -n 's/^failover_cache_replicating_peers //p')
+		[ "$n" = "$1" ] || { echo "n$i replicates with ${n:-?} peers, not $1"; return 1; }
+	done
+}
+
+# start_three [OPTION...]: starts nodes 1..3 and waits for the single master;
+# sets m, the master.  Not in a $(...) subshell: the launchers must be this
+# shell's children.  Options:
+#   --no-sampler     do not start the role sampler (by default it runs from
+#                    before the first launcher starts: lab_sampler_check it)
+#   --url            every node advertises tcp://ITS-ADDRESS:61616 (rewrites
+#                    the configurations, with LAB_BROKER_INI)
+#   --heard          then wait until every node counts both others as peers
+#   --broker         then wait until the master's broker runs
+#   --replicating    then wait until every node's cache replicates with both others
+start_three() {
+	local i sampler=1 url=0 heard=0 broker=0 replicating=0
+	for i in "$@"; do
+		case $i in
+		--no-sampler) sampler=0 ;;
+		--url) url=1 ;;
+		--heard) heard=1 ;;
+		--broker) broker=1 ;;
+		--replicating) replicating=1 ;;
+		*) echo "start_three: unknown option $i" >&2; return 1 ;;
+		esac
+	done
+	if [ $url = 1 ]; then
+		local saved=("${LAB_BROKER_INI[@]}")
+		for i in 1 2 3; do
+			LAB_BROKER_INI=("${saved[@]}" "url = tcp://$(lab_addr "$i"):61616")
+			lab_ini "$i"
+		done
+		LAB_BROKER_INI=("${saved[@]}")
+	fi
+	[ $sampler = 0 ] || lab_sampler_start
+	for i in 1 2 3; do lab_start "$i"; done
+	m=$(lab_wait_one_master "1 2 3" 10) || return 1
+	[ $heard = 0 ] || wait_until 5 lab_peers_all 2 || return 1
+	[ $broker = 0 ] || wait_until 5 lab_has_broker "$m" || { lab_logs >&2; return 1; }
+	[ $replicating = 0 ] || wait_until 10 lab_replicating 2 || return 1
 }
 
 # lab_ctl I ARGS...: failoverctl in node I's namespace, on its control socket.
