@@ -167,27 +167,61 @@ lab_wait_role() {
 	return 1
 }
 
+# lab_sampler_start [MAX-SECONDS]: starts the role sampler (test/lib/sampler.py)
+# on the lab; lab_sampler_check stops and judges it.
 lab_sampler_start() {
+	rm -rf "$LAB_DIR/sampler.stop" "$LAB_DIR/sampler.summary" "$LAB_DIR/sampler.violations" \
+		"$LAB_DIR/sampler.masters" "$LAB_DIR/sampler.first-violation"
 	python3 "$REPO_ROOT/test/lib/sampler.py" "$LAB_DIR" 0.015 "${1:-300}" >/dev/null 2>&1 3>&- &
 	echo $! >"$LAB_DIR/sampler.pid"
 	echo $! >>"$LAB_DIR/pids"
+	# on a busy machine python starts slowly: sample from the first event on
+	wait_until 20 test -e "$LAB_DIR/sampler.summary"
 }
 
-# Stops the sampler and fails if it saw two masters in one connected set.
+# Stops the sampler and fails if it saw two masters in one connected set;
+# then the lab's logs, status files and the sampler's record are kept
+# (lab_keep) and the failure output says where.
 lab_sampler_check() {
 	local pid
 	[ -f "$LAB_DIR/sampler.pid" ] || return 0
 	pid=$(cat "$LAB_DIR/sampler.pid")
 	touch "$LAB_DIR/sampler.stop"
 	wait "$pid" 2>/dev/null || true
+	# from a subshell (bats' run) the sampler is no child to wait for
+	wait_until 10 ! lab_alive "$pid"
 	rm -f "$LAB_DIR/sampler.pid"
 	sed "s/^/# /" "$LAB_DIR/sampler.summary" >&3 2>/dev/null || true
 	if [ -s "$LAB_DIR/sampler.violations" ]; then
 		echo "two masters seen in one connected set:" >&2
 		head -n 20 "$LAB_DIR/sampler.violations" >&2
+		echo "masters seen (sampler.masters):" >&2
+		head -n 40 "$LAB_DIR/sampler.masters" >&2
+		lab_keep >&2
 		return 1
 	fi
 	grep -q 'samples=[1-9]' "$LAB_DIR/sampler.summary"
+}
+
+# lab_keep: copies the lab's node logs, status files, configurations,
+# broker event logs and the sampler's record out of the test's temporary
+# directory, to $LAB_KEEP_DIR (default $BUILD_DIR/lab-kept)/FILE-TEST-TIME,
+# and prints where.
+lab_keep() {
+	local root dir i f
+	root=${LAB_KEEP_DIR:-${BUILD_DIR:-${REPO_ROOT:-.}/build}/lab-kept}
+	dir="$root/$(basename "${BATS_TEST_FILENAME:-lab}" .bats)-${BATS_TEST_NUMBER:-0}-$(date +%Y%m%dT%H%M%S)-$$"
+	mkdir -p "$dir" || return 1
+	for f in groups pids sampler.summary sampler.violations sampler.masters sampler.first-violation; do
+		[ -e "$LAB_DIR/$f" ] && cp -r "$LAB_DIR/$f" "$dir/"
+	done
+	for i in $(seq 1 "${LAB_N:-0}"); do
+		mkdir -p "$dir/n$i"
+		for f in log launcher.ini state/status broker/events; do
+			[ -e "$LAB_DIR/n$i/$f" ] && cp "$LAB_DIR/n$i/$f" "$dir/n$i/${f##*/}"
+		done
+	done
+	echo "lab: the lab's logs, status files and the sampler's record are kept in $dir"
 }
 
 # lab_partition I: cuts node I off the bridge; lab_heal I joins it again.
