@@ -9,6 +9,16 @@ load ../lib/lab
 PY=/usr/bin/python3
 MC=127.0.0.1:11311
 
+# the namespaces are built once for the file; every test gets fresh
+# launchers, node directories and links (lab_setup)
+setup_file() {
+	lab_setup_file 3
+}
+
+teardown_file() {
+	lab_teardown_file
+}
+
 setup() {
 	command -v memccp >/dev/null || skip "libmemcached-tools is not installed"
 	lab_setup 3

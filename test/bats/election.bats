@@ -14,6 +14,16 @@ BOUND_MS=$(((RETRIES + 2) * DELAY))
 LAB_DELAY=$DELAY
 LAB_RETRIES=$RETRIES
 
+# the namespaces are built once for the file; every test gets fresh
+# launchers, node directories and links (lab_setup)
+setup_file() {
+	lab_setup_file 3
+}
+
+teardown_file() {
+	lab_teardown_file
+}
+
 setup() {
 	lab_setup 3
 }

@@ -10,6 +10,16 @@ TOOL="$REPO_ROOT/test/lib/packet-tool.py"
 GROUP=230.0.0.1
 PORT=2710
 
+# the namespaces are built once for the file; every test gets fresh
+# launchers, node directories and links (lab_setup)
+setup_file() {
+	lab_setup_file 3
+}
+
+teardown_file() {
+	lab_teardown_file
+}
+
 setup() {
 	lab_setup 3
 }
