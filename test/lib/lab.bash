@@ -170,6 +170,9 @@ lab_start() {
 
 lab_pid() { cat "$LAB_DIR/n$1/pid"; }
 
+# lab_role I: node I's role as its status file says it.  After a kill -9
+# that file still says what the dead launcher wrote last; the sampler
+# (test/lib/sampler.py) believes only the status of a running launcher.
 lab_role() {
 	local line
 	while IFS= read -r line; do
