@@ -144,6 +144,9 @@ echo "== $(($(date +%s) - started)) s"
 for f in "${failures[@]}"; do
 	echo "FAILED: $f"
 done
+# labs kept by a failed sampler check (test/lib/lab.bash, lab_keep)
+find build*/lab-kept -mindepth 1 -maxdepth 1 -type d -newermt "@$started" 2>/dev/null |
+	sed "s|^|lab kept for a failed sampler check: $ROOT/|"
 if [ "$skipped" -gt 0 ]; then
 	echo "$passed passed, $failed failed, $skipped skipped"
 else

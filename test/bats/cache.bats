@@ -9,16 +9,23 @@ load ../lib/lab
 PY=/usr/bin/python3
 MC=127.0.0.1:11311
 
+# the namespaces are built once for the file; every test gets fresh
+# launchers, node directories and links (lab_setup)
+setup_file() {
+	lab_setup_file 3
+}
+
+teardown_file() {
+	lab_teardown_file
+}
+
 setup() {
 	command -v memccp >/dev/null || skip "libmemcached-tools is not installed"
-	LAB_DELAY=200
-	LAB_RETRIES=3
-	LAB_BROKER_INI=()
-	lab_create 3
+	lab_setup 3
 }
 
 teardown() {
-	lab_destroy
+	lab_teardown
 }
 
 on() { # on I CMD...: runs CMD in node I's namespace
@@ -35,29 +42,18 @@ put() { # put I KEY VALUE: memccp from a file named KEY
 
 get() { on "$1" memccat --servers="$MC" "$2"; }
 
-start_three() {
-	for i in 1 2 3; do lab_start "$i"; done
-	m=$(lab_wait_one_master "1 2 3" 10)
-	wait_replicating 2
-}
+# get_is I KEY VALUE: node I's cache holds VALUE under KEY.
+get_is() { [ "$(get "$1" "$2" 2>/dev/null)" = "$3" ]; }
 
-wait_replicating() { # every running node replicates with N peers
-	local n=$1 i deadline=$(($(lab_ms) + 10000)) ok
-	while [ "$(lab_ms)" -lt "$deadline" ]; do
-		ok=1
-		for i in $(seq 1 "$LAB_N"); do
-			lab_alive "$(lab_pid "$i")" || continue
-			[ "$(lab_ctl "$i" metrics 2>/dev/null | sed -n 's/^failover_cache_replicating_peers //p')" = "$n" ] || ok=0
-		done
-		[ $ok = 1 ] && return 0
-		sleep 0.1
-	done
-	echo "not every node replicates with $n peers" >&2
-	return 1
+# every node holds the same 'shared' and both one-sided keys
+converged() {
+	local v1 v2 v3
+	v1=$(get 1 shared) v2=$(get 2 shared) v3=$(get 3 shared)
+	[ "$v1" = "$v2" ] && [ "$v2" = "$v3" ] && get 1 only-right >/dev/null && get 3 only-left >/dev/null
 }
 
 @test "a put through the master is readable on every slave; after kill -9 of the master, on the new master" {
-	start_three
+	start_three --no-sampler --replicating
 	put "$m" greeting "hello from the master"
 	for i in 1 2 3; do [ "$(get "$i" greeting)" = "hello from the master" ]; done
 	others=$(echo 1 2 3 | tr -d "$m")
@@ -65,7 +61,7 @@ wait_replicating() { # every running node replicates with N peers
 	m2=$(lab_wait_one_master "$others" 10)
 	[ "$(get "$m2" greeting)" = "hello from the master" ]
 	# the broker learns where the cache is
-	for _ in $(seq 1 100); do [ -s "$LAB_DIR/n$m2/broker/pid" ] && break; sleep 0.05; done
+	wait_until 5 test -s "$LAB_DIR/n$m2/broker/pid"
 	grep -q "^FAILOVER_CACHE=127.0.0.1:11311$" "$LAB_DIR/n$m2/broker/env-$(cat "$LAB_DIR/n$m2/broker/pid")"
 }
 
@@ -77,8 +73,7 @@ wait_replicating() { # every running node replicates with N peers
 	on 1 memcrm --servers="$MC" key7
 	lab_start 3
 	lab_wait_role 3 slave 10
-	local deadline=$(($(lab_ms) + 10000))
-	while [ "$(get 3 key50 2>/dev/null)" != "value 50" ] && [ "$(lab_ms)" -lt "$deadline" ]; do sleep 0.1; done
+	wait_until 10 get_is 3 key50 "value 50"
 	for k in 1 25 50; do [ "$(get 3 "key$k")" = "value $k" ]; done
 	! get 3 key7
 	for i in 1 2 3; do lab_stop_node "$i" TERM; done
@@ -92,7 +87,7 @@ wait_replicating() { # every running node replicates with N peers
 }
 
 @test "writes on both sides of a partition converge to the same value everywhere after the heal" {
-	start_three
+	start_three --no-sampler --replicating
 	put 1 shared "before"
 	lab_partition 3
 	sleep 1.5
@@ -101,12 +96,9 @@ wait_replicating() { # every running node replicates with N peers
 	put 3 only-right "r"
 	put 1 only-left "l"
 	lab_heal 3
-	local deadline=$(($(lab_ms) + 15000)) v1 v2 v3
-	while [ "$(lab_ms)" -lt "$deadline" ]; do
-		v1=$(get 1 shared) v2=$(get 2 shared) v3=$(get 3 shared)
-		[ "$v1" = "$v2" ] && [ "$v2" = "$v3" ] && get 1 only-right >/dev/null && get 3 only-left >/dev/null && break
-		sleep 0.2
-	done
+	local v1 v2 v3
+	WAIT_POLL=0.2 wait_until 15 converged || true
+	v1=$(get 1 shared) v2=$(get 2 shared) v3=$(get 3 shared)
 	echo "# after the heal every node holds '$v1'" >&3
 	[ "$v1" = "$v2" ] && [ "$v2" = "$v3" ]
 	for i in 1 2 3; do
@@ -118,7 +110,7 @@ wait_replicating() { # every running node replicates with N peers
 }
 
 @test "a synchronous write with a peer frozen reports the missing acknowledgement instead of lying" {
-	start_three
+	start_three --no-sampler --replicating
 	s=$(echo 1 2 3 | tr -d "$m" | awk '{print $1}')
 	kill -STOP "$(lab_pid "$s")"
 	run on "$m" "$PY" -c "
@@ -218,7 +210,7 @@ print(Client(('127.0.0.1', 11311), timeout=5).set('k', b'v2', noreply=False))"
 }
 
 @test "failoverctl cache get, put, del and list" {
-	start_three
+	start_three --no-sampler --replicating
 	run lab_ctl "$m" cache put color "deep blue"
 	assert_success
 	s=$(echo 1 2 3 | tr -d "$m" | awk '{print $1}')
@@ -240,14 +232,13 @@ print(Client(('127.0.0.1', 11311), timeout=5).set('k', b'v2', noreply=False))"
 }
 
 @test "a corrupted cache file is reported and the node recovers from its peers" {
-	start_three
+	start_three --no-sampler --replicating
 	put 1 k1 v1
 	lab_stop_node 3 TERM
 	printf 'FLCACHE1garbagegarbage' >"$LAB_DIR/n3/state/cache.db"
 	lab_start 3
 	lab_wait_role 3 slave 10
 	grep -q "is corrupted (checksum mismatch): kept as .*cache.db.corrupt" "$LAB_DIR/n3/log"
-	local deadline=$(($(lab_ms) + 10000))
-	while [ "$(get 3 k1 2>/dev/null)" != v1 ] && [ "$(lab_ms)" -lt "$deadline" ]; do sleep 0.1; done
+	wait_until 10 get_is 3 k1 v1
 	[ "$(get 3 k1)" = v1 ]
 }

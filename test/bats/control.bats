@@ -4,27 +4,22 @@
 load helpers
 load ../lib/lab
 
+# the namespaces are built once for the file; every test gets fresh
+# launchers, node directories and links (lab_setup)
+setup_file() {
+	lab_setup_file 3
+}
+
+teardown_file() {
+	lab_teardown_file
+}
+
 setup() {
-	LAB_DELAY=200
-	LAB_RETRIES=3
-	LAB_BROKER_INI=()
-	lab_create 3
+	lab_setup 3
 }
 
 teardown() {
-	lab_destroy
-}
-
-start_three() { # sets m, the master; every node advertises a URL
-	local i
-	for i in 1 2 3; do
-		LAB_BROKER_INI=("url = tcp://$(lab_addr "$i"):61616")
-		lab_ini "$i"
-	done
-	lab_sampler_start
-	for i in 1 2 3; do lab_start "$i"; done
-	m=$(lab_wait_one_master "1 2 3" 10)
-	sleep 0.5 # every node has heard every other
+	lab_teardown
 }
 
 json() { # json I FIELD-EXPRESSION: python over `status --json` of node I
@@ -32,7 +27,7 @@ json() { # json I FIELD-EXPRESSION: python over `status --json` of node I
 }
 
 @test "status: text for people, --json for tools (parsed by a real JSON parser)" {
-	start_three
+	start_three --url --heard --broker
 	run lab_ctl "$m" status
 	assert_success
 	assert_line --regexp "^role: +master$"
@@ -60,7 +55,7 @@ json() { # json I FIELD-EXPRESSION: python over `status --json` of node I
 }
 
 @test "locate: the master's URL; --uri failover and masterslave list every node, master first" {
-	start_three
+	start_three --url --heard --broker
 	s=$(echo 1 2 3 | tr -d "$m" | awk '{print $1}')
 	run lab_ctl "$s" locate
 	assert_success
@@ -75,10 +70,11 @@ json() { # json I FIELD-EXPRESSION: python over `status --json` of node I
 	run lab_ctl "$s" locate --uri bogus
 	assert_failure 1
 	assert_output --partial "locate takes --uri failover or --uri masterslave"
+	lab_sampler_check
 }
 
 @test "metrics: Prometheus text format with role, term, peers, broker, packets, jitter" {
-	start_three
+	start_three --url --heard --broker
 	run lab_ctl "$m" metrics
 	assert_success
 	assert_line 'failover_role{role="master"} 1'
@@ -104,11 +100,12 @@ for line in sys.stdin:
     names.add(m.group(1))
 assert names <= typed, names - typed
 '
+	lab_sampler_check
 }
 
 @test "switchover: the target promotes with a higher term, the old master stops its broker first; refused for a dead target" {
 	local t old_bp
-	start_three
+	start_three --url --heard --broker
 	t=$(echo 1 2 3 | tr -d "$m" | awk '{print $2}')
 	old_bp=$(lab_broker_pid "$m")
 	run lab_ctl "$t" switchover "n$t"
@@ -117,7 +114,8 @@ assert names <= typed, names - typed
 	assert_line --regexp "^switchover done: n$t is master \(term 2\)$"
 	[ "$(lab_masters)" = "$t" ]
 	! lab_alive "$old_bp"
-	[ -n "$(lab_broker_pid "$t")" ]
+	# the new broker writes its pid file a moment after it is spawned
+	wait_until 5 lab_has_broker "$t"
 	# the old broker was gone before the new one started
 	old_exit=$(awk -v p="$old_bp" '$2 == p && $3 == "exit" {print $1}' "$LAB_DIR/n$m/broker/events")
 	new_start=$(awk '$3 == "start" {print $1}' "$LAB_DIR/n$t/broker/events" | tail -n 1)
@@ -133,7 +131,7 @@ assert names <= typed, names - typed
 }
 
 @test "resign: the local master steps down and another takes over; a slave refuses" {
-	start_three
+	start_three --url --heard --broker
 	s=$(echo 1 2 3 | tr -d "$m" | awk '{print $1}')
 	run lab_ctl "$s" resign
 	assert_failure 1
@@ -182,7 +180,7 @@ assert names <= typed, names - typed
 }
 
 @test "a flood of junk and stalled clients on the control socket: heartbeats stay on time, others are served" {
-	start_three
+	start_three --url --heard --broker
 	before=$(lab_field "$m" promotions)
 	python3 - "$LAB_DIR/n$m/ctl.sock" <<-'PY' &
 	import os, random, socket, sys, time

@@ -11,24 +11,29 @@ RETRIES=3
 # the issue's bound for a takeover: (retries + 2) x delay
 BOUND_MS=$(((RETRIES + 2) * DELAY))
 
+LAB_DELAY=$DELAY
+LAB_RETRIES=$RETRIES
+
+# the namespaces are built once for the file; every test gets fresh
+# launchers, node directories and links (lab_setup)
+setup_file() {
+	lab_setup_file 3
+}
+
+teardown_file() {
+	lab_teardown_file
+}
+
 setup() {
-	LAB_DELAY=$DELAY
-	LAB_RETRIES=$RETRIES
-	lab_create 3
+	lab_setup 3
 }
 
 teardown() {
-	lab_destroy
+	lab_teardown
 }
 
-# Starts nodes 1..3 and waits for the single master: sets m.
-# (Not in a $(...) subshell: the launchers must be this shell's children.)
-start_three() {
-	local i
-	lab_sampler_start
-	for i in 1 2 3; do lab_start "$i"; done
-	m=$(lab_wait_one_master "1 2 3" 10)
-}
+# at most one master in the lab
+at_most_one_master() { [ "$(lab_masters | wc -w)" -le 1 ]; }
 
 @test "3 nodes started together: one master within (retries+2) x delay, two slaves" {
 	local t0 m elapsed
@@ -165,7 +170,7 @@ sigterm_handover() {
 	lab_heal "$m"
 	t0=$(lab_ms)
 	# the two masters meet: the lower (term, rank) demotes at once
-	while [ "$(lab_masters | wc -w)" -gt 1 ] && [ $(($(lab_ms) - t0)) -lt 5000 ]; do sleep 0.01; done
+	WAIT_POLL=0.01 wait_until 5 at_most_one_master
 	left=$(($(lab_ms) - t0))
 	echo "# after the heal: one master in $left ms (bound $((2 * DELAY)) ms)" >&3
 	[ "$left" -le $((2 * DELAY)) ]
@@ -242,10 +247,8 @@ sigterm_handover() {
 	local i
 	lab_start 1 -o cluster.delay=20 -o cluster.retries=3
 	lab_start 2
-	for i in $(seq 50); do
-		grep -q "Failover Manager has started" "$LAB_DIR/n1/log" && grep -q "Failover Manager has started" "$LAB_DIR/n2/log" && break
-		sleep 0.1
-	done
+	wait_until 5 grep -q "Failover Manager has started" "$LAB_DIR/n1/log"
+	wait_until 5 grep -q "Failover Manager has started" "$LAB_DIR/n2/log"
 	grep -q "failure timeout 60 ms (cluster.delay x cluster.retries)" "$LAB_DIR/n1/log"
 	grep -q "Failover Manager has started" "$LAB_DIR/n2/log"
 	! grep -q "failure timeout" "$LAB_DIR/n2/log"

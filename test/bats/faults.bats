@@ -55,7 +55,7 @@ teardown() {
 	lab_sampler_start
 	for i in 1 2 3; do lab_start "$i"; done
 	m=$(lab_wait_one_master "1 2 3" 10)
-	for _ in $(seq 1 100); do [ -n "$(lab_broker_pid "$m")" ] && break; sleep 0.05; done
+	wait_until 5 lab_has_broker "$m"
 	bp=$(lab_broker_pid "$m")
 	others=$(echo 1 2 3 | tr -d "$m")
 	lab_groups "$others"
@@ -64,7 +64,7 @@ teardown() {
 	sleep 1
 	t0=$(lab_ms)
 	kill -CONT "$(lab_pid "$m")"
-	while lab_alive "$bp" && [ $(($(lab_ms) - t0)) -lt 5000 ]; do sleep 0.005; done
+	WAIT_POLL=0.005 wait_until 5 ! lab_alive "$bp" || true
 	gone=$(($(lab_ms) - t0))
 	lab_groups "1 2 3"
 	sleep 0.5
@@ -91,7 +91,7 @@ teardown() {
 	sleep 0.5
 	grep -q "cannot save the cache to .*cache.db: Read-only file system; serving from memory, retrying" "$LAB_DIR/n1/log"
 	mount -o remount,rw "$MNT"
-	for _ in $(seq 1 40); do grep -q "the cache is saved to .* again" "$LAB_DIR/n1/log" && break; sleep 0.1; done
+	wait_until 4 grep -q "the cache is saved to .* again" "$LAB_DIR/n1/log"
 	grep -q "the cache is saved to .* again" "$LAB_DIR/n1/log"
 	# full: a file takes what is left
 	dd if=/dev/zero of="$MNT/filler" bs=4k 2>/dev/null || true

@@ -9,3 +9,6 @@ BUILD_DIR="${BUILD_DIR:-$REPO_ROOT/build}"
 LAUNCHER="$BUILD_DIR/failover-launcher"
 FAILOVERCTL="$BUILD_DIR/failoverctl"
 FIXTURES="$REPO_ROOT/test/fixtures"
+
+# the one bounded polling loop (wait_until)
+source "$REPO_ROOT/test/lib/wait.bash"

@@ -5,33 +5,38 @@
 load helpers
 load ../lib/lab
 
+# the namespaces are built once for the file; every test gets fresh
+# launchers, node directories and links (lab_setup)
+setup_file() {
+	lab_setup_file 2
+}
+
+teardown_file() {
+	lab_teardown_file
+}
+
 setup() {
-	LAB_DELAY=200
-	LAB_RETRIES=3
-	LAB_BROKER_INI=()
-	lab_create 2
+	lab_setup 2
 	SOCK="$BATS_TEST_TMPDIR/notify.sock"
 	OUT="$BATS_TEST_TMPDIR/notify.log"
 	python3 "$REPO_ROOT/test/lib/notify-listen.py" "$SOCK" "$OUT" 120 >/dev/null 2>&1 3>&- &
 	LISTENER=$!
 	echo "$LISTENER" >>"$LAB_DIR/pids"
-	for _ in $(seq 1 100); do [ -S "$SOCK" ] && break; sleep 0.02; done
+	wait_until 2 test -S "$SOCK"
 }
 
 teardown() {
 	touch "$OUT.stop"
-	lab_destroy
+	lab_teardown
 }
 
 # The datagrams' texts, in order, without timestamps.
 datagrams() { cut -d' ' -f2- "$OUT"; }
 
+has_datagram() { datagrams | grep -qE "$1"; }
+
 wait_datagram() { # wait_datagram REGEX SECONDS
-	local deadline=$(($(lab_ms) + $2 * 1000))
-	while [ "$(lab_ms)" -lt "$deadline" ]; do
-		datagrams | grep -qE "$1" && return 0
-		sleep 0.02
-	done
+	WAIT_POLL=0.02 wait_until "$2" has_datagram "$1" 2>/dev/null && return 0
 	echo "no datagram matching '$1'; got:" >&2
 	datagrams >&2
 	return 1
@@ -106,7 +111,7 @@ wait_datagram() { # wait_datagram REGEX SECONDS
 	NOTIFY_SOCKET="$SOCK" lab_start 1
 	wait_datagram '^READY=1' 10
 	# the fake broker handles SIGTERM once it is up
-	for _ in $(seq 1 100); do grep -q ' ready$' "$LAB_DIR/n1/broker/events" 2>/dev/null && break; sleep 0.05; done
+	wait_until 5 grep -q ' ready$' "$LAB_DIR/n1/broker/events"
 	: >"$OUT"
 	kill -TERM "$(lab_pid 1)"
 	rc=0

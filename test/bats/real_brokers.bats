@@ -18,13 +18,16 @@ setup() {
 	[ -d /usr/share/activemq/lib ] || skip "Debian's activemq package is not installed (scripts/test.sh installs it)"
 	LAB_DELAY=250
 	LAB_RETRIES=4
-	lab_create 3
+	lab_setup 3
 	amq_client_net
 }
 
 teardown() {
-	lab_destroy
+	lab_teardown
 }
+
+# sent_at_least N: the producer has recorded N messages sent
+sent_at_least() { [ "$(wc -l <"$LAB_DIR/sent")" -ge "$1" ]; }
 
 @test "ActiveMQ: only the master runs a JVM; kill -9 of its launcher mid-stream loses no persistent message" {
 	local i m m2 url count=300 t_kill prod_rc cons_rc
@@ -46,9 +49,7 @@ teardown() {
 	# a producer sends a persistent message every 20 ms; the master dies mid-stream
 	amq_client "$CLIENTS" producer "$url" lab.q "$count" 20 120 >"$LAB_DIR/sent" 2>"$LAB_DIR/producer.err" &
 	prod=$!
-	deadline=$(($(lab_ms) + 30000))
-	while [ "$(wc -l <"$LAB_DIR/sent")" -lt 100 ] && [ "$(lab_ms)" -lt "$deadline" ]; do sleep 0.05; done
-	[ "$(wc -l <"$LAB_DIR/sent")" -ge 100 ]
+	wait_until 30 sent_at_least 100
 	lab_groups "$(echo 1 2 3 | tr -d "$m")"
 	t_kill=$(lab_ms)
 	kill -9 "$(lab_pid "$m")"
@@ -79,9 +80,7 @@ teardown() {
 	lab_ini 1
 	lab_start 1
 	lab_wait_role 1 master 10
-	local deadline=$(($(lab_ms) + 30000))
-	while [ "$(lab_field 1 broker)" != serving ] && [ "$(lab_ms)" -lt "$deadline" ]; do sleep 0.1; done
-	[ "$(lab_field 1 broker)" = serving ]
+	wait_until 30 lab_field_is 1 broker serving
 	grep -q "PROFILER-ASPECT: woven before boot" "$LAB_DIR/n1/log"
 	grep -q "SimpleBootstrap booting $tree/config/bootstrap.properties" "$LAB_DIR/n1/log"
 	# SIGTERM: the JVM exits 143 and the launcher exits 0
@@ -129,7 +128,7 @@ teardown() {
 	url="$(lab_ctl "$m" locate --uri failover)&maxReconnectDelay=200"
 	amq_client "$CLIENTS" producer "$url" switch.q "$count" 20 120 >"$LAB_DIR/sent" 2>"$LAB_DIR/producer.err" &
 	prod=$!
-	while [ "$(wc -l <"$LAB_DIR/sent")" -lt 60 ]; do sleep 0.05; done
+	wait_until 30 sent_at_least 60
 	t=$(echo 1 2 3 | tr -d "$m" | awk '{print $1}')
 	run lab_ctl "$t" switchover "n$t"
 	assert_success

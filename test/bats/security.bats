@@ -10,22 +10,22 @@ TOOL="$REPO_ROOT/test/lib/packet-tool.py"
 GROUP=230.0.0.1
 PORT=2710
 
+# the namespaces are built once for the file; every test gets fresh
+# launchers, node directories and links (lab_setup)
+setup_file() {
+	lab_setup_file 3
+}
+
+teardown_file() {
+	lab_teardown_file
+}
+
 setup() {
-	LAB_DELAY=200
-	LAB_RETRIES=3
-	LAB_BROKER_INI=()
-	lab_create 3
+	lab_setup 3
 }
 
 teardown() {
-	lab_destroy
-}
-
-start_three() {
-	lab_sampler_start
-	for i in 1 2 3; do lab_start "$i"; done
-	m=$(lab_wait_one_master "1 2 3" 10)
-	sleep 0.5
+	lab_teardown
 }
 
 metric() { # metric I NAME{LABELS}: a value from node I's metrics
@@ -39,7 +39,7 @@ attacker() {
 }
 
 @test "a forged master packet without the key, or with a wrong one: no demotion, no promotion; dropped and counted" {
-	start_three
+	start_three --heard
 	term=$(lab_field "$m" term)
 	attacker forge "$GROUP" "$PORT" lab evil 999
 	"$LAUNCHER" --new-key "$BATS_TEST_TMPDIR/wrong.key" >/dev/null
@@ -56,7 +56,7 @@ attacker() {
 }
 
 @test "replayed packets of a master that resigned: dropped as replays, nobody follows it again" {
-	start_three
+	start_three --heard
 	ip netns exec "$LAB-n3" python3 "$TOOL" capture "$(lab_addr 3)" "$GROUP" "$PORT" 2 "$BATS_TEST_TMPDIR/cap" >/dev/null
 	[ -s "$BATS_TEST_TMPDIR/cap" ]
 	others=$(echo 1 2 3 | tr -d "$m")
@@ -114,7 +114,7 @@ attacker() {
 }
 
 @test "a flood of garbage at 10000 packets/s at the master: it keeps its role, heartbeats on time, CPU bounded" {
-	start_three
+	start_three --heard
 	pid=$(lab_pid "$m")
 	read -r -a st0 <"/proc/$pid/stat"
 	t0=$(lab_ms)

@@ -62,12 +62,8 @@ amq_client() {
 
 # Waits until node I's broker serves (its status says so).
 amq_wait_serving() {
-	local i=$1 limit=${2:-60} deadline
-	deadline=$(($(lab_ms) + limit * 1000))
-	while [ "$(lab_ms)" -lt "$deadline" ]; do
-		[ "$(lab_field "$i" broker)" = serving ] && return 0
-		sleep 0.05
-	done
+	local i=$1 limit=${2:-60}
+	wait_until "$limit" lab_field_is "$i" broker serving 2>/dev/null && return 0
 	echo "n$i's broker is $(lab_field "$i" broker) after ${limit}s" >&2
 	return 1
 }

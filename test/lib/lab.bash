@@ -5,9 +5,92 @@
 #
 # All cluster traffic stays inside these namespaces; nothing is created in
 # the root namespace.  lab_destroy removes every namespace and stops every
-# process the lab started (by PID).  Sourced by bats files via lab_setup.
+# process the lab started (by PID).  Loaded by bats files, which call
+# lab_setup and lab_teardown from their setup and teardown.
+
+source "$(dirname "${BASH_SOURCE[0]}")/wait.bash"
 
 LAB_SUBNET_DEFAULT=213
+
+# lab_setup [N]: a bats test's set-up: a lab of N nodes (default 3) with the
+# heartbeat delay and retries the suites use unless the file set others
+# (LAB_DELAY, LAB_RETRIES), and no extra [broker] lines.  After
+# lab_setup_file, the file's namespaces with fresh node directories.
+lab_setup() {
+	LAB_DELAY=${LAB_DELAY:-200}
+	LAB_RETRIES=${LAB_RETRIES:-3}
+	LAB_BROKER_INI=()
+	if [ -n "${LAB_SHARED_DIR:-}" ]; then
+		lab_reuse
+	else
+		lab_create "${1:-3}"
+	fi
+}
+
+# lab_teardown: a bats test's tear-down.
+lab_teardown() {
+	lab_destroy
+}
+
+# lab_setup_file [N]: for setup_file: builds the namespaces of an N-node lab
+# (default 3) once for all the tests of a file; each test's lab_setup then
+# starts from fresh node directories, every link up and no process left in
+# the namespaces.  Building them costs about a second a test on a busy
+# machine.  lab_teardown_file removes them.
+lab_setup_file() {
+	BATS_TEST_TMPDIR=$BATS_FILE_TMPDIR BATS_TEST_NUMBER=f lab_create "${1:-3}"
+	touch "$LAB_DIR/shared"
+	LAB_SHARED_DIR=$LAB_DIR
+	export LAB LAB_N LAB_NET LAB_SHARED_DIR
+}
+
+lab_teardown_file() {
+	[ -n "${LAB_SHARED_DIR:-}" ] || return 0
+	LAB_DIR=$LAB_SHARED_DIR
+	rm -f "$LAB_DIR/shared"
+	lab_destroy
+}
+
+# lab_reuse: this test's lab directory on the file's namespaces
+# (lab_setup_file): what an earlier test changed there is undone.
+lab_reuse() {
+	local i
+	LAB_DIR="$BATS_TEST_TMPDIR/lab"
+	mkdir -p "$LAB_DIR"
+	: >"$LAB_DIR/pids"
+	echo "$LAB" >"$LAB_DIR/name"
+	touch "$LAB_DIR/shared"
+	cp -p "$LAB_SHARED_DIR/cluster.key" "$LAB_DIR/cluster.key"
+	lab_clear_namespaces
+	for i in $(seq 1 "$LAB_N"); do
+		mkdir -p "$LAB_DIR/n$i/state"
+		lab_heal "$i"
+	done
+	lab_groups "$(seq -s ' ' 1 "$LAB_N")"
+}
+
+# Processes still in the lab's node namespaces (a broker or hook a killed
+# launcher left behind), for lab_clear_namespaces.
+lab_ns_pids() {
+	local i
+	for i in $(seq 1 "$LAB_N"); do ip netns pids "$LAB-n$i" 2>/dev/null; done
+}
+
+# True when no process runs in the lab's node namespaces.
+lab_ns_empty() {
+	local pid
+	for pid in $(lab_ns_pids); do
+		lab_alive "$pid" && { echo "pid $pid still runs in the lab"; return 1; }
+	done
+	return 0
+}
+
+# lab_clear_namespaces: stops every process in the node namespaces, by pid.
+lab_clear_namespaces() {
+	local pid
+	for pid in $(lab_ns_pids); do kill -KILL "$pid" 2>/dev/null || true; done
+	wait_until 10 lab_ns_empty
+}
 
 # lab_create N [subnet-octet]: builds the namespaces under $LAB_DIR.
 lab_create() {
@@ -17,6 +100,7 @@ lab_create() {
 	LAB="fl$$-${BATS_TEST_NUMBER:-0}"
 	LAB_DIR="${BATS_TEST_TMPDIR:-$(mktemp -d)}/lab"
 	mkdir -p "$LAB_DIR"
+	rm -f "$LAB_DIR/shared" # a lab of its own, even in a file that shares one
 	rm -f "$LAB_DIR/sampler.stop" "$LAB_DIR/sampler.summary" "$LAB_DIR/sampler.violations"
 	: >"$LAB_DIR/pids"
 	echo "$LAB" >"$LAB_DIR/name"
@@ -86,6 +170,9 @@ lab_start() {
 
 lab_pid() { cat "$LAB_DIR/n$1/pid"; }
 
+# lab_role I: node I's role as its status file says it.  After a kill -9
+# that file still says what the dead launcher wrote last; the sampler
+# (test/lib/sampler.py) believes only the status of a running launcher.
 lab_role() {
 	local line
 	while IFS= read -r line; do
@@ -107,23 +194,26 @@ lab_masters() {
 	echo "${out# }"
 }
 
+# lab_one_master "NODES": true when exactly one of NODES is master and every
+# other one is slave; prints it.
+lab_one_master() {
+	local m i
+	m=$(lab_masters "$1")
+	[ -n "$m" ] && [ "${m// /}" = "$m" ] || return 1
+	for i in $1; do
+		[ "$i" = "$m" ] || [ "$(lab_role "$i")" = slave ] || return 1
+	done
+	echo "$m"
+}
+
 # lab_wait_one_master "NODES" SECONDS: waits until exactly one of NODES is
 # master and every other one is slave; prints it.  Fails on timeout.
 lab_wait_one_master() {
-	local nodes=$1 limit=$2 deadline m i ok
-	deadline=$(($(date +%s%N) / 1000000 + limit * 1000))
-	while [ "$(($(date +%s%N) / 1000000))" -lt "$deadline" ]; do
-		m=$(lab_masters "$nodes")
-		if [ -n "$m" ] && [ "${m// /}" = "$m" ]; then
-			ok=1
-			for i in $nodes; do
-				[ "$i" = "$m" ] && continue
-				[ "$(lab_role "$i")" = slave ] || ok=0
-			done
-			[ $ok = 1 ] && { echo "$m"; return 0; }
-		fi
-		sleep 0.02
-	done
+	local nodes=$1 limit=$2 i
+	if WAIT_POLL=0.02 wait_until "$limit" lab_one_master "$nodes"; then
+		echo "$WAIT_OUT"
+		return 0
+	fi
 	echo "lab: no single master among '$nodes' after ${limit}s; roles:" >&2
 	for i in $nodes; do echo "  n$i $(lab_role "$i")" >&2; done
 	return 1
@@ -132,39 +222,76 @@ lab_wait_one_master() {
 # Milliseconds since an epoch, for measuring.
 lab_ms() { echo $(($(date +%s%N) / 1000000)); }
 
+# lab_field_is I KEY VALUE: node I's status says KEY=VALUE.
+lab_field_is() { [ "$(lab_field "$1" "$2")" = "$3" ]; }
+
+# lab_role_is I ROLE: node I's status says role ROLE.
+lab_role_is() { [ "$(lab_role "$1")" = "$2" ]; }
+
 # Waits until node I's role is ROLE (or SECONDS pass).
 lab_wait_role() {
-	local i=$1 role=$2 limit=$3 deadline
-	deadline=$(($(lab_ms) + limit * 1000))
-	while [ "$(lab_ms)" -lt "$deadline" ]; do
-		[ "$(lab_role "$i")" = "$role" ] && return 0
-		sleep 0.02
-	done
+	local i=$1 role=$2 limit=$3
+	WAIT_POLL=0.02 wait_until "$limit" lab_role_is "$i" "$role" 2>/dev/null && return 0
 	echo "lab: n$i is $(lab_role "$i"), not $role, after ${limit}s" >&2
 	return 1
 }
 
+# lab_sampler_start [MAX-SECONDS]: starts the role sampler (test/lib/sampler.py)
+# on the lab; lab_sampler_check stops and judges it.
 lab_sampler_start() {
-	python3 "$REPO_ROOT/test/lib/sampler.py" "$LAB_DIR" 0.015 "${1:-300}" >/dev/null 2>&1 3>&- &
+	rm -rf "$LAB_DIR/sampler.stop" "$LAB_DIR/sampler.summary" "$LAB_DIR/sampler.violations" \
+		"$LAB_DIR/sampler.masters" "$LAB_DIR/sampler.first-violation"
+	# -I -S: no site packages to import; python starts a third faster
+	python3 -I -S "$REPO_ROOT/test/lib/sampler.py" "$LAB_DIR" 0.015 "${1:-300}" >/dev/null 2>&1 3>&- &
 	echo $! >"$LAB_DIR/sampler.pid"
 	echo $! >>"$LAB_DIR/pids"
+	# on a busy machine python starts slowly: sample from the first event on
+	WAIT_POLL=0.01 wait_until 20 test -e "$LAB_DIR/sampler.summary"
 }
 
-# Stops the sampler and fails if it saw two masters in one connected set.
+# Stops the sampler and fails if it saw two masters in one connected set;
+# then the lab's logs, status files and the sampler's record are kept
+# (lab_keep) and the failure output says where.
 lab_sampler_check() {
 	local pid
 	[ -f "$LAB_DIR/sampler.pid" ] || return 0
 	pid=$(cat "$LAB_DIR/sampler.pid")
 	touch "$LAB_DIR/sampler.stop"
 	wait "$pid" 2>/dev/null || true
+	# from a subshell (bats' run) the sampler is no child to wait for
+	wait_until 10 ! lab_alive "$pid"
 	rm -f "$LAB_DIR/sampler.pid"
 	sed "s/^/# /" "$LAB_DIR/sampler.summary" >&3 2>/dev/null || true
 	if [ -s "$LAB_DIR/sampler.violations" ]; then
 		echo "two masters seen in one connected set:" >&2
 		head -n 20 "$LAB_DIR/sampler.violations" >&2
+		echo "masters seen (sampler.masters):" >&2
+		head -n 40 "$LAB_DIR/sampler.masters" >&2
+		lab_keep >&2
 		return 1
 	fi
 	grep -q 'samples=[1-9]' "$LAB_DIR/sampler.summary"
+}
+
+# lab_keep: copies the lab's node logs, status files, configurations,
+# broker event logs and the sampler's record out of the test's temporary
+# directory, to $LAB_KEEP_DIR (default $BUILD_DIR/lab-kept)/FILE-TEST-TIME,
+# and prints where.
+lab_keep() {
+	local root dir i f
+	root=${LAB_KEEP_DIR:-${BUILD_DIR:-${REPO_ROOT:-.}/build}/lab-kept}
+	dir="$root/$(basename "${BATS_TEST_FILENAME:-lab}" .bats)-${BATS_TEST_NUMBER:-0}-$(date +%Y%m%dT%H%M%S)-$$"
+	mkdir -p "$dir" || return 1
+	for f in groups pids sampler.summary sampler.violations sampler.masters sampler.first-violation; do
+		[ -e "$LAB_DIR/$f" ] && cp -r "$LAB_DIR/$f" "$dir/"
+	done
+	for i in $(seq 1 "${LAB_N:-0}"); do
+		mkdir -p "$dir/n$i"
+		for f in log launcher.ini state/status broker/events; do
+			[ -e "$LAB_DIR/n$i/$f" ] && cp "$LAB_DIR/n$i/$f" "$dir/n$i/${f##*/}"
+		done
+	done
+	echo "lab: the lab's logs, status files and the sampler's record are kept in $dir"
 }
 
 # lab_partition I: cuts node I off the bridge; lab_heal I joins it again.
@@ -192,6 +319,12 @@ lab_destroy() {
 		while read -r pid; do wait "$pid" 2>/dev/null || true; done <"$LAB_DIR/pids"
 	fi
 	name=$(cat "$LAB_DIR/name" 2>/dev/null) || name=""
+	if [ -e "$LAB_DIR/shared" ]; then
+		# the file's namespaces (lab_setup_file) stay for its next test,
+		# without what ran in them
+		lab_clear_namespaces || true
+		name=""
+	fi
 	if [ -n "$name" ]; then
 		for i in $(seq 1 "${LAB_N:-0}"); do ip netns del "$name-n$i" 2>/dev/null || true; done
 		ip netns del "$name-sw" 2>/dev/null || true
@@ -232,6 +365,68 @@ lab_brokers_alive() {
 		[ -n "$(lab_broker_pid "$i")" ] && out="$out $i"
 	done
 	echo "${out# }"
+}
+
+# lab_has_broker I: node I's fake broker runs.
+lab_has_broker() { [ -n "$(lab_broker_pid "$1")" ]; }
+
+# lab_peers_all N: every running node of the lab counts N peers (asked on
+# its control socket: the status file writes a changed count up to a
+# second late).
+lab_peers_all() {
+	local i
+	for i in $(seq 1 "$LAB_N"); do
+		lab_alive "$(lab_pid "$i" 2>/dev/null)" || continue
+		lab_ctl "$i" status 2>/dev/null | grep -qx "peers: *$1" || { echo "n$i does not count $1 peers"; return 1; }
+	done
+}
+
+# lab_replicating N: every running node's cache replicates with N peers.
+lab_replicating() {
+	local i n
+	for i in $(seq 1 "$LAB_N"); do
+		lab_alive "$(lab_pid "$i" 2>/dev/null)" || continue
+		n=$(lab_ctl "$i" metrics 2>/dev/null | sed -n 's/^failover_cache_replicating_peers //p')
+		[ "$n" = "$1" ] || { echo "n$i replicates with ${n:-?} peers, not $1"; return 1; }
+	done
+}
+
+# start_three [OPTION...]: starts nodes 1..3 and waits for the single master;
+# sets m, the master.  Not in a $(...) subshell: the launchers must be this
+# shell's children.  Options:
+#   --no-sampler     do not start the role sampler (by default it runs from
+#                    before the first launcher starts: lab_sampler_check it)
+#   --url            every node advertises tcp://ITS-ADDRESS:61616 (rewrites
+#                    the configurations, with LAB_BROKER_INI)
+#   --heard          then wait until every node counts both others as peers
+#   --broker         then wait until the master's broker runs
+#   --replicating    then wait until every node's cache replicates with both others
+start_three() {
+	local i sampler=1 url=0 heard=0 broker=0 replicating=0
+	for i in "$@"; do
+		case $i in
+		--no-sampler) sampler=0 ;;
+		--url) url=1 ;;
+		--heard) heard=1 ;;
+		--broker) broker=1 ;;
+		--replicating) replicating=1 ;;
+		*) echo "start_three: unknown option $i" >&2; return 1 ;;
+		esac
+	done
+	if [ $url = 1 ]; then
+		local saved=("${LAB_BROKER_INI[@]}")
+		for i in 1 2 3; do
+			LAB_BROKER_INI=("${saved[@]}" "url = tcp://$(lab_addr "$i"):61616")
+			lab_ini "$i"
+		done
+		LAB_BROKER_INI=("${saved[@]}")
+	fi
+	[ $sampler = 0 ] || lab_sampler_start
+	for i in 1 2 3; do lab_start "$i"; done
+	m=$(lab_wait_one_master "1 2 3" 10) || return 1
+	[ $heard = 0 ] || wait_until 5 lab_peers_all 2 || return 1
+	[ $broker = 0 ] || wait_until 5 lab_has_broker "$m" || { lab_logs >&2; return 1; }
+	[ $replicating = 0 ] || wait_until 10 lab_replicating 2 || return 1
 }
 
 # lab_ctl I ARGS...: failoverctl in node I's namespace, on its control socket.

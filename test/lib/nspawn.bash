@@ -18,6 +18,17 @@
 # The nspawn process is recorded in NSPAWN_PID_FILE and killed by nspawn_kill
 # (by PID) when it outlives its time limit or the test is torn down.
 
+source "$(dirname "${BASH_SOURCE[0]}")/wait.bash"
+
+# nspawn_runs PID: the process runs (a zombie does not: wait_until polls
+# from a subshell, and the exited child may not be reaped yet)
+nspawn_runs() {
+	local st
+	st=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	st=${st##*) }
+	[ "${st%% *}" != Z ]
+}
+
 # nspawn_usable: prints why the container cannot run here and fails, or
 # succeeds.
 nspawn_usable() {
@@ -42,7 +53,7 @@ nspawn_usable() {
 # container, and SIGKILL 10 s later).  Needs REPO_ROOT, LAUNCHER, FAILOVERCTL.
 # Status: nspawn's; its output in OUT/nspawn.log.
 nspawn_run() {
-	local out=$1 limit=$2 pid deadline rc d
+	local out=$1 limit=$2 pid rc d
 	local args=(
 		-D / --volatile=yes --register=no --keep-unit --console=pipe
 		--private-network --kill-signal=SIGRTMIN+4
@@ -68,11 +79,7 @@ nspawn_run() {
 		</dev/null >"$out/nspawn.log" 2>&1 3>&- &
 	pid=$!
 	echo "$pid" >"$NSPAWN_PID_FILE"
-	deadline=$(($(date +%s) + limit))
-	while kill -0 "$pid" 2>/dev/null && [ "$(date +%s)" -lt "$deadline" ]; do
-		sleep 0.2
-	done
-	if kill -0 "$pid" 2>/dev/null; then
+	if ! WAIT_POLL=0.2 wait_until "$limit" ! nspawn_runs "$pid" 2>/dev/null; then
 		echo "nspawn: the container ran longer than ${limit}s: stopping it" >>"$out/nspawn.log"
 		nspawn_kill
 	fi
@@ -88,10 +95,7 @@ nspawn_kill() {
 	[ -n "${NSPAWN_PID_FILE:-}" ] && [ -f "$NSPAWN_PID_FILE" ] || return 0
 	pid=$(cat "$NSPAWN_PID_FILE")
 	kill -TERM "$pid" 2>/dev/null || return 0
-	for _ in $(seq 1 100); do
-		kill -0 "$pid" 2>/dev/null || return 0
-		sleep 0.1
-	done
+	WAIT_POLL=0.1 wait_until 10 ! nspawn_runs "$pid" 2>/dev/null && return 0
 	kill -KILL "$pid" 2>/dev/null || true
 	return 0
 }
