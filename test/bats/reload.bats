@@ -12,17 +12,27 @@ load ../lib/lab
 PY=/usr/bin/python3
 MC=127.0.0.1:11311
 
+setup_file() {
+	# the namespaces once for the file, in the pass that runs it
+	[[ "$BUILD_DIR" == *asan* ]] || return 0
+	lab_setup_file 2
+}
+
+teardown_file() {
+	lab_teardown_file
+}
+
 setup() {
 	[[ "$BUILD_DIR" == *asan* ]] || skip "runs in the ASan pass (a read of freed settings aborts there)"
 	command -v memccp >/dev/null || skip "libmemcached-tools is not installed"
 	LAB_DELAY=200
 	LAB_RETRIES=4
+	lab_setup 2
 	LAB_BROKER_INI=("env = FAKE_MARK=before")
-	lab_create 2
 }
 
 teardown() {
-	lab_destroy
+	lab_teardown
 }
 
 on() { # on I CMD...
@@ -39,28 +49,22 @@ put() { # put I KEY VALUE
 
 get() { on "$1" memccat --servers="$MC" "$2"; }
 
+cache_holds() { [ "$(get "$1" "$2" 2>/dev/null)" = "$3" ]; } # cache_holds I KEY VALUE
+
 # The environment file of node I's running fake broker.
 broker_env() { echo "$LAB_DIR/n$1/broker/env-$(lab_broker_pid "$1")"; }
 
-wait_broker() { # wait_broker I: node I's fake broker runs (prints its pid)
+# broker_runs I [NOT-PID]: node I's fake broker runs, and is not NOT-PID
+broker_runs() {
 	local p
-	for _ in $(seq 1 250); do
-		p=$(lab_broker_pid "$1")
-		[ -n "$p" ] && [ -s "$LAB_DIR/n$1/broker/env-$p" ] && { echo "$p"; return 0; }
-		sleep 0.04
-	done
-	echo "n$1: no broker after 10 s" >&2
-	return 1
+	p=$(lab_broker_pid "$1")
+	[ -n "$p" ] && [ "$p" != "${2:-}" ] && [ -s "$LAB_DIR/n$1/broker/env-$p" ]
 }
 
-wait_log() { # wait_log I TEXT COUNT: node I's log has COUNT lines with TEXT
-	for _ in $(seq 1 250); do
-		[ "$(grep -cF -- "$2" "$LAB_DIR/n$1/log")" -ge "$3" ] && return 0
-		sleep 0.04
-	done
-	echo "n$1: fewer than $3 lines with '$2' after 10 s" >&2
-	return 1
-}
+wait_broker() { wait_until 10 broker_runs "$@"; } # wait_broker I [NOT-PID]
+
+log_has() { [ "$(grep -cF -- "$2" "$LAB_DIR/n$1/log")" -ge "$3" ]; }
+wait_log() { wait_until 10 log_has "$@"; } # wait_log I TEXT COUNT
 
 # Rewrites node I's configuration: new values for keys of every class.
 edit_ini() {
@@ -82,7 +86,7 @@ edit_ini() {
 	lab_wait_role 1 master 10
 	lab_start 2
 	lab_wait_role 2 slave 10
-	wait_broker 1 >/dev/null
+	wait_broker 1
 	grep -qx "FAKE_MARK=before" "$(broker_env 1)"
 	put 1 early "written before the reload"
 
@@ -114,8 +118,7 @@ edit_ini() {
 	[ "$(get 1 early)" = "written before the reload" ]
 	[ "$(get 2 early)" = "written before the reload" ]
 	put 2 late "written after the reload"
-	for _ in $(seq 1 100); do [ "$(get 1 late 2>/dev/null)" = "written after the reload" ] && break; sleep 0.05; done
-	[ "$(get 1 late)" = "written after the reload" ]
+	wait_until 5 cache_holds 1 late "written after the reload"
 	run lab_ctl 1 metrics
 	assert_output --partial "failover_cache_synchronous 0"
 	run lab_ctl 1 cache get early
@@ -125,11 +128,7 @@ edit_ini() {
 	old=$(lab_broker_pid 1)
 	kill -9 "$old"
 	wait_log 1 "restarting the broker in 300 ms" 1
-	for _ in $(seq 1 250); do
-		p=$(lab_broker_pid 1)
-		[ -n "$p" ] && [ "$p" != "$old" ] && [ -s "$LAB_DIR/n1/broker/env-$p" ] && break
-		sleep 0.04
-	done
+	wait_broker 1 "$old"
 	grep -qx "FAKE_MARK=after" "$(broker_env 1)"
 	# the log level: the supervisor's transitions are debug lines
 	wait_log 1 "DEBUG: broker supervisor" 1
@@ -139,7 +138,7 @@ edit_ini() {
 	lab_stop_node 1 TERM
 	lab_groups "2"
 	lab_wait_role 2 master 10
-	wait_broker 2 >/dev/null
+	wait_broker 2
 	grep -qx "FAKE_MARK=after" "$(broker_env 2)"
 	[ "$(get 2 late)" = "written after the reload" ]
 
@@ -153,7 +152,7 @@ edit_ini() {
 @test "an invalid configuration is refused whole: nothing of it applies, the node keeps working" {
 	lab_start 1
 	lab_wait_role 1 master 10
-	wait_broker 1 >/dev/null
+	wait_broker 1
 	f="$LAB_DIR/n1/launcher.ini"
 	sed -i "s/^env = FAKE_MARK=before\$/env = FAKE_MARK=after/" "$f"
 	printf '[cluster]\nposition = 7\ndelay = 5\n' >>"$f"
@@ -166,11 +165,7 @@ edit_ini() {
 	[ "$(get 1 k)" = "still here" ]
 	old=$(lab_broker_pid 1)
 	kill -9 "$old"
-	for _ in $(seq 1 250); do
-		p=$(lab_broker_pid 1)
-		[ -n "$p" ] && [ "$p" != "$old" ] && [ -s "$LAB_DIR/n1/broker/env-$p" ] && break
-		sleep 0.04
-	done
+	wait_broker 1 "$old"
 	grep -qx "FAKE_MARK=before" "$(broker_env 1)"
 	run grep -c "reload: .* changed" "$LAB_DIR/n1/log"
 	assert_output 0

@@ -15,16 +15,25 @@ TOOL="$REPO_ROOT/test/lib/packet-tool.py"
 GROUP=230.0.0.1
 PORT=2710
 
+setup_file() {
+	# the namespaces once for the file, in the pass that runs it
+	[[ "$BUILD_DIR" == *asan* ]] || return 0
+	lab_setup_file 3
+}
+
+teardown_file() {
+	lab_teardown_file
+}
+
 setup() {
 	[[ "$BUILD_DIR" == *asan* ]] || skip "runs in the ASan pass (BUILD_DIR=.../build-asan)"
 	LAB_DELAY=250
 	LAB_RETRIES=4
-	LAB_BROKER_INI=()
-	lab_create 3
+	lab_setup 3
 }
 
 teardown() {
-	lab_destroy
+	lab_teardown
 }
 
 # one master (prints it), brokers on it alone, and every node's view agrees
@@ -38,16 +47,11 @@ one_master() {
 	echo "$m"
 }
 
+# cache_holds I KEY VALUE: node I's cache holds KEY = VALUE
+cache_holds() { [ "$(upgrade_ctl "$1" cache get "$2" 2>/dev/null)" = "$3" ]; }
+
 # wait_cache I KEY VALUE: until node I's cache holds KEY = VALUE (10 s)
-wait_cache() {
-	local deadline=$(($(lab_ms) + 10000))
-	while [ "$(lab_ms)" -lt "$deadline" ]; do
-		[ "$(upgrade_ctl "$1" cache get "$2" 2>/dev/null)" = "$3" ] && return 0
-		sleep 0.1
-	done
-	echo "n$1 has no $2=$3 in its cache" >&2
-	return 1
-}
+wait_cache() { wait_until 10 cache_holds "$@"; }
 
 @test "rolling upgrade from 64aed0b: slaves first, switchover, then the old master; one master throughout" {
 	local rc=0 m m2 s i term0 restored
@@ -131,8 +135,7 @@ wait_cache() {
 		>"$LAB_DIR/newer.out" 2>&1 3>&- &
 	sender=$!
 	echo "$sender" >>"$LAB_DIR/pids"
-	for i in $(seq 100); do grep -q sending "$LAB_DIR/newer.out" && break; sleep 0.1; done
-	grep -q sending "$LAB_DIR/newer.out"
+	wait_until 10 grep -q sending "$LAB_DIR/newer.out"
 	lab_start 1
 	# n1 would claim after listening one timeout (1 s); it waits instead
 	sleep 4

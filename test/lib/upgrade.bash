@@ -43,15 +43,13 @@ upgrade_ctl() {
 # upgrade_wait_brokers "NODES" SECONDS: until the fake brokers alive are
 # exactly on NODES (space-separated, ascending).  Fails on timeout.
 upgrade_wait_brokers() {
-	local want=$1 deadline
-	deadline=$(($(lab_ms) + $2 * 1000))
-	while [ "$(lab_ms)" -lt "$deadline" ]; do
-		[ "$(lab_brokers_alive)" = "$want" ] && return 0
-		sleep 0.05
-	done
-	echo "upgrade: brokers alive on '$(lab_brokers_alive)', not '$want'" >&2
-	return 1
+	wait_until "$2" upgrade_brokers_are "$1" || {
+		echo "upgrade: brokers alive on '$(lab_brokers_alive)', not '$1'" >&2
+		return 1
+	}
 }
+
+upgrade_brokers_are() { [ "$(lab_brokers_alive)" = "$1" ]; }
 
 # upgrade_metric I NAME{LABELS}: a value from node I's metrics.
 upgrade_metric() {
