@@ -656,6 +656,8 @@ static void reload(struct daemon *d)
 	struct el_params p;
 	struct sup_params sp = {0};
 	struct cache_params cp;
+	struct auth_keys ks = d->keys;
+	unsigned char changed[CFG_COUNT];
 
 	notify_reloading();
 	log_info("SIGHUP: reloading %s", d->ini);
@@ -665,24 +667,30 @@ static void reload(struct daemon *d)
 		log_err("reload refused: the configuration is not valid; keeping the running one");
 		goto out;
 	}
+	/* first the running values of the keys a reload keeps, so that the
+	 * checks below see what will run (the broker's CDS archive lives in
+	 * the running state_dir) */
+	if (settings_reload_keys(n, d->cfg, changed) != 0 || settings_supervisor(n, &sp) != 0) {
+		log_err("reload refused: out of memory; keeping the running configuration");
+		goto out;
+	}
 	if (command_build(n, environ, &cmd, err, sizeof(err)) != 0) {
 		log_err("reload refused: %s; keeping the running configuration", err);
 		goto out;
 	}
 	command_free(&cmd);
+	if (d->auth && auth_load(&ks, n->cluster_key_file, (int)n->cluster_key_id, err, sizeof(err)) != 0) {
+		log_err("reload refused: %s; keeping the running configuration", err);
+		goto out;
+	}
+	/* nothing can refuse it now: apply it whole */
+	for (int id = 0; id < CFG_COUNT; id++)
+		if (changed[id])
+			reload_key_changed(id, cfg_table[id].reload != CFG_RELOAD_RESTART);
 	if (d->auth) {
 		/* a key rotation: the new file's keys are accepted at once */
-		struct auth_keys ks;
-		if (auth_load(&ks, n->cluster_key_file, (int)n->cluster_key_id, err, sizeof(err)) != 0) {
-			log_err("reload refused: %s; keeping the running configuration", err);
-			goto out;
-		}
 		d->keys = ks;
 		log_info("keys reloaded: signing with key %ld, %d accepted", n->cluster_key_id, ks.n);
-	}
-	if (settings_reload_keys(n, d->cfg, reload_key_changed) != 0 || settings_supervisor(n, &sp) != 0) {
-		log_err("reload refused: out of memory");
-		goto out;
 	}
 	log_set_level((enum log_level)log_level_parse(n->log_level));
 	p = settings_election(n, d->node);
@@ -940,6 +948,8 @@ int daemon_run(struct config *c, const char *ini, const struct strlist *override
 		log_debug("running at nice -5, the broker at 0");
 	if ((rc = setup(d, c)) != 0) {
 		transport_close(&d->tr);
+		/* no broker has started: the settings are all there is to free */
+		sup_params_free(&d->sup.p);
 		cache_close(d->cache);
 		control_close(&d->ctl);
 		config_free(d->cfg);

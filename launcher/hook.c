@@ -114,7 +114,12 @@ int hook_run(struct ev_loop *loop, const char *cmd, const struct hook_env *env, 
 			strlist_add(&e, *v);
 	fenv = (struct command_failover){.event = env->event, .role = env->role, .node = env->node,
 					 .master = env->master, .term = env->term};
-	command_failover_env(&e, &fenv);
+	if (command_failover_env(&e, &fenv) != 0) {
+		/* never a hook without its fencing token */
+		log_err("cannot run the %s hook: out of memory", env->event);
+		strlist_clear(&e);
+		return -1;
+	}
 	req = (struct spawn_req){.argv = argv, .envp = e.v, .cwd = NULL, .capture = 1};
 	h = calloc(1, sizeof(*h));
 	if (h == NULL || spawn(&req, &res) != 0) {

@@ -79,18 +79,11 @@ int settings_supervisor(const struct config *c, struct sup_params *p)
 	return 0;
 }
 
-int settings_reload_keys(struct config *n, const struct config *old, void (*changed)(int id, int applied))
+int settings_reload_keys(struct config *n, const struct config *old, unsigned char changed[CFG_COUNT])
 {
 	for (int id = 0; id < CFG_COUNT; id++) {
-		int differs = !config_key_equal(n, old, id);
-		if (cfg_table[id].reload != CFG_RELOAD_RESTART) {
-			if (differs)
-				changed(id, 1);
-			continue;
-		}
-		if (differs)
-			changed(id, 0);
-		if (config_copy_key(n, old, id) != 0)
+		changed[id] = !config_key_equal(n, old, id);
+		if (cfg_table[id].reload == CFG_RELOAD_RESTART && config_copy_key(n, old, id) != 0)
 			return -1;
 	}
 	return 0;

@@ -20,10 +20,9 @@ int settings_transport(const struct config *c, struct transport_params *p);
 /* 0, or -1 when out of memory (p is then empty). */
 int settings_supervisor(const struct config *c, struct sup_params *p);
 
-/* A reload: every key marked RESTART gets back its running value (and
- * origin) from old.  changed() is called for each key whose value differs,
- * with applied 1 for a LIVE key, 0 for a kept one.  0, or -1 when out of
- * memory. */
-int settings_reload_keys(struct config *n, const struct config *old, void (*changed)(int id, int applied));
+/* A reload: changed[id] says whether key id differs in n from old; then
+ * every key marked RESTART gets back its running value (and origin) from
+ * old.  0, or -1 when out of memory. */
+int settings_reload_keys(struct config *n, const struct config *old, unsigned char changed[CFG_COUNT]);
 
 #endif

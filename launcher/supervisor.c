@@ -74,7 +74,7 @@ static void set_state(struct supervisor *s, enum sup_state st)
 
 static void emit_line(struct supervisor *s, struct sup_stream *st, const char *line, size_t len)
 {
-	const char *pat = s->p.ready_pattern;
+	const char *pat = s->run_ready_pattern != NULL ? s->run_ready_pattern : "";
 
 	if (s->outfile_fd >= 0) {
 		struct iovec v[2] = {{(void *)line, len}, {"\n", 1}};
@@ -160,7 +160,7 @@ static void connect_cb(struct ev_loop *loop, ev_io *w, int revents)
 	getsockopt(s->probe_fd, SOL_SOCKET, SO_ERROR, &err, &len);
 	probe_close(s);
 	if (err == 0 && s->state == SUP_STARTING) {
-		log_info("broker ready: %s accepts connections", s->p.ready_tcp);
+		log_info("broker ready: %s accepts connections", s->run_ready_tcp);
 		s->ready_at = clock_mono_ms();
 		ev_timer_stop(s->loop, &s->ready_w);
 		ev_timer_stop(s->loop, &s->probe_w);
@@ -172,12 +172,12 @@ static void probe_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct supervisor *s = w->data;
 	char host[256];
-	const char *hp = s->p.ready_tcp, *colon = strrchr(hp, ':');
+	const char *hp = s->run_ready_tcp != NULL ? s->run_ready_tcp : "", *colon = strrchr(hp, ':');
 	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res;
 
 	(void)loop;
 	(void)revents;
-	if (s->probe_fd >= 0 || s->state != SUP_STARTING)
+	if (s->probe_fd >= 0 || s->state != SUP_STARTING || colon == NULL)
 		return;
 	snprintf(host, sizeof(host), "%.*s", (int)(colon - hp), hp);
 	if (getaddrinfo(host, colon + 1, &hints, &res) != 0)
@@ -204,7 +204,7 @@ static void ready_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	if (s->state != SUP_STARTING)
 		return;
 	log_err("broker pid %ld not ready within %llu ms: a failed start; killing it", (long)s->pid,
-		(unsigned long long)s->p.ready_timeout_ms);
+		(unsigned long long)s->run_ready_timeout_ms);
 	ev_timer_stop(s->loop, &s->probe_w);
 	probe_close(s);
 	kill(-s->pid, SIGKILL);
@@ -359,15 +359,30 @@ static void start(struct supervisor *s)
 		log_info("broker started: pid %ld, term %llu", (long)res.pid, (unsigned long long)s->term);
 	}
 	command_free(&cmd);
-	if (*s->p.ready_tcp == '\0' && *s->p.ready_pattern == '\0') {
+	free(s->run_ready_tcp);
+	free(s->run_ready_pattern);
+	s->run_ready_tcp = strdup(s->p.ready_tcp);
+	s->run_ready_pattern = strdup(s->p.ready_pattern);
+	s->run_ready_timeout_ms = s->p.ready_timeout_ms;
+	if (s->run_ready_tcp == NULL || s->run_ready_pattern == NULL) {
+		/* cannot tell when it is ready: stop it, a failed start */
+		log_err("out of memory: stopping broker pid %ld", (long)s->pid);
+		free(s->run_ready_tcp);
+		free(s->run_ready_pattern);
+		s->run_ready_tcp = s->run_ready_pattern = NULL;
+		set_state(s, SUP_STARTING);
+		kill(-s->pid, SIGKILL);
+		return;
+	}
+	if (*s->run_ready_tcp == '\0' && *s->run_ready_pattern == '\0') {
 		s->ready_at = now;
 		set_state(s, SUP_SERVING);
 		return;
 	}
 	set_state(s, SUP_STARTING);
-	ev_timer_set(&s->ready_w, s->p.ready_timeout_ms / 1000.0, 0.);
+	ev_timer_set(&s->ready_w, s->run_ready_timeout_ms / 1000.0, 0.);
 	ev_timer_start(s->loop, &s->ready_w);
-	if (*s->p.ready_tcp != '\0') {
+	if (*s->run_ready_tcp != '\0') {
 		ev_timer_set(&s->probe_w, 0.05, 0.1);
 		ev_timer_start(s->loop, &s->probe_w);
 	}
@@ -493,4 +508,7 @@ void supervisor_close(struct supervisor *s)
 		close(s->outfile_fd);
 	s->outfile_fd = -1;
 	sup_params_free(&s->p);
+	free(s->run_ready_tcp);
+	free(s->run_ready_pattern);
+	s->run_ready_tcp = s->run_ready_pattern = NULL;
 }

@@ -79,6 +79,10 @@ struct supervisor {
 	uint64_t crash_at[SUP_MAX_CRASHES];
 	unsigned ncrash;
 	char last_exit[128];
+	/* the readiness test of the running start: a reload changes p, not
+	 * these (a start probes what it was started with) */
+	char *run_ready_tcp, *run_ready_pattern; /* owned; NULL before a start */
+	uint64_t run_ready_timeout_ms;
 	ev_child child_w;
 	ev_timer kill_w, backoff_w, ready_w, probe_w;
 	ev_io connect_w;
