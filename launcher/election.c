@@ -84,6 +84,22 @@ size_t election_newer_live(const struct election *e, uint64_t now)
 	return n;
 }
 
+/* Live peers of a newer protocol that may claim: while there is one, this
+ * node neither claims nor promotes (a newer node may elect by rules this
+ * one cannot read).  One that says it will not claim (held down, resigned,
+ * stopping: a flag whose meaning every version keeps) does not hold the
+ * others back, or a newer node whose broker cannot start would leave the
+ * cluster without a master. */
+static size_t newer_claimants(const struct election *e, uint64_t now)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < e->npeers; i++)
+		n += election_peer_live(e, &e->peers[i], now) && e->peers[i].version > WIRE_VERSION &&
+		     !(e->peers[i].flags & WIRE_F_NOCLAIM);
+	return n;
+}
+
 int election_quorum(const struct election *e, uint64_t now)
 {
 	return e->p.expected_nodes == 0 || election_live(e, now) * 2 > e->p.expected_nodes;
@@ -259,7 +275,7 @@ static void maybe_claim(struct election *e, uint64_t now, unsigned *act)
 	/* a newer node may elect by rules we do not know (a new message, a
 	 * longer claim window, a vote we cannot read): a claim of ours could
 	 * overlap its master's.  It claims; we follow it (see election.h) */
-	if (election_newer_live(e, now) > 0)
+	if (newer_claimants(e, now) > 0)
 		return;
 	/* the rank skew also counts from the end of a wait for another claim:
 	 * two nodes that waited for the same one (or failed together to get a
@@ -333,7 +349,7 @@ unsigned election_tick(struct election *e, uint64_t now)
 			const struct el_peer *m = find_peer(e, e->master);
 			if (e->p.preempt && m != NULL && ranks_before(e->p.position, e->p.self, m->position, m->id) &&
 			    now >= e->holddown_until && now - e->handover_sent_at >= e->p.delay_ms &&
-			    election_newer_live(e, now) == 0) {
+			    newer_claimants(e, now) == 0) {
 				snprintf(e->handover_target, sizeof(e->handover_target), "%s", e->p.self);
 				e->handover_sent_at = now;
 				act |= EL_SEND_HANDOVER;
@@ -346,7 +362,7 @@ unsigned election_tick(struct election *e, uint64_t now)
 		if (!election_quorum(e, now)) {
 			set_state(e, EL_SLAVE, &act, "quorum lost while claiming: see %zu of %u nodes",
 				  election_live(e, now), e->p.expected_nodes);
-		} else if (election_newer_live(e, now) > 0) {
+		} else if (newer_claimants(e, now) > 0) {
 			set_state(e, EL_SLAVE, &act, "a live peer speaks a newer protocol: claim withdrawn");
 		} else if (now >= e->claim_until && !votes_enough(e)) {
 			/* a minority cannot collect a majority: try again later */
@@ -462,7 +478,7 @@ static void on_vote(struct election *e, const struct wire_msg *m, uint64_t now, 
 	/* a majority has voted for the named successor's term: nobody else can
 	 * collect one for it, and there is nothing left to wait for */
 	if (named_successor(e, now) && votes_enough(e) && election_quorum(e, now) && e->max_term <= e->claim_term &&
-	    election_newer_live(e, now) == 0)
+	    newer_claimants(e, now) == 0)
 		promote(e, now, act, "named by the resigning master, and a majority voted");
 }
 
@@ -475,7 +491,7 @@ static void on_resign(struct election *e, const struct wire_msg *m, uint64_t now
 	e->favored_until = now + e->timeout;
 	e->pending_claim_until = 0;
 	if (e->state != EL_SLAVE || now < e->holddown_until || !election_quorum(e, now) ||
-	    election_newer_live(e, now) > 0)
+	    newer_claimants(e, now) > 0)
 		return;
 	if (named_successor(e, now) && e->p.expected_nodes == 0 && contender(e, m->node, now) == NULL) {
 		/* the master handed its mastership to us and stopped its broker
@@ -687,6 +703,15 @@ unsigned election_request_handover(struct election *e, const char *target, uint6
 			snprintf(e->reason, sizeof(e->reason), "%s is not a live slave", target);
 			return act;
 		}
+	}
+	/* a target that would not promote beside a newer peer: the handover
+	 * would leave no master until a newer node claims */
+	if (newer_claimants(e, now) > 0 &&
+	    (strcmp(target, e->p.self) == 0 || (t = find_peer(e, target)) == NULL || t->version <= WIRE_VERSION)) {
+		snprintf(e->reason, sizeof(e->reason),
+			 "%s speaks an older protocol than a live peer and would not promote; hand over to an upgraded "
+			 "node", target);
+		return act;
 	}
 	if (e->state == EL_MASTER) {
 		snprintf(e->handover_target, sizeof(e->handover_target), "%s", target);

@@ -797,6 +797,46 @@ static void newer_slaves_keep_the_old_master(void **state)
 	assert_int_equal(s.e[0].promotions, 1);
 }
 
+/* A newer node that says it will not claim (here: resigned with a long
+ * hold-down, as after its broker failed to start) holds nobody back: the
+ * older nodes elect among themselves while it stays live. */
+static void newer_peer_held_down_does_not_block(void **state)
+{
+	struct sim s;
+	uint64_t t;
+	int m;
+
+	(void)state;
+	sim_init(&s, 3, 100, 3);
+	s.version[1] = WIRE_VERSION + 1;
+	for (t = 0; t < 3000 && s.e[1].state != EL_MASTER; t++)
+		sim_step(&s);
+	assert_int_equal(s.e[1].state, EL_MASTER);
+	sim_act(&s, 1, election_resign(&s.e[1], NULL, 600000, s.now));
+	m = sim_until_master(&s, 5000, NULL);
+	assert_true(m == 0 || m == 2);
+	assert_int_equal(s.e[1].state, EL_SLAVE);
+	assert_int_equal(election_newer_live(&s.e[0], s.now), 1);
+	assert_one_master_after(&s, 2000);
+}
+
+/* A switchover to a node that would not promote beside a newer peer is
+ * refused up front, instead of leaving the cluster without a master. */
+static void handover_to_an_older_node_refused_beside_a_newer_one(void **state)
+{
+	struct sim s;
+
+	(void)state;
+	sim_init(&s, 3, 100, 3);
+	settle_n1_master(&s);
+	s.version[1] = WIRE_VERSION + 1;
+	assert_one_master_after(&s, 1000);
+	assert_int_equal(election_request_handover(&s.e[0], "n3", s.now) & EL_HANDOVER_REQUESTED, 0);
+	assert_non_null(strstr(s.e[0].reason, "older protocol"));
+	assert_int_equal(s.e[0].state, EL_MASTER);
+	assert_true(election_request_handover(&s.e[0], "n2", s.now) & EL_HANDOVER_REQUESTED);
+}
+
 /* A candidate that hears a newer peer withdraws its claim; a named
  * successor does not take a resigning master's place either. */
 static void newer_peer_stops_a_claim(void **state)
@@ -848,6 +888,8 @@ int main(void)
 		cmocka_unit_test(promotion_term_above_any_heard), cmocka_unit_test(split_votes_do_not_repeat),
 		cmocka_unit_test(newer_peer_decides), cmocka_unit_test(newer_slaves_keep_the_old_master),
 		cmocka_unit_test(newer_peer_stops_a_claim),
+		cmocka_unit_test(newer_peer_held_down_does_not_block),
+		cmocka_unit_test(handover_to_an_older_node_refused_beside_a_newer_one),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
