@@ -75,13 +75,13 @@ converged() {
 	lab_wait_role 3 slave 10
 	wait_until 10 get_is 3 key50 "value 50"
 	for k in 1 25 50; do [ "$(get 3 "key$k")" = "value $k" ]; done
-	! get 3 key7
+	run ! get 3 key7
 	for i in 1 2 3; do lab_stop_node "$i" TERM; done
 	for i in 1 2 3; do lab_start "$i"; done
 	lab_wait_one_master "1 2 3" 10 >/dev/null
 	for i in 1 2 3; do
 		[ "$(get "$i" key33)" = "value 33" ]
-		! get "$i" key7
+		run ! get "$i" key7
 	done
 	grep -q "cache restored from .*: 49 entries" "$LAB_DIR/n3/log"
 }

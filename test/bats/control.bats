@@ -113,7 +113,7 @@ assert names <= typed, names - typed
 	assert_line "switchover: n$m hands over to n$t"
 	assert_line --regexp "^switchover done: n$t is master \(term 2\)$"
 	[ "$(lab_masters)" = "$t" ]
-	! lab_alive "$old_bp"
+	run ! lab_alive "$old_bp"
 	# the new broker writes its pid file a moment after it is spawned
 	wait_until 5 lab_has_broker "$t"
 	# the old broker was gone before the new one started

@@ -140,7 +140,7 @@ sigterm_handover() {
 	lab_partition "$s"
 	sleep 3
 	[ "$(lab_role "$s")" != master ]
-	! grep -q "Promoted to Master" "$LAB_DIR/n$s/log"
+	run ! grep -q "Promoted to Master" "$LAB_DIR/n$s/log"
 	[ "$(lab_field "$s" quorum)" = no ]
 	lab_heal "$s"
 	lab_groups "1 2 3"
@@ -251,5 +251,5 @@ sigterm_handover() {
 	wait_until 5 grep -q "Failover Manager has started" "$LAB_DIR/n2/log"
 	grep -q "failure timeout 60 ms (cluster.delay x cluster.retries)" "$LAB_DIR/n1/log"
 	grep -q "Failover Manager has started" "$LAB_DIR/n2/log"
-	! grep -q "failure timeout" "$LAB_DIR/n2/log"
+	run ! grep -q "failure timeout" "$LAB_DIR/n2/log"
 }

@@ -69,7 +69,7 @@ teardown() {
 	lab_groups "1 2 3"
 	sleep 0.5
 	echo "# woken master's broker gone $gone ms after SIGCONT (interval $LAB_DELAY ms); two brokers alive at once for the whole freeze (see two_brokers_longest_ms)" >&3
-	! lab_alive "$bp"
+	run ! lab_alive "$bp"
 	[ "$gone" -le "$LAB_DELAY" ]
 	[ "$(lab_masters)" = "$m2" ]
 	lab_sampler_check

@@ -1,5 +1,7 @@
 # Shared set-up for the bats suites.  BUILD_DIR names the build to test
 # (scripts/test.sh sets it; default ./build).
+# `run !` (a command that must fail) needs bats 1.5; Debian 12 has 1.8
+bats_require_minimum_version 1.5.0
 bats_load_library bats-support
 bats_load_library bats-assert
 bats_load_library bats-file

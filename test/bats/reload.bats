@@ -93,7 +93,7 @@ edit_ini() {
 	for i in 1 2; do
 		edit_ini "$i"
 		kill -HUP "$(lab_pid "$i")"
-		wait_log "$i" "reloaded" 1
+		wait_log "$i" "INFO: reloaded" 1
 	done
 
 	# kept until a restart, each with its own line

@@ -92,7 +92,7 @@ sample_briefly() { wait_until 20 samples_at_least $(($(samples_now) + 30)); }
 	[ "$(summary_field stale_ignored)" -gt 10 ]
 	[ "$(summary_field masters_seen)" = 1 ]
 	grep -q "n2 pid $live term 4: master$" "$LAB_DIR/sampler.masters"
-	! grep -q "^[0-9.]*s n[13] " "$LAB_DIR/sampler.masters"
+	run ! grep -q "^[0-9.]*s n[13] " "$LAB_DIR/sampler.masters"
 
 	# node 1's file now names a live launcher too: two masters
 	fake_launcher
@@ -123,7 +123,7 @@ sample_briefly() { wait_until 20 samples_at_least $(($(samples_now) + 30)); }
 	m2=$(lab_wait_one_master "$others" 10)
 	[ "$(lab_role "$m")" = master ]
 	[ "$(lab_field "$m" pid)" = "$dead" ]
-	! lab_alive "$dead"
+	run ! lab_alive "$dead"
 	sample_briefly
 	# the restarted launcher replaces the file
 	lab_start "$m"

@@ -50,7 +50,7 @@ attacker() {
 	for i in 1 2 3; do
 		[ "$(metric "$i" 'failover_packets_dropped_total{reason="unauthenticated"}')" -ge 20 ]
 		[ "$(metric "$i" 'failover_packets_dropped_total{reason="bad-tag"}')" -ge 10 ]
-		! grep -q "evil" "$LAB_DIR/n$i/log"
+		run ! grep -q "evil" "$LAB_DIR/n$i/log"
 	done
 	lab_sampler_check
 }

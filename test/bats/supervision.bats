@@ -142,8 +142,8 @@ wait_gone() { # wait_gone PID SECONDS: the process has exited within SECONDS
 	grep -q '^SigIgn:[[:space:]]*0000000000000000$' "/proc/$bp/status"
 	[ "$(ls /proc/"$bp"/fd | sort -n | tr '\n' ' ')" = "0 1 2 " ]
 	[ "$(readlink /proc/"$bp"/fd/0)" = /dev/null ]
-	! grep -q '^NOTIFY_SOCKET=' "$LAB_DIR/n1/broker/env"
-	! grep -q '^WATCHDOG_' "$LAB_DIR/n1/broker/env"
+	run ! grep -q '^NOTIFY_SOCKET=' "$LAB_DIR/n1/broker/env"
+	run ! grep -q '^WATCHDOG_' "$LAB_DIR/n1/broker/env"
 	grep -q '^FAILOVER_TERM=1$' "$LAB_DIR/n1/broker/env"
 	grep -q '^FAILOVER_NODE=n1$' "$LAB_DIR/n1/broker/env"
 	# its own session and process group
@@ -228,7 +228,7 @@ wait_gone() { # wait_gone PID SECONDS: the process has exited within SECONDS
 	wait_until 5 grep -q "ready" "$BATS_TEST_TMPDIR/broker.out"
 	grep -q "fake broker [0-9]* ready" "$BATS_TEST_TMPDIR/broker.out"
 	grep -q "says hello on stderr" "$BATS_TEST_TMPDIR/broker.out"
-	! grep -q "fake broker [0-9]* ready" "$LAB_DIR/n1/log"
+	run ! grep -q "fake broker [0-9]* ready" "$LAB_DIR/n1/log"
 	kill -TERM "$(lab_pid 1)"
 	rc=0
 	wait "$(lab_pid 1)" || rc=$?

@@ -88,8 +88,8 @@ wait_cache() { wait_until 10 cache_holds "$@"; }
 	[ "$(upgrade_metric "$m" 'failover_packets_dropped_total{reason="version"}')" = 0 ]
 	[ "$(lab_field "$m" peers)" = 2 ]
 
-	# 2. switchover: the old master resigns, a new node takes over
-	upgrade_ctl "$m" resign
+	# 2. switchover, asked of the old master: it hands over to a new node
+	upgrade_ctl "$m" switchover
 	m2=$(one_master)
 	[ "$m2" != "$m" ]
 	[ "$(lab_field "$m2" term)" -gt "$term0" ]
@@ -131,7 +131,7 @@ wait_cache() { wait_until 10 cache_holds "$@"; }
 	local sender i
 	lab_sampler_start 300
 	# n3's namespace, with no launcher there, sends as node "n9" of protocol 2
-	ip netns exec "$LAB-n3" python3 "$TOOL" newer "$(lab_addr 3)" "$GROUP" "$PORT" lab n9 "$LAB_DIR/cluster.key" 10 \
+	ip netns exec "$LAB-n3" python3 "$TOOL" newer "$(lab_addr 3)" "$GROUP" "$PORT" lab n9 "$LAB_DIR/cluster.key" 60 \
 		>"$LAB_DIR/newer.out" 2>&1 3>&- &
 	sender=$!
 	echo "$sender" >>"$LAB_DIR/pids"
@@ -158,6 +158,7 @@ wait_cache() { wait_until 10 cache_holds "$@"; }
 	# logged once for the peer, not once per packet
 	[ "$(grep -c 'n9 speaks protocol version 2, newer than ours' "$LAB_DIR/n1/log")" = 1 ]
 	# when the newer peer is gone, n1 claims as it would have
+	kill "$sender"
 	wait "$sender" || true
 	lab_wait_role 1 master 10 || { lab_logs; false; }
 	[ "$(lab_field 1 newer_peers)" = 0 ]

@@ -14,6 +14,13 @@ counted as stale_ignored instead.  The command check matters because pids
 are reused quickly here (pid_max can be 32768).  A file without a pid= line
 is believed.
 
+Files are read one after another, and a busy machine can pause the sampler
+between two reads long enough for a whole handover: n1 read as master, then
+n1 resigns and n2 promotes, then n2 read as master.  So two masters are
+confirmed by a second read of both: each still master with the same pid and
+term (terms only grow, so that node was master all along) proves that both
+were master at the moment of the first read of the later one.
+
 Files it writes in LABDIR:
     sampler.masters     one line when a node is first seen master with a
                         given pid and term, and one when that ends
@@ -87,6 +94,13 @@ def broker_alive(st):
     return ps is not None and ps[0] != "Z"
 
 
+def still_master(labdir, n, pid_term):
+    """A second read: node n is master with the same pid and term."""
+    st, _ = read_status(labdir, n)
+    return (st.get("role") == "master" and writer_runs(st)
+            and (st.get("pid", "?"), st.get("term", "?")) == pid_term)
+
+
 def write_summary(labdir, text):
     path = os.path.join(labdir, "sampler.summary")
     with open(path + ".new", "w") as f:
@@ -149,6 +163,8 @@ def main():
         bad = []
         for g in groups:
             both = [n for n in g if n in masters]
+            if len(both) > 1:
+                both = [n for n in both if still_master(labdir, n, masters[n])]
             if len(both) > 1:
                 bad.append(", ".join(f"n{n} (pid {masters[n][0]}, term {masters[n][1]})" for n in both))
         samples += 1
