@@ -102,8 +102,9 @@ void report_status(const struct report_view *v, int json, struct ctl_out *o)
 		json_str(o, master_url(v));
 		ctl_printf(o, ",\"status\":");
 		json_str(o, v->status_text);
-		ctl_printf(o, ",\"uptime_ms\":%llu,\"position\":%u,\"stopping\":%s",
-			   (unsigned long long)(v->now - v->started_at), e->p.position, v->stopping ? "true" : "false");
+		ctl_printf(o, ",\"uptime_ms\":%llu,\"position\":%u,\"delay_ms\":%u,\"timeout_ms\":%llu,\"stopping\":%s",
+			   (unsigned long long)(v->now - v->started_at), e->p.position, e->p.delay_ms,
+			   (unsigned long long)e->timeout, v->stopping ? "true" : "false");
 		ctl_printf(o, ",\"quorum\":{\"expected\":%u,\"live\":%zu,\"ok\":%s}", e->p.expected_nodes, live,
 			   election_quorum(e, v->now) ? "true" : "false");
 		ctl_printf(o, ",\"broker\":{\"state\":\"%s\",\"pid\":%ld,\"uptime_ms\":%llu,\"starts\":%llu,"

@@ -113,6 +113,8 @@ edit_ini() {
 	run lab_ctl 2 status --json
 	assert_success
 	assert_output --partial '"node":"n2"'
+	# the failure timeout: delay x the new retries (was x 4)
+	assert_output --partial '"delay_ms":200,"timeout_ms":1000,'
 
 	# the cache, on its old address, in its new mode
 	[ "$(get 1 early)" = "written before the reload" ]
@@ -169,4 +171,29 @@ edit_ini() {
 	grep -qx "FAKE_MARK=before" "$(broker_env 1)"
 	run grep -c "reload: .* changed" "$LAB_DIR/n1/log"
 	assert_output 0
+}
+
+broker_state_is() { lab_ctl 1 status --json | grep -q "\"broker\":{\"state\":\"$1\""; }
+
+@test "a reload while the broker starts: that start keeps its readiness test, the next one takes the new" {
+	LAB_BROKER_INI=("env = FAKE_READY_MS=2500" "env = FAKE_LISTEN=127.0.0.1:61999"
+		"ready_tcp = 127.0.0.1:61999" "ready_timeout = 20000")
+	lab_ini 1
+	lab_start 1
+	wait_until 10 broker_state_is starting
+	# the readiness test goes away while this start still waits for it
+	sed -i '/^ready_tcp = /d' "$LAB_DIR/n1/launcher.ini"
+	kill -HUP "$(lab_pid 1)"
+	wait_log 1 "INFO: reloaded" 1
+	grep -q "reload: broker.ready_tcp changed: applied from the broker's next start" "$LAB_DIR/n1/log"
+	broker_state_is starting
+	wait_log 1 "broker ready: 127.0.0.1:61999 accepts connections" 1
+	broker_state_is serving
+	lab_alive "$(lab_pid 1)"
+	# the next start has no readiness test: serving at once
+	old=$(lab_broker_pid 1)
+	kill -9 "$old"
+	wait_broker 1 "$old"
+	wait_until 10 broker_state_is serving
+	[ "$(grep -c "broker ready: 127.0.0.1:61999" "$LAB_DIR/n1/log")" = 1 ]
 }
