@@ -479,7 +479,9 @@ static void note_version(struct daemon *d, const struct wire_msg *m)
 				  m->node, m->type, m->version);
 		}
 	}
-	if (m->version == before || (m->version <= WIRE_VERSION && before <= WIRE_VERSION))
+	/* once per peer, on a change; a new peer the full table cannot take is
+	 * not followed, and would be logged at every packet */
+	if ((p == NULL && d->el.npeers >= ELECTION_MAX_PEERS) || m->version == before || (m->version <= WIRE_VERSION && before <= WIRE_VERSION))
 		return;
 	if (m->version > WIRE_VERSION)
 		log_warn("%s speaks protocol version %u, newer than ours (%d): following it, not claiming while it is "
