@@ -151,7 +151,8 @@ static int is_java_wildcard(const char *e)
 					   strchr(e, '*') == e + n - 1);
 }
 
-static int build_classpath(const struct command_params *p, struct strlist *cp, struct strlist *jars, char *err, size_t len)
+static int build_classpath(const struct command_params *p, struct strlist *cp, struct strlist *jars, char *err,
+			   size_t len)
 {
 	int native_paths = strcmp(p->classpath_separator, "unix") == 0;
 
@@ -451,7 +452,8 @@ static int cds(const struct command_params *p, struct command *cmd, const struct
 	return 0;
 }
 
-int command_build_params(const struct command_params *p, char *const *env, struct command *cmd, char *err, size_t errlen)
+int command_build_params(const struct command_params *p, char *const *env, struct command *cmd, char *err,
+			 size_t errlen)
 {
 	struct strlist cp = {0}, jars = {0};
 	char *s = NULL;
@@ -610,14 +612,6 @@ static int copy_str(char **to, const char *from)
 	return *to == NULL ? -1 : 0;
 }
 
-static int copy_list(struct strlist *to, const struct strlist *from)
-{
-	for (size_t i = 0; i < from->n; i++)
-		if (strlist_add(to, from->v[i]) != 0)
-			return -1;
-	return 0;
-}
-
 int command_params_from_config(struct command_params *p, const struct config *c)
 {
 	memset(p, 0, sizeof(*p));
@@ -631,9 +625,11 @@ int command_params_from_config(struct command_params *p, const struct config *c)
 	    copy_str(&p->aop_config, c->broker_aop_config) != 0 || copy_str(&p->main_class, c->broker_main_class) != 0 ||
 	    copy_str(&p->working_dir, c->broker_working_dir) != 0 ||
 	    copy_str(&p->classpath_separator, c->broker_classpath_separator) != 0 ||
-	    copy_str(&p->state_dir, c->cluster_state_dir) != 0 || copy_list(&p->classpath, &c->broker_classpath) != 0 ||
-	    copy_list(&p->jvm_option, &c->broker_jvm_option) != 0 || copy_list(&p->property, &c->broker_property) != 0 ||
-	    copy_list(&p->argument, &c->broker_argument) != 0 || copy_list(&p->env, &c->broker_env) != 0) {
+	    copy_str(&p->state_dir, c->cluster_state_dir) != 0 ||
+	    strlist_copy(&p->classpath, &c->broker_classpath) != 0 ||
+	    strlist_copy(&p->jvm_option, &c->broker_jvm_option) != 0 ||
+	    strlist_copy(&p->property, &c->broker_property) != 0 ||
+	    strlist_copy(&p->argument, &c->broker_argument) != 0 || strlist_copy(&p->env, &c->broker_env) != 0) {
 		command_params_free(p);
 		return -1;
 	}

@@ -64,6 +64,20 @@ void strlist_clear(struct strlist *l)
 	l->n = 0;
 }
 
+int strlist_copy(struct strlist *to, const struct strlist *from)
+{
+	struct strlist copy = {0};
+
+	for (size_t i = 0; i < from->n; i++)
+		if (strlist_add(&copy, from->v[i]) != 0) {
+			strlist_clear(&copy);
+			return -1;
+		}
+	strlist_clear(to);
+	*to = copy;
+	return 0;
+}
+
 const char *env_lookup(char *const *envp, const char *name)
 {
 	size_t n = strlen(name);
@@ -799,18 +813,10 @@ int config_copy_key(struct config *dst, const struct config *src, int id)
 	case CFG_T_BOOL:
 		*(int *)to = *(const int *)from;
 		break;
-	case CFG_T_LIST: {
-		struct strlist copy = {0};
-		const struct strlist *l = from;
-		for (size_t i = 0; i < l->n; i++)
-			if (strlist_add(&copy, l->v[i]) != 0) {
-				strlist_clear(&copy);
-				return -1;
-			}
-		strlist_clear(to);
-		*(struct strlist *)to = copy;
+	case CFG_T_LIST:
+		if (strlist_copy(to, from) != 0)
+			return -1;
 		break;
-	}
 	default: {
 		char *d = strdup(*(char *const *)from);
 		if (d == NULL)

@@ -22,12 +22,15 @@ struct strlist {
 
 int strlist_add(struct strlist *l, const char *s);
 void strlist_clear(struct strlist *l);
+/* Replaces to with a copy of from; 0, or -1 (to unchanged) when out of memory. */
+int strlist_copy(struct strlist *to, const struct strlist *from);
 
 enum cfg_type { CFG_T_STR, CFG_T_PATH, CFG_T_INT, CFG_T_BOOL, CFG_T_ENUM, CFG_T_LIST, CFG_T_MCAST, CFG_T_HOSTPORT };
 
 /* What a reload (SIGHUP) does with a changed value. */
 enum cfg_reload {
-	CFG_RELOAD_LIVE,    /* applied: at once, or from the broker's next start */
+	CFG_RELOAD_LIVE,    /* applied at once, or where it is next used */
+	CFG_RELOAD_START,   /* applied to the broker from its next start */
 	CFG_RELOAD_RESTART, /* kept as it runs; the new value needs a restart */
 };
 
