@@ -481,7 +481,8 @@ static void note_version(struct daemon *d, const struct wire_msg *m)
 	}
 	/* once per peer, on a change; a new peer the full table cannot take is
 	 * not followed, and would be logged at every packet */
-	if ((p == NULL && d->el.npeers >= ELECTION_MAX_PEERS) || m->version == before || (m->version <= WIRE_VERSION && before <= WIRE_VERSION))
+	if ((p == NULL && d->el.npeers >= ELECTION_MAX_PEERS) || m->version == before ||
+	    (m->version <= WIRE_VERSION && before <= WIRE_VERSION))
 		return;
 	if (m->version > WIRE_VERSION)
 		log_warn("%s speaks protocol version %u, newer than ours (%d): following it, not claiming while it is "
@@ -632,20 +633,16 @@ static void watchdog_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	notify_watchdog();
 }
 
-static void reload_key_changed(int id, int applied)
+static void reload_key_changed(int id)
 {
-	/* the broker's command and supervision settings wait for its next
-	 * start; the rest of [broker] is read when it is used */
-	int next_start = strcmp(cfg_table[id].section, "broker") == 0 && id != CFG_broker_url &&
-			 id != CFG_broker_holddown && id != CFG_broker_on_promote && id != CFG_broker_on_demote &&
-			 id != CFG_broker_hook_timeout;
+	const struct cfg_desc *k = &cfg_table[id];
 
-	if (applied)
-		log_info("reload: %s.%s changed: applied%s", cfg_table[id].section, cfg_table[id].key,
-			 next_start ? " from the broker's next start" : "");
+	if (k->reload == CFG_RELOAD_RESTART)
+		log_warn("reload: %s.%s changed: it takes effect after a restart; the running value is kept", k->section,
+			 k->key);
 	else
-		log_warn("reload: %s.%s changed: it takes effect after a restart; the running value is kept",
-			 cfg_table[id].section, cfg_table[id].key);
+		log_info("reload: %s.%s changed: applied%s", k->section, k->key,
+			 k->reload == CFG_RELOAD_START ? " from the broker's next start" : "");
 }
 
 /* SIGHUP: re-read and fully validate; a bad configuration is refused and
@@ -688,7 +685,7 @@ static void reload(struct daemon *d)
 	/* nothing can refuse it now: apply it whole */
 	for (int id = 0; id < CFG_COUNT; id++)
 		if (changed[id])
-			reload_key_changed(id, cfg_table[id].reload != CFG_RELOAD_RESTART);
+			reload_key_changed(id);
 	if (d->auth) {
 		/* a key rotation: the new file's keys are accepted at once */
 		d->keys = ks;
@@ -699,7 +696,6 @@ static void reload(struct daemon *d)
 	p.initial_term = d->el.p.initial_term;
 	election_set_params(&d->el, &p);
 	settings_cache(n, &cp);
-	cp.peer_timeout_ms = d->el.timeout;
 	cache_set_params(d->cache, &cp);
 	ev_timer_set(&d->hb_w, n->cluster_delay / 1000.0, n->cluster_delay / 1000.0);
 	ev_timer_again(d->loop, &d->hb_w);
@@ -732,7 +728,8 @@ static struct report_view view(struct daemon *d, char *text, size_t len)
 {
 	status_text(d, text, len);
 	return (struct report_view){
-		.node = d->node, .cluster_name = d->cfg->cluster_name, .broker_url = d->cfg->broker_url, .el = &d->el, .sup = &d->sup, .now = clock_mono_ms(),
+		.node = d->node, .cluster_name = d->cfg->cluster_name, .broker_url = d->cfg->broker_url,
+		.el = &d->el, .sup = &d->sup, .now = clock_mono_ms(),
 		.started_at = d->started_at, .stopping = d->stopping, .resign_pending = d->resign_pending,
 		.status_text = text, .sent = d->sent, .send_errors = d->send_errors, .received = d->received,
 		.dropped = d->dropped, .drop_names = drop_names, .ndrop = DROP_COUNT,
@@ -896,7 +893,6 @@ static int setup(struct daemon *d, const struct config *c)
 	p.initial_term = state_read_term(c->cluster_state_dir);
 	election_init(&d->el, &p, clock_mono_ms());
 	settings_cache(c, &cp);
-	cp.peer_timeout_ms = d->el.timeout;
 	d->cache = cache_open(d->loop, &cp, d->node, d->auth ? &d->keys : NULL, err, sizeof(err));
 	if (d->cache == NULL) {
 		log_err("cannot start the cache: %s", err);

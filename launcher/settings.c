@@ -34,7 +34,7 @@ void settings_cache(const struct config *c, struct cache_params *p)
 	p->tombstone_ms = (uint64_t)c->cache_tombstone_ttl;
 	p->sync = strcmp(c->cache_mode, "sync") == 0;
 	p->sync_timeout_ms = (uint64_t)c->cache_sync_timeout;
-	/* the election's failure timeout */
+	/* the election's failure timeout (election.c: retries x delay) */
 	p->peer_timeout_ms = (uint64_t)c->cluster_delay * (uint64_t)c->cluster_retries;
 }
 

@@ -31,7 +31,7 @@ def parse(path):
             continue
         a = split_args(m.group(1))
         assert len(a) == 9, a
-        assert a[7] in ('LIVE', 'RESTART'), a
+        assert a[7] in ('LIVE', 'START', 'RESTART'), a
         rows.append(dict(section=a[0], key=a[1], type=a[2], default=unq(a[3]), min=a[4], max=a[5],
                          unit=unq(a[6]), reload=a[7], help=unq(a[8])))
     return rows

@@ -15,6 +15,6 @@ for r in rows:
     if r['section'] not in sections:
         sections.append(r['section'])
 for s in sections:
-    live = ', '.join(f"`{r['key']}`" for r in rows if r['section'] == s and r['reload'] == 'LIVE') or '-'
+    live = ', '.join(f"`{r['key']}`" for r in rows if r['section'] == s and r['reload'] != 'RESTART') or '-'
     restart = ', '.join(f"`{r['key']}`" for r in rows if r['section'] == s and r['reload'] == 'RESTART') or '-'
     print(f'| `[{s}]` | {live} | {restart} |')

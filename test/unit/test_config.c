@@ -359,7 +359,8 @@ static void reload_column(void **state)
 	assert_int_equal(cfg_table[CFG_cluster_node].reload, CFG_RELOAD_RESTART);
 	assert_int_equal(cfg_table[CFG_cache_listen].reload, CFG_RELOAD_RESTART);
 	assert_int_equal(cfg_table[CFG_cluster_delay].reload, CFG_RELOAD_LIVE);
-	assert_int_equal(cfg_table[CFG_broker_env].reload, CFG_RELOAD_LIVE);
+	assert_int_equal(cfg_table[CFG_broker_env].reload, CFG_RELOAD_START);
+	assert_int_equal(cfg_table[CFG_broker_url].reload, CFG_RELOAD_LIVE);
 	assert_int_equal(cfg_table[CFG_cache_mode].reload, CFG_RELOAD_LIVE);
 }
 
