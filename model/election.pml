@@ -1,6 +1,6 @@
 /*
- * Promela model of the master election in launcher/election.c: three nodes,
- * driven the way launcher/daemon.c drives it, on a network that loses
+ * Promela model of the master election in launcher/cluster/election.c: three nodes,
+ * driven the way launcher/core/daemon.c drives it, on a network that loses
  * packets and partitions, with nodes that freeze.  model/README.md says
  * what is modelled, what is abstracted away, how to run it and the results.
  *

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generate man/failover-launcher.ini.5 from launcher/config.def, keys.py and
+"""Generate man/failover-launcher.ini.5 from launcher/config/config.def, keys.py and
 ini5.in (the page around the key list, with @KEYS@ where the list goes).
 Fails when config.def and keys.py disagree on the set of keys."""
 import os, sys
@@ -8,7 +8,7 @@ from parse_def import parse
 from keys import D
 
 REPO = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..')
-rows = parse(os.path.join(REPO, 'launcher/config.def'))
+rows = parse(os.path.join(REPO, 'launcher/config/config.def'))
 have = {(r['section'], r['key']) for r in rows}
 missing = [f'{s}.{k}' for s, k in sorted(have - set(D))]
 extra = [f'{s}.{k}' for s, k in sorted(set(D) - have)]

@@ -1,5 +1,5 @@
 # Per-key text of failover-launcher.ini(5), in roff.  Every key of
-# launcher/config.def must be here and nothing else (gen5.py checks).
+# launcher/config/config.def must be here and nothing else (gen5.py checks).
 # 'default': replaces the generated "Default:" text (roff), when the
 # config.def default is empty or computed.  'text': the description (gen5.py
 # adds what a reload does, from config.def's reload column).

@@ -1,4 +1,4 @@
-"""Parse launcher/config.def into a list of dicts (section, key, type, def, min, max, unit, reload, help)."""
+"""Parse launcher/config/config.def into a list of dicts (section, key, type, def, min, max, unit, reload, help)."""
 import re
 
 def split_args(s):

@@ -141,13 +141,13 @@ ini_keys() {
 	done
 }
 
-@test "failover-launcher.ini.5 is what man/tools/gen5.py makes of launcher/config.def" {
+@test "failover-launcher.ini.5 is what man/tools/gen5.py makes of launcher/config/config.def" {
 	run python3 "$REPO_ROOT/man/tools/gen5.py" "$REPO_ROOT"
 	assert_success
 	[ "$output" = "$(cat "$REPO_ROOT/man/failover-launcher.ini.5")" ] || fail "regenerate: python3 man/tools/gen5.py > man/failover-launcher.ini.5"
 }
 
-@test "the README's reload table is what man/tools/reload_table.py makes of launcher/config.def" {
+@test "the README's reload table is what man/tools/reload_table.py makes of launcher/config/config.def" {
 	run python3 "$REPO_ROOT/man/tools/reload_table.py" "$REPO_ROOT"
 	assert_success
 	[ "${#lines[@]}" -eq 7 ] || fail "expected a header, a rule and five sections: $output"

@@ -2,7 +2,7 @@
 # The Promela model of the election (model/election.pml, model/README.md):
 # spin and pan check invariant 1 (and 4 with quorum), the strong reading of
 # invariant 3 and that terms stay bounded, on the model of
-# launcher/election.c under packet loss, partitions, freezes, stale packets
+# launcher/cluster/election.c under packet loss, partitions, freezes, stale packets
 # and resigns, and find the error in each deliberately broken variant, so
 # the check is not vacuous.  The test suite runs the "suite" subset of
 # model/check.sh (each fault class, quorum, the three former findings and

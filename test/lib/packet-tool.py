@@ -10,7 +10,7 @@
   packet-tool.py newer   IFADDR GROUP PORT CLUSTER NODE KEYFILE SECONDS [VERSION]
         slave heartbeats of a newer protocol VERSION (default 2: the
         version-1 layout, then an 8-byte extension before the trailer, as
-        launcher/wire.h allows), every 100 ms for SECONDS, tagged with
+        launcher/cluster/wire.h allows), every 100 ms for SECONDS, tagged with
         KEYFILE's key 1; every fifth packet has a type version 1 lacks
 
 IFADDR is the sender's address on the lab interface: multicast goes out
