@@ -270,7 +270,7 @@ static void maybe_claim(struct election *e, uint64_t now, unsigned *act)
 	unsigned k;
 	uint64_t from = e->lost_at;
 
-	if (now < e->holddown_until || now < e->pending_claim_until || !election_quorum(e, now))
+	if (e->noclaim || now < e->holddown_until || now < e->pending_claim_until || !election_quorum(e, now))
 		return;
 	/* a newer node may elect by rules we do not know (a new message, a
 	 * longer claim window, a vote we cannot read): a claim of ours could
@@ -347,7 +347,7 @@ unsigned election_tick(struct election *e, uint64_t now)
 		}
 		if (master_alive(e, now)) {
 			const struct el_peer *m = find_peer(e, e->master);
-			if (e->p.preempt && m != NULL && ranks_before(e->p.position, e->p.self, m->position, m->id) &&
+			if (e->p.preempt && !e->noclaim && m != NULL && ranks_before(e->p.position, e->p.self, m->position, m->id) &&
 			    now >= e->holddown_until && now - e->handover_sent_at >= e->p.delay_ms &&
 			    newer_claimants(e, now) == 0) {
 				snprintf(e->handover_target, sizeof(e->handover_target), "%s", e->p.self);
@@ -364,6 +364,8 @@ unsigned election_tick(struct election *e, uint64_t now)
 				  election_live(e, now), e->p.expected_nodes);
 		} else if (newer_claimants(e, now) > 0) {
 			set_state(e, EL_SLAVE, &act, "a live peer speaks a newer protocol: claim withdrawn");
+		} else if (e->noclaim) {
+			set_state(e, EL_SLAVE, &act, "claim withdrawn: this node may not lead now");
 		} else if (now >= e->claim_until && !votes_enough(e)) {
 			/* a minority cannot collect a majority: try again later */
 			e->pending_claim_until = now + e->p.delay_ms;
@@ -490,7 +492,7 @@ static void on_resign(struct election *e, const struct wire_msg *m, uint64_t now
 	snprintf(e->favored, sizeof(e->favored), "%s", m->target);
 	e->favored_until = now + e->timeout;
 	e->pending_claim_until = 0;
-	if (e->state != EL_SLAVE || now < e->holddown_until || !election_quorum(e, now) ||
+	if (e->state != EL_SLAVE || e->noclaim || now < e->holddown_until || !election_quorum(e, now) ||
 	    newer_claimants(e, now) > 0)
 		return;
 	if (named_successor(e, now) && e->p.expected_nodes == 0 && contender(e, m->node, now) == NULL) {
@@ -697,6 +699,10 @@ unsigned election_request_handover(struct election *e, const char *target, uint6
 			snprintf(e->reason, sizeof(e->reason), "this node is %s, not a slave", election_state_name(e->state));
 			return act;
 		}
+		if (e->noclaim) {
+			snprintf(e->reason, sizeof(e->reason), "this node may not lead now (stopping, paused or not eligible)");
+			return act;
+		}
 	} else {
 		t = find_peer(e, target);
 		if (!election_peer_live(e, t, now) || t->role != EL_SLAVE) {
@@ -749,5 +755,5 @@ void election_fill(const struct election *e, uint8_t type, uint64_t now, struct 
 	m->master_age = WIRE_AGE_NONE;
 	if (type == WIRE_HEARTBEAT && heard_first_hand(e, now))
 		m->master_age = (uint32_t)(now - e->master_heard);
-	m->flags = e->holddown_until > e->last_call ? WIRE_F_NOCLAIM : 0;
+	m->flags = e->noclaim || e->holddown_until > e->last_call ? WIRE_F_NOCLAIM : 0;
 }

@@ -105,6 +105,8 @@ struct election {
 	char favored[WIRE_ID_MAX + 1]; /* the node a resigning master named */
 	uint64_t favored_until;
 	uint64_t holddown_until; /* no claims before this (after resigning) */
+	int noclaim;             /* the caller forbids claims: no claim, no promotion
+				  * as a named successor, no preemption (WIRE_F_NOCLAIM) */
 	uint64_t quorum_lost_since;
 	uint64_t last_call;      /* to detect our own stalls */
 	uint64_t handover_sent_at;

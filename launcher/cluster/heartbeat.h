@@ -1,0 +1,76 @@
+/*
+ * The heartbeat backend (cluster.h): the UDP protocol's election as a
+ * source of mastership events.  Pure: the caller decodes and filters the
+ * datagrams, calls in here, then sends what heartbeat_take_send() hands
+ * out and feeds the events to mastership (node.h does the feeding).
+ *
+ * What it adds to the election: the translation of the election's results
+ * into events, the packets to send (a switchover request twice, a
+ * resignation three times across one heartbeat interval: datagrams get
+ * lost), and the log notes of the election's own role changes.
+ */
+#ifndef FL_HEARTBEAT_H
+#define FL_HEARTBEAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cluster.h"
+#include "election.h"
+#include "wire.h"
+
+#define HB_SEND_MAX 32
+#define HB_EVENT_MAX 16
+#define HB_NOTE_MAX 8
+#define HB_RESIGN_COPIES 3
+
+/* What the caller logs: a role change of the election, or a new master. */
+struct hb_note {
+	enum { HB_NOTE_ROLE, HB_NOTE_MASTER, HB_NOTE_INFO } kind;
+	enum el_state from, to; /* HB_NOTE_ROLE */
+	char text[200];         /* the reason, or the line */
+};
+
+struct heartbeat {
+	struct election el;
+	uint8_t send[HB_SEND_MAX];   /* packet types to send, in order */
+	size_t nsend;
+	struct ms_event ev[HB_EVENT_MAX];
+	size_t ev_head, nev;
+	struct hb_note notes[HB_NOTE_MAX];
+	size_t nnotes;
+	int claimable;
+	/* the resignation's copies still to send, and when the next is due */
+	int resign_copies;
+	uint64_t resign_next_at;
+	/* set by any change of role or master: the status is written now */
+	int changed;
+};
+
+void heartbeat_init(struct heartbeat *h, const struct el_params *p, uint64_t now);
+void heartbeat_set_params(struct heartbeat *h, const struct el_params *p);
+/* A decoded, authenticated, fresh packet of another node. */
+void heartbeat_on_packet(struct heartbeat *h, const struct wire_msg *m, uint64_t now);
+/* The tick timer, every election_tick_ms(). */
+void heartbeat_tick(struct heartbeat *h, uint64_t now);
+/* The heartbeat timer, every delay: a heartbeat goes out. */
+void heartbeat_beat(struct heartbeat *h);
+/* Sends a resignation copy when one is due. */
+void heartbeat_wake(struct heartbeat *h, uint64_t now);
+/* When heartbeat_wake() is next needed (0: not). */
+uint64_t heartbeat_wake_at(const struct heartbeat *h);
+/* The next packet type to send; 0 when none. */
+uint8_t heartbeat_take_send(struct heartbeat *h);
+/* The next note for the log; 0 when none. */
+int heartbeat_take_note(struct heartbeat *h, struct hb_note *n);
+/* Fills an outgoing packet: the election's fields and our flags. */
+void heartbeat_fill(const struct heartbeat *h, uint8_t type, uint64_t now, struct wire_msg *m);
+
+extern const struct cluster_ops heartbeat_ops;
+
+static inline struct cluster heartbeat_cluster(struct heartbeat *h)
+{
+	return (struct cluster){.ops = &heartbeat_ops, .impl = h};
+}
+
+#endif
