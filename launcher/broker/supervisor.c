@@ -1,8 +1,8 @@
 /*
  * The broker process: start, readiness, output, exit, restart, stop.
  *
- * Wanted and actual state are kept apart: supervisor_want() records what the
- * election wants, reconcile() moves the process towards it, and every child
+ * Wanted and actual state are kept apart: supervisor_want() records what
+ * mastership wants, reconcile() moves the process towards it, and every child
  * event (exit, readiness, timers) ends in reconcile() again.
  */
 #include "supervisor.h"
@@ -60,14 +60,47 @@ int supervisor_alive(const struct supervisor *s)
 
 static void reconcile(struct supervisor *s);
 
+static void report(struct supervisor *s, enum sup_report_kind kind, const char *why)
+{
+	struct sup_report *r;
+
+	if (s->nreports == SUP_REPORTS_MAX) {
+		/* the caller takes them every loop iteration: only a bug fills
+		 * this; losing a "changed" costs a late status, nothing more */
+		log_err("broker supervisor: %u reports not taken; dropping the oldest", s->nreports);
+		s->report_head = (s->report_head + 1) % SUP_REPORTS_MAX;
+		s->nreports--;
+	}
+	r = &s->reports[(s->report_head + s->nreports++) % SUP_REPORTS_MAX];
+	r->kind = kind;
+	snprintf(r->why, sizeof(r->why), "%s", why != NULL ? why : "");
+}
+
+int supervisor_take_report(struct supervisor *s, struct sup_report *r)
+{
+	if (s->nreports == 0)
+		return 0;
+	*r = s->reports[s->report_head];
+	s->report_head = (s->report_head + 1) % SUP_REPORTS_MAX;
+	s->nreports--;
+	return 1;
+}
+
 static void set_state(struct supervisor *s, enum sup_state st)
 {
+	int was_alive = supervisor_alive(s);
+
 	if (s->state == st)
 		return;
 	log_debug("broker supervisor %s -> %s", supervisor_state_name(s->state), supervisor_state_name(st));
 	s->state = st;
-	if (s->hooks.changed)
-		s->hooks.changed(s->hooks.ud);
+	if (!was_alive && supervisor_alive(s))
+		report(s, SUP_REPORT_UP, NULL);
+	else if (was_alive && !supervisor_alive(s))
+		report(s, SUP_REPORT_DOWN, NULL);
+	if (st == SUP_SERVING)
+		report(s, SUP_REPORT_READY, NULL);
+	report(s, SUP_REPORT_CHANGED, NULL);
 }
 
 /* ---- output ---- */
@@ -250,9 +283,7 @@ static void child_cb(struct ev_loop *loop, ev_child *w, int revents)
 		else
 			log_warn("broker pid %ld stopped: %s", (long)s->pid, s->last_exit);
 		s->pid = 0;
-		set_state(s, SUP_IDLE);
-		if (s->hooks.down)
-			s->hooks.down(s->hooks.ud);
+		set_state(s, SUP_IDLE); /* reports DOWN */
 		reconcile(s);
 		return;
 	}
@@ -261,9 +292,7 @@ static void child_cb(struct ev_loop *loop, ev_child *w, int revents)
 	record_crash(s, now);
 	n = supervisor_recent_crashes(s, now);
 	if (!s->want) {
-		set_state(s, SUP_IDLE);
-		if (s->hooks.down)
-			s->hooks.down(s->hooks.ud);
+		set_state(s, SUP_IDLE); /* reports DOWN */
 		return;
 	}
 	if (n > s->p.max_restarts) {
@@ -271,11 +300,8 @@ static void child_cb(struct ev_loop *loop, ev_child *w, int revents)
 		snprintf(why, sizeof(why), "broker failed %u times within %llu ms", n, (unsigned long long)s->p.restart_window_ms);
 		log_err("%s: giving up mastership", why);
 		s->want = 0;
-		set_state(s, SUP_IDLE);
-		if (s->hooks.down)
-			s->hooks.down(s->hooks.ud);
-		if (s->hooks.gave_up)
-			s->hooks.gave_up(s->hooks.ud, why);
+		set_state(s, SUP_IDLE); /* reports DOWN */
+		report(s, SUP_REPORT_FAILED, why);
 		return;
 	}
 	{
@@ -392,8 +418,7 @@ failed:
 	record_crash(s, now);
 	if (supervisor_recent_crashes(s, now) > s->p.max_restarts) {
 		s->want = 0;
-		if (s->hooks.gave_up)
-			s->hooks.gave_up(s->hooks.ud, "the broker cannot be started");
+		report(s, SUP_REPORT_FAILED, "the broker cannot be started");
 		return;
 	}
 	ev_timer_set(&s->backoff_w,
@@ -468,13 +493,11 @@ void supervisor_set_params(struct supervisor *s, struct sup_params *p)
 	memset(p, 0, sizeof(*p));
 }
 
-void supervisor_init(struct supervisor *s, struct ev_loop *loop, struct sup_params *p, const char *node,
-		     struct sup_hooks hooks)
+void supervisor_init(struct supervisor *s, struct ev_loop *loop, struct sup_params *p, const char *node)
 {
 	memset(s, 0, sizeof(*s));
 	s->loop = loop;
 	supervisor_set_params(s, p);
-	s->hooks = hooks;
 	s->probe_fd = -1;
 	s->out.fd = s->err.fd = -1;
 	s->out.owner = s->err.owner = s;

@@ -1,5 +1,5 @@
 /*
- * Broker supervision.  The election says whether the broker is wanted; the
+ * Broker supervision.  Mastership says whether the broker is wanted; the
  * supervisor reconciles the actual process with that: it starts the broker
  * (through spawn()), watches its readiness and output, restarts it with
  * back-off when it dies unexpectedly, gives up after too many crashes, and
@@ -24,12 +24,23 @@ enum sup_state {
 	SUP_BACKOFF,  /* died unexpectedly; a restart is scheduled */
 };
 
-struct sup_hooks {
-	void *ud;
-	void (*changed)(void *ud);                 /* state, pid or counters changed */
-	void (*down)(void *ud);                    /* no broker process any more */
-	void (*gave_up)(void *ud, const char *why); /* too many failures: resign */
+/* What the supervisor reports.  It never calls up: the caller takes the
+ * reports (supervisor_take_report) after each call into the supervisor and
+ * once per loop iteration, for what its own callbacks did. */
+enum sup_report_kind {
+	SUP_REPORT_CHANGED, /* state, pid or counters changed */
+	SUP_REPORT_UP,      /* a broker process exists */
+	SUP_REPORT_READY,   /* it serves */
+	SUP_REPORT_DOWN,    /* no broker process any more */
+	SUP_REPORT_FAILED,  /* too many failures: it is no longer wanted; why */
 };
+
+struct sup_report {
+	enum sup_report_kind kind;
+	char why[160];
+};
+
+#define SUP_REPORTS_MAX 64
 
 /* The supervisor's settings.  The strings and the command's settings are
  * owned: supervisor_set_params takes them over, so nothing here points into
@@ -65,7 +76,8 @@ struct sup_stream {
 struct supervisor {
 	struct ev_loop *loop;
 	struct sup_params p;
-	struct sup_hooks hooks;
+	struct sup_report reports[SUP_REPORTS_MAX]; /* not yet taken, oldest first */
+	unsigned report_head, nreports;
 	char node[64];
 	char cache_address[96];   /* host:port of the replicated cache, for the broker */
 	int want;
@@ -92,14 +104,15 @@ struct supervisor {
 };
 
 /* Takes over p (its strings and command settings; *p is left empty). */
-void supervisor_init(struct supervisor *s, struct ev_loop *loop, struct sup_params *p, const char *node,
-		     struct sup_hooks hooks);
+void supervisor_init(struct supervisor *s, struct ev_loop *loop, struct sup_params *p, const char *node);
 /* New settings (a reload), taken over like supervisor_init's; a running
  * broker keeps its command until its next start, and p->output is ignored
  * (the output file stays the one opened at init). */
 void supervisor_set_params(struct supervisor *s, struct sup_params *p);
 /* The broker is wanted (master) or not.  term goes into its environment. */
 void supervisor_want(struct supervisor *s, int up, uint64_t term);
+/* The oldest report not yet taken: 1, or 0 when there is none. */
+int supervisor_take_report(struct supervisor *s, struct sup_report *r);
 /* A process exists (starting, serving or stopping). */
 int supervisor_alive(const struct supervisor *s);
 /* Crashes counted in the window at time now; for status. */

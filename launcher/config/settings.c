@@ -3,6 +3,7 @@
  */
 #include "settings.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -87,4 +88,17 @@ int settings_reload_keys(struct config *n, const struct config *old, unsigned ch
 			return -1;
 	}
 	return 0;
+}
+
+struct ms_params settings_mastership(const struct config *c, const char *self)
+{
+	struct ms_params p;
+
+	memset(&p, 0, sizeof(p));
+	snprintf(p.self, sizeof(p.self), "%s", self);
+	/* a handover's old master waits one failure timeout before it may
+	 * claim again; one whose broker failed, broker.holddown */
+	p.handover_holddown_ms = (uint64_t)c->cluster_delay * (uint64_t)c->cluster_retries;
+	p.failed_holddown_ms = (uint64_t)c->broker_holddown;
+	return p;
 }

@@ -10,10 +10,12 @@
 #include "cache.h"
 #include "config.h"
 #include "election.h"
+#include "mastership.h"
 #include "supervisor.h"
 #include "transport.h"
 
 struct el_params settings_election(const struct config *c, const char *self);
+struct ms_params settings_mastership(const struct config *c, const char *self);
 void settings_cache(const struct config *c, struct cache_params *p);
 /* 0, or -1 when a value does not fit (config_load refuses those first). */
 int settings_transport(const struct config *c, struct transport_params *p);

@@ -58,6 +58,11 @@ int mastership_leaving(const struct mastership *m)
 	       m->state == MS_EXITED;
 }
 
+int mastership_exiting(const struct mastership *m)
+{
+	return m->state == MS_EXITING || m->state == MS_EXIT_RESIGNING || m->state == MS_EXITED;
+}
+
 static void set_state(struct mastership *m, enum ms_state to, struct ms_actions *out, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 static void set_state(struct mastership *m, enum ms_state to, struct ms_actions *out, const char *fmt, ...)

@@ -151,6 +151,8 @@ void mastership_step(struct mastership *m, const struct ms_event *ev, uint64_t n
 int mastership_wants_broker(const struct mastership *m);
 /* A resignation or an exit is under way: peers must not name us. */
 int mastership_leaving(const struct mastership *m);
+/* A stop was asked for (SIGTERM): the node is on its way out. */
+int mastership_exiting(const struct mastership *m);
 const char *mastership_state_name(enum ms_state s);
 const char *mastership_input_name(enum ms_input in);
 

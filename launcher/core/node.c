@@ -48,7 +48,7 @@ static void step(struct mastership *m, struct cluster *c, const struct ms_event 
 		break;
 	case MS_CL_HANDOVER:
 		if (c->ops->handover(c->impl, a.target, now, out->why, sizeof(out->why)) != 0 && request)
-			out->refused = 1;
+			out->refused = out->refused_by_cluster = 1;
 		break;
 	}
 }

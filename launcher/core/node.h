@@ -32,6 +32,7 @@ struct node_out {
 	int exit;
 	/* the caller's request (resign, switchover): refused, and why */
 	int refused;
+	int refused_by_cluster; /* the backend refused it (why is its reason) */
 	char why[MS_REASON_MAX];
 	size_t ntransitions;
 	struct ms_transition transitions[NODE_TRANSITIONS_MAX];

@@ -23,6 +23,11 @@ static void json_str(struct ctl_out *o, const char *s)
 	ctl_printf(o, "\"");
 }
 
+int report_stopping(const struct report_view *v)
+{
+	return mastership_exiting(v->ms);
+}
+
 static const char *master_url(const struct report_view *v)
 {
 	const struct el_peer *p;
@@ -102,9 +107,12 @@ void report_status(const struct report_view *v, int json, struct ctl_out *o)
 		json_str(o, master_url(v));
 		ctl_printf(o, ",\"status\":");
 		json_str(o, v->status_text);
+		ctl_printf(o, ",\"mastership\":{\"state\":\"%s\",\"reason\":", mastership_state_name(v->ms->state));
+		json_str(o, v->ms->reason);
+		ctl_printf(o, "}");
 		ctl_printf(o, ",\"uptime_ms\":%llu,\"position\":%u,\"delay_ms\":%u,\"timeout_ms\":%llu,\"stopping\":%s",
 			   (unsigned long long)(v->now - v->started_at), e->p.position, e->p.delay_ms,
-			   (unsigned long long)e->timeout, v->stopping ? "true" : "false");
+			   (unsigned long long)e->timeout, report_stopping(v) ? "true" : "false");
 		ctl_printf(o, ",\"quorum\":{\"expected\":%u,\"live\":%zu,\"ok\":%s}", e->p.expected_nodes, live,
 			   election_quorum(e, v->now) ? "true" : "false");
 		ctl_printf(o, ",\"broker\":{\"state\":\"%s\",\"pid\":%ld,\"uptime_ms\":%llu,\"starts\":%llu,"
@@ -122,8 +130,9 @@ void report_status(const struct report_view *v, int json, struct ctl_out *o)
 		return;
 	}
 	ctl_printf(o, "node:      %s (cluster %s, position %u)\n", v->node, v->cluster_name, e->p.position);
-	ctl_printf(o, "role:      %s%s\n", election_state_name(e->state), v->stopping ? " (stopping)" : "");
+	ctl_printf(o, "role:      %s%s\n", election_state_name(e->state), report_stopping(v) ? " (stopping)" : "");
 	ctl_printf(o, "status:    %s\n", v->status_text);
+	ctl_printf(o, "mastership: %s (%s)\n", mastership_state_name(v->ms->state), v->ms->reason);
 	ctl_printf(o, "term:      %llu\n", (unsigned long long)term);
 	ctl_printf(o, "master:    %s%s%s\n", e->master[0] ? e->master : "none", *master_url(v) ? " at " : "",
 		   master_url(v));
@@ -237,21 +246,21 @@ void report_metrics(const struct report_view *v, struct ctl_out *o)
 	ctl_metric(o, "failover_packets_sent_total", "counter", "Cluster packets sent.", v->sent);
 	ctl_metric(o, "failover_packets_send_errors_total", "counter", "Cluster packets the kernel refused.",
 		   v->send_errors);
-	ctl_metric(o, "failover_packets_received_total", "counter", "Datagrams received.", v->received);
+	ctl_metric(o, "failover_packets_received_total", "counter", "Datagrams received.", v->filter->received);
 	ctl_metric_head(o, "failover_packets_dropped_total", "counter", "Datagrams dropped, by reason.");
-	for (int i = 1; i < v->ndrop; i++)
-		ctl_printf(o, "failover_packets_dropped_total{reason=\"%s\"} %llu\n", v->drop_names[i],
-			   (unsigned long long)v->dropped[i]);
+	for (int i = 1; i < DROP_COUNT; i++)
+		ctl_printf(o, "failover_packets_dropped_total{reason=\"%s\"} %llu\n", filter_drop_names[i],
+			   (unsigned long long)v->filter->dropped[i]);
 	ctl_metric(o, "failover_protocol_version", "gauge", "The cluster protocol version this node speaks.",
 		   (unsigned long long)WIRE_VERSION);
 	ctl_metric(o, "failover_peers_newer_protocol", "gauge",
 		   "Live peers speaking a newer protocol version (this node does not claim meanwhile).",
 		   election_newer_live(e, v->now));
 	ctl_metric(o, "failover_packets_newer_protocol_total", "counter",
-		   "Packets accepted from peers speaking a newer protocol version.", v->newer_received);
+		   "Packets accepted from peers speaking a newer protocol version.", v->filter->newer_received);
 	ctl_metric(o, "failover_packets_newer_unknown_type_total", "counter",
 		   "Packets of a newer protocol with a type this version does not know (only their sender's state is used).",
-		   v->newer_unknown_type);
+		   v->filter->newer_unknown_type);
 	ctl_metric_head(o, "failover_heartbeat_jitter_ms", "gauge", "Lateness of our heartbeat timer.");
 	ctl_printf(o, "failover_heartbeat_jitter_ms{stat=\"last\"} %.3f\nfailover_heartbeat_jitter_ms{stat=\"max\"} %.3f\n",
 		   v->hb_jitter_last_ms, v->hb_jitter_max_ms);

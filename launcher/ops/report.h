@@ -10,6 +10,8 @@
 
 #include "control.h"
 #include "election.h"
+#include "filter.h"
+#include "mastership.h"
 #include "supervisor.h"
 
 struct report_view {
@@ -17,20 +19,21 @@ struct report_view {
 	const char *cluster_name;
 	const char *broker_url;            /* the URL this node advertises, or "" */
 	const struct election *el;
+	const struct mastership *ms;
 	const struct supervisor *sup;
+	const struct filter *filter;       /* packets received and dropped */
 	uint64_t now, started_at;          /* monotonic ms */
-	int stopping, resign_pending;
+	int stopped;                       /* the loop has ended */
 	const char *status_text;
-	uint64_t sent, send_errors, received;
-	const uint64_t *dropped;           /* by reason */
-	const char *const *drop_names;
-	int ndrop;
-	uint64_t newer_received, newer_unknown_type; /* packets of a newer protocol */
+	uint64_t sent, send_errors;
 	double hb_jitter_last_ms, hb_jitter_max_ms;
 	uint64_t hb_count;
 	unsigned long long ctl_served, ctl_refused;
 	uint64_t cache_entries;
 };
+
+/* SIGTERM was received: the node is on its way out. */
+int report_stopping(const struct report_view *v);
 
 void report_status(const struct report_view *v, int json, struct ctl_out *o);
 void report_peers(const struct report_view *v, int json, struct ctl_out *o);

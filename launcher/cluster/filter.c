@@ -1,0 +1,120 @@
+/*
+ * The packet filter (see filter.h).
+ */
+#include "filter.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+
+const char *const filter_drop_names[DROP_COUNT] = {
+	"ok", "short", "magic", "version", "type", "length", "field", "foreign-cluster", "duplicate-node-id",
+	"unauthenticated", "bad-tag", "replay",
+};
+
+static enum filter_verdict drop(struct filter *f, enum drop_reason r, const struct sockaddr_in *from)
+{
+	char addr[32];
+
+	f->dropped[r]++;
+	if (log_get_level() >= LOG_LEVEL_DEBUG) {
+		inet_ntop(AF_INET, &from->sin_addr, addr, sizeof(addr));
+		log_debug("dropped a packet from %s: %s", addr, filter_drop_names[r]);
+	}
+	return FILTER_DROP;
+}
+
+/* Strictly increasing sequence numbers per sender and boot. */
+static int fresh(struct filter *f, const struct wire_msg *m)
+{
+	struct filter_seen *s = NULL;
+
+	for (size_t i = 0; i < f->nseen; i++)
+		if (strcmp(f->seen[i].node, m->node) == 0)
+			s = &f->seen[i];
+	if (s == NULL) {
+		if (f->nseen == FILTER_SEEN_MAX)
+			s = &f->seen[m->seq % FILTER_SEEN_MAX]; /* forget someone long gone, not the table */
+		else
+			s = &f->seen[f->nseen++];
+		snprintf(s->node, sizeof(s->node), "%s", m->node);
+		s->boot = m->boot;
+		s->seq = m->seq;
+		return 1;
+	}
+	if (m->boot < s->boot || (m->boot == s->boot && m->seq <= s->seq))
+		return 0;
+	s->boot = m->boot;
+	s->seq = m->seq;
+	return 1;
+}
+
+/*
+ * A peer that speaks a newer protocol is heard, not dropped: dropping it
+ * would make us deaf to it, and a deaf node claims against a live master.
+ * It is counted, and logged once when it starts (or stops) speaking it;
+ * the election does not claim while such a peer is live (election.h).
+ */
+static void note_version(struct filter *f, const struct election *el, const struct wire_msg *m)
+{
+	const struct el_peer *p = election_peer(el, m->node);
+	uint8_t before = p != NULL ? p->version : WIRE_VERSION;
+
+	if (m->version > WIRE_VERSION) {
+		f->newer_received++;
+		if (!wire_type_known(m->type)) {
+			f->newer_unknown_type++;
+			log_debug("%s sent a packet of type %u, new in protocol %u: only its sender's state is used",
+				  m->node, m->type, m->version);
+		}
+	}
+	/* once per peer, on a change; a new peer the full table cannot take is
+	 * not followed, and would be logged at every packet */
+	if ((p == NULL && el->npeers >= ELECTION_MAX_PEERS) || m->version == before ||
+	    (m->version <= WIRE_VERSION && before <= WIRE_VERSION))
+		return;
+	if (m->version > WIRE_VERSION)
+		log_warn("%s speaks protocol version %u, newer than ours (%d): following it, not claiming while it is "
+			 "live; upgrade this node",
+			 m->node, m->version, WIRE_VERSION);
+	else
+		log_info("%s speaks protocol version %u again", m->node, m->version);
+	f->changed = 1;
+}
+
+enum filter_verdict filter_packet(struct filter *f, const uint8_t *buf, size_t n, const struct sockaddr_in *from,
+				  const struct election *el, uint64_t now, struct wire_msg *m)
+{
+	enum wire_error err;
+
+	f->received++;
+	err = wire_decode(buf, n, m);
+	if (err != WIRE_OK)
+		return drop(f, (enum drop_reason)err, from);
+	if (m->cluster != f->cluster)
+		return drop(f, DROP_FOREIGN, from);
+	/* nothing unauthenticated or replayed changes any state */
+	if (f->keys != NULL) {
+		int v = auth_verify(f->keys, buf, n);
+		if (v != 0)
+			return drop(f, v == -1 ? DROP_UNAUTHENTICATED : DROP_BAD_TAG, from);
+	}
+	if (m->boot == f->boot && strcmp(m->node, f->node) == 0)
+		return FILTER_OWN;
+	if (!fresh(f, m))
+		return drop(f, DROP_REPLAY, from);
+	if (strcmp(m->node, f->node) == 0) {
+		drop(f, DROP_DUPLICATE_ID, from);
+		if (f->dup_warned_at == 0 || now - f->dup_warned_at > 10000) {
+			f->dup_warned_at = now;
+			log_err("another launcher uses our node id %s: give every node its own cluster.node", f->node);
+		}
+		return FILTER_DROP;
+	}
+	log_debug("received %s from %s role %s term %llu", wire_type_name(m->type), m->node, wire_role_name(m->role),
+		  (unsigned long long)m->term);
+	note_version(f, el, m);
+	return FILTER_ACCEPT;
+}

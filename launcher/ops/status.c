@@ -1,0 +1,107 @@
+/*
+ * The status file and systemd's status line (see status.h).
+ */
+#include "status.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "notify.h"
+#include "state.h"
+#include "wire.h"
+
+void status_write(struct status_file *f, const struct report_view *v)
+{
+	char buf[1024];
+	const struct election *e = v->el;
+	const struct supervisor *s = v->sup;
+	int n = snprintf(buf, sizeof(buf),
+			 "node=%s\nrole=%s\nterm=%llu\nmaster=%s\npeers=%zu\nquorum=%s\npid=%ld\npromotions=%llu\n"
+			 "demotions=%llu\nbroker=%s\nbroker_pid=%ld\nbroker_starts=%llu\nbroker_restarts=%llu\n"
+			 "broker_last_exit=%s\nprotocol=%d\nnewer_peers=%zu\n",
+			 v->node, v->stopped ? "stopped" : election_state_name(e->state),
+			 (unsigned long long)(e->state == EL_MASTER || e->master[0] ? e->term : e->max_term), e->master,
+			 election_live(e, v->now) - 1, election_quorum(e, v->now) ? "yes" : "no", (long)getpid(),
+			 (unsigned long long)e->promotions, (unsigned long long)e->demotions,
+			 supervisor_state_name(s->state), (long)s->pid, (unsigned long long)s->starts,
+			 (unsigned long long)s->restarts, s->last_exit, WIRE_VERSION, election_newer_live(e, v->now));
+
+	if (n < 0 || (size_t)n >= sizeof(buf) || strcmp(buf, f->last) == 0)
+		return;
+	if (state_write_file(f->path, buf, (size_t)n, 0) != 0) {
+		log_warn("cannot write %s: %s", f->path, strerror(errno));
+		f->last[0] = '\0';
+		return;
+	}
+	memcpy(f->last, buf, (size_t)n + 1);
+}
+
+void status_text(const struct report_view *v, char *buf, size_t len)
+{
+	const struct election *e = v->el;
+	const struct supervisor *s = v->sup;
+
+	if (report_stopping(v)) {
+		if (supervisor_alive(s))
+			snprintf(buf, len, "stopping; broker pid %ld stopping", (long)s->pid);
+		else
+			snprintf(buf, len, "stopping");
+		return;
+	}
+	switch (e->state) {
+	case EL_LISTENING:
+		snprintf(buf, len, "listening; joining cluster %s", v->cluster_name);
+		return;
+	case EL_CANDIDATE:
+		snprintf(buf, len, "candidate; claiming term %llu", (unsigned long long)e->claim_term);
+		return;
+	case EL_SLAVE:
+		if (e->master[0])
+			snprintf(buf, len, "slave; master is %s (term %llu)", e->master, (unsigned long long)e->term);
+		else
+			snprintf(buf, len, "slave; no master");
+		return;
+	case EL_MASTER:
+		break;
+	}
+	if (v->ms->state == MS_HANDING_OVER) {
+		snprintf(buf, len, "master; handing over, broker pid %ld stopping", (long)s->pid);
+		return;
+	}
+	switch (s->state) {
+	case SUP_STARTING:
+		snprintf(buf, len, "master; broker pid %ld starting", (long)s->pid);
+		break;
+	case SUP_SERVING:
+		snprintf(buf, len, "master; broker pid %ld serving", (long)s->pid);
+		break;
+	case SUP_STOPPING:
+		snprintf(buf, len, "master; broker pid %ld stopping", (long)s->pid);
+		break;
+	case SUP_BACKOFF:
+		snprintf(buf, len, "master; broker restarting (%u/%u)", supervisor_recent_crashes(s, v->now),
+			 s->p.max_restarts);
+		break;
+	case SUP_IDLE:
+		snprintf(buf, len, "master; broker down");
+		break;
+	}
+}
+
+void status_publish(struct status_file *f, const struct report_view *v)
+{
+	char text[256];
+	const struct election *e = v->el;
+
+	status_write(f, v);
+	status_text(v, text, sizeof(text));
+	if (!f->ready_sent && e->state != EL_LISTENING && e->state != EL_CANDIDATE) {
+		f->ready_sent = 1;
+		notify_ready(text);
+	} else {
+		notify_status(text);
+	}
+}
