@@ -1,6 +1,7 @@
 /*
  * Promela model of the master election in launcher/cluster/election.c: three nodes,
- * driven the way launcher/core/daemon.c drives it, on a network that loses
+ * driven the way the daemon drives it (cluster/heartbeat.c and
+ * core/mastership.c), on a network that loses
  * packets and partitions, with nodes that freeze.  model/README.md says
  * what is modelled, what is abstracted away, how to run it and the results.
  *
@@ -77,7 +78,7 @@
 #define RESIGNS 1
 #endif
 #ifndef RESIGN_COPIES
-#define RESIGN_COPIES 3         /* daemon.c: one now, two more at delay/3 intervals */
+#define RESIGN_COPIES 3         /* heartbeat.c: one now, two more at delay/3 intervals */
 #endif
 #ifndef QCAP
 #define QCAP 8                  /* per sender and receiver; asserted never to fill */
@@ -687,7 +688,7 @@ inline send_it(i) {
 	od
 }
 
-/* act() in daemon.c: what it does with the returned actions, in its order */
+/* what heartbeat.c and mastership.c do with the returned actions, in their order */
 inline do_actions(i) {
 	ty = 0;        /* claim, heartbeat, vote, resign, in this order */
 	do

@@ -1,0 +1,66 @@
+/*
+ * Packets out and in (see link.h).
+ */
+#include "link.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "clock.h"
+#include "log.h"
+
+void link_send(struct link *l, const struct heartbeat *hb, uint8_t type, const struct link_extra *x)
+{
+	struct wire_msg m;
+	uint8_t buf[WIRE_MAX_LEN];
+	size_t n;
+
+	memset(&m, 0, sizeof(m));
+	heartbeat_fill(hb, type, clock_mono_ms(), &m);
+	m.cluster = l->filter.cluster;
+	m.boot = l->boot;
+	m.seq = ++l->seq;
+	if (hb->el.state == EL_MASTER && x->serving)
+		m.flags |= WIRE_F_SERVING;
+	snprintf(m.url, sizeof(m.url), "%s", x->url);
+	if (type == WIRE_HEARTBEAT && x->payload != NULL) {
+		m.payload = x->payload;
+		m.payload_len = x->payload_len;
+		m.cache_digest = x->cache_digest;
+	}
+	n = wire_encode(&m, buf, sizeof(buf));
+	if (n == 0) {
+		log_err("cannot encode a %s packet", wire_type_name(type));
+		return;
+	}
+	if (l->keys != NULL)
+		auth_sign(l->keys, buf, n);
+	if (transport_send(&l->tr, buf, n) != 0) {
+		l->send_errors++;
+		/* every few seconds at most: a dead link must not flood the log */
+		if (l->send_errors == 1 || l->send_errors % 100 == 0)
+			log_warn("sending a %s failed (%llu failures so far): %s", wire_type_name(type),
+				 (unsigned long long)l->send_errors, strerror(errno));
+		return;
+	}
+	l->sent++;
+	log_debug("sent %s term %llu seq %llu", wire_type_name(type), (unsigned long long)m.term,
+		  (unsigned long long)m.seq);
+}
+
+int link_recv(struct link *l, const struct election *el, struct wire_msg *m, struct sockaddr_in *from, int *max)
+{
+	uint8_t buf[WIRE_MAX_LEN + 64];
+
+	while (*max > 0) {
+		ssize_t n = transport_recv(&l->tr, buf, sizeof(buf), from);
+
+		--*max;
+		if (n < 0)
+			return 0;
+		if (filter_packet(&l->filter, buf, (size_t)n, from, el, clock_mono_ms(), m) == FILTER_ACCEPT)
+			return 1;
+	}
+	return 0;
+}

@@ -1,0 +1,42 @@
+/*
+ * The heartbeat protocol's own I/O: a packet filled, encoded, signed and
+ * sent; datagrams received and passed through the filter.  The socket
+ * itself is transport.c; what is dropped, and why, is filter.c.
+ */
+#ifndef FL_LINK_H
+#define FL_LINK_H
+
+#include <netinet/in.h>
+#include <stdint.h>
+
+#include "auth.h"
+#include "filter.h"
+#include "heartbeat.h"
+#include "transport.h"
+
+struct link {
+	struct transport tr;
+	struct filter filter;
+	const struct auth_keys *keys; /* NULL: not signed */
+	uint64_t boot, seq;
+	uint64_t sent, send_errors;
+};
+
+/* What the packet says beside the election's fields. */
+struct link_extra {
+	const char *url;        /* the broker URL we advertise, or "" */
+	int serving;            /* our broker is ready */
+	/* heartbeats only: the cache's payload (its replication port) and the
+	 * digest of what it holds */
+	const uint8_t *payload;
+	size_t payload_len;
+	uint64_t cache_digest;
+};
+
+void link_send(struct link *l, const struct heartbeat *hb, uint8_t type, const struct link_extra *x);
+/* The next accepted packet of another node (1), or 0 when the socket has
+ * none left; at most max datagrams are read (a flood must not starve the
+ * timers). */
+int link_recv(struct link *l, const struct election *el, struct wire_msg *m, struct sockaddr_in *from, int *max);
+
+#endif

@@ -1,0 +1,187 @@
+/*
+ * Carrying out what mastership decided (see daemon_int.h): log lines,
+ * packets, hooks, the term, the broker wanted, the status, the end of the
+ * loop; and the supervisor's reports fed back in until all is quiet.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "bytes.h"
+#include "clock.h"
+#include "daemon_int.h"
+#include "hook.h"
+#include "log.h"
+#include "node.h"
+#include "state.h"
+
+struct report_view daemon_view(struct daemon *d, char *text, size_t len)
+{
+	struct report_view v = {
+		.node = d->node, .cluster_name = d->cfg->cluster_name, .broker_url = d->cfg->broker_url,
+		.el = &d->hb.el, .ms = &d->ms, .sup = &d->sup, .filter = &d->link.filter, .now = clock_mono_ms(),
+		.started_at = d->started_at, .stopped = d->stopped, .status_text = text, .sent = d->link.sent,
+		.send_errors = d->link.send_errors, .hb_jitter_last_ms = d->hb_jitter_last,
+		.hb_jitter_max_ms = d->hb_jitter_max, .hb_count = d->hb_count, .ctl_served = d->ctl.served,
+		.ctl_refused = d->ctl.refused, .cache_entries = d->cache ? cache_entries(d->cache) : 0,
+	};
+	if (text != NULL)
+		status_text(&v, text, len);
+	return v;
+}
+
+void daemon_publish(struct daemon *d)
+{
+	struct report_view v = daemon_view(d, NULL, 0);
+
+	ev_timer_stop(d->loop, &d->status_w);
+	status_publish(&d->status, &v);
+}
+
+void daemon_send(struct daemon *d, uint8_t type)
+{
+	uint8_t payload[CACHE_HB_PAYLOAD];
+	struct link_extra x = {.url = d->cfg->broker_url, .serving = d->sup.state == SUP_SERVING};
+
+	if (d->cache != NULL) {
+		/* where peers reach our cache, and what it holds */
+		bytes_put16(payload, cache_repl_port(d->cache));
+		x.payload = payload;
+		x.payload_len = sizeof(payload);
+		x.cache_digest = cache_digest(d->cache);
+	}
+	link_send(&d->link, &d->hb, type, &x);
+}
+
+static void run_hook(struct daemon *d, const char *cmd, const char *event, const char *role)
+{
+	struct hook_env env = {.event = event, .role = role, .node = d->node, .master = d->hb.el.master,
+			       .term = d->hb.el.term};
+
+	if (*cmd != '\0')
+		hook_run(d->loop, cmd, &env, d->cfg->broker_hook_timeout);
+}
+
+/* What the election and mastership said, for the log; hooks and the term
+ * go with the changes of mastership. */
+static void log_changes(struct daemon *d, const struct node_out *o)
+{
+	struct hb_note n;
+
+	while (heartbeat_take_note(&d->hb, &n))
+		if (n.kind == HB_NOTE_ROLE)
+			log_info("role %s -> %s (%s)", election_state_name(n.from), election_state_name(n.to), n.text);
+		else
+			log_info("%s", n.text);
+	for (size_t i = 0; i < o->ntransitions; i++) {
+		const struct ms_transition *t = &o->transitions[i];
+		log_info("mastership %s -> %s (%s)", mastership_state_name(t->from), mastership_state_name(t->to),
+			 t->reason);
+		if (t->to == MS_MASTER) {
+			/* the seed's lines: operators' alerts match them */
+			log_info("Promoted to Master node");
+			log_info("Failover Manager has been promoted");
+		} else if (t->from == MS_MASTER) {
+			log_warn("Demoted from master: %s", t->reason);
+		}
+	}
+	if (o->hook_promote)
+		run_hook(d, d->cfg->broker_on_promote, "promote", "master");
+	if (o->hook_demote)
+		run_hook(d, d->cfg->broker_on_demote, "demote",
+			 d->hb.el.state == EL_MASTER ? "slave" : election_state_name(d->hb.el.state));
+	if (o->persist_term != 0 && state_write_term(d->cfg->cluster_state_dir, o->persist_term) != 0)
+		log_warn("cannot keep term %llu in %s: %s", (unsigned long long)o->persist_term, d->cfg->cluster_state_dir,
+			 strerror(errno));
+}
+
+static void arm_wake(struct daemon *d, uint64_t at)
+{
+	uint64_t hb = heartbeat_wake_at(&d->hb), now = clock_mono_ms();
+
+	if (hb != 0 && (at == 0 || hb < at))
+		at = hb;
+	ev_timer_stop(d->loop, &d->wake_w);
+	if (at == 0)
+		return;
+	ev_timer_set(&d->wake_w, at > now ? (double)(at - now) / 1000.0 : 0., 0.);
+	ev_timer_start(d->loop, &d->wake_w);
+}
+
+/* The supervisor's reports since the last look, into o.  1 when any. */
+int daemon_take_reports(struct daemon *d, struct node_out *o)
+{
+	struct sup_report r;
+	int any = 0;
+
+	while (supervisor_take_report(&d->sup, &r)) {
+		struct ms_event ev = {0};
+		any = 1;
+		switch (r.kind) {
+		case SUP_REPORT_CHANGED:
+			o->status = MS_STATUS_NOW;
+			continue;
+		case SUP_REPORT_UP: ev.type = MS_IN_BROKER_UP; break;
+		case SUP_REPORT_READY: ev.type = MS_IN_BROKER_READY; break;
+		case SUP_REPORT_DOWN: ev.type = MS_IN_BROKER_DOWN; break;
+		case SUP_REPORT_FAILED: ev.type = MS_IN_BROKER_FAILED; break;
+		}
+		snprintf(ev.reason, sizeof(ev.reason), "%s", r.why);
+		node_feed(&d->ms, &d->cl, &ev, clock_mono_ms(), o);
+	}
+	return any;
+}
+
+/*
+ * Carries out a decision: log, packets, then the broker (a node that is no
+ * longer master stops its broker before anything else waits), then the
+ * status.  What the supervisor reports back goes in again, until quiet.
+ */
+void daemon_carry_out(struct daemon *d, struct node_out *o)
+{
+	struct node_out next;
+	uint8_t type;
+
+	for (int round = 0; round < 16; round++) {
+		log_changes(d, o);
+		while ((type = heartbeat_take_send(&d->hb)) != 0)
+			daemon_send(d, type);
+		supervisor_want(&d->sup, o->want_broker, o->broker_term);
+		if (d->cache != NULL)
+			cache_set_term(d->cache, d->hb.el.state == EL_MASTER ? d->hb.el.term : d->hb.el.max_term);
+		if (o->status == MS_STATUS_NOW || d->hb.changed) {
+			d->hb.changed = 0;
+			daemon_publish(d);
+		} else if ((o->status == MS_STATUS_LATER || d->link.filter.changed) && !ev_is_active(&d->status_w)) {
+			/* peers only: coalesced (a large group under load changes
+			 * many times a second; the file is rewritten at most every
+			 * second) */
+			ev_timer_set(&d->status_w, 1., 0.);
+			ev_timer_start(d->loop, &d->status_w);
+		}
+		d->link.filter.changed = 0;
+		arm_wake(d, o->wake_at);
+		if (o->exit) {
+			ev_break(d->loop, EVBREAK_ALL);
+			return;
+		}
+		node_out_clear(&next);
+		next.want_broker = o->want_broker;
+		next.broker_term = o->broker_term;
+		if (!daemon_take_reports(d, &next))
+			return;
+		*o = next;
+	}
+	log_err("mastership and the broker supervisor did not settle; going on");
+}
+
+/* One event (NULL: only what the backend queued) and all that follows. */
+void daemon_step(struct daemon *d, const struct ms_event *ev)
+{
+	struct node_out o;
+
+	node_out_clear(&o);
+	node_feed(&d->ms, &d->cl, ev, clock_mono_ms(), &o);
+	daemon_carry_out(d, &o);
+}
+

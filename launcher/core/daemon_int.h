@@ -1,0 +1,72 @@
+/*
+ * The daemon's state, shared by daemon.c (watchers, callbacks, carrying
+ * out decisions) and setup.c (opening everything at start).
+ */
+#ifndef FL_DAEMON_INT_H
+#define FL_DAEMON_INT_H
+
+#include <ev.h>
+
+#include "auth.h"
+#include "cache.h"
+#include "config.h"
+#include "control.h"
+#include "heartbeat.h"
+#include "link.h"
+#include "mastership.h"
+#include "node.h"
+#include "reload.h"
+#include "report.h"
+#include "status.h"
+#include "supervisor.h"
+
+struct daemon {
+	struct ev_loop *loop;
+	struct config *cfg;         /* owned; replaced by a reload */
+	const char *ini;            /* for reloads */
+	const struct strlist *overrides;
+	struct heartbeat hb;        /* the cluster backend: the election */
+	struct cluster cl;
+	struct mastership ms;
+	struct link link;           /* its packets: socket, filter, signing */
+	struct supervisor sup;
+	struct cache *cache;
+	struct auth_keys keys;
+	int auth;                   /* cluster.auth = hmac */
+	char node[WIRE_ID_MAX + 1];
+	uint64_t boot, seq;
+	struct status_file status;
+	struct control ctl;
+	ev_io rx_w;
+	ev_timer hb_w, tick_w, wake_w, status_w, wd_w, extend_w;
+	ev_prepare reports_w;
+	ev_signal term_w, int_w, hup_w, usr1_w;
+	uint64_t started_at, last_hb_at, hb_count;
+	double hb_jitter_last, hb_jitter_max;
+	int stopped;                /* the loop has ended */
+};
+
+/* Opens the state directory, the control socket, the cluster's parts, the
+ * cache, the supervisor and the socket.  0, -1 (a failure: restarting may
+ * help) or -2 (a configuration error). */
+int daemon_setup(struct daemon *d, const struct config *c, control_handler handler);
+
+/* Applies a checked reload (reload_prepare) whole; takes its configuration. */
+void daemon_reconfigure(struct daemon *d, struct reload *r);
+
+/* actions.c: the view the reports and the status are made from (text:
+ * the status line, or NULL) */
+struct report_view daemon_view(struct daemon *d, char *text, size_t len);
+/* The status file and systemd's line, now. */
+void daemon_publish(struct daemon *d);
+/* One packet of the heartbeat protocol. */
+void daemon_send(struct daemon *d, uint8_t type);
+/* The supervisor's reports since the last look, fed into o: 1 when any. */
+int daemon_take_reports(struct daemon *d, struct node_out *o);
+/* Carries out o, then whatever the supervisor reports back. */
+void daemon_carry_out(struct daemon *d, struct node_out *o);
+/* One event (NULL: only what the cluster backend queued) and all that
+ * follows from it. */
+void daemon_step(struct daemon *d, const struct ms_event *ev);
+
+#endif

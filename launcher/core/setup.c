@@ -1,0 +1,156 @@
+/*
+ * Opening everything at start (see daemon_int.h), in the order that lets a
+ * second instance with the same configuration fail before it touches any
+ * of the first one's files.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "clock.h"
+#include "daemon_int.h"
+#include "log.h"
+#include "reload.h"
+#include "settings.h"
+#include "state.h"
+#include "wire.h"
+
+/* The node's id, boot id, keys, election and mastership. */
+static int setup_cluster(struct daemon *d, const struct config *c)
+{
+	char err[512];
+	struct el_params p;
+	struct ms_params mp;
+	uint16_t r;
+
+	if (state_node_id(c->cluster_state_dir, c->cluster_node, d->node, sizeof(d->node), err, sizeof(err)) != 0) {
+		log_err("%s", err);
+		return -1;
+	}
+	/* wall-clock ms in the high 48 bits, 16 random bits: a later boot has
+	 * a larger id, which replay protection relies on */
+	if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r)) {
+		log_err("getrandom: %s", strerror(errno));
+		return -1;
+	}
+	d->boot = clock_wall_ms() << 16 | r;
+	if (strcmp(c->cluster_auth, "hmac") == 0) {
+		if (auth_init() != 0 || auth_load(&d->keys, c->cluster_key_file, (int)c->cluster_key_id, err, sizeof(err)) != 0) {
+			log_err("%s", err);
+			return -2; /* a configuration error: restarting will not help */
+		}
+		d->auth = 1;
+		log_info("cluster packets authenticated with key %ld of %s (%d keys accepted)", c->cluster_key_id,
+			 c->cluster_key_file, d->keys.n);
+	} else {
+		log_warn("cluster.auth = none: cluster packets are NOT authenticated; anyone who can send to %s:%ld "
+			 "can promote or demote nodes", c->cluster_group, c->cluster_port);
+	}
+	if (c->cluster_delay * c->cluster_retries < 100)
+		log_warn("failure timeout %ld ms (cluster.delay x cluster.retries): a busy host can stall this "
+			 "process that long, and a stalled master steps down; raise cluster.retries",
+			 c->cluster_delay * c->cluster_retries);
+	d->link.boot = d->boot;
+	d->link.keys = d->auth ? &d->keys : NULL;
+	d->link.filter = (struct filter){.cluster = wire_cluster_digest(c->cluster_name), .boot = d->boot,
+					 .keys = d->link.keys};
+	snprintf(d->link.filter.node, sizeof(d->link.filter.node), "%s", d->node);
+	p = settings_election(c, d->node);
+	p.initial_term = state_read_term(c->cluster_state_dir);
+	heartbeat_init(&d->hb, &p, clock_mono_ms());
+	d->cl = heartbeat_cluster(&d->hb);
+	mp = settings_mastership(c, d->node);
+	mastership_init(&d->ms, &mp);
+	return 0;
+}
+
+int daemon_setup(struct daemon *d, const struct config *c, control_handler handler)
+{
+	char err[512], dir[256], *slash;
+	struct cache_params cp;
+	struct sup_params sp;
+	struct transport_params tp;
+	int rc;
+
+	if (state_mkdir(c->cluster_state_dir) != 0) {
+		log_err("cannot create the state directory %s: %s", c->cluster_state_dir, strerror(errno));
+		return -1;
+	}
+	/* first: a second launcher with this socket is another instance's
+	 * configuration, refused before it touches anything else */
+	snprintf(dir, sizeof(dir), "%s", c->control_socket);
+	slash = strrchr(dir, '/');
+	if (slash != NULL && slash != dir) {
+		*slash = '\0';
+		state_mkdir(dir);
+	}
+	rc = control_open(&d->ctl, d->loop, c->control_socket, (unsigned)c->control_mode, handler, d, err,
+			  sizeof(err));
+	if (rc != 0) {
+		log_err("%s", err);
+		return rc == -2 ? -2 : -1;
+	}
+	if ((rc = setup_cluster(d, c)) != 0)
+		return rc;
+	snprintf(d->status.path, sizeof(d->status.path), "%s/status", c->cluster_state_dir);
+	settings_cache(c, &cp);
+	d->cache = cache_open(d->loop, &cp, d->node, d->auth ? &d->keys : NULL, err, sizeof(err));
+	if (d->cache == NULL) {
+		log_err("cannot start the cache: %s", err);
+		return -1;
+	}
+	if (settings_supervisor(c, &sp) != 0) {
+		log_err("out of memory");
+		return -1;
+	}
+	supervisor_init(&d->sup, d->loop, &sp, d->node);
+	snprintf(d->sup.cache_address, sizeof(d->sup.cache_address), "%s", cache_address(d->cache));
+	log_info("node %s of cluster %s, position %ld, heartbeat %ld ms, master lost after %ld missed", d->node,
+		 c->cluster_name, c->cluster_position, c->cluster_delay, c->cluster_retries);
+
+	log_info("Creating listener...");
+	if (settings_transport(c, &tp) != 0) {
+		log_err("cannot open the cluster socket: cluster.peer, cluster.group or cluster.interface too long");
+		return -2;
+	}
+	if (transport_open(&d->link.tr, &tp, err, sizeof(err)) != 0) {
+		log_err("cannot open the cluster socket: %s", err);
+		return -1;
+	}
+	log_info("Creating broadcaster...");
+	return 0;
+}
+
+
+void daemon_reconfigure(struct daemon *d, struct reload *r)
+{
+	struct el_params p = settings_election(r->cfg, d->node);
+	struct ms_params mp = settings_mastership(r->cfg, d->node);
+	struct cache_params cp;
+
+	/* nothing can refuse it now: apply it whole */
+	reload_log_changes(r);
+	if (d->auth) {
+		/* a key rotation: the new file's keys are accepted at once */
+		d->keys = r->keys;
+		log_info("keys reloaded: signing with key %ld, %d accepted", r->cfg->cluster_key_id, r->keys.n);
+	}
+	log_set_level((enum log_level)log_level_parse(r->cfg->log_level));
+	p.initial_term = d->hb.el.p.initial_term;
+	heartbeat_set_params(&d->hb, &p);
+	mastership_set_params(&d->ms, &mp);
+	settings_cache(r->cfg, &cp);
+	cache_set_params(d->cache, &cp);
+	ev_timer_set(&d->hb_w, r->cfg->cluster_delay / 1000.0, r->cfg->cluster_delay / 1000.0);
+	ev_timer_again(d->loop, &d->hb_w);
+	ev_timer_set(&d->tick_w, election_tick_ms(&d->hb.el) / 1000.0, election_tick_ms(&d->hb.el) / 1000.0);
+	ev_timer_again(d->loop, &d->tick_w);
+	/* the broker's settings apply from its next start */
+	supervisor_set_params(&d->sup, &r->sup);
+	config_free(d->cfg);
+	d->cfg = r->cfg;
+	r->cfg = NULL;
+	reload_free(r);
+	log_info("reloaded");
+}
