@@ -175,13 +175,27 @@ void daemon_carry_out(struct daemon *d, struct node_out *o)
 	log_err("mastership and the broker supervisor did not settle; going on");
 }
 
+/*
+ * The supervisor's own callbacks (child exit, back-off, readiness) queue
+ * reports that the prepare watcher takes only at the end of the loop
+ * iteration; another watcher of the same iteration comes first.  Those
+ * reports go in before its event: mastership resigns only while it knows
+ * of no broker process, and a broker the supervisor gave up on must not
+ * be wanted again with a clean crash count.
+ */
+void daemon_feed(struct daemon *d, const struct ms_event *ev, struct node_out *o)
+{
+	daemon_take_reports(d, o);
+	node_feed(&d->ms, &d->cl, ev, clock_mono_ms(), o);
+}
+
 /* One event (NULL: only what the backend queued) and all that follows. */
 void daemon_step(struct daemon *d, const struct ms_event *ev)
 {
 	struct node_out o;
 
 	node_out_clear(&o);
-	node_feed(&d->ms, &d->cl, ev, clock_mono_ms(), &o);
+	daemon_feed(d, ev, &o);
 	daemon_carry_out(d, &o);
 }
 

@@ -164,9 +164,10 @@ static int control_cb(void *ud, const struct ctl_request *req, struct ctl_out *o
 	case DISPATCH_REQUEST:
 		break;
 	}
-	/* who hands over, as it was asked */
-	snprintf(from, sizeof(from), "%s", d->hb.el.state == EL_MASTER ? d->node : d->hb.el.master);
 	node_out_clear(&o);
+	/* the reports first (daemon_feed), then who hands over, as it was asked */
+	daemon_take_reports(d, &o);
+	snprintf(from, sizeof(from), "%s", d->hb.el.state == EL_MASTER ? d->node : d->hb.el.master);
 	node_feed(&d->ms, &d->cl, &ev, clock_mono_ms(), &o);
 	rc = dispatch_answer(&v, req, &o, from, out);
 	daemon_carry_out(d, &o);

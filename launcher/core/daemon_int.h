@@ -65,6 +65,9 @@ void daemon_send(struct daemon *d, uint8_t type);
 int daemon_take_reports(struct daemon *d, struct node_out *o);
 /* Carries out o, then whatever the supervisor reports back. */
 void daemon_carry_out(struct daemon *d, struct node_out *o);
+/* The supervisor's reports not yet taken, then ev (NULL: only what the
+ * cluster backend queued), into o.  Every event goes in this way. */
+void daemon_feed(struct daemon *d, const struct ms_event *ev, struct node_out *o);
 /* One event (NULL: only what the cluster backend queued) and all that
  * follows from it. */
 void daemon_step(struct daemon *d, const struct ms_event *ev);
