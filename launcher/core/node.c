@@ -64,4 +64,8 @@ void node_feed(struct mastership *m, struct cluster *c, const struct ms_event *e
 		step(m, c, &next, now, out, 0);
 	out->want_broker = mastership_wants_broker(m);
 	out->broker_term = m->term;
+	/* from the state, like the broker wanted: a call that stepped nothing
+	 * (a heartbeat timer with no event) must not drop a fence deadline,
+	 * which the caller's wake timer would then forget */
+	out->wake_at = m->state == MS_MASTER ? m->fence_until : 0;
 }
