@@ -479,8 +479,8 @@ static void on_vote(struct election *e, const struct wire_msg *m, uint64_t now, 
 		snprintf(e->voters[e->nvotes++], sizeof(e->voters[0]), "%s", m->node);
 	/* a majority has voted for the named successor's term: nobody else can
 	 * collect one for it, and there is nothing left to wait for */
-	if (named_successor(e, now) && votes_enough(e) && election_quorum(e, now) && e->max_term <= e->claim_term &&
-	    newer_claimants(e, now) == 0)
+	if (!e->noclaim && named_successor(e, now) && votes_enough(e) && election_quorum(e, now) &&
+	    e->max_term <= e->claim_term && newer_claimants(e, now) == 0)
 		promote(e, now, act, "named by the resigning master, and a majority voted");
 }
 

@@ -63,7 +63,7 @@ static void run_hook(struct daemon *d, const char *cmd, const char *event, const
 }
 
 /* What the election and mastership said, for the log; hooks and the term
- * go with the changes of mastership. */
+ * go with the lead taken or given up. */
 static void log_changes(struct daemon *d, const struct node_out *o)
 {
 	struct hb_note n;
@@ -81,10 +81,11 @@ static void log_changes(struct daemon *d, const struct node_out *o)
 			/* the seed's lines: operators' alerts match them */
 			log_info("Promoted to Master node");
 			log_info("Failover Manager has been promoted");
-		} else if (t->from == MS_MASTER) {
-			log_warn("Demoted from master: %s", t->reason);
 		}
 	}
+	/* when the lead is given up: a resigning master's broker is down by now */
+	if (o->hook_demote)
+		log_warn("Demoted from master: %s", o->demote_reason);
 	if (o->hook_promote)
 		run_hook(d, d->cfg->broker_on_promote, "promote", "master");
 	if (o->hook_demote)

@@ -73,10 +73,6 @@ static void set_state(struct mastership *m, enum ms_state to, struct ms_actions 
 	va_start(ap, fmt);
 	vsnprintf(m->reason, sizeof(m->reason), fmt, ap);
 	va_end(ap);
-	if (m->state == MS_MASTER && to != MS_MASTER) {
-		m->demotions++;
-		out->hook_demote = 1;
-	}
 	if (to == MS_MASTER && m->state != MS_MASTER) {
 		m->promotions++;
 		out->hook_promote = 1;
@@ -90,6 +86,17 @@ static void set_state(struct mastership *m, enum ms_state to, struct ms_actions 
 	}
 	m->state = to;
 	out->status = MS_STATUS_NOW;
+}
+
+/* We no longer lead, by our resignation or by the cluster's word. */
+static void lead_lost(struct mastership *m, struct ms_actions *out, const char *why)
+{
+	if (!m->leading)
+		return;
+	m->leading = 0;
+	m->demotions++;
+	out->hook_demote = 1;
+	snprintf(out->demote_reason, sizeof(out->demote_reason), "%s", why);
 }
 
 static void refuse(struct ms_actions *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -116,6 +123,11 @@ static void resign_now(struct mastership *m, struct ms_actions *out)
 	memcpy(out->target, m->resign_target, sizeof(out->target));
 	out->holddown_ms = m->resign_holddown_ms;
 	m->resign_due = 0;
+	{
+		char why[MS_REASON_MAX];
+		snprintf(why, sizeof(why), "resigning%s%s", m->resign_target[0] ? " in favour of " : "", m->resign_target);
+		lead_lost(m, out, why);
+	}
 	if (m->state == MS_EXITING)
 		set_state(m, MS_EXIT_RESIGNING, out, "broker down: resigning%s%s before exiting",
 			  m->resign_target[0] ? " in favour of " : "", m->resign_target);
@@ -139,6 +151,7 @@ static void hand_over(struct mastership *m, const char *target, uint64_t holddow
 /* Stopped leading without resigning (outranked, lost, fenced). */
 static void demote(struct mastership *m, struct ms_actions *out, const char *why)
 {
+	lead_lost(m, out, why);
 	if (m->state == MS_MASTER)
 		set_state(m, MS_FOLLOWING, out, "%s", why);
 }
@@ -158,6 +171,7 @@ static void on_leader(struct mastership *m, const struct ms_event *ev, struct ms
 	if (m->state == MS_MASTER && ev->term != m->term)
 		out->persist_term = ev->term;
 	m->term = ev->term;
+	m->leading = 1;
 	switch (m->state) {
 	case MS_FOLLOWING:
 	case MS_RESIGNING: /* led again before the copies were out: they stop */
@@ -366,7 +380,7 @@ void mastership_step(struct mastership *m, const struct ms_event *ev, uint64_t n
 	 * may take the lead */
 	if (m->state == MS_MASTER && m->fence_until != 0 && now >= m->fence_until) {
 		m->fence_until = 0;
-		set_state(m, MS_FOLLOWING, out, "lead not renewed by its deadline: stopping the broker");
+		demote(m, out, "lead not renewed by its deadline: stopping the broker");
 	}
 	out->want_broker = mastership_wants_broker(m);
 	out->broker_term = m->term;

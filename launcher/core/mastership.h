@@ -104,7 +104,12 @@ struct ms_actions {
 	enum ms_cluster_cmd cluster;
 	char target[MS_ID_MAX + 1];
 	uint64_t holddown_ms;
+	/* the lead taken (MASTER entered) or given up: the hooks run, and the
+	 * log says "Promoted to Master node" / "Demoted from master: why".  The
+	 * lead is given up when the cluster is told (a resignation goes out
+	 * only after the broker is down) or when the cluster says it is lost */
 	int hook_promote, hook_demote;
+	char demote_reason[MS_REASON_MAX];
 	uint64_t persist_term;      /* 0: nothing to keep */
 	enum ms_status status;
 	int exit;                   /* end the loop */
@@ -130,6 +135,7 @@ struct mastership {
 	char reason[MS_REASON_MAX];   /* why the state last changed */
 	char leader[MS_ID_MAX + 1];   /* who leads, as the cluster last said ("" none) */
 	uint64_t term;                /* the term we lead at, or the leader's */
+	int leading;                  /* the cluster has us as leader (until we resign or it says otherwise) */
 	uint64_t fence_until;         /* we may lead until then (0: no lease) */
 	int broker_alive, broker_ready;
 	int paused, ineligible;

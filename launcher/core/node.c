@@ -17,7 +17,10 @@ void node_out_clear(struct node_out *out)
 static void merge(struct node_out *out, const struct ms_actions *a)
 {
 	out->hook_promote |= a->hook_promote;
-	out->hook_demote |= a->hook_demote;
+	if (a->hook_demote) {
+		out->hook_demote = 1;
+		memcpy(out->demote_reason, a->demote_reason, sizeof(out->demote_reason));
+	}
 	if (a->persist_term != 0)
 		out->persist_term = a->persist_term;
 	if (a->status > out->status)

@@ -27,6 +27,7 @@ struct node_out {
 	int want_broker;       /* the broker's wanted state after the chain (always set) */
 	uint64_t broker_term;
 	int hook_promote, hook_demote;
+	char demote_reason[MS_REASON_MAX];
 	uint64_t persist_term; /* 0: nothing to keep */
 	enum ms_status status;
 	int exit;
