@@ -103,6 +103,8 @@ static void translate(struct heartbeat *h, unsigned a, enum el_state old, const 
 		queue_send(h, WIRE_HEARTBEAT);
 	if (a & EL_SEND_VOTE)
 		queue_send(h, WIRE_VOTE);
+	if (a & EL_SEND_RESIGN)
+		queue_send(h, WIRE_RESIGN); /* the first copy; hb_resign() times the others */
 	if (a & EL_SEND_HANDOVER) {
 		if ((n = note(h, HB_NOTE_INFO)) != NULL)
 			snprintf(n->text, sizeof(n->text), "asking master %s to hand over to %s", e->master,
