@@ -52,6 +52,11 @@ int mastership_wants_broker(const struct mastership *m)
 	return m->state == MS_MASTER;
 }
 
+uint64_t mastership_wake_at(const struct mastership *m)
+{
+	return m->state == MS_MASTER ? m->fence_until : 0;
+}
+
 int mastership_leaving(const struct mastership *m)
 {
 	return m->state == MS_HANDING_OVER || m->state == MS_EXITING || m->state == MS_EXIT_RESIGNING ||
@@ -366,5 +371,5 @@ void mastership_step(struct mastership *m, const struct ms_event *ev, uint64_t n
 	out->want_broker = mastership_wants_broker(m);
 	out->broker_term = m->term;
 	out->claimable = claimable(m);
-	out->wake_at = m->state == MS_MASTER ? m->fence_until : 0;
+	out->wake_at = mastership_wake_at(m);
 }
