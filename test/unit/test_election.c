@@ -203,6 +203,9 @@ static void quorum(void **state)
 	assert_non_null(strstr(EL(&s, 0).reason, "lost quorum"));
 	assert_int_equal(masters_in(&s, 0), 1);
 	assert_int_equal(s.longest_overlap, 0);
+	/* the cut-off master's broker runs on until it sees no majority for a
+	 * timeout, a while after the majority elected (minority_of_five) */
+	assert_true(s.longest_broker_overlap < 300);
 }
 
 static void no_failback_and_preempt(void **state)
@@ -229,6 +232,7 @@ static void no_failback_and_preempt(void **state)
 	assert_true(EL(&s, 0).term > 2);
 	assert_int_equal(count_masters(&s), 1);
 	assert_int_equal(s.longest_overlap, 0);
+	assert_int_equal(s.longest_broker_overlap, 0);
 }
 
 /* failoverctl switchover, with brokers that take 50 ms to stop: the master
@@ -303,6 +307,7 @@ static void many_nodes(void **state)
 		assert_true(sim_until_master(&s, 5000, NULL) >= 0);
 	}
 	assert_int_equal(s.longest_overlap, 0);
+	assert_int_equal(s.longest_broker_overlap, 0);
 }
 
 static void minority_of_five(void **state)
@@ -347,6 +352,7 @@ static void loss_30_percent_no_false_failover(void **state)
 		assert_int_equal(EL(&s, 0).promotions + EL(&s, 1).promotions + EL(&s, 2).promotions, 1);
 		assert_int_equal(count_masters(&s), 1);
 		assert_int_equal(s.longest_overlap, 0);
+		assert_int_equal(s.longest_broker_overlap, 0);
 	}
 }
 
@@ -369,6 +375,7 @@ static void loss_30_percent_claims_fail(void **state)
 		sim_run(&s, 120000);
 		extra += EL(&s, 0).promotions + EL(&s, 1).promotions + EL(&s, 2).promotions - 1;
 		assert_int_equal(s.longest_overlap, 0);
+		assert_int_equal(s.longest_broker_overlap, 0);
 	}
 	assert_true(extra <= 2);
 }
@@ -607,6 +614,7 @@ static void newer_peer_decides(void **state)
 	assert_int_equal(election_peer(&EL(&s, 0), "n2")->version, WIRE_VERSION + 1);
 	assert_int_equal(election_newer_live(&EL(&s, 1), s.now), 0);
 	assert_int_equal(s.longest_overlap, 0);
+	assert_int_equal(s.longest_broker_overlap, 0);
 	sim_crash(&s, 1); /* the newer node goes away */
 	assert_int_equal(sim_until_master(&s, 5000, NULL), 0);
 	assert_int_equal(election_newer_live(&EL(&s, 0), s.now), 0);
