@@ -625,7 +625,8 @@ static void check(struct sim *s)
 	}
 	if (s->backend == SIM_LEASE && s->world.key.holder[0] && s->now < s->world.key.expiry)
 		for (int i = 0; i < s->n; i++)
-			if (s->nd[i].b.alive && strcmp(s->world.member[i], s->world.key.holder) != 0) {
+			if (s->nd[i].b.alive && !(s->nd[i].frozen && s->freeze_whole_node) &&
+			    strcmp(s->world.member[i], s->world.key.holder) != 0) {
 				s->lease_violation_ms++;
 				break;
 			}
