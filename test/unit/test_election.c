@@ -842,6 +842,70 @@ static void long_freeze_never_two_live_brokers(void **state)
 	}
 }
 
+/* SIGTERM of the master whose broker takes longer to stop than the
+ * failure timeout: it keeps heartbeating as master meanwhile, so nobody
+ * takes over early; once the broker is down it resigns (three copies)
+ * naming n2, which promotes, and the old launcher exits.  Never two
+ * brokers. */
+static void stop_master_with_a_slow_broker(void **state)
+{
+	struct sim s;
+	uint64_t t0;
+
+	(void)state;
+	sim_init(&s, 3, 100, 3);
+	for (int i = 0; i < 3; i++)
+		s.nd[i].b.stop_ms = 1000;
+	settle_n1_master(&s);
+	t0 = s.now;
+	sim_event(&s, 0, MS_IN_STOP, NULL, NULL);
+	assert_int_equal(s.nd[0].ms.state, MS_EXITING);
+	sim_run(&s, 999);
+	assert_true(s.nd[0].b.alive);
+	assert_int_equal(EL(&s, 0).state, EL_MASTER);
+	assert_int_equal(EL(&s, 1).promotions + EL(&s, 2).promotions, 0);
+	assert_int_equal(s.nd[0].sent[WIRE_RESIGN], 0);
+	assert_int_equal(sim_until_master(&s, 5000, NULL), 1);
+	assert_true(s.now <= t0 + 1000 + 2);
+	assert_false(s.nd[0].b.alive);
+	sim_run(&s, 100);
+	assert_int_equal(s.nd[0].sent[WIRE_RESIGN], HB_RESIGN_COPIES);
+	assert_true(s.nd[0].exited);
+	assert_int_equal(s.nd[0].ms.state, MS_EXITED);
+	assert_one_master_after(&s, 2000);
+	assert_string_equal(EL(&s, 2).master, "n2");
+}
+
+/* The master's broker keeps failing: the lead goes to n2 once the broker
+ * is down, and n1, held down for the broker's holddown, does not claim it
+ * back. */
+static void broker_failure_hands_over(void **state)
+{
+	struct sim s;
+
+	(void)state;
+	sim_init(&s, 3, 100, 3);
+	for (int i = 0; i < 3; i++) {
+		s.nd[i].b.start_ms = 200;
+		s.nd[i].b.stop_ms = 100;
+	}
+	settle_n1_master(&s);
+	assert_true(s.nd[0].b.ready);
+	fb_fail(&s.nd[0].b);
+	sim_step(&s);
+	assert_int_equal(s.nd[0].ms.state, MS_HANDING_OVER);
+	assert_int_equal(EL(&s, 0).state, EL_MASTER);
+	/* the election steps down only once the broker is down */
+	while (EL(&s, 0).state == EL_MASTER)
+		sim_step(&s);
+	assert_false(s.nd[0].b.alive);
+	assert_int_equal(sim_until_master(&s, 5000, NULL), 1);
+	assert_one_master_after(&s, 2500);
+	assert_int_equal(EL(&s, 1).state, EL_MASTER);
+	assert_int_equal(EL(&s, 0).promotions, 1);
+	assert_true(s.nd[1].b.ready);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -864,6 +928,8 @@ int main(void)
 		cmocka_unit_test(handover_to_an_older_node_refused_beside_a_newer_one),
 		cmocka_unit_test(short_freeze_timers_before_packets),
 		cmocka_unit_test(long_freeze_never_two_live_brokers),
+		cmocka_unit_test(stop_master_with_a_slow_broker),
+		cmocka_unit_test(broker_failure_hands_over),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
