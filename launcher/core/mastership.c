@@ -261,6 +261,12 @@ static void on_switchover(struct mastership *m, const struct ms_event *ev, struc
 		refuse(out, "a handover is already under way");
 		return;
 	}
+	/* the backend would come back with MS_IN_HANDOVER_ASKED, refused
+	 * there as an event, where the caller's request sees nothing */
+	if (m->paused && m->state == MS_MASTER) {
+		refuse(out, "paused: this master makes no handover");
+		return;
+	}
 	out->cluster = MS_CL_HANDOVER;
 	memcpy(out->target, ev->target, sizeof(out->target));
 }

@@ -327,6 +327,28 @@ static void ineligible_or_paused_not_claimable(void **state)
 	}
 }
 
+/* Paused, a master makes no handover: a switchover asked of it is refused
+ * up front, not accepted and then dropped when the backend asks back. */
+static void switchover_refused_while_paused_master(void **state)
+{
+	struct mastership m;
+	struct ms_actions a;
+	struct ms_event ev = event(MS_IN_SWITCHOVER);
+
+	(void)state;
+	make_master(&m, &a);
+	step(&m, MS_IN_PAUSE, 150, &a);
+	mastership_step(&m, &ev, 160, &a);
+	assert_true(a.refused);
+	assert_non_null(strstr(a.why, "paused"));
+	assert_int_equal(a.cluster, MS_CL_NONE);
+	assert_int_equal(m.state, MS_MASTER);
+	step(&m, MS_IN_RESUME, 170, &a);
+	mastership_step(&m, &ev, 180, &a);
+	assert_false(a.refused);
+	assert_int_equal(a.cluster, MS_CL_HANDOVER);
+}
+
 /* Every state, with the broker alive or not, paused or not, ineligible or
  * not, times every input (and the leader being us or another): the
  * broker is wanted in MASTER only, a resignation is never commanded while
@@ -401,6 +423,7 @@ int main(void)
 		cmocka_unit_test(stop_as_follower),
 		cmocka_unit_test(stop_twice_exits),
 		cmocka_unit_test(switchover_refused_while_leaving),
+		cmocka_unit_test(switchover_refused_while_paused_master),
 		cmocka_unit_test(failure_hands_over_unless_paused),
 		cmocka_unit_test(fence_deadline_demotes),
 		cmocka_unit_test(ineligible_or_paused_not_claimable),
