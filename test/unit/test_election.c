@@ -906,6 +906,35 @@ static void broker_failure_hands_over(void **state)
 	assert_true(s.nd[1].b.ready);
 }
 
+/* Paused (maintenance), the master keeps its broker and its place: its
+ * heartbeats say it will not claim, a broker failure is only noted, a
+ * switchover is refused; resumed, it hands over as usual. */
+static void paused_master_keeps_its_place(void **state)
+{
+	struct sim s;
+	struct node_out out;
+
+	(void)state;
+	sim_init(&s, 3, 100, 3);
+	settle_n1_master(&s);
+	sim_event(&s, 0, MS_IN_PAUSE, NULL, &out);
+	fb_fail(&s.nd[0].b);
+	sim_run(&s, 10);
+	sim_event(&s, 0, MS_IN_SWITCHOVER, "n2", &out);
+	assert_true(out.refused);
+	assert_one_master_after(&s, 3000);
+	assert_int_equal(EL(&s, 0).state, EL_MASTER);
+	assert_int_equal(s.nd[0].ms.state, MS_MASTER);
+	assert_true(s.nd[0].b.alive);
+	assert_int_equal(EL(&s, 1).promotions + EL(&s, 2).promotions, 0);
+	sim_event(&s, 0, MS_IN_RESUME, NULL, &out);
+	sim_event(&s, 0, MS_IN_SWITCHOVER, "n2", &out);
+	assert_false(out.refused);
+	assert_int_equal(EL(&s, 0).state, EL_SLAVE); /* its broker stopped at once */
+	assert_int_equal(sim_until_master(&s, 5000, NULL), 1);
+	assert_one_master_after(&s, 1000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -930,6 +959,7 @@ int main(void)
 		cmocka_unit_test(long_freeze_never_two_live_brokers),
 		cmocka_unit_test(stop_master_with_a_slow_broker),
 		cmocka_unit_test(broker_failure_hands_over),
+		cmocka_unit_test(paused_master_keeps_its_place),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
