@@ -165,6 +165,9 @@ void lease_tick(struct lease *l, uint64_t now)
 				l->leader[0] = '\0';
 				snprintf(lease_event(l, MS_IN_NO_LEADER)->reason, MS_REASON_MAX, "the key is free");
 			}
+		} else if (strcmp(k->holder, self) == 0) {
+			/* held by a former session of ours (we restarted): not
+			 * ours to renew; it expires, then we may take it anew */
 		} else if (strcmp(k->holder, l->leader) != 0 || k->term != l->term) {
 			copy_id(l->leader, k->holder);
 			l->term = k->term;
@@ -265,6 +268,47 @@ const struct cluster_ops lease_ops = {
 };
 
 /* ---- the simulator ---- */
+
+/* Between mastership and the backend: counts resignations commanded while
+ * the broker process still lives (never: mastership resigns after DOWN) */
+static void chk_resign(void *impl, const char *target, uint64_t holddown_ms, uint64_t now)
+{
+	struct sim_node *nd = impl;
+
+	nd->resigns++;
+	if (nd->b.alive)
+		nd->resigned_with_broker++;
+	nd->inner.ops->resign(nd->inner.impl, target, holddown_ms, now);
+}
+
+static int chk_handover(void *impl, const char *target, uint64_t now, char *why, size_t len)
+{
+	struct sim_node *nd = impl;
+
+	return nd->inner.ops->handover(nd->inner.impl, target, now, why, len);
+}
+
+static void chk_set_claimable(void *impl, int yes)
+{
+	struct sim_node *nd = impl;
+
+	nd->inner.ops->set_claimable(nd->inner.impl, yes);
+}
+
+static int chk_next_event(void *impl, struct ms_event *ev)
+{
+	struct sim_node *nd = impl;
+
+	return nd->inner.ops->next_event(nd->inner.impl, ev);
+}
+
+static const struct cluster_ops check_ops = {
+	.name = "checked",
+	.resign = chk_resign,
+	.handover = chk_handover,
+	.set_claimable = chk_set_claimable,
+	.next_event = chk_next_event,
+};
 
 struct el_params sim_params(int i, uint32_t delay, uint32_t retries)
 {
@@ -487,15 +531,22 @@ static void node_reset(struct sim *s, int i)
 	snprintf(mp.self, sizeof(mp.self), "n%d", i + 1);
 	if (s->backend == SIM_HEARTBEAT) {
 		mp.handover_holddown_ms = nd->hb.el.timeout;
-		nd->c = heartbeat_cluster(&nd->hb);
+		nd->inner = heartbeat_cluster(&nd->hb);
 	} else {
 		mp.handover_holddown_ms = s->world.ttl_ms;
-		nd->c = (struct cluster){.ops = &lease_ops, .impl = &nd->ls};
+		nd->inner = (struct cluster){.ops = &lease_ops, .impl = &nd->ls};
 	}
+	nd->c = (struct cluster){.ops = &check_ops, .impl = nd};
 	mp.failed_holddown_ms = 10 * mp.handover_holddown_ms;
 	mastership_init(&nd->ms, &mp);
 	/* a new launcher: its old broker went with the old one */
-	memset(&nd->b, 0, sizeof(nd->b));
+	{
+		uint64_t start = nd->b.start_ms, stop = nd->b.stop_ms; /* the broker's, kept */
+
+		memset(&nd->b, 0, sizeof(nd->b));
+		nd->b.start_ms = start;
+		nd->b.stop_ms = stop;
+	}
 	nd->rhead = nd->rn = 0;
 	memset(nd->at, 0, sizeof(nd->at));
 	memset(nd->repeat, 0, sizeof(nd->repeat));
@@ -550,11 +601,16 @@ void sim_init_lease(struct sim *s, int n, uint64_t ttl, uint64_t renew, uint64_t
 	for (int i = 0; i < n; i++) {
 		snprintf(s->world.member[i], sizeof(s->world.member[i]), "n%d", i + 1);
 		s->nd[i].linked = 1;
-		lease_init(&s->nd[i].ls, &s->world, i);
-		node_reset(s, i);
-		s->nd[i].at[ST_LEASE] = s->now;
-		s->nd[i].repeat[ST_LEASE] = renew;
+		sim_restart_lease(s, i);
 	}
+}
+
+void sim_restart_lease(struct sim *s, int i)
+{
+	lease_init(&s->nd[i].ls, &s->world, i);
+	node_reset(s, i);
+	s->nd[i].at[ST_LEASE] = s->now;
+	s->nd[i].repeat[ST_LEASE] = s->world.renew_ms;
 }
 
 void sim_crash(struct sim *s, int i)

@@ -118,7 +118,10 @@ struct sim_node {
 	struct heartbeat hb;
 	struct lease ls;
 	struct mastership ms;
-	struct cluster c;
+	struct cluster c;     /* the checking wrapper around inner */
+	struct cluster inner; /* the backend */
+	uint64_t resigned_with_broker; /* resignations while the broker process lived */
+	uint64_t resigns;
 	struct fake_broker b;
 	uint64_t at[ST_COUNT];     /* timer expiry (0: stopped) */
 	uint64_t repeat[ST_COUNT]; /* 0: one-shot */
@@ -173,6 +176,8 @@ void sim_init_quorum(struct sim *s, int n, uint32_t delay, uint32_t retries);
 void sim_start(struct sim *s, int i, struct el_params p);
 /* A lease cluster of n nodes. */
 void sim_init_lease(struct sim *s, int n, uint64_t ttl, uint64_t renew, uint64_t margin);
+/* (Re)starts node i's launcher in a lease cluster. */
+void sim_restart_lease(struct sim *s, int i);
 /* The node is gone (power off): launcher and broker. */
 void sim_crash(struct sim *s, int i);
 unsigned sim_rand(struct sim *s);
