@@ -369,10 +369,12 @@ void mastership_step(struct mastership *m, const struct ms_event *ev, uint64_t n
 		break;
 	}
 	/* a lease not renewed in time: the broker stops before anyone else
-	 * may take the lead */
+	 * may take the lead.  The backend did not say we lost the lead (it
+	 * may renew again yet): it is told to give it up, once the broker is
+	 * down, or it would hold the lead with no broker behind it */
 	if (m->state == MS_MASTER && m->fence_until != 0 && now >= m->fence_until) {
 		m->fence_until = 0;
-		set_state(m, MS_FOLLOWING, out, "lead not renewed by its deadline: stopping the broker");
+		hand_over(m, "", 0, out, "lead not renewed by its deadline: stopping the broker, then giving the lead up");
 	}
 	out->want_broker = mastership_wants_broker(m);
 	out->broker_term = m->term;

@@ -277,21 +277,29 @@ static void fence_deadline_demotes(void **state)
 	assert_int_equal(m.state, MS_MASTER);
 	assert_true(a.want_broker);
 	step(&m, MS_IN_TIME, 5000, &a);
-	assert_int_equal(m.state, MS_FOLLOWING);
+	assert_int_equal(m.state, MS_HANDING_OVER);
 	assert_false(a.want_broker);
 	assert_true(a.hook_demote);
-	assert_int_equal(a.cluster, MS_CL_NONE); /* not a resignation: the lease just runs out */
+	assert_int_equal(a.cluster, MS_CL_NONE); /* the broker first */
 	assert_int_equal(a.wake_at, 0);
 	assert_non_null(strstr(m.reason, "not renewed"));
+	/* then the backend, which may still hold the lead, gives it up */
+	step(&m, MS_IN_BROKER_DOWN, 5100, &a);
+	assert_int_equal(a.cluster, MS_CL_RESIGN);
+	assert_int_equal(a.holddown_ms, 0);
+	step(&m, MS_IN_RESIGN_SENT, 5100, &a);
+	assert_int_equal(m.state, MS_FOLLOWING);
 	/* a renewal while following is ignored; a fence already past demotes
-	 * in the step that brings it */
+	 * in the step that brings it (no broker: the lead goes at once) */
 	mastership_step(&m, &ev, 6000, &a);
 	assert_int_equal(m.fence_until, 0);
 	leader(&m, "n1", 6, 7000, &a);
 	assert_int_equal(m.state, MS_MASTER);
 	ev.deadline = 6999;
 	mastership_step(&m, &ev, 7000, &a);
-	assert_int_equal(m.state, MS_FOLLOWING);
+	assert_int_equal(m.state, MS_RESIGNING);
+	assert_int_equal(a.cluster, MS_CL_RESIGN);
+	assert_false(a.want_broker);
 }
 
 static void ineligible_or_paused_not_claimable(void **state)
