@@ -235,6 +235,113 @@ static void lease_term_from_outside(void **state)
 		assert_int_equal(s.nd[i].ms.term, 8);
 }
 
+/* Random faults and requests on three lease nodes for a simulated minute
+ * per seed: partitions from the key, crashes and restarts, stops,
+ * resigns, switchovers, broker failures, pauses; brokers that stop within
+ * the fence margin.  Throughout: never the key held by one node while
+ * another's broker lives, no resignation while the broker lives, terms
+ * only grow.  After the faults: one master, serving, the key's holder. */
+static void lease_chaos(void **state)
+{
+	(void)state;
+	for (uint64_t seed = 1; seed <= 100; seed++) {
+		struct sim s;
+		uint64_t until[3] = {0, 0, 0}, key_term = 0;
+		int fault[3] = {0, 0, 0};
+
+		sim_init_lease(&s, 3, 1000, 200, 300);
+		s.rng = seed * 7919;
+		for (int i = 0; i < 3; i++) {
+			s.nd[i].b.start_ms = sim_rand(&s) % 300;
+			s.nd[i].b.stop_ms = sim_rand(&s) % 250;
+		}
+		for (int t = 0; t < 60000; t++) {
+			int i = (int)(sim_rand(&s) % 3);
+
+			for (int j = 0; j < 3; j++) {
+				if (fault[j] == 0 && s.nd[j].exited) {
+					fault[j] = 'x';
+					until[j] = s.now + 500;
+				}
+				if (fault[j] == 0 || s.now < until[j])
+					continue;
+				if (fault[j] == 'p')
+					s.nd[j].linked = 1;
+				else if (fault[j] == 'c' || fault[j] == 'x')
+					sim_restart_lease(&s, j);
+				else if (fault[j] == 'z')
+					sim_event(&s, j, MS_IN_RESUME, NULL, NULL);
+				fault[j] = 0;
+			}
+			if (sim_rand(&s) % 200 == 0 && fault[i] == 0 && s.nd[i].up) {
+				switch (sim_rand(&s) % 8) {
+				case 0:
+					fault[i] = 'p';
+					s.nd[i].linked = 0;
+					until[i] = s.now + sim_rand(&s) % 3000;
+					break;
+				case 1:
+					fault[i] = 'c';
+					sim_crash(&s, i);
+					until[i] = s.now + sim_rand(&s) % 2000;
+					break;
+				case 2:
+					sim_event(&s, i, MS_IN_STOP, NULL, NULL);
+					break;
+				case 3:
+					sim_event(&s, i, MS_IN_RESIGN, NULL, NULL);
+					break;
+				case 4: {
+					char target[8];
+					snprintf(target, sizeof(target), "n%u", 1 + sim_rand(&s) % 3);
+					sim_event(&s, i, MS_IN_SWITCHOVER, sim_rand(&s) % 2 ? target : "", NULL);
+					break;
+				}
+				case 5:
+					fb_fail(&s.nd[i].b);
+					break;
+				case 6:
+					fault[i] = 'z';
+					sim_event(&s, i, MS_IN_PAUSE, NULL, NULL);
+					until[i] = s.now + sim_rand(&s) % 3000;
+					break;
+				default:
+					break;
+				}
+			}
+			sim_step(&s);
+			assert_true(s.world.key.term >= key_term);
+			key_term = s.world.key.term;
+			for (int j = 0; j < 3; j++)
+				assert_int_equal(s.nd[j].resigned_with_broker, 0);
+			assert_int_equal(s.lease_violation_ms, 0);
+		}
+		for (int j = 0; j < 3; j++) {
+			if (fault[j] == 'p')
+				s.nd[j].linked = 1;
+			else if (fault[j] == 'c' || fault[j] == 'x' || s.nd[j].exited)
+				sim_restart_lease(&s, j);
+			else if (fault[j] == 'z')
+				sim_event(&s, j, MS_IN_RESUME, NULL, NULL);
+		}
+		for (int t = 0; t < 12000; t++) {
+			sim_step(&s);
+			for (int j = 0; j < 3; j++)
+				if (s.nd[j].exited)
+					sim_restart_lease(&s, j);
+		}
+		assert_int_equal(sim_count_masters(&s), 1);
+		assert_int_equal(sim_live_brokers(&s), 1);
+		for (int j = 0; j < 3; j++) {
+			assert_true(s.nd[j].up);
+			assert_int_equal(s.nd[j].ms.state, holder_is(&s, s.world.member[j]) ? MS_MASTER : MS_FOLLOWING);
+			assert_int_equal(s.nd[j].b.alive, s.nd[j].ms.state == MS_MASTER);
+		}
+		assert_int_equal(s.terms_went_back, 0);
+		assert_int_equal(s.lease_violation_ms, 0);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -243,6 +350,7 @@ int main(void)
 		cmocka_unit_test(lease_loss_frozen),
 		cmocka_unit_test(lease_handover),
 		cmocka_unit_test(lease_term_from_outside),
+		cmocka_unit_test(lease_chaos),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
