@@ -52,6 +52,11 @@ int mastership_wants_broker(const struct mastership *m)
 	return m->state == MS_MASTER;
 }
 
+uint64_t mastership_wake_at(const struct mastership *m)
+{
+	return m->state == MS_MASTER ? m->fence_until : 0;
+}
+
 int mastership_leaving(const struct mastership *m)
 {
 	return m->state == MS_HANDING_OVER || m->state == MS_EXITING || m->state == MS_EXIT_RESIGNING ||
@@ -275,6 +280,12 @@ static void on_switchover(struct mastership *m, const struct ms_event *ev, struc
 		refuse(out, "a handover is already under way");
 		return;
 	}
+	/* the backend would come back with MS_IN_HANDOVER_ASKED, refused
+	 * there as an event, where the caller's request sees nothing */
+	if (m->paused && m->state == MS_MASTER) {
+		refuse(out, "paused: this master makes no handover");
+		return;
+	}
 	out->cluster = MS_CL_HANDOVER;
 	memcpy(out->target, ev->target, sizeof(out->target));
 }
@@ -377,13 +388,17 @@ void mastership_step(struct mastership *m, const struct ms_event *ev, uint64_t n
 		break;
 	}
 	/* a lease not renewed in time: the broker stops before anyone else
-	 * may take the lead */
+	 * may take the lead.  The backend did not say we lost the lead (it
+	 * may renew again yet): it is told to give it up, once the broker is
+	 * down, or it would hold the lead with no broker behind it */
 	if (m->state == MS_MASTER && m->fence_until != 0 && now >= m->fence_until) {
 		m->fence_until = 0;
-		demote(m, out, "lead not renewed by its deadline: stopping the broker");
+		/* the lead is forfeit at the deadline, whatever the backend holds */
+		lead_lost(m, out, "lead not renewed by its deadline");
+		hand_over(m, "", 0, out, "lead not renewed by its deadline: stopping the broker, then giving the lead up");
 	}
 	out->want_broker = mastership_wants_broker(m);
 	out->broker_term = m->term;
 	out->claimable = claimable(m);
-	out->wake_at = m->state == MS_MASTER ? m->fence_until : 0;
+	out->wake_at = mastership_wake_at(m);
 }

@@ -155,6 +155,8 @@ void mastership_step(struct mastership *m, const struct ms_event *ev, uint64_t n
 
 /* The broker is wanted: MASTER only. */
 int mastership_wants_broker(const struct mastership *m);
+/* When MS_IN_TIME is next needed (a fence deadline; 0: never). */
+uint64_t mastership_wake_at(const struct mastership *m);
 /* A resignation or an exit is under way: peers must not name us. */
 int mastership_leaving(const struct mastership *m);
 /* A stop was asked for (SIGTERM): the node is on its way out. */

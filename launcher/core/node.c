@@ -26,7 +26,6 @@ static void merge(struct node_out *out, const struct ms_actions *a)
 	if (a->status > out->status)
 		out->status = a->status;
 	out->exit |= a->exit;
-	out->wake_at = a->wake_at;
 	for (size_t i = 0; i < a->ntransitions && out->ntransitions < NODE_TRANSITIONS_MAX; i++)
 		out->transitions[out->ntransitions++] = a->transitions[i];
 }
@@ -65,10 +64,10 @@ void node_feed(struct mastership *m, struct cluster *c, const struct ms_event *e
 		step(m, c, ev, now, out, 1);
 	for (int i = 0; i < NODE_STEPS_MAX && c->ops->next_event(c->impl, &next); i++)
 		step(m, c, &next, now, out, 0);
+	/* like the broker's wanted state, from the state after the chain: a
+	 * call that stepped nothing (a tick with no news) must not drop the
+	 * fence timer */
 	out->want_broker = mastership_wants_broker(m);
 	out->broker_term = m->term;
-	/* from the state, like the broker wanted: a call that stepped nothing
-	 * (a heartbeat timer with no event) must not drop a fence deadline,
-	 * which the caller's wake timer would then forget */
-	out->wake_at = m->state == MS_MASTER ? m->fence_until : 0;
+	out->wake_at = mastership_wake_at(m);
 }

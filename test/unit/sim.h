@@ -1,0 +1,202 @@
+/*
+ * A simulated cluster that runs the daemon's own decision code: per node a
+ * cluster backend (the heartbeat protocol, or a fake lease), mastership,
+ * and node_feed() joining them, called the way the daemon calls them; only
+ * the I/O is simulated (a bus, socket buffers, a fake broker, timers).
+ *
+ * Time is in whole milliseconds.  Each simulated millisecond is one event
+ * loop iteration per running node, in libev's order after the poll:
+ *  1. overdue timers, the one that expired latest first (libev feeds the
+ *     expired timers after the polled I/O, and invokes pending watchers
+ *     last in, first out); a repeating timer fires once however late;
+ *  2. the socket: up to 64 packets of its receive buffer (the daemon's
+ *     batch), each fed as it is read;
+ *  3. the broker's reports.
+ * After every callback the node carries out node_out as the daemon does:
+ * send what the backend queued, set the broker's wanted state, feed the
+ * broker's immediate reports back until quiet, re-arm the resign and the
+ * mastership timers.
+ *
+ * A packet sent at t arrives at t + 1 in the receive buffer of every node
+ * that hears the sender; a frozen node (SIGSTOP) keeps receiving, bounded
+ * like a real receive buffer, and reads it when thawed.
+ */
+#ifndef FL_TEST_SIM_H
+#define FL_TEST_SIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cluster.h"
+#include "heartbeat.h"
+#include "mastership.h"
+#include "node.h"
+#include "wire.h"
+
+#define SIM_N 5
+#define SIM_BUS 4096
+#define SIM_RCVBUF 256 /* datagrams: about a default rmem of small packets */
+#define SIM_BATCH 64   /* the daemon's read batch */
+#define SIM_TRACE 128
+
+/* ---- the fake broker ----
+ * Wanted up: a process exists at once (UP), it serves start_ms later
+ * (READY).  Wanted down: the process is gone stop_ms later (DOWN).
+ * fb_fail() makes it report FAILED (its supervisor gave up on it). */
+struct fake_broker {
+	uint64_t start_ms, stop_ms;
+	int wanted;
+	int alive;          /* the process exists */
+	int ready;
+	uint64_t ready_at;  /* when it will serve (0: not starting) */
+	uint64_t down_at;   /* stopping: when the process is gone (0: not stopping) */
+	int failing;
+	enum ms_input rep[8]; /* reports the launcher has not read yet */
+	size_t nrep;
+	unsigned starts, stops;
+};
+
+void fb_want(struct fake_broker *b, int want, uint64_t now);
+/* The next report due by now; 0 when none. */
+int fb_take(struct fake_broker *b, uint64_t now, struct ms_event *ev);
+void fb_fail(struct fake_broker *b);
+
+/* ---- the fake lease backend (cluster.h) ----
+ * One shared key {holder, term, expiry}, as in a coordination service.  A
+ * node takes the key when it is free or expired (term + 1), renews it
+ * every renew period, and says: LEADER, FENCE (expiry minus a margin),
+ * LEADERSHIP_LOST.  Resigning deletes the key, optionally naming the node
+ * that may take it next. */
+struct lease_key {
+	char holder[MS_ID_MAX + 1]; /* "" free */
+	uint64_t term, expiry;
+	char next[MS_ID_MAX + 1];   /* named by a resignation: only it may take the key */
+	uint64_t next_until;
+};
+
+struct lease_world {
+	struct lease_key key;
+	uint64_t ttl_ms, renew_ms, margin_ms;
+	int n;
+	char member[SIM_N][MS_ID_MAX + 1];
+	int member_claimable[SIM_N];
+	/* a follower's switchover request, read by the holder */
+	char ask[MS_ID_MAX + 1];
+	int asked;
+	uint64_t max_term; /* the highest term the key ever had */
+};
+
+struct lease {
+	struct lease_world *w;
+	int idx;
+	int reachable;             /* can talk to the key (set by the simulator) */
+	int claimable;
+	int leading;
+	uint64_t term, expiry;     /* of our key while leading */
+	char leader[MS_ID_MAX + 1];/* as last told to mastership */
+	uint64_t holddown_until;
+	struct ms_event ev[16];
+	size_t head, nev;
+};
+
+extern const struct cluster_ops lease_ops;
+void lease_init(struct lease *l, struct lease_world *w, int idx);
+/* The renew timer: renew, or look at the key. */
+void lease_tick(struct lease *l, uint64_t now);
+
+/* ---- the simulator ---- */
+enum sim_timer { ST_TICK, ST_BEAT, ST_RESIGN, ST_WAKE, ST_LEASE, ST_COUNT };
+enum sim_backend { SIM_HEARTBEAT, SIM_LEASE };
+
+struct sim_node {
+	int up;          /* the launcher runs */
+	int frozen;      /* SIGSTOP: no callbacks; packets still queue */
+	int linked;      /* link to the others (heartbeat) or to the key (lease) */
+	int group;       /* nodes hear each other only within one group */
+	int deaf_resign; /* every RESIGN copy to this node is lost */
+	uint8_t version; /* protocol version in its packets (0: as filled) */
+	struct heartbeat hb;
+	struct lease ls;
+	struct mastership ms;
+	struct cluster c;     /* the checking wrapper around inner */
+	struct cluster inner; /* the backend */
+	uint64_t resigned_with_broker; /* resignations while the broker process lived */
+	uint64_t resigns;
+	struct fake_broker b;
+	uint64_t at[ST_COUNT];     /* timer expiry (0: stopped) */
+	uint64_t repeat[ST_COUNT]; /* 0: one-shot */
+	struct wire_msg rcv[SIM_RCVBUF];
+	size_t rhead, rn;
+	uint64_t rcv_dropped, seq;
+	uint64_t sent[WIRE_TYPE_MAX + 1]; /* packets sent, by type */
+	uint64_t sent_at[WIRE_TYPE_MAX + 1]; /* when the last of each type went out */
+	/* callbacks of the last iteration, in order: T tick, B heartbeat,
+	 * R resign copy, W mastership wake, L lease, P packet read, K broker
+	 * report; and whether the broker was wanted when each ran (1/0) */
+	char trace[SIM_TRACE + 1];
+	char trace_want[SIM_TRACE + 1];
+	size_t ntrace;
+	int exited;
+	uint64_t max_term;    /* the highest mastership term seen here */
+};
+
+struct sim {
+	int n;
+	enum sim_backend backend;
+	uint64_t now;
+	struct sim_node nd[SIM_N];
+	struct wire_msg q[SIM_BUS];
+	int qfrom[SIM_BUS];
+	size_t qn;
+	unsigned loss_pct;        /* chance a delivery is lost */
+	uint64_t delivered, lost; /* deliveries to a node that hears, and those lost to loss_pct */
+	int mute[SIM_N][SIM_N];   /* every packet from a to b is lost */
+	uint64_t rng;
+	/* a freeze stops the whole node, the broker's JVM too (a VM pause):
+	 * a frozen broker serves nobody.  0: SIGSTOP of the launcher only */
+	int freeze_whole_node;
+	struct lease_world world;
+	/* invariants: election masters (heartbeat) or mastership masters
+	 * (lease) that hear each other; brokers alive (serving) at once;
+	 * ms with the key held by one node and another's broker alive */
+	uint64_t overlap_ms, longest_overlap;
+	uint64_t broker_overlap_ms, longest_broker_overlap;
+	uint64_t lease_violation_ms;
+	int terms_went_back;
+};
+
+#define EL(s, i) ((s)->nd[i].hb.el)
+
+struct el_params sim_params(int i, uint32_t delay, uint32_t retries);
+/* Heartbeat clusters of n nodes; sim_init_quorum: expected_nodes = n. */
+struct sim *sim_new(void);
+void sim_init(struct sim *s, int n, uint32_t delay, uint32_t retries);
+void sim_init_quorum(struct sim *s, int n, uint32_t delay, uint32_t retries);
+/* (Re)starts node i's launcher with these election settings. */
+void sim_start(struct sim *s, int i, struct el_params p);
+/* A lease cluster of n nodes. */
+void sim_init_lease(struct sim *s, int n, uint64_t ttl, uint64_t renew, uint64_t margin);
+/* (Re)starts node i's launcher in a lease cluster. */
+void sim_restart_lease(struct sim *s, int i);
+/* The node is gone (power off): launcher and broker. */
+void sim_crash(struct sim *s, int i);
+unsigned sim_rand(struct sim *s);
+void sim_step(struct sim *s);
+void sim_run(struct sim *s, uint64_t ms);
+int sim_hears(const struct sim *s, int a, int b);
+/* Election masters among running, unfrozen, linked nodes of one group. */
+int sim_masters_in(const struct sim *s, int group);
+int sim_count_masters(const struct sim *s);
+/* Brokers alive and serving (a frozen one serves when only the launcher is frozen). */
+int sim_live_brokers(const struct sim *s);
+/* Runs until exactly one election master among running nodes. */
+int sim_until_master(struct sim *s, uint64_t limit, uint64_t *took);
+/* An operator's or signal's event at node i, as one callback; out gets its
+ * node_out (may be NULL). */
+void sim_event(struct sim *s, int i, enum ms_input type, const char *target, struct node_out *out);
+/* A packet read by node i's socket callback at once (not via the bus). */
+void sim_packet(struct sim *s, int i, const struct wire_msg *m);
+/* Node i's tick timer fires at once. */
+void sim_tick(struct sim *s, int i);
+
+#endif
