@@ -399,10 +399,15 @@ static void carry_out(struct sim *s, int i, struct node_out *out)
 	nd->at[ST_WAKE] = out->wake_at;
 }
 
+/* One callback of the daemon: the broker's reports not yet taken go in
+ * first (daemon_feed), then its event, then all is carried out. */
 static void callback(struct sim *s, int i, const struct ms_event *ev, struct node_out *out)
 {
 	struct sim_node *nd = &s->nd[i];
+	struct ms_event rep;
 
+	while (fb_take(&nd->b, s->now, &rep))
+		node_feed(&nd->ms, &nd->c, &rep, s->now, out);
 	node_feed(&nd->ms, &nd->c, ev, s->now, out);
 	carry_out(s, i, out);
 }
@@ -456,22 +461,19 @@ static void fire(struct sim *s, int i, enum sim_timer t)
 	}
 }
 
-/* One packet as the daemon's socket callback handles it; nodes given a
- * newer version run this same code, so among themselves they speak as
- * equals: only the others see the newer version. */
+/* One packet as the daemon's socket callback handles it, carried out
+ * before the next is read; nodes given a newer version run this same
+ * code, so among themselves they speak as equals: only the others see the
+ * newer version. */
 static void read_packet(struct sim *s, int i, const struct wire_msg *m, struct node_out *out)
 {
 	struct sim_node *nd = &s->nd[i];
 	struct wire_msg c = *m;
-	uint8_t t;
 
 	if (nd->version >= c.version)
 		c.version = 0;
 	heartbeat_on_packet(&nd->hb, &c, s->now);
-	node_feed(&nd->ms, &nd->c, NULL, s->now, out);
-	/* sent as the packet is handled, before the next is read */
-	while ((t = heartbeat_take_send(&nd->hb)) != 0)
-		sim_send(s, i, t);
+	callback(s, i, NULL, out);
 }
 
 static void iterate(struct sim *s, int i)
@@ -504,15 +506,12 @@ static void iterate(struct sim *s, int i)
 		if (nd->at[due[k]] == due_at[k])
 			fire(s, i, due[k]);
 	/* 2. the socket, one batch */
-	if (nd->up && nd->rn > 0) {
+	for (int k = 0; k < SIM_BATCH && nd->up && nd->rn > 0; k++) {
+		trace(nd, 'P');
 		node_out_clear(&out);
-		for (int k = 0; k < SIM_BATCH && nd->rn > 0 && !out.exit; k++) {
-			trace(nd, 'P');
-			read_packet(s, i, &nd->rcv[nd->rhead], &out);
-			nd->rhead = (nd->rhead + 1) % SIM_RCVBUF;
-			nd->rn--;
-		}
-		carry_out(s, i, &out);
+		read_packet(s, i, &nd->rcv[nd->rhead], &out);
+		nd->rhead = (nd->rhead + 1) % SIM_RCVBUF;
+		nd->rn--;
 	}
 	/* 3. the broker's reports */
 	while (nd->up && fb_take(&nd->b, s->now, &ev)) {

@@ -10,8 +10,10 @@
  *     expired timers after the polled I/O, and invokes pending watchers
  *     last in, first out); a repeating timer fires once however late;
  *  2. the socket: up to 64 packets of its receive buffer (the daemon's
- *     batch), each fed as it is read;
- *  3. the broker's reports.
+ *     batch), each fed and carried out as it is read;
+ *  3. the broker's reports left (the daemon's prepare watcher).
+ * Every callback first feeds the broker's reports not yet taken, then its
+ * own event (the daemon's daemon_feed).
  * After every callback the node carries out node_out as the daemon does:
  * send what the backend queued, set the broker's wanted state, feed the
  * broker's immediate reports back until quiet, re-arm the resign and the
