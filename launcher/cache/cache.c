@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "buf.h"
 #include "bytes.h"
 #include "clock.h"
 #include "file.h"
@@ -47,11 +48,6 @@ enum { F_HELLO = 1, F_WRITE = 2, F_ACK = 3, F_SYNC = 4, F_SNAPSHOT = 5, F_AUTH =
 #define FRAME_MAX (16u << 20)
 #define SNAPSHOT_CHUNK (4u << 20)
 #define DIGEST_STRIKES 3
-
-struct buf {
-	uint8_t *p;
-	size_t len, off, cap;
-};
 
 struct rpeer {
 	struct cache *k;
@@ -129,47 +125,6 @@ struct cache {
 		persist_errors, refused, auth_failures;
 	unsigned nconns;
 };
-
-/* ---- buffers ---- */
-
-static int buf_reserve(struct buf *b, size_t more)
-{
-	if (b->off > 0 && b->off == b->len)
-		b->off = b->len = 0;
-	if (b->len + more <= b->cap)
-		return 0;
-	if (b->off > 0) {
-		memmove(b->p, b->p + b->off, b->len - b->off);
-		b->len -= b->off;
-		b->off = 0;
-		if (b->len + more <= b->cap)
-			return 0;
-	}
-	size_t cap = b->cap ? b->cap : 4096;
-	while (cap < b->len + more)
-		cap *= 2;
-	uint8_t *p = realloc(b->p, cap);
-	if (p == NULL)
-		return -1;
-	b->p = p;
-	b->cap = cap;
-	return 0;
-}
-
-static int buf_add(struct buf *b, const void *p, size_t n)
-{
-	if (buf_reserve(b, n) != 0)
-		return -1;
-	memcpy(b->p + b->len, p, n);
-	b->len += n;
-	return 0;
-}
-
-static void buf_free(struct buf *b)
-{
-	free(b->p);
-	memset(b, 0, sizeof(*b));
-}
 
 /* ---- persistence ---- */
 
