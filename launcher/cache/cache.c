@@ -38,14 +38,13 @@
 #include "bytes.h"
 #include "clock.h"
 #include "file.h"
+#include "frame.h"
 #include "hash.h"
 #include "log.h"
 #include "mcproto.h"
 #include "state.h"
 #include "wire.h"
 
-enum { F_HELLO = 1, F_WRITE = 2, F_ACK = 3, F_SYNC = 4, F_SNAPSHOT = 5, F_AUTH = 6 };
-#define FRAME_MAX (16u << 20)
 #define SNAPSHOT_CHUNK (4u << 20)
 #define DIGEST_STRIKES 3
 
@@ -305,28 +304,27 @@ static void peer_flush(struct rpeer *p)
 		ev_io_stop(p->k->loop, &p->ww);
 }
 
+static void tag_cb(void *ud, const uint8_t *span, size_t n, uint8_t tag[FRAME_TAG])
+{
+	struct rpeer *p = ud;
+	auth_frame_tag(p->k_tx, p->tx_seq++, span, n, tag);
+}
+
+static int check_cb(void *ud, const uint8_t *span, size_t n, const uint8_t tag[FRAME_TAG])
+{
+	struct rpeer *p = ud;
+	return auth_frame_check(p->k_rx, p->rx_seq++, span, n, tag);
+}
+
 static void peer_send(struct rpeer *p, uint8_t type, const void *a, size_t alen, const void *b, size_t blen)
 {
-	uint8_t head[5], tag[AUTH_FRAME_TAG];
-	int tagged = type != F_HELLO;
+	const struct frame_tagger t = {.tag = tag_cb, .ud = p};
 
-	if (p->fd < 0 || (tagged && !p->keyed))
+	if (p->fd < 0 || (type != FRAME_HELLO && !p->keyed))
 		return;
-	bytes_put_be(head, 1 + alen + blen + (tagged ? AUTH_FRAME_TAG : 0), 4);
-	head[4] = type;
-	if (buf_add(&p->out, head, 5) != 0 || (alen && buf_add(&p->out, a, alen) != 0) ||
-	    (blen && buf_add(&p->out, b, blen) != 0)) {
+	if (frame_encode(&p->out, type, a, alen, b, blen, &t) != 0) {
 		peer_close(p, "out of memory");
 		return;
-	}
-	if (tagged) {
-		/* buf_add may have moved the buffer: find the frame from its end */
-		size_t start = p->out.len - (5 + alen + blen);
-		auth_frame_tag(p->k_tx, p->tx_seq++, p->out.p + start + 4, 1 + alen + blen, tag);
-		if (buf_add(&p->out, tag, sizeof(tag)) != 0) {
-			peer_close(p, "out of memory");
-			return;
-		}
 	}
 	if (!p->connecting)
 		peer_flush(p);
@@ -350,7 +348,7 @@ static void derive_keys(struct rpeer *p)
 	auth_session_key(ks, p->peer_nonce, p->nonce, p->node, p->k_rx);
 	p->tx_seq = p->rx_seq = 0;
 	p->keyed = 1;
-	peer_send(p, F_AUTH, NULL, 0, NULL, 0);
+	peer_send(p, FRAME_AUTH, NULL, 0, NULL, 0);
 }
 
 static void send_hello(struct rpeer *p)
@@ -362,7 +360,7 @@ static void send_hello(struct rpeer *p)
 	h[8] = (uint8_t)n;
 	memcpy(h + 9, p->k->node, n);
 	memcpy(h + 9 + n, p->nonce, AUTH_NONCE_LEN);
-	peer_send(p, F_HELLO, h, 9 + n + AUTH_NONCE_LEN, NULL, 0);
+	peer_send(p, FRAME_HELLO, h, 9 + n + AUTH_NONCE_LEN, NULL, 0);
 }
 
 struct snap_ctx {
@@ -376,7 +374,7 @@ static void snap_cb(void *ud, const struct store_entry *e)
 
 	store_encode_entry(e, &s->b.p, &s->b.len, &s->b.cap);
 	if (s->b.len >= SNAPSHOT_CHUNK) {
-		peer_send(s->p, F_SNAPSHOT, s->b.p, s->b.len, NULL, 0);
+		peer_send(s->p, FRAME_SNAPSHOT, s->b.p, s->b.len, NULL, 0);
 		s->b.len = 0;
 	}
 }
@@ -387,7 +385,7 @@ static void send_snapshot(struct rpeer *p)
 
 	store_each(&p->k->st, snap_cb, &s);
 	if (s.b.len)
-		peer_send(p, F_SNAPSHOT, s.b.p, s.b.len, NULL, 0);
+		peer_send(p, FRAME_SNAPSHOT, s.b.p, s.b.len, NULL, 0);
 	buf_free(&s.b);
 	p->last_sync = clock_mono_ms();
 	p->k->syncs++;
@@ -531,47 +529,45 @@ static void peer_rx_cb(struct ev_loop *loop, ev_io *w, int revents)
 		}
 		p->in.len += (size_t)n;
 	}
-	while (p->in.len - p->in.off >= 5) {
-		const uint8_t *f = p->in.p + p->in.off;
-		uint32_t flen = (uint32_t)bytes_get_be(f, 4);
-		const uint8_t *a = f + 5;
+	for (;;) {
+		const struct frame_tagger t = {.check = check_cb, .ud = p};
+		struct frame fr;
+		size_t used;
+		const uint8_t *a;
 		size_t alen;
 		int r;
+		enum frame_status st = frame_decode(p->in.p + p->in.off, p->in.len - p->in.off, FRAME_MAX,
+						    p->keyed ? &t : NULL, &fr, &used);
 
-		if (flen == 0 || flen > FRAME_MAX) {
+		if (st == FRAME_NEED_MORE)
+			break;
+		if (st == FRAME_BAD_LENGTH) {
 			peer_close(p, "bad frame");
 			return;
 		}
-		if (p->in.len - p->in.off < 4 + (size_t)flen)
-			break;
-		alen = flen - 1;
-		p->in.off += 4 + flen;
-		if (f[4] != F_HELLO) {
-			/* every frame after the HELLOs carries its tag */
-			if (!p->keyed || alen < AUTH_FRAME_TAG ||
-			    auth_frame_check(p->k_rx, p->rx_seq++, f + 4, flen - AUTH_FRAME_TAG, f + 4 + flen - AUTH_FRAME_TAG)
-				    != 0) {
-				int anonymous = p->node[0] == '\0';
-				k->auth_failures++;
-				log_warn("cache: dropped a replication connection%s%s: %s", anonymous ? "" : " with ",
-					 p->node, p->keyed ? "a frame failed authentication" : "no HELLO first");
-				peer_close(p, "authentication");
-				if (anonymous)
-					free_peer(p);
-				return;
-			}
-			alen -= AUTH_FRAME_TAG;
-			if (!p->ready && f[4] != F_AUTH) {
-				peer_close(p, "no AUTH first");
-				return;
-			}
+		p->in.off += used;
+		if (st == FRAME_BAD_TAG) {
+			int anonymous = p->node[0] == '\0';
+			k->auth_failures++;
+			log_warn("cache: dropped a replication connection%s%s: %s", anonymous ? "" : " with ",
+				 p->node, p->keyed ? "a frame failed authentication" : "no HELLO first");
+			peer_close(p, "authentication");
+			if (anonymous)
+				free_peer(p);
+			return;
 		}
-		switch (f[4]) {
-		case F_AUTH:
+		a = fr.payload;
+		alen = fr.len;
+		if (fr.type != FRAME_HELLO && !p->ready && fr.type != FRAME_AUTH) {
+			peer_close(p, "no AUTH first");
+			return;
+		}
+		switch (fr.type) {
+		case FRAME_AUTH:
 			if (!p->ready)
 				peer_ready(p);
 			break;
-		case F_HELLO:
+		case FRAME_HELLO:
 			r = on_hello(p, a, alen);
 			if (r < 0) {
 				int anonymous = p->node[0] == '\0';
@@ -586,7 +582,7 @@ static void peer_rx_cb(struct ev_loop *loop, ev_io *w, int revents)
 				return;
 			}
 			break;
-		case F_WRITE: {
+		case FRAME_WRITE: {
 			uint8_t ack[9];
 			size_t applied = 0;
 			int refused = 0;
@@ -600,17 +596,17 @@ static void peer_rx_cb(struct ev_loop *loop, ev_io *w, int revents)
 			memcpy(ack, a, 8);
 			ack[8] = (uint8_t)refused;
 			if (bytes_get_be(a, 8) != 0)
-				peer_send(p, F_ACK, ack, 9, NULL, 0);
+				peer_send(p, FRAME_ACK, ack, 9, NULL, 0);
 			break;
 		}
-		case F_ACK:
+		case FRAME_ACK:
 			if (alen == 9)
 				on_ack(k, p, bytes_get_be(a, 8), a[8]);
 			break;
-		case F_SYNC:
+		case FRAME_SYNC:
 			send_snapshot(p);
 			break;
-		case F_SNAPSHOT:
+		case FRAME_SNAPSHOT:
 			apply_entries(k, a, alen, p->node);
 			break;
 		default:
@@ -747,7 +743,7 @@ void cache_peer_seen(struct cache *k, const char *node, const struct sockaddr_in
 			log_info("cache: %s disagrees (digest %016llx, ours %016llx): exchanging snapshots", node,
 				 (unsigned long long)digest, (unsigned long long)k->st.digest);
 			send_snapshot(p);
-			peer_send(p, F_SYNC, NULL, 0, NULL, 0);
+			peer_send(p, FRAME_SYNC, NULL, 0, NULL, 0);
 			p->strikes = 0;
 		}
 	} else {
@@ -858,7 +854,7 @@ static const char *local_write(struct cache *k, struct mcconn *c, const char *ke
 		if (!peer_live(k, p, now))
 			continue;
 		if (p->ready) {
-			peer_send(p, F_WRITE, id, 8, frame.p, frame.len);
+			peer_send(p, FRAME_WRITE, id, 8, frame.p, frame.len);
 			k->repl_sent++;
 		}
 		if (pd != NULL && pd->nwait < 64)
