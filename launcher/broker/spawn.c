@@ -13,24 +13,32 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-static void child(const struct spawn_req *req, pid_t parent, int errpipe, int out_w, int err_w)
+/* What every child does first: die with the parent, default signal
+ * dispositions, nothing blocked. */
+static void child_common(pid_t parent)
 {
 	sigset_t none;
-	int fd, e;
 
 	/* PR_SET_PDEATHSIG fires when the parent dies; if it died before the
 	 * prctl, getppid() no longer names it and we must not run at all. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
 		_exit(127);
+	for (int s = 1; s < NSIG; s++)
+		signal(s, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+static void child(const struct spawn_req *req, pid_t parent, int errpipe, int out_w, int err_w)
+{
+	int fd, e;
+
+	child_common(parent);
 	setsid();
 	/* the launcher may run at a higher priority than the broker (its
 	 * heartbeats must not wait for a JVM's startup threads): the child
 	 * goes back to the ordinary 0 */
 	setpriority(PRIO_PROCESS, 0, 0);
-	for (int s = 1; s < NSIG; s++)
-		signal(s, SIG_DFL);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
 	fd = open("/dev/null", O_RDWR);
 	if (fd < 0)
 		goto fail;
@@ -101,4 +109,15 @@ err:
 	}
 	errno = e;
 	return -1;
+}
+
+pid_t spawn_fn(int (*fn)(void *), void *arg)
+{
+	pid_t parent = getpid(), pid = fork();
+
+	if (pid == 0) {
+		child_common(parent);
+		_exit(fn(arg));
+	}
+	return pid;
 }

@@ -1,18 +1,17 @@
 /*
- * The one way this daemon runs another program (the broker, hook commands).
- * Its only other child is the cache's background save (cache.c persist()):
- * a fork without exec that writes a copy-on-write image of the store and
- * exits, with a PR_SET_PDEATHSIG of its own.
+ * The one way this daemon forks: spawn() runs another program (the broker,
+ * hook commands), spawn_fn() a function of this one (the cache's
+ * background save, persist.c: a copy-on-write image of the store written
+ * to disk).
  *
- * The child gets its own session and process group, PR_SET_PDEATHSIG
- * (SIGKILL) so it cannot outlive a killed launcher, an empty signal mask and
- * default dispositions, stdin from /dev/null, stdout and stderr on pipes the
- * caller reads (or /dev/null), and no other descriptor.  An exec failure is
+ * Every child gets PR_SET_PDEATHSIG (SIGKILL) so it cannot outlive a
+ * killed launcher, an empty signal mask and default dispositions.  A
+ * program also gets its own session and process group, the ordinary
+ * priority, stdin from /dev/null, stdout and stderr on pipes the caller
+ * reads (or /dev/null), and no other descriptor.  An exec failure is
  * reported back, and the child exits 127 (not found) or 126 (not
  * executable), as a shell does.  Children are reaped by libev's child
- * watchers; the one exception is a save child still running at shutdown,
- * which cache_close() kills and waits for, so that its own last save is the
- * one that stays.
+ * watchers, never by a blocking wait.
  */
 #ifndef FL_SPAWN_H
 #define FL_SPAWN_H
@@ -35,5 +34,12 @@ struct spawn_res {
 /* 0 when forked (even if exec then failed: see exec_errno), -1 when the
  * fork itself failed (errno set). */
 int spawn(const struct spawn_req *req, struct spawn_res *res);
+
+/* Forks a child that runs fn(arg) and exits with what it returns (keep it
+ * below 126; 127: the parent died before the child started).  The pid, or
+ * -1 when the fork failed (errno set).  The child shares the parent's
+ * descriptors and memory image: fn must only touch what it was given and
+ * call nothing that is not safe after fork in this process. */
+pid_t spawn_fn(int (*fn)(void *), void *arg);
 
 #endif

@@ -40,9 +40,18 @@ int state_mkdir(const char *dir)
 int state_write_file(const char *path, const char *text, size_t len, int sync)
 {
 	char tmp[4200];
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp)) {
+		errno = ENAMETOOLONG; /* not a temporary file of another name */
+		return -1;
+	}
+	return state_write_file_via(path, tmp, text, len, sync);
+}
+
+int state_write_file_via(const char *path, const char *tmp, const char *text, size_t len, int sync)
+{
 	int fd;
 
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
 	if (fd < 0)
 		return -1;

@@ -32,5 +32,7 @@ uint64_t state_read_term(const char *dir);
 int state_write_term(const char *dir, uint64_t term);
 /* Writes path atomically (path.tmp, fsync, rename). */
 int state_write_file(const char *path, const char *text, size_t len, int sync);
+/* The same through the temporary file tmp (on path's file system). */
+int state_write_file_via(const char *path, const char *tmp, const char *text, size_t len, int sync);
 
 #endif
