@@ -1,7 +1,7 @@
 /*
  * FNV-1a, 64 bits: the one non-cryptographic hash of the launcher.  It
  * names the cluster in packets (wire.c), spreads and digests the cache's
- * entries (store.c), checks the cache file (cache.c) and names the
+ * entries (store.c), checks the cache file (persist.c) and names the
  * class-data archive (command.c).  Several of these travel between nodes
  * or are kept on disk, so the function never changes.  Pure.
  */

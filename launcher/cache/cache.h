@@ -19,7 +19,7 @@
  * the layout raises the digit; a reader that meets a higher one moves the
  * file aside as cache.db.newer and starts empty (peers fill it), so a
  * downgrade neither misreads nor destroys it.  The replication HELLO
- * (cache.c) carries no version yet and must be exactly as long as its
+ * (mesh.c) carries no version yet and must be exactly as long as its
  * fields: a HELLO that grew would be refused by every release so far.
  */
 #ifndef FL_CACHE_H

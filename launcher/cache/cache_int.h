@@ -1,0 +1,54 @@
+/*
+ * What the cache's parts share: the cache itself.  Each part (persist.c,
+ * mesh.c, mcserver.c, writes.c) keeps its own state here and its own
+ * functions in its header; cache.c opens and closes them all.
+ */
+#ifndef FL_CACHE_INT_H
+#define FL_CACHE_INT_H
+
+#include <ev.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "auth.h"
+#include "cache.h"
+#include "store.h"
+#include "wire.h"
+
+struct rpeer;
+struct mcconn;
+struct pending;
+
+struct cache {
+	struct ev_loop *loop;
+	const struct auth_keys *keys;    /* NULL: cluster.auth = none */
+	char node[WIRE_ID_MAX + 1];
+	uint64_t cluster;
+	uint64_t term;
+	struct store st;
+	int sync;
+	uint64_t sync_timeout;
+	uint64_t peer_timeout;
+	int mc_fd, repl_fd;
+	uint16_t repl_port;
+	char address[96];
+	ev_io mc_w, repl_w;
+	ev_timer persist_w, tick_w;
+	ev_child save_w;
+	pid_t save_pid;             /* a child saving the store, or 0 */
+	uint64_t save_started;
+	char path[4200];
+	int dirty;
+	uint64_t persist_err_at;
+	struct rpeer *peers;
+	struct mcconn *conns;
+	struct pending *pend;
+	uint64_t next_id;
+	uint64_t started;
+	/* counters */
+	uint64_t cmd_get, cmd_set, get_hits, get_misses, repl_sent, repl_recv, acks, unacked, syncs, persists,
+		persist_errors, refused, auth_failures;
+	unsigned nconns;
+};
+
+#endif

@@ -1,0 +1,50 @@
+/* The replication mesh (mesh.c): the peers and their connections. */
+#ifndef FL_MESH_H
+#define FL_MESH_H
+
+#include <ev.h>
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "auth.h"
+#include "buf.h"
+#include "wire.h"
+
+struct cache;
+
+struct rpeer {
+	struct cache *k;
+	struct rpeer *next;
+	char node[WIRE_ID_MAX + 1];      /* "" until an inbound HELLO names it */
+	struct sockaddr_in addr;
+	uint16_t port;
+	uint64_t last_seen;              /* monotonic ms, from heartbeats */
+	uint64_t digest, our_digest;     /* at the last heartbeat */
+	int strikes;                     /* quiet heartbeats in a row with another digest */
+	uint64_t last_sync;
+	int fd;
+	int connecting;
+	int keyed;                       /* both HELLOs seen: frames are tagged */
+	int ready;                       /* a valid AUTH came: trusted */
+	uint8_t nonce[AUTH_NONCE_LEN], peer_nonce[AUTH_NONCE_LEN];
+	uint8_t k_tx[AUTH_KEY_LEN], k_rx[AUTH_KEY_LEN];
+	uint64_t tx_seq, rx_seq;
+	uint64_t retry_at;
+	ev_io rw, ww;
+	struct buf in, out;
+};
+
+
+/* Queues a frame of type (payload a then b) to p and sends what it can. */
+void mesh_send(struct rpeer *p, uint8_t type, const void *a, size_t alen, const void *b, size_t blen);
+/* p is a named peer heard from within the peer timeout. */
+int mesh_live(const struct cache *k, const struct rpeer *p, uint64_t now);
+/* The replication listener's watcher (data: the cache). */
+void mesh_accept_cb(struct ev_loop *loop, ev_io *w, int revents);
+/* Every half second: lost peers dropped, missing connections made. */
+void mesh_tick(struct cache *k, uint64_t now);
+/* Every peer closed and freed. */
+void mesh_close(struct cache *k);
+
+#endif
