@@ -8,6 +8,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +57,15 @@ static int listen_tcp(const char *host, uint16_t port, uint16_t *bound, char *er
 	}
 	getsockname(fd, (struct sockaddr *)&a, &l);
 	*bound = ntohs(a.sin_port);
+	return fd;
+}
+
+int cache_accept(int lfd)
+{
+	int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC), one = 1;
+
+	if (fd >= 0)
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	return fd;
 }
 

@@ -51,4 +51,8 @@ struct cache {
 	unsigned nconns;
 };
 
+/* A connection from listener lfd: non-blocking, close-on-exec, no Nagle
+ * delay; -1 when none is waiting (or accept failed). */
+int cache_accept(int lfd);
+
 #endif

@@ -5,8 +5,6 @@
 #include "mcserver.h"
 
 #include <errno.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -268,7 +266,7 @@ void mc_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 	(void)revents;
 	for (int i = 0; i < 16; i++) {
-		int fd = accept4(k->mc_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC), one = 1;
+		int fd = cache_accept(k->mc_fd);
 		struct mcconn *c;
 		if (fd < 0)
 			return;
@@ -276,7 +274,6 @@ void mc_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 			close(fd);
 			continue;
 		}
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		c = calloc(1, sizeof(*c));
 		if (c == NULL) {
 			close(fd);

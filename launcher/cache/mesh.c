@@ -428,11 +428,10 @@ void mesh_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 	(void)loop;
 	(void)revents;
 	for (int i = 0; i < 16; i++) {
-		int fd = accept4(k->repl_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC), one = 1;
+		int fd = cache_accept(k->repl_fd);
 		struct rpeer *p;
 		if (fd < 0)
 			return;
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		p = calloc(1, sizeof(*p));
 		if (p == NULL) {
 			close(fd);
