@@ -161,9 +161,15 @@ int auth_verify(const struct auth_keys *ks, const uint8_t *pkt, size_t n)
 void auth_session_key(const struct auth_keys *ks, const uint8_t *sender_nonce, const uint8_t *receiver_nonce,
 		      const char *sender, uint8_t out[AUTH_KEY_LEN])
 {
+	auth_session_key_with(key_for(ks, ks->signing), sender_nonce, receiver_nonce, sender, out);
+}
+
+void auth_session_key_with(const uint8_t key[AUTH_KEY_LEN], const uint8_t *sender_nonce,
+			   const uint8_t *receiver_nonce, const char *sender, uint8_t out[AUTH_KEY_LEN])
+{
 	crypto_auth_hmacsha256_state st;
 
-	crypto_auth_hmacsha256_init(&st, key_for(ks, ks->signing), AUTH_KEY_LEN);
+	crypto_auth_hmacsha256_init(&st, key, AUTH_KEY_LEN);
 	crypto_auth_hmacsha256_update(&st, (const uint8_t *)"failover-replication", 20);
 	crypto_auth_hmacsha256_update(&st, sender_nonce, AUTH_NONCE_LEN);
 	crypto_auth_hmacsha256_update(&st, receiver_nonce, AUTH_NONCE_LEN);

@@ -45,6 +45,10 @@ int auth_verify(const struct auth_keys *ks, const uint8_t *pkt, size_t n);
 /* A key for one direction of a replication connection. */
 void auth_session_key(const struct auth_keys *ks, const uint8_t *sender_nonce, const uint8_t *receiver_nonce,
 		      const char *sender, uint8_t out[AUTH_KEY_LEN]);
+/* The same from one key: a receiver tries each accepted key in turn, since
+ * the sender derived its key from its own signing key. */
+void auth_session_key_with(const uint8_t key[AUTH_KEY_LEN], const uint8_t *sender_nonce,
+			   const uint8_t *receiver_nonce, const char *sender, uint8_t out[AUTH_KEY_LEN]);
 void auth_frame_tag(const uint8_t key[AUTH_KEY_LEN], uint64_t seq, const uint8_t *frame, size_t n,
 		    uint8_t out[AUTH_FRAME_TAG]);
 int auth_frame_check(const uint8_t key[AUTH_KEY_LEN], uint64_t seq, const uint8_t *frame, size_t n,
