@@ -216,6 +216,14 @@ void cache_metrics(const struct cache *k, struct ctl_out *o)
 	ctl_metric(o, "failover_cache_snapshots_total", "counter", "Full snapshots sent.", k->syncs);
 	ctl_metric(o, "failover_cache_auth_failures_total", "counter", "Replication connections dropped for a bad tag.",
 		   k->auth_failures);
+	ctl_metric_head(o, "failover_cache_replication_refused_total", "counter",
+			"Replication connections refused before they authenticated, by reason.");
+	ctl_printf(o, "failover_cache_replication_refused_total{reason=\"limit\"} %llu\n"
+		      "failover_cache_replication_refused_total{reason=\"deadline\"} %llu\n"
+		      "failover_cache_replication_refused_total{reason=\"frame\"} %llu\n",
+		   (unsigned long long)k->repl_refused[REFUSED_LIMIT],
+		   (unsigned long long)k->repl_refused[REFUSED_DEADLINE],
+		   (unsigned long long)k->repl_refused[REFUSED_FRAME]);
 	ctl_metric(o, "failover_cache_persist_errors_total", "counter", "Failed saves of the cache file.",
 		   k->persist_errors);
 }

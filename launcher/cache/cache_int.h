@@ -19,6 +19,9 @@ struct rpeer;
 struct mcconn;
 struct pending;
 
+/* why a replication connection was refused before it authenticated */
+enum { REFUSED_LIMIT, REFUSED_DEADLINE, REFUSED_FRAME, REFUSED_N };
+
 struct cache {
 	struct ev_loop *loop;
 	const struct auth_keys *keys;    /* NULL: cluster.auth = none */
@@ -49,6 +52,10 @@ struct cache {
 	uint64_t cmd_get, cmd_set, get_hits, get_misses, repl_sent, repl_recv, acks, unacked, syncs, persists,
 		persist_errors, refused, auth_failures;
 	unsigned nconns;
+	/* replication connections refused before authentication, by reason */
+	uint64_t repl_refused[REFUSED_N];
+	uint64_t refuse_logged_at;  /* monotonic ms: such refusals are logged rate-limited */
+	uint64_t refuse_unlogged;
 };
 
 /* A connection from listener lfd: non-blocking, close-on-exec, no Nagle

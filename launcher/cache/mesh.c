@@ -13,9 +13,13 @@
  *   SYNC      (empty): please send me everything
  *   SNAPSHOT  store entries, back to back (a snapshot spans many frames)
  *
- * After both HELLOs each side derives a key per direction from the two
- * nonces (auth.c) and tags every frame with it and a sequence number; a
- * peer is trusted (snapshots, writes) only after a valid AUTH frame.
+ * The handshake (handshake.c) derives a key per direction from the two
+ * nonces and tags every frame with it and a sequence number.  An inbound
+ * connection is a record of its own, with no node, until the peer's AUTH
+ * verifies: only then is it attached to the node it named (replacing that
+ * node's older link), so a HELLO alone takes nothing over.  Before that it
+ * gets a deadline, frames no larger than a HELLO, and a few places per
+ * source address.
  */
 #include "mesh.h"
 
@@ -38,6 +42,11 @@
 
 #define SNAPSHOT_CHUNK (4u << 20)
 #define DIGEST_STRIKES 3
+#define AUTH_DEADLINE_MS 2000   /* a connection not authenticated by then is closed */
+#define PENDING_PER_SOURCE 4    /* inbound connections authenticating at once, per source address */
+#define PENDING_MAX 32          /* and in all */
+#define PRE_AUTH_READ 256       /* bytes read at a time before authentication */
+#define REFUSE_LOG_MS 10000     /* one refusal line at most this often */
 
 _Static_assert(FRAME_TAG == AUTH_FRAME_TAG, "a frame's tag is auth.c's");
 
@@ -65,20 +74,40 @@ static void peer_flush(struct rpeer *p)
 static void tag_cb(void *ud, const uint8_t *span, size_t n, uint8_t tag[FRAME_TAG])
 {
 	struct rpeer *p = ud;
-	auth_frame_tag(p->k_tx, p->tx_seq++, span, n, tag);
+	hs_tag(&p->hs, span, n, tag);
 }
 
 static int check_cb(void *ud, const uint8_t *span, size_t n, const uint8_t tag[FRAME_TAG])
 {
 	struct rpeer *p = ud;
-	return auth_frame_check(p->k_rx, p->rx_seq++, span, n, tag);
+	return hs_check(&p->hs, p->k->keys, span, n, tag);
+}
+
+/* A refusal before authentication: counted always, logged rate-limited
+ * (anyone who can reach the port can cause them). */
+static void refuse(struct cache *k, int why, const struct sockaddr_in *from, const char *what)
+{
+	uint64_t now = clock_mono_ms();
+	char a[INET_ADDRSTRLEN] = "?";
+
+	k->repl_refused[why]++;
+	if (k->refuse_logged_at != 0 && now - k->refuse_logged_at < REFUSE_LOG_MS) {
+		k->refuse_unlogged++;
+		return;
+	}
+	if (from != NULL)
+		inet_ntop(AF_INET, &from->sin_addr, a, sizeof(a));
+	log_warn("cache: refused a replication connection from %s: %s (%llu more refusals not logged)", a, what,
+		 (unsigned long long)k->refuse_unlogged);
+	k->refuse_logged_at = now;
+	k->refuse_unlogged = 0;
 }
 
 void mesh_send(struct rpeer *p, uint8_t type, const void *a, size_t alen, const void *b, size_t blen)
 {
 	const struct frame_tagger t = {.tag = tag_cb, .ud = p};
 
-	if (p->fd < 0 || (type != FRAME_HELLO && !p->keyed))
+	if (p->fd < 0 || (type != FRAME_HELLO && !p->hs.heard))
 		return;
 	if (frame_encode(&p->out, type, a, alen, b, blen, &t) != 0) {
 		peer_close(p, "out of memory");
@@ -88,37 +117,11 @@ void mesh_send(struct rpeer *p, uint8_t type, const void *a, size_t alen, const 
 		peer_flush(p);
 }
 
-/* Both nonces known: a key for each direction. */
-static void derive_keys(struct rpeer *p)
-{
-	static const struct auth_keys none; /* cluster.auth = none: a zero key */
-	const struct auth_keys *ks = p->k->keys;
-	struct auth_keys zero;
-
-	if (ks == NULL) {
-		zero = none;
-		zero.n = 1;
-		zero.k[0].id = 1;
-		zero.signing = 1;
-		ks = &zero;
-	}
-	auth_session_key(ks, p->nonce, p->peer_nonce, p->k->node, p->k_tx);
-	auth_session_key(ks, p->peer_nonce, p->nonce, p->node, p->k_rx);
-	p->tx_seq = p->rx_seq = 0;
-	p->keyed = 1;
-	mesh_send(p, FRAME_AUTH, NULL, 0, NULL, 0);
-}
-
 static void send_hello(struct rpeer *p)
 {
-	uint8_t h[8 + 1 + WIRE_ID_MAX + AUTH_NONCE_LEN];
-	size_t n = strlen(p->k->node);
+	uint8_t h[HS_HELLO_MAX];
 
-	bytes_put_be(h, p->k->cluster, 8);
-	h[8] = (uint8_t)n;
-	memcpy(h + 9, p->k->node, n);
-	memcpy(h + 9 + n, p->nonce, AUTH_NONCE_LEN);
-	mesh_send(p, FRAME_HELLO, h, 9 + n + AUTH_NONCE_LEN, NULL, 0);
+	mesh_send(p, FRAME_HELLO, h, hs_hello(&p->hs, h), NULL, 0);
 }
 
 struct snap_ctx {
@@ -177,54 +180,17 @@ static void peer_ready(struct rpeer *p)
 	send_snapshot(p);
 }
 
-/* HELLO on an inbound connection: attach it to the peer it names. */
+/* The peer's HELLO: on an inbound connection ours goes back first, then
+ * (both ways) our AUTH.  The node it names is not believed yet. */
 static int on_hello(struct rpeer *p, const uint8_t *a, size_t n)
 {
-	struct cache *k = p->k;
-	char node[WIRE_ID_MAX + 1];
-	struct rpeer *known;
+	int inbound = p->node[0] == '\0';
 
-	if (n < 9 || a[8] == 0 || a[8] > WIRE_ID_MAX || (size_t)a[8] + 9 + AUTH_NONCE_LEN != n ||
-	    bytes_get_be(a, 8) != k->cluster || p->keyed)
+	if (hs_on_hello(&p->hs, p->k->keys, a, n) != 0)
 		return -1;
-	memcpy(node, a + 9, a[8]);
-	node[a[8]] = '\0';
-	if (!wire_valid_id(node) || strcmp(node, k->node) == 0)
-		return -1;
-	if (p->node[0] != '\0') { /* our outbound connection: the answer */
-		if (strcmp(p->node, node) != 0)
-			return -1;
-		memcpy(p->peer_nonce, a + 9 + a[8], AUTH_NONCE_LEN);
-		derive_keys(p);
-		return 0;
-	}
-	known = find_peer(k, node);
-	if (known != NULL && known != p) {
-		/* take over the fd into the known peer record */
-		if (known->fd >= 0)
-			peer_close(known, "replaced by a new connection");
-		known->fd = p->fd;
-		known->in = p->in;
-		known->out = p->out;
-		memset(&p->in, 0, sizeof(p->in));
-		memset(&p->out, 0, sizeof(p->out));
-		ev_io_stop(k->loop, &p->rw);
-		ev_io_stop(k->loop, &p->ww);
-		p->fd = -1;
-		/* a record made from heartbeats has never had a connection */
-		peer_init_io(known);
-		ev_io_start(k->loop, &known->rw);
-		memcpy(known->nonce, p->nonce, AUTH_NONCE_LEN);
-		memcpy(known->peer_nonce, a + 9 + a[8], AUTH_NONCE_LEN);
-		known->keyed = known->ready = known->connecting = 0;
-		send_hello(known);
-		derive_keys(known);
-		return 1; /* p is now empty: the caller frees it */
-	}
-	snprintf(p->node, sizeof(p->node), "%s", node);
-	memcpy(p->peer_nonce, a + 9 + a[8], AUTH_NONCE_LEN);
-	send_hello(p);
-	derive_keys(p);
+	if (inbound)
+		send_hello(p);
+	mesh_send(p, FRAME_AUTH, NULL, 0, NULL, 0);
 	return 0;
 }
 
@@ -239,30 +205,51 @@ static void free_peer(struct rpeer *p)
 		}
 	buf_free(&p->in);
 	buf_free(&p->out);
+	hs_wipe(&p->hs);
 	free(p);
 }
 
-static void peer_rx_cb(struct ev_loop *loop, ev_io *w, int revents)
+/* The peer's AUTH verified on an inbound connection: now it is the node it
+ * named.  The record that node had (heartbeats, an older link) gives way;
+ * what the heartbeats told about it moves here. */
+static void attach(struct rpeer *p)
 {
-	struct rpeer *p = w->data;
-	struct cache *k = p->k;
+	struct rpeer *known = find_peer(p->k, p->hs.peer);
 
-	(void)loop;
-	(void)revents;
-	for (int rounds = 0; rounds < 16; rounds++) {
+	if (known != NULL) {
+		peer_close(known, "replaced by a new authenticated connection");
+		p->addr = known->addr;
+		p->port = known->port;
+		p->last_seen = known->last_seen;
+		p->digest = known->digest;
+		p->our_digest = known->our_digest;
+		p->strikes = known->strikes;
+		p->last_sync = known->last_sync;
+		p->retry_at = known->retry_at;
+		free_peer(known);
+	}
+	snprintf(p->node, sizeof(p->node), "%s", p->hs.peer);
+}
+
+/* Reads and handles what p sent; never frees p (the callback does). */
+static void peer_rx(struct rpeer *p)
+{
+	struct cache *k = p->k;
+	/* before authentication, little at a time: a frame that cannot be a
+	 * HELLO or an AUTH is refused before more of it is read */
+	size_t chunk = p->ready ? 65536 : PRE_AUTH_READ;
+
+	for (int rounds = 0; rounds < (p->ready ? 16 : 1); rounds++) {
 		ssize_t n;
-		if (buf_reserve(&p->in, 65536) != 0) {
+		if (buf_reserve(&p->in, chunk) != 0) {
 			peer_close(p, "out of memory");
 			return;
 		}
-		n = recv(p->fd, p->in.p + p->in.len, p->in.cap - p->in.len, 0);
+		n = recv(p->fd, p->in.p + p->in.len, p->in.cap - p->in.len < chunk ? p->in.cap - p->in.len : chunk, 0);
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			break;
 		if (n <= 0) {
-			int anonymous = p->node[0] == '\0';
 			peer_close(p, n == 0 ? "closed by peer" : strerror(errno));
-			if (anonymous)
-				free_peer(p);
 			return;
 		}
 		p->in.len += (size_t)n;
@@ -274,49 +261,47 @@ static void peer_rx_cb(struct ev_loop *loop, ev_io *w, int revents)
 		const uint8_t *a;
 		size_t alen;
 		int r;
-		enum frame_status st = frame_decode(p->in.p + p->in.off, p->in.len - p->in.off, FRAME_MAX,
-						    p->keyed ? &t : NULL, &fr, &used);
+		enum frame_status st = frame_decode(p->in.p + p->in.off, p->in.len - p->in.off, hs_frame_max(&p->hs),
+						    p->hs.heard ? &t : NULL, &fr, &used);
 
 		if (st == FRAME_NEED_MORE)
 			break;
 		if (st == FRAME_BAD_LENGTH) {
+			if (!p->ready)
+				refuse(k, REFUSED_FRAME, p->node[0] ? &p->addr : &p->from,
+				       "a frame larger than a HELLO before authentication");
 			peer_close(p, "bad frame");
 			return;
 		}
 		p->in.off += used;
 		if (st == FRAME_BAD_TAG) {
-			int anonymous = p->node[0] == '\0';
 			k->auth_failures++;
-			log_warn("cache: dropped a replication connection%s%s: %s", anonymous ? "" : " with ",
-				 p->node, p->keyed ? "a frame failed authentication" : "no HELLO first");
+			if (p->ready)
+				log_warn("cache: dropped the replication connection with %s: a frame failed "
+					 "authentication", p->node);
+			else
+				refuse(k, REFUSED_FRAME, p->node[0] ? &p->addr : &p->from,
+				       p->hs.heard ? "its AUTH failed (another cluster key?)" : "no HELLO first");
 			peer_close(p, "authentication");
-			if (anonymous)
-				free_peer(p);
 			return;
 		}
 		a = fr.payload;
 		alen = fr.len;
-		if (fr.type != FRAME_HELLO && !p->ready && fr.type != FRAME_AUTH) {
-			peer_close(p, "no AUTH first");
-			return;
-		}
 		switch (fr.type) {
 		case FRAME_AUTH:
-			if (!p->ready)
+			/* only a verified AUTH gets here (hs_check) */
+			if (!p->ready) {
+				if (p->node[0] == '\0')
+					attach(p);
 				peer_ready(p);
+			}
 			break;
 		case FRAME_HELLO:
 			r = on_hello(p, a, alen);
 			if (r < 0) {
-				int anonymous = p->node[0] == '\0';
-				log_warn("cache: refused a replication connection (foreign cluster or bad HELLO)");
+				refuse(k, REFUSED_FRAME, p->node[0] ? &p->addr : &p->from,
+				       "another cluster, or a bad or second HELLO");
 				peer_close(p, "bad HELLO");
-				if (anonymous)
-					free_peer(p);
-				return;
-			}
-			if (r == 1) {
-				free_peer(p);
 				return;
 			}
 			break;
@@ -355,6 +340,24 @@ static void peer_rx_cb(struct ev_loop *loop, ev_io *w, int revents)
 	}
 }
 
+/* A record without a node and without a connection is an inbound
+ * connection that ended before it authenticated: nothing else knows it. */
+static void free_if_anonymous(struct rpeer *p)
+{
+	if (p->fd < 0 && p->node[0] == '\0')
+		free_peer(p);
+}
+
+static void peer_rx_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct rpeer *p = w->data;
+
+	(void)loop;
+	(void)revents;
+	peer_rx(p);
+	free_if_anonymous(p);
+}
+
 static void peer_tx_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct rpeer *p = w->data;
@@ -374,6 +377,7 @@ static void peer_tx_cb(struct ev_loop *loop, ev_io *w, int revents)
 		ev_io_start(p->k->loop, &p->rw);
 	}
 	peer_flush(p);
+	free_if_anonymous(p);
 }
 
 static void peer_close(struct rpeer *p, const char *why)
@@ -386,8 +390,11 @@ static void peer_close(struct rpeer *p, const char *why)
 	ev_io_stop(p->k->loop, &p->ww);
 	close(p->fd);
 	p->fd = -1;
-	p->ready = p->connecting = p->keyed = 0;
-	p->in.len = p->in.off = p->out.len = p->out.off = 0;
+	p->ready = p->connecting = 0;
+	/* a record may wait long for its next connection: nothing kept */
+	buf_free(&p->in);
+	buf_free(&p->out);
+	hs_wipe(&p->hs);
 	p->retry_at = clock_mono_ms() + 100;
 }
 
@@ -402,6 +409,7 @@ static void peer_init_io(struct rpeer *p)
 static void peer_connect(struct rpeer *p)
 {
 	struct sockaddr_in a = p->addr;
+	uint8_t nonce[AUTH_NONCE_LEN];
 	int one = 1;
 
 	a.sin_port = htons(p->port);
@@ -415,10 +423,25 @@ static void peer_connect(struct rpeer *p)
 		return;
 	}
 	p->connecting = 1;
-	p->keyed = p->ready = 0;
-	auth_random(p->nonce, AUTH_NONCE_LEN);
+	p->ready = 0;
+	p->opened = clock_mono_ms();
+	auth_random(nonce, sizeof(nonce));
+	hs_init(&p->hs, p->k->cluster, p->k->node, p->node, nonce);
 	send_hello(p); /* queued until connected */
 	ev_io_start(p->k->loop, &p->ww);
+}
+
+/* Room for one more inbound connection from a, before authentication. */
+static int pending_room(const struct cache *k, const struct sockaddr_in *a)
+{
+	unsigned all = 0, same = 0;
+
+	for (const struct rpeer *p = k->peers; p; p = p->next)
+		if (p->node[0] == '\0' && p->fd >= 0) {
+			all++;
+			same += p->from.sin_addr.s_addr == a->sin_addr.s_addr;
+		}
+	return all < PENDING_MAX && same < PENDING_PER_SOURCE;
 }
 
 void mesh_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
@@ -429,9 +452,21 @@ void mesh_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 	(void)revents;
 	for (int i = 0; i < 16; i++) {
 		int fd = cache_accept(k->repl_fd);
+		struct sockaddr_in from = {0};
+		socklen_t fl = sizeof(from);
+		uint8_t nonce[AUTH_NONCE_LEN];
 		struct rpeer *p;
 		if (fd < 0)
 			return;
+		if (getpeername(fd, (struct sockaddr *)&from, &fl) != 0 || from.sin_family != AF_INET) {
+			close(fd);
+			continue;
+		}
+		if (!pending_room(k, &from)) {
+			close(fd);
+			refuse(k, REFUSED_LIMIT, &from, "too many connections authenticating");
+			continue;
+		}
 		p = calloc(1, sizeof(*p));
 		if (p == NULL) {
 			close(fd);
@@ -439,7 +474,10 @@ void mesh_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 		}
 		p->k = k;
 		p->fd = fd;
-		auth_random(p->nonce, AUTH_NONCE_LEN);
+		p->from = from;
+		p->opened = clock_mono_ms();
+		auth_random(nonce, sizeof(nonce));
+		hs_init(&p->hs, k->cluster, k->node, NULL, nonce);
 		p->next = k->peers;
 		k->peers = p;
 		peer_init_io(p);
@@ -498,10 +536,21 @@ void mesh_tick(struct cache *k, uint64_t now)
 {
 	for (struct rpeer *p = k->peers, *next; p; p = next) {
 		next = p->next;
-		if (p->node[0] == '\0')
+		if (p->fd >= 0 && !p->ready && now - p->opened >= AUTH_DEADLINE_MS) {
+			if (p->node[0] == '\0')
+				refuse(k, REFUSED_DEADLINE, &p->from, "not authenticated in time");
+			else
+				log_info("cache: %s did not authenticate within %d ms", p->node, AUTH_DEADLINE_MS);
+			peer_close(p, "authentication deadline");
+		}
+		if (p->node[0] == '\0') {
+			free_if_anonymous(p);
 			continue;
+		}
 		if (!mesh_live(k, p, now)) {
+			/* a node gone (or never heard): its next heartbeat makes a new record */
 			peer_close(p, "peer lost");
+			free_peer(p);
 			continue;
 		}
 		if (p->fd < 0 && p->port != 0 && strcmp(k->node, p->node) < 0 && now >= p->retry_at)

@@ -9,6 +9,7 @@
 
 #include "auth.h"
 #include "buf.h"
+#include "handshake.h"
 #include "wire.h"
 
 struct cache;
@@ -16,8 +17,9 @@ struct cache;
 struct rpeer {
 	struct cache *k;
 	struct rpeer *next;
-	char node[WIRE_ID_MAX + 1];      /* "" until an inbound HELLO names it */
-	struct sockaddr_in addr;
+	char node[WIRE_ID_MAX + 1];      /* "": an inbound connection not yet authenticated */
+	struct sockaddr_in addr;         /* from heartbeats */
+	struct sockaddr_in from;         /* an inbound connection's source */
 	uint16_t port;
 	uint64_t last_seen;              /* monotonic ms, from heartbeats */
 	uint64_t digest, our_digest;     /* at the last heartbeat */
@@ -25,11 +27,9 @@ struct rpeer {
 	uint64_t last_sync;
 	int fd;
 	int connecting;
-	int keyed;                       /* both HELLOs seen: frames are tagged */
-	int ready;                       /* a valid AUTH came: trusted */
-	uint8_t nonce[AUTH_NONCE_LEN], peer_nonce[AUTH_NONCE_LEN];
-	uint8_t k_tx[AUTH_KEY_LEN], k_rx[AUTH_KEY_LEN];
-	uint64_t tx_seq, rx_seq;
+	int ready;                       /* the peer's AUTH verified: trusted */
+	uint64_t opened;                 /* monotonic ms: the authentication deadline runs from here */
+	struct hs hs;
 	uint64_t retry_at;
 	ev_io rw, ww;
 	struct buf in, out;
