@@ -8,6 +8,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <ifaddrs.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,6 +59,32 @@ static int listen_tcp(const char *host, uint16_t port, uint16_t *bound, char *er
 	getsockname(fd, (struct sockaddr *)&a, &l);
 	*bound = ntohs(a.sin_port);
 	return fd;
+}
+
+/* The replication listener's host: cluster.interface's IPv4 address (given,
+ * or the first of the interface named), or every address without one. */
+static int repl_host(const char *on, char *host, size_t len, char *err, size_t errlen)
+{
+	struct in_addr a;
+	struct ifaddrs *ifa;
+	int found = 0;
+
+	if (*on == '\0' || inet_pton(AF_INET, on, &a) == 1) {
+		snprintf(host, len, "%s", *on ? on : "0.0.0.0");
+		return 0;
+	}
+	if (getifaddrs(&ifa) != 0) {
+		snprintf(err, errlen, "cluster.interface: %s", strerror(errno));
+		return -1;
+	}
+	for (struct ifaddrs *i = ifa; i != NULL && !found; i = i->ifa_next)
+		if (i->ifa_addr != NULL && i->ifa_addr->sa_family == AF_INET && strcmp(i->ifa_name, on) == 0)
+			found = inet_ntop(AF_INET, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, host,
+					  (socklen_t)len) != NULL;
+	freeifaddrs(ifa);
+	if (!found)
+		snprintf(err, errlen, "cluster.interface: %s has no IPv4 address to listen on", on);
+	return found ? 0 : -1;
 }
 
 int cache_accept(int lfd)
@@ -113,7 +140,11 @@ struct cache *cache_open(struct ev_loop *loop, const struct cache_params *p, con
 		return NULL;
 	}
 	snprintf(k->address, sizeof(k->address), "%s:%u", host, port);
-	k->repl_fd = listen_tcp("0.0.0.0", p->repl_port, &k->repl_port, e2, sizeof(e2));
+	if (repl_host(p->repl_on, host, sizeof(host), err, errlen) != 0) {
+		cache_close(k);
+		return NULL;
+	}
+	k->repl_fd = listen_tcp(host, p->repl_port, &k->repl_port, e2, sizeof(e2));
 	if (k->repl_fd < 0) {
 		snprintf(err, errlen, "cache.port: %s", e2);
 		cache_close(k);
@@ -128,8 +159,8 @@ struct cache *cache_open(struct ev_loop *loop, const struct cache_params *p, con
 	ev_timer_init(&k->tick_w, tick_cb, 0.5, 0.5);
 	k->tick_w.data = k;
 	ev_timer_start(loop, &k->tick_w);
-	log_info("cache: memcached protocol on %s, replication on port %u, %s writes, %zu entries", k->address,
-		 k->repl_port, k->sync ? "synchronous" : "asynchronous", k->st.live);
+	log_info("cache: memcached protocol on %s, replication on %s:%u, %s writes, %zu entries", k->address,
+		 host, k->repl_port, k->sync ? "synchronous" : "asynchronous", k->st.live);
 	return k;
 }
 

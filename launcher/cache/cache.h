@@ -39,6 +39,8 @@ struct cache;
 struct cache_params {
 	char listen[256];          /* memcached protocol host:port (port 0: any) */
 	uint16_t repl_port;        /* replication port (0: any) */
+	char repl_on[64];          /* cluster.interface (name or IPv4): the replication
+	                            * listener's address; "": every address */
 	char state_dir[4096];      /* STATE_DIR/cache.db */
 	uint64_t cluster;          /* digest of the cluster name */
 	size_t max_entries, max_key, max_value;

@@ -27,6 +27,8 @@ void settings_cache(const struct config *c, struct cache_params *p)
 	memset(p, 0, sizeof(*p));
 	snprintf(p->listen, sizeof(p->listen), "%s", c->cache_listen);
 	p->repl_port = (uint16_t)c->cache_port;
+	/* replication stays on the cluster's own network when it has one */
+	snprintf(p->repl_on, sizeof(p->repl_on), "%s", c->cluster_interface);
 	snprintf(p->state_dir, sizeof(p->state_dir), "%s", c->cluster_state_dir);
 	p->cluster = wire_cluster_digest(c->cluster_name);
 	p->max_entries = (size_t)c->cache_max_entries;
