@@ -1,0 +1,171 @@
+#!/usr/bin/env bats
+# The cache's replication port before authentication, in the namespace lab:
+# a HELLO alone takes nothing over, unauthenticated connections cost little
+# and end soon, and a key rotation never fails a synchronous write.  The
+# unauthenticated client (test/lib/repl-attacker.py) runs in the switch
+# namespace, on addresses of the lab's bridge.
+
+load helpers
+load ../lib/lab
+
+PY=/usr/bin/python3
+TOOL="$REPO_ROOT/test/lib/repl-attacker.py"
+RPORT=2710
+
+setup_file() {
+	lab_setup_file 3
+}
+
+teardown_file() {
+	lab_teardown_file
+}
+
+setup() {
+	[[ "$BUILD_DIR" == *asan* ]] || skip "ASan pass only"
+	"$PY" -c "import pymemcache" 2>/dev/null || skip "pymemcache is not installed"
+	lab_setup 3
+}
+
+teardown() {
+	lab_teardown
+}
+
+on() { # on I CMD...: runs CMD in node I's namespace
+	local i=$1
+	shift
+	ip netns exec "$LAB-n$i" "$@"
+}
+
+metric() { # metric I NAME{LABELS}: a value from node I's metrics
+	lab_ctl "$1" metrics | awk -v k="$2" '$1 == k {print $2}'
+}
+
+# attacker SRC-HOSTS... -- ARGS...: the tool in the switch namespace, with
+# the addresses .240 and up on its bridge
+attacker() {
+	local a
+	for a in 240 241 242 243 244; do
+		ip -n "$LAB-sw" addr add "10.$LAB_NET.0.$a/24" dev br0 2>/dev/null || true
+	done
+	ip netns exec "$LAB-sw" "$PY" "$TOOL" "$@"
+}
+
+src() { echo "10.$LAB_NET.0.$((240 + $1))"; }
+
+# writes I N: N synchronous writes on node I, 0.2 s apart; prints each outcome
+writes() {
+	on "$1" "$PY" -c "
+import time
+from pymemcache.client.base import Client
+from pymemcache.exceptions import MemcacheServerError
+c = Client(('127.0.0.1', 11311), timeout=5)
+for i in range($2):
+    try:
+        c.set('k%d' % i, b'v', noreply=False)
+        print('STORED')
+    except MemcacheServerError as e:
+        print('ERROR', e)
+    time.sleep(0.2)
+"
+}
+
+all_stored() { # all_stored I N
+	local out
+	out=$(writes "$1" "$2")
+	echo "$out" | grep -v '^STORED$' >&2 && return 1
+	[ "$(echo "$out" | grep -c '^STORED$')" = "$2" ]
+}
+
+rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+
+@test "a HELLO naming a real node takes nothing over; the connection is closed by the authentication deadline" {
+	start_three --no-sampler --replicating
+	# n1 connects to n3 (the lower id connects): at n1, an attacker claiming
+	# to be n3 once took that link over, and n1 never reconnected
+	attacker hijack "$(lab_addr 1)" "$RPORT" lab n3 4 >"$BATS_TEST_TMPDIR/hijack" &
+	apid=$!
+	sleep 0.3
+	all_stored 1 8
+	wait "$apid"
+	echo "# hijack: $(cat "$BATS_TEST_TMPDIR/hijack")" >&3
+	ms=$(sed -n 's/^closed after //p' "$BATS_TEST_TMPDIR/hijack")
+	[ -n "$ms" ] && [ "$ms" -ge 1900 ] && [ "$ms" -le 3200 ]
+	[ "$(metric 1 'failover_cache_replication_refused_total{reason="deadline"}')" -ge 1 ]
+	lab_replicating 2
+	# a few at a time per source address: the rest are refused at once
+	run attacker silent "$(lab_addr 1)" "$RPORT" 6 "$(src 0)"
+	echo "# silent: $output" >&3
+	[ "$output" = "early 2 deadline 4 of 6" ]
+	[ "$(metric 1 'failover_cache_replication_refused_total{reason="limit"}')" -ge 2 ]
+	grep -q "refused a replication connection from $(src 0)" "$LAB_DIR/n1/log"
+	all_stored 1 2
+}
+
+@test "twenty connections announcing 16 MiB frames are closed at once and cost no memory" {
+	start_three --no-sampler --replicating
+	pid=$(lab_pid 2)
+	before=$(rss_kb "$pid")
+	run attacker big "$(lab_addr 2)" "$RPORT" 20 "$(src 0)" "$(src 1)" "$(src 2)" "$(src 3)" "$(src 4)"
+	after=$(rss_kb "$pid")
+	echo "# big: $output; RSS $before kB -> $after kB" >&3
+	[[ "$output" =~ ^closed\ 20\ of\ 20,\ slowest\ ([0-9]+)$ ]]
+	[ "${BASH_REMATCH[1]}" -lt 1000 ]
+	[ $((after - before)) -lt 4096 ]
+	[ "$(metric 2 'failover_cache_replication_refused_total{reason="frame"}')" -eq 20 ]
+	lab_replicating 2
+	all_stored 2 2
+}
+
+# rekey I: node I re-reads its configuration
+rekey() {
+	local n
+	n=$(grep -c "INFO: reloaded" "$LAB_DIR/n$1/log" || true)
+	kill -HUP "$(lab_pid "$1")"
+	wait_until 10 log_has "$1" "INFO: reloaded" $((n + 1)) || { tail -5 "$LAB_DIR/n$1/log" >&2; return 1; }
+}
+
+log_has() { [ "$(grep -cF -- "$2" "$LAB_DIR/n$1/log")" -ge "$3" ]; }
+
+# relink I: node I's replication links end and are made anew (with the keys
+# of now): a short partition, longer than the peer timeout
+relink() {
+	lab_partition "$1"
+	sleep 1.5
+	lab_heal "$1"
+	wait_until 10 lab_replicating 2
+}
+
+@test "key rotation as the README says it: every synchronous write succeeds at every step" {
+	keys="$BATS_TEST_TMPDIR/cluster.key"
+	new="$BATS_TEST_TMPDIR/new.key"
+	grep '^1:' "$LAB_DIR/cluster.key" >"$keys"
+	chmod 600 "$keys"
+	"$LAUNCHER" --new-key "$new" >/dev/null
+	for i in 1 2 3; do lab_ini "$i" "key_file = $keys" "key_id = 1"; done
+	start_three --no-sampler --replicating
+	all_stored 1 1
+	# 1. the new key everywhere
+	sed -n 's/^1:/2:/p' "$new" >>"$keys"
+	for i in 1 2 3; do rekey "$i"; done
+	all_stored 1 1
+	# 2. one node signs with it (its links made anew), then the others
+	lab_ini 1 "key_file = $keys" "key_id = 2"
+	rekey 1
+	relink 1
+	all_stored 1 1
+	all_stored 3 1
+	for i in 2 3; do
+		lab_ini "$i" "key_file = $keys" "key_id = 2"
+		rekey "$i"
+	done
+	relink 2
+	all_stored 2 1
+	all_stored 1 1
+	# 3. the old key removed
+	sed -i '/^1:/d' "$keys"
+	for i in 1 2 3; do rekey "$i"; done
+	relink 3
+	all_stored 3 1
+	all_stored 1 1
+	[ "$(metric 1 failover_cache_auth_failures_total)" = 0 ]
+}
