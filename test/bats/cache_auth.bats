@@ -99,6 +99,14 @@ rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 	[ "$(metric 1 'failover_cache_replication_refused_total{reason="limit"}')" -ge 2 ]
 	grep -q "refused a replication connection from $(src 0)" "$LAB_DIR/n1/log"
 	all_stored 1 2
+	# the claim over and over: nothing leaks (LeakSanitizer reports at exit)
+	run attacker hellos "$(lab_addr 1)" "$RPORT" lab n3 200
+	[ "$output" = "sent 200" ]
+	lab_replicating 2
+	all_stored 1 1
+	lab_stop_node 1 TERM
+	run grep -E "Sanitizer|runtime error" "$LAB_DIR/n1/log"
+	[ "$status" = 1 ]
 }
 
 @test "twenty connections announcing 16 MiB frames are closed at once and cost no memory" {

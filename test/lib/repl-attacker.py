@@ -12,6 +12,9 @@
   silent HOST PORT N SRC
       N connections from SRC that send nothing; prints "early E deadline D of N":
       closed within 0.5 s (refused), and later within 4 s.
+  hellos HOST PORT CLUSTER NODE N
+      N connections one after another, each sending a HELLO naming NODE, then
+      closing it after the launcher's answer (or 0.2 s); prints "sent N".
 Every connection goes to HOST only, and every loop is bounded.
 """
 import os
@@ -81,6 +84,15 @@ def big(host, port, n, sources):
     print("closed %d of %d, slowest %d" % (len(done), n, slowest))
 
 
+def hellos(host, port, cluster, node, n):
+    for _ in range(n):
+        s = socket.create_connection((host, port), timeout=2)
+        s.sendall(hello(cluster, node))
+        select.select([s], [], [], 0.2)
+        s.close()
+    print("sent %d" % n)
+
+
 def silent(host, port, n, src):
     socks = []
     for _ in range(n):
@@ -103,6 +115,8 @@ def silent(host, port, n, src):
 if __name__ == "__main__":
     if sys.argv[1] == "hijack":
         hijack(sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5], float(sys.argv[6]))
+    elif sys.argv[1] == "hellos":
+        hellos(sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5], int(sys.argv[6]))
     elif sys.argv[1] == "silent":
         silent(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5])
     elif sys.argv[1] == "big":
