@@ -266,7 +266,7 @@ void mc_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 	(void)revents;
 	for (int i = 0; i < 16; i++) {
-		int fd = cache_accept(k->mc_fd);
+		int fd = cache_accept(k, w);
 		struct mcconn *c;
 		if (fd < 0)
 			return;

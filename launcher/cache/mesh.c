@@ -428,7 +428,7 @@ void mesh_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 	(void)loop;
 	(void)revents;
 	for (int i = 0; i < 16; i++) {
-		int fd = cache_accept(k->repl_fd);
+		int fd = cache_accept(k, w);
 		struct rpeer *p;
 		if (fd < 0)
 			return;
