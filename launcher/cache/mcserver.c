@@ -215,8 +215,19 @@ void mc_process(struct mcconn *c)
 		mc_handle(c, &req);
 	}
 	mc_flush(c);
-	if (c->closing && c->out.off >= c->out.len)
+	if (c->closing && c->out.off >= c->out.len) {
 		mc_close(c);
+		return;
+	}
+	/* Requests are handled one at a time: while one waits for its
+	 * acknowledgements (or the connection only drains its replies) the
+	 * rest stays in the socket.  The socket is readable all that time, so
+	 * the watcher is stopped, not merely ignored; pending_done resumes it
+	 * through here. */
+	if (c->wait || c->closing)
+		ev_io_stop(k->loop, &c->rw);
+	else
+		ev_io_start(k->loop, &c->rw);
 }
 
 static void mc_rx_cb(struct ev_loop *loop, ev_io *w, int revents)
@@ -227,8 +238,6 @@ static void mc_rx_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	if (c->wait) /* one request at a time: the rest waits in the socket */
-		return;
 	if (buf_reserve(&c->in, 16384) != 0) {
 		mc_close(c);
 		return;

@@ -36,16 +36,6 @@ on() { # on I CMD...: runs CMD in node I's namespace
 	ip netns exec "$LAB-n$i" "$@"
 }
 
-# cpu_ms PID: the user and system CPU time PID has used, in ms.
-cpu_ms() {
-	local stat
-	stat=$(cat "/proc/$1/stat")
-	stat=${stat##*) }
-	# after the command: state is field 3; utime and stime are 14 and 15
-	set -- $stat
-	echo $(((${12} + ${13}) * 1000 / $(getconf CLK_TCK)))
-}
-
 @test "at the descriptor limit the cache backs off instead of spinning, and serves again once connections close" {
 	lab_start 1
 	lab_wait_role 1 master 10
@@ -92,4 +82,46 @@ cpu_ms() {
 	grep -m1 "cache: accept: " "$LAB_DIR/n1/log" | sed 's/^/# /' >&3
 	grep -q "cache: accept: Too many open files" "$LAB_DIR/n1/log"
 	lab_ctl 1 metrics | grep -E '^failover_cache_accept_pauses_total [1-9]'
+}
+
+@test "a pipelined request behind a synchronous write that waits costs no CPU, and is answered after it" {
+	for i in 1 2; do lab_ini "$i" "[cache]" "sync_timeout = 3000"; done
+	lab_start 1
+	lab_wait_role 1 master 10
+	lab_start 2
+	lab_wait_role 2 slave 10
+	wait_until 10 lab_replicating 1
+	pid=$(lab_pid 1)
+	# the slave cannot acknowledge: the write waits its full 3 s
+	kill -STOP "$(lab_pid 2)"
+	run on 1 timeout 20 "$PY" - "$pid" "$MC_PORT" <<-'PY'
+	import socket, sys, time
+	pid, port = int(sys.argv[1]), int(sys.argv[2])
+	def cpu():
+	    f = open('/proc/%d/stat' % pid).read().rsplit(')', 1)[1].split()
+	    return (int(f[11]) + int(f[12])) * 1000 // 100
+	s = socket.create_connection(('127.0.0.1', port), timeout=10)
+	# the second request arrives while the first waits, in the socket
+	# (one arriving with the first is in the launcher's buffer already)
+	s.sendall(b'set k 0 0 1\r\nv\r\n')
+	time.sleep(0.2)
+	s.sendall(b'get k\r\n')
+	time.sleep(0.1)
+	c0 = cpu()
+	time.sleep(2)
+	print('cpu_ms', cpu() - c0)
+	out = b''
+	while not out.endswith(b'END\r\n'):  # bounded by the socket's timeout
+	    b = s.recv(4096)
+	    if not b:
+	        break
+	    out += b
+	print(out.decode().replace('\r\n', '|'))
+	PY
+	kill -CONT "$(lab_pid 2)"
+	echo "# $output" >&3
+	assert_success
+	assert_line --regexp "^SERVER_ERROR stored here but not acknowledged by n2 within 3000 ms\|VALUE k 0 1\|v\|END\|$"
+	used=$(echo "$output" | sed -n 's/^cpu_ms //p')
+	[ "$used" -lt 300 ]
 }
