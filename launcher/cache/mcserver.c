@@ -214,6 +214,14 @@ void mc_process(struct mcconn *c)
 		}
 		mc_handle(c, &req);
 	}
+	/* What is left when nothing waits is one incomplete request, which
+	 * mc_parse bounds (a line, then at most max_value bytes of data): the
+	 * size limit applies to it, never to a batch of requests that one recv
+	 * took in.  Past it the parser has gone wrong: close rather than grow. */
+	if (!c->wait && !c->closing && c->in.len - c->in.off > MC_LINE_MAX + k->st.lim.max_value + 2) {
+		mc_reply(c, "SERVER_ERROR request too large\r\n", 32);
+		c->closing = 1;
+	}
 	mc_flush(c);
 	if (c->closing && c->out.off >= c->out.len) {
 		mc_close(c);
@@ -233,7 +241,6 @@ void mc_process(struct mcconn *c)
 static void mc_rx_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct mcconn *c = w->data;
-	size_t limit = MC_LINE_MAX + c->k->st.lim.max_value + 2;
 	ssize_t n;
 
 	(void)loop;
@@ -250,11 +257,9 @@ static void mc_rx_cb(struct ev_loop *loop, ev_io *w, int revents)
 		mc_process(c);
 		return;
 	}
+	/* the buffer stays bounded: mc_process leaves at most one incomplete
+	 * request in it, and no read happens while a request waits */
 	c->in.len += (size_t)n;
-	if (c->in.len - c->in.off > limit + 16384) {
-		c->closing = 1;
-		mc_reply(c, "SERVER_ERROR request too large\r\n", 32);
-	}
 	mc_process(c);
 }
 

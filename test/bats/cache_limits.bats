@@ -125,3 +125,40 @@ on() { # on I CMD...: runs CMD in node I's namespace
 	used=$(echo "$output" | sed -n 's/^cpu_ms //p')
 	[ "$used" -lt 300 ]
 }
+
+@test "a client that pipelines large writes without waiting for replies is not disconnected" {
+	lab_start 1
+	lab_wait_role 1 master 10
+	# pymemcache sends noreply writes back to back; while the launcher
+	# stands still they pile up in the socket, and then one read of the
+	# launcher's takes in several requests at once (sizes up to 64 KB,
+	# max_value, varied: a small one before a large one grows the buffer)
+	run on 1 timeout 60 "$PY" - "$(lab_pid 1)" "$MC_PORT" <<-'PY'
+	import os, random, signal, sys, threading, time
+	from pymemcache.client.base import Client
+	pid = int(sys.argv[1])
+	c = Client(('127.0.0.1', int(sys.argv[2])), timeout=10)
+	r = random.Random(1)
+	sizes = [r.randint(1000, 64000) for _ in range(600)]
+	def value(i):
+	    return b'%05d' % i + b'x' * sizes[i]
+	def writes():
+	    for i in range(600):  # bounded: 600 writes, about 20 MB
+	        c.set('big%d' % (i % 20), value(i), noreply=True)
+	c.version()
+	os.kill(pid, signal.SIGSTOP)
+	try:
+	    t = threading.Thread(target=writes)
+	    t.start()
+	    time.sleep(1)
+	finally:
+	    os.kill(pid, signal.SIGCONT)
+	t.join(30)
+	assert c.get('big19') == value(599), 'the last write lost'
+	assert c.get('big0') == value(580), 'a write lost'
+	print('ok')
+	PY
+	echo "# $output" >&3
+	assert_success
+	assert_output ok
+}
