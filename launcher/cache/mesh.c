@@ -387,7 +387,10 @@ static void peer_close(struct rpeer *p, const char *why)
 	close(p->fd);
 	p->fd = -1;
 	p->ready = p->connecting = p->keyed = 0;
-	p->in.len = p->in.off = p->out.len = p->out.off = 0;
+	/* freed, not emptied: a closed peer's buffers would otherwise be
+	 * overwritten when another connection is moved into its record */
+	buf_free(&p->in);
+	buf_free(&p->out);
 	p->retry_at = clock_mono_ms() + 100;
 }
 

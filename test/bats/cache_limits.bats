@@ -162,3 +162,42 @@ on() { # on I CMD...: runs CMD in node I's namespace
 	assert_success
 	assert_output ok
 }
+
+@test "400 connections that claim a real node's name in a HELLO, then close, leak nothing (LeakSanitizer)" {
+	lab_start 1
+	lab_wait_role 1 master 10
+	lab_start 2
+	lab_wait_role 2 slave 10
+	wait_until 10 lab_replicating 1
+	# n1 connects to n2 (the lower id does); each HELLO naming n2 on n1's
+	# port takes that link over, and n1 connects again after it closes
+	run on 1 timeout 40 "$PY" - lab n2 2710 <<-'PY'
+	import os, socket, struct, sys, time
+	cluster, node, port = sys.argv[1].encode(), sys.argv[2].encode(), int(sys.argv[3])
+	h = 0xcbf29ce484222325
+	for b in cluster:  # FNV-1a, the cluster's digest
+	    h = ((h ^ b) * 0x100000001b3) & 0xffffffffffffffff
+	payload = struct.pack('>QB', h, len(node)) + node + os.urandom(16)
+	hello = struct.pack('>IB', 1 + len(payload), 1) + payload
+	deadline = time.time() + 30
+	answered = 0
+	for i in range(400):  # bounded: 400 connections, 30 s
+	    if time.time() > deadline:
+	        break
+	    s = socket.create_connection(('127.0.0.1', port), timeout=0.5)
+	    s.sendall(hello)
+	    try:
+	        answered += len(s.recv(4096)) > 0  # its HELLO: ours was handled
+	    except socket.timeout:
+	        pass
+	    s.close()
+	    time.sleep(0.01)
+	print('answered', answered)
+	PY
+	echo "# $output" >&3
+	assert_success
+	# LeakSanitizer reports at exit, into the log
+	lab_stop_node 1 TERM
+	grep -A12 "LeakSanitizer" "$LAB_DIR/n1/log" | sed 's/^/# /' >&3 || true
+	run ! grep -q "LeakSanitizer" "$LAB_DIR/n1/log"
+}
