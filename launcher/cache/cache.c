@@ -87,13 +87,55 @@ static int repl_host(const char *on, char *host, size_t len, char *err, size_t e
 	return found ? 0 : -1;
 }
 
-int cache_accept(int lfd)
-{
-	int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC), one = 1;
+/* How long a listener that ran out of descriptors waits before it tries
+ * again, and how often that is logged at most. */
+#define ACCEPT_PAUSE_S 0.1
+#define ACCEPT_LOG_MS 10000
 
-	if (fd >= 0)
+static void accept_resume_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct cache *k = w->data;
+
+	(void)revents;
+	/* starting a watcher that still runs changes nothing */
+	if (k->mc_fd >= 0)
+		ev_io_start(loop, &k->mc_w);
+	if (k->repl_fd >= 0)
+		ev_io_start(loop, &k->repl_w);
+}
+
+int cache_accept(struct cache *k, ev_io *lw)
+{
+	int fd = accept4(lw->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC), one = 1;
+	int err = errno;
+	uint64_t now;
+
+	if (fd >= 0) {
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	return fd;
+		return fd;
+	}
+	if (err != EMFILE && err != ENFILE && err != ENOBUFS && err != ENOMEM)
+		return -1; /* none waiting, or one that was aborted */
+	/* The connection stays queued and the socket readable: retrying at once
+	 * would spin until some descriptor is closed.  Both listeners resume
+	 * together after a pause (the limit is the process's). */
+	ev_io_stop(k->loop, lw);
+	if (!ev_is_active(&k->accept_pause_w)) {
+		k->accept_pauses++;
+		k->accept_quiet++;
+		ev_timer_set(&k->accept_pause_w, ACCEPT_PAUSE_S, 0.);
+		ev_timer_start(k->loop, &k->accept_pause_w);
+	}
+	now = clock_mono_ms();
+	if (k->accept_logged_at == 0 || now - k->accept_logged_at >= ACCEPT_LOG_MS) {
+		log_warn("cache: accept: %s: new connections wait (%llu pause%s of %u ms since the last message; "
+			 "raise LimitNOFILE or ulimit -n if this persists)",
+			 strerror(err), (unsigned long long)k->accept_quiet, k->accept_quiet == 1 ? "" : "s",
+			 (unsigned)(ACCEPT_PAUSE_S * 1000));
+		k->accept_logged_at = now;
+		k->accept_quiet = 0;
+	}
+	return -1;
 }
 
 struct cache *cache_open(struct ev_loop *loop, const struct cache_params *p, const char *node,
@@ -125,6 +167,8 @@ struct cache *cache_open(struct ev_loop *loop, const struct cache_params *p, con
 	k->loop = loop;
 	k->keys = keys;
 	k->mc_fd = k->repl_fd = -1;
+	ev_timer_init(&k->accept_pause_w, accept_resume_cb, ACCEPT_PAUSE_S, 0.);
+	k->accept_pause_w.data = k;
 	snprintf(k->node, sizeof(k->node), "%s", node);
 	k->cluster = p->cluster;
 	cache_set_params(k, p);
@@ -181,6 +225,7 @@ void cache_close(struct cache *k)
 		close(k->repl_fd);
 	}
 	ev_timer_stop(k->loop, &k->tick_w);
+	ev_timer_stop(k->loop, &k->accept_pause_w);
 	store_free(&k->st);
 	free(k);
 }
@@ -255,6 +300,8 @@ void cache_metrics(const struct cache *k, struct ctl_out *o)
 		   (unsigned long long)k->repl_refused[REFUSED_LIMIT],
 		   (unsigned long long)k->repl_refused[REFUSED_DEADLINE],
 		   (unsigned long long)k->repl_refused[REFUSED_FRAME]);
+	ctl_metric(o, "failover_cache_accept_pauses_total", "counter",
+		   "Pauses of the cache's listeners out of descriptors (EMFILE) or memory.", k->accept_pauses);
 	ctl_metric(o, "failover_cache_persist_errors_total", "counter", "Failed saves of the cache file.",
 		   k->persist_errors);
 }

@@ -36,6 +36,9 @@ struct cache {
 	uint16_t repl_port;
 	char address[96];
 	ev_io mc_w, repl_w;
+	ev_timer accept_pause_w;    /* a listener out of descriptors waits for it */
+	uint64_t accept_logged_at;  /* monotonic ms of the last message about it */
+	uint64_t accept_quiet;      /* pauses since that message */
 	ev_timer persist_w, tick_w;
 	ev_child save_w;
 	pid_t save_pid;             /* a child saving the store, or 0 */
@@ -50,7 +53,7 @@ struct cache {
 	uint64_t started;
 	/* counters */
 	uint64_t cmd_get, cmd_set, get_hits, get_misses, repl_sent, repl_recv, acks, unacked, syncs, persists,
-		persist_errors, refused, auth_failures;
+		persist_errors, refused, auth_failures, accept_pauses;
 	unsigned nconns;
 	/* replication connections refused before authentication, by reason */
 	uint64_t repl_refused[REFUSED_N];
@@ -58,8 +61,10 @@ struct cache {
 	uint64_t refuse_unlogged;
 };
 
-/* A connection from listener lfd: non-blocking, close-on-exec, no Nagle
- * delay; -1 when none is waiting (or accept failed). */
-int cache_accept(int lfd);
+/* A connection from the listener that watcher lw watches: non-blocking,
+ * close-on-exec, no Nagle delay; -1 when none is waiting (or accept
+ * failed).  Out of descriptors (or memory), lw is stopped for a moment:
+ * the caller only returns. */
+int cache_accept(struct cache *k, ev_io *lw);
 
 #endif

@@ -214,21 +214,37 @@ void mc_process(struct mcconn *c)
 		}
 		mc_handle(c, &req);
 	}
+	/* What is left when nothing waits is one incomplete request, which
+	 * mc_parse bounds (a line, then at most max_value bytes of data): the
+	 * size limit applies to it, never to a batch of requests that one recv
+	 * took in.  Past it the parser has gone wrong: close rather than grow. */
+	if (!c->wait && !c->closing && c->in.len - c->in.off > MC_LINE_MAX + k->st.lim.max_value + 2) {
+		mc_reply(c, "SERVER_ERROR request too large\r\n", 32);
+		c->closing = 1;
+	}
 	mc_flush(c);
-	if (c->closing && c->out.off >= c->out.len)
+	if (c->closing && c->out.off >= c->out.len) {
 		mc_close(c);
+		return;
+	}
+	/* Requests are handled one at a time: while one waits for its
+	 * acknowledgements (or the connection only drains its replies) the
+	 * rest stays in the socket.  The socket is readable all that time, so
+	 * the watcher is stopped, not merely ignored; pending_done resumes it
+	 * through here. */
+	if (c->wait || c->closing)
+		ev_io_stop(k->loop, &c->rw);
+	else
+		ev_io_start(k->loop, &c->rw);
 }
 
 static void mc_rx_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct mcconn *c = w->data;
-	size_t limit = MC_LINE_MAX + c->k->st.lim.max_value + 2;
 	ssize_t n;
 
 	(void)loop;
 	(void)revents;
-	if (c->wait) /* one request at a time: the rest waits in the socket */
-		return;
 	if (buf_reserve(&c->in, 16384) != 0) {
 		mc_close(c);
 		return;
@@ -241,11 +257,9 @@ static void mc_rx_cb(struct ev_loop *loop, ev_io *w, int revents)
 		mc_process(c);
 		return;
 	}
+	/* the buffer stays bounded: mc_process leaves at most one incomplete
+	 * request in it, and no read happens while a request waits */
 	c->in.len += (size_t)n;
-	if (c->in.len - c->in.off > limit + 16384) {
-		c->closing = 1;
-		mc_reply(c, "SERVER_ERROR request too large\r\n", 32);
-	}
 	mc_process(c);
 }
 
@@ -266,7 +280,7 @@ void mc_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 	(void)revents;
 	for (int i = 0; i < 16; i++) {
-		int fd = cache_accept(k->mc_fd);
+		int fd = cache_accept(k, w);
 		struct mcconn *c;
 		if (fd < 0)
 			return;

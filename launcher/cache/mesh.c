@@ -451,7 +451,7 @@ void mesh_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 	(void)loop;
 	(void)revents;
 	for (int i = 0; i < 16; i++) {
-		int fd = cache_accept(k->repl_fd);
+		int fd = cache_accept(k, w);
 		struct sockaddr_in from = {0};
 		socklen_t fl = sizeof(from);
 		uint8_t nonce[AUTH_NONCE_LEN];
