@@ -169,11 +169,12 @@ on() { # on I CMD...: runs CMD in node I's namespace
 	lab_start 2
 	lab_wait_role 2 slave 10
 	wait_until 10 lab_replicating 1
-	# n1 connects to n2 (the lower id does); each HELLO naming n2 on n1's
-	# port takes that link over, and n1 connects again after it closes
-	run on 1 timeout 40 "$PY" - lab n2 2710 <<-'PY'
+	# each HELLO naming n2 on n1's port is a pending connection until it
+	# closes (it once took n2's link over, and leaked its buffers)
+	# the replication port listens on the lab address (cluster.interface)
+	run on 1 timeout 40 "$PY" - lab n2 2710 "$(lab_addr 1)" <<-'PY'
 	import os, socket, struct, sys, time
-	cluster, node, port = sys.argv[1].encode(), sys.argv[2].encode(), int(sys.argv[3])
+	cluster, node, port, host = sys.argv[1].encode(), sys.argv[2].encode(), int(sys.argv[3]), sys.argv[4]
 	h = 0xcbf29ce484222325
 	for b in cluster:  # FNV-1a, the cluster's digest
 	    h = ((h ^ b) * 0x100000001b3) & 0xffffffffffffffff
@@ -184,7 +185,7 @@ on() { # on I CMD...: runs CMD in node I's namespace
 	for i in range(400):  # bounded: 400 connections, 30 s
 	    if time.time() > deadline:
 	        break
-	    s = socket.create_connection(('127.0.0.1', port), timeout=0.5)
+	    s = socket.create_connection((host, port), timeout=0.5)
 	    s.sendall(hello)
 	    try:
 	        answered += len(s.recv(4096)) > 0  # its HELLO: ours was handled
