@@ -183,11 +183,27 @@ static void mc_handle(struct mcconn *c, struct mc_req *r)
 		mc_reply(c, reply, strlen(reply));
 }
 
+/* Replies not yet taken by the client, past which its next requests wait
+ * in the socket: a client that sends without reading must not make the
+ * reply buffer grow without bound (one large reply may still pass it). */
+#define MC_OUT_MAX (1u << 20)
+
+static int backlogged(const struct mcconn *c)
+{
+	return c->out.len - c->out.off >= MC_OUT_MAX;
+}
+
 void mc_process(struct mcconn *c)
 {
 	struct cache *k = c->k;
 
+again:
+	c->stalled_out = 0;
 	while (!c->wait && !c->closing && c->in.off < c->in.len) {
+		if (backlogged(c)) {
+			c->stalled_out = 1;
+			break;
+		}
 		struct mc_req req;
 		size_t used;
 		char err[128];
@@ -218,7 +234,7 @@ void mc_process(struct mcconn *c)
 	 * mc_parse bounds (a line, then at most max_value bytes of data): the
 	 * size limit applies to it, never to a batch of requests that one recv
 	 * took in.  Past it the parser has gone wrong: close rather than grow. */
-	if (!c->wait && !c->closing && c->in.len - c->in.off > MC_LINE_MAX + k->st.lim.max_value + 2) {
+	if (!c->wait && !c->closing && !backlogged(c) && c->in.len - c->in.off > MC_LINE_MAX + k->st.lim.max_value + 2) {
 		mc_reply(c, "SERVER_ERROR request too large\r\n", 32);
 		c->closing = 1;
 	}
@@ -227,12 +243,17 @@ void mc_process(struct mcconn *c)
 		mc_close(c);
 		return;
 	}
+	/* the backlog went out at once: the requests read already go on */
+	if (!c->wait && !c->closing && !backlogged(c) && c->in.off < c->in.len && c->stalled_out) {
+		c->stalled_out = 0;
+		goto again;
+	}
 	/* Requests are handled one at a time: while one waits for its
 	 * acknowledgements (or the connection only drains its replies) the
 	 * rest stays in the socket.  The socket is readable all that time, so
 	 * the watcher is stopped, not merely ignored; pending_done resumes it
-	 * through here. */
-	if (c->wait || c->closing)
+	 * through here; so does a backlog of replies, once it drains. */
+	if (c->wait || c->closing || backlogged(c))
 		ev_io_stop(k->loop, &c->rw);
 	else
 		ev_io_start(k->loop, &c->rw);
@@ -272,6 +293,10 @@ static void mc_tx_cb(struct ev_loop *loop, ev_io *w, int revents)
 	mc_flush(c);
 	if (c->closing && c->out.off >= c->out.len)
 		mc_close(c);
+	else if (c->stalled_out && !backlogged(c))
+		/* the backlog drained: the requests read already (the socket may
+		 * have nothing more to say), then reading again */
+		mc_process(c);
 }
 
 void mc_accept_cb(struct ev_loop *loop, ev_io *w, int revents)

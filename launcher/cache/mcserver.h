@@ -18,6 +18,7 @@ struct mcconn {
 	struct buf in, out;
 	size_t skip;
 	int closing;
+	int stalled_out;         /* requests wait behind a backlog of replies */
 	struct pending *wait;
 };
 

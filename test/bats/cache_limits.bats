@@ -202,3 +202,53 @@ on() { # on I CMD...: runs CMD in node I's namespace
 	grep -A12 "LeakSanitizer" "$LAB_DIR/n1/log" | sed 's/^/# /' >&3 || true
 	run ! grep -q "LeakSanitizer" "$LAB_DIR/n1/log"
 }
+
+@test "a client that sends gets without reading the replies holds the launcher's memory to about a MiB" {
+	lab_start 1
+	lab_wait_role 1 master 10
+	pid=$(lab_pid 1)
+	run on 1 timeout 40 "$PY" - "$pid" "$MC_PORT" <<-'PY'
+	import socket, sys, time
+	pid, port = int(sys.argv[1]), int(sys.argv[2])
+	def rss():
+	    for l in open('/proc/%d/status' % pid):
+	        if l.startswith('VmRSS:'):
+	            return int(l.split()[1])
+	s = socket.create_connection(('127.0.0.1', port), timeout=5)
+	s.sendall(b'set big 0 0 60000\r\n' + b'x' * 60000 + b'\r\n')
+	assert s.recv(100) == b'STORED\r\n'
+	before = rss()
+	# 20000 gets would be 1.2 GB of replies; the launcher stops reading
+	# once about a MiB waits, and then this send blocks (bounded: 20 s)
+	s.settimeout(0.5)
+	sent, req, deadline = 0, b'get big\r\n' * 1000, time.time() + 20
+	for _ in range(20):
+	    if time.time() > deadline:
+	        break
+	    try:
+	        sent += s.send(req)
+	    except socket.timeout:
+	        break
+	time.sleep(1)
+	grown = rss() - before
+	print('sent', sent // 9, 'gets; RSS grew', grown, 'kB')
+	assert grown < 16 * 1024, grown
+	# reading the replies lets it go on with the rest
+	s.settimeout(5)
+	got, buf = 0, b''
+	while got < sent // 9:
+	    try:
+	        d = s.recv(1 << 20)
+	    except socket.timeout:
+	        print('stalled after', got, 'replies; buffered', len(buf))
+	        raise
+	    assert d
+	    buf += d
+	    got += buf.count(b'END\r\n')
+	    buf = buf[buf.rfind(b'END\r\n') + 5:] if b'END\r\n' in buf else buf
+	print('ok', got)
+	PY
+	echo "# $output" >&3
+	assert_success
+	assert_line --partial "ok "
+}
