@@ -132,8 +132,16 @@ struct snap_ctx {
 static void snap_cb(void *ud, const struct store_entry *e)
 {
 	struct snap_ctx *s = ud;
+	size_t before = s->b.len;
 
 	store_encode_entry(e, &s->b.p, &s->b.len, &s->b.cap);
+	/* what came before a large entry goes first: a frame holds at most one
+	 * entry past the chunk, and so stays under FRAME_MAX */
+	if (before > 0 && s->b.len > SNAPSHOT_CHUNK) {
+		mesh_send(s->p, FRAME_SNAPSHOT, s->b.p, before, NULL, 0);
+		memmove(s->b.p, s->b.p + before, s->b.len - before);
+		s->b.len -= before;
+	}
 	if (s->b.len >= SNAPSHOT_CHUNK) {
 		mesh_send(s->p, FRAME_SNAPSHOT, s->b.p, s->b.len, NULL, 0);
 		s->b.len = 0;
