@@ -20,7 +20,10 @@ enum { FRAME_HELLO = 1, FRAME_WRITE = 2, FRAME_ACK = 3, FRAME_SYNC = 4, FRAME_SN
 
 #define FRAME_HEAD 5           /* len and type */
 #define FRAME_TAG 16
-#define FRAME_MAX (16u << 20)  /* the largest len an authenticated peer may send */
+/* the largest len an authenticated peer may send: a WRITE of the largest
+ * value cache.max_value allows (16 MiB) with its request id, key, version
+ * and tag; a SNAPSHOT frame holds at most one entry past its 4 MiB chunk */
+#define FRAME_MAX ((16u << 20) + 4096)
 
 struct frame_tagger {
 	/* the tag of span (type and payload), for a frame being encoded */

@@ -19,7 +19,7 @@
  * verifies: only then is it attached to the node it named (replacing that
  * node's older link), so a HELLO alone takes nothing over.  Before that it
  * gets a deadline, frames no larger than a HELLO, and a few places per
- * source address.
+ * source address (and in all, but for a known node's address).
  */
 #include "mesh.h"
 
@@ -132,8 +132,16 @@ struct snap_ctx {
 static void snap_cb(void *ud, const struct store_entry *e)
 {
 	struct snap_ctx *s = ud;
+	size_t before = s->b.len;
 
 	store_encode_entry(e, &s->b.p, &s->b.len, &s->b.cap);
+	/* what came before a large entry goes first: a frame holds at most one
+	 * entry past the chunk, and so stays under FRAME_MAX */
+	if (before > 0 && s->b.len > SNAPSHOT_CHUNK) {
+		mesh_send(s->p, FRAME_SNAPSHOT, s->b.p, before, NULL, 0);
+		memmove(s->b.p, s->b.p + before, s->b.len - before);
+		s->b.len -= before;
+	}
 	if (s->b.len >= SNAPSHOT_CHUNK) {
 		mesh_send(s->p, FRAME_SNAPSHOT, s->b.p, s->b.len, NULL, 0);
 		s->b.len = 0;
@@ -431,17 +439,23 @@ static void peer_connect(struct rpeer *p)
 	ev_io_start(p->k->loop, &p->ww);
 }
 
-/* Room for one more inbound connection from a, before authentication. */
+/* Room for one more inbound connection from a, before authentication.
+ * The limit in all is not for the address of a node the heartbeats told
+ * about: otherwise anyone with PENDING_MAX / PENDING_PER_SOURCE addresses
+ * could hold every place and keep the nodes' own links out. */
 static int pending_room(const struct cache *k, const struct sockaddr_in *a)
 {
 	unsigned all = 0, same = 0;
+	int node = 0;
 
 	for (const struct rpeer *p = k->peers; p; p = p->next)
 		if (p->node[0] == '\0' && p->fd >= 0) {
 			all++;
 			same += p->from.sin_addr.s_addr == a->sin_addr.s_addr;
+		} else if (p->node[0] != '\0' && p->last_seen != 0 && p->addr.sin_addr.s_addr == a->sin_addr.s_addr) {
+			node = 1;
 		}
-	return all < PENDING_MAX && same < PENDING_PER_SOURCE;
+	return (all < PENDING_MAX || node) && same < PENDING_PER_SOURCE;
 }
 
 void mesh_accept_cb(struct ev_loop *loop, ev_io *w, int revents)

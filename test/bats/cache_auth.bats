@@ -44,7 +44,7 @@ metric() { # metric I NAME{LABELS}: a value from node I's metrics
 # the addresses .240 and up on its bridge
 attacker() {
 	local a
-	for a in 240 241 242 243 244; do
+	for a in $(seq 240 249); do
 		ip -n "$LAB-sw" addr add "10.$LAB_NET.0.$a/24" dev br0 2>/dev/null || true
 	done
 	ip netns exec "$LAB-sw" "$PY" "$TOOL" "$@"
@@ -141,6 +141,26 @@ relink() {
 	sleep 1.5
 	lab_heal "$1"
 	wait_until 10 lab_replicating 2
+}
+
+@test "authenticating slots filled from eight addresses keep no node's own link out" {
+	start_three --no-sampler --replicating
+	# n1 connects to n3: the attacker holds every place for connections
+	# authenticating at n3 (4 per address, 32 in all), and n1's link ends
+	attacker hold "$(lab_addr 3)" "$RPORT" 32 12 $(for i in $(seq 0 7); do src "$i"; done) \
+		>"$BATS_TEST_TMPDIR/hold" &
+	apid=$!
+	sleep 0.5
+	lab_partition 1
+	sleep 1.5
+	lab_heal 1
+	# n1's new connection is a live node's: it gets a place all the same
+	wait_until 6 lab_replicating 2
+	all_stored 1 3
+	wait "$apid"
+	echo "# hold: $(cat "$BATS_TEST_TMPDIR/hold")" >&3
+	# the attacker did hold every place (each ended by the deadline)
+	[ "$(metric 3 'failover_cache_replication_refused_total{reason="deadline"}')" -ge 32 ]
 }
 
 @test "key rotation as the README says it: every synchronous write succeeds at every step" {

@@ -15,6 +15,10 @@
   hellos HOST PORT CLUSTER NODE N
       N connections one after another, each sending a HELLO naming NODE, then
       closing it after the launcher's answer (or 0.2 s); prints "sent N".
+  hold HOST PORT N SECONDS SRC...
+      keeps N silent connections open (from the source addresses in turn),
+      opening another as soon as one is closed, for SECONDS; prints
+      "opened C".
 Every connection goes to HOST only, and every loop is bounded.
 """
 import os
@@ -112,6 +116,32 @@ def silent(host, port, n, src):
     print("early %d deadline %d of %d" % (len(early), len(late), n))
 
 
+def hold(host, port, n, seconds, sources):
+    def opened(i):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.bind((sources[i % len(sources)], 0))
+        s.settimeout(2)
+        try:
+            s.connect((host, port))
+        except OSError:
+            s.close()
+            return None
+        s.setblocking(False)
+        return s
+    socks, count, t0 = [None] * n, 0, time.monotonic()
+    # bounded: at most one new connection per slot per 10 ms
+    while time.monotonic() - t0 < seconds and count < n * 100 * int(seconds + 1):
+        for i in range(n):
+            if socks[i] is not None and closed(socks[i]):
+                socks[i].close()
+                socks[i] = None
+            if socks[i] is None:
+                socks[i] = opened(i)
+                count += 1
+        select.select([s for s in socks if s is not None], [], [], 0.01)
+    print("opened %d" % count)
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "hijack":
         hijack(sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5], float(sys.argv[6]))
@@ -119,6 +149,8 @@ if __name__ == "__main__":
         hellos(sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5], int(sys.argv[6]))
     elif sys.argv[1] == "silent":
         silent(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5])
+    elif sys.argv[1] == "hold":
+        hold(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5]), sys.argv[6:])
     elif sys.argv[1] == "big":
         big(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5:])
     else:

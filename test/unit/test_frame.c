@@ -164,7 +164,7 @@ static void oversize(void **state)
 {
 	struct frame f;
 	size_t used;
-	uint8_t big[5] = {0x01, 0x00, 0x00, 0x01, FRAME_SNAPSHOT}; /* 16 MiB + 1 */
+	uint8_t big[5] = {0x01, 0x00, 0x10, 0x01, FRAME_SNAPSHOT}; /* FRAME_MAX + 1 */
 	uint8_t zero[5] = {0, 0, 0, 0, FRAME_SYNC};
 	(void)state;
 	/* refused from the head alone, before the body arrives */
