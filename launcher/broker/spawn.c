@@ -117,6 +117,9 @@ pid_t spawn_fn(int (*fn)(void *), void *arg)
 
 	if (pid == 0) {
 		child_common(parent);
+		/* none of the parent's sockets: a connection it closes must end
+		 * for the other side now, not when this child exits */
+		close_range(3, ~0U, 0);
 		_exit(fn(arg));
 	}
 	return pid;

@@ -37,9 +37,10 @@ int spawn(const struct spawn_req *req, struct spawn_res *res);
 
 /* Forks a child that runs fn(arg) and exits with what it returns (keep it
  * below 126; 127: the parent died before the child started).  The pid, or
- * -1 when the fork failed (errno set).  The child shares the parent's
- * descriptors and memory image: fn must only touch what it was given and
- * call nothing that is not safe after fork in this process. */
+ * -1 when the fork failed (errno set).  The child has the parent's memory
+ * image and only its standard descriptors (0-2): fn opens what it writes,
+ * must only touch what it was given and call nothing that is not safe
+ * after fork in this process. */
 pid_t spawn_fn(int (*fn)(void *), void *arg);
 
 #endif

@@ -190,11 +190,11 @@ void persist_init(struct cache *k)
 
 /*
  * The last word is ours: a save in flight may predate writes, so the
- * parent saves once more, here, without waiting for the child.  The child
- * is killed and left to be reaped by libev (or by init once we exit); what
- * it still had under way in cache.db.tmp cannot mix into our save, which
- * goes through a file of its own, and its rename, if it was already in
- * it, lands long before ours (after our write and fsync).
+ * parent saves once more, here.  At close the event loop has ended, so the
+ * killed child is reaped here: it is gone (and its rename, if it was
+ * already in it, done) before ours, which could otherwise be replaced by
+ * the child's older file.  What it still had under way in cache.db.tmp
+ * cannot mix into our save, which goes through a file of its own.
  */
 void persist_close(struct cache *k)
 {
@@ -203,6 +203,8 @@ void persist_close(struct cache *k)
 	if (k->save_pid != 0) {
 		kill(k->save_pid, SIGKILL);
 		ev_child_stop(k->loop, &k->save_w);
+		while (waitpid(k->save_pid, NULL, 0) < 0 && errno == EINTR)
+			;
 		k->save_pid = 0;
 		k->dirty = 1;
 		killed = 1;
