@@ -135,7 +135,6 @@ void heartbeat_init(struct heartbeat *h, const struct el_params *p, uint64_t now
 {
 	memset(h, 0, sizeof(*h));
 	election_init(&h->el, p, now);
-	h->claimable = 1;
 }
 
 void heartbeat_set_params(struct heartbeat *h, const struct el_params *p)
@@ -245,7 +244,6 @@ static void hb_set_claimable(void *impl, int yes)
 {
 	struct heartbeat *h = impl;
 
-	h->claimable = yes;
 	h->el.noclaim = !yes;
 }
 

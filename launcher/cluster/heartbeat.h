@@ -39,7 +39,6 @@ struct heartbeat {
 	size_t ev_head, nev;
 	struct hb_note notes[HB_NOTE_MAX];
 	size_t nnotes;
-	int claimable;
 	/* the resignation's copies still to send, and when the next is due */
 	int resign_copies;
 	uint64_t resign_next_at;

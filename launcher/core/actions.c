@@ -176,6 +176,18 @@ void daemon_carry_out(struct daemon *d, struct node_out *o)
 	log_err("mastership and the broker supervisor did not settle; going on");
 }
 
+void daemon_take_pending(struct daemon *d)
+{
+	struct node_out o;
+
+	node_out_clear(&o);
+	/* a report of a change alone feeds nothing: the wanted state stays */
+	o.want_broker = mastership_wants_broker(&d->ms);
+	o.broker_term = d->ms.term;
+	if (daemon_take_reports(d, &o))
+		daemon_carry_out(d, &o);
+}
+
 /*
  * The supervisor's own callbacks (child exit, back-off, readiness) queue
  * reports that the prepare watcher takes only at the end of the loop

@@ -83,14 +83,7 @@ static void wake_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 static void reports_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 {
-	struct daemon *d = w->data;
-	struct node_out o;
-
-	node_out_clear(&o);
-	o.want_broker = mastership_wants_broker(&d->ms);
-	o.broker_term = d->ms.term;
-	if (daemon_take_reports(d, &o))
-		daemon_carry_out(d, &o);
+	daemon_take_pending(w->data);
 }
 
 static void status_cb(struct ev_loop *loop, ev_timer *w, int revents)

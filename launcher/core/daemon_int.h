@@ -63,6 +63,9 @@ void daemon_publish(struct daemon *d);
 void daemon_send(struct daemon *d, uint8_t type);
 /* The supervisor's reports since the last look, fed into o: 1 when any. */
 int daemon_take_reports(struct daemon *d, struct node_out *o);
+/* The reports the supervisor's own callbacks left, carried out (once per
+ * loop iteration, from the prepare watcher). */
+void daemon_take_pending(struct daemon *d);
 /* Carries out o, then whatever the supervisor reports back. */
 void daemon_carry_out(struct daemon *d, struct node_out *o);
 /* The supervisor's reports not yet taken, then ev (NULL: only what the

@@ -171,13 +171,7 @@ static void nop_cb(struct ev_loop *loop, ev_timer *w, int revents)
 /* reports_cb of daemon.c: the prepare watcher */
 static void prepare(struct daemon *d)
 {
-	struct node_out o;
-
-	node_out_clear(&o);
-	o.want_broker = mastership_wants_broker(&d->ms);
-	o.broker_term = d->ms.term;
-	if (daemon_take_reports(d, &o))
-		daemon_carry_out(d, &o);
+	daemon_take_pending(d);
 }
 
 static struct daemon *master_with_broker(void)
