@@ -129,6 +129,21 @@ void election_init(struct election *e, const struct el_params *p, uint64_t now)
 	snprintf(e->reason, sizeof(e->reason), "started; listening for %llu ms", (unsigned long long)e->timeout);
 }
 
+void election_set_hold(struct election *e, unsigned hold, int on)
+{
+	if (on)
+		e->hold |= hold;
+	else
+		e->hold &= ~hold;
+}
+
+/* The caller's noclaim, or a reason of our own: no claim, no promotion as
+ * a named successor, no preemption. */
+static int may_not_lead(const struct election *e)
+{
+	return e->noclaim || e->hold != 0;
+}
+
 static int master_alive(const struct election *e, uint64_t now)
 {
 	return e->master[0] != '\0' && strcmp(e->master, e->p.self) != 0 && now - e->master_seen < e->timeout;
@@ -270,7 +285,7 @@ static void maybe_claim(struct election *e, uint64_t now, unsigned *act)
 	unsigned k;
 	uint64_t from = e->lost_at;
 
-	if (e->noclaim || now < e->holddown_until || now < e->pending_claim_until || !election_quorum(e, now))
+	if (may_not_lead(e) || now < e->holddown_until || now < e->pending_claim_until || !election_quorum(e, now))
 		return;
 	/* a newer node may elect by rules we do not know (a new message, a
 	 * longer claim window, a vote we cannot read): a claim of ours could
@@ -347,7 +362,7 @@ unsigned election_tick(struct election *e, uint64_t now)
 		}
 		if (master_alive(e, now)) {
 			const struct el_peer *m = find_peer(e, e->master);
-			if (e->p.preempt && !e->noclaim && m != NULL && ranks_before(e->p.position, e->p.self, m->position, m->id) &&
+			if (e->p.preempt && !may_not_lead(e) && m != NULL && ranks_before(e->p.position, e->p.self, m->position, m->id) &&
 			    now >= e->holddown_until && now - e->handover_sent_at >= e->p.delay_ms &&
 			    newer_claimants(e, now) == 0) {
 				snprintf(e->handover_target, sizeof(e->handover_target), "%s", e->p.self);
@@ -364,7 +379,7 @@ unsigned election_tick(struct election *e, uint64_t now)
 				  election_live(e, now), e->p.expected_nodes);
 		} else if (newer_claimants(e, now) > 0) {
 			set_state(e, EL_SLAVE, &act, "a live peer speaks a newer protocol: claim withdrawn");
-		} else if (e->noclaim) {
+		} else if (may_not_lead(e)) {
 			set_state(e, EL_SLAVE, &act, "claim withdrawn: this node may not lead now");
 		} else if (now >= e->claim_until && !votes_enough(e)) {
 			/* a minority cannot collect a majority: try again later */
@@ -459,7 +474,7 @@ static void on_claim(struct election *e, const struct wire_msg *m, uint64_t now,
 			break;
 		}
 		e->pending_claim_until = now + e->claim_window + e->p.delay_ms;
-		if (e->p.expected_nodes && m->term > e->voted_term) {
+		if (e->p.expected_nodes && m->term > e->voted_term && e->hold == 0) {
 			e->voted_term = m->term;
 			snprintf(e->voted_for, sizeof(e->voted_for), "%s", m->node);
 			*act |= EL_SEND_VOTE;
@@ -479,7 +494,7 @@ static void on_vote(struct election *e, const struct wire_msg *m, uint64_t now, 
 		snprintf(e->voters[e->nvotes++], sizeof(e->voters[0]), "%s", m->node);
 	/* a majority has voted for the named successor's term: nobody else can
 	 * collect one for it, and there is nothing left to wait for */
-	if (!e->noclaim && named_successor(e, now) && votes_enough(e) && election_quorum(e, now) &&
+	if (!may_not_lead(e) && named_successor(e, now) && votes_enough(e) && election_quorum(e, now) &&
 	    e->max_term <= e->claim_term && newer_claimants(e, now) == 0)
 		promote(e, now, act, "named by the resigning master, and a majority voted");
 }
@@ -492,7 +507,7 @@ static void on_resign(struct election *e, const struct wire_msg *m, uint64_t now
 	snprintf(e->favored, sizeof(e->favored), "%s", m->target);
 	e->favored_until = now + e->timeout;
 	e->pending_claim_until = 0;
-	if (e->state != EL_SLAVE || e->noclaim || now < e->holddown_until || !election_quorum(e, now) ||
+	if (e->state != EL_SLAVE || may_not_lead(e) || now < e->holddown_until || !election_quorum(e, now) ||
 	    newer_claimants(e, now) > 0)
 		return;
 	if (named_successor(e, now) && e->p.expected_nodes == 0 && contender(e, m->node, now) == NULL) {
@@ -699,14 +714,23 @@ unsigned election_request_handover(struct election *e, const char *target, uint6
 			snprintf(e->reason, sizeof(e->reason), "this node is %s, not a slave", election_state_name(e->state));
 			return act;
 		}
-		if (e->noclaim) {
-			snprintf(e->reason, sizeof(e->reason), "this node may not lead now (stopping, paused or not eligible)");
+		if (may_not_lead(e) || now < e->holddown_until) {
+			snprintf(e->reason, sizeof(e->reason),
+				 "this node may not lead now (stopping, paused, not eligible, in hold-down after "
+				 "resigning, or its settings or node id in conflict)");
 			return act;
 		}
 	} else {
 		t = find_peer(e, target);
 		if (!election_peer_live(e, t, now) || t->role != EL_SLAVE) {
 			snprintf(e->reason, sizeof(e->reason), "%s is not a live slave", target);
+			return act;
+		}
+		/* it would not take the mastership: the cluster would wait for
+		 * nothing (a hold-down after resigning, a pause, not eligible) */
+		if (t->flags & WIRE_F_NOCLAIM) {
+			snprintf(e->reason, sizeof(e->reason),
+				 "%s may not lead now (in hold-down after resigning, paused or not eligible)", target);
 			return act;
 		}
 	}
@@ -755,5 +779,5 @@ void election_fill(const struct election *e, uint8_t type, uint64_t now, struct 
 	m->master_age = WIRE_AGE_NONE;
 	if (type == WIRE_HEARTBEAT && heard_first_hand(e, now))
 		m->master_age = (uint32_t)(now - e->master_heard);
-	m->flags = e->noclaim || e->holddown_until > e->last_call ? WIRE_F_NOCLAIM : 0;
+	m->flags = may_not_lead(e) || e->holddown_until > e->last_call ? WIRE_F_NOCLAIM : 0;
 }

@@ -51,6 +51,14 @@ enum el_action {
 					 * stop the broker, then election_resign(handover_target) */
 };
 
+/* Reasons this node may neither claim nor vote (e->hold), whatever the
+ * caller's noclaim says: each is set and cleared by the one who knows. */
+enum el_hold {
+	EL_HOLD_DUPLICATE = 1 << 0, /* another process uses our node id */
+	EL_HOLD_SETTINGS = 1 << 1,  /* our cluster-wide settings differ from the master's */
+	EL_HOLD_PERSIST = 1 << 2,   /* what a claim or vote promises cannot be persisted */
+};
+
 struct el_params {
 	char self[WIRE_ID_MAX + 1];
 	uint16_t position;
@@ -107,6 +115,7 @@ struct election {
 	uint64_t holddown_until; /* no claims before this (after resigning) */
 	int noclaim;             /* the caller forbids claims: no claim, no promotion
 				  * as a named successor, no preemption (WIRE_F_NOCLAIM) */
+	unsigned hold;           /* enum el_hold bits: no claim and no vote while any is set */
 	uint64_t quorum_lost_since;
 	uint64_t last_call;      /* to detect our own stalls */
 	uint64_t handover_sent_at;
@@ -128,6 +137,10 @@ void election_init(struct election *e, const struct el_params *p, uint64_t now);
 /* New timing, position, preemption or quorum settings (a reload); the node
  * id and the term are kept. */
 void election_set_params(struct election *e, const struct el_params *p);
+
+/* Sets (on) or clears one enum el_hold reason.  A candidate withdraws its
+ * claim at its next tick; a master keeps its role. */
+void election_set_hold(struct election *e, unsigned hold, int on);
 
 /* Call at least every election_tick_ms(). */
 unsigned election_tick(struct election *e, uint64_t now);

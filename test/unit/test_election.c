@@ -274,6 +274,37 @@ static void handover_request(void **state)
 	assert_int_equal(s.longest_broker_overlap, 0);
 }
 
+/* A node that just resigned is in hold-down: a switchover to it would wait
+ * for a claim that never comes (4.4 s without a master with two nodes). */
+static void handover_to_a_node_in_holddown_refused(void **state)
+{
+	struct sim s;
+	struct node_out out;
+
+	(void)state;
+	sim_init(&s, 2, 100, 3);
+	assert_int_equal(sim_until_master(&s, 5000, NULL), 0);
+	sim_run(&s, 500);
+	sim_event(&s, 0, MS_IN_RESIGN, NULL, NULL);
+	sim_run(&s, 50); /* the hold-down is one timeout, 300 ms */
+	assert_int_equal(EL(&s, 1).state, EL_MASTER);
+	assert_true(s.now < EL(&s, 0).holddown_until);
+	/* asked at the master, naming n1 */
+	sim_event(&s, 1, MS_IN_SWITCHOVER, "n1", &out);
+	assert_true(out.refused);
+	assert_non_null(strstr(out.why, "hold-down"));
+	/* asked at n1 itself, by name or for the best */
+	sim_event(&s, 0, MS_IN_SWITCHOVER, "n1", &out);
+	assert_true(out.refused);
+	assert_non_null(strstr(out.why, "hold-down"));
+	sim_event(&s, 0, MS_IN_SWITCHOVER, "", &out);
+	assert_true(out.refused);
+	assert_int_equal(EL(&s, 1).state, EL_MASTER);
+	sim_run(&s, 1000);
+	assert_int_equal(EL(&s, 1).state, EL_MASTER);
+	assert_int_equal(s.nd[1].ms.state, MS_MASTER);
+}
+
 static void restarted_master_detected(void **state)
 {
 	struct sim s;
@@ -1061,7 +1092,8 @@ int main(void)
 		cmocka_unit_test(crash_takeover_and_terms_grow), cmocka_unit_test(resign_is_fast),
 		cmocka_unit_test(stall_steps_down), cmocka_unit_test(partition_heal_two_masters_meet),
 		cmocka_unit_test(quorum), cmocka_unit_test(no_failback_and_preempt),
-		cmocka_unit_test(handover_request), cmocka_unit_test(restarted_master_detected),
+		cmocka_unit_test(handover_request), cmocka_unit_test(handover_to_a_node_in_holddown_refused),
+		cmocka_unit_test(restarted_master_detected),
 		cmocka_unit_test(many_nodes), cmocka_unit_test(minority_of_five),
 		cmocka_unit_test(loss_30_percent_no_false_failover), cmocka_unit_test(loss_30_percent_claims_fail),
 		cmocka_unit_test(slave_heard_master_withdraws_claim),
