@@ -193,6 +193,58 @@ static void check_stall(struct election *e, uint64_t now, unsigned *act)
 	e->pending_claim_until = 0;
 }
 
+uint64_t election_beat_limit(const struct election *e)
+{
+	return e->timeout - e->p.delay_ms / 2;
+}
+
+uint64_t election_fence_deadline(const struct election *e)
+{
+	return e->state == EL_MASTER ? e->last_beat + election_beat_limit(e) : 0;
+}
+
+/*
+ * A master that has not sent a heartbeat for the limit (a pause shorter
+ * than the timeout, counted from the last heartbeat, not from our last
+ * call): the others may be timing us out now, counting from the last one
+ * they heard.  Step down before sending anything as master, and listen as
+ * a node that just started: whoever they elect is heard first.
+ */
+static void check_send_gap(struct election *e, uint64_t now, unsigned *act)
+{
+	uint64_t gap = now - e->last_beat;
+
+	if (e->state != EL_MASTER || gap <= election_beat_limit(e))
+		return;
+	set_state(e, EL_LISTENING, act,
+		  "no heartbeat sent for %llu ms (limit %llu ms): the others may have timed us out; stepping down",
+		  (unsigned long long)gap, (unsigned long long)election_beat_limit(e));
+	lose_master(e, now, act, "we did not send in time");
+	e->listen_until = now + e->timeout;
+	e->pending_claim_until = 0;
+}
+
+/* Our own checks, at every call. */
+static void check_self(struct election *e, uint64_t now, unsigned *act)
+{
+	check_stall(e, now, act);
+	check_send_gap(e, now, act);
+}
+
+unsigned election_beat(struct election *e, uint64_t now)
+{
+	unsigned act = EL_SEND_HEARTBEAT;
+
+	check_self(e, now, &act);
+	return act;
+}
+
+void election_sent(struct election *e, uint8_t type, uint64_t now)
+{
+	if (e->state == EL_MASTER && type == WIRE_HEARTBEAT)
+		e->last_beat = now;
+}
+
 static void follow(struct election *e, const struct wire_msg *m, uint64_t now, unsigned *act)
 {
 	if (strcmp(e->master, m->node) != 0)
@@ -212,6 +264,7 @@ static void promote(struct election *e, uint64_t now, unsigned *act, const char 
 		e->max_term = e->term;
 	snprintf(e->master, sizeof(e->master), "%s", e->p.self);
 	e->became_master_at = now;
+	e->last_beat = now; /* nobody counts us as master before our first heartbeat */
 	e->quorum_lost_since = 0;
 	e->favored[0] = '\0';
 	*act |= EL_SEND_HEARTBEAT | EL_MASTER_CHANGED;
@@ -335,7 +388,7 @@ unsigned election_tick(struct election *e, uint64_t now)
 {
 	unsigned act = 0;
 
-	check_stall(e, now, &act);
+	check_self(e, now, &act);
 	expire_peers(e, now, &act);
 	switch (e->state) {
 	case EL_LISTENING:
@@ -607,7 +660,7 @@ unsigned election_on_packet(struct election *e, const struct wire_msg *m, uint64
 	unsigned act = 0;
 	struct el_peer *p;
 
-	check_stall(e, now, &act);
+	check_self(e, now, &act);
 	if (strcmp(m->node, e->p.self) == 0)
 		return act;
 	p = find_peer(e, m->node);
@@ -676,7 +729,7 @@ unsigned election_resign(struct election *e, const char *target, uint64_t holddo
 {
 	unsigned act = 0;
 
-	check_stall(e, now, &act);
+	check_self(e, now, &act);
 	if (e->state == EL_MASTER)
 		resign(e, target, holddown_ms, now, &act);
 	else if (e->state == EL_CANDIDATE)
@@ -691,7 +744,7 @@ unsigned election_request_handover(struct election *e, const char *target, uint6
 	unsigned act = 0;
 	const struct el_peer *t;
 
-	check_stall(e, now, &act);
+	check_self(e, now, &act);
 	if (target == NULL || *target == '\0') {
 		/* the next in order among the live slaves */
 		const struct el_peer *best = best_slave(e, now);

@@ -120,6 +120,7 @@ struct election {
 	uint64_t last_call;      /* to detect our own stalls */
 	uint64_t handover_sent_at;
 	uint64_t became_master_at;
+	uint64_t last_beat;      /* as master: when our last heartbeat went out */
 	char handover_target[WIRE_ID_MAX + 1];
 	/* Why the state last changed (set_state(), logged by the caller on
 	 * EL_STATE_CHANGED); also rewritten without a change of state by a
@@ -141,6 +142,24 @@ void election_set_params(struct election *e, const struct el_params *p);
 /* Sets (on) or clears one enum el_hold reason.  A candidate withdraws its
  * claim at its next tick; a master keeps its role. */
 void election_set_hold(struct election *e, unsigned hold, int on);
+
+/*
+ * A master stops being one when it has not sent a heartbeat for longer
+ * than election_beat_limit(): the others time it out from the last
+ * heartbeat they received, at most one timeout after it went out.  The
+ * limit leaves half an interval for delivery and for the claim window's
+ * start; a master whose heartbeats go out on time never reaches it (the
+ * minimum of retries is 2: the limit is then 1.5 intervals).  The fence
+ * deadline (mastership's, for the broker's fence) is the same instant.
+ */
+uint64_t election_beat_limit(const struct election *e);
+/* The heartbeat timer: our own checks first (a stall, a master's send
+ * gap), then EL_SEND_HEARTBEAT. */
+unsigned election_beat(struct election *e, uint64_t now);
+/* A packet of ours went out at now (call after the send succeeded). */
+void election_sent(struct election *e, uint8_t type, uint64_t now);
+/* As master: the last heartbeat sent + election_beat_limit(); else 0. */
+uint64_t election_fence_deadline(const struct election *e);
 
 /* Call at least every election_tick_ms(). */
 unsigned election_tick(struct election *e, uint64_t now);

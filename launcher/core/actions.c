@@ -42,6 +42,7 @@ void daemon_send(struct daemon *d, uint8_t type)
 {
 	uint8_t payload[CACHE_HB_PAYLOAD];
 	struct link_extra x = {.url = d->cfg->broker_url, .serving = d->sup.state == SUP_SERVING};
+	uint64_t at;
 
 	if (d->cache != NULL) {
 		/* where peers reach our cache, and what it holds */
@@ -50,7 +51,8 @@ void daemon_send(struct daemon *d, uint8_t type)
 		x.payload_len = sizeof(payload);
 		x.cache_digest = cache_digest(d->cache);
 	}
-	link_send(&d->link, &d->hb, type, &x);
+	if ((at = link_send(&d->link, &d->hb, type, &x)) != 0)
+		heartbeat_sent(&d->hb, type, at);
 }
 
 static void run_hook(struct daemon *d, const char *cmd, const char *event, const char *role)
@@ -142,6 +144,7 @@ void daemon_carry_out(struct daemon *d, struct node_out *o)
 {
 	struct node_out next;
 	uint8_t type;
+	int more;
 
 	for (int round = 0; round < 16; round++) {
 		log_changes(d, o);
@@ -169,7 +172,13 @@ void daemon_carry_out(struct daemon *d, struct node_out *o)
 		node_out_clear(&next);
 		next.want_broker = o->want_broker;
 		next.broker_term = o->broker_term;
-		if (!daemon_take_reports(d, &next))
+		more = daemon_take_reports(d, &next);
+		/* what sending queued (a renewed fence) goes in at once */
+		if (heartbeat_has_events(&d->hb)) {
+			node_feed(&d->ms, &d->cl, NULL, clock_mono_ms(), &next);
+			more = 1;
+		}
+		if (!more)
 			return;
 		*o = next;
 	}

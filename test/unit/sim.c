@@ -364,6 +364,7 @@ static void sim_send(struct sim *s, int i, uint8_t type)
 		s->nd[i].sent[type]++;
 		s->nd[i].sent_at[type] = s->now;
 	}
+	heartbeat_sent(&s->nd[i].hb, type, s->now);
 }
 
 /* What the daemon does after node_feed: send, set the broker's wanted
@@ -388,9 +389,12 @@ static void carry_out(struct sim *s, int i, struct node_out *out)
 			break;
 		}
 		fb_want(&nd->b, out->want_broker, s->now);
-		if (!fb_take(&nd->b, s->now, &ev))
+		if (fb_take(&nd->b, s->now, &ev))
+			node_feed(&nd->ms, &nd->c, &ev, s->now, out);
+		else if (s->backend == SIM_HEARTBEAT && heartbeat_has_events(&nd->hb))
+			node_feed(&nd->ms, &nd->c, NULL, s->now, out); /* a renewed fence */
+		else
 			break;
-		node_feed(&nd->ms, &nd->c, &ev, s->now, out);
 	}
 	if (nd->ms.term > nd->max_term)
 		nd->max_term = nd->ms.term;
@@ -436,7 +440,7 @@ static void fire(struct sim *s, int i, enum sim_timer t)
 		break;
 	case ST_BEAT:
 		trace(nd, 'B');
-		heartbeat_beat(&nd->hb);
+		heartbeat_beat(&nd->hb, s->now);
 		callback(s, i, NULL, &out);
 		break;
 	case ST_RESIGN:
