@@ -347,6 +347,7 @@ int fence_take_fired(struct fence *f, struct fence_fired *out)
 
 	if (f->page == NULL || (n = atomic_load(&f->page->fired)) == f->fired_seen)
 		return 0;
+	out->count = (unsigned)(n - f->fired_seen);
 	f->fired_seen = n;
 	out->sig = atomic_load(&f->page->fired_sig);
 	out->pid = atomic_load(&f->page->fired_pid);

@@ -38,6 +38,7 @@ struct fence_fired {
 	pid_t pid;           /* the broker */
 	uint64_t unrenewed_ms; /* since the launcher last renewed the deadline */
 	uint64_t late_ms;    /* after the deadline (SIGKILL) or the SIGTERM point */
+	unsigned count;      /* signals sent since the last look (a SIGTERM, then a SIGKILL: 2) */
 };
 
 struct fence {

@@ -161,7 +161,8 @@ static void fence_renew(struct daemon *d)
 	if (fence_take_fired(&d->fence, &ff))
 		log_err("the fence stopped the broker: the launcher did not renew its deadline for %llu ms (%s to "
 			"process group %ld, %llu ms after %s)",
-			(unsigned long long)ff.unrenewed_ms, ff.sig == SIGKILL ? "SIGKILL" : "SIGTERM", (long)ff.pid,
+			(unsigned long long)ff.unrenewed_ms,
+			ff.sig != SIGKILL ? "SIGTERM" : ff.count > 1 ? "SIGTERM, then SIGKILL" : "SIGKILL", (long)ff.pid,
 			(unsigned long long)ff.late_ms, ff.sig == SIGKILL ? "the deadline" : "its SIGTERM point");
 }
 

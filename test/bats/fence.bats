@@ -173,3 +173,25 @@ thaw_and_check() {
 	# SIGKILL: the deadline leaves no 10 s for a SIGTERM
 	grep -q "the fence stopped the broker: .*(SIGKILL" "$LAB_DIR/n$m/log"
 }
+
+@test "a deadline that leaves stop_timeout: SIGTERM first, then SIGKILL at the deadline" {
+	local m bp others
+	# timeout 2000 ms: the deadline is 1900 ms after a heartbeat; with
+	# stop_timeout 500 the SIGTERM goes out 1400 ms after it.  The broker
+	# ignores it, so SIGKILL follows at the deadline.
+	LAB_RETRIES=10
+	LAB_BROKER_INI=("stop_timeout = 500" "env = FAKE_IGNORE_TERM=1")
+	lab_create 3
+	for i in 1 2 3; do lab_ini "$i"; done
+	start_three
+	bp=$(broker_of "$m")
+	others=$(echo 1 2 3 | tr -d "$m")
+	lab_groups "$others"
+	kill -STOP "$(lab_pid "$m")"
+	frozen_failover "$m" "$bp" "$others" "SIGSTOP, SIGTERM then SIGKILL"
+	grep -q " $bp signal 15" "$LAB_DIR/n$m/broker/events"
+	kill -CONT "$(lab_pid "$m")"
+	lab_groups "1 2 3"
+	thaw_and_check "$m"
+	grep -q "the fence stopped the broker: .*(SIGTERM, then SIGKILL" "$LAB_DIR/n$m/log"
+}
