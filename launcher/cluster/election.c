@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bytes.h"
+
 static uint64_t clamp(uint64_t v, uint64_t lo, uint64_t hi) { return v < lo ? lo : v > hi ? hi : v; }
 
 const char *election_state_name(enum el_state s) { return wire_role_name((uint8_t)s); }
@@ -135,6 +137,48 @@ void election_set_hold(struct election *e, unsigned hold, int on)
 		e->hold |= hold;
 	else
 		e->hold &= ~hold;
+}
+
+/*
+ * Our cluster-wide settings against the master's (settings.c): a node
+ * that times the master out sooner, counts another quorum or signs with a
+ * key the others lack would claim by other rules than the rest.  It says
+ * so and neither claims nor votes.  The last master's settings stay the
+ * reference for three timeouts after it is lost, so the odd node does not
+ * take over the moment the master dies; after that, with nobody elected,
+ * any node may claim again.  Peers that send no digest (older releases)
+ * are not compared.
+ */
+static void check_settings(struct election *e, uint64_t now, unsigned *act)
+{
+	const struct el_peer *m = NULL;
+	char before[sizeof(e->settings_master)];
+	int differ;
+
+	memcpy(before, e->settings_master, sizeof(before));
+	if (e->state == EL_MASTER) {
+		e->master_settings = 0; /* we are the reference */
+	} else if (e->master[0] != '\0' && strcmp(e->master, e->p.self) != 0 &&
+		   (m = find_peer(e, e->master)) != NULL && m->settings != 0) {
+		e->master_settings = m->settings;
+		snprintf(e->settings_master, sizeof(e->settings_master), "%s", m->id);
+		e->settings_seen = now;
+	} else if (e->master[0] == '\0' && e->master_settings != 0 && now - e->settings_seen > 3 * e->timeout) {
+		e->master_settings = 0;
+	}
+	differ = e->master_settings != 0 && e->p.settings != 0 && e->master_settings != e->p.settings;
+	/* unchanged, and against the same master */
+	if (differ == ((e->hold & EL_HOLD_SETTINGS) != 0) && (!differ || strcmp(before, e->settings_master) == 0))
+		return;
+	election_set_hold(e, EL_HOLD_SETTINGS, differ);
+	*act |= EL_HOLD_CHANGED;
+	if (differ)
+		snprintf(e->hold_reason, sizeof(e->hold_reason),
+			 "our cluster settings differ from master %s's (ours: delay %u, retries %u, expected_nodes %u; "
+			 "the protocol and key_id count too): not claiming or voting until they match",
+			 e->settings_master, e->p.delay_ms, e->p.retries, e->p.expected_nodes);
+	else
+		snprintf(e->hold_reason, sizeof(e->hold_reason), "our cluster settings match the master's again");
 }
 
 /* The caller's noclaim, or a reason of our own: no claim, no promotion as
@@ -467,6 +511,7 @@ unsigned election_tick(struct election *e, uint64_t now)
 		}
 		break;
 	}
+	check_settings(e, now, &act);
 	return act;
 }
 
@@ -689,6 +734,8 @@ unsigned election_on_packet(struct election *e, const struct wire_msg *m, uint64
 	snprintf(p->url, sizeof(p->url), "%s", m->url);
 	if (m->type == WIRE_HEARTBEAT)
 		snprintf(p->leader, sizeof(p->leader), "%s", m->target);
+	if (m->type == WIRE_HEARTBEAT && m->payload_len >= WIRE_HB_PAYLOAD)
+		p->settings = bytes_get64(m->payload + WIRE_HB_SETTINGS);
 	if (m->term > e->max_term)
 		e->max_term = m->term;
 
@@ -722,6 +769,7 @@ unsigned election_on_packet(struct election *e, const struct wire_msg *m, uint64
 		on_vote(e, m, now, &act);
 		break;
 	}
+	check_settings(e, now, &act);
 	return act;
 }
 

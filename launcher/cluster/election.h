@@ -49,6 +49,7 @@ enum el_action {
 	EL_SEND_VOTE = 1 << 7,      /* for the claim of voted_for */
 	EL_HANDOVER_REQUESTED = 1 << 8, /* a live slave asks for mastership:
 					 * stop the broker, then election_resign(handover_target) */
+	EL_HOLD_CHANGED = 1 << 9,   /* e->hold changed: e->hold_reason says why */
 };
 
 /* Reasons this node may neither claim nor vote (e->hold), whatever the
@@ -67,6 +68,7 @@ struct el_params {
 	int preempt;
 	unsigned expected_nodes; /* 0: no quorum */
 	uint64_t initial_term;   /* the highest term this node saw before (persisted) */
+	uint64_t settings;       /* digest of the cluster-wide settings (settings.c); 0: none */
 };
 
 struct el_peer {
@@ -81,6 +83,7 @@ struct el_peer {
 	char url[WIRE_URL_MAX + 1];
 	char leader[WIRE_ID_MAX + 1];
 	uint8_t version;         /* of its last packet (wire.h) */
+	uint64_t settings;       /* its settings digest (wire.h, heartbeat payload); 0: not sent */
 };
 
 struct election {
@@ -116,6 +119,12 @@ struct election {
 	int noclaim;             /* the caller forbids claims: no claim, no promotion
 				  * as a named successor, no preemption (WIRE_F_NOCLAIM) */
 	unsigned hold;           /* enum el_hold bits: no claim and no vote while any is set */
+	char hold_reason[240];   /* the last change of hold, for the log and the status */
+	/* the settings of the master we follow, or followed last (kept for
+	 * three timeouts without a master): ours must match them to claim */
+	uint64_t master_settings;
+	char settings_master[WIRE_ID_MAX + 1];
+	uint64_t settings_seen;
 	uint64_t quorum_lost_since;
 	uint64_t last_call;      /* to detect our own stalls */
 	uint64_t handover_sent_at;

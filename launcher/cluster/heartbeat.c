@@ -122,6 +122,11 @@ static void translate(struct heartbeat *h, unsigned a, enum el_state old, const 
 	}
 	if (a & EL_PEERS_CHANGED)
 		queue_event(h, MS_IN_PEERS_CHANGED);
+	if (a & EL_HOLD_CHANGED) {
+		if ((n = note(h, HB_NOTE_WARN)) != NULL)
+			snprintf(n->text, sizeof(n->text), "%s", e->hold_reason);
+		h->changed = 1;
+	}
 }
 
 #define CALL(h, call)                                                                                               \

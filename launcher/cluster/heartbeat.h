@@ -26,9 +26,9 @@
 
 /* What the caller logs: a role change of the election, or a new master. */
 struct hb_note {
-	enum { HB_NOTE_ROLE, HB_NOTE_MASTER, HB_NOTE_INFO } kind;
+	enum { HB_NOTE_ROLE, HB_NOTE_MASTER, HB_NOTE_INFO, HB_NOTE_WARN } kind;
 	enum el_state from, to; /* HB_NOTE_ROLE */
-	char text[200];         /* the reason, or the line */
+	char text[240];         /* the reason, or the line */
 };
 
 struct heartbeat {

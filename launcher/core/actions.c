@@ -42,17 +42,19 @@ void daemon_publish(struct daemon *d)
 
 void daemon_send(struct daemon *d, uint8_t type)
 {
-	uint8_t payload[CACHE_HB_PAYLOAD];
+	uint8_t payload[WIRE_HB_PAYLOAD] = {0};
 	struct link_extra x = {.url = d->cfg->broker_url, .serving = d->sup.state == SUP_SERVING};
 	uint64_t at;
 
+	/* where peers reach our cache (0: none), and what it holds; the
+	 * settings every node must share */
 	if (d->cache != NULL) {
-		/* where peers reach our cache, and what it holds */
-		bytes_put16(payload, cache_repl_port(d->cache));
-		x.payload = payload;
-		x.payload_len = sizeof(payload);
+		bytes_put16(payload + WIRE_HB_CACHE_PORT, cache_repl_port(d->cache));
 		x.cache_digest = cache_digest(d->cache);
 	}
+	bytes_put64(payload + WIRE_HB_SETTINGS, d->hb.el.p.settings);
+	x.payload = payload;
+	x.payload_len = sizeof(payload);
 	if ((at = link_send(&d->link, &d->hb, type, &x)) != 0)
 		heartbeat_sent(&d->hb, type, at);
 }
@@ -75,6 +77,8 @@ static void log_changes(struct daemon *d, const struct node_out *o)
 	while (heartbeat_take_note(&d->hb, &n))
 		if (n.kind == HB_NOTE_ROLE)
 			log_info("role %s -> %s (%s)", election_state_name(n.from), election_state_name(n.to), n.text);
+		else if (n.kind == HB_NOTE_WARN)
+			log_warn("%s", n.text);
 		else
 			log_info("%s", n.text);
 	for (size_t i = 0; i < o->ntransitions; i++) {

@@ -27,6 +27,8 @@
 #include "dispatch.h"
 #include "log.h"
 #include "notify.h"
+#include "cluster_settings.h"
+#include "settings.h"
 
 static void rx_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
@@ -36,8 +38,10 @@ static void rx_cb(struct ev_loop *loop, ev_io *w, int revents)
 	int max = 64;
 
 	while (link_recv(&d->link, &d->hb.el, &m, &from, &max)) {
-		if (m.type == WIRE_HEARTBEAT && d->cache != NULL && m.payload_len >= CACHE_HB_PAYLOAD)
-			cache_peer_seen(d->cache, m.node, &from, bytes_get16(m.payload), m.cache_digest);
+		/* a peer without a cache sends port 0 (older ones no payload) */
+		if (m.type == WIRE_HEARTBEAT && d->cache != NULL && m.payload_len >= 2 &&
+		    bytes_get16(m.payload + WIRE_HB_CACHE_PORT) != 0)
+			cache_peer_seen(d->cache, m.node, &from, bytes_get16(m.payload + WIRE_HB_CACHE_PORT), m.cache_digest);
 		heartbeat_on_packet(&d->hb, &m, clock_mono_ms());
 		daemon_step(d, NULL);
 	}
@@ -54,6 +58,14 @@ static void hb_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		d->hb_jitter_last = late < 0 ? -late : late;
 		if (d->hb_jitter_last > d->hb_jitter_max)
 			d->hb_jitter_max = d->hb_jitter_last;
+		/* the noise measured at start, measured again: once a minute at most */
+		if (late > 0 && (d->noise_warned_at == 0 || now - d->noise_warned_at > 60000)) {
+			char why[400];
+			if (settings_noise_check(d->cfg, (uint64_t)(late * 1000.0), why, sizeof(why))) {
+				d->noise_warned_at = now;
+				log_warn("heartbeat timer: %s", why);
+			}
+		}
 	}
 	d->last_hb_at = now;
 	d->hb_count++;

@@ -46,6 +46,7 @@ struct daemon {
 	ev_signal term_w, int_w, hup_w, usr1_w;
 	uint64_t started_at, last_hb_at, hb_count;
 	double hb_jitter_last, hb_jitter_max;
+	uint64_t noise_warned_at; /* the heartbeat timer ran late enough to warn (daemon.c) */
 	int stopped;                /* the loop has ended */
 };
 

@@ -3,6 +3,8 @@
  */
 #include "sim.h"
 
+#include "bytes.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -356,6 +358,11 @@ static void sim_send(struct sim *s, int i, uint8_t type)
 	m = &s->q[s->qn];
 	memset(m, 0, sizeof(*m));
 	heartbeat_fill(&s->nd[i].hb, type, s->now, m);
+	if (type == WIRE_HEARTBEAT) {
+		bytes_put64(s->nd[i].payload + WIRE_HB_SETTINGS, s->nd[i].hb.el.p.settings);
+		m->payload = s->nd[i].payload;
+		m->payload_len = WIRE_HB_PAYLOAD;
+	}
 	m->boot = (uint64_t)i + 1000;
 	m->seq = ++s->nd[i].seq;
 	m->version = s->nd[i].version;

@@ -366,6 +366,43 @@ static void short_master_pause_steps_down_before_sending(void **state)
 		}
 }
 
+/* A node whose cluster-wide settings differ from the master's neither
+ * claims nor votes, and says why; the others elect without it. */
+static void settings_differ_no_claim(void **state)
+{
+	struct sim s;
+
+	(void)state;
+	sim_init(&s, 3, 100, 3);
+	for (int i = 0; i < 3; i++) {
+		struct el_params p = sim_params(i, 100, 3);
+		p.settings = i == 2 ? 0x99 : 0x77;
+		p.position = (uint16_t)(100 + i);
+		sim_start(&s, i, p);
+	}
+	settle_n1_master(&s);
+	assert_int_equal(EL(&s, 0).state, EL_MASTER);
+	assert_true(EL(&s, 2).hold & EL_HOLD_SETTINGS);
+	assert_false(EL(&s, 1).hold & EL_HOLD_SETTINGS);
+	assert_non_null(strstr(EL(&s, 2).hold_reason, "differ from master n1"));
+	/* kill the master: n2 takes over, n3 holds to n2's settings now */
+	sim_crash(&s, 0);
+	assert_int_equal(sim_until_master(&s, 5000, NULL), 1);
+	sim_run(&s, 300);
+	assert_true(EL(&s, 2).hold & EL_HOLD_SETTINGS);
+	assert_non_null(strstr(EL(&s, 2).hold_reason, "differ from master n2"));
+	/* and when n2 is gone too: no claim while the last master's settings
+	 * are the reference (three timeouts), then the odd node may serve */
+	sim_crash(&s, 1);
+	sim_run(&s, 2 * EL(&s, 2).timeout);
+	assert_int_equal(s.nd[2].sent[WIRE_CLAIM], 0);
+	assert_int_not_equal(EL(&s, 2).state, EL_MASTER);
+	sim_run(&s, 3 * EL(&s, 2).timeout);
+	assert_int_equal(EL(&s, 2).state, EL_MASTER);
+	assert_false(EL(&s, 2).hold & EL_HOLD_SETTINGS);
+	assert_int_equal(s.longest_overlap, 0);
+}
+
 static void restarted_master_detected(void **state)
 {
 	struct sim s;
@@ -1213,6 +1250,7 @@ int main(void)
 		cmocka_unit_test(quorum), cmocka_unit_test(no_failback_and_preempt),
 		cmocka_unit_test(handover_request), cmocka_unit_test(handover_to_a_node_in_holddown_refused),
 		cmocka_unit_test(restarted_master_detected), cmocka_unit_test(short_master_pause_steps_down_before_sending),
+		cmocka_unit_test(settings_differ_no_claim),
 		cmocka_unit_test(many_nodes), cmocka_unit_test(minority_of_five),
 		cmocka_unit_test(loss_30_percent_no_false_failover), cmocka_unit_test(loss_30_percent_claims_fail),
 		cmocka_unit_test(slave_heard_master_withdraws_claim),
