@@ -156,7 +156,6 @@ static void fence_renew(struct daemon *d)
 
 	if (at != d->fence_at) {
 		d->fence_at = at;
-		d->fence_renewed_at = now;
 		/* SIGTERM first only when the deadline leaves stop_timeout for
 		 * it, a heartbeat interval after this renewal */
 		fence_publish(&d->fence, at,

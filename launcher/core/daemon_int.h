@@ -32,7 +32,7 @@ struct daemon {
 	struct link link;           /* its packets: socket, filter, signing */
 	struct supervisor sup;
 	struct fence fence;         /* stops the broker when the loop cannot (fence.h) */
-	uint64_t fence_at, fence_renewed_at; /* the deadline as last published, and since when */
+	uint64_t fence_at;          /* the fence's deadline as last published */
 	struct cache *cache;
 	struct auth_keys keys;
 	int auth;                   /* cluster.auth = hmac */
