@@ -58,7 +58,7 @@ frozen_failover() {
 	wait_until 10 lab_has_broker "$m2" || { lab_logs >&2; return 1; }
 	WAIT_POLL=0.01 wait_until 10 ! lab_alive "$bp" || true
 	# hold the freeze a while: a broker the fence missed would show
-	sleep 1
+	sleep 0.5
 	touch "$LAB_DIR/sampler.stop"
 	wait_until 10 ! lab_alive "$(cat "$LAB_DIR/sampler.pid")"
 	echo "# $what (timeout $((LAB_DELAY * LAB_RETRIES)) ms): $(cat "$LAB_DIR/sampler.summary")" >&3
