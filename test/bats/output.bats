@@ -76,7 +76,7 @@ reading() { [ "$(readlink "/proc/$1/fd/0")" = "$LAB_DIR/n1/out.fifo" ]; }
 	[ "$(metric 1 'failover_log_lines_dropped_total{source="launcher"}')" = 0 ]
 	[ "$(lab_field 2 promotions)" = 0 ]
 	lab_sampler_check
-	echo "# 8 s with the pipe unread: n1 master, n2 slave; the broker printed $((n1 - n0)) lines, $dropped dropped" >&3
+	echo "# 8 s with the pipe unread: n1 master, n2 slave; the broker printed $((n1 - n0)) lines in them, $dropped dropped since it began" >&3
 	# someone reads again: what the launcher said is all there, in order
 	cat <"$fifo" >"$out" 3>&- &
 	reader=$!
@@ -90,6 +90,9 @@ reading() { [ "$(readlink "/proc/$1/fd/0")" = "$LAB_DIR/n1/out.fifo" ]; }
 	grep -Eq "[0-9]+ broker lines dropped: (stdout|stderr) is not being read" "$out"
 	# and the last lines at exit
 	kill -TERM "$pid"
-	wait "$pid" || true
+	wait "$pid"
 	wait_until 5 grep -q "stopped$" "$out"
+	# every line whole: the launcher's, or one of the broker's
+	run ! grep -Ev '^(broker\[[0-9]+\]: fake broker [0-9]+ (line [0-9]+ x{60}|ready|says hello on stderr)|[0-9-]+ [0-9:.]+ failover-launcher\[[0-9]+\] (INFO|WARNING|ERROR|DEBUG): .*)$' "$out"
+	echo "# $(grep -c '^broker' "$out") broker lines came through" >&3
 }
