@@ -56,6 +56,9 @@ static log_want_fn *want;
 static void *want_ud;
 static uint64_t last_note_at;
 static int noted_once;
+/* stdout and stderr are one pipe or socket (2>&1, the journal): one queue
+ * for both, or a line partly written to one could be cut by the other's */
+static int shared;
 
 static const char *const stream_names[] = {"stdout", "stderr"};
 
@@ -188,10 +191,10 @@ static void maybe_note(int force)
 		last_note_at = now;
 		if (broker > 0)
 			log_warn("%llu broker lines dropped: %s is not being read", (unsigned long long)broker,
-				 stream_names[which]);
+				 shared ? "stdout/stderr" : stream_names[which]);
 		if (own > 0)
 			log_warn("%llu launcher lines dropped: %s is not being read", (unsigned long long)own,
-				 stream_names[which]);
+				 shared ? "stdout/stderr" : stream_names[which]);
 	}
 }
 
@@ -221,13 +224,15 @@ static int flush(struct sink *s)
 /* One whole line (with its '\n') to stdout (0) or stderr (1). */
 static void out_line(int which, enum outq_class cls, int level, const char *p, size_t n)
 {
-	struct sink *s = &sinks[which];
+	struct sink *s = &sinks[shared ? 0 : which];
 	ssize_t r = 0;
 
-	if (async_pid == 0 || s->fd < 0 || getpid() != async_pid) {
+	if (async_pid == 0 || getpid() != async_pid || s->fd < 0) {
 		write_blocking(which == 0 ? STDOUT_FILENO : STDERR_FILENO, p, n);
 		return;
 	}
+	if (shared)
+		which = 0;
 	/* drops not told of for the rate limit: the next line after it tells */
 	maybe_note(0);
 	if (outq_empty(&s->q)) {
@@ -343,12 +348,17 @@ static void sink_open(struct sink *s, int std)
 
 void log_async_start(log_want_fn *fn, void *ud)
 {
+	struct stat o, e;
+
 	if (async_pid != 0)
 		return;
+	shared = fstat(STDOUT_FILENO, &o) == 0 && fstat(STDERR_FILENO, &e) == 0 && o.st_dev == e.st_dev &&
+		 o.st_ino == e.st_ino && (S_ISFIFO(o.st_mode) || S_ISSOCK(o.st_mode));
 	for (int which = 0; which < 2; which++) {
 		struct sink *s = &sinks[which];
 
-		sink_open(s, which == 0 ? STDOUT_FILENO : STDERR_FILENO);
+		if (which == 0 || !shared)
+			sink_open(s, which == 0 ? STDOUT_FILENO : STDERR_FILENO);
 		outq_init(&s->q, LOG_QUEUE_MAX, LOG_BROKER_QUEUE_MAX, LOG_LEVEL_DEBUG);
 		s->noted[0] = s->noted[1] = 0;
 		s->watching = 0;

@@ -87,7 +87,7 @@ reading() { [ "$(readlink "/proc/$1/fd/0")" = "$LAB_DIR/n1/out.fifo" ]; }
 	wait_until 10 grep -q "SIGUSR1: state follows" "$out" || { grep -v "fake broker" "$out" | tail -n 30 >&2; false; }
 	grep -q "Failover Manager has started" "$out"
 	grep -q "Promoted to Master node" "$out"
-	grep -Eq "[0-9]+ broker lines dropped: (stdout|stderr) is not being read" "$out"
+	grep -Eq "[0-9]+ broker lines dropped: (stdout|stderr|stdout/stderr) is not being read" "$out"
 	# and the last lines at exit
 	kill -TERM "$pid"
 	wait "$pid"
