@@ -96,3 +96,29 @@ reading() { [ "$(readlink "/proc/$1/fd/0")" = "$LAB_DIR/n1/out.fifo" ]; }
 	run ! grep -Ev '^(broker\[[0-9]+\]: fake broker [0-9]+ (line [0-9]+ x{60}|ready|says hello on stderr)|[0-9-]+ [0-9:.]+ failover-launcher\[[0-9]+\] (INFO|WARNING|ERROR|DEBUG): .*)$' "$out"
 	echo "# $(grep -c '^broker' "$out") broker lines came through" >&3
 }
+
+@test "a launcher whose output nobody reads stops at SIGTERM: the wait for its reader is bounded" {
+	local fifo="$LAB_DIR/n1/out.fifo" pid holder t0 took
+	LAB_BROKER_INI=("env = FAKE_FLOOD=60")
+	lab_ini 1
+	mkfifo "$fifo"
+	sleep 60 <"$fifo" 3>&- &
+	holder=$!
+	echo "$holder" >>"$LAB_DIR/pids"
+	ip netns exec "$LAB-n1" "$LAUNCHER" -c "$LAB_DIR/n1/launcher.ini" >"$fifo" 2>&1 3>&- </dev/null &
+	pid=$!
+	echo "$pid" >"$LAB_DIR/n1/pid"
+	echo "$pid" >>"$LAB_DIR/pids"
+	lab_wait_role 1 master 10
+	wait_until 5 flooding
+	sleep 1
+	t0=$(lab_ms)
+	kill -TERM "$pid"
+	# the broker stops at once; then 1.5 s for what is queued, at most
+	wait_until 10 ! lab_alive "$pid"
+	took=$(($(lab_ms) - t0))
+	echo "# SIGTERM with the pipe unread: gone after $took ms" >&3
+	[ "$took" -lt 4000 ]
+	wait "$pid"
+	[ -z "$(lab_broker_pid 1)" ]
+}
