@@ -34,6 +34,8 @@ static void unlink_after(struct outq *q, int cls, struct outq_line *prev)
 		q->tail[cls] = prev;
 	if (q->cur == l)
 		q->cur = NULL;
+	if (cls == OUTQ_OWN && l->level >= q->debug_level)
+		q->ndebug--;
 	q->bytes[cls] -= l->len;
 	free(l);
 }
@@ -65,7 +67,8 @@ int outq_push(struct outq *q, enum outq_class cls, int level, const void *p, siz
 		/* broker lines first, then our own debug lines, make room */
 		while (outq_bytes(q) + n > q->cap && evict_one(q, OUTQ_BROKER, 0))
 			;
-		while (outq_bytes(q) + n > q->cap && level < q->debug_level && evict_one(q, OUTQ_OWN, 1))
+		while (outq_bytes(q) + n > q->cap && level < q->debug_level && q->ndebug > 0 &&
+		       evict_one(q, OUTQ_OWN, 1))
 			;
 		if (outq_bytes(q) + n > q->cap)
 			goto drop;
@@ -84,6 +87,8 @@ int outq_push(struct outq *q, enum outq_class cls, int level, const void *p, siz
 		q->head[cls] = l;
 	q->tail[cls] = l;
 	q->bytes[cls] += n;
+	if (cls == OUTQ_OWN && level >= q->debug_level)
+		q->ndebug++;
 	return 0;
 drop:
 	q->dropped[cls]++;

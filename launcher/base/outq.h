@@ -32,6 +32,7 @@ struct outq {
 	size_t cap, broker_cap;   /* all lines; broker lines */
 	uint64_t dropped[2];      /* lines refused or evicted, by class */
 	int debug_level;          /* lines at this level or above are evicted first */
+	size_t ndebug;            /* such lines of the launcher's queued (no search when none) */
 };
 
 void outq_init(struct outq *q, size_t cap, size_t broker_cap, int debug_level);

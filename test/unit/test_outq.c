@@ -108,6 +108,7 @@ static void own_lines_evict_broker_then_debug(void **state)
 	(void)state;
 	outq_init(&q, 20, 20, DEBUG);
 	assert_int_equal(outq_push(&q, OUTQ_OWN, DEBUG, "d1\n", 3), 0);
+	assert_int_equal(q.ndebug, 1);
 	assert_int_equal(outq_push(&q, OUTQ_BROKER, INFO, "b1\n", 3), 0);
 	assert_int_equal(outq_push(&q, OUTQ_BROKER, INFO, "b2\n", 3), 0);
 	assert_int_equal(outq_push(&q, OUTQ_OWN, INFO, "i1\n", 3), 0);
@@ -121,6 +122,7 @@ static void own_lines_evict_broker_then_debug(void **state)
 	assert_int_equal(outq_push(&q, OUTQ_OWN, INFO, "i4\n", 3), 0);
 	assert_int_equal(q.dropped[OUTQ_BROKER], 2);
 	assert_int_equal(q.dropped[OUTQ_OWN], 1);
+	assert_int_equal(q.ndebug, 0);
 	/* a debug line does not evict another; nothing left to evict for an
 	 * info line either: both are dropped, and nothing queued is lost */
 	assert_int_equal(outq_push(&q, OUTQ_OWN, DEBUG, "d2\n", 3), -1);
@@ -155,8 +157,12 @@ static void clear_frees_everything(void **state)
 		outq_push(&q, OUTQ_OWN, INFO, "own line\n", 9);
 		outq_push(&q, OUTQ_BROKER, INFO, "broker\n", 7);
 	}
+	for (int i = 0; i < 5; i++)
+		outq_push(&q, OUTQ_OWN, DEBUG, "debug\n", 6);
+	assert_int_equal(q.ndebug, 5);
 	outq_consume(&q, 3);
 	outq_clear(&q);
+	assert_int_equal(q.ndebug, 0);
 	assert_true(outq_empty(&q));
 	assert_int_equal(outq_bytes(&q), 0);
 	assert_null(q.cur);
