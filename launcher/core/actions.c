@@ -27,6 +27,8 @@ struct report_view daemon_view(struct daemon *d, char *text, size_t len)
 		.hb_jitter_max_ms = d->hb_jitter_max, .hb_count = d->hb_count, .ctl_served = d->ctl.served,
 		.ctl_refused = d->ctl.refused, .cache_entries = d->cache ? cache_entries(d->cache) : 0,
 	};
+	log_dropped(&v.log_dropped_own, &v.log_dropped_broker);
+	v.log_queued = log_queued();
 	if (text != NULL)
 		status_text(&v, text, len);
 	return v;

@@ -30,6 +30,9 @@
 #include "cluster_settings.h"
 #include "settings.h"
 
+/* how long the exit waits for a slow reader of what is still queued */
+#define LOG_EXIT_FLUSH_MS 1500
+
 static void rx_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct daemon *d = w->data;
@@ -188,6 +191,27 @@ static void usr1_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	dispatch_dump(&v);
 }
 
+/* log.c wants to know when stdout or stderr is writable again */
+static void log_io_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct daemon *d = w->data;
+
+	log_async_writable(w == &d->log_w[1]);
+}
+
+static void log_want_cb(void *ud, int which, int fd, int on)
+{
+	struct daemon *d = ud;
+	ev_io *w = &d->log_w[which];
+
+	ev_io_stop(d->loop, w);
+	if (on) {
+		ev_io_init(w, log_io_cb, fd, EV_WRITE);
+		w->data = d;
+		ev_io_start(d->loop, w);
+	}
+}
+
 static void start_watchers(struct daemon *d, const struct config *c)
 {
 	struct ev_loop *loop = d->loop;
@@ -250,6 +274,8 @@ int daemon_run(struct config *c, const char *ini, const struct strlist *override
 	d->ini = ini;
 	d->overrides = overrides;
 	d->started_at = clock_mono_ms();
+	/* from here on nothing waits for a slow reader of stdout or stderr */
+	log_async_start(log_want_cb, d);
 	/* heartbeats before the broker's JVM threads on a busy host: a
 	 * slightly higher priority when allowed (children go back to 0) */
 	if (getpriority(PRIO_PROCESS, 0) == 0 && setpriority(PRIO_PROCESS, 0, -5) == 0)
@@ -261,6 +287,7 @@ int daemon_run(struct config *c, const char *ini, const struct strlist *override
 		cache_close(d->cache);
 		control_close(&d->ctl);
 		config_free(d->cfg);
+		log_async_stop(LOG_EXIT_FLUSH_MS);
 		free(d);
 		return rc == -2 ? 1 : 2;
 	}
@@ -286,6 +313,8 @@ int daemon_run(struct config *c, const char *ini, const struct strlist *override
 	transport_close(&d->link.tr);
 	log_info("stopped");
 	config_free(d->cfg);
+	/* the last lines, unless the reader is stuck rather than slow */
+	log_async_stop(LOG_EXIT_FLUSH_MS);
 	free(d);
 	return 0;
 }

@@ -41,6 +41,7 @@ struct daemon {
 	struct status_file status;
 	struct control ctl;
 	ev_io rx_w;
+	ev_io log_w[2];             /* stdout, stderr writable: log.c's queue */
 	ev_timer hb_w, tick_w, wake_w, status_w, wd_w, extend_w;
 	ev_prepare reports_w;
 	ev_signal term_w, int_w, hup_w, usr1_w;

@@ -292,6 +292,13 @@ void report_metrics(const struct report_view *v, struct ctl_out *o)
 		   v->hb_jitter_last_ms, v->hb_jitter_max_ms);
 	ctl_metric(o, "failover_heartbeats_total", "counter", "Heartbeats sent.", v->hb_count);
 	ctl_metric(o, "failover_cache_entries", "gauge", "Entries in the replicated cache.", v->cache_entries);
+	ctl_metric_head(o, "failover_log_lines_dropped_total", "counter",
+			"Output lines dropped because stdout or stderr was not read fast enough, by source.");
+	ctl_printf(o, "failover_log_lines_dropped_total{source=\"broker\"} %llu\n"
+		      "failover_log_lines_dropped_total{source=\"launcher\"} %llu\n",
+		   (unsigned long long)v->log_dropped_broker, (unsigned long long)v->log_dropped_own);
+	ctl_metric(o, "failover_log_queued_bytes", "gauge", "Output bytes waiting for stdout and stderr.",
+		   v->log_queued);
 	ctl_metric_head(o, "failover_control_requests_total", "counter", "Control requests served and refused.");
 	ctl_printf(o, "failover_control_requests_total{result=\"served\"} %llu\n"
 		      "failover_control_requests_total{result=\"refused\"} %llu\n",
