@@ -176,9 +176,10 @@ thaw_and_check() {
 
 @test "a deadline that leaves stop_timeout: SIGTERM first, then SIGKILL at the deadline" {
 	local m bp others
-	# timeout 2000 ms: the deadline is 1900 ms after a heartbeat; with
-	# stop_timeout 500 the SIGTERM goes out 1400 ms after it.  The broker
-	# ignores it, so SIGKILL follows at the deadline.
+	# 100 ms x 10: the deadline is 950 ms after a heartbeat; with
+	# stop_timeout 500 the SIGTERM goes out 450 ms after it (more than one
+	# interval).  The broker ignores it, so SIGKILL follows at the deadline.
+	LAB_DELAY=100
 	LAB_RETRIES=10
 	LAB_BROKER_INI=("stop_timeout = 500" "env = FAKE_IGNORE_TERM=1")
 	lab_create 3
