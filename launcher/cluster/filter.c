@@ -26,29 +26,26 @@ static enum filter_verdict drop(struct filter *f, enum drop_reason r, const stru
 	return FILTER_DROP;
 }
 
-/* Strictly increasing sequence numbers per sender and boot. */
-static int fresh(struct filter *f, const struct wire_msg *m)
+/* Replay protection (replay.h), with what it finds worth a line. */
+static int fresh(struct filter *f, const struct election *el, const struct wire_msg *m, uint64_t now)
 {
-	struct filter_seen *s = NULL;
+	int below;
+	enum replay_verdict v = replay_check(&f->seen, m->node, m->boot, m->seq, now, el->timeout, &below);
 
-	for (size_t i = 0; i < f->nseen; i++)
-		if (strcmp(f->seen[i].node, m->node) == 0)
-			s = &f->seen[i];
-	if (s == NULL) {
-		if (f->nseen == FILTER_SEEN_MAX)
-			s = &f->seen[m->seq % FILTER_SEEN_MAX]; /* forget someone long gone, not the table */
-		else
-			s = &f->seen[f->nseen++];
-		snprintf(s->node, sizeof(s->node), "%s", m->node);
-		s->boot = m->boot;
-		s->seq = m->seq;
-		return 1;
+	if (below)
+		log_warn("node %s restarted with a boot id below its previous run's (its clock was stepped back?, or "
+			 "another launcher with its id stopped): heard again",
+			 m->node);
+	if (v == REPLAY_TWO_BOOTS) {
+		f->two_boots++;
+		if (f->two_boots_warned_at == 0 || now - f->two_boots_warned_at > 10000) {
+			f->two_boots_warned_at = now;
+			log_err("two launchers send as node %s (a second live boot; %llu such packets so far): the one "
+				"heard first is followed; give every node its own cluster.node",
+				m->node, (unsigned long long)f->two_boots);
+		}
 	}
-	if (m->boot < s->boot || (m->boot == s->boot && m->seq <= s->seq))
-		return 0;
-	s->boot = m->boot;
-	s->seq = m->seq;
-	return 1;
+	return replay_accepted(v);
 }
 
 /*
@@ -103,15 +100,15 @@ enum filter_verdict filter_packet(struct filter *f, const uint8_t *buf, size_t n
 	}
 	if (m->boot == f->boot && strcmp(m->node, f->node) == 0)
 		return FILTER_OWN;
-	if (!fresh(f, m))
+	/* our id from a boot of ours before this one: our own past, replayed
+	 * (our boots only grow, kept in state_dir) */
+	if (strcmp(m->node, f->node) == 0 && m->boot <= f->past_boot)
+		return drop(f, DROP_REPLAY, from);
+	if (!fresh(f, el, m, now))
 		return drop(f, DROP_REPLAY, from);
 	if (strcmp(m->node, f->node) == 0) {
 		drop(f, DROP_DUPLICATE_ID, from);
-		if (f->dup_warned_at == 0 || now - f->dup_warned_at > 10000) {
-			f->dup_warned_at = now;
-			log_err("another launcher uses our node id %s: give every node its own cluster.node", f->node);
-		}
-		return FILTER_DROP;
+		return FILTER_DUPLICATE;
 	}
 	log_debug("received %s from %s role %s term %llu", wire_type_name(m->type), m->node, wire_role_name(m->role),
 		  (unsigned long long)m->term);

@@ -30,7 +30,14 @@ struct report_view {
 	uint64_t hb_count;
 	unsigned long long ctl_served, ctl_refused;
 	uint64_t cache_entries;
+	/* another process uses our node id and we hold (EL_HOLD_DUPLICATE):
+	 * its address, and when it was last heard (monotonic ms) */
+	const char *conflict_with;
+	uint64_t conflict_heard_at;
 };
+
+/* The node-id conflict in *v: 1 while this node holds for it. */
+int report_conflict(const struct report_view *v);
 
 /* SIGTERM was received: the node is on its way out. */
 int report_stopping(const struct report_view *v);
