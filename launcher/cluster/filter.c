@@ -11,7 +11,7 @@
 
 const char *const filter_drop_names[DROP_COUNT] = {
 	"ok", "short", "magic", "version", "type", "length", "field", "foreign-cluster", "duplicate-node-id",
-	"unauthenticated", "bad-tag", "replay",
+	"unauthenticated", "bad-tag", "replay", "other-boot",
 };
 
 static enum filter_verdict drop(struct filter *f, enum drop_reason r, const struct sockaddr_in *from)
@@ -26,8 +26,9 @@ static enum filter_verdict drop(struct filter *f, enum drop_reason r, const stru
 	return FILTER_DROP;
 }
 
-/* Replay protection (replay.h), with what it finds worth a line. */
-static int fresh(struct filter *f, const struct election *el, const struct wire_msg *m, uint64_t now)
+/* Replay protection (replay.h), with what it finds worth a line: why the
+ * packet is dropped, or DROP_DECODE_BASE ("ok") when it is not. */
+static enum drop_reason fresh(struct filter *f, const struct election *el, const struct wire_msg *m, uint64_t now)
 {
 	int below;
 	enum replay_verdict v = replay_check(&f->seen, m->node, m->boot, m->seq, now, el->timeout, &below);
@@ -45,7 +46,9 @@ static int fresh(struct filter *f, const struct election *el, const struct wire_
 				m->node, (unsigned long long)f->two_boots);
 		}
 	}
-	return replay_accepted(v);
+	if (replay_accepted(v))
+		return DROP_DECODE_BASE;
+	return v == REPLAY_OLD ? DROP_REPLAY : DROP_OTHER_BOOT;
 }
 
 /*
@@ -85,6 +88,7 @@ enum filter_verdict filter_packet(struct filter *f, const uint8_t *buf, size_t n
 				  const struct election *el, uint64_t now, struct wire_msg *m)
 {
 	enum wire_error err;
+	enum drop_reason why;
 
 	f->received++;
 	err = wire_decode(buf, n, m);
@@ -104,8 +108,8 @@ enum filter_verdict filter_packet(struct filter *f, const uint8_t *buf, size_t n
 	 * (our boots only grow, kept in state_dir) */
 	if (strcmp(m->node, f->node) == 0 && m->boot <= f->past_boot)
 		return drop(f, DROP_REPLAY, from);
-	if (!fresh(f, el, m, now))
-		return drop(f, DROP_REPLAY, from);
+	if ((why = fresh(f, el, m, now)) != DROP_DECODE_BASE)
+		return drop(f, why, from);
 	if (strcmp(m->node, f->node) == 0) {
 		drop(f, DROP_DUPLICATE_ID, from);
 		return FILTER_DUPLICATE;

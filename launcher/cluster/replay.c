@@ -89,7 +89,7 @@ enum replay_verdict replay_check(struct replay_table *t, const char *node, uint6
 	}
 	e->other_boot = boot;
 	e->other_seq = seq;
-	return REPLAY_OLD;
+	return REPLAY_OTHER;
 }
 
 int replay_we_are_newer(int we_listen, uint64_t our_boot, uint8_t their_role, uint64_t their_boot)

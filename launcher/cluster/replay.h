@@ -60,8 +60,10 @@ enum replay_verdict {
 	REPLAY_RESTART,    /* accepted: a higher boot, the one followed silent for a timeout */
 	REPLAY_RESTART_BELOW, /* accepted: a lower boot, the one followed silent for a
 			       * timeout (its clock stepped back?) */
-	REPLAY_OLD,        /* dropped: seen, or another boot while the one followed is live */
-	REPLAY_TWO_BOOTS,  /* dropped as OLD, and a second live boot of this id */
+	REPLAY_OLD,        /* dropped: a sequence number seen, of the boot followed or of one given up */
+	REPLAY_OTHER,      /* dropped: another boot while the one followed is live (a restart
+			    * heard later, a second process, or a replay) */
+	REPLAY_TWO_BOOTS,  /* dropped as OTHER, and a second live boot of this id */
 };
 
 static inline int replay_accepted(enum replay_verdict v) { return v <= REPLAY_RESTART_BELOW; }

@@ -20,7 +20,7 @@ static void test_table(void **state)
 	assert_int_equal(replay_check(t, "a", 10, 2, 100, 1000, &below), REPLAY_FRESH);
 	assert_int_equal(replay_check(t, "a", 10, 2, 200, 1000, &below), REPLAY_OLD);
 	/* a restart within the timeout of the last packet: heard after it */
-	assert_int_equal(replay_check(t, "a", 11, 1, 300, 1000, &below), REPLAY_OLD);
+	assert_int_equal(replay_check(t, "a", 11, 1, 300, 1000, &below), REPLAY_OTHER);
 	assert_int_equal(replay_check(t, "a", 11, 2, 600, 1000, &below), REPLAY_TWO_BOOTS);
 	assert_int_equal(replay_check(t, "a", 11, 3, 1100, 1000, &below), REPLAY_RESTART);
 	assert_int_equal(below, 0);
@@ -46,6 +46,7 @@ static void test_full_table(void **state)
 	}
 	assert_int_equal(replay_check(t, "late", 1, 1, 9000, 1000, NULL), REPLAY_NEW);
 	assert_int_equal(replay_check(t, "n8", 1, 1, 9001, 1000, NULL), REPLAY_OLD);
+	assert_int_equal(replay_check(t, "n8", 2, 1, 9001, 1000, NULL), REPLAY_RESTART);
 	assert_int_equal(replay_check(t, "n7", 1, 1, 9002, 1000, NULL), REPLAY_NEW);
 	free(t);
 }
