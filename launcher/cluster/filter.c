@@ -33,6 +33,8 @@ static enum drop_reason fresh(struct filter *f, const struct election *el, const
 	int below;
 	enum replay_verdict v = replay_check(&f->seen, m->node, m->boot, m->seq, now, el->timeout, &below);
 
+	if (v == REPLAY_RESTART)
+		log_info("node %s restarted: hearing its new run", m->node);
 	if (below)
 		log_warn("node %s restarted with a boot id below its previous run's (its clock was stepped back?, or "
 			 "another launcher with its id stopped): heard again",

@@ -101,6 +101,24 @@ int replay_we_are_newer(int we_listen, uint64_t our_boot, uint8_t their_role, ui
 	return our_boot > their_boot;
 }
 
+int replay_dup_heard(struct replay_dup *d, int we_listen, uint64_t our_boot, uint8_t their_role, uint64_t their_boot,
+		     uint64_t now)
+{
+	if (replay_we_are_newer(we_listen, our_boot, their_role, their_boot))
+		return 1;
+	d->held = 1;
+	d->heard_at = now;
+	return 0;
+}
+
+int replay_dup_tick(struct replay_dup *d, uint64_t now, uint64_t timeout)
+{
+	if (!d->held || now < d->heard_at || now - d->heard_at < timeout)
+		return 0;
+	d->held = 0;
+	return 1;
+}
+
 uint64_t replay_next_boot(uint64_t wall_ms, uint16_t random, uint64_t last_boot)
 {
 	uint64_t boot = wall_ms << 16 | random;

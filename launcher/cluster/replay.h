@@ -88,6 +88,21 @@ enum replay_verdict replay_check(struct replay_table *t, const char *node, uint6
  */
 int replay_we_are_newer(int we_listen, uint64_t our_boot, uint8_t their_role, uint64_t their_boot);
 
+/* The older of two processes with one id holds (neither claims nor
+ * votes, EL_HOLD_DUPLICATE) while it hears the other, and one failure
+ * timeout after its last packet: the daemon's and the simulator's rule. */
+struct replay_dup {
+	int held;
+	uint64_t heard_at; /* the other's last packet */
+};
+
+/* A packet of another process with our id (role and boot its): 1 when we
+ * are the newer (exit), else 0 and *d holds from now on. */
+int replay_dup_heard(struct replay_dup *d, int we_listen, uint64_t our_boot, uint8_t their_role, uint64_t their_boot,
+		     uint64_t now);
+/* At every tick: 1 when the hold ends now (the other silent for timeout). */
+int replay_dup_tick(struct replay_dup *d, uint64_t now, uint64_t timeout);
+
 /* The boot id of a new run: the wall clock's ms in the high 48 bits and 16
  * random bits, but above the last boot this node used (kept in its state
  * directory): monotonic per node whatever the clock does. */

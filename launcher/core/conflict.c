@@ -19,27 +19,24 @@ void daemon_duplicate(struct daemon *d, const struct wire_msg *m, const struct s
 
 	inet_ntop(AF_INET, &from->sin_addr, addr, sizeof(addr));
 	c->packets++;
-	if (replay_we_are_newer(d->hb.el.state == EL_LISTENING, d->boot, m->role, m->boot)) {
-		if (d->exit_code != 0)
-			return;
+	if (d->exit_code != 0)
+		return;
+	if (replay_dup_heard(&c->dup, d->hb.el.state == EL_LISTENING, d->boot, m->role, m->boot, now)) {
 		log_err("node id %s is also used by the launcher at %s: give every node its own cluster.node; exiting",
 			d->node, addr);
 		d->exit_code = 1;
 		snprintf(c->addr, sizeof(c->addr), "%s", addr);
-		c->heard_at = now;
 		election_set_hold(&d->hb.el, EL_HOLD_DUPLICATE, 1);
 		daemon_step(d, &(struct ms_event){.type = MS_IN_STOP});
 		return;
 	}
-	if (!c->held || strcmp(c->addr, addr) != 0) {
+	if (!(d->hb.el.hold & EL_HOLD_DUPLICATE) || strcmp(c->addr, addr) != 0) {
 		log_err("node id %s is also used by the launcher at %s (started later: it should exit): not claiming "
 			"and not voting until it has been silent for %llu ms; give every node its own cluster.node",
 			d->node, addr, (unsigned long long)d->hb.el.timeout);
 		d->hb.changed = 1;
 	}
 	snprintf(c->addr, sizeof(c->addr), "%s", addr);
-	c->held = 1;
-	c->heard_at = now;
 	election_set_hold(&d->hb.el, EL_HOLD_DUPLICATE, 1);
 	daemon_step(d, NULL);
 }
@@ -49,11 +46,10 @@ void daemon_conflict_tick(struct daemon *d)
 	struct conflict *c = &d->conflict;
 	uint64_t now = clock_mono_ms();
 
-	if (!c->held || now - c->heard_at < d->hb.el.timeout)
+	if (!replay_dup_tick(&c->dup, now, d->hb.el.timeout))
 		return;
 	log_info("no launcher with node id %s heard from %s for %llu ms: conflict over; claiming and voting again",
-		 d->node, c->addr, (unsigned long long)(now - c->heard_at));
-	c->held = 0;
+		 d->node, c->addr, (unsigned long long)(now - c->dup.heard_at));
 	election_set_hold(&d->hb.el, EL_HOLD_DUPLICATE, 0);
 	d->hb.changed = 1;
 }

@@ -16,15 +16,15 @@
 #include "mastership.h"
 #include "node.h"
 #include "reload.h"
+#include "replay.h"
 #include "report.h"
 #include "status.h"
 #include "supervisor.h"
 
 /* Another process with our node id (conflict.c). */
 struct conflict {
-	int held;                   /* EL_HOLD_DUPLICATE set: we are the older */
+	struct replay_dup dup;      /* held: EL_HOLD_DUPLICATE set, we are the older */
 	char addr[16];              /* its address */
-	uint64_t heard_at;          /* its last packet (monotonic ms) */
 	uint64_t packets;           /* its packets heard, ever */
 };
 

@@ -356,7 +356,7 @@ static void sim_send(struct sim *s, int i, uint8_t type)
 	m = &s->q[s->qn];
 	memset(m, 0, sizeof(*m));
 	heartbeat_fill(&s->nd[i].hb, type, s->now, m);
-	m->boot = (uint64_t)i + 1000;
+	m->boot = s->filter ? s->nd[i].boot : (uint64_t)i + 1000;
 	m->seq = ++s->nd[i].seq;
 	m->version = s->nd[i].version;
 	s->qfrom[s->qn++] = i;
@@ -431,6 +431,8 @@ static void fire(struct sim *s, int i, enum sim_timer t)
 	switch (t) {
 	case ST_TICK:
 		trace(nd, 'T');
+		if (s->filter && replay_dup_tick(&nd->dup, s->now, nd->hb.el.timeout))
+			election_set_hold(&nd->hb.el, EL_HOLD_DUPLICATE, 0);
 		heartbeat_tick(&nd->hb, s->now);
 		callback(s, i, NULL, &out);
 		break;
@@ -465,10 +467,65 @@ static void fire(struct sim *s, int i, enum sim_timer t)
  * before the next is read; nodes given a newer version run this same
  * code, so among themselves they speak as equals: only the others see the
  * newer version. */
+/* Another process with our node id, as the daemon's conflict.c takes it:
+ * the newer exits (as on SIGTERM), the older holds. */
+static void duplicate(struct sim *s, int i, const struct wire_msg *m, struct node_out *out)
+{
+	struct sim_node *nd = &s->nd[i];
+	struct ms_event ev;
+
+	if (nd->exited || mastership_exiting(&nd->ms))
+		return;
+	election_set_hold(&nd->hb.el, EL_HOLD_DUPLICATE, 1);
+	if (replay_dup_heard(&nd->dup, nd->hb.el.state == EL_LISTENING, nd->boot, m->role, m->boot, s->now)) {
+		nd->dup_exits++;
+		memset(&ev, 0, sizeof(ev));
+		ev.type = MS_IN_STOP;
+		callback(s, i, &ev, out);
+		return;
+	}
+	callback(s, i, NULL, out);
+}
+
+/* The daemon's filter (filter.c) on what the bus delivered: 1 to read it. */
+static int filter(struct sim *s, int i, const struct wire_msg *m, struct node_out *out)
+{
+	struct sim_node *nd = &s->nd[i];
+	int self = strcmp(m->node, nd->hb.el.p.self) == 0;
+	enum replay_verdict v;
+
+	if (!s->filter)
+		return 1;
+	if (self && m->boot == nd->boot)
+		return 0;
+	if (self && m->boot <= nd->boot_past) {
+		nd->drop_old++;
+		return 0;
+	}
+	v = replay_check(&nd->seen, m->node, m->boot, m->seq, s->now, nd->hb.el.timeout, NULL);
+	if (v == REPLAY_TWO_BOOTS)
+		nd->two_boots++;
+	if (!replay_accepted(v)) {
+		if (v == REPLAY_OLD)
+			nd->drop_old++;
+		else
+			nd->drop_other++;
+		return 0;
+	}
+	if (self) {
+		duplicate(s, i, m, out);
+		return 0;
+	}
+	return 1;
+}
+
 static void read_packet(struct sim *s, int i, const struct wire_msg *m, struct node_out *out)
 {
 	struct sim_node *nd = &s->nd[i];
 	struct wire_msg c = *m;
+
+	if (!filter(s, i, m, out))
+		return;
 
 	if (nd->version >= c.version)
 		c.version = 0;
@@ -560,6 +617,16 @@ void sim_start(struct sim *s, int i, struct el_params p)
 
 	heartbeat_init(&nd->hb, &p, s->now);
 	node_reset(s, i);
+	if (s->filter) {
+		/* the daemon's setup.c: a boot id above the last one kept */
+		uint64_t wall = (uint64_t)((int64_t)s->now + nd->clock_offset);
+
+		nd->boot_past = nd->boot_kept;
+		nd->boot = replay_next_boot(wall, (uint16_t)sim_rand(s), nd->boot_kept);
+		nd->boot_kept = nd->boot;
+		memset(&nd->seen, 0, sizeof(nd->seen));
+		memset(&nd->dup, 0, sizeof(nd->dup));
+	}
 	nd->at[ST_TICK] = nd->at[ST_BEAT] = s->now;
 	nd->repeat[ST_TICK] = election_tick_ms(&nd->hb.el);
 	nd->repeat[ST_BEAT] = p.delay_ms;
@@ -567,7 +634,13 @@ void sim_start(struct sim *s, int i, struct el_params p)
 
 void sim_init(struct sim *s, int n, uint32_t delay, uint32_t retries)
 {
+	sim_init_filter(s, n, delay, retries, 0);
+}
+
+void sim_init_filter(struct sim *s, int n, uint32_t delay, uint32_t retries, int filter)
+{
 	memset(s, 0, sizeof(*s));
+	s->filter = filter;
 	s->n = n;
 	s->now = 1000;
 	s->backend = SIM_HEARTBEAT;
@@ -787,4 +860,11 @@ void sim_tick(struct sim *s, int i)
 	node_out_clear(&out);
 	heartbeat_tick(&s->nd[i].hb, s->now);
 	callback(s, i, NULL, &out);
+}
+
+int sim_heard(const struct sim *s, int j, int i)
+{
+	const struct el_peer *p = election_peer(&s->nd[j].hb.el, s->nd[i].hb.el.p.self);
+
+	return p != NULL && p->boot == s->nd[i].boot && election_peer_live(&s->nd[j].hb.el, p, s->now);
 }
