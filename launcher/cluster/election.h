@@ -49,6 +49,7 @@ enum el_action {
 	EL_SEND_VOTE = 1 << 7,      /* for the claim of voted_for */
 	EL_HANDOVER_REQUESTED = 1 << 8, /* a live slave asks for mastership:
 					 * stop the broker, then election_resign(handover_target) */
+	EL_HOLD_CHANGED = 1 << 9,   /* e->hold changed: e->hold_reason says why */
 };
 
 /* Reasons this node may neither claim nor vote (e->hold), whatever the
@@ -67,6 +68,7 @@ struct el_params {
 	int preempt;
 	unsigned expected_nodes; /* 0: no quorum */
 	uint64_t initial_term;   /* the highest term this node saw before (persisted) */
+	uint64_t settings;       /* digest of the cluster-wide settings (settings.c); 0: none */
 };
 
 struct el_peer {
@@ -81,6 +83,7 @@ struct el_peer {
 	char url[WIRE_URL_MAX + 1];
 	char leader[WIRE_ID_MAX + 1];
 	uint8_t version;         /* of its last packet (wire.h) */
+	uint64_t settings;       /* its settings digest (wire.h, heartbeat payload); 0: not sent */
 };
 
 struct election {
@@ -116,10 +119,17 @@ struct election {
 	int noclaim;             /* the caller forbids claims: no claim, no promotion
 				  * as a named successor, no preemption (WIRE_F_NOCLAIM) */
 	unsigned hold;           /* enum el_hold bits: no claim and no vote while any is set */
+	char hold_reason[240];   /* the last change of hold, for the log and the status */
+	/* the settings of the master we follow, or followed last (kept for
+	 * three timeouts without a master): ours must match them to claim */
+	uint64_t master_settings;
+	char settings_master[WIRE_ID_MAX + 1];
+	uint64_t settings_seen;
 	uint64_t quorum_lost_since;
 	uint64_t last_call;      /* to detect our own stalls */
 	uint64_t handover_sent_at;
 	uint64_t became_master_at;
+	uint64_t last_beat;      /* as master: when our last heartbeat went out */
 	char handover_target[WIRE_ID_MAX + 1];
 	/* Why the state last changed (set_state(), logged by the caller on
 	 * EL_STATE_CHANGED); also rewritten without a change of state by a
@@ -141,6 +151,24 @@ void election_set_params(struct election *e, const struct el_params *p);
 /* Sets (on) or clears one enum el_hold reason.  A candidate withdraws its
  * claim at its next tick; a master keeps its role. */
 void election_set_hold(struct election *e, unsigned hold, int on);
+
+/*
+ * A master stops being one when it has not sent a heartbeat for longer
+ * than election_beat_limit(): the others time it out from the last
+ * heartbeat they received, at most one timeout after it went out.  The
+ * limit leaves half an interval for delivery and for the claim window's
+ * start; a master whose heartbeats go out on time never reaches it (the
+ * minimum of retries is 2: the limit is then 1.5 intervals).  The fence
+ * deadline (mastership's, for the broker's fence) is the same instant.
+ */
+uint64_t election_beat_limit(const struct election *e);
+/* The heartbeat timer: our own checks first (a stall, a master's send
+ * gap), then EL_SEND_HEARTBEAT. */
+unsigned election_beat(struct election *e, uint64_t now);
+/* A packet of ours went out at now (call after the send succeeded). */
+void election_sent(struct election *e, uint8_t type, uint64_t now);
+/* As master: the last heartbeat sent + election_beat_limit(); else 0. */
+uint64_t election_fence_deadline(const struct election *e);
 
 /* Call at least every election_tick_ms(). */
 unsigned election_tick(struct election *e, uint64_t now);

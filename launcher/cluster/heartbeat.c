@@ -82,6 +82,9 @@ static void translate(struct heartbeat *h, unsigned a, enum el_state old, const 
 				ev->term = e->term;
 				copy_str(ev->reason, sizeof(ev->reason), e->reason);
 			}
+			/* the broker starts with its fence already set */
+			if ((ev = queue_event(h, MS_IN_FENCE)) != NULL)
+				ev->deadline = election_fence_deadline(e);
 		} else if (old == EL_MASTER) {
 			if ((ev = queue_event(h, MS_IN_LEADERSHIP_LOST)) != NULL)
 				copy_str(ev->reason, sizeof(ev->reason), e->reason);
@@ -119,6 +122,11 @@ static void translate(struct heartbeat *h, unsigned a, enum el_state old, const 
 	}
 	if (a & EL_PEERS_CHANGED)
 		queue_event(h, MS_IN_PEERS_CHANGED);
+	if (a & EL_HOLD_CHANGED) {
+		if ((n = note(h, HB_NOTE_WARN)) != NULL)
+			snprintf(n->text, sizeof(n->text), "%s", e->hold_reason);
+		h->changed = 1;
+	}
 }
 
 #define CALL(h, call)                                                                                               \
@@ -152,9 +160,23 @@ void heartbeat_tick(struct heartbeat *h, uint64_t now)
 	CALL(h, election_tick(&h->el, now));
 }
 
-void heartbeat_beat(struct heartbeat *h)
+void heartbeat_beat(struct heartbeat *h, uint64_t now)
 {
-	queue_send(h, WIRE_HEARTBEAT);
+	CALL(h, election_beat(&h->el, now));
+}
+
+void heartbeat_sent(struct heartbeat *h, uint8_t type, uint64_t now)
+{
+	struct ms_event *ev;
+
+	election_sent(&h->el, type, now);
+	if (h->el.state == EL_MASTER && type == WIRE_HEARTBEAT && (ev = queue_event(h, MS_IN_FENCE)) != NULL)
+		ev->deadline = election_fence_deadline(&h->el);
+}
+
+int heartbeat_has_events(const struct heartbeat *h)
+{
+	return h->nev > 0;
 }
 
 void heartbeat_wake(struct heartbeat *h, uint64_t now)

@@ -34,6 +34,8 @@ void daemon_duplicate(struct daemon *d, const struct wire_msg *m, const struct s
 		log_err("node id %s is also used by the launcher at %s (started later: it should exit): not claiming "
 			"and not voting until it has been silent for %llu ms; give every node its own cluster.node",
 			d->node, addr, (unsigned long long)d->hb.el.timeout);
+		snprintf(d->hb.el.hold_reason, sizeof(d->hb.el.hold_reason),
+			 "node id %s is also used by the launcher at %s", d->node, addr);
 		d->hb.changed = 1;
 	}
 	snprintf(c->addr, sizeof(c->addr), "%s", addr);
@@ -51,5 +53,7 @@ void daemon_conflict_tick(struct daemon *d)
 	log_info("no launcher with node id %s heard from %s for %llu ms: conflict over; claiming and voting again",
 		 d->node, c->addr, (unsigned long long)(now - c->dup.heard_at));
 	election_set_hold(&d->hb.el, EL_HOLD_DUPLICATE, 0);
+	snprintf(d->hb.el.hold_reason, sizeof(d->hb.el.hold_reason),
+		 "no launcher with our node id heard for %llu ms", (unsigned long long)(now - c->dup.heard_at));
 	d->hb.changed = 1;
 }
