@@ -27,7 +27,10 @@ void daemon_duplicate(struct daemon *d, const struct wire_msg *m, const struct s
 		d->exit_code = 1;
 		snprintf(c->addr, sizeof(c->addr), "%s", addr);
 		election_set_hold(&d->hb.el, EL_HOLD_DUPLICATE, 1);
-		daemon_step(d, &(struct ms_event){.type = MS_IN_STOP});
+		/* as SIGTERM: the broker, if any, stops first; a second stop
+		 * event would mean "exit now" */
+		if (!mastership_exiting(&d->ms))
+			daemon_step(d, &(struct ms_event){.type = MS_IN_STOP});
 		return;
 	}
 	if (!(d->hb.el.hold & EL_HOLD_DUPLICATE) || strcmp(c->addr, addr) != 0) {
