@@ -106,10 +106,11 @@ enum filter_verdict filter_packet(struct filter *f, const uint8_t *buf, size_t n
 	}
 	if (m->boot == f->boot && strcmp(m->node, f->node) == 0)
 		return FILTER_OWN;
-	/* our id from a boot of ours before this one: our own past, replayed
-	 * (our boots only grow, kept in state_dir) */
-	if (strcmp(m->node, f->node) == 0 && m->boot <= f->past_boot)
-		return drop(f, DROP_REPLAY, from);
+	/* our id from another boot, even one below ours: another process
+	 * (its clock may lag ours by more than our runs), not taken for our
+	 * own past replayed, which would hide a live duplicate from us.  The
+	 * cost: someone who recorded our earlier run's packets can make a
+	 * starting node exit (replay.h: the newer goes) */
 	if ((why = fresh(f, el, m, now)) != DROP_DECODE_BASE)
 		return drop(f, why, from);
 	if (strcmp(m->node, f->node) == 0) {

@@ -35,8 +35,6 @@ struct filter {
 	uint64_t cluster;                 /* wire_cluster_digest of our cluster's name */
 	char node[WIRE_ID_MAX + 1];       /* ours */
 	uint64_t boot;                    /* ours */
-	uint64_t past_boot;               /* the last boot of ours before this one (state_dir): a
-					   * packet of our id from it or before is our own past */
 	const struct auth_keys *keys;     /* NULL: cluster.auth = none */
 	struct replay_table seen;         /* replay protection (replay.h) */
 	uint64_t received, dropped[DROP_COUNT];

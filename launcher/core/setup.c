@@ -78,7 +78,7 @@ static int setup_cluster(struct daemon *d, const struct config *c)
 	d->link.boot = d->boot;
 	d->link.keys = d->auth ? &d->keys : NULL;
 	d->link.filter = (struct filter){.cluster = wire_cluster_digest(c->cluster_name), .boot = d->boot,
-					 .past_boot = past, .keys = d->link.keys};
+					 .keys = d->link.keys};
 	snprintf(d->link.filter.node, sizeof(d->link.filter.node), "%s", d->node);
 	p = settings_election(c, d->node);
 	p.initial_term = state_read_term(c->cluster_state_dir);

@@ -509,10 +509,6 @@ static int filter(struct sim *s, int i, const struct wire_msg *m, struct node_ou
 		return 1;
 	if (self && m->boot == nd->boot)
 		return 0;
-	if (self && m->boot <= nd->boot_past) {
-		nd->drop_old++;
-		return 0;
-	}
 	v = replay_check(&nd->seen, m->node, m->boot, m->seq, s->now, nd->hb.el.timeout, NULL);
 	if (v == REPLAY_TWO_BOOTS)
 		nd->two_boots++;
@@ -630,9 +626,8 @@ void sim_start(struct sim *s, int i, struct el_params p)
 	node_reset(s, i);
 	if (s->filter) {
 		/* the daemon's setup.c: a boot id above the last one kept */
-		uint64_t wall = (uint64_t)((int64_t)s->now + nd->clock_offset);
+		uint64_t wall = (uint64_t)((int64_t)(SIM_WALL_EPOCH + s->now) + nd->clock_offset);
 
-		nd->boot_past = nd->boot_kept;
 		nd->boot = replay_next_boot(wall, (uint16_t)sim_rand(s), nd->boot_kept);
 		nd->boot_kept = nd->boot;
 		memset(&nd->seen, 0, sizeof(nd->seen));
@@ -770,8 +765,11 @@ static void check(struct sim *s)
 				break;
 			}
 	for (int i = 0; i < s->n; i++)
-		if (s->nd[i].ms.term < s->nd[i].max_term && s->nd[i].ms.term != 0)
+		if (s->nd[i].ms.term < s->nd[i].max_term && s->nd[i].ms.term != 0 && !s->terms_went_back) {
 			s->terms_went_back = 1;
+			s->terms_back_at = s->now;
+			s->terms_back_node = i;
+		}
 }
 
 void sim_step(struct sim *s)

@@ -41,6 +41,7 @@
 #define SIM_RCVBUF 256 /* datagrams: about a default rmem of small packets */
 #define SIM_BATCH 64   /* the daemon's read batch */
 #define SIM_TRACE 128
+#define SIM_WALL_EPOCH 1700000000000ull /* the wall clock at s->now = 0 (ms) */
 
 /* ---- the fake broker ----
  * Wanted up: a process exists at once (UP), it serves start_ms later
@@ -147,7 +148,7 @@ struct sim_node {
 	 * its wall clock (s->now + clock_offset) and the last one kept in its
 	 * state directory (boot_kept; 0: lost), as the daemon makes it; the
 	 * daemon's replay table and duplicate-id rule on the receive path */
-	uint64_t boot, boot_past, boot_kept;
+	uint64_t boot, boot_kept;
 	int64_t clock_offset;
 	struct replay_table seen;
 	struct replay_dup dup;
@@ -178,6 +179,8 @@ struct sim {
 	uint64_t broker_overlap_ms, longest_broker_overlap;
 	uint64_t lease_violation_ms;
 	int terms_went_back;
+	uint64_t terms_back_at;   /* the first time, and where */
+	int terms_back_node;
 	int filter;               /* per-run boot ids and the daemon's packet filter */
 };
 
