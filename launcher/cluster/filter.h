@@ -23,7 +23,7 @@ enum drop_reason {
 	DROP_DUPLICATE_ID,
 	DROP_UNAUTHENTICATED, /* no key id, or one we do not hold */
 	DROP_BAD_TAG,         /* forged or corrupted */
-	DROP_REPLAY,          /* a sequence number already seen, or our own past boot */
+	DROP_REPLAY,          /* a sequence number already seen */
 	DROP_OTHER_BOOT,      /* another boot of a sender whose boot followed is live
 			       * (replay.h): heard a timeout after that one's last packet */
 	DROP_COUNT,
