@@ -17,9 +17,17 @@
 #include "mastership.h"
 #include "node.h"
 #include "reload.h"
+#include "replay.h"
 #include "report.h"
 #include "status.h"
 #include "supervisor.h"
+
+/* Another process with our node id (conflict.c). */
+struct conflict {
+	struct replay_dup dup;      /* held: EL_HOLD_DUPLICATE set, we are the older */
+	char addr[16];              /* its address */
+	uint64_t packets;           /* its packets heard, ever */
+};
 
 struct daemon {
 	struct ev_loop *loop;
@@ -49,6 +57,8 @@ struct daemon {
 	double hb_jitter_last, hb_jitter_max;
 	uint64_t noise_warned_at; /* the heartbeat timer ran late enough to warn (daemon.c) */
 	int stopped;                /* the loop has ended */
+	struct conflict conflict;
+	int exit_code;              /* daemon_run's, when not 0 */
 };
 
 /* Opens the state directory, the control socket, the cluster's parts, the
@@ -79,5 +89,13 @@ void daemon_feed(struct daemon *d, const struct ms_event *ev, struct node_out *o
 /* One event (NULL: only what the cluster backend queued) and all that
  * follows from it. */
 void daemon_step(struct daemon *d, const struct ms_event *ev);
+
+/* conflict.c: a packet of another process with our node id (the filter's
+ * FILTER_DUPLICATE), from `from`: the newer of the two (replay.h) exits
+ * with status 1 naming the other's address; the older holds (no claim, no
+ * vote: EL_HOLD_DUPLICATE) until daemon_conflict_tick, at every tick,
+ * finds the other silent for one failure timeout. */
+void daemon_duplicate(struct daemon *d, const struct wire_msg *m, const struct sockaddr_in *from);
+void daemon_conflict_tick(struct daemon *d);
 
 #endif

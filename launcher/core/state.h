@@ -7,6 +7,7 @@
  * Formats, and how they may change (every release since the first reads
  * what later ones write, and the other way round):
  *  - node-id: the id and a newline.  term: the decimal term and a newline.
+ *    boot: the last boot id this node used, decimal, and a newline.
  *    Single-value files carry no version, and their format is frozen:
  *    releases up to 64aed0b read the whole of node-id as the id (and would
  *    make up a new id if it held more), and the leading number of term.
@@ -29,6 +30,9 @@ int state_mkdir(const char *dir);
  * there.  0, or -1 with the reason in err. */
 int state_node_id(const char *dir, const char *configured, char *out, size_t outlen, char *err, size_t errlen);
 uint64_t state_read_term(const char *dir);
+/* The last boot id kept (0: none), and a new one kept (fsync, rename). */
+uint64_t state_read_boot(const char *dir);
+int state_write_boot(const char *dir, uint64_t boot);
 int state_write_term(const char *dir, uint64_t term);
 /* Writes path atomically (path.tmp, fsync, rename). */
 int state_write_file(const char *path, const char *text, size_t len, int sync);
