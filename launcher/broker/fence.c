@@ -216,7 +216,7 @@ static void fence_child(struct fence_page *pg, int sock)
 
 /* ---- the launcher's side ---- */
 
-static void send_msg(struct fence *f, char type, int fd, pid_t pid)
+static int send_msg(struct fence *f, char type, int fd, pid_t pid)
 {
 	struct fence_msg m = {.type = type, .pid = (int32_t)pid};
 	char cbuf[CMSG_SPACE(sizeof(int))];
@@ -224,8 +224,11 @@ static void send_msg(struct fence *f, char type, int fd, pid_t pid)
 	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
 	struct cmsghdr *c;
 
-	if (f->sock < 0)
-		return;
+	if (f->sock < 0) {
+		if (type == 'B')
+			log_err("cannot hand broker pid %ld to the fence: it is not running", (long)pid);
+		return -1;
+	}
 	memset(cbuf, 0, sizeof(cbuf));
 	if (fd >= 0) {
 		mh.msg_control = cbuf;
@@ -238,8 +241,12 @@ static void send_msg(struct fence *f, char type, int fd, pid_t pid)
 	}
 	/* never blocks the loop: a fence that does not read is a dead one,
 	 * which its child watcher replaces */
-	if (sendmsg(f->sock, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 && type == 'B')
-		log_err("cannot hand broker pid %ld to the fence: %s", (long)pid, strerror(errno));
+	if (sendmsg(f->sock, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+		if (type == 'B')
+			log_err("cannot hand broker pid %ld to the fence: %s", (long)pid, strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 static int fence_fork(struct fence *f, char *err, size_t len);
@@ -327,12 +334,13 @@ void fence_publish(struct fence *f, uint64_t kill_at, uint64_t term_at, uint64_t
 	f->kill_at = kill_at;
 }
 
-void fence_hand(struct fence *f, int pidfd, pid_t pid)
+int fence_hand(struct fence *f, int pidfd, pid_t pid)
 {
+	if (pidfd < 0 || send_msg(f, 'B', pidfd, pid) != 0)
+		return -1;
 	f->broker_fd = pidfd;
 	f->broker_pid = pid;
-	if (pidfd >= 0)
-		send_msg(f, 'B', pidfd, pid);
+	return 0;
 }
 
 void fence_broker_gone(struct fence *f)

@@ -62,7 +62,7 @@ int fence_open(struct fence *f, struct ev_loop *loop, char *err, size_t len);
 void fence_publish(struct fence *f, uint64_t kill_at, uint64_t term_at, uint64_t renewed_at);
 /* A new broker: its pidfd (duplicated to the fence over the socket; the
  * caller keeps its own) and its pid (its process group). */
-void fence_hand(struct fence *f, int pidfd, pid_t pid);
+int fence_hand(struct fence *f, int pidfd, pid_t pid);
 /* The broker of the last hand-over is gone (reaped). */
 void fence_broker_gone(struct fence *f);
 /* 1 and *out when the fence stopped a broker since the last call. */

@@ -11,6 +11,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* What every child does first: die with the parent, default signal
@@ -29,11 +30,24 @@ static void child_common(pid_t parent)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-static void child(const struct spawn_req *req, pid_t parent, int errpipe, int out_w, int err_w)
+static void child(const struct spawn_req *req, pid_t parent, int errpipe, int out_w, int err_w, int gate,
+		  int gate_w)
 {
 	int fd, e;
+	char go;
 
 	child_common(parent);
+	/* nothing runs before the parent lets it (spawn_req.gate) */
+	if (gate >= 0) {
+		ssize_t n;
+		close(gate_w); /* or our own copy would keep the EOF from us */
+		do
+			n = read(gate, &go, 1);
+		while (n < 0 && errno == EINTR);
+		if (n != 1)
+			_exit(126);
+		close(gate);
+	}
 	setsid();
 	/* the launcher may run at a higher priority than the broker (its
 	 * heartbeats must not wait for a JVM's startup threads): the child
@@ -62,7 +76,7 @@ fail:
 
 int spawn(const struct spawn_req *req, struct spawn_res *res)
 {
-	int ep[2], op[2] = {-1, -1}, xp[2] = {-1, -1};
+	int ep[2], op[2] = {-1, -1}, xp[2] = {-1, -1}, gp[2] = {-1, -1};
 	pid_t parent = getpid();
 	ssize_t n;
 	int e = 0;
@@ -71,7 +85,8 @@ int spawn(const struct spawn_req *req, struct spawn_res *res)
 	res->out_fd = res->err_fd = -1;
 	if (pipe2(ep, O_CLOEXEC) != 0)
 		return -1;
-	if (req->capture && (pipe2(op, O_CLOEXEC) != 0 || pipe2(xp, O_CLOEXEC) != 0)) {
+	if ((req->capture && (pipe2(op, O_CLOEXEC) != 0 || pipe2(xp, O_CLOEXEC) != 0)) ||
+	    (req->gate != NULL && pipe2(gp, O_CLOEXEC) != 0)) {
 		e = errno;
 		goto err;
 	}
@@ -81,8 +96,28 @@ int spawn(const struct spawn_req *req, struct spawn_res *res)
 		goto err;
 	}
 	if (res->pid == 0)
-		child(req, parent, ep[1], op[1], xp[1]);
+		child(req, parent, ep[1], op[1], xp[1], gp[0], gp[1]);
 	close(ep[1]);
+	if (req->gate != NULL) {
+		int ok;
+
+		close(gp[0]);
+		ok = req->gate(req->gate_ud, res->pid) == 0 && write(gp[1], "g", 1) == 1;
+		close(gp[1]); /* EOF without the byte: the child exits */
+		if (!ok) {
+			while (waitpid(res->pid, NULL, 0) < 0 && errno == EINTR)
+				;
+			if (req->capture) {
+				close(op[0]);
+				close(xp[0]);
+			}
+			close(ep[0]);
+			memset(res, 0, sizeof(*res));
+			res->out_fd = res->err_fd = -1;
+			errno = ECANCELED;
+			return -1;
+		}
+	}
 	if (req->capture) {
 		close(op[1]);
 		close(xp[1]);
@@ -106,6 +141,8 @@ err:
 			close(op[i]);
 		if (xp[i] >= 0)
 			close(xp[i]);
+		if (gp[i] >= 0)
+			close(gp[i]);
 	}
 	errno = e;
 	return -1;

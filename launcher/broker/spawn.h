@@ -24,6 +24,12 @@ struct spawn_req {
 	char *const *envp;
 	const char *cwd;     /* NULL: inherit */
 	int capture;         /* 1: stdout/stderr on pipes; 0: /dev/null */
+	/* NULL, or called in the parent after the fork while the child waits
+	 * before exec: nonzero and the child exits without running anything
+	 * (spawn fails with ECANCELED).  What the child must not run without
+	 * (the fence's hold on it) is done here. */
+	int (*gate)(void *ud, pid_t pid);
+	void *gate_ud;
 };
 
 struct spawn_res {

@@ -344,6 +344,32 @@ static void kill_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	kill(-s->pid, SIGKILL);
 }
 
+/*
+ * Between the fork and the broker's exec (spawn_req.gate): the fence takes
+ * its hold on the child first, by a pidfd (the child cannot be reaped
+ * before the loop runs its child watcher, so the pid is still this child).
+ * A launcher frozen before this leaves no broker running, and a broker the
+ * fence cannot hold is not run.
+ */
+static int gate(void *ud, pid_t pid)
+{
+	struct supervisor *s = ud;
+
+	s->pidfd = (int)syscall(SYS_pidfd_open, pid, 0); /* close-on-exec already */
+	if (s->pidfd < 0) {
+		log_err("pidfd_open of broker pid %ld: %s (Linux 5.3 or later is needed)", (long)pid, strerror(errno));
+		return -1;
+	}
+	if (s->hold == NULL)
+		return 0;
+	if (s->hold(s->hold_ud, s->pidfd, pid) != 0) {
+		close(s->pidfd);
+		s->pidfd = -1;
+		return -1;
+	}
+	return 0;
+}
+
 static void start(struct supervisor *s)
 {
 	struct command cmd;
@@ -366,18 +392,18 @@ static void start(struct supervisor *s)
 		command_free(&cmd);
 		goto failed;
 	}
-	req = (struct spawn_req){.argv = cmd.argv.v, .envp = cmd.envp.v, .cwd = cmd.cwd, .capture = 1};
+	req = (struct spawn_req){.argv = cmd.argv.v, .envp = cmd.envp.v, .cwd = cmd.cwd, .capture = 1,
+				 .gate = gate, .gate_ud = s};
 	if (spawn(&req, &res) != 0) {
-		log_err("cannot fork the broker: %s", strerror(errno));
+		if (errno == ECANCELED)
+			log_err("the broker was not started: the fence could not hold it (see above); a broker the "
+				"fence cannot stop is never run");
+		else
+			log_err("cannot fork the broker: %s", strerror(errno));
 		command_free(&cmd);
 		goto failed;
 	}
 	s->pid = res.pid;
-	/* the fence (fence.h) holds the broker by this: not reaped before
-	 * the loop runs its child watcher, so the pid is still this child */
-	s->pidfd = (int)syscall(SYS_pidfd_open, res.pid, 0);
-	if (s->pidfd < 0) /* close-on-exec already */
-		log_err("pidfd_open of broker pid %ld: %s; the fence cannot stop it", (long)res.pid, strerror(errno));
 	s->term_sent = 0;
 	s->started_at = now;
 	s->ready_at = 0;

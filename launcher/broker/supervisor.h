@@ -75,6 +75,10 @@ struct sup_stream {
 
 struct supervisor {
 	struct ev_loop *loop;
+	/* gives each new broker to the fence before it may exec (pidfd, pid);
+	 * nonzero: not held, and the broker is not run */
+	int (*hold)(void *ud, int pidfd, pid_t pid);
+	void *hold_ud;
 	struct sup_params p;
 	struct sup_report reports[SUP_REPORTS_MAX]; /* not yet taken, oldest first */
 	unsigned report_head, nreports;

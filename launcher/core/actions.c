@@ -134,8 +134,7 @@ int daemon_take_reports(struct daemon *d, struct node_out *o)
 			o->status = MS_STATUS_NOW;
 			continue;
 		case SUP_REPORT_UP:
-			ev.type = MS_IN_BROKER_UP;
-			fence_hand(&d->fence, d->sup.pidfd, d->sup.pid);
+			ev.type = MS_IN_BROKER_UP; /* the fence holds it already (setup.c) */
 			break;
 		case SUP_REPORT_READY: ev.type = MS_IN_BROKER_READY; break;
 		case SUP_REPORT_DOWN:
@@ -187,6 +186,8 @@ void daemon_carry_out(struct daemon *d, struct node_out *o)
 		log_changes(d, o);
 		while ((type = heartbeat_take_send(&d->hb)) != 0)
 			daemon_send(d, type);
+		/* the deadline is in the fence's page before a broker starts */
+		fence_renew(d);
 		supervisor_want(&d->sup, o->want_broker, o->broker_term);
 		if (d->cache != NULL)
 			cache_set_term(d->cache, d->hb.el.state == EL_MASTER ? d->hb.el.term : d->hb.el.max_term);

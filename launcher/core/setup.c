@@ -28,6 +28,14 @@ static void warn_noise(const struct config *c)
 		log_warn("%s", why);
 }
 
+/* spawn's gate (supervisor.h): the fence holds each broker before it runs */
+static int hold_broker(void *ud, int pidfd, pid_t pid)
+{
+	struct daemon *d = ud;
+
+	return fence_hand(&d->fence, pidfd, pid);
+}
+
 /* The node's id, boot id, keys, election and mastership. */
 static int setup_cluster(struct daemon *d, const struct config *c)
 {
@@ -149,6 +157,8 @@ int daemon_setup(struct daemon *d, const struct config *c, control_handler handl
 		return -1;
 	}
 	log_debug("fence process %ld", (long)d->fence.pid);
+	d->sup.hold = hold_broker;
+	d->sup.hold_ud = d;
 	return 0;
 }
 

@@ -139,9 +139,10 @@ void fence_publish(struct fence *f, uint64_t kill_at, uint64_t term_at, uint64_t
 	(void)f, (void)kill_at, (void)term_at, (void)renewed_at;
 }
 
-void fence_hand(struct fence *f, int pidfd, pid_t pid)
+int fence_hand(struct fence *f, int pidfd, pid_t pid)
 {
 	(void)f, (void)pidfd, (void)pid;
+	return 0;
 }
 
 void fence_broker_gone(struct fence *f)

@@ -2,12 +2,14 @@
  * whose deadline passed unrenewed (its whole process group), leaves one
  * alone while the deadline is renewed, and still kills at the deadline
  * after the launcher's end of the socket closed. */
+#include <errno.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 #include <sys/syscall.h>
@@ -17,6 +19,7 @@
 
 #include "clock.h"
 #include "fence.h"
+#include "spawn.h"
 
 /* A stand-in broker: a group leader with a child of its own, both asleep. */
 static pid_t broker(pid_t *grandchild)
@@ -119,6 +122,60 @@ static void kills_at_the_deadline(void **state)
 	(void)t0;
 }
 
+static int gate_refuses(void *ud, pid_t pid)
+{
+	(void)ud, (void)pid;
+	return -1;
+}
+
+static int gate_holds(void *ud, pid_t pid)
+{
+	struct fence *f = ud;
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+
+	return fence_hand(f, pidfd, pid);
+}
+
+/* A broker the fence cannot hold never runs: the child waits before exec
+ * until the fence has it, and exits when refused (spawn.h, gate).  With no
+ * fence process to hand it to, the hold is refused. */
+static void broker_runs_only_once_held(void **state)
+{
+	char dir[] = "/tmp/fence-gate-XXXXXX", file[64], script[128], err[128];
+	char *argv[] = {"/bin/sh", "-c", script, NULL};
+	char *envp[] = {NULL};
+	struct spawn_req req = {.argv = argv, .envp = envp};
+	struct spawn_res res;
+	struct fence f;
+	int st;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(file, sizeof(file), "%s/ran", dir);
+	snprintf(script, sizeof(script), "echo ran > %s", file);
+	req.gate = gate_refuses;
+	assert_int_equal(spawn(&req, &res), -1);
+	assert_int_equal(errno, ECANCELED);
+	sleep_ms(200);
+	assert_int_equal(access(file, F_OK), -1);
+	/* a fence that is not running cannot hold it either */
+	assert_int_equal(fence_open(&f, EV_DEFAULT, err, sizeof(err)), 0);
+	req.gate = gate_holds;
+	req.gate_ud = &f;
+	assert_int_equal(spawn(&req, &res), 0);
+	assert_int_equal(waitpid(res.pid, &st, 0), res.pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_int_equal(access(file, F_OK), 0);
+	unlink(file);
+	fence_broker_gone(&f);
+	fence_close(&f);
+	assert_int_equal(spawn(&req, &res), -1);
+	assert_int_equal(errno, ECANCELED);
+	sleep_ms(200);
+	assert_int_equal(access(file, F_OK), -1);
+	rmdir(dir);
+}
+
 static void kills_after_the_launcher_is_gone(void **state)
 {
 	struct fence f;
@@ -171,6 +228,7 @@ int main(void)
 		cmocka_unit_test(kills_at_the_deadline),
 		cmocka_unit_test(kills_after_the_launcher_is_gone),
 		cmocka_unit_test(exits_at_eof_without_a_broker),
+		cmocka_unit_test(broker_runs_only_once_held),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
