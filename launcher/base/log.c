@@ -254,7 +254,7 @@ static void out_line(int which, enum outq_class cls, int level, const char *p, s
 	watch(which, 1);
 }
 
-void log_vmsg(enum log_level level, const char *fmt, va_list ap)
+static void vmsg(enum outq_class cls, enum log_level level, const char *fmt, va_list ap)
 {
 	char line[LINESPLIT_MAX + 640]; /* a whole line of a hook's output, and its prefix */
 	uint64_t ms;
@@ -283,7 +283,21 @@ void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 	n += pre;
 	line[n++] = '\n';
 	/* One write per line so lines of concurrent writers never interleave. */
-	out_line(1, OUTQ_OWN, level, line, (size_t)n);
+	out_line(1, cls, level, line, (size_t)n);
+}
+
+void log_vmsg(enum log_level level, const char *fmt, va_list ap)
+{
+	vmsg(OUTQ_OWN, level, fmt, ap);
+}
+
+void log_child_line(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg(OUTQ_BROKER, LOG_LEVEL_INFO, fmt, ap);
+	va_end(ap);
 }
 
 void log_msg(enum log_level level, const char *fmt, ...)

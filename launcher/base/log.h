@@ -27,6 +27,9 @@ void log_vmsg(enum log_level level, const char *fmt, va_list ap) __attribute__((
  * dropped (counted, and told of now and then) when the reader is too slow,
  * while the launcher's own lines wait. */
 void log_broker_line(int is_err, long pid, const char *text, size_t len);
+/* A line of a child's output (a hook's), formatted as an info line but
+ * queued like the broker's: dropped, and counted, when nobody reads. */
+void log_child_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /*
  * Non-blocking output for the event loop.  log_async_start: from now on this

@@ -43,7 +43,8 @@ static void line_cb(void *ud, const char *line, size_t len)
 {
 	struct hook_run *h = ud;
 
-	log_info("hook %s[%ld]: %.*s", h->name, (long)h->pid, (int)len, line);
+	/* a chatty hook must not crowd out the launcher's own lines */
+	log_child_line("hook %s[%ld]: %.*s", h->name, (long)h->pid, (int)len, line);
 }
 
 static void io_cb(struct ev_loop *loop, ev_io *w, int revents)

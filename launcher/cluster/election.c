@@ -159,11 +159,17 @@ static void check_settings(struct election *e, uint64_t now, unsigned *act)
 	if (e->state == EL_MASTER) {
 		e->master_settings = 0; /* we are the reference */
 	} else if (e->master[0] != '\0' && strcmp(e->master, e->p.self) != 0 &&
-		   (m = find_peer(e, e->master)) != NULL && m->settings != 0) {
+		   (m = find_peer(e, e->master)) != NULL) {
+		/* one that sends no digest (an older release) is no reference */
 		e->master_settings = m->settings;
 		snprintf(e->settings_master, sizeof(e->settings_master), "%s", m->id);
 		e->settings_seen = now;
-	} else if (e->master[0] == '\0' && e->master_settings != 0 && now - e->settings_seen > 3 * e->timeout) {
+		e->settings_timeout = m->timeout;
+	} else if (e->master[0] == '\0' && e->master_settings != 0 &&
+		   now - e->settings_seen > 3 * (e->settings_timeout > e->timeout ? e->settings_timeout : e->timeout)) {
+		/* three of the longer of the two timeouts: a master whose
+		 * timeout is longer than ours keeps its broker (its fence)
+		 * that much longer */
 		e->master_settings = 0;
 	}
 	differ = e->master_settings != 0 && e->p.settings != 0 && e->master_settings != e->p.settings;
@@ -734,8 +740,10 @@ unsigned election_on_packet(struct election *e, const struct wire_msg *m, uint64
 	snprintf(p->url, sizeof(p->url), "%s", m->url);
 	if (m->type == WIRE_HEARTBEAT)
 		snprintf(p->leader, sizeof(p->leader), "%s", m->target);
-	if (m->type == WIRE_HEARTBEAT && m->payload_len >= WIRE_HB_PAYLOAD)
-		p->settings = bytes_get64(m->payload + WIRE_HB_SETTINGS);
+	if (m->type == WIRE_HEARTBEAT) {
+		p->settings = m->payload_len >= WIRE_HB_SETTINGS + 8 ? bytes_get64(m->payload + WIRE_HB_SETTINGS) : 0;
+		p->timeout = m->payload_len >= WIRE_HB_TIMEOUT + 4 ? bytes_get32(m->payload + WIRE_HB_TIMEOUT) : 0;
+	}
 	if (m->term > e->max_term)
 		e->max_term = m->term;
 

@@ -84,6 +84,7 @@ struct el_peer {
 	char leader[WIRE_ID_MAX + 1];
 	uint8_t version;         /* of its last packet (wire.h) */
 	uint64_t settings;       /* its settings digest (wire.h, heartbeat payload); 0: not sent */
+	uint64_t timeout;        /* its failure timeout, ms (heartbeat payload); 0: not sent */
 };
 
 struct election {
@@ -125,6 +126,7 @@ struct election {
 	uint64_t master_settings;
 	char settings_master[WIRE_ID_MAX + 1];
 	uint64_t settings_seen;
+	uint64_t settings_timeout; /* that master's failure timeout (0: not sent) */
 	uint64_t quorum_lost_since;
 	uint64_t last_call;      /* to detect our own stalls */
 	uint64_t handover_sent_at;

@@ -85,26 +85,33 @@ enum replay_verdict replay_check(struct replay_table *t, const char *node, uint6
 	 * process; one packet is no second process yet, its next fresh one is */
 	if (boot == e->other_boot) {
 		e->other_seq = seq;
-		return REPLAY_TWO_BOOTS;
+		/* a restart heard within a timeout is one boot after the other;
+		 * two live processes interleave: the one followed sent again
+		 * after the other was first heard */
+		return e->last > e->other_first ? REPLAY_TWO_BOOTS : REPLAY_OTHER;
 	}
 	e->other_boot = boot;
 	e->other_seq = seq;
+	e->other_first = now;
 	return REPLAY_OTHER;
 }
 
-int replay_we_are_newer(int we_listen, uint64_t our_boot, uint8_t their_role, uint64_t their_boot)
+int replay_we_are_newer(int we_young, uint64_t our_boot, uint8_t their_role, uint64_t their_boot)
 {
-	int they_listen = their_role == WIRE_ROLE_LISTENING;
-
-	if (we_listen != they_listen)
-		return we_listen;
+	/* past our first timeout we never go: a recorded packet of our own
+	 * earlier run (a lower boot, past listening) would otherwise make a
+	 * running node, a master even, exit; we hold instead (replay.h) */
+	if (!we_young)
+		return 0;
+	if (their_role != WIRE_ROLE_LISTENING)
+		return 1;
 	return our_boot > their_boot;
 }
 
-int replay_dup_heard(struct replay_dup *d, int we_listen, uint64_t our_boot, uint8_t their_role, uint64_t their_boot,
+int replay_dup_heard(struct replay_dup *d, int we_young, uint64_t our_boot, uint8_t their_role, uint64_t their_boot,
 		     uint64_t now)
 {
-	if (replay_we_are_newer(we_listen, our_boot, their_role, their_boot))
+	if (replay_we_are_newer(we_young, our_boot, their_role, their_boot))
 		return 1;
 	d->held = 1;
 	d->heard_at = now;
@@ -123,5 +130,8 @@ uint64_t replay_next_boot(uint64_t wall_ms, uint16_t random, uint64_t last_boot)
 {
 	uint64_t boot = wall_ms << 16 | random;
 
-	return boot > last_boot ? boot : last_boot + 1;
+	/* behind the kept one: the next millisecond after it, with our own
+	 * random bits, so two nodes started from one copied state directory
+	 * still differ */
+	return boot > last_boot ? boot : ((last_boot >> 16) + 1) << 16 | random;
 }

@@ -25,9 +25,10 @@
  * What it costs: a recorded packet of an older boot replayed once its
  * sender has been silent for a timeout is heard (as a restart).
  *
- * A second boot whose sequence numbers go on rising while the first is
- * live is a second live process: TWO_BOOTS (dropped, for a counter and a
- * line in the log).
+ * A second boot heard again after the one followed sent since the second
+ * was first heard is a second live process: TWO_BOOTS (dropped, for a
+ * counter and a line in the log).  A restart within a timeout is not: the
+ * old boot sends nothing after the new one starts.
  */
 #ifndef FL_REPLAY_H
 #define FL_REPLAY_H
@@ -46,6 +47,7 @@ struct replay_entry {
 	/* another boot of this id: the one given up, or one heard while the
 	 * one followed was live */
 	uint64_t other_boot, other_seq;
+	uint64_t other_first; /* when that other boot was first heard */
 	int back_noted;     /* a restart below the previous boot was reported */
 };
 
@@ -77,16 +79,21 @@ enum replay_verdict replay_check(struct replay_table *t, const char *node, uint6
 
 /*
  * Two processes with one node id: which one is the newer, and goes.  Pure,
- * from what each packet carries, so both decide the same without a new
- * field: a process still listening after its start (WIRE_ROLE_LISTENING)
- * that hears one past listening came second, into a cluster where the
- * other already took part; otherwise (both listening, or both past it:
- * started together, or a partition healed) the higher boot id, which is
- * the later start on clocks that agree.  Each side decides again at every
+ * from what each packet carries, without a new field: a process within
+ * its first failure timeout after its start (young) that hears one no
+ * longer listening (WIRE_ROLE_LISTENING) came second, into a cluster where
+ * the other already took part; if the other is still listening too (both
+ * started together), the higher boot id goes, the later start on clocks
+ * that agree.  Two copies started within one timeout that both joined a
+ * master before hearing each other may both go.  A process past its first
+ * timeout never goes on its own (it holds): a recorded packet of its own
+ * earlier run, replayed, is indistinguishable from an older live process,
+ * and must not make a running master exit.  Two processes past it (a
+ * partition healed) both hold, and say so, until one is stopped.  Each side decides again at every
  * packet, so a role that changed between two packets settles at the next.
  * 1: we (listening or not, boot ours) are the newer.
  */
-int replay_we_are_newer(int we_listen, uint64_t our_boot, uint8_t their_role, uint64_t their_boot);
+int replay_we_are_newer(int we_young, uint64_t our_boot, uint8_t their_role, uint64_t their_boot);
 
 /* The older of two processes with one id holds (neither claims nor
  * votes, EL_HOLD_DUPLICATE) while it hears the other, and one failure
@@ -98,7 +105,7 @@ struct replay_dup {
 
 /* A packet of another process with our id (role and boot its): 1 when we
  * are the newer (exit), else 0 and *d holds from now on. */
-int replay_dup_heard(struct replay_dup *d, int we_listen, uint64_t our_boot, uint8_t their_role, uint64_t their_boot,
+int replay_dup_heard(struct replay_dup *d, int we_young, uint64_t our_boot, uint8_t their_role, uint64_t their_boot,
 		     uint64_t now);
 /* At every tick: 1 when the hold ends now (the other silent for timeout). */
 int replay_dup_tick(struct replay_dup *d, uint64_t now, uint64_t timeout);

@@ -56,6 +56,7 @@ void daemon_send(struct daemon *d, uint8_t type)
 		x.cache_digest = cache_digest(d->cache);
 	}
 	bytes_put64(payload + WIRE_HB_SETTINGS, d->hb.el.p.settings);
+	bytes_put32(payload + WIRE_HB_TIMEOUT, (uint32_t)d->hb.el.timeout);
 	x.payload = payload;
 	x.payload_len = sizeof(payload);
 	if ((at = link_send(&d->link, &d->hb, type, &x)) != 0)

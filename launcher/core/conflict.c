@@ -21,7 +21,7 @@ void daemon_duplicate(struct daemon *d, const struct wire_msg *m, const struct s
 	c->packets++;
 	if (d->exit_code != 0)
 		return;
-	if (replay_dup_heard(&c->dup, d->hb.el.state == EL_LISTENING, d->boot, m->role, m->boot, now)) {
+	if (replay_dup_heard(&c->dup, now - d->started_at < d->hb.el.timeout, d->boot, m->role, m->boot, now)) {
 		log_err("node id %s is also used by the launcher at %s: give every node its own cluster.node; exiting",
 			d->node, addr);
 		d->exit_code = 1;

@@ -360,6 +360,7 @@ static void sim_send(struct sim *s, int i, uint8_t type)
 	heartbeat_fill(&s->nd[i].hb, type, s->now, m);
 	if (type == WIRE_HEARTBEAT) {
 		bytes_put64(s->nd[i].payload + WIRE_HB_SETTINGS, s->nd[i].hb.el.p.settings);
+		bytes_put32(s->nd[i].payload + WIRE_HB_TIMEOUT, (uint32_t)s->nd[i].hb.el.timeout);
 		m->payload = s->nd[i].payload;
 		m->payload_len = WIRE_HB_PAYLOAD;
 	}
@@ -493,7 +494,7 @@ static void duplicate(struct sim *s, int i, const struct wire_msg *m, struct nod
 	if (nd->exited || mastership_exiting(&nd->ms))
 		return;
 	election_set_hold(&nd->hb.el, EL_HOLD_DUPLICATE, 1);
-	if (replay_dup_heard(&nd->dup, nd->hb.el.state == EL_LISTENING, nd->boot, m->role, m->boot, s->now)) {
+	if (replay_dup_heard(&nd->dup, s->now - nd->started < nd->hb.el.timeout, nd->boot, m->role, m->boot, s->now)) {
 		nd->dup_exits++;
 		memset(&ev, 0, sizeof(ev));
 		ev.type = MS_IN_STOP;
@@ -630,6 +631,7 @@ void sim_start(struct sim *s, int i, struct el_params p)
 
 	heartbeat_init(&nd->hb, &p, s->now);
 	node_reset(s, i);
+	nd->started = s->now;
 	if (s->filter) {
 		/* the daemon's setup.c: a boot id above the last one kept */
 		uint64_t wall = (uint64_t)((int64_t)(SIM_WALL_EPOCH + s->now) + nd->clock_offset);
