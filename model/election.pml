@@ -25,6 +25,7 @@
  *   LOSSES        packets the network may drop, any packet, any time  [1]
  *   PARTS         times a node may be cut off from the others  [1]
  *   FREEZES       times a node may freeze (SIGSTOP, VM pause)  [1]
+ *   MAXFZ         a pause lasts at most this many ticks (default: any)
  *   RESIGNS       times a master may resign (failoverctl resign)  [1]
  *   RESTARTS      times a node may crash and start again, keeping only what
  *                 it persisted (max_term, its vote)  [0]
@@ -1148,6 +1149,19 @@ end:	do
 		wasm[0] = brk(0);
 		wasm[1] = brk(1);
 		wasm[2] = brk(2);
+#ifdef MAXFZ
+		/* pauses of at most MAXFZ ticks: the node wakes now */
+		nd = 0;
+		do
+		:: nd < N ->
+			if
+			:: frozen[nd] && fz[nd] >= MAXFZ -> printf("MSC: n%d wakes\n", nd); wake(nd)
+			:: else -> skip
+			fi;
+			nd++
+		:: else -> break
+		od;
+#endif
 		if
 		:: skip
 		:: if :: nd = 0 :: nd = 1 :: nd = 2 fi;
