@@ -2,7 +2,9 @@
  * Promela model of the master election in launcher/cluster/election.c: three nodes,
  * driven the way the daemon drives it (cluster/heartbeat.c and
  * core/mastership.c), on a network that loses
- * packets and partitions, with nodes that freeze.  model/README.md says
+ * packets and partitions, with nodes that freeze (their packets waiting in
+ * their sockets), crash and start again with what they persisted, and
+ * masters that resign.  model/README.md says
  * what is modelled, what is abstracted away, how to run it and the results.
  *
  * Time is discrete.  One model tick is delay/2 with the default D = 2 ticks
