@@ -60,7 +60,7 @@ suite_output() {
 	# each fault class (pauses, restarts, quorum) and the former findings
 	# (resign-loss-cut and strict-terms through bug-no-contender and
 	# bug-promote-below, below)
-	for n in resign-freeze restarts q-pause q-split-votes stale-packets resign-loss q-loss-resign; do
+	for n in resign-freeze restarts q-pause q-split-votes resign-loss; do
 		assert_line --regexp "^$n expect=ok errors: 0 states=[0-9]+ "
 	done
 	refute_output --partial "not completed"
