@@ -2,7 +2,9 @@
  * Promela model of the master election in launcher/cluster/election.c: three nodes,
  * driven the way the daemon drives it (cluster/heartbeat.c and
  * core/mastership.c), on a network that loses
- * packets and partitions, with nodes that freeze.  model/README.md says
+ * packets and partitions, with nodes that freeze (their packets waiting in
+ * their sockets), crash and start again with what they persisted, and
+ * masters that resign.  model/README.md says
  * what is modelled, what is abstracted away, how to run it and the results.
  *
  * Time is discrete.  One model tick is delay/2 with the default D = 2 ticks
@@ -25,9 +27,14 @@
  *   LOSSES        packets the network may drop, any packet, any time  [1]
  *   PARTS         times a node may be cut off from the others  [1]
  *   FREEZES       times a node may freeze (SIGSTOP, VM pause)  [1]
+ *   MAXFZ         a pause lasts at most this many ticks (default: any)
  *   RESIGNS       times a master may resign (failoverctl resign)  [1]
- *   BUFFER        packets sent to a frozen node wait in its socket buffer
- *                 and are read on waking (default: dropped)
+ *   RESTARTS      times a node may crash and start again, keeping only what
+ *                 it persisted (max_term, its vote)  [0]
+ *   QFROZEN       packets a frozen node's socket buffer keeps from each
+ *                 sender (read on waking; more are lost)  [3]
+ *   ONE_PER_TERM  without QUORUM too, assert one promotion per term (with
+ *                 QUORUM it is always asserted)
  *   STRICT_TERMS  assert the strong reading of invariant 3 (see README):
  *                 a promotion's term is not below any term the node heard
  *   BUG_NO_WITHDRAW  broken: a candidate ignores a better claim
@@ -42,6 +49,18 @@
  *   BUG_PROMOTE_BELOW broken: a candidate promotes at the end of its window
  *                    (or on a majority) with a term below one it heard
  *   BUG_SKEW_FROM_LOST broken: the rank skew counts from lost_at only
+ * The designs of issue 16, each undone:
+ *   BUG_TIMER_FIRST  broken: a node waking from a pause runs its overdue
+ *                    tick and heartbeat before it reads its socket (libev's order)
+ *   BUG_NO_SEND_GAP  broken: a master does not step down when it last sent a
+ *                    heartbeat more than timeout - delay ago, and nothing
+ *                    kills the broker of a frozen or crashed master (no fence)
+ *   BUG_NO_PERSIST   broken: max_term and the vote are lost in a restart, and
+ *                    a listening node votes
+ *   FAST_ON_WAKE     the design of issue 16 as first given: the named
+ *                    successor promotes at once on a resign read from its
+ *                    socket on waking (the model's finding: see the README;
+ *                    by default it claims with a window then)
  *   TERM_BOUND_IS_ERROR  a claim beyond MAXT is an error, not the end of a run
  */
 
@@ -77,6 +96,13 @@
 #ifndef RESIGNS
 #define RESIGNS 1
 #endif
+#ifndef RESTARTS
+#define RESTARTS 0
+#endif
+/* the send gap: a master steps down, and the fence kills its broker, once
+ * it last sent a heartbeat more than timeout - delay ago */
+#define GAP (T - D)
+#define SGMAX (GAP + 1)
 #ifndef RESIGN_COPIES
 #define RESIGN_COPIES 3         /* heartbeat.c: one now, two more at delay/3 intervals */
 #endif
@@ -156,12 +182,16 @@ byte hbph[N];      /* heartbeat timer, due at 0 */
 bit hbsent[N];     /* sent this round */
 bit ticked[N];     /* election_tick() called this round */
 byte rcop[N];      /* resign copies still to send, one a tick */
+byte sgap[N];      /* rounds since the last heartbeat sent as master, saturated
+                      at SGMAX; SGMAX when not master */
 
 /* ---- the world ---- */
 bit frozen[N];
 byte fz[N];        /* ticks frozen, saturated at T */
 bit stalled[N];    /* woke from a freeze longer than the timeout: its next
                       election call finds now - last_call > timeout */
+bit waking[N];     /* reading its socket and running its timers on waking
+                      (only within that step: always 0 between steps) */
 bit iso[N];        /* cut off from both others */
 bit cut;           /* a term reached MAXT: the run ends after this round */
 byte ph;           /* the step of the round (see "the round") */
@@ -169,6 +199,7 @@ byte losses = LOSSES;
 byte parts = PARTS;
 byte freezes = FREEZES;
 byte resigns = RESIGNS;
+byte restarts = RESTARTS;
 
 /* one FIFO channel per sender and receiver:
  * type, sender, role, term, target, master_age, NOCLAIM */
@@ -176,9 +207,12 @@ chan c[N * (N - 1)] = [QCAP] of { byte, byte, byte, byte, byte, byte, byte };
 
 /* ---- ghosts for the properties ---- */
 byte conn[3];      /* whole ticks the pair has been connected and undisturbed, saturated */
-bit wasm[N];       /* master at some moment of this round */
+bit wasm[N];       /* its broker ran at some moment of this round */
+#if defined(QUORUM) || defined(ONE_PER_TERM)
+#define PER_TERM
+unsigned promoted : 16 = 0;   /* the terms anyone was promoted in, across restarts */
+#endif
 #ifdef QUORUM
-unsigned promoted : 16 = 0;   /* the terms anyone was promoted in */
 byte isot[N];      /* ticks cut off (and running), saturated at 2T */
 #endif
 
@@ -224,7 +258,10 @@ inline set_state(i, s) {
 }
 
 /* check_stall(): in the model only a wake-up after a freeze longer than the
- * timeout makes now - last_call exceed it */
+ * timeout makes now - last_call exceed it.  Then the send gap (issue 16, path
+ * 4b): a master that last sent a heartbeat more than timeout - delay ago
+ * steps down before it does anything else (its fence has killed its broker
+ * already); in the model only a pause makes that gap */
 inline check_stall(i) {
 	if
 	:: stalled[i] ->
@@ -240,7 +277,17 @@ inline check_stall(i) {
 		:: else -> skip
 		fi
 	:: else -> skip
-	fi
+	fi;
+#ifndef BUG_NO_SEND_GAP
+	if
+	:: st[i] == MASTER && sgap[i] > GAP ->
+		printf("MSC: n%d last sent a heartbeat %d ticks ago: steps down\n", i, sgap[i]);
+		lose_master_now(i);
+		set_state(i, SLAVE)
+	:: else -> skip
+	fi;
+#endif
+	skip
 }
 
 inline follow(i) {     /* follow(e, m, now): the packet in m* */
@@ -264,12 +311,16 @@ inline promote(i) {
 	 * promote, when a higher term was heard during the claim window */
 	assert(cterm[i] >= maxt[i]);
 #endif
-#ifdef QUORUM
-	/* invariant 4: majorities intersect and a node votes once per term, so
-	 * one promotion per term; and a node cut off for longer than the claim
-	 * window holds no vote, so it cannot promote */
+#ifdef PER_TERM
+	/* invariant 2: one promotion per term, ever, across restarts
+	 * (with a quorum: majorities intersect and a node votes once per term,
+	 * and persists that vote before it sends it) */
 	assert((promoted & (1 << cterm[i])) == 0);
 	promoted = promoted | (1 << cterm[i]);
+#endif
+#ifdef QUORUM
+	/* invariant 4: a node cut off for longer than the claim window holds
+	 * no vote, so it cannot promote */
 	assert(!iso[i] || isot[i] < CW);
 #endif
 	printf("MSC: n%d promoted, term %d\n", i, cterm[i]);
@@ -554,7 +605,12 @@ inline on_packet(i) {
 				spend[i] = SLMAX;
 #ifdef QUORUM
 				if
+#ifndef BUG_NO_PERSIST
+				:: st[i] == LISTENING -> skip   /* still listening: never votes */
+				:: st[i] != LISTENING && mterm > vterm[i] ->
+#else
 				:: mterm > vterm[i] ->
+#endif
 					vterm[i] = mterm; vfor = msrc; act = act | A_VOTE;
 					printf("MSC: n%d votes for n%d, term %d\n", i, msrc, mterm)
 				:: else -> skip
@@ -581,7 +637,11 @@ inline on_packet(i) {
 				if
 #ifndef BUG_ALL_NAMED
 #ifndef BUG_NO_CONTENDER
+#ifndef FAST_ON_WAKE
+				:: named_successor(i) && EXPECTED == 0 && x == NONE && !waking[i] ->
+#else
 				:: named_successor(i) && EXPECTED == 0 && x == NONE ->
+#endif
 #else
 				:: named_successor(i) && EXPECTED == 0 ->   /* broken: contender ignored */
 #endif
@@ -601,7 +661,9 @@ inline on_packet(i) {
 					 * their turn; so does the named one without quorum when
 					 * a contender is known (maybe_claim(), claim window) */
 					if
-					:: named_successor(i) && EXPECTED == 0 ->
+					:: named_successor(i) && EXPECTED == 0 && waking[i] ->
+						printf("MSC: n%d: resign of n%d names n%d, read on waking: claims with a window\n", i, msrc, mtarget)
+					:: named_successor(i) && EXPECTED == 0 && !waking[i] ->
 						printf("MSC: n%d: resign of n%d names n%d, but n%d claims or is master: claims with a window\n", i, msrc, mtarget, x)
 					:: else -> skip
 					fi;
@@ -646,21 +708,16 @@ inline deliver(i) {
 			:: mtype_ == VOTE -> printf("MSC: vote n%d -> n%d lost\n", i, dst)
 			fi
 		:: true ->
-#ifdef BUFFER
+			/* a frozen node's socket keeps what arrives, read on waking;
+			 * a full socket buffer drops it: a lost packet */
 			if
-			:: frozen[dst] && len(c[CH(i, dst)]) >= QFROZEN -> skip   /* the socket buffer is full */
+			:: frozen[dst] && len(c[CH(i, dst)]) >= QFROZEN ->
+				conn[PAIR(i, dst)] = 0;
+				printf("MSC: n%d's socket buffer is full: a packet of n%d lost\n", dst, i)
 			:: else ->
 				assert(len(c[CH(i, dst)]) < QCAP);
 				c[CH(i, dst)]!mtype_, i, mrole, mterm, mtarget, mage, mnocl
 			fi
-#else
-			if
-			:: frozen[dst] -> skip    /* a frozen node reads nothing: treated as lost */
-			:: else ->
-				assert(len(c[CH(i, dst)]) < QCAP);
-				c[CH(i, dst)]!mtype_, i, mrole, mterm, mtarget, mage, mnocl
-			fi
-#endif
 		fi
 	fi
 }
@@ -681,6 +738,7 @@ inline send_it(i) {
 	fi;
 	mage = (mtype_ == HB && mst[i] != NONE && st[i] != MASTER && mheard[i] < T -> mheard[i] : AGE_NONE);
 	mnocl = (hold[i] > 0);   /* holddown_until > last_call */
+	if :: mtype_ == HB && st[i] == MASTER -> sgap[i] = 0 :: else -> skip fi;   /* and the fence's deadline moves */
 	dst = 0;
 	do
 	:: dst < N -> if :: dst != i -> deliver(i) :: else -> skip fi; dst++
@@ -730,8 +788,8 @@ inline node_timers() {   /* steps 0 and 2, for node nd */
 	if
 	:: !frozen[nd] ->
 		if
-		:: ph == 0 -> if :: dotick = 1 :: dotick = 0 fi
-		:: else -> dotick = !ticked[nd]
+		:: ph == 0 && !ticked[nd] -> if :: dotick = 1 :: dotick = 0 fi
+		:: else -> dotick = !ticked[nd]   /* (ticked at waking: done for this round) */
 		fi;
 		if
 		:: ph == 0 && hbdue(nd) -> if :: dohb = 1 :: dohb = 0 fi
@@ -786,7 +844,10 @@ inline deliver_all() {   /* steps 1 and 3 */
 	od
 }
 
-inline resign_now(i) { /* failoverctl resign: election_resign(e, NULL, timeout) */
+/* failoverctl resign: election_resign(e, NULL, timeout); the daemon sends
+ * the resign once the broker has stopped, so the broker does not run in the
+ * round the resign starts */
+inline resign_now(i) {
 	resigns--;
 	act = 0;
 	check_stall(i);
@@ -810,20 +871,60 @@ inline disturb(i) {   /* a fault at node i: its pairs start settling again */
 	if :: i != 0 -> conn[PAIR(1, 2)] = 0 :: else -> skip fi
 }
 
+/* recv_cb on waking: node i reads what waits in its socket, its two
+ * senders interleaved in every order; what it sends goes out in the round */
+inline drain(i) {
+	ws[CH((i + 1) % N, i)] = len(c[CH((i + 1) % N, i)]);
+	ws[CH((i + 2) % N, i)] = len(c[CH((i + 2) % N, i)]);
+	do
+	:: ws[CH((i + 1) % N, i)] == 0 && ws[CH((i + 2) % N, i)] == 0 -> break
+	:: else ->
+		if
+		:: ws[CH((i + 1) % N, i)] > 0 -> sd = (i + 1) % N
+		:: ws[CH((i + 2) % N, i)] > 0 -> sd = (i + 2) % N
+		fi;
+		ws[CH(sd, i)]--;
+		c[CH(sd, i)]?mtype_, msrc, mrole, mterm, mtarget, mage, mnocl;
+		act = 0;
+		on_packet(i);
+		do_actions(i)
+	od
+}
+
+/* the overdue timers on waking: tick_cb, resign_cb and hb_cb (when due),
+ * which count for this round */
+inline wake_timers(i) {
+	act = 0;
+	el_tick(i);
+	if :: rcop[i] > 0 -> rcop[i]--; act = act | A_RESIGN :: else -> skip fi;
+	ticked[i] = 1;
+	if :: hbdue(i) -> act = act | A_HB; hbsent[i] = 1 :: else -> skip fi;
+	do_actions(i)
+}
+
 inline dec(v) { if :: v > 0 -> v-- :: else -> skip fi }
 inline inc(v, m) { if :: v < m -> v++ :: else -> skip fi }
 
 /* invariant 1, checked at the end of each round: of two nodes that heard
- * each other undisturbed (no cut, no freeze, no lost packet between them)
- * during the last SETTLE ticks and this one, at most one was master at any
- * moment of this tick.  "Was master at some moment" is order-independent,
- * and stricter than "both master at the same moment". */
+ * each other undisturbed (no cut, no lost packet between them) during the
+ * last SETTLE ticks and this one, at most one ran a broker at any moment of
+ * this tick.  A frozen or crashed node is no excuse: its packets wait in its
+ * socket, and its broker counts until the fence stops it (brk() below).
+ * "At some moment" is order-independent, and stricter than "both at the
+ * same moment". */
+/* brk(i): node i's broker runs: it is master and (the fence) its last
+ * heartbeat as master is at most timeout - delay old */
+#ifndef BUG_NO_SEND_GAP
+#define brk(i) (st[i] == MASTER && sgap[i] <= GAP)
+#else
+#define brk(i) (st[i] == MASTER)
+#endif
 #define settled_masters(a, b) (conn[PAIR(a, b)] >= SETTLE && wasm[a] && wasm[b])
 #define inv1 (!settled_masters(0, 1) && !settled_masters(0, 2) && !settled_masters(1, 2))
 
 inline pair_clock(a, b) {
 	if
-	:: iso[a] || iso[b] || frozen[a] || frozen[b] -> conn[PAIR(a, b)] = 0
+	:: iso[a] || iso[b] -> conn[PAIR(a, b)] = 0
 	:: else -> inc(conn[PAIR(a, b)], SETTLE)
 	fi
 }
@@ -860,6 +961,10 @@ inline advance(i) {    /* one tick passes */
 	hbsent[i] = 0;
 	ticked[i] = 0;
 	if :: frozen[i] -> inc(fz[i], T) :: else -> skip fi;
+	/* the send gap, and the fence: the broker of a master runs until
+	 * timeout - delay after its last heartbeat */
+	inc(sgap[i], SGMAX);
+	if :: st[i] != MASTER -> sgap[i] = SGMAX :: else -> skip fi;
 	/* one value for what the code will not read again */
 	if :: mst[i] == NONE || mst[i] == i -> mseen[i] = MSMAX; mheard[i] = T :: else -> skip fi;
 	if :: mst[i] != NONE -> slost[i] = 0 :: else -> skip fi;
@@ -911,7 +1016,7 @@ inline normalize() {
 			shift(0);
 			shift(1);
 			shift(2)
-#ifdef QUORUM
+#ifdef PER_TERM
 			; promoted = promoted >> mn   /* later promotions take higher terms */
 #endif
 		:: else -> skip
@@ -920,25 +1025,55 @@ inline normalize() {
 	fi
 }
 
+/* a pause ends: the node reads what waits in its socket, then runs its
+ * overdue timers (issue 16, path 4a; with BUG_TIMER_FIRST the other way
+ * round, as libev does).  Its first call finds a stall after a pause longer
+ * than the timeout, and a master its send gap, before it sends anything */
 inline wake(i) {
 	frozen[i] = 0;
 	stalled[i] = (fz[i] >= T);   /* now - last_call = ticks frozen + 1 > timeout */
 	fz[i] = 0;
-	disturb(i)
+	waking[i] = 1;
+	check_stall(i);
+#ifndef BUG_TIMER_FIRST
+	drain(i);
+	wake_timers(i)
+#else
+	wake_timers(i);
+	drain(i)
+#endif
+	;
+	waking[i] = 0
 }
 
 inline init_node(i) {
 	st[i] = LISTENING;
 	listen[i] = T;
+	term[i] = 0;
 	mst[i] = NONE;
 	mseen[i] = MSMAX;
 	mheard[i] = T;
+	slost[i] = 0;
+	cterm[i] = 0;
+	claimc[i] = 0;
+	rs[i] = 0;
+	pend[i] = 0;
+	hold[i] = 0;
 	fav[i] = NONE;
+	favc[i] = 0;
+	qlost[i] = 0;
+#ifdef QUORUM
+	voters[i] = 0;
+#endif
 	htarget[i] = NONE;
 	spend[i] = SLMAX;
+	rcop[i] = 0;
+	hbsent[i] = 0;
+	ticked[i] = 0;
+	sgap[i] = SGMAX;
 	j = 0;
 	do
-	:: j < N -> page[PI(i, j)] = ABSENT; j++
+	:: j < N -> page[PI(i, j)] = ABSENT; pmaster[PI(i, j)] = 0; pslave[PI(i, j)] = 0; pcand[PI(i, j)] = 0; pnocl[PI(i, j)] = 0; j++
 	:: else -> break
 	od;
 	if             /* the heartbeat timers start in any phase */
@@ -947,6 +1082,32 @@ inline init_node(i) {
 	:: D > 2 -> hbph[i] = 2
 	:: D > 3 -> hbph[i] = 3
 	fi
+}
+
+/* a crash and a start (kill -9, then systemd starts it again), of a running
+ * or a frozen node: what waits in its socket is gone, and of its state only
+ * what it persisted before sending it survives: max_term and its vote (issue
+ * 16, path 5).  It listens for one timeout again.  The broker of a master
+ * dies with it (PR_SET_PDEATHSIG, launcher/broker/spawn.c), at the start of
+ * the round */
+inline restart(i) {
+	restarts--;
+	do
+	:: nempty(c[CH((i + 1) % N, i)]) -> c[CH((i + 1) % N, i)]?mtype_, msrc, mrole, mterm, mtarget, mage, mnocl
+	:: nempty(c[CH((i + 2) % N, i)]) -> c[CH((i + 2) % N, i)]?mtype_, msrc, mrole, mterm, mtarget, mage, mnocl
+	:: empty(c[CH((i + 1) % N, i)]) && empty(c[CH((i + 2) % N, i)]) -> break
+	od;
+	frozen[i] = 0;
+	fz[i] = 0;
+	stalled[i] = 0;
+#ifdef BUG_NO_PERSIST
+	maxt[i] = 0;       /* (only its own master term was persisted) */
+#ifdef QUORUM
+	vterm[i] = 0;
+#endif
+#endif
+	init_node(i);
+	printf("MSC: n%d restarts, max_term %d\n", i, maxt[i])
 }
 
 #define letter(s) (s == MASTER -> 'M' : (s == CANDIDATE -> 'C' : (s == SLAVE -> 'S' : 'L')))
@@ -977,7 +1138,7 @@ end:	do
 		tnow++;
 		printf("MSC: == end of tick %d: n0 %c t%d max%d  n1 %c t%d max%d  n2 %c t%d max%d\n", tnow,
 			letter(st[0]), term[0], maxt[0], letter(st[1]), term[1], maxt[1], letter(st[2]), term[2], maxt[2]);
-		assert(inv1);
+		assert(inv1);   /* (with the state of the round just ended) */
 		pair_clock(0, 1);
 		pair_clock(0, 2);
 		pair_clock(1, 2);
@@ -985,22 +1146,38 @@ end:	do
 		advance(1);
 		advance(2);
 		normalize();
+		/* whose broker runs as the next round starts (a fault below may
+		 * add a promotion) */
+		wasm[0] = brk(0);
+		wasm[1] = brk(1);
+		wasm[2] = brk(2);
+#ifdef MAXFZ
+		/* pauses of at most MAXFZ ticks: the node wakes now */
+		nd = 0;
+		do
+		:: nd < N ->
+			if
+			:: frozen[nd] && fz[nd] >= MAXFZ -> printf("MSC: n%d wakes\n", nd); wake(nd)
+			:: else -> skip
+			fi;
+			nd++
+		:: else -> break
+		od;
+#endif
 		if
 		:: skip
 		:: if :: nd = 0 :: nd = 1 :: nd = 2 fi;
 		   if
 		   :: freezes > 0 && !frozen[nd] ->
-			freezes--; frozen[nd] = 1; fz[nd] = 0; disturb(nd); printf("MSC: n%d freezes\n", nd)
-		   :: frozen[nd] -> wake(nd); printf("MSC: n%d wakes\n", nd)
+			freezes--; frozen[nd] = 1; fz[nd] = 0; printf("MSC: n%d freezes\n", nd)
+		   :: frozen[nd] -> printf("MSC: n%d wakes\n", nd); wake(nd)
+		   :: restarts > 0 -> restart(nd); wasm[nd] = 0   /* its broker died with it */
 		   :: parts > 0 && !iso[nd] -> parts--; iso[nd] = 1; disturb(nd); printf("MSC: n%d cut off\n", nd)
 		   :: iso[nd] -> iso[nd] = 0; disturb(nd); printf("MSC: n%d healed\n", nd)
-		   :: resigns > 0 && !frozen[nd] && st[nd] == MASTER -> resign_now(nd); printf("MSC: n%d resigns\n", nd)
+		   :: resigns > 0 && !frozen[nd] && st[nd] == MASTER -> resign_now(nd); wasm[nd] = 0; printf("MSC: n%d resigns\n", nd)
 		   :: else -> skip
 		   fi
 		fi;
-		wasm[0] = (st[0] == MASTER);
-		wasm[1] = (st[1] == MASTER);
-		wasm[2] = (st[2] == MASTER);
 		ph = 0
 	   }
 	od
