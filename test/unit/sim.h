@@ -8,7 +8,10 @@
  * loop iteration per running node, in libev's order after the poll:
  *  1. overdue timers, the one that expired latest first (libev feeds the
  *     expired timers after the polled I/O, and invokes pending watchers
- *     last in, first out); a repeating timer fires once however late;
+ *     last in, first out); a repeating timer fires once however late.
+ *     Each timer callback first reads everything waiting in the socket
+ *     (the daemon's drain(): after a late wake-up no timer acts on what
+ *     it would have learnt from a packet that already arrived);
  *  2. the socket: up to 64 packets of its receive buffer (the daemon's
  *     batch), each fed and carried out as it is read;
  *  3. the broker's reports left (the daemon's prepare watcher).

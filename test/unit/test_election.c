@@ -143,13 +143,12 @@ static void stall_steps_down(void **state)
 	assert_int_equal(sim_live_brokers(&s), 2);
 	s.nd[m].frozen = 0;
 	sim_step(&s);
-	/* its first election call after waking (the tick timer, before the
-	 * packets that queued meanwhile): stepped down before anything else,
+	/* its first election call after waking (the first packet its first
+	 * timer reads, daemon.c drain()): stepped down before anything else,
 	 * and its broker (which stops at once here) is gone; then the queued
 	 * heartbeats of n2 make it follow n2 at once */
-	assert_non_null(strchr(s.nd[m].trace, 'T'));
-	assert_true(strchr(s.nd[m].trace, 'T') < strchr(s.nd[m].trace, 'P'));
-	assert_int_equal(s.nd[m].trace_want[strchr(s.nd[m].trace, 'P') - s.nd[m].trace], '0');
+	assert_int_equal(s.nd[m].trace[0], 'P');
+	assert_int_equal(s.nd[m].trace_want[1], '0');
 	assert_non_null(strstr(s.nd[m].ms.reason, "stalled for"));
 	assert_int_equal(s.nd[m].ms.state, MS_FOLLOWING);
 	assert_int_equal(EL(&s, m).demotions, 1);
@@ -768,15 +767,14 @@ static char timer_letter(enum sim_timer t)
 }
 
 /* A master frozen for less than the failure timeout: when it runs again,
- * its overdue timers fire first, the one due latest first, each once, and
- * only then does it read what queued in its socket meanwhile, 64 packets
- * per loop iteration.  It stays master; nobody else claimed. */
-static void short_freeze_timers_before_packets(void **state)
+ * its overdue timers fire, the one due latest first, each once; the first
+ * of them reads everything that queued in its socket meanwhile before it
+ * acts (daemon.c, drain()), so no timer acts on stale news.  It stays
+ * master; nobody else claimed. */
+static void short_freeze_packets_before_timers(void **state)
 {
 	struct sim s;
-	char want[SIM_TRACE + 1];
-	size_t nwant = 0, queued;
-	uint64_t at[ST_COUNT];
+	size_t queued;
 
 	(void)state;
 	/* timeout 1000 ms; 4 peers heartbeat every 20 ms */
@@ -788,8 +786,45 @@ static void short_freeze_timers_before_packets(void **state)
 	queued = s.nd[0].rn;
 	assert_true(queued > 2 * SIM_BATCH); /* 4 x 45 heartbeats */
 	assert_int_equal(s.nd[0].rcv_dropped, 0);
-	/* the expected order: the latest expiry first */
+	s.nd[0].frozen = 0;
+	sim_step(&s);
+	/* every packet that waited (and the few of this millisecond), then
+	 * the timers (the trace keeps the first SIM_TRACE callbacks) */
+	for (size_t k = 0; k < SIM_TRACE && k < queued; k++)
+		assert_int_equal(s.nd[0].trace[k], 'P');
+	assert_int_equal(s.nd[0].rn, 0);
+	/* the heartbeat went out in the same millisecond */
+	assert_int_equal(s.nd[0].sent_at[WIRE_HEARTBEAT], s.now);
+	sim_run(&s, 3);
+	assert_int_equal(EL(&s, 0).state, EL_MASTER);
+	assert_int_equal(s.nd[0].ms.state, MS_MASTER);
+	assert_int_equal(EL(&s, 0).demotions, 0);
+	for (int i = 1; i < 5; i++)
+		assert_int_equal(EL(&s, i).promotions, 0);
+	assert_one_master_after(&s, 2000);
+	assert_int_equal(s.nd[0].b.starts, 1);
+}
+
+/* The timers' order after a short freeze, with few packets waiting: all
+ * read first, then the timers, the one due latest first. */
+static void short_freeze_timer_order(void **state)
+{
+	struct sim s;
+	char want[SIM_TRACE + 1];
+	size_t nwant = 0, queued;
+	uint64_t at[ST_COUNT];
+
+	(void)state;
+	sim_init(&s, 3, 100, 10);
+	assert_int_equal(sim_until_master(&s, 5000, NULL), 0);
+	sim_run(&s, 1000);
+	s.nd[0].frozen = 1;
+	sim_run(&s, 450);
+	queued = s.nd[0].rn;
+	assert_in_range(queued, 4, 20);
 	memcpy(at, s.nd[0].at, sizeof(at));
+	for (size_t k = 0; k < queued; k++)
+		want[nwant++] = 'P';
 	for (;;) {
 		int best = -1;
 		for (int t = 0; t < ST_COUNT; t++)
@@ -801,34 +836,51 @@ static void short_freeze_timers_before_packets(void **state)
 		at[best] = 0;
 	}
 	want[nwant] = '\0';
-	assert_int_equal(nwant, 2); /* the tick and the heartbeat */
 	s.nd[0].frozen = 0;
 	sim_step(&s);
-	assert_memory_equal(s.nd[0].trace, want, nwant);
-	/* then one batch of packets, nothing else */
-	for (size_t k = nwant; k < nwant + SIM_BATCH; k++)
-		assert_int_equal(s.nd[0].trace[k], 'P');
-	assert_int_equal(strlen(s.nd[0].trace), nwant + SIM_BATCH);
-	/* the rest waits (a few more arrived this millisecond) */
-	assert_in_range(s.nd[0].rn, queued - SIM_BATCH, queued - SIM_BATCH + 4);
-	/* the heartbeat went out before any packet was read: the others
-	 * hear the master without waiting for its backlog */
-	assert_int_equal(s.nd[0].sent_at[WIRE_HEARTBEAT], s.now);
-	sim_run(&s, 3);
-	assert_int_equal(s.nd[0].rn, 0);
+	/* packets of this very millisecond may come after the first timer */
+	assert_memory_equal(s.nd[0].trace, want, queued);
+	assert_int_equal(s.nd[0].trace[strlen(s.nd[0].trace) - 1], want[nwant - 1]);
 	assert_int_equal(EL(&s, 0).state, EL_MASTER);
-	assert_int_equal(s.nd[0].ms.state, MS_MASTER);
-	assert_int_equal(EL(&s, 0).demotions, 0);
-	for (int i = 1; i < 5; i++)
-		assert_int_equal(EL(&s, i).promotions, 0);
-	assert_one_master_after(&s, 2000);
-	assert_int_equal(s.nd[0].b.starts, 1);
+}
+
+/* Path 4a of issue 16: a candidate paused 650 to 1000 ms (timeout 1000,
+ * so no stall is seen) right after it received a vote.  Meanwhile another
+ * node claims a higher term and is elected.  On waking, its overdue tick
+ * must not promote it in the old term: the tick reads the socket first
+ * and finds the newer claim and master. */
+static void paused_candidate_does_not_promote_in_an_old_term(void **state)
+{
+	(void)state;
+	for (uint64_t pause = 650; pause <= 1000; pause += 25) {
+		struct sim s;
+		uint64_t term;
+
+		sim_init_quorum(&s, 3, 250, 4);
+		while (!(EL(&s, 0).state == EL_CANDIDATE && EL(&s, 0).nvotes >= 1))
+			sim_step(&s);
+		term = EL(&s, 0).claim_term;
+		s.nd[0].frozen = 1;
+		sim_run(&s, pause);
+		/* the others elected one of them in a higher term meanwhile */
+		assert_int_equal(sim_count_masters(&s), 1);
+		assert_true(EL(&s, 1).state == EL_MASTER || EL(&s, 2).state == EL_MASTER);
+		assert_true(EL(&s, 1).term > term || EL(&s, 2).term > term);
+		s.nd[0].frozen = 0;
+		sim_run(&s, 3000);
+		assert_int_equal(EL(&s, 0).promotions, 0);
+		assert_int_equal(s.nd[0].b.starts, 0);
+		assert_int_equal(s.longest_overlap, 0);
+		assert_int_equal(s.longest_broker_overlap, 0);
+		assert_int_equal(EL(&s, 1).promotions + EL(&s, 2).promotions, 1);
+	}
 }
 
 /* A master frozen for longer than the failure timeout: another takes over.
  * When the whole node was frozen (a VM pause: its JVM serves nobody) and
  * the broker is killed on the spot, there are never two live brokers: the
- * woken launcher stops its broker in its tick, before it reads a packet.
+ * woken launcher stops its broker at the first thing it does (its first
+ * timer reads the socket first, and the first packet shows the stall).
  * When only the launcher was frozen, its JVM served on (the honest limit,
  * README): the overlap ends within the stop time after the wake-up. */
 static void long_freeze_never_two_live_brokers(void **state)
@@ -852,11 +904,12 @@ static void long_freeze_never_two_live_brokers(void **state)
 		s.nd[0].frozen = 0;
 		woke = s.now + 1;
 		sim_step(&s);
-		/* the tick ran before any packet, and stopped the broker */
-		p = strchr(s.nd[0].trace, 'P');
-		assert_non_null(p);
-		assert_true(strchr(s.nd[0].trace, 'T') < p);
-		assert_int_equal(s.nd[0].trace_want[p - s.nd[0].trace], '0');
+		/* the first timer read the socket first: the first packet showed
+		 * the stall and stopped the broker, before any other callback */
+		p = s.nd[0].trace;
+		assert_int_equal(p[0], 'P');
+		assert_true(strlen(p) >= 2);
+		assert_int_equal(s.nd[0].trace_want[1], '0');
 		assert_int_equal(s.nd[0].ms.state, MS_FOLLOWING);
 		assert_non_null(strstr(s.nd[0].ms.reason, "stalled for"));
 		while (s.nd[0].b.alive)
@@ -1106,7 +1159,9 @@ int main(void)
 		cmocka_unit_test(newer_peer_stops_a_claim),
 		cmocka_unit_test(newer_peer_held_down_does_not_block),
 		cmocka_unit_test(handover_to_an_older_node_refused_beside_a_newer_one),
-		cmocka_unit_test(short_freeze_timers_before_packets),
+		cmocka_unit_test(short_freeze_packets_before_timers),
+		cmocka_unit_test(short_freeze_timer_order),
+		cmocka_unit_test(paused_candidate_does_not_promote_in_an_old_term),
 		cmocka_unit_test(long_freeze_never_two_live_brokers),
 		cmocka_unit_test(stop_master_with_a_slow_broker),
 		cmocka_unit_test(broker_failure_hands_over),
