@@ -44,6 +44,8 @@ static void set_state(struct election *e, enum el_state s, unsigned *act, const 
 		e->demotions++;
 	if (s == EL_MASTER && e->state != EL_MASTER)
 		e->promotions++;
+	if (s != EL_CANDIDATE)
+		e->claim_unsent = 0; /* a claim withdrawn before it went out stays unsent */
 	e->state = s;
 	*act |= EL_STATE_CHANGED;
 }
@@ -123,7 +125,11 @@ void election_init(struct election *e, const struct el_params *p, uint64_t now)
 	e->p = *p;
 	election_set_params(e, p);
 	e->state = EL_LISTENING;
-	e->max_term = p->initial_term;
+	/* what we promised before a restart: never a second vote in that
+	 * term, never our claim of it again */
+	e->max_term = p->initial_term > p->voted_term ? p->initial_term : p->voted_term;
+	e->voted_term = e->durable_term = p->voted_term;
+	snprintf(e->voted_for, sizeof(e->voted_for), "%s", p->voted_for);
 	e->listen_until = now + e->timeout;
 	e->last_call = now;
 	snprintf(e->reason, sizeof(e->reason), "started; listening for %llu ms", (unsigned long long)e->timeout);
@@ -189,6 +195,7 @@ static void check_stall(struct election *e, uint64_t now, unsigned *act)
 	set_state(e, EL_LISTENING, act, "stalled for %llu ms (timeout %llu ms): assuming we were replaced; rejoining",
 		  (unsigned long long)gap, (unsigned long long)e->timeout);
 	lose_master(e, now, act, "we stalled");
+	e->vote_unsent = 0; /* a vote that waited a timeout is worth nothing */
 	e->listen_until = now + e->timeout;
 	e->pending_claim_until = 0;
 }
@@ -267,17 +274,72 @@ static int votes_enough(const struct election *e)
 	return e->p.expected_nodes == 0 || (e->nvotes + 1) * 2 > e->p.expected_nodes;
 }
 
-/* Announce a claim of a term above any seen, and open the claim window. */
+/* Send the claim and open the claim window. */
+static void open_claim(struct election *e, uint64_t now, unsigned *act)
+{
+	e->claim_unsent = 0;
+	e->claim_until = now + e->claim_window;
+	e->claim_resend_at = now + e->claim_window / 3;
+	e->claim_resends = 2;
+	*act |= EL_SEND_CLAIM;
+}
+
+/* Our vote in voted_term must be durable before we send what promises it
+ * (p.persist): ask the caller, and note since when we wait. */
+static int must_persist(struct election *e, uint64_t now, unsigned *act)
+{
+	if (!e->p.persist || e->voted_term <= e->durable_term)
+		return 0;
+	e->persist_asked_at = now;
+	*act |= EL_PERSIST;
+	return 1;
+}
+
+/* A claim of a term above any seen, our own vote in it: announced and the
+ * claim window opened once that vote is durable. */
 static void start_claim(struct election *e, uint64_t now, unsigned *act)
 {
 	e->claim_term = e->max_term + 1;
 	e->nvotes = 0;
 	e->voted_term = e->claim_term; /* our own vote */
 	snprintf(e->voted_for, sizeof(e->voted_for), "%s", e->p.self);
-	e->claim_until = now + e->claim_window;
-	e->claim_resend_at = now + e->claim_window / 3;
-	e->claim_resends = 2;
-	*act |= EL_SEND_CLAIM;
+	e->vote_unsent = 0;           /* a vote for another waiting: superseded */
+	if (must_persist(e, now, act)) {
+		e->claim_unsent = 1;
+		e->claim_until = e->claim_resend_at = 0;
+		return;
+	}
+	open_claim(e, now, act);
+}
+
+unsigned election_durable(struct election *e, uint64_t term, uint64_t now)
+{
+	unsigned act = 0;
+
+	check_stall(e, now, &act);
+	if (term > e->durable_term)
+		e->durable_term = term;
+	if (e->state == EL_CANDIDATE && e->claim_unsent && e->claim_term <= e->durable_term)
+		open_claim(e, now, &act);
+	if (e->vote_unsent && e->voted_term <= e->durable_term) {
+		e->vote_unsent = 0;
+		act |= EL_SEND_VOTE;
+	}
+	return act;
+}
+
+/* A claim or vote not durable within one delay is not sent: the write
+ * is slow or hung, and a late claim or vote only confuses. */
+static void persist_overdue(struct election *e, uint64_t now, unsigned *act)
+{
+	if (!(e->claim_unsent || e->vote_unsent) || now - e->persist_asked_at < e->p.delay_ms)
+		return;
+	e->vote_unsent = 0;
+	if (e->claim_unsent) {
+		e->pending_claim_until = now + e->p.delay_ms;
+		set_state(e, EL_SLAVE, act, "claim of term %llu withdrawn: not persisted within %u ms",
+			  (unsigned long long)e->claim_term, e->p.delay_ms);
+	}
 }
 
 static void maybe_claim(struct election *e, uint64_t now, unsigned *act)
@@ -337,6 +399,7 @@ unsigned election_tick(struct election *e, uint64_t now)
 
 	check_stall(e, now, &act);
 	expire_peers(e, now, &act);
+	persist_overdue(e, now, &act);
 	switch (e->state) {
 	case EL_LISTENING:
 		if (now < e->listen_until)
@@ -381,6 +444,8 @@ unsigned election_tick(struct election *e, uint64_t now)
 			set_state(e, EL_SLAVE, &act, "a live peer speaks a newer protocol: claim withdrawn");
 		} else if (may_not_lead(e)) {
 			set_state(e, EL_SLAVE, &act, "claim withdrawn: this node may not lead now");
+		} else if (e->claim_unsent) {
+			/* waiting for election_durable(); persist_overdue() bounds it */
 		} else if (now >= e->claim_until && !votes_enough(e)) {
 			/* a minority cannot collect a majority: try again later */
 			e->pending_claim_until = now + e->p.delay_ms;
@@ -460,7 +525,7 @@ static void on_claim(struct election *e, const struct wire_msg *m, uint64_t now,
 			set_state(e, EL_SLAVE, act, "%s claims term %llu with a better rank: claim withdrawn", m->node,
 				  (unsigned long long)m->term);
 			e->pending_claim_until = now + e->claim_window + e->p.delay_ms;
-		} else {
+		} else if (!e->claim_unsent) {
 			*act |= EL_SEND_CLAIM;
 		}
 		break;
@@ -474,10 +539,15 @@ static void on_claim(struct election *e, const struct wire_msg *m, uint64_t now,
 			break;
 		}
 		e->pending_claim_until = now + e->claim_window + e->p.delay_ms;
-		if (e->p.expected_nodes && m->term > e->voted_term && e->hold == 0) {
+		/* not while listening: a node that just started may not have
+		 * heard the live master yet */
+		if (e->p.expected_nodes && e->state == EL_SLAVE && m->term > e->voted_term && e->hold == 0) {
 			e->voted_term = m->term;
 			snprintf(e->voted_for, sizeof(e->voted_for), "%s", m->node);
-			*act |= EL_SEND_VOTE;
+			if (must_persist(e, now, act))
+				e->vote_unsent = 1;
+			else
+				*act |= EL_SEND_VOTE;
 		}
 		break;
 	}

@@ -13,8 +13,17 @@
  *  - a claim is announced and held for a claim window before promotion;
  *    slaves are skewed by rank so the best one claims first;
  *  - with expected_nodes set, a claim needs the votes of a majority (each
- *    node votes once per term, never while it follows a live master), and
- *    a master that loses its majority for one timeout steps down;
+ *    node votes once per term, never while it follows a live master nor
+ *    while it listens after a start), and a master that loses its majority
+ *    for one timeout steps down;
+ *  - with p.persist, what a claim or a vote promises (voted_term and
+ *    voted_for; the claim's term is our own vote) goes out only once the
+ *    caller says it is durable (EL_PERSIST, election_durable()): a
+ *    restarted node never votes twice in a term nor claims a term it
+ *    claimed before, so no term has two masters.  Not durable within one
+ *    delay: the claim is withdrawn and the vote is not sent.  A node whose
+ *    state cannot be persisted (EL_HOLD_PERSIST, set by the caller)
+ *    neither claims nor votes; a master keeps its role;
  *  - while a live peer speaks a newer protocol (wire.h) this node does not
  *    claim, vote for itself or ask for a handover: it leaves the decision
  *    to the newer node, which knows both protocols' rules.  It still hears
@@ -49,6 +58,8 @@ enum el_action {
 	EL_SEND_VOTE = 1 << 7,      /* for the claim of voted_for */
 	EL_HANDOVER_REQUESTED = 1 << 8, /* a live slave asks for mastership:
 					 * stop the broker, then election_resign(handover_target) */
+	EL_PERSIST = 1 << 9,        /* make max_term, voted_term and voted_for durable,
+				     * then call election_durable(voted_term) */
 };
 
 /* Reasons this node may neither claim nor vote (e->hold), whatever the
@@ -67,6 +78,10 @@ struct el_params {
 	int preempt;
 	unsigned expected_nodes; /* 0: no quorum */
 	uint64_t initial_term;   /* the highest term this node saw before (persisted) */
+	/* the last vote made durable before (persisted): never another in that term */
+	uint64_t voted_term;
+	char voted_for[WIRE_ID_MAX + 1];
+	int persist;             /* claims and votes wait for election_durable() */
 };
 
 struct el_peer {
@@ -110,6 +125,12 @@ struct election {
 	char voted_for[WIRE_ID_MAX + 1];
 	size_t nvotes;
 	char voters[ELECTION_MAX_PEERS][WIRE_ID_MAX + 1];
+	/* p.persist: voted_term as last made durable, and the claim or vote
+	 * that waits for it since persist_asked_at */
+	uint64_t durable_term;
+	uint64_t persist_asked_at;
+	int claim_unsent;        /* CANDIDATE: the claim is not out yet */
+	int vote_unsent;
 	char favored[WIRE_ID_MAX + 1]; /* the node a resigning master named */
 	uint64_t favored_until;
 	uint64_t holddown_until; /* no claims before this (after resigning) */
@@ -141,6 +162,11 @@ void election_set_params(struct election *e, const struct el_params *p);
 /* Sets (on) or clears one enum el_hold reason.  A candidate withdraws its
  * claim at its next tick; a master keeps its role. */
 void election_set_hold(struct election *e, unsigned hold, int on);
+
+/* What EL_PERSIST asked for is durable up to voted term `term` (the
+ * caller persisted max_term, voted_term and voted_for as they were when it
+ * started writing): the claim or vote waiting for it goes out. */
+unsigned election_durable(struct election *e, uint64_t term, uint64_t now);
 
 /* Call at least every election_tick_ms(). */
 unsigned election_tick(struct election *e, uint64_t now);

@@ -87,7 +87,7 @@ static void hb_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	drain(d);
 	/* also while stopping: a master whose broker is still stopping must
 	 * keep the others from promoting */
-	heartbeat_beat(&d->hb);
+	heartbeat_beat(&d->hb, now);
 	daemon_step(d, NULL);
 }
 

@@ -319,6 +319,7 @@ struct el_params sim_params(int i, uint32_t delay, uint32_t retries)
 	p.position = 100;
 	p.delay_ms = delay;
 	p.retries = retries;
+	p.persist = 1;
 	return p;
 }
 
@@ -392,6 +393,13 @@ static void carry_out(struct sim *s, int i, struct node_out *out)
 			break;
 		node_feed(&nd->ms, &nd->c, &ev, s->now, out);
 	}
+	if (s->backend == SIM_HEARTBEAT) {
+		/* the daemon hands the write to its writer thread */
+		if (out->persist_term != 0)
+			heartbeat_persist_term(&nd->hb);
+		if (nd->at[ST_DISK] == 0 && heartbeat_take_persist(&nd->hb, &nd->writing, s->now))
+			nd->at[ST_DISK] = s->now + (nd->disk_ms ? nd->disk_ms : 1);
+	}
 	if (nd->ms.term > nd->max_term)
 		nd->max_term = nd->ms.term;
 	/* the daemon logs out->transitions here */
@@ -460,7 +468,11 @@ static void fire(struct sim *s, int i, enum sim_timer t)
 	} else {
 		nd->at[t] = 0;
 	}
-	if (s->backend == SIM_HEARTBEAT && t != ST_LEASE) {
+	if (t == ST_DISK && nd->disk_hung) {
+		nd->at[t] = s->now + 1; /* still in the kernel */
+		return;
+	}
+	if (s->backend == SIM_HEARTBEAT && t != ST_LEASE && t != ST_DISK) {
 		drain(s, i);
 		if (!nd->up)
 			return;
@@ -474,7 +486,7 @@ static void fire(struct sim *s, int i, enum sim_timer t)
 		break;
 	case ST_BEAT:
 		trace(nd, 'B');
-		heartbeat_beat(&nd->hb);
+		heartbeat_beat(&nd->hb, s->now);
 		callback(s, i, NULL, &out);
 		break;
 	case ST_RESIGN:
@@ -487,6 +499,14 @@ static void fire(struct sim *s, int i, enum sim_timer t)
 		memset(&ev, 0, sizeof(ev));
 		ev.type = MS_IN_TIME;
 		callback(s, i, &ev, &out);
+		break;
+	case ST_DISK:
+		trace(nd, 'D');
+		nd->disk_writes++;
+		if (!nd->disk_fail)
+			nd->disk = nd->writing;
+		heartbeat_written(&nd->hb, !nd->disk_fail, s->now);
+		callback(s, i, NULL, &out);
 		break;
 	case ST_LEASE:
 		trace(nd, 'L');
@@ -581,6 +601,11 @@ void sim_start(struct sim *s, int i, struct el_params p)
 {
 	struct sim_node *nd = &s->nd[i];
 
+	/* what the state directory kept (daemon: setup.c) */
+	if (nd->disk.max_term > p.initial_term)
+		p.initial_term = nd->disk.max_term;
+	p.voted_term = nd->disk.voted_term;
+	memcpy(p.voted_for, nd->disk.voted_for, sizeof(p.voted_for));
 	heartbeat_init(&nd->hb, &p, s->now);
 	node_reset(s, i);
 	nd->at[ST_TICK] = nd->at[ST_BEAT] = s->now;

@@ -15,6 +15,7 @@
  *  2. the socket: up to 64 packets of its receive buffer (the daemon's
  *     batch), each fed and carried out as it is read;
  *  3. the broker's reports left (the daemon's prepare watcher).
+ * A write of the election's state ends in step 1 (ST_DISK, D in the trace).
  * Every callback first feeds the broker's reports not yet taken, then its
  * own event (the daemon's daemon_feed).
  * After every callback the node carries out node_out as the daemon does:
@@ -110,7 +111,9 @@ void lease_init(struct lease *l, struct lease_world *w, int idx);
 void lease_tick(struct lease *l, uint64_t now);
 
 /* ---- the simulator ---- */
-enum sim_timer { ST_TICK, ST_BEAT, ST_RESIGN, ST_WAKE, ST_LEASE, ST_COUNT };
+/* ST_DISK is not a timer in the daemon: the writer thread's completion
+ * (an ev_async); it reads no socket first */
+enum sim_timer { ST_TICK, ST_BEAT, ST_RESIGN, ST_WAKE, ST_LEASE, ST_DISK, ST_COUNT };
 enum sim_backend { SIM_HEARTBEAT, SIM_LEASE };
 
 struct sim_node {
@@ -136,13 +139,21 @@ struct sim_node {
 	uint64_t sent[WIRE_TYPE_MAX + 1]; /* packets sent, by type */
 	uint64_t sent_at[WIRE_TYPE_MAX + 1]; /* when the last of each type went out */
 	/* callbacks of the last iteration, in order: T tick, B heartbeat,
-	 * R resign copy, W mastership wake, L lease, P packet read, K broker
+	 * R resign copy, W mastership wake, L lease, D write done, P packet read, K broker
 	 * report; and whether the broker was wanted when each ran (1/0) */
 	char trace[SIM_TRACE + 1];
 	char trace_want[SIM_TRACE + 1];
 	size_t ntrace;
 	int exited;
 	uint64_t max_term;    /* the highest mastership term seen here */
+	/* the state directory: what the election's writes made durable,
+	 * restored by sim_start (a restart); the write under way ends at
+	 * at[ST_DISK] (disk_ms after it began), fails while disk_fail (full
+	 * or read-only), does not end while disk_hung (a hung NFS mount) */
+	struct hb_persist disk, writing;
+	uint64_t disk_ms;
+	int disk_fail, disk_hung;
+	uint64_t disk_writes;
 };
 
 struct sim {

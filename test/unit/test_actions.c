@@ -219,7 +219,7 @@ static void done(struct daemon *d)
 /* hb_cb of daemon.c */
 static void heartbeat_timer(struct daemon *d)
 {
-	heartbeat_beat(&d->hb);
+	heartbeat_beat(&d->hb, clock_mono_ms());
 	daemon_step(d, NULL);
 }
 
