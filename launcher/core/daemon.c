@@ -278,6 +278,7 @@ int daemon_run(struct config *c, const char *ini, const struct strlist *override
 		sup_params_free(&d->sup.p);
 		cache_close(d->cache);
 		control_close(&d->ctl);
+		state_writer_close(d->writer);
 		config_free(d->cfg);
 		free(d);
 		return rc == -2 ? 1 : 2;
@@ -301,6 +302,7 @@ int daemon_run(struct config *c, const char *ini, const struct strlist *override
 	cache_close(d->cache);
 	control_close(&d->ctl);
 	transport_close(&d->link.tr);
+	state_writer_close(d->writer);
 	log_info("stopped");
 	config_free(d->cfg);
 	free(d);
