@@ -738,11 +738,34 @@ static void check(struct sim *s)
 			s->terms_went_back = 1;
 }
 
+/* Into node j's receive buffer, as the kernel does: dropped when full. */
+static void deliver(struct sim *s, int j, const struct wire_msg *m)
+{
+	struct sim_node *nd = &s->nd[j];
+
+	if (nd->rn == SIM_RCVBUF) {
+		nd->rcv_dropped++;
+		return;
+	}
+	nd->rcv[(nd->rhead + nd->rn++) % SIM_RCVBUF] = *m;
+}
+
 void sim_step(struct sim *s)
 {
 	size_t qn = s->qn;
 
 	s->now++;
+	/* deliveries that jitter held back, due now (a node gone meanwhile
+	 * receives nothing) */
+	for (size_t k = 0; k < s->nlate;) {
+		if (s->late[k].due > s->now) {
+			k++;
+			continue;
+		}
+		if (s->nd[s->late[k].to].up)
+			deliver(s, s->late[k].to, &s->late[k].m);
+		s->late[k] = s->late[--s->nlate];
+	}
 	/* what was sent last millisecond arrives; packets sent now go to the
 	 * bus after these */
 	for (size_t k = 0; k < qn; k++) {
@@ -759,11 +782,17 @@ void sim_step(struct sim *s)
 				continue;
 			}
 			s->delivered++;
-			if (nd->rn == SIM_RCVBUF) {
-				nd->rcv_dropped++;
-				continue;
+			if (s->jitter_ms != 0) {
+				uint64_t d = sim_rand(s) % (s->jitter_ms + 1);
+				if (d != 0 && s->nlate < SIM_LATE) {
+					s->late[s->nlate].due = s->now + d;
+					s->late[s->nlate].to = j;
+					s->late[s->nlate].m = s->q[k];
+					s->nlate++;
+					continue;
+				}
 			}
-			nd->rcv[(nd->rhead + nd->rn++) % SIM_RCVBUF] = s->q[k];
+			deliver(s, j, &s->q[k]);
 		}
 	}
 	s->qn = 0;

@@ -44,6 +44,7 @@
 #define SIM_RCVBUF 256 /* datagrams: about a default rmem of small packets */
 #define SIM_BATCH 64   /* the daemon's read batch */
 #define SIM_TRACE 128
+#define SIM_LATE 2048  /* deliveries held back by jitter */
 
 /* ---- the fake broker ----
  * Wanted up: a process exists at once (UP), it serves start_ms later
@@ -165,6 +166,13 @@ struct sim {
 	int qfrom[SIM_BUS];
 	size_t qn;
 	unsigned loss_pct;        /* chance a delivery is lost */
+	unsigned jitter_ms;       /* each delivery takes 1 + 0..jitter_ms ms (reorders) */
+	struct sim_late {
+		uint64_t due;
+		int to;
+		struct wire_msg m;
+	} late[SIM_LATE];
+	size_t nlate;
 	uint64_t delivered, lost; /* deliveries to a node that hears, and those lost to loss_pct */
 	int mute[SIM_N][SIM_N];   /* every packet from a to b is lost */
 	uint64_t rng;

@@ -1,0 +1,409 @@
+/*
+ * Randomized stress of the election in the simulated cluster (sim.h: the
+ * daemon's own decision code, the simulated bus, broker and state
+ * directory), issue 16's "what must be true":
+ *
+ * Faults, at random, per seed: packet loss and jitter (fixed per seed),
+ * partitions (a node alone, or one direction muted), loop pauses from 0.5x
+ * to 2x the failure timeout, kill -9 and restart with the persisted state,
+ * slow, failing and hung state directories, SIGTERM, resigns,
+ * switchovers, broker failures.  stress_hook() is where duplicate node ids
+ * and clock steps go once the simulator models them.
+ *
+ * Invariants, checked every simulated millisecond:
+ *  - no two nodes that hear each other are master.  A paused master
+ *    counts as master until its fence deadline (its last heartbeat sent +
+ *    timeout - delay: past it an independent fence process has killed its
+ *    broker); "hear each other": both up and linked both ways (a pause
+ *    does not cut a link) for longer than a healed partition needs to
+ *    carry a heartbeat each way (2 intervals, more under loss and jitter);
+ *  - no term has two masters: every promotion (term, node, incarnation)
+ *    is recorded; two nodes in one term, or one node twice in a term
+ *    (across a restart too), is a violation.  Checked with a quorum
+ *    (expected_nodes): without one, both sides of a partition promote by
+ *    design, and may pick the same term.
+ * After the faults, all healed: one master within a few timeouts.
+ *
+ * Seeds are fixed: STRESS_SEEDS (default 200; 20 under AddressSanitizer,
+ * which is about ten times slower), STRESS_FIRST (default 1),
+ * STRESS_SECONDS of simulated time per seed (default 300).  A failing
+ * seed is printed with the events that led to it and the command that
+ * runs it alone.  By hand: STRESS_SEEDS=10000 ./test_stress.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sim.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define STRESS_DEFAULT_SEEDS 20
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define STRESS_DEFAULT_SEEDS 20
+#endif
+#endif
+#ifndef STRESS_DEFAULT_SEEDS
+#define STRESS_DEFAULT_SEEDS 200
+#endif
+
+#define PROM_MAX 4096
+#define LOG_N 48
+
+struct promotion {
+	uint64_t term, at;
+	int node;
+	unsigned inc;
+};
+
+struct stress {
+	struct sim *s;
+	uint64_t seed;
+	int n, quorum;
+	uint32_t delay, retries;
+	uint64_t timeout, tolerance;
+	int fault[SIM_N];
+	uint64_t until[SIM_N];
+	unsigned inc[SIM_N];       /* incarnation: restarts */
+	int was_master[SIM_N];
+	uint64_t linked_since[SIM_N][SIM_N]; /* 0: not linked both ways */
+	struct promotion prom[PROM_MAX];
+	size_t nprom;
+	char log[LOG_N][160];
+	size_t nlog;
+	int failed;
+	uint64_t promotions, faults;
+};
+
+static void note(struct stress *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void note(struct stress *x, const char *fmt, ...)
+{
+	va_list ap;
+	char *line = x->log[x->nlog++ % LOG_N];
+	int k = snprintf(line, 160, "%8llu ", (unsigned long long)x->s->now);
+
+	va_start(ap, fmt);
+	vsnprintf(line + k, (size_t)(160 - k), fmt, ap);
+	va_end(ap);
+	if (getenv("STRESS_VERBOSE") != NULL)
+		printf("%s\n", line);
+}
+
+static void fail(struct stress *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void fail(struct stress *x, const char *fmt, ...)
+{
+	va_list ap;
+	size_t first = x->nlog > LOG_N ? x->nlog - LOG_N : 0;
+
+	if (x->failed)
+		return;
+	x->failed = 1;
+	printf("VIOLATION seed %llu (%d nodes, delay %u, retries %u, quorum %d, loss %u%%, jitter %u ms) at %llu ms: ",
+	       (unsigned long long)x->seed, x->n, x->delay, x->retries, x->quorum, x->s->loss_pct, x->s->jitter_ms,
+	       (unsigned long long)x->s->now);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n  the last events:\n");
+	for (size_t k = first; k < x->nlog; k++)
+		printf("  %s\n", x->log[k % LOG_N]);
+	for (int i = 0; i < x->n; i++) {
+		const struct election *e = &x->s->nd[i].hb.el;
+		printf("  n%d: up %d frozen %d group %d %s term %llu max %llu voted %llu/%s hold %u reason: %s\n", i + 1,
+		       x->s->nd[i].up, x->s->nd[i].frozen, x->s->nd[i].group, election_state_name(e->state),
+		       (unsigned long long)e->term, (unsigned long long)e->max_term, (unsigned long long)e->voted_term,
+		       e->voted_for, e->hold, e->reason);
+	}
+	printf("  again: STRESS_FIRST=%llu STRESS_SEEDS=1 ./test_stress\n", (unsigned long long)x->seed);
+}
+
+static struct el_params params(const struct stress *x, int i)
+{
+	struct el_params p = sim_params(i, x->delay, x->retries);
+
+	p.expected_nodes = x->quorum ? (unsigned)x->n : 0;
+	return p;
+}
+
+/* Duplicate node ids and clock steps, once the simulator has them (the
+ * filter's work): a fault kind that does nothing yet. */
+static void stress_hook(struct stress *x, int i)
+{
+	(void)x, (void)i;
+}
+
+static void restart(struct stress *x, int i, const char *why)
+{
+	sim_start(x->s, i, params(x, i));
+	x->inc[i]++;
+	x->was_master[i] = 0;
+	note(x, "n%d restarted (%s): max_term %llu voted %llu/%s", i + 1, why,
+	     (unsigned long long)x->s->nd[i].hb.el.max_term, (unsigned long long)x->s->nd[i].hb.el.voted_term,
+	     x->s->nd[i].hb.el.voted_for);
+}
+
+/* The end of node i's fault. */
+static void heal(struct stress *x, int i)
+{
+	struct sim *s = x->s;
+
+	switch (x->fault[i]) {
+	case 'f':
+		s->nd[i].frozen = 0;
+		note(x, "n%d thawed (%s, its last election call at %llu)", i + 1,
+		     election_state_name(s->nd[i].hb.el.state), (unsigned long long)s->nd[i].hb.el.last_call);
+		break;
+	case 'p':
+		s->nd[i].group = 0;
+		note(x, "n%d rejoins", i + 1);
+		break;
+	case 'm':
+		for (int j = 0; j < x->n; j++)
+			s->mute[i][j] = s->mute[j][i] = 0;
+		note(x, "n%d unmuted", i + 1);
+		break;
+	case 'c':
+	case 'x':
+		restart(x, i, x->fault[i] == 'c' ? "after kill -9" : "after it exited");
+		break;
+	case 'd':
+		s->nd[i].disk_fail = s->nd[i].disk_hung = 0;
+		s->nd[i].disk_ms = 0;
+		note(x, "n%d disk fine", i + 1);
+		break;
+	default:
+		break;
+	}
+	x->fault[i] = 0;
+}
+
+static void inject(struct stress *x, int i)
+{
+	struct sim *s = x->s;
+	uint64_t t = x->timeout;
+
+	x->faults++;
+	switch (sim_rand(s) % 11) {
+	case 0:
+	case 1:
+		/* a pause of the launcher's loop, 0.5x to 2x the timeout */
+		x->fault[i] = 'f';
+		s->nd[i].frozen = 1;
+		x->until[i] = s->now + t / 2 + sim_rand(s) % (t * 3 / 2 + 1);
+		note(x, "n%d paused until %llu (%s)", i + 1, (unsigned long long)x->until[i],
+		     election_state_name(s->nd[i].hb.el.state));
+		break;
+	case 2:
+		x->fault[i] = 'c';
+		sim_crash(s, i);
+		x->until[i] = s->now + sim_rand(s) % (4 * t);
+		note(x, "n%d killed (-9) (%s)", i + 1, election_state_name(s->nd[i].hb.el.state));
+		break;
+	case 3:
+		x->fault[i] = 'p';
+		s->nd[i].group = 1;
+		x->until[i] = s->now + sim_rand(s) % (6 * t);
+		note(x, "n%d partitioned off", i + 1);
+		break;
+	case 4: {
+		int j = (int)(sim_rand(s) % (unsigned)x->n);
+		if (j == i)
+			break;
+		x->fault[i] = 'm';
+		s->mute[i][j] = 1;
+		x->until[i] = s->now + sim_rand(s) % (6 * t);
+		note(x, "n%d -> n%d muted", i + 1, j + 1);
+		break;
+	}
+	case 5:
+		sim_event(s, i, MS_IN_RESIGN, NULL, NULL);
+		note(x, "n%d asked to resign", i + 1);
+		break;
+	case 6: {
+		char target[16];
+		snprintf(target, sizeof(target), "n%u", 1 + sim_rand(s) % 5u % (unsigned)x->n);
+		if (sim_rand(s) % 2)
+			target[0] = '\0';
+		sim_event(s, i, MS_IN_SWITCHOVER, target, NULL);
+		note(x, "n%d asked to switch over to '%s'", i + 1, target);
+		break;
+	}
+	case 7:
+		sim_event(s, i, MS_IN_STOP, NULL, NULL);
+		note(x, "n%d SIGTERM", i + 1);
+		break;
+	case 8:
+		fb_fail(&s->nd[i].b);
+		note(x, "n%d broker fails", i + 1);
+		break;
+	case 9:
+		x->fault[i] = 'd';
+		switch (sim_rand(s) % 3) {
+		case 0: s->nd[i].disk_ms = 1 + sim_rand(s) % (2 * x->delay); break;
+		case 1: s->nd[i].disk_fail = 1; break;
+		default: s->nd[i].disk_hung = 1; break;
+		}
+		x->until[i] = s->now + sim_rand(s) % (10 * t);
+		note(x, "n%d disk %s", i + 1, s->nd[i].disk_fail ? "fails" : s->nd[i].disk_hung ? "hangs" : "slow");
+		break;
+	default:
+		stress_hook(x, i);
+		break;
+	}
+}
+
+static int linked(const struct sim *s, int a, int b)
+{
+	return sim_hears(s, a, b) && sim_hears(s, b, a) && s->nd[a].up;
+}
+
+/* Counts as master: the election says so, and its fence deadline has not
+ * passed (for a live master it never has: it heartbeats every delay). */
+static int counts_as_master(const struct stress *x, int i)
+{
+	const struct sim_node *nd = &x->s->nd[i];
+
+	return nd->up && nd->hb.el.state == EL_MASTER &&
+	       x->s->now < nd->sent_at[WIRE_HEARTBEAT] + x->timeout - x->delay;
+}
+
+static void check(struct stress *x)
+{
+	struct sim *s = x->s;
+	int m[SIM_N];
+
+	for (int i = 0; i < x->n; i++) {
+		const struct election *e = &s->nd[i].hb.el;
+		int is = s->nd[i].up && e->state == EL_MASTER;
+
+		m[i] = counts_as_master(x, i);
+		if (is && !x->was_master[i]) {
+			x->promotions++;
+			note(x, "n%d promoted in term %llu (%s)", i + 1, (unsigned long long)e->term, e->reason);
+			for (size_t k = 0; k < x->nprom; k++) {
+				const struct promotion *p = &x->prom[k];
+				if (p->term != e->term)
+					continue;
+				if (p->node != i && x->quorum)
+					fail(x, "term %llu has two masters: n%d (at %llu) and n%d", (unsigned long long)e->term,
+					     p->node + 1, (unsigned long long)p->at, i + 1);
+				else if (p->node == i)
+					fail(x, "n%d promoted twice in term %llu (at %llu, incarnation %u, and now, %u)", i + 1,
+					     (unsigned long long)e->term, (unsigned long long)p->at, p->inc, x->inc[i]);
+			}
+			if (x->nprom < PROM_MAX)
+				x->prom[x->nprom++] = (struct promotion){.term = e->term, .at = s->now, .node = i, .inc = x->inc[i]};
+		} else if (!is && x->was_master[i]) {
+			note(x, "n%d no longer master (%s)", i + 1, s->nd[i].up ? e->reason : "down");
+		}
+		x->was_master[i] = is;
+	}
+	for (int i = 0; i < x->n; i++)
+		for (int j = i + 1; j < x->n; j++) {
+			if (!linked(s, i, j)) {
+				x->linked_since[i][j] = 0;
+				continue;
+			}
+			if (x->linked_since[i][j] == 0)
+				x->linked_since[i][j] = s->now;
+			if (m[i] && m[j] && s->now - x->linked_since[i][j] >= x->tolerance)
+				fail(x, "n%d (term %llu) and n%d (term %llu) are both master and hear each other", i + 1,
+				     (unsigned long long)s->nd[i].hb.el.term, j + 1, (unsigned long long)s->nd[j].hb.el.term);
+		}
+}
+
+static int one_seed(struct sim *s, uint64_t seed, uint64_t seconds)
+{
+	static struct stress x;
+	static const unsigned loss[] = {0, 0, 2, 10, 30};
+	static const unsigned jitter[] = {0, 0, 3, 20};
+	uint64_t end;
+
+	memset(&x, 0, sizeof(x));
+	x.s = s;
+	x.seed = seed;
+	s->rng = seed * 0x9E3779B97F4A7C15ull + 1;
+	x.n = sim_rand(s) % 3 == 0 ? 5 : 3;
+	x.quorum = sim_rand(s) % 4 != 0;
+	x.delay = 100;
+	x.retries = 2 + sim_rand(s) % 4;
+	x.timeout = (uint64_t)x.delay * x.retries;
+	{
+		uint64_t rng = s->rng;
+		unsigned l = loss[sim_rand(s) % 5], j = jitter[sim_rand(s) % 4];
+
+		sim_init(s, x.n, x.delay, x.retries);
+		s->rng = rng;
+		s->loss_pct = l;
+		s->jitter_ms = j;
+	}
+	for (int i = 0; i < x.n; i++) {
+		sim_start(s, i, params(&x, i));
+		s->nd[i].b.start_ms = sim_rand(s) % 300;
+		s->nd[i].b.stop_ms = sim_rand(s) % 300;
+	}
+	x.tolerance = (2 + s->loss_pct / 5) * (uint64_t)x.delay + s->jitter_ms + 2;
+	end = s->now + seconds * 1000;
+	while (s->now < end && !x.failed) {
+		int i = (int)(sim_rand(s) % (unsigned)x.n);
+
+		for (int j = 0; j < x.n; j++) {
+			if (x.fault[j] == 0 && s->nd[j].exited) {
+				x.fault[j] = 'x';
+				x.until[j] = s->now + sim_rand(s) % (2 * x.timeout);
+			}
+			if (x.fault[j] != 0 && s->now >= x.until[j])
+				heal(&x, j);
+		}
+		/* about one fault a second */
+		if (sim_rand(s) % 1000 == 0 && x.fault[i] == 0 && s->nd[i].up)
+			inject(&x, i);
+		sim_step(s);
+		check(&x);
+	}
+	if (x.failed)
+		return 1;
+	/* all healed: one master, soon (a broker failure holds a node down
+	 * for 10 timeouts, a hung disk's claims wait for the next write) */
+	for (int j = 0; j < x.n; j++)
+		if (x.fault[j] != 0)
+			heal(&x, j);
+	for (uint64_t t = 0; t < 12 * x.timeout + 3000 && !x.failed; t++) {
+		for (int j = 0; j < x.n; j++)
+			if (s->nd[j].exited)
+				restart(&x, j, "after it exited");
+		sim_step(s);
+		check(&x);
+	}
+	if (!x.failed && sim_count_masters(s) != 1)
+		fail(&x, "%d masters after all faults healed", sim_count_masters(s));
+	return x.failed;
+}
+
+static uint64_t env(const char *name, uint64_t dflt)
+{
+	const char *v = getenv(name);
+
+	return v != NULL && *v ? strtoull(v, NULL, 10) : dflt;
+}
+
+int main(void)
+{
+	uint64_t seeds = env("STRESS_SEEDS", STRESS_DEFAULT_SEEDS), first = env("STRESS_FIRST", 1);
+	uint64_t seconds = env("STRESS_SECONDS", 300);
+	struct sim *s = sim_new();
+	struct timespec t0, t1;
+	uint64_t bad = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (uint64_t seed = first; seed < first + seeds; seed++)
+		bad += one_seed(s, seed, seconds) != 0;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	printf("stress: %llu seeds x %llu s simulated, %llu with a violation, %.1f s\n", (unsigned long long)seeds,
+	       (unsigned long long)seconds, (unsigned long long)bad,
+	       (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	free(s);
+	return bad != 0;
+}
