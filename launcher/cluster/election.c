@@ -190,6 +190,10 @@ static void check_stall(struct election *e, uint64_t now, unsigned *act)
 	uint64_t gap = now - e->last_call;
 
 	e->last_call = now;
+	/* a gap of missed ticks: what we read next waited in the socket
+	 * (see catching_up) */
+	if (gap > 2 * election_tick_ms(e))
+		e->late_at = now;
 	if (gap <= e->timeout || e->state == EL_LISTENING)
 		return;
 	set_state(e, EL_LISTENING, act, "stalled for %llu ms (timeout %llu ms): assuming we were replaced; rejoining",
@@ -229,6 +233,21 @@ static void promote(struct election *e, uint64_t now, unsigned *act, const char 
 static int named_successor(const struct election *e, uint64_t now)
 {
 	return e->favored[0] != '\0' && now < e->favored_until && strcmp(e->favored, e->p.self) == 0;
+}
+
+/*
+ * Our loop ran late a moment ago (a pause shorter than the timeout, a
+ * busy host): the packets we read now may be old, and what came after
+ * them is still in the socket.  A promotion without a claim window (a
+ * resignation naming us, a majority's votes) would act on a cluster that
+ * has moved on: another node may have claimed and won meanwhile (the
+ * stress found a woken named successor promoting in the term another had
+ * just won).  Until the claim window has passed, such a promotion goes
+ * through a claim, whose window lets the rest be read.
+ */
+static int catching_up(const struct election *e, uint64_t now)
+{
+	return e->late_at != 0 && now - e->late_at < e->claim_window;
 }
 
 /* The live slave that ranks first, not counting those about to stop. */
@@ -564,7 +583,8 @@ static void on_vote(struct election *e, const struct wire_msg *m, uint64_t now, 
 		snprintf(e->voters[e->nvotes++], sizeof(e->voters[0]), "%s", m->node);
 	/* a majority has voted for the named successor's term: nobody else can
 	 * collect one for it, and there is nothing left to wait for */
-	if (!may_not_lead(e) && named_successor(e, now) && votes_enough(e) && election_quorum(e, now) &&
+	if (!may_not_lead(e) && named_successor(e, now) && !catching_up(e, now) && votes_enough(e) &&
+	    election_quorum(e, now) &&
 	    e->max_term <= e->claim_term && newer_claimants(e, now) == 0)
 		promote(e, now, act, "named by the resigning master, and a majority voted");
 }
@@ -580,7 +600,8 @@ static void on_resign(struct election *e, const struct wire_msg *m, uint64_t now
 	if (e->state != EL_SLAVE || may_not_lead(e) || now < e->holddown_until || !election_quorum(e, now) ||
 	    newer_claimants(e, now) > 0)
 		return;
-	if (named_successor(e, now) && e->p.expected_nodes == 0 && contender(e, m->node, now) == NULL) {
+	if (named_successor(e, now) && e->p.expected_nodes == 0 && contender(e, m->node, now) == NULL &&
+	    !catching_up(e, now)) {
 		/* the master handed its mastership to us and stopped its broker
 		 * first: no claim window (any other claimant hears us at once and
 		 * withdraws, as it would from any master).  Not when another node

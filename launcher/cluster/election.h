@@ -139,6 +139,7 @@ struct election {
 	unsigned hold;           /* enum el_hold bits: no claim and no vote while any is set */
 	uint64_t quorum_lost_since;
 	uint64_t last_call;      /* to detect our own stalls */
+	uint64_t late_at;        /* the last call after a gap of missed ticks (0: none) */
 	uint64_t handover_sent_at;
 	uint64_t became_master_at;
 	char handover_target[WIRE_ID_MAX + 1];
