@@ -428,7 +428,15 @@ static void read_packet(struct sim *s, int i, const struct wire_msg *m, struct n
 {
 	struct sim_node *nd = &s->nd[i];
 	struct wire_msg c = *m;
+	uint64_t from = m->boot - 1000;
 
+	if (from < SIM_N) {
+		if (m->seq <= nd->seq_seen[from]) {
+			nd->reordered_dropped++;
+			return;
+		}
+		nd->seq_seen[from] = m->seq;
+	}
 	if (nd->version >= c.version)
 		c.version = 0;
 	heartbeat_on_packet(&nd->hb, &c, s->now);
@@ -590,6 +598,7 @@ static void node_reset(struct sim *s, int i)
 		nd->b.stop_ms = stop;
 	}
 	nd->rhead = nd->rn = 0;
+	memset(nd->seq_seen, 0, sizeof(nd->seq_seen));
 	memset(nd->at, 0, sizeof(nd->at));
 	memset(nd->repeat, 0, sizeof(nd->repeat));
 	nd->up = 1;
@@ -608,6 +617,7 @@ void sim_start(struct sim *s, int i, struct el_params p)
 	memcpy(p.voted_for, nd->disk.voted_for, sizeof(p.voted_for));
 	heartbeat_init(&nd->hb, &p, s->now);
 	node_reset(s, i);
+	nd->seq = ++nd->boots << 32;
 	nd->at[ST_TICK] = nd->at[ST_BEAT] = s->now;
 	nd->repeat[ST_TICK] = election_tick_ms(&nd->hb.el);
 	nd->repeat[ST_BEAT] = p.delay_ms;
@@ -739,10 +749,12 @@ static void check(struct sim *s)
 }
 
 /* Into node j's receive buffer, as the kernel does: dropped when full. */
-static void deliver(struct sim *s, int j, const struct wire_msg *m)
+static void deliver(struct sim *s, int j, int from, const struct wire_msg *m)
 {
 	struct sim_node *nd = &s->nd[j];
 
+	if (m->role == WIRE_ROLE_MASTER)
+		nd->master_heard_at[from] = s->now;
 	if (nd->rn == SIM_RCVBUF) {
 		nd->rcv_dropped++;
 		return;
@@ -763,7 +775,7 @@ void sim_step(struct sim *s)
 			continue;
 		}
 		if (s->nd[s->late[k].to].up)
-			deliver(s, s->late[k].to, &s->late[k].m);
+			deliver(s, s->late[k].to, s->late[k].from, &s->late[k].m);
 		s->late[k] = s->late[--s->nlate];
 	}
 	/* what was sent last millisecond arrives; packets sent now go to the
@@ -787,12 +799,13 @@ void sim_step(struct sim *s)
 				if (d != 0 && s->nlate < SIM_LATE) {
 					s->late[s->nlate].due = s->now + d;
 					s->late[s->nlate].to = j;
+					s->late[s->nlate].from = from;
 					s->late[s->nlate].m = s->q[k];
 					s->nlate++;
 					continue;
 				}
 			}
-			deliver(s, j, &s->q[k]);
+			deliver(s, j, from, &s->q[k]);
 		}
 	}
 	s->qn = 0;

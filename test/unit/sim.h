@@ -155,6 +155,16 @@ struct sim_node {
 	uint64_t disk_ms;
 	int disk_fail, disk_hung;
 	uint64_t disk_writes;
+	/* when a packet sent as master by each node last reached this one's
+	 * receive buffer (read or not): for invariants on who hears whom */
+	uint64_t master_heard_at[SIM_N];
+	/* the filter's replay check (filter.c): per sender, the highest
+	 * sequence number read; an older one (reordered by jitter) is dropped */
+	uint64_t seq_seen[SIM_N];
+	uint64_t reordered_dropped;
+	/* starts of the launcher: a new start's sequence numbers are above the
+	 * old ones' (in the daemon the boot id is, and the filter resets) */
+	uint64_t boots;
 };
 
 struct sim {
@@ -169,7 +179,7 @@ struct sim {
 	unsigned jitter_ms;       /* each delivery takes 1 + 0..jitter_ms ms (reorders) */
 	struct sim_late {
 		uint64_t due;
-		int to;
+		int to, from;
 		struct wire_msg m;
 	} late[SIM_LATE];
 	size_t nlate;
