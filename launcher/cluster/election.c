@@ -206,8 +206,10 @@ static void check_stall(struct election *e, uint64_t now, unsigned *act)
 
 static void follow(struct election *e, const struct wire_msg *m, uint64_t now, unsigned *act)
 {
+	/* a new master: our heartbeat tells it at once that we heard it
+	 * (its lease, with a quorum) */
 	if (strcmp(e->master, m->node) != 0)
-		*act |= EL_MASTER_CHANGED;
+		*act |= EL_MASTER_CHANGED | (e->p.expected_nodes ? EL_SEND_HEARTBEAT : 0);
 	snprintf(e->master, sizeof(e->master), "%s", m->node);
 	e->term = m->term;
 	e->master_seen = now;
@@ -223,6 +225,8 @@ static void promote(struct election *e, uint64_t now, unsigned *act, const char 
 		e->max_term = e->term;
 	snprintf(e->master, sizeof(e->master), "%s", e->p.self);
 	e->became_master_at = now;
+	for (size_t i = 0; i < e->npeers; i++)
+		e->peers[i].acked = 0; /* only what they heard of this mastership */
 	e->quorum_lost_since = 0;
 	e->favored[0] = '\0';
 	*act |= EL_SEND_HEARTBEAT | EL_MASTER_CHANGED;
@@ -412,6 +416,31 @@ static void expire_peers(struct election *e, uint64_t now, unsigned *act)
 	}
 }
 
+/*
+ * With a quorum, the master's lease: a slave votes for another only once
+ * it has not heard us for a timeout, and tells us in each heartbeat when
+ * it last heard us first-hand (master_age).  While we and the slaves that
+ * heard us less than timeout - 2 ticks ago are a majority, no other
+ * majority can form.  Past that we step down, two ticks ahead of the
+ * earliest vote against us (packet transit, our tick).  Its broker is
+ * stopped then, not waited for: fencing a broker slower to stop is the
+ * fence deadline's work.  The first delay
+ * of a mastership is granted: its voters only start following it then,
+ * and could not elect another before pending_claim_until (a claim window
+ * and a delay after they voted).
+ */
+static int lease_lost(const struct election *e, uint64_t now)
+{
+	size_t n = 1;
+	uint64_t lease = e->timeout - 2 * election_tick_ms(e);
+
+	if (e->p.expected_nodes == 0 || now - e->became_master_at < e->p.delay_ms)
+		return 0;
+	for (size_t i = 0; i < e->npeers; i++)
+		n += e->peers[i].acked != 0 && now - e->peers[i].acked < lease;
+	return n * 2 <= e->p.expected_nodes;
+}
+
 unsigned election_tick(struct election *e, uint64_t now)
 {
 	unsigned act = 0;
@@ -487,6 +516,13 @@ unsigned election_tick(struct election *e, uint64_t now)
 		}
 		break;
 	case EL_MASTER:
+		if (lease_lost(e, now)) {
+			lose_master(e, now, &act, "lease lost");
+			set_state(e, EL_SLAVE, &act,
+				  "not heard by a majority for %llu ms: stepping down before it may elect another",
+				  (unsigned long long)(e->timeout - e->p.delay_ms));
+			break;
+		}
 		if (election_quorum(e, now)) {
 			e->quorum_lost_since = 0;
 		} else if (e->quorum_lost_since == 0) {
@@ -729,6 +765,12 @@ unsigned election_on_packet(struct election *e, const struct wire_msg *m, uint64
 		snprintf(p->leader, sizeof(p->leader), "%s", m->target);
 	if (m->term > e->max_term)
 		e->max_term = m->term;
+
+	/* our slave heard us first-hand master_age ago: our lease */
+	if (m->type == WIRE_HEARTBEAT && e->state == EL_MASTER && m->role == WIRE_ROLE_SLAVE &&
+	    strcmp(m->target, e->p.self) == 0 && m->master_age != WIRE_AGE_NONE && now >= m->master_age &&
+	    now - m->master_age >= e->became_master_at && now - m->master_age > p->acked)
+		p->acked = now - m->master_age;
 
 	switch (m->type) {
 	case WIRE_HEARTBEAT:

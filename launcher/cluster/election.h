@@ -15,7 +15,11 @@
  *  - with expected_nodes set, a claim needs the votes of a majority (each
  *    node votes once per term, never while it follows a live master nor
  *    while it listens after a start), and a master that loses its majority
- *    for one timeout steps down;
+ *    for one timeout steps down; so does one that has not been heard
+ *    first-hand by a majority (itself included) for timeout - 2 ticks, as
+ *    its slaves report (its lease): before that majority may vote for
+ *    another, so that a master cut off from it is gone before the other
+ *    side elects one;
  *  - with p.persist, what a claim or a vote promises (voted_term and
  *    voted_for; the claim's term is our own vote) goes out only once the
  *    caller says it is durable (EL_PERSIST, election_durable()): a
@@ -96,6 +100,7 @@ struct el_peer {
 	char url[WIRE_URL_MAX + 1];
 	char leader[WIRE_ID_MAX + 1];
 	uint8_t version;         /* of its last packet (wire.h) */
+	uint64_t acked;          /* as our slave, it said it heard us first-hand then */
 };
 
 struct election {
