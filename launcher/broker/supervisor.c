@@ -113,10 +113,9 @@ static void emit_line(struct supervisor *s, struct sup_stream *st, const char *l
 		struct iovec v[2] = {{(void *)line, len}, {"\n", 1}};
 		(void)!writev(s->outfile_fd, v, 2);
 	} else {
-		/* one write per line: journald keeps lines whole */
-		FILE *to = st->is_err ? stderr : stdout;
-		fprintf(to, "broker[%ld]: %.*s\n", (long)s->pid, (int)len, line);
-		fflush(to);
+		/* one write per line: journald keeps lines whole; never
+		 * waiting for the reader, so the pipes are always drained */
+		log_broker_line(st->is_err, (long)s->pid, line, len);
 	}
 	if (*pat != '\0' && s->state == SUP_STARTING && memmem(line, len, pat, strlen(pat)) != NULL) {
 		log_info("broker ready: its output matched '%s'", pat);

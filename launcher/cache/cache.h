@@ -79,7 +79,5 @@ const char *cache_address(const struct cache *k);
 void cache_list(const struct cache *k, struct ctl_out *o);
 void cache_metrics(const struct cache *k, struct ctl_out *o);
 
-/* The heartbeat payload: the replication port, big-endian. */
-#define CACHE_HB_PAYLOAD 2
 
 #endif

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bytes.h"
+
 static uint64_t clamp(uint64_t v, uint64_t lo, uint64_t hi) { return v < lo ? lo : v > hi ? hi : v; }
 
 const char *election_state_name(enum el_state s) { return wire_role_name((uint8_t)s); }
@@ -143,6 +145,48 @@ void election_set_hold(struct election *e, unsigned hold, int on)
 		e->hold &= ~hold;
 }
 
+/*
+ * Our cluster-wide settings against the master's (settings.c): a node
+ * that times the master out sooner, counts another quorum or signs with a
+ * key the others lack would claim by other rules than the rest.  It says
+ * so and neither claims nor votes.  The last master's settings stay the
+ * reference for three timeouts after it is lost, so the odd node does not
+ * take over the moment the master dies; after that, with nobody elected,
+ * any node may claim again.  Peers that send no digest (older releases)
+ * are not compared.
+ */
+static void check_settings(struct election *e, uint64_t now, unsigned *act)
+{
+	const struct el_peer *m = NULL;
+	char before[sizeof(e->settings_master)];
+	int differ;
+
+	memcpy(before, e->settings_master, sizeof(before));
+	if (e->state == EL_MASTER) {
+		e->master_settings = 0; /* we are the reference */
+	} else if (e->master[0] != '\0' && strcmp(e->master, e->p.self) != 0 &&
+		   (m = find_peer(e, e->master)) != NULL && m->settings != 0) {
+		e->master_settings = m->settings;
+		snprintf(e->settings_master, sizeof(e->settings_master), "%s", m->id);
+		e->settings_seen = now;
+	} else if (e->master[0] == '\0' && e->master_settings != 0 && now - e->settings_seen > 3 * e->timeout) {
+		e->master_settings = 0;
+	}
+	differ = e->master_settings != 0 && e->p.settings != 0 && e->master_settings != e->p.settings;
+	/* unchanged, and against the same master */
+	if (differ == ((e->hold & EL_HOLD_SETTINGS) != 0) && (!differ || strcmp(before, e->settings_master) == 0))
+		return;
+	election_set_hold(e, EL_HOLD_SETTINGS, differ);
+	*act |= EL_HOLD_CHANGED;
+	if (differ)
+		snprintf(e->hold_reason, sizeof(e->hold_reason),
+			 "our cluster settings differ from master %s's (ours: delay %u, retries %u, expected_nodes %u; "
+			 "the protocol and key_id count too): not claiming or voting until they match",
+			 e->settings_master, e->p.delay_ms, e->p.retries, e->p.expected_nodes);
+	else
+		snprintf(e->hold_reason, sizeof(e->hold_reason), "our cluster settings match the master's again");
+}
+
 /* The caller's noclaim, or a reason of our own: no claim, no promotion as
  * a named successor, no preemption. */
 static int may_not_lead(const struct election *e)
@@ -204,6 +248,58 @@ static void check_stall(struct election *e, uint64_t now, unsigned *act)
 	e->pending_claim_until = 0;
 }
 
+uint64_t election_beat_limit(const struct election *e)
+{
+	return e->timeout - e->p.delay_ms / 2;
+}
+
+uint64_t election_fence_deadline(const struct election *e)
+{
+	return e->state == EL_MASTER ? e->last_beat + election_beat_limit(e) : 0;
+}
+
+/*
+ * A master that has not sent a heartbeat for the limit (a pause shorter
+ * than the timeout, counted from the last heartbeat, not from our last
+ * call): the others may be timing us out now, counting from the last one
+ * they heard.  Step down before sending anything as master, and listen as
+ * a node that just started: whoever they elect is heard first.
+ */
+static void check_send_gap(struct election *e, uint64_t now, unsigned *act)
+{
+	uint64_t gap = now - e->last_beat;
+
+	if (e->state != EL_MASTER || gap <= election_beat_limit(e))
+		return;
+	set_state(e, EL_LISTENING, act,
+		  "no heartbeat sent for %llu ms (limit %llu ms): the others may have timed us out; stepping down",
+		  (unsigned long long)gap, (unsigned long long)election_beat_limit(e));
+	lose_master(e, now, act, "we did not send in time");
+	e->listen_until = now + e->timeout;
+	e->pending_claim_until = 0;
+}
+
+/* Our own checks, at every call. */
+static void check_self(struct election *e, uint64_t now, unsigned *act)
+{
+	check_stall(e, now, act);
+	check_send_gap(e, now, act);
+}
+
+unsigned election_beat(struct election *e, uint64_t now)
+{
+	unsigned act = EL_SEND_HEARTBEAT;
+
+	check_self(e, now, &act);
+	return act;
+}
+
+void election_sent(struct election *e, uint8_t type, uint64_t now)
+{
+	if (e->state == EL_MASTER && type == WIRE_HEARTBEAT)
+		e->last_beat = now;
+}
+
 static void follow(struct election *e, const struct wire_msg *m, uint64_t now, unsigned *act)
 {
 	/* a new master: our heartbeat tells it at once that we heard it
@@ -227,6 +323,7 @@ static void promote(struct election *e, uint64_t now, unsigned *act, const char 
 	e->became_master_at = now;
 	for (size_t i = 0; i < e->npeers; i++)
 		e->peers[i].acked = 0; /* only what they heard of this mastership */
+	e->last_beat = now; /* nobody counts us as master before our first heartbeat */
 	e->quorum_lost_since = 0;
 	e->favored[0] = '\0';
 	*act |= EL_SEND_HEARTBEAT | EL_MASTER_CHANGED;
@@ -445,7 +542,7 @@ unsigned election_tick(struct election *e, uint64_t now)
 {
 	unsigned act = 0;
 
-	check_stall(e, now, &act);
+	check_self(e, now, &act);
 	expire_peers(e, now, &act);
 	persist_overdue(e, now, &act);
 	switch (e->state) {
@@ -534,6 +631,7 @@ unsigned election_tick(struct election *e, uint64_t now)
 		}
 		break;
 	}
+	check_settings(e, now, &act);
 	return act;
 }
 
@@ -734,7 +832,7 @@ unsigned election_on_packet(struct election *e, const struct wire_msg *m, uint64
 	unsigned act = 0;
 	struct el_peer *p;
 
-	check_stall(e, now, &act);
+	check_self(e, now, &act);
 	if (strcmp(m->node, e->p.self) == 0)
 		return act;
 	p = find_peer(e, m->node);
@@ -763,6 +861,8 @@ unsigned election_on_packet(struct election *e, const struct wire_msg *m, uint64
 	snprintf(p->url, sizeof(p->url), "%s", m->url);
 	if (m->type == WIRE_HEARTBEAT)
 		snprintf(p->leader, sizeof(p->leader), "%s", m->target);
+	if (m->type == WIRE_HEARTBEAT && m->payload_len >= WIRE_HB_PAYLOAD)
+		p->settings = bytes_get64(m->payload + WIRE_HB_SETTINGS);
 	if (m->term > e->max_term)
 		e->max_term = m->term;
 
@@ -802,6 +902,7 @@ unsigned election_on_packet(struct election *e, const struct wire_msg *m, uint64
 		on_vote(e, m, now, &act);
 		break;
 	}
+	check_settings(e, now, &act);
 	return act;
 }
 
@@ -809,7 +910,7 @@ unsigned election_resign(struct election *e, const char *target, uint64_t holddo
 {
 	unsigned act = 0;
 
-	check_stall(e, now, &act);
+	check_self(e, now, &act);
 	if (e->state == EL_MASTER)
 		resign(e, target, holddown_ms, now, &act);
 	else if (e->state == EL_CANDIDATE)
@@ -824,7 +925,7 @@ unsigned election_request_handover(struct election *e, const char *target, uint6
 	unsigned act = 0;
 	const struct el_peer *t;
 
-	check_stall(e, now, &act);
+	check_self(e, now, &act);
 	if (target == NULL || *target == '\0') {
 		/* the next in order among the live slaves */
 		const struct el_peer *best = best_slave(e, now);

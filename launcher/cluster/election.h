@@ -62,7 +62,8 @@ enum el_action {
 	EL_SEND_VOTE = 1 << 7,      /* for the claim of voted_for */
 	EL_HANDOVER_REQUESTED = 1 << 8, /* a live slave asks for mastership:
 					 * stop the broker, then election_resign(handover_target) */
-	EL_PERSIST = 1 << 9,        /* make max_term, voted_term and voted_for durable,
+	EL_HOLD_CHANGED = 1 << 9,   /* e->hold changed: e->hold_reason says why */
+	EL_PERSIST = 1 << 10,       /* make max_term, voted_term and voted_for durable,
 				     * then call election_durable(voted_term) */
 };
 
@@ -86,6 +87,7 @@ struct el_params {
 	uint64_t voted_term;
 	char voted_for[WIRE_ID_MAX + 1];
 	int persist;             /* claims and votes wait for election_durable() */
+	uint64_t settings;       /* digest of the cluster-wide settings (settings.c); 0: none */
 };
 
 struct el_peer {
@@ -101,6 +103,7 @@ struct el_peer {
 	char leader[WIRE_ID_MAX + 1];
 	uint8_t version;         /* of its last packet (wire.h) */
 	uint64_t acked;          /* as our slave, it said it heard us first-hand then */
+	uint64_t settings;       /* its settings digest (wire.h, heartbeat payload); 0: not sent */
 };
 
 struct election {
@@ -142,11 +145,18 @@ struct election {
 	int noclaim;             /* the caller forbids claims: no claim, no promotion
 				  * as a named successor, no preemption (WIRE_F_NOCLAIM) */
 	unsigned hold;           /* enum el_hold bits: no claim and no vote while any is set */
+	char hold_reason[240];   /* the last change of hold, for the log and the status */
+	/* the settings of the master we follow, or followed last (kept for
+	 * three timeouts without a master): ours must match them to claim */
+	uint64_t master_settings;
+	char settings_master[WIRE_ID_MAX + 1];
+	uint64_t settings_seen;
 	uint64_t quorum_lost_since;
 	uint64_t last_call;      /* to detect our own stalls */
 	uint64_t late_at;        /* the last call after a gap of missed ticks (0: none) */
 	uint64_t handover_sent_at;
 	uint64_t became_master_at;
+	uint64_t last_beat;      /* as master: when our last heartbeat went out */
 	char handover_target[WIRE_ID_MAX + 1];
 	/* Why the state last changed (set_state(), logged by the caller on
 	 * EL_STATE_CHANGED); also rewritten without a change of state by a
@@ -173,6 +183,23 @@ void election_set_hold(struct election *e, unsigned hold, int on);
  * caller persisted max_term, voted_term and voted_for as they were when it
  * started writing): the claim or vote waiting for it goes out. */
 unsigned election_durable(struct election *e, uint64_t term, uint64_t now);
+/*
+ * A master stops being one when it has not sent a heartbeat for longer
+ * than election_beat_limit(): the others time it out from the last
+ * heartbeat they received, at most one timeout after it went out.  The
+ * limit leaves half an interval for delivery and for the claim window's
+ * start; a master whose heartbeats go out on time never reaches it (the
+ * minimum of retries is 2: the limit is then 1.5 intervals).  The fence
+ * deadline (mastership's, for the broker's fence) is the same instant.
+ */
+uint64_t election_beat_limit(const struct election *e);
+/* The heartbeat timer: our own checks first (a stall, a master's send
+ * gap), then EL_SEND_HEARTBEAT. */
+unsigned election_beat(struct election *e, uint64_t now);
+/* A packet of ours went out at now (call after the send succeeded). */
+void election_sent(struct election *e, uint8_t type, uint64_t now);
+/* As master: the last heartbeat sent + election_beat_limit(); else 0. */
+uint64_t election_fence_deadline(const struct election *e);
 
 /* Call at least every election_tick_ms(). */
 unsigned election_tick(struct election *e, uint64_t now);

@@ -82,6 +82,9 @@ static void translate(struct heartbeat *h, unsigned a, enum el_state old, const 
 				ev->term = e->term;
 				copy_str(ev->reason, sizeof(ev->reason), e->reason);
 			}
+			/* the broker starts with its fence already set */
+			if ((ev = queue_event(h, MS_IN_FENCE)) != NULL)
+				ev->deadline = election_fence_deadline(e);
 		} else if (old == EL_MASTER) {
 			if ((ev = queue_event(h, MS_IN_LEADERSHIP_LOST)) != NULL)
 				copy_str(ev->reason, sizeof(ev->reason), e->reason);
@@ -121,6 +124,11 @@ static void translate(struct heartbeat *h, unsigned a, enum el_state old, const 
 		queue_event(h, MS_IN_PEERS_CHANGED);
 	if (a & EL_PERSIST)
 		h->persist = 1;
+	if (a & EL_HOLD_CHANGED) {
+		if ((n = note(h, HB_NOTE_WARN)) != NULL)
+			snprintf(n->text, sizeof(n->text), "%s", e->hold_reason);
+		h->changed = 1;
+	}
 }
 
 #define CALL(h, call)                                                                                               \
@@ -198,7 +206,21 @@ void heartbeat_beat(struct heartbeat *h, uint64_t now)
 	/* a failed write is tried again each delay */
 	if ((h->el.hold & EL_HOLD_PERSIST) && !h->writing)
 		h->persist = 1;
-	queue_send(h, WIRE_HEARTBEAT);
+	CALL(h, election_beat(&h->el, now));
+}
+
+void heartbeat_sent(struct heartbeat *h, uint8_t type, uint64_t now)
+{
+	struct ms_event *ev;
+
+	election_sent(&h->el, type, now);
+	if (h->el.state == EL_MASTER && type == WIRE_HEARTBEAT && (ev = queue_event(h, MS_IN_FENCE)) != NULL)
+		ev->deadline = election_fence_deadline(&h->el);
+}
+
+int heartbeat_has_events(const struct heartbeat *h)
+{
+	return h->nev > 0;
 }
 
 void heartbeat_wake(struct heartbeat *h, uint64_t now)

@@ -26,9 +26,9 @@
 
 /* What the caller logs: a role change of the election, or a new master. */
 struct hb_note {
-	enum { HB_NOTE_ROLE, HB_NOTE_MASTER, HB_NOTE_INFO } kind;
+	enum { HB_NOTE_ROLE, HB_NOTE_MASTER, HB_NOTE_INFO, HB_NOTE_WARN } kind;
 	enum el_state from, to; /* HB_NOTE_ROLE */
-	char text[200];         /* the reason, or the line */
+	char text[240];         /* the reason, or the line */
 };
 
 struct heartbeat {
@@ -80,8 +80,14 @@ void heartbeat_written(struct heartbeat *h, int ok, uint64_t now);
 void heartbeat_persist_term(struct heartbeat *h);
 /* What was written is durable up to voted term `term`. */
 void heartbeat_durable(struct heartbeat *h, uint64_t term, uint64_t now);
-/* The heartbeat timer, every delay: a heartbeat goes out. */
+/* The heartbeat timer, every delay: a heartbeat goes out, unless a master
+ * that sent none for too long steps down first (election_beat). */
 void heartbeat_beat(struct heartbeat *h, uint64_t now);
+/* A packet of this type went out at now.  As master, a heartbeat renews
+ * the fence: an MS_IN_FENCE event with election_fence_deadline(). */
+void heartbeat_sent(struct heartbeat *h, uint8_t type, uint64_t now);
+/* Events queued for mastership (by heartbeat_sent, outside node_feed). */
+int heartbeat_has_events(const struct heartbeat *h);
 /* Sends a resignation copy when one is due. */
 void heartbeat_wake(struct heartbeat *h, uint64_t now);
 /* When heartbeat_wake() is next needed (0: not). */

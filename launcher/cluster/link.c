@@ -10,14 +10,15 @@
 #include "clock.h"
 #include "log.h"
 
-void link_send(struct link *l, const struct heartbeat *hb, uint8_t type, const struct link_extra *x)
+uint64_t link_send(struct link *l, const struct heartbeat *hb, uint8_t type, const struct link_extra *x)
 {
 	struct wire_msg m;
 	uint8_t buf[WIRE_MAX_LEN];
 	size_t n;
+	uint64_t now = clock_mono_ms();
 
 	memset(&m, 0, sizeof(m));
-	heartbeat_fill(hb, type, clock_mono_ms(), &m);
+	heartbeat_fill(hb, type, now, &m);
 	m.cluster = l->filter.cluster;
 	m.boot = l->boot;
 	m.seq = ++l->seq;
@@ -32,7 +33,7 @@ void link_send(struct link *l, const struct heartbeat *hb, uint8_t type, const s
 	n = wire_encode(&m, buf, sizeof(buf));
 	if (n == 0) {
 		log_err("cannot encode a %s packet", wire_type_name(type));
-		return;
+		return 0;
 	}
 	if (l->keys != NULL)
 		auth_sign(l->keys, buf, n);
@@ -42,11 +43,12 @@ void link_send(struct link *l, const struct heartbeat *hb, uint8_t type, const s
 		if (l->send_errors == 1 || l->send_errors % 100 == 0)
 			log_warn("sending a %s failed (%llu failures so far): %s", wire_type_name(type),
 				 (unsigned long long)l->send_errors, strerror(errno));
-		return;
+		return 0;
 	}
 	l->sent++;
 	log_debug("sent %s term %llu seq %llu", wire_type_name(type), (unsigned long long)m.term,
 		  (unsigned long long)m.seq);
+	return now;
 }
 
 int link_recv(struct link *l, const struct election *el, struct wire_msg *m, struct sockaddr_in *from, int *max)

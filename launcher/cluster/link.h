@@ -33,7 +33,7 @@ struct link_extra {
 	uint64_t cache_digest;
 };
 
-void link_send(struct link *l, const struct heartbeat *hb, uint8_t type, const struct link_extra *x);
+uint64_t link_send(struct link *l, const struct heartbeat *hb, uint8_t type, const struct link_extra *x);
 /* The next accepted packet of another node (1), or 0 when the socket has
  * none left; at most max datagrams are read (a flood must not starve the
  * timers). */

@@ -50,6 +50,12 @@
  * while one is live (the newer node decides; see election.h).  A version
  * below 1 (0) is an error.
  *
+ * The heartbeat's payload (every version reads what it knows of it and
+ * ignores the rest, so it grows at its end):
+ *    0     2  the cache's replication port (0: no cache), since the first release
+ *    2     8  the digest of the cluster-wide settings (settings.c; 0 or
+ *             absent: an older node, not compared)
+ *
  * A release can therefore introduce version 2 only after every node runs a
  * release that reads it; releases before this rule (64aed0b and earlier)
  * drop any packet whose version is not 1.
@@ -71,6 +77,9 @@
 #define WIRE_MIN_LEN (WIRE_HEADER_LEN + 2 + WIRE_TRAILER_LEN)
 #define WIRE_MAX_LEN 1400 /* one datagram on any Ethernet path */
 #define WIRE_PAYLOAD_MAX (WIRE_MAX_LEN - WIRE_MIN_LEN - WIRE_URL_MAX)
+#define WIRE_HB_CACHE_PORT 0 /* offsets in a heartbeat's payload (above) */
+#define WIRE_HB_SETTINGS 2
+#define WIRE_HB_PAYLOAD 10
 
 enum wire_type {
 	WIRE_HEARTBEAT = 1, /* periodic: I am alive, my role and term */

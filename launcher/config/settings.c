@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cluster_settings.h"
 #include "wire.h"
 
 struct el_params settings_election(const struct config *c, const char *self)
@@ -19,8 +20,10 @@ struct el_params settings_election(const struct config *c, const char *self)
 	p.retries = (uint32_t)c->cluster_retries;
 	p.preempt = c->cluster_preempt;
 	p.expected_nodes = (unsigned)c->cluster_expected_nodes;
+	p.settings = settings_cluster_digest(c);
 	return p;
 }
+
 
 void settings_cache(const struct config *c, struct cache_params *p)
 {

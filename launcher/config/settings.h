@@ -15,6 +15,7 @@
 #include "transport.h"
 
 struct el_params settings_election(const struct config *c, const char *self);
+
 struct ms_params settings_mastership(const struct config *c, const char *self);
 void settings_cache(const struct config *c, struct cache_params *p);
 /* 0, or -1 when a value does not fit (config_load refuses those first). */

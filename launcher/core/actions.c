@@ -25,6 +25,8 @@ struct report_view daemon_view(struct daemon *d, char *text, size_t len)
 		.hb_jitter_max_ms = d->hb_jitter_max, .hb_count = d->hb_count, .ctl_served = d->ctl.served,
 		.ctl_refused = d->ctl.refused, .cache_entries = d->cache ? cache_entries(d->cache) : 0,
 	};
+	log_dropped(&v.log_dropped_own, &v.log_dropped_broker);
+	v.log_queued = log_queued();
 	if (text != NULL)
 		status_text(&v, text, len);
 	return v;
@@ -40,17 +42,21 @@ void daemon_publish(struct daemon *d)
 
 void daemon_send(struct daemon *d, uint8_t type)
 {
-	uint8_t payload[CACHE_HB_PAYLOAD];
+	uint8_t payload[WIRE_HB_PAYLOAD] = {0};
 	struct link_extra x = {.url = d->cfg->broker_url, .serving = d->sup.state == SUP_SERVING};
+	uint64_t at;
 
+	/* where peers reach our cache (0: none), and what it holds; the
+	 * settings every node must share */
 	if (d->cache != NULL) {
-		/* where peers reach our cache, and what it holds */
-		bytes_put16(payload, cache_repl_port(d->cache));
-		x.payload = payload;
-		x.payload_len = sizeof(payload);
+		bytes_put16(payload + WIRE_HB_CACHE_PORT, cache_repl_port(d->cache));
 		x.cache_digest = cache_digest(d->cache);
 	}
-	link_send(&d->link, &d->hb, type, &x);
+	bytes_put64(payload + WIRE_HB_SETTINGS, d->hb.el.p.settings);
+	x.payload = payload;
+	x.payload_len = sizeof(payload);
+	if ((at = link_send(&d->link, &d->hb, type, &x)) != 0)
+		heartbeat_sent(&d->hb, type, at);
 }
 
 static void run_hook(struct daemon *d, const char *cmd, const char *event, const char *role)
@@ -71,6 +77,8 @@ static void log_changes(struct daemon *d, const struct node_out *o)
 	while (heartbeat_take_note(&d->hb, &n))
 		if (n.kind == HB_NOTE_ROLE)
 			log_info("role %s -> %s (%s)", election_state_name(n.from), election_state_name(n.to), n.text);
+		else if (n.kind == HB_NOTE_WARN)
+			log_warn("%s", n.text);
 		else
 			log_info("%s", n.text);
 	for (size_t i = 0; i < o->ntransitions; i++) {
@@ -175,6 +183,7 @@ void daemon_carry_out(struct daemon *d, struct node_out *o)
 {
 	struct node_out next;
 	uint8_t type;
+	int more;
 
 	for (int round = 0; round < 16; round++) {
 		log_changes(d, o);
@@ -203,7 +212,13 @@ void daemon_carry_out(struct daemon *d, struct node_out *o)
 		node_out_clear(&next);
 		next.want_broker = o->want_broker;
 		next.broker_term = o->broker_term;
-		if (!daemon_take_reports(d, &next))
+		more = daemon_take_reports(d, &next);
+		/* what sending queued (a renewed fence) goes in at once */
+		if (heartbeat_has_events(&d->hb)) {
+			node_feed(&d->ms, &d->cl, NULL, clock_mono_ms(), &next);
+			more = 1;
+		}
+		if (!more)
 			return;
 		*o = next;
 	}

@@ -27,6 +27,11 @@
 #include "dispatch.h"
 #include "log.h"
 #include "notify.h"
+#include "cluster_settings.h"
+#include "settings.h"
+
+/* how long the exit waits for a slow reader of what is still queued */
+#define LOG_EXIT_FLUSH_MS 1500
 
 /* Datagrams read by one timer callback before it acts: more than the
  * heartbeats of ELECTION_MAX_PEERS nodes over one timeout at the default
@@ -41,8 +46,10 @@ static int read_socket(struct daemon *d, int max)
 	struct wire_msg m;
 
 	while (link_recv(&d->link, &d->hb.el, &m, &from, &max)) {
-		if (m.type == WIRE_HEARTBEAT && d->cache != NULL && m.payload_len >= CACHE_HB_PAYLOAD)
-			cache_peer_seen(d->cache, m.node, &from, bytes_get16(m.payload), m.cache_digest);
+		/* a peer without a cache sends port 0 (older ones no payload) */
+		if (m.type == WIRE_HEARTBEAT && d->cache != NULL && m.payload_len >= 2 &&
+		    bytes_get16(m.payload + WIRE_HB_CACHE_PORT) != 0)
+			cache_peer_seen(d->cache, m.node, &from, bytes_get16(m.payload + WIRE_HB_CACHE_PORT), m.cache_digest);
 		heartbeat_on_packet(&d->hb, &m, clock_mono_ms());
 		daemon_step(d, NULL);
 	}
@@ -81,6 +88,14 @@ static void hb_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		d->hb_jitter_last = late < 0 ? -late : late;
 		if (d->hb_jitter_last > d->hb_jitter_max)
 			d->hb_jitter_max = d->hb_jitter_last;
+		/* the noise measured at start, measured again: once a minute at most */
+		if (late > 0 && (d->noise_warned_at == 0 || now - d->noise_warned_at > 60000)) {
+			char why[400];
+			if (settings_noise_check(d->cfg, (uint64_t)(late * 1000.0), why, sizeof(why))) {
+				d->noise_warned_at = now;
+				log_warn("heartbeat timer: %s", why);
+			}
+		}
 	}
 	d->last_hb_at = now;
 	d->hb_count++;
@@ -206,6 +221,27 @@ static void usr1_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	dispatch_dump(&v);
 }
 
+/* log.c wants to know when stdout or stderr is writable again */
+static void log_io_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct daemon *d = w->data;
+
+	log_async_writable(w == &d->log_w[1]);
+}
+
+static void log_want_cb(void *ud, int which, int fd, int on)
+{
+	struct daemon *d = ud;
+	ev_io *w = &d->log_w[which];
+
+	ev_io_stop(d->loop, w);
+	if (on) {
+		ev_io_init(w, log_io_cb, fd, EV_WRITE);
+		w->data = d;
+		ev_io_start(d->loop, w);
+	}
+}
+
 static void start_watchers(struct daemon *d, const struct config *c)
 {
 	struct ev_loop *loop = d->loop;
@@ -268,6 +304,8 @@ int daemon_run(struct config *c, const char *ini, const struct strlist *override
 	d->ini = ini;
 	d->overrides = overrides;
 	d->started_at = clock_mono_ms();
+	/* from here on nothing waits for a slow reader of stdout or stderr */
+	log_async_start(log_want_cb, d);
 	/* heartbeats before the broker's JVM threads on a busy host: a
 	 * slightly higher priority when allowed (children go back to 0) */
 	if (getpriority(PRIO_PROCESS, 0) == 0 && setpriority(PRIO_PROCESS, 0, -5) == 0)
@@ -280,6 +318,7 @@ int daemon_run(struct config *c, const char *ini, const struct strlist *override
 		control_close(&d->ctl);
 		state_writer_close(d->writer);
 		config_free(d->cfg);
+		log_async_stop(LOG_EXIT_FLUSH_MS);
 		free(d);
 		return rc == -2 ? 1 : 2;
 	}
@@ -305,6 +344,8 @@ int daemon_run(struct config *c, const char *ini, const struct strlist *override
 	state_writer_close(d->writer);
 	log_info("stopped");
 	config_free(d->cfg);
+	/* the last lines, unless the reader is stuck rather than slow */
+	log_async_stop(LOG_EXIT_FLUSH_MS);
 	free(d);
 	return 0;
 }

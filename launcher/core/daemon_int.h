@@ -39,11 +39,13 @@ struct daemon {
 	struct status_file status;
 	struct control ctl;
 	ev_io rx_w;
+	ev_io log_w[2];             /* stdout, stderr writable: log.c's queue */
 	ev_timer hb_w, tick_w, wake_w, status_w, wd_w, extend_w;
 	ev_prepare reports_w;
 	ev_signal term_w, int_w, hup_w, usr1_w;
 	uint64_t started_at, last_hb_at, hb_count;
 	double hb_jitter_last, hb_jitter_max;
+	uint64_t noise_warned_at; /* the heartbeat timer ran late enough to warn (daemon.c) */
 	int stopped;                /* the loop has ended */
 	/* the election's promises, written off the loop (statewriter.h); and
 	 * whether the log last said that they cannot be kept (EL_HOLD_PERSIST) */

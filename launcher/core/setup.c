@@ -12,9 +12,20 @@
 #include "daemon_int.h"
 #include "log.h"
 #include "reload.h"
+#include "cluster_settings.h"
 #include "settings.h"
 #include "state.h"
 #include "wire.h"
+
+/* Timers on this host are late by the scheduling noise measured here (20
+ * ms of 1 ms sleeps); the heartbeat timer keeps measuring (daemon.c). */
+static void warn_noise(const struct config *c)
+{
+	char why[400];
+
+	if (settings_noise_check(c, clock_sleep_noise_us(20), why, sizeof(why)))
+		log_warn("%s", why);
+}
 
 /* The node's id, boot id, keys, election and mastership. */
 static int setup_cluster(struct daemon *d, const struct config *c)
@@ -52,6 +63,7 @@ static int setup_cluster(struct daemon *d, const struct config *c)
 		log_warn("failure timeout %ld ms (cluster.delay x cluster.retries): a busy host can stall this "
 			 "process that long, and a stalled master steps down; raise cluster.retries",
 			 c->cluster_delay * c->cluster_retries);
+	warn_noise(c);
 	d->link.boot = d->boot;
 	d->link.keys = d->auth ? &d->keys : NULL;
 	d->link.filter = (struct filter){.cluster = wire_cluster_digest(c->cluster_name), .boot = d->boot,

@@ -8,6 +8,18 @@
 
 #include "wire.h"
 
+
+/* The reasons of election.h's hold, as status and metrics name them. */
+static const struct {
+	unsigned bit;
+	const char *json, *metric;
+} holds[] = {
+	{EL_HOLD_DUPLICATE, "node_id_conflict", "node-id-conflict"},
+	{EL_HOLD_SETTINGS, "settings_differ", "settings-differ"},
+	{EL_HOLD_PERSIST, "cannot_persist", "cannot-persist"},
+};
+#define HOLDS (sizeof(holds) / sizeof(holds[0]))
+
 static void json_str(struct ctl_out *o, const char *s)
 {
 	ctl_printf(o, "\"");
@@ -115,6 +127,13 @@ void report_status(const struct report_view *v, int json, struct ctl_out *o)
 			   (unsigned long long)e->timeout, report_stopping(v) ? "true" : "false");
 		ctl_printf(o, ",\"quorum\":{\"expected\":%u,\"live\":%zu,\"ok\":%s}", e->p.expected_nodes, live,
 			   election_quorum(e, v->now) ? "true" : "false");
+		ctl_printf(o, ",\"hold\":{");
+		for (size_t i = 0; i < HOLDS; i++)
+			ctl_printf(o, "%s\"%s\":%s", i ? "," : "", holds[i].json, e->hold & holds[i].bit ? "true" : "false");
+		ctl_printf(o, ",\"reason\":");
+		json_str(o, e->hold ? e->hold_reason : "");
+		ctl_printf(o, "},\"settings\":{\"digest\":\"%016llx\",\"master_digest\":\"%016llx\"}",
+			   (unsigned long long)e->p.settings, (unsigned long long)e->master_settings);
 		ctl_printf(o, ",\"broker\":{\"state\":\"%s\",\"pid\":%ld,\"uptime_ms\":%llu,\"starts\":%llu,"
 			      "\"restarts\":%llu,\"crashes\":%llu,\"recent_crashes\":%u,\"last_exit\":",
 			   supervisor_state_name(s->state), (long)s->pid, (unsigned long long)broker_uptime(v),
@@ -141,6 +160,8 @@ void report_status(const struct report_view *v, int json, struct ctl_out *o)
 			   e->p.expected_nodes);
 	else
 		ctl_printf(o, "quorum:    not configured (%zu nodes live)\n", live);
+	if (e->hold)
+		ctl_printf(o, "hold:      not claiming or voting: %s\n", e->hold_reason);
 	ctl_printf(o, "broker:    %s", supervisor_state_name(s->state));
 	if (s->pid)
 		ctl_printf(o, ", pid %ld, up %llu s", (long)s->pid, (unsigned long long)(broker_uptime(v) / 1000));
@@ -233,6 +254,11 @@ void report_metrics(const struct report_view *v, struct ctl_out *o)
 	ctl_metric(o, "failover_peers", "gauge", "Live peers.", election_live(e, v->now) - 1);
 	ctl_metric(o, "failover_quorum", "gauge", "1 when this node sees a majority (or none is configured).",
 		   (unsigned long long)election_quorum(e, v->now));
+	ctl_metric_head(o, "failover_claim_hold", "gauge",
+			"1 while this reason keeps the node from claiming and voting: its node id in conflict, "
+			"settings that differ from the master's, a promise it cannot persist.");
+	for (size_t i = 0; i < HOLDS; i++)
+		ctl_printf(o, "failover_claim_hold{reason=\"%s\"} %d\n", holds[i].metric, (e->hold & holds[i].bit) != 0);
 	ctl_metric(o, "failover_promotions_total", "counter", "Promotions to master.", e->promotions);
 	ctl_metric(o, "failover_demotions_total", "counter", "Demotions from master.", e->demotions);
 	ctl_metric(o, "failover_broker_up", "gauge", "1 while a broker process runs here.",
@@ -266,6 +292,13 @@ void report_metrics(const struct report_view *v, struct ctl_out *o)
 		   v->hb_jitter_last_ms, v->hb_jitter_max_ms);
 	ctl_metric(o, "failover_heartbeats_total", "counter", "Heartbeats sent.", v->hb_count);
 	ctl_metric(o, "failover_cache_entries", "gauge", "Entries in the replicated cache.", v->cache_entries);
+	ctl_metric_head(o, "failover_log_lines_dropped_total", "counter",
+			"Output lines dropped because stdout or stderr was not read fast enough, by source.");
+	ctl_printf(o, "failover_log_lines_dropped_total{source=\"broker\"} %llu\n"
+		      "failover_log_lines_dropped_total{source=\"launcher\"} %llu\n",
+		   (unsigned long long)v->log_dropped_broker, (unsigned long long)v->log_dropped_own);
+	ctl_metric(o, "failover_log_queued_bytes", "gauge", "Output bytes waiting for stdout and stderr.",
+		   v->log_queued);
 	ctl_metric_head(o, "failover_control_requests_total", "counter", "Control requests served and refused.");
 	ctl_printf(o, "failover_control_requests_total{result=\"served\"} %llu\n"
 		      "failover_control_requests_total{result=\"refused\"} %llu\n",

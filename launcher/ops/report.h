@@ -30,6 +30,8 @@ struct report_view {
 	uint64_t hb_count;
 	unsigned long long ctl_served, ctl_refused;
 	uint64_t cache_entries;
+	uint64_t log_dropped_own, log_dropped_broker; /* output lines (log_dropped) */
+	uint64_t log_queued;               /* output bytes waiting */
 };
 
 /* SIGTERM was received: the node is on its way out. */

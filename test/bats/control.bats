@@ -87,6 +87,9 @@ json() { # json I FIELD-EXPRESSION: python over `status --json` of node I
 	assert_line --regexp '^failover_packets_received_total [1-9][0-9]*$'
 	assert_line 'failover_packets_dropped_total{reason="magic"} 0'
 	assert_line --regexp '^failover_heartbeat_jitter_ms\{stat="max"\} [0-9.]+$'
+	# the log file is read: nothing dropped
+	assert_line 'failover_log_lines_dropped_total{source="broker"} 0'
+	assert_line 'failover_log_lines_dropped_total{source="launcher"} 0'
 	# every sample line is "name{labels} value"; every metric has HELP and TYPE
 	echo "$output" | python3 -c '
 import re, sys

@@ -253,3 +253,26 @@ sigterm_handover() {
 	grep -q "Failover Manager has started" "$LAB_DIR/n2/log"
 	run ! grep -q "failure timeout" "$LAB_DIR/n2/log"
 }
+
+@test "a node whose cluster settings differ from the master's says so, and neither claims nor votes" {
+	local m m2 other
+	lab_sampler_start
+	lab_start 1
+	lab_start 2
+	m=$(lab_wait_one_master "1 2" 10)
+	lab_start 3 -o cluster.retries=$((RETRIES + 2))
+	wait_until 5 grep -q "differ from master n$m" "$LAB_DIR/n3/log"
+	lab_ctl 3 status | grep -q "^hold: *not claiming or voting: our cluster settings"
+	lab_ctl 3 status --json | grep -q '"settings_differ":true'
+	[ "$(lab_ctl 3 metrics | awk '$1 == "failover_claim_hold{reason=\"settings-differ\"}" {print $2}')" = 1 ]
+	[ "$(lab_ctl 1 metrics | awk '$1 == "failover_claim_hold{reason=\"settings-differ\"}" {print $2}')" = 0 ]
+	# the master goes: the other node with the master's settings takes over
+	other=$(echo 1 2 | tr -d "$m ")
+	kill -9 "$(lab_pid "$m")"
+	m2=$(lab_wait_one_master "$other 3" 10)
+	[ "$m2" = "$other" ]
+	sleep 1
+	[ "$(lab_role 3)" = slave ]
+	[ "$(grep -c "claiming term" "$LAB_DIR/n3/log")" = 0 ]
+	lab_sampler_check
+}

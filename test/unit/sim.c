@@ -3,6 +3,8 @@
  */
 #include "sim.h"
 
+#include "bytes.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -357,6 +359,11 @@ static void sim_send(struct sim *s, int i, uint8_t type)
 	m = &s->q[s->qn];
 	memset(m, 0, sizeof(*m));
 	heartbeat_fill(&s->nd[i].hb, type, s->now, m);
+	if (type == WIRE_HEARTBEAT) {
+		bytes_put64(s->nd[i].payload + WIRE_HB_SETTINGS, s->nd[i].hb.el.p.settings);
+		m->payload = s->nd[i].payload;
+		m->payload_len = WIRE_HB_PAYLOAD;
+	}
 	m->boot = (uint64_t)i + 1000;
 	m->seq = ++s->nd[i].seq;
 	m->version = s->nd[i].version;
@@ -365,6 +372,7 @@ static void sim_send(struct sim *s, int i, uint8_t type)
 		s->nd[i].sent[type]++;
 		s->nd[i].sent_at[type] = s->now;
 	}
+	heartbeat_sent(&s->nd[i].hb, type, s->now);
 }
 
 /* What the daemon does after node_feed: send, set the broker's wanted
@@ -389,9 +397,12 @@ static void carry_out(struct sim *s, int i, struct node_out *out)
 			break;
 		}
 		fb_want(&nd->b, out->want_broker, s->now);
-		if (!fb_take(&nd->b, s->now, &ev))
+		if (fb_take(&nd->b, s->now, &ev))
+			node_feed(&nd->ms, &nd->c, &ev, s->now, out);
+		else if (s->backend == SIM_HEARTBEAT && heartbeat_has_events(&nd->hb))
+			node_feed(&nd->ms, &nd->c, NULL, s->now, out); /* a renewed fence */
+		else
 			break;
-		node_feed(&nd->ms, &nd->c, &ev, s->now, out);
 	}
 	if (s->backend == SIM_HEARTBEAT) {
 		/* the daemon hands the write to its writer thread */

@@ -134,6 +134,7 @@ struct sim_node {
 	struct fake_broker b;
 	uint64_t at[ST_COUNT];     /* timer expiry (0: stopped) */
 	uint64_t repeat[ST_COUNT]; /* 0: one-shot */
+	uint8_t payload[WIRE_HB_PAYLOAD]; /* its heartbeats' payload (the settings digest) */
 	struct wire_msg rcv[SIM_RCVBUF];
 	size_t rhead, rn;
 	uint64_t rcv_dropped, seq;

@@ -120,7 +120,7 @@ static void fake_backoff_fired(struct supervisor *s)
 
 /* ---- the rest of the daemon, stubbed ---- */
 
-void link_send(struct link *l, const struct heartbeat *hb, uint8_t type, const struct link_extra *x)
+uint64_t link_send(struct link *l, const struct heartbeat *hb, uint8_t type, const struct link_extra *x)
 {
 	const struct supervisor *s = (const struct supervisor *)((const char *)l - offsetof(struct daemon, link) +
 								  offsetof(struct daemon, sup));
@@ -131,6 +131,7 @@ void link_send(struct link *l, const struct heartbeat *hb, uint8_t type, const s
 		if (fake_alive(s))
 			resign_sent_alive++;
 	}
+	return clock_mono_ms();
 }
 
 int hook_run(struct ev_loop *loop, const char *cmd, const struct hook_env *env, long timeout_ms)
@@ -196,6 +197,7 @@ static struct daemon *master_with_broker(void)
 	/* the election made us master (as election.c's promote() leaves it) */
 	d->hb.el.state = EL_MASTER;
 	d->hb.el.term = 5;
+	d->hb.el.last_beat = clock_mono_ms();
 	snprintf(d->hb.el.master, sizeof(d->hb.el.master), "n1");
 	snprintf(ev.node, sizeof(ev.node), "n1");
 	daemon_step(d, &ev);

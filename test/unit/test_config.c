@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "cluster_settings.h"
 #include "testutil.h"
 
 static char *const no_env[] = {NULL};
@@ -364,6 +365,38 @@ static void reload_column(void **state)
 	assert_int_equal(cfg_table[CFG_cache_mode].reload, CFG_RELOAD_LIVE);
 }
 
+/* The cluster-wide digest changes with what every node must share, not
+ * with a node's own settings; the noise warning names the settings. */
+static void cluster_digest_and_noise(void **state)
+{
+	struct fx *f = *state;
+	uint64_t base, d;
+	char why[400];
+
+	assert_int_equal(load(f, "[cluster]\ndelay = 100\nretries = 3\n", NULL), 0);
+	base = settings_cluster_digest(f->c);
+	assert_true(base != 0);
+	f->c->cluster_position = 7;
+	assert_true(settings_cluster_digest(f->c) == base);
+	f->c->cluster_retries = 4;
+	d = settings_cluster_digest(f->c);
+	assert_true(d != base);
+	f->c->cluster_retries = 3;
+	f->c->cluster_expected_nodes = 3;
+	assert_true(settings_cluster_digest(f->c) != base && settings_cluster_digest(f->c) != d);
+	f->c->cluster_expected_nodes = 0;
+	f->c->cluster_key_id = 2;
+	assert_true(settings_cluster_digest(f->c) != base);
+	f->c->cluster_key_id = 1;
+	assert_true(settings_cluster_digest(f->c) == base);
+	/* 100 ms x 3: the master steps down 150 ms late */
+	assert_int_equal(settings_master_margin_ms(f->c), 150);
+	assert_int_equal(settings_noise_check(f->c, 2000, why, sizeof(why)), 0);
+	assert_int_equal(settings_noise_check(f->c, 40000, why, sizeof(why)), 1);
+	assert_non_null(strstr(why, "cluster.retries 3"));
+	assert_non_null(strstr(why, "150 ms"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -374,7 +407,7 @@ int main(void)
 		T(repeated_keys_make_lists), T(precedence), T(interlok_failover_keys),
 		T(seed_keys_and_timeout_with_ini_delay), T(alias_conflict), T(bootstrap_bad_value), T(override_errors),
 		T(env_home_and_java_home), T(pairs_checked), T(dump_shows_origins), T(too_many_peers_refused), T(failover_env_not_configurable),
-		T(reload_column),
+		T(reload_column), T(cluster_digest_and_noise),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,8 +13,8 @@
  * Invariants, checked every simulated millisecond:
  *  - no two nodes that hear each other are master.  A paused master
  *    counts as master until its fence deadline (its last heartbeat sent +
- *    timeout - delay: past it an independent fence process has killed its
- *    broker).  "Hear each other": linked both ways, and each received a
+ *    timeout - delay / 2, election_fence_deadline(): past it a fence that
+ *    is not frozen with it has killed its broker).  "Hear each other": linked both ways, and each received a
  *    packet the other sent as master less than timeout - delay ago (what
  *    was lost is not heard: a false failover under loss is the documented
  *    limit, README).  Two running masters get one interval to settle it
@@ -270,13 +270,15 @@ static int linked(const struct sim *s, int a, int b)
 }
 
 /* Counts as master: the election says so, and its fence deadline has not
- * passed (for a live master it never has: it heartbeats every delay). */
+ * passed (for a live master it never has: it heartbeats every delay).
+ * The deadline is the election's (the last heartbeat sent + timeout -
+ * delay / 2): past it, a fence that is not frozen with the launcher has
+ * killed the broker. */
 static int counts_as_master(const struct stress *x, int i)
 {
 	const struct sim_node *nd = &x->s->nd[i];
 
-	return nd->up && nd->hb.el.state == EL_MASTER &&
-	       x->s->now < nd->sent_at[WIRE_HEARTBEAT] + x->timeout - x->delay;
+	return nd->up && nd->hb.el.state == EL_MASTER && x->s->now < election_fence_deadline(&nd->hb.el);
 }
 
 static void check(struct stress *x)
