@@ -462,6 +462,45 @@ static void persist_overdue(struct election *e, uint64_t now, unsigned *act)
 	}
 }
 
+/*
+ * A live peer whose last packet said it is master (the best of them, as
+ * two masters would settle it).  We may follow another, or none: after a
+ * partition heals, a slave follows the master of its old side (a higher
+ * term) and ignores this one's heartbeats; when that master is lost, this
+ * one is still alive, and a claim would make a second master beside it
+ * (the stress found slaves claiming with such a master's heartbeat a few
+ * ms old, and a paused one's within its fence deadline).
+ */
+static const struct el_peer *live_master_peer(const struct election *e, uint64_t now)
+{
+	const struct el_peer *best = NULL;
+
+	for (size_t i = 0; i < e->npeers; i++) {
+		const struct el_peer *p = &e->peers[i];
+		if (!election_peer_live(e, p, now) || p->role != EL_MASTER)
+			continue;
+		if (best == NULL || wins(p->term, p->position, p->id, best->term, best->position, best->id))
+			best = p;
+	}
+	return best;
+}
+
+/* No master followed, but a live one heard: follow it (heard first-hand,
+ * when its last packet came). */
+static void adopt_live_master(struct election *e, uint64_t now, unsigned *act)
+{
+	const struct el_peer *p = live_master_peer(e, now);
+
+	if (p == NULL || master_alive(e, now))
+		return;
+	snprintf(e->master, sizeof(e->master), "%s", p->id);
+	e->term = p->term;
+	e->master_seen = e->master_heard = p->last_seen;
+	e->pending_claim_until = 0;
+	e->silent[0] = '\0';
+	*act |= EL_MASTER_CHANGED;
+}
+
 static void maybe_claim(struct election *e, uint64_t now, unsigned *act)
 {
 	unsigned k;
@@ -469,6 +508,8 @@ static void maybe_claim(struct election *e, uint64_t now, unsigned *act)
 
 	if (may_not_lead(e) || now < e->holddown_until || now < e->pending_claim_until || !election_quorum(e, now))
 		return;
+	if (live_master_peer(e, now) != NULL)
+		return; /* never a claim beside a live master (adopt_live_master) */
 	/* a newer node may elect by rules we do not know (a new message, a
 	 * longer claim window, a vote we cannot read): a claim of ours could
 	 * overlap its master's.  It claims; we follow it (see election.h) */
@@ -568,6 +609,7 @@ unsigned election_tick(struct election *e, uint64_t now)
 			memcpy(e->silent, id, sizeof(id));
 			e->silent_seen = seen;
 		}
+		adopt_live_master(e, now, &act);
 		if (master_alive(e, now)) {
 			const struct el_peer *m = find_peer(e, e->master);
 			if (e->p.preempt && !may_not_lead(e) && m != NULL && ranks_before(e->p.position, e->p.self, m->position, m->id) &&
