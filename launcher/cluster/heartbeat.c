@@ -183,10 +183,22 @@ int heartbeat_take_persist(struct heartbeat *h, struct hb_persist *out, uint64_t
 	return 1;
 }
 
+/* EL_HOLD_PERSIST on or off, with the reason the status shows (the
+ * daemon logs the error itself) */
+static void persist_hold(struct heartbeat *h, int on, const char *why)
+{
+	if (((h->el.hold & EL_HOLD_PERSIST) != 0) == on)
+		return;
+	election_set_hold(&h->el, EL_HOLD_PERSIST, on);
+	snprintf(h->el.hold_reason, sizeof(h->el.hold_reason), "%s", why);
+	h->changed = 1;
+}
+
 void heartbeat_written(struct heartbeat *h, int ok, uint64_t now)
 {
 	h->writing = 0;
-	election_set_hold(&h->el, EL_HOLD_PERSIST, !ok);
+	persist_hold(h, !ok, ok ? "the election state is persisted again"
+			       : "the election state cannot be persisted in state_dir (a write failed)");
 	if (ok)
 		heartbeat_durable(h, h->write_term, now);
 }
@@ -202,7 +214,7 @@ void heartbeat_beat(struct heartbeat *h, uint64_t now)
 	 * stalled disk): the claims and votes it was for are withdrawn
 	 * (election.h), and no more are made until a write succeeds */
 	if (h->writing && now - h->write_started >= h->el.p.delay_ms)
-		election_set_hold(&h->el, EL_HOLD_PERSIST, 1);
+		persist_hold(h, 1, "the election state cannot be persisted in state_dir (a write takes over a delay)");
 	/* a failed write is tried again each delay */
 	if ((h->el.hold & EL_HOLD_PERSIST) && !h->writing)
 		h->persist = 1;
