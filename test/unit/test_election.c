@@ -1095,6 +1095,61 @@ static void no_claim_nor_vote_without_persistence(void **state)
 	assert_one_master_after(&s, 1000);
 }
 
+/* Found by the stress (seed 1986, no quorum): after a partition, n2
+ * follows n3, the master of the other side (a higher term), and ignores
+ * the heartbeats of n1, the master of the side it rejoined.  When n3 is
+ * lost, n2 must follow n1, heard a moment ago, not claim beside it. */
+static void a_slave_follows_a_live_master_when_its_own_is_lost(void **state)
+{
+	struct sim s;
+
+	(void)state;
+	sim_init(&s, 3, 100, 5);
+	assert_int_equal(sim_until_master(&s, 5000, NULL), 0);
+	s.nd[2].group = 1;
+	sim_run(&s, 1500);
+	assert_int_equal(EL(&s, 2).state, EL_MASTER); /* its own side, term 2 */
+	s.nd[1].group = 1;
+	sim_run(&s, 300);
+	assert_string_equal(EL(&s, 1).master, "n3");
+	s.nd[1].group = 0;
+	/* n1 is paused (within its fence deadline) when n2 loses n3: nobody
+	 * answers a claim */
+	while (EL(&s, 1).master_seen + EL(&s, 1).timeout > s.now + 20)
+		sim_step(&s);
+	s.nd[0].frozen = 1;
+	sim_run(&s, 300);
+	s.nd[0].frozen = 0;
+	sim_run(&s, 3000);
+	assert_int_equal(EL(&s, 1).promotions, 0);
+	assert_int_equal(EL(&s, 1).state, EL_SLAVE);
+	assert_string_equal(EL(&s, 1).master, "n1");
+	assert_int_equal(EL(&s, 0).state, EL_MASTER);
+}
+
+/* Found by the stress (seed 4, no quorum): n1 resigns naming n2 while
+ * n2's loop is paused; n3 claims and wins meanwhile.  n2 wakes and reads
+ * its backlog in order: the old resignation must not make it promote at
+ * once in the term n3 won (n3's claim is still unread behind it). */
+static void a_woken_successor_claims_instead_of_promoting_at_once(void **state)
+{
+	struct sim s;
+
+	(void)state;
+	sim_init(&s, 3, 100, 3);
+	settle_n1_master(&s);
+	s.nd[1].frozen = 1;
+	sim_event(&s, 0, MS_IN_RESIGN, "n2", NULL);
+	while (EL(&s, 2).state != EL_MASTER)
+		sim_step(&s);
+	sim_run(&s, 50);
+	s.nd[1].frozen = 0;
+	sim_run(&s, 2000);
+	assert_int_equal(EL(&s, 1).promotions, 0);
+	assert_int_equal(EL(&s, 2).state, EL_MASTER);
+	assert_int_equal(s.longest_overlap, 0);
+}
+
 /* A master frozen for longer than the failure timeout: another takes over.
  * When the whole node was frozen (a VM pause: its JVM serves nobody) and
  * the broker is killed on the spot, there are never two live brokers: the
@@ -1384,6 +1439,8 @@ int main(void)
 		cmocka_unit_test(paused_candidate_does_not_promote_in_an_old_term),
 		cmocka_unit_test(vote_kept_across_a_restart),
 		cmocka_unit_test(no_claim_nor_vote_without_persistence),
+		cmocka_unit_test(a_slave_follows_a_live_master_when_its_own_is_lost),
+		cmocka_unit_test(a_woken_successor_claims_instead_of_promoting_at_once),
 		cmocka_unit_test(long_freeze_never_two_live_brokers),
 		cmocka_unit_test(stop_master_with_a_slow_broker),
 		cmocka_unit_test(broker_failure_hands_over),
