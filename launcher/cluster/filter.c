@@ -11,7 +11,7 @@
 
 const char *const filter_drop_names[DROP_COUNT] = {
 	"ok", "short", "magic", "version", "type", "length", "field", "foreign-cluster", "duplicate-node-id",
-	"unauthenticated", "bad-tag", "replay",
+	"unauthenticated", "bad-tag", "replay", "other-boot",
 };
 
 static enum filter_verdict drop(struct filter *f, enum drop_reason r, const struct sockaddr_in *from)
@@ -26,29 +26,31 @@ static enum filter_verdict drop(struct filter *f, enum drop_reason r, const stru
 	return FILTER_DROP;
 }
 
-/* Strictly increasing sequence numbers per sender and boot. */
-static int fresh(struct filter *f, const struct wire_msg *m)
+/* Replay protection (replay.h), with what it finds worth a line: why the
+ * packet is dropped, or DROP_DECODE_BASE ("ok") when it is not. */
+static enum drop_reason fresh(struct filter *f, const struct election *el, const struct wire_msg *m, uint64_t now)
 {
-	struct filter_seen *s = NULL;
+	int below;
+	enum replay_verdict v = replay_check(&f->seen, m->node, m->boot, m->seq, now, el->timeout, &below);
 
-	for (size_t i = 0; i < f->nseen; i++)
-		if (strcmp(f->seen[i].node, m->node) == 0)
-			s = &f->seen[i];
-	if (s == NULL) {
-		if (f->nseen == FILTER_SEEN_MAX)
-			s = &f->seen[m->seq % FILTER_SEEN_MAX]; /* forget someone long gone, not the table */
-		else
-			s = &f->seen[f->nseen++];
-		snprintf(s->node, sizeof(s->node), "%s", m->node);
-		s->boot = m->boot;
-		s->seq = m->seq;
-		return 1;
+	if (v == REPLAY_RESTART)
+		log_info("node %s restarted: hearing its new run", m->node);
+	if (below)
+		log_warn("node %s restarted with a boot id below its previous run's (its clock was stepped back?, or "
+			 "another launcher with its id stopped): heard again",
+			 m->node);
+	if (v == REPLAY_TWO_BOOTS) {
+		f->two_boots++;
+		if (f->two_boots_warned_at == 0 || now - f->two_boots_warned_at > 10000) {
+			f->two_boots_warned_at = now;
+			log_err("two launchers send as node %s (a second live boot; %llu such packets so far): the one "
+				"heard first is followed; give every node its own cluster.node",
+				m->node, (unsigned long long)f->two_boots);
+		}
 	}
-	if (m->boot < s->boot || (m->boot == s->boot && m->seq <= s->seq))
-		return 0;
-	s->boot = m->boot;
-	s->seq = m->seq;
-	return 1;
+	if (replay_accepted(v))
+		return DROP_DECODE_BASE;
+	return v == REPLAY_OLD ? DROP_REPLAY : DROP_OTHER_BOOT;
 }
 
 /*
@@ -88,6 +90,7 @@ enum filter_verdict filter_packet(struct filter *f, const uint8_t *buf, size_t n
 				  const struct election *el, uint64_t now, struct wire_msg *m)
 {
 	enum wire_error err;
+	enum drop_reason why;
 
 	f->received++;
 	err = wire_decode(buf, n, m);
@@ -103,15 +106,16 @@ enum filter_verdict filter_packet(struct filter *f, const uint8_t *buf, size_t n
 	}
 	if (m->boot == f->boot && strcmp(m->node, f->node) == 0)
 		return FILTER_OWN;
-	if (!fresh(f, m))
-		return drop(f, DROP_REPLAY, from);
+	/* our id from another boot, even one below ours: another process
+	 * (its clock may lag ours by more than our runs), not taken for our
+	 * own past replayed, which would hide a live duplicate from us.  The
+	 * cost: someone who recorded our earlier run's packets can make a
+	 * starting node exit (replay.h: the newer goes) */
+	if ((why = fresh(f, el, m, now)) != DROP_DECODE_BASE)
+		return drop(f, why, from);
 	if (strcmp(m->node, f->node) == 0) {
 		drop(f, DROP_DUPLICATE_ID, from);
-		if (f->dup_warned_at == 0 || now - f->dup_warned_at > 10000) {
-			f->dup_warned_at = now;
-			log_err("another launcher uses our node id %s: give every node its own cluster.node", f->node);
-		}
-		return FILTER_DROP;
+		return FILTER_DUPLICATE;
 	}
 	log_debug("received %s from %s role %s term %llu", wire_type_name(m->type), m->node, wire_role_name(m->role),
 		  (unsigned long long)m->term);

@@ -61,8 +61,11 @@ int link_recv(struct link *l, const struct election *el, struct wire_msg *m, str
 		--*max;
 		if (n < 0)
 			return 0;
-		if (filter_packet(&l->filter, buf, (size_t)n, from, el, clock_mono_ms(), m) == FILTER_ACCEPT)
-			return 1;
+		enum filter_verdict v = filter_packet(&l->filter, buf, (size_t)n, from, el, clock_mono_ms(), m);
+		if (v == FILTER_ACCEPT)
+			return LINK_PACKET;
+		if (v == FILTER_DUPLICATE)
+			return LINK_DUPLICATE;
 	}
 	return 0;
 }

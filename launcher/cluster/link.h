@@ -34,7 +34,9 @@ struct link_extra {
 };
 
 uint64_t link_send(struct link *l, const struct heartbeat *hb, uint8_t type, const struct link_extra *x);
-/* The next accepted packet of another node (1), or 0 when the socket has
+enum { LINK_PACKET = 1, LINK_DUPLICATE = 2 };
+/* The next accepted packet of another node (LINK_PACKET), or of another
+ * process with our node id (LINK_DUPLICATE: see filter.h), or 0 when the socket has
  * none left; at most max datagrams are read (a flood must not starve the
  * timers). */
 int link_recv(struct link *l, const struct election *el, struct wire_msg *m, struct sockaddr_in *from, int *max);

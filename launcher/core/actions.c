@@ -24,6 +24,7 @@ struct report_view daemon_view(struct daemon *d, char *text, size_t len)
 		.send_errors = d->link.send_errors, .hb_jitter_last_ms = d->hb_jitter_last,
 		.hb_jitter_max_ms = d->hb_jitter_max, .hb_count = d->hb_count, .ctl_served = d->ctl.served,
 		.ctl_refused = d->ctl.refused, .cache_entries = d->cache ? cache_entries(d->cache) : 0,
+		.conflict_with = d->conflict.addr, .conflict_heard_at = d->conflict.dup.heard_at,
 	};
 	log_dropped(&v.log_dropped_own, &v.log_dropped_broker);
 	v.log_queued = log_queued();

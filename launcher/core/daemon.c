@@ -44,8 +44,13 @@ static int read_socket(struct daemon *d, int max)
 {
 	struct sockaddr_in from;
 	struct wire_msg m;
+	int got;
 
-	while (link_recv(&d->link, &d->hb.el, &m, &from, &max)) {
+	while ((got = link_recv(&d->link, &d->hb.el, &m, &from, &max)) != 0) {
+		if (got == LINK_DUPLICATE) {
+			daemon_duplicate(d, &m, &from);
+			continue;
+		}
 		/* a peer without a cache sends port 0 (older ones no payload) */
 		if (m.type == WIRE_HEARTBEAT && d->cache != NULL && m.payload_len >= 2 &&
 		    bytes_get16(m.payload + WIRE_HB_CACHE_PORT) != 0)
@@ -111,6 +116,7 @@ static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	struct daemon *d = w->data;
 
 	drain(d);
+	daemon_conflict_tick(d);
 	heartbeat_tick(&d->hb, clock_mono_ms());
 	daemon_step(d, NULL);
 }
@@ -343,9 +349,10 @@ int daemon_run(struct config *c, const char *ini, const struct strlist *override
 	transport_close(&d->link.tr);
 	state_writer_close(d->writer);
 	log_info("stopped");
+	rc = d->exit_code;
 	config_free(d->cfg);
 	/* the last lines, unless the reader is stuck rather than slow */
 	log_async_stop(LOG_EXIT_FLUSH_MS);
 	free(d);
-	return 0;
+	return rc;
 }

@@ -16,10 +16,18 @@
 #include "mastership.h"
 #include "node.h"
 #include "reload.h"
+#include "replay.h"
 #include "report.h"
 #include "status.h"
 #include "statewriter.h"
 #include "supervisor.h"
+
+/* Another process with our node id (conflict.c). */
+struct conflict {
+	struct replay_dup dup;      /* held: EL_HOLD_DUPLICATE set, we are the older */
+	char addr[16];              /* its address */
+	uint64_t packets;           /* its packets heard, ever */
+};
 
 struct daemon {
 	struct ev_loop *loop;
@@ -52,6 +60,8 @@ struct daemon {
 	struct state_writer *writer;
 	int persist_held;
 	char persist_error[128];
+	struct conflict conflict;
+	int exit_code;              /* daemon_run's, when not 0 */
 };
 
 /* Opens the state directory, the control socket, the cluster's parts, the
@@ -84,5 +94,13 @@ void daemon_feed(struct daemon *d, const struct ms_event *ev, struct node_out *o
 /* One event (NULL: only what the cluster backend queued) and all that
  * follows from it. */
 void daemon_step(struct daemon *d, const struct ms_event *ev);
+
+/* conflict.c: a packet of another process with our node id (the filter's
+ * FILTER_DUPLICATE), from `from`: the newer of the two (replay.h) exits
+ * with status 1 naming the other's address; the older holds (no claim, no
+ * vote: EL_HOLD_DUPLICATE) until daemon_conflict_tick, at every tick,
+ * finds the other silent for one failure timeout. */
+void daemon_duplicate(struct daemon *d, const struct wire_msg *m, const struct sockaddr_in *from);
+void daemon_conflict_tick(struct daemon *d);
 
 #endif

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "reload.h"
 #include "cluster_settings.h"
+#include "replay.h"
 #include "settings.h"
 #include "state.h"
 #include "wire.h"
@@ -35,18 +36,29 @@ static int setup_cluster(struct daemon *d, const struct config *c)
 	struct ms_params mp;
 	uint16_t r;
 	uint64_t mt;
+	uint64_t past;
 
 	if (state_node_id(c->cluster_state_dir, c->cluster_node, d->node, sizeof(d->node), err, sizeof(err)) != 0) {
 		log_err("%s", err);
 		return -1;
 	}
-	/* wall-clock ms in the high 48 bits, 16 random bits: a later boot has
-	 * a larger id, which replay protection relies on */
+	/* wall-clock ms in the high 48 bits, 16 random bits, and above the
+	 * last boot kept here: a later boot has a larger id whatever the
+	 * clock did (stepped back by NTP, a VM snapshot restored), and the
+	 * others hear it at once (replay.h).  Kept before the first packet. */
 	if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r)) {
 		log_err("getrandom: %s", strerror(errno));
 		return -1;
 	}
-	d->boot = clock_wall_ms() << 16 | r;
+	past = state_read_boot(c->cluster_state_dir);
+	d->boot = replay_next_boot(clock_wall_ms(), r, past);
+	if (d->boot == past + 1)
+		log_warn("the clock is behind this node's previous run: boot id %llu follows the last one kept in %s",
+			 (unsigned long long)d->boot, c->cluster_state_dir);
+	if (state_write_boot(c->cluster_state_dir, d->boot) != 0)
+		/* the others still hear a lower boot of ours, one failure timeout
+		 * after our last packet (replay.h) */
+		log_warn("cannot keep the boot id in %s/boot: %s", c->cluster_state_dir, strerror(errno));
 	if (strcmp(c->cluster_auth, "hmac") == 0) {
 		if (auth_init() != 0 || auth_load(&d->keys, c->cluster_key_file, (int)c->cluster_key_id, err, sizeof(err)) != 0) {
 			log_err("%s", err);

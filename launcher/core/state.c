@@ -192,3 +192,22 @@ int state_write_election(const char *dir, uint64_t max_term, uint64_t voted_term
 		return -1;
 	return sync_dir(dir);
 }
+
+uint64_t state_read_boot(const char *dir)
+{
+	char path[4200], buf[64];
+
+	snprintf(path, sizeof(path), "%s/boot", dir);
+	if (read_small(path, buf, sizeof(buf)) != 0)
+		return 0;
+	return strtoull(buf, NULL, 10);
+}
+
+int state_write_boot(const char *dir, uint64_t boot)
+{
+	char path[4200], buf[64];
+	int n = snprintf(buf, sizeof(buf), "%llu\n", (unsigned long long)boot);
+
+	snprintf(path, sizeof(path), "%s/boot", dir);
+	return state_write_file(path, buf, (size_t)n, 1);
+}

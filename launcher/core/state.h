@@ -7,6 +7,7 @@
  * Formats, and how they may change (every release since the first reads
  * what later ones write, and the other way round):
  *  - node-id: the id and a newline.  term: the decimal term and a newline.
+ *    boot: the last boot id this node used, decimal, and a newline.
  *    Single-value files carry no version, and their format is frozen:
  *    releases up to 64aed0b read the whole of node-id as the id (and would
  *    make up a new id if it held more), and the leading number of term.
@@ -40,6 +41,9 @@ int state_read_election(const char *dir, uint64_t *max_term, uint64_t *voted_ter
 /* The election file then the term file (max_term), each durable
  * (file and directory fsync'd) before this returns 0; -1 with errno. */
 int state_write_election(const char *dir, uint64_t max_term, uint64_t voted_term, const char *voted_for);
+/* The last boot id kept (0: none), and a new one kept (fsync, rename). */
+uint64_t state_read_boot(const char *dir);
+int state_write_boot(const char *dir, uint64_t boot);
 int state_write_term(const char *dir, uint64_t term);
 /* Writes path atomically (path.tmp, fsync, rename). */
 int state_write_file(const char *path, const char *text, size_t len, int sync);

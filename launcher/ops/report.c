@@ -40,6 +40,16 @@ int report_stopping(const struct report_view *v)
 	return mastership_exiting(v->ms);
 }
 
+int report_conflict(const struct report_view *v)
+{
+	return (v->el->hold & EL_HOLD_DUPLICATE) != 0;
+}
+
+static const char *conflict_with(const struct report_view *v)
+{
+	return v->conflict_with != NULL ? v->conflict_with : "";
+}
+
 static const char *master_url(const struct report_view *v)
 {
 	const struct el_peer *p;
@@ -144,6 +154,10 @@ void report_status(const struct report_view *v, int json, struct ctl_out *o)
 			      "\"peers\":",
 			   (unsigned long long)v->cache_entries, WIRE_VERSION, election_newer_live(e, v->now));
 		peers_json(v, o);
+		ctl_printf(o, ",\"conflict\":{\"node_id\":%s,\"with\":", report_conflict(v) ? "true" : "false");
+		json_str(o, report_conflict(v) ? conflict_with(v) : "");
+		ctl_printf(o, ",\"heard_ms_ago\":%llu}",
+			   report_conflict(v) ? (unsigned long long)(v->now - v->conflict_heard_at) : 0ULL);
 		ctl_printf(o, ",\"promotions\":%llu,\"demotions\":%llu}\n", (unsigned long long)e->promotions,
 			   (unsigned long long)e->demotions);
 		return;
@@ -151,6 +165,10 @@ void report_status(const struct report_view *v, int json, struct ctl_out *o)
 	ctl_printf(o, "node:      %s (cluster %s, position %u)\n", v->node, v->cluster_name, e->p.position);
 	ctl_printf(o, "role:      %s%s\n", election_state_name(e->state), report_stopping(v) ? " (stopping)" : "");
 	ctl_printf(o, "status:    %s\n", v->status_text);
+	if (report_conflict(v))
+		ctl_printf(o, "conflict:  node id %s is also used by the launcher at %s (heard %llu ms ago): not "
+			      "claiming, not voting; give every node its own cluster.node\n",
+			   v->node, conflict_with(v), (unsigned long long)(v->now - v->conflict_heard_at));
 	ctl_printf(o, "mastership: %s (%s)\n", mastership_state_name(v->ms->state), v->ms->reason);
 	ctl_printf(o, "term:      %llu\n", (unsigned long long)term);
 	ctl_printf(o, "master:    %s%s%s\n", e->master[0] ? e->master : "none", *master_url(v) ? " at " : "",
@@ -277,6 +295,12 @@ void report_metrics(const struct report_view *v, struct ctl_out *o)
 	for (int i = 1; i < DROP_COUNT; i++)
 		ctl_printf(o, "failover_packets_dropped_total{reason=\"%s\"} %llu\n", filter_drop_names[i],
 			   (unsigned long long)v->filter->dropped[i]);
+	ctl_metric(o, "failover_node_id_conflict", "gauge",
+		   "1 while another launcher uses this node's id (this node neither claims nor votes).",
+		   (unsigned long long)report_conflict(v));
+	ctl_metric(o, "failover_packets_two_boots_total", "counter",
+		   "Packets of a peer's id from a second live process (two launchers share that id).",
+		   v->filter->two_boots);
 	ctl_metric(o, "failover_protocol_version", "gauge", "The cluster protocol version this node speaks.",
 		   (unsigned long long)WIRE_VERSION);
 	ctl_metric(o, "failover_peers_newer_protocol", "gauge",

@@ -32,7 +32,14 @@ struct report_view {
 	uint64_t cache_entries;
 	uint64_t log_dropped_own, log_dropped_broker; /* output lines (log_dropped) */
 	uint64_t log_queued;               /* output bytes waiting */
+	/* another process uses our node id and we hold (EL_HOLD_DUPLICATE):
+	 * its address, and when it was last heard (monotonic ms) */
+	const char *conflict_with;
+	uint64_t conflict_heard_at;
 };
+
+/* The node-id conflict in *v: 1 while this node holds for it. */
+int report_conflict(const struct report_view *v);
 
 /* SIGTERM was received: the node is on its way out. */
 int report_stopping(const struct report_view *v);

@@ -21,13 +21,14 @@ void status_write(struct status_file *f, const struct report_view *v)
 	int n = snprintf(buf, sizeof(buf),
 			 "node=%s\nrole=%s\nterm=%llu\nmaster=%s\npeers=%zu\nquorum=%s\npid=%ld\npromotions=%llu\n"
 			 "demotions=%llu\nbroker=%s\nbroker_pid=%ld\nbroker_starts=%llu\nbroker_restarts=%llu\n"
-			 "broker_last_exit=%s\nprotocol=%d\nnewer_peers=%zu\n",
+			 "broker_last_exit=%s\nprotocol=%d\nnewer_peers=%zu\nconflict=%s\n",
 			 v->node, v->stopped ? "stopped" : election_state_name(e->state),
 			 (unsigned long long)(e->state == EL_MASTER || e->master[0] ? e->term : e->max_term), e->master,
 			 election_live(e, v->now) - 1, election_quorum(e, v->now) ? "yes" : "no", (long)getpid(),
 			 (unsigned long long)e->promotions, (unsigned long long)e->demotions,
 			 supervisor_state_name(s->state), (long)s->pid, (unsigned long long)s->starts,
-			 (unsigned long long)s->restarts, s->last_exit, WIRE_VERSION, election_newer_live(e, v->now));
+			 (unsigned long long)s->restarts, s->last_exit, WIRE_VERSION, election_newer_live(e, v->now),
+			 report_conflict(v) ? "node-id" : "");
 
 	if (n < 0 || (size_t)n >= sizeof(buf) || strcmp(buf, f->last) == 0)
 		return;

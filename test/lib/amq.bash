@@ -22,7 +22,7 @@ amq_ini() {
 		-e "s|^property = activemq.brokername=.*|property = activemq.brokername=n$i|" \
 		-e "s|^working_dir = .*|working_dir = $LAB_DIR/n$i/amq|" \
 		-e "s|^url = .*|url = tcp://$addr:$AMQ_PORT|" \
-		-e "s|^node = .*|node = n$i|" \
+		-e "s|^node =.*|node = n$i|" \
 		-e "s|^interface =.*|interface = eth0|" \
 		-e "s|^delay = .*|delay = ${LAB_DELAY:-250}|" \
 		-e "s|^retries = .*|retries = ${LAB_RETRIES:-4}|" \

@@ -345,6 +345,9 @@ lab_logs() {
 # orphans it inherits, so kill -0 alone would call a dead broker alive.
 lab_alive() {
 	local stat
+	# no pid (a node never started): "/proc//stat" would be the kernel's
+	# own /proc/stat, and the node alive
+	[ -n "$1" ] || return 1
 	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
 	stat=${stat##*) }
 	[ "${stat%% *}" != Z ]

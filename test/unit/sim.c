@@ -364,7 +364,7 @@ static void sim_send(struct sim *s, int i, uint8_t type)
 		m->payload = s->nd[i].payload;
 		m->payload_len = WIRE_HB_PAYLOAD;
 	}
-	m->boot = (uint64_t)i + 1000;
+	m->boot = s->filter ? s->nd[i].boot : (uint64_t)i + 1000;
 	m->seq = ++s->nd[i].seq;
 	m->version = s->nd[i].version;
 	s->qfrom[s->qn++] = i;
@@ -435,13 +435,66 @@ static void callback(struct sim *s, int i, const struct ms_event *ev, struct nod
  * before the next is read; nodes given a newer version run this same
  * code, so among themselves they speak as equals: only the others see the
  * newer version. */
+/* Another process with our node id, as the daemon's conflict.c takes it:
+ * the newer exits (as on SIGTERM), the older holds. */
+static void duplicate(struct sim *s, int i, const struct wire_msg *m, struct node_out *out)
+{
+	struct sim_node *nd = &s->nd[i];
+	struct ms_event ev;
+
+	if (nd->exited || mastership_exiting(&nd->ms))
+		return;
+	election_set_hold(&nd->hb.el, EL_HOLD_DUPLICATE, 1);
+	if (replay_dup_heard(&nd->dup, nd->hb.el.state == EL_LISTENING, nd->boot, m->role, m->boot, s->now)) {
+		nd->dup_exits++;
+		memset(&ev, 0, sizeof(ev));
+		ev.type = MS_IN_STOP;
+		callback(s, i, &ev, out);
+		return;
+	}
+	callback(s, i, NULL, out);
+}
+
+/* The daemon's filter (filter.c) on what the bus delivered: 1 to read it. */
+static int filter(struct sim *s, int i, const struct wire_msg *m, struct node_out *out)
+{
+	struct sim_node *nd = &s->nd[i];
+	int self = strcmp(m->node, nd->hb.el.p.self) == 0;
+	enum replay_verdict v;
+
+	if (!s->filter)
+		return 1;
+	if (self && m->boot == nd->boot)
+		return 0;
+	v = replay_check(&nd->seen, m->node, m->boot, m->seq, s->now, nd->hb.el.timeout, NULL);
+	if (v == REPLAY_TWO_BOOTS)
+		nd->two_boots++;
+	if (!replay_accepted(v)) {
+		if (v == REPLAY_OLD)
+			nd->drop_old++;
+		else
+			nd->drop_other++;
+		return 0;
+	}
+	if (self) {
+		duplicate(s, i, m, out);
+		return 0;
+	}
+	return 1;
+}
+
 static void read_packet(struct sim *s, int i, const struct wire_msg *m, struct node_out *out)
 {
 	struct sim_node *nd = &s->nd[i];
 	struct wire_msg c = *m;
 	uint64_t from = m->boot - 1000;
 
-	if (from < SIM_N) {
+	if (s->filter) {
+		if (!filter(s, i, m, out))
+			return;
+	} else if (from < SIM_N) {
+		/* without the filter, its order still: an older sequence
+		 * number than one read (jitter reorders) is dropped */
 		if (m->seq <= nd->seq_seen[from]) {
 			nd->reordered_dropped++;
 			return;
@@ -500,6 +553,8 @@ static void fire(struct sim *s, int i, enum sim_timer t)
 	switch (t) {
 	case ST_TICK:
 		trace(nd, 'T');
+		if (s->filter && replay_dup_tick(&nd->dup, s->now, nd->hb.el.timeout))
+			election_set_hold(&nd->hb.el, EL_HOLD_DUPLICATE, 0);
 		heartbeat_tick(&nd->hb, s->now);
 		callback(s, i, NULL, &out);
 		break;
@@ -629,6 +684,15 @@ void sim_start(struct sim *s, int i, struct el_params p)
 	heartbeat_init(&nd->hb, &p, s->now);
 	node_reset(s, i);
 	nd->seq = ++nd->boots << 32;
+	if (s->filter) {
+		/* the daemon's setup.c: a boot id above the last one kept */
+		uint64_t wall = (uint64_t)((int64_t)(SIM_WALL_EPOCH + s->now) + nd->clock_offset);
+
+		nd->boot = replay_next_boot(wall, (uint16_t)sim_rand(s), nd->boot_kept);
+		nd->boot_kept = nd->boot;
+		memset(&nd->seen, 0, sizeof(nd->seen));
+		memset(&nd->dup, 0, sizeof(nd->dup));
+	}
 	nd->at[ST_TICK] = nd->at[ST_BEAT] = s->now;
 	nd->repeat[ST_TICK] = election_tick_ms(&nd->hb.el);
 	nd->repeat[ST_BEAT] = p.delay_ms;
@@ -636,7 +700,13 @@ void sim_start(struct sim *s, int i, struct el_params p)
 
 void sim_init(struct sim *s, int n, uint32_t delay, uint32_t retries)
 {
+	sim_init_filter(s, n, delay, retries, 0);
+}
+
+void sim_init_filter(struct sim *s, int n, uint32_t delay, uint32_t retries, int filter)
+{
 	memset(s, 0, sizeof(*s));
+	s->filter = filter;
 	s->n = n;
 	s->now = 1000;
 	s->backend = SIM_HEARTBEAT;
@@ -755,8 +825,11 @@ static void check(struct sim *s)
 				break;
 			}
 	for (int i = 0; i < s->n; i++)
-		if (s->nd[i].ms.term < s->nd[i].max_term && s->nd[i].ms.term != 0)
+		if (s->nd[i].ms.term < s->nd[i].max_term && s->nd[i].ms.term != 0 && !s->terms_went_back) {
 			s->terms_went_back = 1;
+			s->terms_back_at = s->now;
+			s->terms_back_node = i;
+		}
 }
 
 /* Into node j's receive buffer, as the kernel does: dropped when full. */
@@ -888,4 +961,11 @@ void sim_tick(struct sim *s, int i)
 	node_out_clear(&out);
 	heartbeat_tick(&s->nd[i].hb, s->now);
 	callback(s, i, NULL, &out);
+}
+
+int sim_heard(const struct sim *s, int j, int i)
+{
+	const struct el_peer *p = election_peer(&s->nd[j].hb.el, s->nd[i].hb.el.p.self);
+
+	return p != NULL && p->boot == s->nd[i].boot && election_peer_live(&s->nd[j].hb.el, p, s->now);
 }

@@ -37,6 +37,7 @@
 #include "heartbeat.h"
 #include "mastership.h"
 #include "node.h"
+#include "replay.h"
 #include "wire.h"
 
 #define SIM_N 5
@@ -45,6 +46,7 @@
 #define SIM_BATCH 64   /* the daemon's read batch */
 #define SIM_TRACE 128
 #define SIM_LATE 2048  /* deliveries held back by jitter */
+#define SIM_WALL_EPOCH 1700000000000ull /* the wall clock at s->now = 0 (ms) */
 
 /* ---- the fake broker ----
  * Wanted up: a process exists at once (UP), it serves start_ms later
@@ -166,6 +168,17 @@ struct sim_node {
 	/* starts of the launcher: a new start's sequence numbers are above the
 	 * old ones' (in the daemon the boot id is, and the filter resets) */
 	uint64_t boots;
+	/* identity, with s->filter set (else every run of node i sends boot
+	 * i + 1000 and nothing is filtered): the boot id of this run, from
+	 * its wall clock (s->now + clock_offset) and the last one kept in its
+	 * state directory (boot_kept; 0: lost), as the daemon makes it; the
+	 * daemon's replay table and duplicate-id rule on the receive path */
+	uint64_t boot, boot_kept;
+	int64_t clock_offset;
+	struct replay_table seen;
+	struct replay_dup dup;
+	uint64_t drop_old, drop_other, two_boots; /* the filter's drops */
+	unsigned dup_exits;   /* runs that exited as the newer of two with one id */
 };
 
 struct sim {
@@ -198,6 +211,9 @@ struct sim {
 	uint64_t broker_overlap_ms, longest_broker_overlap;
 	uint64_t lease_violation_ms;
 	int terms_went_back;
+	uint64_t terms_back_at;   /* the first time, and where */
+	int terms_back_node;
+	int filter;               /* per-run boot ids and the daemon's packet filter */
 };
 
 #define EL(s, i) ((s)->nd[i].hb.el)
@@ -206,8 +222,13 @@ struct el_params sim_params(int i, uint32_t delay, uint32_t retries);
 /* Heartbeat clusters of n nodes; sim_init_quorum: expected_nodes = n. */
 struct sim *sim_new(void);
 void sim_init(struct sim *s, int n, uint32_t delay, uint32_t retries);
+/* The same with per-run boot ids and the daemon's packet filter (filter: 1). */
+void sim_init_filter(struct sim *s, int n, uint32_t delay, uint32_t retries, int filter);
+/* Node j hears node i's current run (s->filter): it follows its boot, live. */
+int sim_heard(const struct sim *s, int j, int i);
 void sim_init_quorum(struct sim *s, int n, uint32_t delay, uint32_t retries);
-/* (Re)starts node i's launcher with these election settings. */
+/* (Re)starts node i's launcher with these election settings (p.self may
+ * be another node's id: a copied configuration). */
 void sim_start(struct sim *s, int i, struct el_params p);
 /* A lease cluster of n nodes. */
 void sim_init_lease(struct sim *s, int n, uint64_t ttl, uint64_t renew, uint64_t margin);
