@@ -7,14 +7,17 @@
  * partitions (a node alone, or one direction muted), loop pauses from 0.5x
  * to 2x the failure timeout, kill -9 and restart with the persisted state,
  * slow, failing and hung state directories, SIGTERM, resigns,
- * switchovers, broker failures.  stress_hook() is where duplicate node ids
- * and clock steps go once the simulator models them.
+ * switchovers, broker failures; every packet goes through the daemon's
+ * filter (boot ids, replays), a restart's wall clock is now and then
+ * stepped by an hour either way, and with 3 nodes a fourth process may
+ * start with one node's id (duplicate_id()).
  *
  * Invariants, checked every simulated millisecond:
  *  - no two nodes that hear each other are master.  A paused master
  *    counts as master until its fence deadline (its last heartbeat sent +
  *    timeout - delay / 2, election_fence_deadline(): past it a fence that
- *    is not frozen with it has killed its broker).  "Hear each other": linked both ways, and each received a
+ *    is not frozen with it has killed its broker).
+ *    "Hear each other": linked both ways, and each received a
  *    packet the other sent as master less than timeout - delay ago (what
  *    was lost is not heard: a false failover under loss is the documented
  *    limit, README).  Two running masters get one interval to settle it
@@ -68,6 +71,7 @@ struct stress {
 	struct sim *s;
 	uint64_t seed;
 	int n, quorum;
+	int all;                   /* n, and a spare slot for a duplicate id (3 nodes) */
 	uint32_t delay, retries;
 	uint64_t timeout, tolerance;
 	int fault[SIM_N];
@@ -119,12 +123,14 @@ static void fail(struct stress *x, const char *fmt, ...)
 	printf("\n  the last events:\n");
 	for (size_t k = first; k < x->nlog; k++)
 		printf("  %s\n", x->log[k % LOG_N]);
-	for (int i = 0; i < x->n; i++) {
+	for (int i = 0; i < x->all; i++) {
 		const struct election *e = &x->s->nd[i].hb.el;
-		printf("  n%d: up %d frozen %d group %d %s term %llu max %llu voted %llu/%s hold %u reason: %s\n", i + 1,
-		       x->s->nd[i].up, x->s->nd[i].frozen, x->s->nd[i].group, election_state_name(e->state),
+		printf("  n%d: up %d frozen %d group %d %s term %llu max %llu voted %llu/%s hold %u boot %llu dropped "
+		       "old %llu other %llu reason: %s\n",
+		       i + 1, x->s->nd[i].up, x->s->nd[i].frozen, x->s->nd[i].group, election_state_name(e->state),
 		       (unsigned long long)e->term, (unsigned long long)e->max_term, (unsigned long long)e->voted_term,
-		       e->voted_for, e->hold, e->reason);
+		       e->voted_for, e->hold, (unsigned long long)x->s->nd[i].boot, (unsigned long long)x->s->nd[i].drop_old,
+		       (unsigned long long)x->s->nd[i].drop_other, e->reason);
 	}
 	printf("  again: STRESS_FIRST=%llu STRESS_SEEDS=1 ./test_stress\n", (unsigned long long)x->seed);
 }
@@ -137,15 +143,34 @@ static struct el_params params(const struct stress *x, int i)
 	return p;
 }
 
-/* Duplicate node ids and clock steps, once the simulator has them (the
- * filter's work): a fault kind that does nothing yet. */
-static void stress_hook(struct stress *x, int i)
+/* A second process with node i's id (a copied configuration, its own
+ * state directory), in the spare slot: the daemon's rule makes the newer
+ * of the two exit; until then neither may claim or vote.  Killed again
+ * after a while if it is still there. */
+static void duplicate_id(struct stress *x, int i)
 {
-	(void)x, (void)i;
+	struct sim *s = x->s;
+	int d = x->n;
+
+	if (x->all == x->n || s->nd[d].up || x->fault[d] != 0)
+		return;
+	memset(&s->nd[d].disk, 0, sizeof(s->nd[d].disk));
+	sim_start(s, d, params(x, i));
+	x->inc[d]++;
+	x->was_master[d] = 0;
+	x->fault[d] = 'k';
+	x->until[d] = s->now + sim_rand(s) % (4 * x->timeout);
+	note(x, "a duplicate of n%d started (slot %d)", i + 1, d + 1);
 }
 
 static void restart(struct stress *x, int i, const char *why)
 {
+	/* now and then the wall clock was stepped while it was down (NTP, a
+	 * VM snapshot restored): its boot id comes from it */
+	if (sim_rand(x->s) % 8 == 0) {
+		x->s->nd[i].clock_offset += sim_rand(x->s) % 2 ? 3600000 : -3600000;
+		note(x, "n%d's wall clock stepped to %+lld ms", i + 1, (long long)x->s->nd[i].clock_offset);
+	}
 	sim_start(x->s, i, params(x, i));
 	x->inc[i]++;
 	x->was_master[i] = 0;
@@ -177,6 +202,12 @@ static void heal(struct stress *x, int i)
 	case 'c':
 	case 'x':
 		restart(x, i, x->fault[i] == 'c' ? "after kill -9" : "after it exited");
+		break;
+	case 'k':
+		if (s->nd[i].up) {
+			sim_crash(s, i);
+			note(x, "the duplicate in slot %d killed", i + 1);
+		}
 		break;
 	case 'd':
 		s->nd[i].disk_fail = s->nd[i].disk_hung = 0;
@@ -259,7 +290,7 @@ static void inject(struct stress *x, int i)
 		note(x, "n%d disk %s", i + 1, s->nd[i].disk_fail ? "fails" : s->nd[i].disk_hung ? "hangs" : "slow");
 		break;
 	default:
-		stress_hook(x, i);
+		duplicate_id(x, i);
 		break;
 	}
 }
@@ -286,7 +317,7 @@ static void check(struct stress *x)
 	struct sim *s = x->s;
 	int m[SIM_N];
 
-	for (int i = 0; i < x->n; i++) {
+	for (int i = 0; i < x->all; i++) {
 		const struct election *e = &s->nd[i].hb.el;
 		int is = s->nd[i].up && e->state == EL_MASTER;
 
@@ -313,7 +344,7 @@ static void check(struct stress *x)
 			}
 			/* a packet of a live master had reached it: it promoted
 			 * against what its own socket held */
-			for (int k = 0; k < x->n; k++)
+			for (int k = 0; k < x->all; k++)
 				if (k != i && counts_as_master(x, k) && linked(s, i, k) &&
 				    s->nd[i].master_heard_at[k] != 0 &&
 				    s->now - s->nd[i].master_heard_at[k] < x->timeout - x->delay)
@@ -328,8 +359,8 @@ static void check(struct stress *x)
 		}
 		x->was_master[i] = is;
 	}
-	for (int i = 0; i < x->n; i++)
-		for (int j = i + 1; j < x->n; j++) {
+	for (int i = 0; i < x->all; i++)
+		for (int j = i + 1; j < x->all; j++) {
 			uint64_t win = x->timeout - x->delay, hi = s->nd[i].master_heard_at[j], hj = s->nd[j].master_heard_at[i];
 			int both_live = !s->nd[i].frozen && !s->nd[j].frozen, link = linked(s, i, j);
 			int dual = m[i] && m[j] && link &&
@@ -375,7 +406,12 @@ static int one_seed(struct sim *s, uint64_t seed, uint64_t seconds)
 		uint64_t rng = s->rng;
 		unsigned l = loss[sim_rand(s) % 5], j = jitter[sim_rand(s) % 4];
 
-		sim_init(s, x.n, x.delay, x.retries);
+		/* through the daemon's filter (boot ids, replays, duplicate ids);
+		 * with 3 nodes a spare slot for a duplicate id */
+		x.all = x.n < SIM_N ? x.n + 1 : x.n;
+		sim_init_filter(s, x.all, x.delay, x.retries, 1);
+		if (x.all > x.n)
+			sim_crash(s, x.n);
 		s->rng = rng;
 		s->loss_pct = l;
 		s->jitter_ms = j;
@@ -390,7 +426,12 @@ static int one_seed(struct sim *s, uint64_t seed, uint64_t seconds)
 	while (s->now < end && !x.failed) {
 		int i = (int)(sim_rand(s) % (unsigned)x.n);
 
-		for (int j = 0; j < x.n; j++) {
+		for (int j = 0; j < x.all; j++) {
+			if (j >= x.n) {
+				if (x.fault[j] != 0 && (s->now >= x.until[j] || !s->nd[j].up))
+					heal(&x, j); /* the duplicate: gone, or killed now */
+				continue;
+			}
 			if (x.fault[j] == 0 && s->nd[j].exited) {
 				x.fault[j] = 'x';
 				x.until[j] = s->now + sim_rand(s) % (2 * x.timeout);
@@ -425,7 +466,7 @@ static int one_seed(struct sim *s, uint64_t seed, uint64_t seconds)
 		return 1;
 	/* all healed: one master, soon (a broker failure holds a node down
 	 * for 10 timeouts, a hung disk's claims wait for the next write) */
-	for (int j = 0; j < x.n; j++)
+	for (int j = 0; j < x.all; j++)
 		if (x.fault[j] != 0)
 			heal(&x, j);
 	for (uint64_t t = 0; t < 12 * x.timeout + 3000 && !x.failed; t++) {
