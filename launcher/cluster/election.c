@@ -508,6 +508,10 @@ static void maybe_claim(struct election *e, uint64_t now, unsigned *act)
 
 	if (may_not_lead(e) || now < e->holddown_until || now < e->pending_claim_until || !election_quorum(e, now))
 		return;
+	/* a full timeout of listening after a start or a stall, also when a
+	 * master was heard earlier (see on_resign) */
+	if (now < e->listen_until)
+		return;
 	if (live_master_peer(e, now) != NULL)
 		return; /* never a claim beside a live master (adopt_live_master) */
 	/* a newer node may elect by rules we do not know (a new message, a
@@ -776,8 +780,13 @@ static void on_resign(struct election *e, const struct wire_msg *m, uint64_t now
 	if (e->state != EL_SLAVE || may_not_lead(e) || now < e->holddown_until || !election_quorum(e, now) ||
 	    newer_claimants(e, now) > 0)
 		return;
+	/* not within the first timeout after our start (or a stall): the
+	 * others may still drop our packets as another boot of ours while our
+	 * last run's is live (filter.c), and would not hear us promote (the
+	 * stress found a node restarted 140 ms after a kill -9 promoting on a
+	 * resignation, unheard by two of four, one of which then promoted) */
 	if (named_successor(e, now) && e->p.expected_nodes == 0 && contender(e, m->node, now) == NULL &&
-	    !catching_up(e, now)) {
+	    !catching_up(e, now) && now >= e->listen_until) {
 		/* the master handed its mastership to us and stopped its broker
 		 * first: no claim window (any other claimant hears us at once and
 		 * withdraws, as it would from any master).  Not when another node
