@@ -347,6 +347,7 @@ static void check(struct stress *x)
 			for (int k = 0; k < x->all; k++)
 				if (k != i && counts_as_master(x, k) && linked(s, i, k) &&
 				    s->nd[i].master_heard_at[k] != 0 &&
+				    s->nd[i].master_heard_at[k] < s->now &&
 				    s->now - s->nd[i].master_heard_at[k] < x->timeout - x->delay)
 					fail(x, "n%d promoted in term %llu while n%d (term %llu%s), whose packet as master reached it "
 						"at %llu, is master", i + 1, (unsigned long long)e->term, k + 1,
