@@ -33,7 +33,7 @@
  *    design, and may pick the same term.
  * After the faults, all healed: one master, for a timeout, within a few.
  *
- * Seeds are fixed: STRESS_SEEDS (default 200; 20 under AddressSanitizer,
+ * STRESS_DUP=0 leaves duplicate node ids out.  Seeds are fixed: STRESS_SEEDS (default 200; 20 under AddressSanitizer,
  * which is about ten times slower), STRESS_FIRST (default 1),
  * STRESS_SECONDS of simulated time per seed (default 300).  A failing
  * seed is printed with the events that led to it and the command that
@@ -72,6 +72,7 @@ struct stress {
 	uint64_t seed;
 	int n, quorum;
 	int all;                   /* n, and a spare slot for a duplicate id (3 nodes) */
+	int dup;                   /* duplicate ids dealt (STRESS_DUP=0: not) */
 	uint32_t delay, retries;
 	uint64_t timeout, tolerance;
 	int fault[SIM_N];
@@ -152,7 +153,7 @@ static void duplicate_id(struct stress *x, int i)
 	struct sim *s = x->s;
 	int d = x->n;
 
-	if (x->all == x->n || s->nd[d].up || x->fault[d] != 0)
+	if (x->all == x->n || s->nd[d].up || x->fault[d] != 0 || !x->dup)
 		return;
 	memset(&s->nd[d].disk, 0, sizeof(s->nd[d].disk));
 	sim_start(s, d, params(x, i));
@@ -397,6 +398,7 @@ static int one_seed(struct sim *s, uint64_t seed, uint64_t seconds)
 	memset(&x, 0, sizeof(x));
 	x.s = s;
 	x.seed = seed;
+	x.dup = getenv("STRESS_DUP") == NULL || atoi(getenv("STRESS_DUP")) != 0;
 	s->rng = seed * 0x9E3779B97F4A7C15ull + 1;
 	x.n = sim_rand(s) % 3 == 0 ? 5 : 3;
 	x.quorum = sim_rand(s) % 4 != 0;
