@@ -1,8 +1,9 @@
 /*
- * The one way this daemon forks: spawn() runs another program (the broker,
- * hook commands), spawn_fn() a function of this one (the cache's
- * background save, persist.c: a copy-on-write image of the store written
- * to disk).
+ * How this daemon forks: spawn() runs another program (the broker, hook
+ * commands), spawn_fn() a function of this one (the cache's background
+ * save, persist.c: a copy-on-write image of the store written to disk).
+ * The one other fork is the fence (fence.c), which must outlive a dead
+ * launcher long enough to stop its broker: no PDEATHSIG there.
  *
  * Every child gets PR_SET_PDEATHSIG (SIGKILL) so it cannot outlive a
  * killed launcher, an empty signal mask and default dispositions.  A

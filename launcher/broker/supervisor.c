@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -269,6 +270,9 @@ static void child_cb(struct ev_loop *loop, ev_child *w, int revents)
 	probe_close(s);
 	/* whatever it left in its group goes with it */
 	kill(-s->pid, SIGKILL);
+	if (s->pidfd >= 0)
+		close(s->pidfd);
+	s->pidfd = -1;
 	stream_close(s, &s->out);
 	stream_close(s, &s->err);
 	exitstatus_describe(status, s->last_exit, sizeof(s->last_exit));
@@ -369,6 +373,11 @@ static void start(struct supervisor *s)
 		goto failed;
 	}
 	s->pid = res.pid;
+	/* the fence (fence.h) holds the broker by this: not reaped before
+	 * the loop runs its child watcher, so the pid is still this child */
+	s->pidfd = (int)syscall(SYS_pidfd_open, res.pid, 0);
+	if (s->pidfd < 0) /* close-on-exec already */
+		log_err("pidfd_open of broker pid %ld: %s; the fence cannot stop it", (long)res.pid, strerror(errno));
 	s->term_sent = 0;
 	s->started_at = now;
 	s->ready_at = 0;
@@ -498,6 +507,7 @@ void supervisor_init(struct supervisor *s, struct ev_loop *loop, struct sup_para
 	s->loop = loop;
 	supervisor_set_params(s, p);
 	s->probe_fd = -1;
+	s->pidfd = -1;
 	s->out.fd = s->err.fd = -1;
 	s->out.owner = s->err.owner = s;
 	s->err.is_err = 1;
@@ -526,6 +536,9 @@ void supervisor_close(struct supervisor *s)
 {
 	if (s->pid > 0)
 		kill(-s->pid, SIGKILL);
+	if (s->pidfd >= 0)
+		close(s->pidfd);
+	s->pidfd = -1;
 	if (s->outfile_fd >= 0)
 		close(s->outfile_fd);
 	s->outfile_fd = -1;

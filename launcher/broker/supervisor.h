@@ -84,6 +84,7 @@ struct supervisor {
 	uint64_t term;
 	enum sup_state state;
 	pid_t pid;
+	int pidfd;                /* the broker's pidfd (opened before it can be reaped), or -1 */
 	int term_sent;            /* our SIGTERM went out: exit 143 is clean */
 	uint64_t started_at;      /* monotonic ms */
 	uint64_t ready_at;

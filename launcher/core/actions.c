@@ -4,12 +4,14 @@
  * loop; and the supervisor's reports fed back in until all is quiet.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "bytes.h"
 #include "clock.h"
 #include "daemon_int.h"
+#include "fence_plan.h"
 #include "hook.h"
 #include "log.h"
 #include "node.h"
@@ -164,15 +166,43 @@ int daemon_take_reports(struct daemon *d, struct node_out *o)
 		case SUP_REPORT_CHANGED:
 			o->status = MS_STATUS_NOW;
 			continue;
-		case SUP_REPORT_UP: ev.type = MS_IN_BROKER_UP; break;
+		case SUP_REPORT_UP:
+			ev.type = MS_IN_BROKER_UP;
+			fence_hand(&d->fence, d->sup.pidfd, d->sup.pid);
+			break;
 		case SUP_REPORT_READY: ev.type = MS_IN_BROKER_READY; break;
-		case SUP_REPORT_DOWN: ev.type = MS_IN_BROKER_DOWN; break;
+		case SUP_REPORT_DOWN:
+			ev.type = MS_IN_BROKER_DOWN;
+			fence_broker_gone(&d->fence);
+			break;
 		case SUP_REPORT_FAILED: ev.type = MS_IN_BROKER_FAILED; break;
 		}
 		snprintf(ev.reason, sizeof(ev.reason), "%s", r.why);
 		node_feed(&d->ms, &d->cl, &ev, clock_mono_ms(), o);
 	}
 	return any;
+}
+
+/* The fence's deadline, as mastership has it now, to the shared page; and
+ * what the fence did while this loop could not look. */
+static void fence_renew(struct daemon *d)
+{
+	uint64_t at = mastership_fence(&d->ms), now = clock_mono_ms();
+	struct fence_fired ff;
+
+	if (at != d->fence_at) {
+		d->fence_at = at;
+		/* SIGTERM first only when the deadline leaves stop_timeout for
+		 * it, a heartbeat interval after this renewal */
+		fence_publish(&d->fence, at,
+			      fence_term_at(at, now, d->sup.p.stop_timeout_ms, (uint64_t)d->cfg->cluster_delay), now);
+	}
+	if (fence_take_fired(&d->fence, &ff))
+		log_err("the fence stopped the broker: the launcher did not renew its deadline for %llu ms (%s to "
+			"process group %ld, %llu ms after %s)",
+			(unsigned long long)ff.unrenewed_ms,
+			ff.sig != SIGKILL ? "SIGTERM" : ff.count > 1 ? "SIGTERM, then SIGKILL" : "SIGKILL", (long)ff.pid,
+			(unsigned long long)ff.late_ms, ff.sig == SIGKILL ? "the deadline" : "its SIGTERM point");
 }
 
 /*
@@ -219,6 +249,7 @@ void daemon_carry_out(struct daemon *d, struct node_out *o)
 			node_feed(&d->ms, &d->cl, NULL, clock_mono_ms(), &next);
 			more = 1;
 		}
+		fence_renew(d);
 		if (!more)
 			return;
 		*o = next;

@@ -344,6 +344,7 @@ int daemon_run(struct config *c, const char *ini, const struct strlist *override
 	d->stopped = 1;
 	daemon_publish(d);
 	supervisor_close(&d->sup);
+	fence_close(&d->fence);
 	cache_close(d->cache);
 	control_close(&d->ctl);
 	transport_close(&d->link.tr);

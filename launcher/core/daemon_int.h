@@ -11,6 +11,7 @@
 #include "cache.h"
 #include "config.h"
 #include "control.h"
+#include "fence.h"
 #include "heartbeat.h"
 #include "link.h"
 #include "mastership.h"
@@ -39,6 +40,8 @@ struct daemon {
 	struct mastership ms;
 	struct link link;           /* its packets: socket, filter, signing */
 	struct supervisor sup;
+	struct fence fence;         /* stops the broker when the loop cannot (fence.h) */
+	uint64_t fence_at;          /* the fence's deadline as last published */
 	struct cache *cache;
 	struct auth_keys keys;
 	int auth;                   /* cluster.auth = hmac */

@@ -201,10 +201,14 @@ int main(int argc, char **argv)
 	struct config *c;
 	int rc;
 
-	if (parse_options(argc, argv, &o) != 0)
+	if (parse_options(argc, argv, &o) != 0) {
+		strlist_clear(&o.overrides);
 		return EXIT_CONFIG;
+	}
 	if (o.new_key != NULL) {
 		char err[512];
+
+		strlist_clear(&o.overrides); /* not used */
 		if (auth_init() != 0 || auth_new_key_file(o.new_key, err, sizeof(err)) != 0) {
 			fprintf(stderr, "failover-launcher: --new-key: %s\n", err);
 			return EXIT_CONFIG;
@@ -213,8 +217,10 @@ int main(int argc, char **argv)
 		return EXIT_CLEAN;
 	}
 	c = load_config(&o);
-	if (c == NULL)
+	if (c == NULL) {
+		strlist_clear(&o.overrides);
 		return EXIT_CONFIG;
+	}
 	setup_logging(c, &o);
 	if (o.check)
 		rc = check(c);

@@ -57,6 +57,11 @@ uint64_t mastership_wake_at(const struct mastership *m)
 	return m->state == MS_MASTER ? m->fence_until : 0;
 }
 
+uint64_t mastership_fence(const struct mastership *m)
+{
+	return m->leading ? m->fence_until : 0;
+}
+
 int mastership_leaving(const struct mastership *m)
 {
 	return m->state == MS_HANDING_OVER || m->state == MS_EXITING || m->state == MS_EXIT_RESIGNING ||
@@ -318,7 +323,9 @@ void mastership_step(struct mastership *m, const struct ms_event *ev, uint64_t n
 		on_lost(m, ev, out);
 		break;
 	case MS_IN_FENCE:
-		if (m->state == MS_MASTER)
+		/* also while leading in a handover or an exit: the broker still
+		 * stops, and the fence (mastership_fence) holds it to this */
+		if (m->state == MS_MASTER || m->leading)
 			m->fence_until = ev->deadline;
 		break;
 	case MS_IN_PEERS_CHANGED:

@@ -155,6 +155,10 @@ void mastership_step(struct mastership *m, const struct ms_event *ev, uint64_t n
 
 /* The broker is wanted: MASTER only. */
 int mastership_wants_broker(const struct mastership *m);
+/* The deadline the broker is fenced to (fence.h): the backend's last
+ * (MS_IN_FENCE) while the cluster has us as leader, also while the broker
+ * stops in a handover or at exit; 0 when we do not lead. */
+uint64_t mastership_fence(const struct mastership *m);
 /* When MS_IN_TIME is next needed (a fence deadline; 0: never). */
 uint64_t mastership_wake_at(const struct mastership *m);
 /* A resignation or an exit is under way: peers must not name us. */

@@ -155,6 +155,12 @@ int daemon_setup(struct daemon *d, const struct config *c, control_handler handl
 		return -1;
 	}
 	log_info("Creating broadcaster...");
+	/* before any broker: it must be there to hold the first one */
+	if (fence_open(&d->fence, d->loop, err, sizeof(err)) != 0) {
+		log_err("cannot start the fence: %s", err);
+		return -1;
+	}
+	log_debug("fence process %ld", (long)d->fence.pid);
 	return 0;
 }
 

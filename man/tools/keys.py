@@ -372,6 +372,15 @@ after this long.
 Exit status 143 after our
 .B SIGTERM
 is a clean stop.
+The fence process uses it too: a master that cannot renew its deadline has
+its broker sent
+.B SIGTERM
+this long before the deadline only when the deadline leaves that much
+time (see
+.BR failover\-launcher (8),
+NOTES); otherwise, and at the defaults,
+.B SIGKILL
+at the deadline.
 ''')
 k('broker', 'restart_min', r'''
 After an unexpected exit (or a failed start) the broker is restarted after

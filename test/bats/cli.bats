@@ -92,7 +92,7 @@ bad() { # bad INI-TEXT: runs -n on it
 	assert_output --partial "bad.ini:2: cluster.prot: unknown key; keys of [cluster]:"
 	bad $'[cluster]\nretries = five'
 	assert_failure 1
-	assert_output --partial "bad.ini:2: cluster.retries: 'five' is not a number; allowed 1..100"
+	assert_output --partial "bad.ini:2: cluster.retries: 'five' is not a number; allowed 2..100"
 	bad $'[cluster]\n\nttl = 300'
 	assert_failure 1
 	assert_output --partial "bad.ini:3: cluster.ttl: 300 is out of range; allowed 0..255"

@@ -69,7 +69,7 @@ teardown() {
 	gone=$(($(lab_ms) - t0))
 	lab_groups "1 2 3"
 	sleep 0.5
-	echo "# woken master's broker gone $gone ms after SIGCONT (interval $LAB_DELAY ms); two brokers alive at once for the whole freeze (see two_brokers_longest_ms)" >&3
+	echo "# woken master's broker gone $gone ms after SIGCONT (interval $LAB_DELAY ms; the fence kills it at its deadline, during the freeze: see two_brokers_longest_ms and fence.bats)" >&3
 	run ! lab_alive "$bp"
 	[ "$gone" -le "$LAB_DELAY" ]
 	[ "$(lab_masters)" = "$m2" ]

@@ -218,7 +218,7 @@ line_of() {
 	fi
 }
 
-@test "WatchdogSec=2s: a frozen launcher is killed (SIGABRT), its broker and the broker's child at once (KillMode=mixed); it restarts" {
+@test "WatchdogSec=2s: a frozen launcher is killed (SIGABRT), its broker and the broker's child by the fence or at once (KillMode=mixed); it restarts" {
 	need_container
 	local j="$OUT/journal-failover-launcher.service.txt" l b c
 	expect wd_start_rc 0
@@ -226,14 +226,22 @@ line_of() {
 	echo "# SIGSTOP of the launcher; gone after: launcher $(r wd_launcher_gone_ms) ms, broker $(r wd_broker_gone_ms) ms, broker's child $(r wd_child_gone_ms) ms" >&3
 	grep -qE "Watchdog timeout \(limit 2s\)!" "$j"
 	grep -qE "Killing process $l \(failover-launch\) with signal SIGABRT" "$j"
-	# the broker's child has no PDEATHSIG: only the unit's SIGKILL ends it.
-	# The broker itself dies of that SIGKILL, or of its PDEATHSIG when the
-	# launcher went first (then systemd no longer finds it to kill).
-	grep -qE "Killing process $c \(python3\) with signal SIGKILL" "$j"
-	if grep -qE "Killing process $b \(python3\) with signal SIGKILL" "$j"; then
-		echo "# the broker: SIGKILL from systemd (KillMode=mixed)" >&3
+	# the broker's child has no PDEATHSIG: the fence's SIGKILL to the
+	# broker's group at its deadline (1750 ms after the last heartbeat at
+	# 500 ms x 4) ends it with the broker, or, when the watchdog comes
+	# first, the unit's SIGKILL.  The broker then dies of that SIGKILL, or
+	# of its PDEATHSIG when the launcher went first (then systemd no longer
+	# finds it to kill).
+	if grep -qE "Killing process $c \(python3\) with signal SIGKILL" "$j"; then
+		if grep -qE "Killing process $b \(python3\) with signal SIGKILL" "$j"; then
+			echo "# the broker: SIGKILL from systemd (KillMode=mixed)" >&3
+		else
+			echo "# the broker: PR_SET_PDEATHSIG, its launcher died first" >&3
+		fi
 	else
-		echo "# the broker: PR_SET_PDEATHSIG, its launcher died first" >&3
+		[ "$(r wd_child_gone_ms)" -le "$(r wd_launcher_gone_ms)" ]
+		[ "$(r wd_broker_gone_ms)" -le "$(r wd_launcher_gone_ms)" ]
+		echo "# the broker and its child: the fence, at its deadline, before the watchdog" >&3
 	fi
 	grep -qE "Failed with result 'watchdog'" "$j"
 	# within the watchdog's bound (2 s after the last ping, which came at

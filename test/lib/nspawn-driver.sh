@@ -187,7 +187,8 @@ result stop_broker_alive "$(alive "$bpid" && echo yes || echo no)"
 cp /var/lib/failover-launcher/broker/events "$OUT/stop-broker-events.txt"
 
 # ==== 4. watchdog: a frozen launcher is killed, its broker (and the
-# broker's own child, which no PDEATHSIG reaches) with it
+# broker's own child, which no PDEATHSIG reaches) with it, or before it by
+# the fence
 printf '[Service]\nWatchdogSec=2s\n' >"$DROPIN/60-watchdog.conf"
 rm -rf /var/lib/failover-launcher/broker
 solo_ini "env = FAKE_CHILD=1"

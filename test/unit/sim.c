@@ -413,6 +413,11 @@ static void carry_out(struct sim *s, int i, struct node_out *out)
 	}
 	if (nd->ms.term > nd->max_term)
 		nd->max_term = nd->ms.term;
+	/* the daemon publishes the fence's deadline here (fence_renew) */
+	if (mastership_fence(&nd->ms) != 0)
+		nd->fence_at = mastership_fence(&nd->ms);
+	else if (!nd->b.alive)
+		nd->fence_at = 0;
 	/* the daemon logs out->transitions here */
 	nd->at[ST_RESIGN] = s->backend == SIM_HEARTBEAT ? heartbeat_wake_at(&nd->hb) : 0;
 	nd->at[ST_WAKE] = out->wake_at;
@@ -670,6 +675,7 @@ static void node_reset(struct sim *s, int i)
 	nd->up = 1;
 	nd->frozen = 0;
 	nd->exited = 0;
+	nd->fence_at = 0;
 }
 
 void sim_start(struct sim *s, int i, struct el_params p)
@@ -897,6 +903,20 @@ void sim_step(struct sim *s)
 	for (int i = 0; i < s->n; i++)
 		if (s->nd[i].up && s->nd[i].frozen && !s->freeze_whole_node)
 			fb_advance(&s->nd[i].b, s->now);
+	/* the fence: not frozen with the launcher, only with the whole node */
+	for (int i = 0; i < s->n; i++) {
+		struct sim_node *nd = &s->nd[i];
+
+		if (nd->up && nd->b.alive && nd->fence_at != 0 && s->now >= nd->fence_at &&
+		    !(nd->frozen && s->freeze_whole_node)) {
+			nd->b.alive = nd->b.ready = 0;
+			nd->b.down_at = nd->b.ready_at = 0;
+			nd->b.stops++;
+			fb_report(&nd->b, MS_IN_BROKER_DOWN);
+			nd->fence_at = 0;
+			nd->fence_kills++;
+		}
+	}
 	/* the bus is empty again: packets sent below go out next millisecond */
 	for (int i = 0; i < s->n; i++)
 		if (s->nd[i].up && !s->nd[i].frozen)

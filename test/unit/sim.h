@@ -23,6 +23,10 @@
  * broker's immediate reports back until quiet, re-arm the resign and the
  * mastership timers.
  *
+ * The fence kills a broker whose deadline passed (SIGKILL: at once), also
+ * while only the launcher is frozen; the launcher reads that DOWN when it
+ * runs again.
+ *
  * A packet sent at t arrives at t + 1 in the receive buffer of every node
  * that hears the sender; a frozen node (SIGSTOP) keeps receiving, bounded
  * like a real receive buffer, and reads it when thawed.
@@ -179,6 +183,13 @@ struct sim_node {
 	struct replay_dup dup;
 	uint64_t drop_old, drop_other, two_boots; /* the filter's drops */
 	unsigned dup_exits;   /* runs that exited as the newer of two with one id */
+	/* the fence process (launcher/broker/fence.c): the deadline the
+	 * broker is held to, as the launcher last published it after a
+	 * carry-out (kept while the broker lives, fence_hold), and the
+	 * brokers it killed.  It is not frozen with the launcher; a whole
+	 * node's freeze stops it too */
+	uint64_t fence_at;
+	unsigned fence_kills;
 };
 
 struct sim {

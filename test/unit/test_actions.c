@@ -134,6 +134,27 @@ uint64_t link_send(struct link *l, const struct heartbeat *hb, uint8_t type, con
 	return clock_mono_ms();
 }
 
+void fence_publish(struct fence *f, uint64_t kill_at, uint64_t term_at, uint64_t renewed_at)
+{
+	(void)f, (void)kill_at, (void)term_at, (void)renewed_at;
+}
+
+void fence_hand(struct fence *f, int pidfd, pid_t pid)
+{
+	(void)f, (void)pidfd, (void)pid;
+}
+
+void fence_broker_gone(struct fence *f)
+{
+	(void)f;
+}
+
+int fence_take_fired(struct fence *f, struct fence_fired *out)
+{
+	(void)f, (void)out;
+	return 0;
+}
+
 int hook_run(struct ev_loop *loop, const char *cmd, const struct hook_env *env, long timeout_ms)
 {
 	(void)loop, (void)cmd, (void)env, (void)timeout_ms;

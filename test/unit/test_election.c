@@ -138,9 +138,11 @@ static void stall_steps_down(void **state)
 	s.nd[m].frozen = 1;
 	assert_int_equal(sim_until_master(&s, 5000, NULL), 1);
 	sim_run(&s, 500);
-	/* only the launcher was frozen: its broker ran on beside the new one
-	 * (README, "Fencing: the honest limit") */
-	assert_int_equal(sim_live_brokers(&s), 2);
+	/* only the launcher was frozen: the fence process killed its broker
+	 * at its deadline, before the new one started */
+	assert_int_equal(sim_live_brokers(&s), 1);
+	assert_int_equal(s.nd[m].fence_kills, 1);
+	assert_int_equal(s.longest_broker_overlap, 0);
 	s.nd[m].frozen = 0;
 	sim_step(&s);
 	/* its first election call after waking (the first packet its first
@@ -1155,8 +1157,8 @@ static void a_woken_successor_claims_instead_of_promoting_at_once(void **state)
  * the broker is killed on the spot, there are never two live brokers: the
  * woken launcher stops its broker at the first thing it does (its first
  * timer reads the socket first, and the first packet shows the stall).
- * When only the launcher was frozen, its JVM served on (the honest limit,
- * README): the overlap ends within the stop time after the wake-up. */
+ * When only the launcher was frozen, its JVM would serve on: the fence
+ * process killed it at its deadline, before the new master promoted. */
 static void long_freeze_never_two_live_brokers(void **state)
 {
 	(void)state;
@@ -1189,15 +1191,71 @@ static void long_freeze_never_two_live_brokers(void **state)
 		while (s.nd[0].b.alive)
 			sim_step(&s);
 		assert_true(s.now <= woke + 40);
-		if (whole)
-			assert_int_equal(s.longest_broker_overlap, 0);
-		else
-			assert_true(s.longest_broker_overlap <= woke - promoted + 40 + 1);
-		s.longest_broker_overlap = 0;
+		assert_int_equal(s.longest_broker_overlap, 0);
+		/* a whole node's freeze stops the fence too: it may kill the
+		 * broker on waking, beside the launcher's own stop */
+		if (!whole)
+			assert_int_equal(s.nd[0].fence_kills, 1);
+		(void)promoted;
 		assert_one_master_after(&s, 2000);
 		assert_int_equal(s.nd[1].ms.state, MS_MASTER);
 		assert_int_equal(s.nd[0].b.starts, 1);
 	}
+}
+
+/* SIGSTOP of the master launcher alone (its JVM runs on, as under a
+ * SIGSTOP of its pid or group, or a launcher stuck in a kernel call): the
+ * fence process kills its broker at the deadline, one beat limit after its
+ * last heartbeat, before the others time it out and promote.  Never two
+ * live brokers, at several heartbeat settings and broker stop times,
+ * frozen at any point of the interval; a freeze shorter than the limit
+ * kills nothing. */
+static void frozen_launcher_fenced(void **state)
+{
+	static const struct {
+		uint32_t delay, retries;
+		uint64_t stop_ms;
+	} set[] = {{100, 3, 40}, {200, 5, 2000}, {250, 4, 0}, {1000, 5, 10000}, {50, 2, 300}};
+	static const uint64_t phases[] = {0, 17, 49};
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(set) / sizeof(set[0]); k++)
+		for (size_t j = 0; j < sizeof(phases) / sizeof(phases[0]); j++) {
+			struct sim s;
+			uint64_t beat, limit, phase;
+
+			sim_init(&s, 3, set[k].delay, set[k].retries);
+			s.freeze_whole_node = 0;
+			for (int i = 0; i < 3; i++)
+				s.nd[i].b.stop_ms = set[k].stop_ms;
+			assert_int_equal(sim_until_master(&s, 30000, NULL), 0);
+			sim_run(&s, 2 * set[k].delay);
+			limit = election_beat_limit(&EL(&s, 0));
+			beat = s.nd[0].sent[WIRE_HEARTBEAT];
+			while (s.nd[0].sent[WIRE_HEARTBEAT] == beat)
+				sim_step(&s);
+			phase = phases[j] * set[k].delay / 50;
+			sim_run(&s, phase);
+			/* ending before the deadline: nothing happens */
+			s.nd[0].frozen = 1;
+			sim_run(&s, (limit - phase) / 2);
+			s.nd[0].frozen = 0;
+			sim_run(&s, 3 * set[k].delay);
+			assert_int_equal(s.nd[0].fence_kills, 0);
+			assert_int_equal(EL(&s, 0).state, EL_MASTER);
+			/* three timeouts: the others promote meanwhile */
+			s.nd[0].frozen = 1;
+			sim_run(&s, 3 * (uint64_t)set[k].delay * set[k].retries);
+			assert_int_equal(s.nd[0].fence_kills, 1);
+			assert_false(s.nd[0].b.alive);
+			assert_int_equal(sim_masters_in(&s, 0), 1);
+			s.nd[0].frozen = 0;
+			sim_run(&s, 4 * (uint64_t)set[k].delay * set[k].retries);
+			assert_int_equal(count_masters(&s), 1);
+			assert_int_not_equal(EL(&s, 0).state, EL_MASTER);
+			assert_int_equal(s.longest_overlap, 0);
+			assert_int_equal(s.longest_broker_overlap, 0);
+		}
 }
 
 /* SIGTERM of the master whose broker takes longer to stop than the
@@ -1381,7 +1439,12 @@ static void chaos(void **state)
 			for (int j = 0; j < 3; j++)
 				assert_int_equal(s.nd[j].resigned_with_broker, 0);
 		}
-		assert_true(s.longest_overlap <= 2 * 100);
+		/* without loss; with it, a run of lost heartbeats of the winner
+		 * lengthens a heal's overlap without bound (seed 21 lost six in
+		 * a row, 206 ms): test_stress.c checks masters that hear each
+		 * other from what was delivered */
+		if (s.loss_pct == 0)
+			assert_true(s.longest_overlap <= 2 * 100);
 		/* end every fault, then let the cluster settle: a broker failure
 		 * holds a node down for 10 timeouts */
 		for (int j = 0; j < 3; j++) {
@@ -1442,6 +1505,7 @@ int main(void)
 		cmocka_unit_test(a_slave_follows_a_live_master_when_its_own_is_lost),
 		cmocka_unit_test(a_woken_successor_claims_instead_of_promoting_at_once),
 		cmocka_unit_test(long_freeze_never_two_live_brokers),
+		cmocka_unit_test(frozen_launcher_fenced),
 		cmocka_unit_test(stop_master_with_a_slow_broker),
 		cmocka_unit_test(broker_failure_hands_over),
 		cmocka_unit_test(paused_master_keeps_its_place),
