@@ -46,6 +46,8 @@ static void set_state(struct election *e, enum el_state s, unsigned *act, const 
 		e->demotions++;
 	if (s == EL_MASTER && e->state != EL_MASTER)
 		e->promotions++;
+	if (s != EL_CANDIDATE)
+		e->claim_unsent = 0; /* a claim withdrawn before it went out stays unsent */
 	e->state = s;
 	*act |= EL_STATE_CHANGED;
 }
@@ -125,7 +127,11 @@ void election_init(struct election *e, const struct el_params *p, uint64_t now)
 	e->p = *p;
 	election_set_params(e, p);
 	e->state = EL_LISTENING;
-	e->max_term = p->initial_term;
+	/* what we promised before a restart: never a second vote in that
+	 * term, never our claim of it again */
+	e->max_term = p->initial_term > p->voted_term ? p->initial_term : p->voted_term;
+	e->voted_term = e->durable_term = p->voted_term;
+	snprintf(e->voted_for, sizeof(e->voted_for), "%s", p->voted_for);
 	e->listen_until = now + e->timeout;
 	e->last_call = now;
 	snprintf(e->reason, sizeof(e->reason), "started; listening for %llu ms", (unsigned long long)e->timeout);
@@ -234,11 +240,16 @@ static void check_stall(struct election *e, uint64_t now, unsigned *act)
 	uint64_t gap = now - e->last_call;
 
 	e->last_call = now;
+	/* a gap of missed ticks: what we read next waited in the socket
+	 * (see catching_up) */
+	if (gap > 2 * election_tick_ms(e))
+		e->late_at = now;
 	if (gap <= e->timeout || e->state == EL_LISTENING)
 		return;
 	set_state(e, EL_LISTENING, act, "stalled for %llu ms (timeout %llu ms): assuming we were replaced; rejoining",
 		  (unsigned long long)gap, (unsigned long long)e->timeout);
 	lose_master(e, now, act, "we stalled");
+	e->vote_unsent = 0; /* a vote that waited a timeout is worth nothing */
 	e->listen_until = now + e->timeout;
 	e->pending_claim_until = 0;
 }
@@ -297,8 +308,10 @@ void election_sent(struct election *e, uint8_t type, uint64_t now)
 
 static void follow(struct election *e, const struct wire_msg *m, uint64_t now, unsigned *act)
 {
+	/* a new master: our heartbeat tells it at once that we heard it
+	 * (its lease, with a quorum) */
 	if (strcmp(e->master, m->node) != 0)
-		*act |= EL_MASTER_CHANGED;
+		*act |= EL_MASTER_CHANGED | (e->p.expected_nodes ? EL_SEND_HEARTBEAT : 0);
 	snprintf(e->master, sizeof(e->master), "%s", m->node);
 	e->term = m->term;
 	e->master_seen = now;
@@ -314,6 +327,8 @@ static void promote(struct election *e, uint64_t now, unsigned *act, const char 
 		e->max_term = e->term;
 	snprintf(e->master, sizeof(e->master), "%s", e->p.self);
 	e->became_master_at = now;
+	for (size_t i = 0; i < e->npeers; i++)
+		e->peers[i].acked = 0; /* only what they heard of this mastership */
 	e->last_beat = now; /* nobody counts us as master before our first heartbeat */
 	e->quorum_lost_since = 0;
 	e->favored[0] = '\0';
@@ -325,6 +340,21 @@ static void promote(struct election *e, uint64_t now, unsigned *act, const char 
 static int named_successor(const struct election *e, uint64_t now)
 {
 	return e->favored[0] != '\0' && now < e->favored_until && strcmp(e->favored, e->p.self) == 0;
+}
+
+/*
+ * Our loop ran late a moment ago (a pause shorter than the timeout, a
+ * busy host): the packets we read now may be old, and what came after
+ * them is still in the socket.  A promotion without a claim window (a
+ * resignation naming us, a majority's votes) would act on a cluster that
+ * has moved on: another node may have claimed and won meanwhile (the
+ * stress found a woken named successor promoting in the term another had
+ * just won).  Until the claim window has passed, such a promotion goes
+ * through a claim, whose window lets the rest be read.
+ */
+static int catching_up(const struct election *e, uint64_t now)
+{
+	return e->late_at != 0 && now - e->late_at < e->claim_window;
 }
 
 /* The live slave that ranks first, not counting those about to stop. */
@@ -370,17 +400,111 @@ static int votes_enough(const struct election *e)
 	return e->p.expected_nodes == 0 || (e->nvotes + 1) * 2 > e->p.expected_nodes;
 }
 
-/* Announce a claim of a term above any seen, and open the claim window. */
+/* Send the claim and open the claim window. */
+static void open_claim(struct election *e, uint64_t now, unsigned *act)
+{
+	e->claim_unsent = 0;
+	e->claim_until = now + e->claim_window;
+	e->claim_resend_at = now + e->claim_window / 3;
+	e->claim_resends = 2;
+	*act |= EL_SEND_CLAIM;
+}
+
+/* Our vote in voted_term must be durable before we send what promises it
+ * (p.persist): ask the caller, and note since when we wait. */
+static int must_persist(struct election *e, uint64_t now, unsigned *act)
+{
+	if (!e->p.persist || e->voted_term <= e->durable_term)
+		return 0;
+	e->persist_asked_at = now;
+	*act |= EL_PERSIST;
+	return 1;
+}
+
+/* A claim of a term above any seen, our own vote in it: announced and the
+ * claim window opened once that vote is durable. */
 static void start_claim(struct election *e, uint64_t now, unsigned *act)
 {
 	e->claim_term = e->max_term + 1;
 	e->nvotes = 0;
 	e->voted_term = e->claim_term; /* our own vote */
 	snprintf(e->voted_for, sizeof(e->voted_for), "%s", e->p.self);
-	e->claim_until = now + e->claim_window;
-	e->claim_resend_at = now + e->claim_window / 3;
-	e->claim_resends = 2;
-	*act |= EL_SEND_CLAIM;
+	e->vote_unsent = 0;           /* a vote for another waiting: superseded */
+	if (must_persist(e, now, act)) {
+		e->claim_unsent = 1;
+		e->claim_until = e->claim_resend_at = 0;
+		return;
+	}
+	open_claim(e, now, act);
+}
+
+unsigned election_durable(struct election *e, uint64_t term, uint64_t now)
+{
+	unsigned act = 0;
+
+	check_stall(e, now, &act);
+	if (term > e->durable_term)
+		e->durable_term = term;
+	if (e->state == EL_CANDIDATE && e->claim_unsent && e->claim_term <= e->durable_term)
+		open_claim(e, now, &act);
+	if (e->vote_unsent && e->voted_term <= e->durable_term) {
+		e->vote_unsent = 0;
+		act |= EL_SEND_VOTE;
+	}
+	return act;
+}
+
+/* A claim or vote not durable within one delay is not sent: the write
+ * is slow or hung, and a late claim or vote only confuses. */
+static void persist_overdue(struct election *e, uint64_t now, unsigned *act)
+{
+	if (!(e->claim_unsent || e->vote_unsent) || now - e->persist_asked_at < e->p.delay_ms)
+		return;
+	e->vote_unsent = 0;
+	if (e->claim_unsent) {
+		e->pending_claim_until = now + e->p.delay_ms;
+		set_state(e, EL_SLAVE, act, "claim of term %llu withdrawn: not persisted within %u ms",
+			  (unsigned long long)e->claim_term, e->p.delay_ms);
+	}
+}
+
+/*
+ * A live peer whose last packet said it is master (the best of them, as
+ * two masters would settle it).  We may follow another, or none: after a
+ * partition heals, a slave follows the master of its old side (a higher
+ * term) and ignores this one's heartbeats; when that master is lost, this
+ * one is still alive, and a claim would make a second master beside it
+ * (the stress found slaves claiming with such a master's heartbeat a few
+ * ms old, and a paused one's within its fence deadline).
+ */
+static const struct el_peer *live_master_peer(const struct election *e, uint64_t now)
+{
+	const struct el_peer *best = NULL;
+
+	for (size_t i = 0; i < e->npeers; i++) {
+		const struct el_peer *p = &e->peers[i];
+		if (!election_peer_live(e, p, now) || p->role != EL_MASTER)
+			continue;
+		if (best == NULL || wins(p->term, p->position, p->id, best->term, best->position, best->id))
+			best = p;
+	}
+	return best;
+}
+
+/* No master followed, but a live one heard: follow it (heard first-hand,
+ * when its last packet came). */
+static void adopt_live_master(struct election *e, uint64_t now, unsigned *act)
+{
+	const struct el_peer *p = live_master_peer(e, now);
+
+	if (p == NULL || master_alive(e, now))
+		return;
+	snprintf(e->master, sizeof(e->master), "%s", p->id);
+	e->term = p->term;
+	e->master_seen = e->master_heard = p->last_seen;
+	e->pending_claim_until = 0;
+	e->silent[0] = '\0';
+	*act |= EL_MASTER_CHANGED;
 }
 
 static void maybe_claim(struct election *e, uint64_t now, unsigned *act)
@@ -390,6 +514,12 @@ static void maybe_claim(struct election *e, uint64_t now, unsigned *act)
 
 	if (may_not_lead(e) || now < e->holddown_until || now < e->pending_claim_until || !election_quorum(e, now))
 		return;
+	/* a full timeout of listening after a start or a stall, also when a
+	 * master was heard earlier (see on_resign) */
+	if (now < e->listen_until)
+		return;
+	if (live_master_peer(e, now) != NULL)
+		return; /* never a claim beside a live master (adopt_live_master) */
 	/* a newer node may elect by rules we do not know (a new message, a
 	 * longer claim window, a vote we cannot read): a claim of ours could
 	 * overlap its master's.  It claims; we follow it (see election.h) */
@@ -434,12 +564,38 @@ static void expire_peers(struct election *e, uint64_t now, unsigned *act)
 	}
 }
 
+/*
+ * With a quorum, the master's lease: a slave votes for another only once
+ * it has not heard us for a timeout, and tells us in each heartbeat when
+ * it last heard us first-hand (master_age).  While we and the slaves that
+ * heard us less than timeout - 2 ticks ago are a majority, no other
+ * majority can form.  Past that we step down, two ticks ahead of the
+ * earliest vote against us (packet transit, our tick).  Its broker is
+ * stopped then, not waited for: fencing a broker slower to stop is the
+ * fence deadline's work.  The first delay
+ * of a mastership is granted: its voters only start following it then,
+ * and could not elect another before pending_claim_until (a claim window
+ * and a delay after they voted).
+ */
+static int lease_lost(const struct election *e, uint64_t now)
+{
+	size_t n = 1;
+	uint64_t lease = e->timeout - 2 * election_tick_ms(e);
+
+	if (e->p.expected_nodes == 0 || now - e->became_master_at < e->p.delay_ms)
+		return 0;
+	for (size_t i = 0; i < e->npeers; i++)
+		n += e->peers[i].acked != 0 && now - e->peers[i].acked < lease;
+	return n * 2 <= e->p.expected_nodes;
+}
+
 unsigned election_tick(struct election *e, uint64_t now)
 {
 	unsigned act = 0;
 
 	check_self(e, now, &act);
 	expire_peers(e, now, &act);
+	persist_overdue(e, now, &act);
 	switch (e->state) {
 	case EL_LISTENING:
 		if (now < e->listen_until)
@@ -463,6 +619,7 @@ unsigned election_tick(struct election *e, uint64_t now)
 			memcpy(e->silent, id, sizeof(id));
 			e->silent_seen = seen;
 		}
+		adopt_live_master(e, now, &act);
 		if (master_alive(e, now)) {
 			const struct el_peer *m = find_peer(e, e->master);
 			if (e->p.preempt && !may_not_lead(e) && m != NULL && ranks_before(e->p.position, e->p.self, m->position, m->id) &&
@@ -484,6 +641,8 @@ unsigned election_tick(struct election *e, uint64_t now)
 			set_state(e, EL_SLAVE, &act, "a live peer speaks a newer protocol: claim withdrawn");
 		} else if (may_not_lead(e)) {
 			set_state(e, EL_SLAVE, &act, "claim withdrawn: this node may not lead now");
+		} else if (e->claim_unsent) {
+			/* waiting for election_durable(); persist_overdue() bounds it */
 		} else if (now >= e->claim_until && !votes_enough(e)) {
 			/* a minority cannot collect a majority: try again later */
 			e->pending_claim_until = now + e->p.delay_ms;
@@ -506,6 +665,13 @@ unsigned election_tick(struct election *e, uint64_t now)
 		}
 		break;
 	case EL_MASTER:
+		if (lease_lost(e, now)) {
+			lose_master(e, now, &act, "lease lost");
+			set_state(e, EL_SLAVE, &act,
+				  "not heard by a majority for %llu ms: stepping down before it may elect another",
+				  (unsigned long long)(e->timeout - e->p.delay_ms));
+			break;
+		}
 		if (election_quorum(e, now)) {
 			e->quorum_lost_since = 0;
 		} else if (e->quorum_lost_since == 0) {
@@ -564,7 +730,7 @@ static void on_claim(struct election *e, const struct wire_msg *m, uint64_t now,
 			set_state(e, EL_SLAVE, act, "%s claims term %llu with a better rank: claim withdrawn", m->node,
 				  (unsigned long long)m->term);
 			e->pending_claim_until = now + e->claim_window + e->p.delay_ms;
-		} else {
+		} else if (!e->claim_unsent) {
 			*act |= EL_SEND_CLAIM;
 		}
 		break;
@@ -578,10 +744,15 @@ static void on_claim(struct election *e, const struct wire_msg *m, uint64_t now,
 			break;
 		}
 		e->pending_claim_until = now + e->claim_window + e->p.delay_ms;
-		if (e->p.expected_nodes && m->term > e->voted_term && e->hold == 0) {
+		/* not while listening: a node that just started may not have
+		 * heard the live master yet */
+		if (e->p.expected_nodes && e->state == EL_SLAVE && m->term > e->voted_term && e->hold == 0) {
 			e->voted_term = m->term;
 			snprintf(e->voted_for, sizeof(e->voted_for), "%s", m->node);
-			*act |= EL_SEND_VOTE;
+			if (must_persist(e, now, act))
+				e->vote_unsent = 1;
+			else
+				*act |= EL_SEND_VOTE;
 		}
 		break;
 	}
@@ -598,7 +769,8 @@ static void on_vote(struct election *e, const struct wire_msg *m, uint64_t now, 
 		snprintf(e->voters[e->nvotes++], sizeof(e->voters[0]), "%s", m->node);
 	/* a majority has voted for the named successor's term: nobody else can
 	 * collect one for it, and there is nothing left to wait for */
-	if (!may_not_lead(e) && named_successor(e, now) && votes_enough(e) && election_quorum(e, now) &&
+	if (!may_not_lead(e) && named_successor(e, now) && !catching_up(e, now) && votes_enough(e) &&
+	    election_quorum(e, now) &&
 	    e->max_term <= e->claim_term && newer_claimants(e, now) == 0)
 		promote(e, now, act, "named by the resigning master, and a majority voted");
 }
@@ -614,7 +786,13 @@ static void on_resign(struct election *e, const struct wire_msg *m, uint64_t now
 	if (e->state != EL_SLAVE || may_not_lead(e) || now < e->holddown_until || !election_quorum(e, now) ||
 	    newer_claimants(e, now) > 0)
 		return;
-	if (named_successor(e, now) && e->p.expected_nodes == 0 && contender(e, m->node, now) == NULL) {
+	/* not within the first timeout after our start (or a stall): the
+	 * others may still drop our packets as another boot of ours while our
+	 * last run's is live (filter.c), and would not hear us promote (the
+	 * stress found a node restarted 140 ms after a kill -9 promoting on a
+	 * resignation, unheard by two of four, one of which then promoted) */
+	if (named_successor(e, now) && e->p.expected_nodes == 0 && contender(e, m->node, now) == NULL &&
+	    !catching_up(e, now) && now >= e->listen_until) {
 		/* the master handed its mastership to us and stopped its broker
 		 * first: no claim window (any other claimant hears us at once and
 		 * withdraws, as it would from any master).  Not when another node
@@ -746,6 +924,12 @@ unsigned election_on_packet(struct election *e, const struct wire_msg *m, uint64
 	}
 	if (m->term > e->max_term)
 		e->max_term = m->term;
+
+	/* our slave heard us first-hand master_age ago: our lease */
+	if (m->type == WIRE_HEARTBEAT && e->state == EL_MASTER && m->role == WIRE_ROLE_SLAVE &&
+	    strcmp(m->target, e->p.self) == 0 && m->master_age != WIRE_AGE_NONE && now >= m->master_age &&
+	    now - m->master_age >= e->became_master_at && now - m->master_age > p->acked)
+		p->acked = now - m->master_age;
 
 	switch (m->type) {
 	case WIRE_HEARTBEAT:

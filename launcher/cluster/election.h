@@ -13,8 +13,21 @@
  *  - a claim is announced and held for a claim window before promotion;
  *    slaves are skewed by rank so the best one claims first;
  *  - with expected_nodes set, a claim needs the votes of a majority (each
- *    node votes once per term, never while it follows a live master), and
- *    a master that loses its majority for one timeout steps down;
+ *    node votes once per term, never while it follows a live master nor
+ *    while it listens after a start), and a master that loses its majority
+ *    for one timeout steps down; so does one that has not been heard
+ *    first-hand by a majority (itself included) for timeout - 2 ticks, as
+ *    its slaves report (its lease): before that majority may vote for
+ *    another, so that a master cut off from it is gone before the other
+ *    side elects one;
+ *  - with p.persist, what a claim or a vote promises (voted_term and
+ *    voted_for; the claim's term is our own vote) goes out only once the
+ *    caller says it is durable (EL_PERSIST, election_durable()): a
+ *    restarted node never votes twice in a term nor claims a term it
+ *    claimed before, so no term has two masters.  Not durable within one
+ *    delay: the claim is withdrawn and the vote is not sent.  A node whose
+ *    state cannot be persisted (EL_HOLD_PERSIST, set by the caller)
+ *    neither claims nor votes; a master keeps its role;
  *  - while a live peer speaks a newer protocol (wire.h) this node does not
  *    claim, vote for itself or ask for a handover: it leaves the decision
  *    to the newer node, which knows both protocols' rules.  It still hears
@@ -50,6 +63,8 @@ enum el_action {
 	EL_HANDOVER_REQUESTED = 1 << 8, /* a live slave asks for mastership:
 					 * stop the broker, then election_resign(handover_target) */
 	EL_HOLD_CHANGED = 1 << 9,   /* e->hold changed: e->hold_reason says why */
+	EL_PERSIST = 1 << 10,       /* make max_term, voted_term and voted_for durable,
+				     * then call election_durable(voted_term) */
 };
 
 /* Reasons this node may neither claim nor vote (e->hold), whatever the
@@ -68,6 +83,10 @@ struct el_params {
 	int preempt;
 	unsigned expected_nodes; /* 0: no quorum */
 	uint64_t initial_term;   /* the highest term this node saw before (persisted) */
+	/* the last vote made durable before (persisted): never another in that term */
+	uint64_t voted_term;
+	char voted_for[WIRE_ID_MAX + 1];
+	int persist;             /* claims and votes wait for election_durable() */
 	uint64_t settings;       /* digest of the cluster-wide settings (settings.c); 0: none */
 };
 
@@ -83,6 +102,7 @@ struct el_peer {
 	char url[WIRE_URL_MAX + 1];
 	char leader[WIRE_ID_MAX + 1];
 	uint8_t version;         /* of its last packet (wire.h) */
+	uint64_t acked;          /* as our slave, it said it heard us first-hand then */
 	uint64_t settings;       /* its settings digest (wire.h, heartbeat payload); 0: not sent */
 	uint64_t timeout;        /* its failure timeout, ms (heartbeat payload); 0: not sent */
 };
@@ -114,6 +134,12 @@ struct election {
 	char voted_for[WIRE_ID_MAX + 1];
 	size_t nvotes;
 	char voters[ELECTION_MAX_PEERS][WIRE_ID_MAX + 1];
+	/* p.persist: voted_term as last made durable, and the claim or vote
+	 * that waits for it since persist_asked_at */
+	uint64_t durable_term;
+	uint64_t persist_asked_at;
+	int claim_unsent;        /* CANDIDATE: the claim is not out yet */
+	int vote_unsent;
 	char favored[WIRE_ID_MAX + 1]; /* the node a resigning master named */
 	uint64_t favored_until;
 	uint64_t holddown_until; /* no claims before this (after resigning) */
@@ -129,6 +155,7 @@ struct election {
 	uint64_t settings_timeout; /* that master's failure timeout (0: not sent) */
 	uint64_t quorum_lost_since;
 	uint64_t last_call;      /* to detect our own stalls */
+	uint64_t late_at;        /* the last call after a gap of missed ticks (0: none) */
 	uint64_t handover_sent_at;
 	uint64_t became_master_at;
 	uint64_t last_beat;      /* as master: when our last heartbeat went out */
@@ -154,6 +181,10 @@ void election_set_params(struct election *e, const struct el_params *p);
  * claim at its next tick; a master keeps its role. */
 void election_set_hold(struct election *e, unsigned hold, int on);
 
+/* What EL_PERSIST asked for is durable up to voted term `term` (the
+ * caller persisted max_term, voted_term and voted_for as they were when it
+ * started writing): the claim or vote waiting for it goes out. */
+unsigned election_durable(struct election *e, uint64_t term, uint64_t now);
 /*
  * A master stops being one when it has not sent a heartbeat for longer
  * than election_beat_limit(): the others time it out from the last

@@ -122,6 +122,8 @@ static void translate(struct heartbeat *h, unsigned a, enum el_state old, const 
 	}
 	if (a & EL_PEERS_CHANGED)
 		queue_event(h, MS_IN_PEERS_CHANGED);
+	if (a & EL_PERSIST)
+		h->persist = 1;
 	if (a & EL_HOLD_CHANGED) {
 		if ((n = note(h, HB_NOTE_WARN)) != NULL)
 			snprintf(n->text, sizeof(n->text), "%s", e->hold_reason);
@@ -160,8 +162,62 @@ void heartbeat_tick(struct heartbeat *h, uint64_t now)
 	CALL(h, election_tick(&h->el, now));
 }
 
+void heartbeat_durable(struct heartbeat *h, uint64_t term, uint64_t now)
+{
+	CALL(h, election_durable(&h->el, term, now));
+}
+
+/* One write at a time: a request while one is under way waits for it,
+ * and then writes the state as it is by then. */
+int heartbeat_take_persist(struct heartbeat *h, struct hb_persist *out, uint64_t now)
+{
+	if (!h->persist || h->writing)
+		return 0;
+	h->persist = 0;
+	h->writing = 1;
+	h->write_started = now;
+	out->max_term = h->el.max_term;
+	out->voted_term = h->el.voted_term;
+	memcpy(out->voted_for, h->el.voted_for, sizeof(out->voted_for));
+	h->write_term = out->voted_term;
+	return 1;
+}
+
+/* EL_HOLD_PERSIST on or off, with the reason the status shows (the
+ * daemon logs the error itself) */
+static void persist_hold(struct heartbeat *h, int on, const char *why)
+{
+	if (((h->el.hold & EL_HOLD_PERSIST) != 0) == on)
+		return;
+	election_set_hold(&h->el, EL_HOLD_PERSIST, on);
+	snprintf(h->el.hold_reason, sizeof(h->el.hold_reason), "%s", why);
+	h->changed = 1;
+}
+
+void heartbeat_written(struct heartbeat *h, int ok, uint64_t now)
+{
+	h->writing = 0;
+	persist_hold(h, !ok, ok ? "the election state is persisted again"
+			       : "the election state cannot be persisted in state_dir (a write failed)");
+	if (ok)
+		heartbeat_durable(h, h->write_term, now);
+}
+
+void heartbeat_persist_term(struct heartbeat *h)
+{
+	h->persist = 1;
+}
+
 void heartbeat_beat(struct heartbeat *h, uint64_t now)
 {
+	/* a write that takes longer than a delay (a hung NFS mount, a
+	 * stalled disk): the claims and votes it was for are withdrawn
+	 * (election.h), and no more are made until a write succeeds */
+	if (h->writing && now - h->write_started >= h->el.p.delay_ms)
+		persist_hold(h, 1, "the election state cannot be persisted in state_dir (a write takes over a delay)");
+	/* a failed write is tried again each delay */
+	if ((h->el.hold & EL_HOLD_PERSIST) && !h->writing)
+		h->persist = 1;
 	CALL(h, election_beat(&h->el, now));
 }
 

@@ -44,6 +44,17 @@ struct heartbeat {
 	uint64_t resign_next_at;
 	/* set by any change of role or master: the status is written now */
 	int changed;
+	/* the election asked for its promises to be made durable (EL_PERSIST),
+	 * and the write under way: since when, for which vote */
+	int persist;
+	int writing;
+	uint64_t write_started, write_term;
+};
+
+/* What must be durable before a claim or vote goes out (election.h). */
+struct hb_persist {
+	uint64_t max_term, voted_term;
+	char voted_for[WIRE_ID_MAX + 1];
 };
 
 void heartbeat_init(struct heartbeat *h, const struct el_params *p, uint64_t now);
@@ -52,6 +63,23 @@ void heartbeat_set_params(struct heartbeat *h, const struct el_params *p);
 void heartbeat_on_packet(struct heartbeat *h, const struct wire_msg *m, uint64_t now);
 /* The tick timer, every election_tick_ms(). */
 void heartbeat_tick(struct heartbeat *h, uint64_t now);
+/*
+ * Persistence of the election's promises (election.h, p.persist), one
+ * write at a time, done by the caller off its loop (the loop never waits
+ * for a disk): take what to write, write it atomically, and report.
+ * While writes fail, or one takes longer than a delay, EL_HOLD_PERSIST
+ * is set: no claim, no vote; a master keeps its role.  Cleared by the next
+ * write that succeeds (a failed one is tried again every delay).
+ */
+/* A write is due and none is under way: 1 and what to write. */
+int heartbeat_take_persist(struct heartbeat *h, struct hb_persist *out, uint64_t now);
+/* The write taken last is done (ok) or failed. */
+void heartbeat_written(struct heartbeat *h, int ok, uint64_t now);
+/* A promoted master's term is to be kept (mastership's persist_term):
+ * max_term holds it. */
+void heartbeat_persist_term(struct heartbeat *h);
+/* What was written is durable up to voted term `term`. */
+void heartbeat_durable(struct heartbeat *h, uint64_t term, uint64_t now);
 /* The heartbeat timer, every delay: a heartbeat goes out, unless a master
  * that sent none for too long steps down first (election_beat). */
 void heartbeat_beat(struct heartbeat *h, uint64_t now);

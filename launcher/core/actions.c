@@ -103,9 +103,42 @@ static void log_changes(struct daemon *d, const struct node_out *o)
 	if (o->hook_demote)
 		run_hook(d, d->cfg->broker_on_demote, "demote",
 			 d->hb.el.state == EL_MASTER ? "slave" : election_state_name(d->hb.el.state));
-	if (o->persist_term != 0 && state_write_term(d->cfg->cluster_state_dir, o->persist_term) != 0)
-		log_warn("cannot keep term %llu in %s: %s", (unsigned long long)o->persist_term, d->cfg->cluster_state_dir,
-			 strerror(errno));
+}
+
+/*
+ * The election's promises go to the writer thread, one write at a time
+ * (heartbeat.h); a promoted master's term is in max_term.  The log says
+ * when a node stops claiming and voting because its state cannot be kept,
+ * and when it may again.
+ */
+static void persist(struct daemon *d, const struct node_out *o)
+{
+	struct hb_persist rec;
+	int held = (d->hb.el.hold & EL_HOLD_PERSIST) != 0;
+
+	if (o->persist_term != 0)
+		heartbeat_persist_term(&d->hb);
+	if (d->writer != NULL && heartbeat_take_persist(&d->hb, &rec, clock_mono_ms()))
+		state_writer_post(d->writer, &rec);
+	if (held == d->persist_held)
+		return;
+	d->persist_held = held;
+	if (held)
+		log_err("cannot keep the election state in %s (%s): this node neither claims nor votes until it can%s",
+			d->cfg->cluster_state_dir, d->persist_error[0] ? d->persist_error : "the write takes too long",
+			d->hb.el.state == EL_MASTER ? "; it stays master" : "");
+	else
+		log_info("the election state is kept in %s again: this node may claim and vote", d->cfg->cluster_state_dir);
+}
+
+void daemon_persisted(struct state_writer *w, int ok, int err, void *ud)
+{
+	struct daemon *d = ud;
+
+	(void)w;
+	snprintf(d->persist_error, sizeof(d->persist_error), "%s", ok ? "" : strerror(err));
+	heartbeat_written(&d->hb, ok, clock_mono_ms());
+	daemon_step(d, NULL);
 }
 
 static void arm_wake(struct daemon *d, uint64_t at)
@@ -189,6 +222,7 @@ void daemon_carry_out(struct daemon *d, struct node_out *o)
 			daemon_send(d, type);
 		/* the deadline is in the fence's page before a broker starts */
 		fence_renew(d);
+		persist(d, o);
 		supervisor_want(&d->sup, o->want_broker, o->broker_term);
 		if (d->cache != NULL)
 			cache_set_term(d->cache, d->hb.el.state == EL_MASTER ? d->hb.el.term : d->hb.el.max_term);

@@ -33,12 +33,18 @@
 /* how long the exit waits for a slow reader of what is still queued */
 #define LOG_EXIT_FLUSH_MS 1500
 
-static void rx_cb(struct ev_loop *loop, ev_io *w, int revents)
+/* Datagrams read by one timer callback before it acts: more than the
+ * heartbeats of ELECTION_MAX_PEERS nodes over one timeout at the default
+ * retries, and a bound (a few ms) when the socket is flooded. */
+#define DRAIN_MAX 1024
+
+/* Reads and handles up to max datagrams, each carried out before the next
+ * is read.  1 when the socket was left empty. */
+static int read_socket(struct daemon *d, int max)
 {
-	struct daemon *d = w->data;
 	struct sockaddr_in from;
 	struct wire_msg m;
-	int max = 64, got;
+	int got;
 
 	while ((got = link_recv(&d->link, &d->hb.el, &m, &from, &max)) != 0) {
 		if (got == LINK_DUPLICATE) {
@@ -52,6 +58,28 @@ static void rx_cb(struct ev_loop *loop, ev_io *w, int revents)
 		heartbeat_on_packet(&d->hb, &m, clock_mono_ms());
 		daemon_step(d, NULL);
 	}
+	return max > 0;
+}
+
+/* Batches of 64: under a flood the timers still run between batches. */
+static void rx_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	read_socket(w->data, 64);
+}
+
+/*
+ * Every timer callback reads what waits in the socket before it acts.
+ * After a late wake-up (SIGSTOP, swap, a busy host) libev runs the overdue
+ * timers before the readable socket: a candidate would promote at its tick
+ * in a term another node won meanwhile, and a master would heartbeat as
+ * master after a newer one was elected.  Reading first costs one
+ * recvfrom() that fails with EAGAIN when nothing waits, and needs no
+ * guess of how late is late; DRAIN_MAX bounds it under a flood.  The
+ * simulator (test/unit/sim.c, fire()) runs the same order.
+ */
+static void drain(struct daemon *d)
+{
+	read_socket(d, DRAIN_MAX);
 }
 
 static void hb_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -76,6 +104,7 @@ static void hb_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	}
 	d->last_hb_at = now;
 	d->hb_count++;
+	drain(d);
 	/* also while stopping: a master whose broker is still stopping must
 	 * keep the others from promoting */
 	heartbeat_beat(&d->hb, now);
@@ -86,6 +115,7 @@ static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct daemon *d = w->data;
 
+	drain(d);
 	daemon_conflict_tick(d);
 	heartbeat_tick(&d->hb, clock_mono_ms());
 	daemon_step(d, NULL);
@@ -97,6 +127,7 @@ static void wake_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	struct daemon *d = w->data;
 	struct ms_event ev = {.type = MS_IN_TIME};
 
+	drain(d);
 	heartbeat_wake(&d->hb, clock_mono_ms());
 	daemon_step(d, &ev);
 }
@@ -291,6 +322,7 @@ int daemon_run(struct config *c, const char *ini, const struct strlist *override
 		sup_params_free(&d->sup.p);
 		cache_close(d->cache);
 		control_close(&d->ctl);
+		state_writer_close(d->writer);
 		config_free(d->cfg);
 		log_async_stop(LOG_EXIT_FLUSH_MS);
 		free(d);
@@ -316,6 +348,7 @@ int daemon_run(struct config *c, const char *ini, const struct strlist *override
 	cache_close(d->cache);
 	control_close(&d->ctl);
 	transport_close(&d->link.tr);
+	state_writer_close(d->writer);
 	log_info("stopped");
 	rc = d->exit_code;
 	config_free(d->cfg);

@@ -20,6 +20,7 @@
 #include "replay.h"
 #include "report.h"
 #include "status.h"
+#include "statewriter.h"
 #include "supervisor.h"
 
 /* Another process with our node id (conflict.c). */
@@ -57,6 +58,11 @@ struct daemon {
 	double hb_jitter_last, hb_jitter_max;
 	uint64_t noise_warned_at; /* the heartbeat timer ran late enough to warn (daemon.c) */
 	int stopped;                /* the loop has ended */
+	/* the election's promises, written off the loop (statewriter.h); and
+	 * whether the log last said that they cannot be kept (EL_HOLD_PERSIST) */
+	struct state_writer *writer;
+	int persist_held;
+	char persist_error[128];
 	struct conflict conflict;
 	int exit_code;              /* daemon_run's, when not 0 */
 };
@@ -81,6 +87,8 @@ int daemon_take_reports(struct daemon *d, struct node_out *o);
 /* The reports the supervisor's own callbacks left, carried out (once per
  * loop iteration, from the prepare watcher). */
 void daemon_take_pending(struct daemon *d);
+/* The writer's report on the last write (statewriter.h). */
+void daemon_persisted(struct state_writer *w, int ok, int err, void *ud);
 /* Carries out o, then whatever the supervisor reports back. */
 void daemon_carry_out(struct daemon *d, struct node_out *o);
 /* The supervisor's reports not yet taken, then ev (NULL: only what the

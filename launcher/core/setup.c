@@ -43,6 +43,7 @@ static int setup_cluster(struct daemon *d, const struct config *c)
 	struct el_params p;
 	struct ms_params mp;
 	uint16_t r;
+	uint64_t mt;
 	uint64_t past;
 
 	if (state_node_id(c->cluster_state_dir, c->cluster_node, d->node, sizeof(d->node), err, sizeof(err)) != 0) {
@@ -89,7 +90,13 @@ static int setup_cluster(struct daemon *d, const struct config *c)
 					 .keys = d->link.keys};
 	snprintf(d->link.filter.node, sizeof(d->link.filter.node), "%s", d->node);
 	p = settings_election(c, d->node);
+	/* what this node saw and promised before: the term file of any
+	 * release, the election file of this one */
 	p.initial_term = state_read_term(c->cluster_state_dir);
+	if (state_read_election(c->cluster_state_dir, &mt, &p.voted_term, p.voted_for, sizeof(p.voted_for)) == 0 &&
+	    mt > p.initial_term)
+		p.initial_term = mt;
+	p.persist = 1;
 	heartbeat_init(&d->hb, &p, clock_mono_ms());
 	d->cl = heartbeat_cluster(&d->hb);
 	mp = settings_mastership(c, d->node);
@@ -125,6 +132,11 @@ int daemon_setup(struct daemon *d, const struct config *c, control_handler handl
 	}
 	if ((rc = setup_cluster(d, c)) != 0)
 		return rc;
+	d->writer = state_writer_open(d->loop, c->cluster_state_dir, daemon_persisted, d);
+	if (d->writer == NULL) {
+		log_err("cannot start the thread that keeps the election state: %s", strerror(errno));
+		return -1;
+	}
 	snprintf(d->status.path, sizeof(d->status.path), "%s/status", c->cluster_state_dir);
 	settings_cache(c, &cp);
 	d->cache = cache_open(d->loop, &cp, d->node, d->auth ? &d->keys : NULL, err, sizeof(err));
@@ -178,6 +190,7 @@ void daemon_reconfigure(struct daemon *d, struct reload *r)
 	}
 	log_set_level((enum log_level)log_level_parse(r->cfg->log_level));
 	p.initial_term = d->hb.el.p.initial_term;
+	p.persist = d->hb.el.p.persist;
 	heartbeat_set_params(&d->hb, &p);
 	mastership_set_params(&d->ms, &mp);
 	settings_cache(r->cfg, &cp);

@@ -142,6 +142,57 @@ int state_write_term(const char *dir, uint64_t term)
 	return state_write_file(path, buf, (size_t)n, 1);
 }
 
+int state_read_election(const char *dir, uint64_t *max_term, uint64_t *voted_term, char *voted_for, size_t len)
+{
+	char path[4200], buf[512], *line, *save = NULL;
+
+	*max_term = *voted_term = 0;
+	voted_for[0] = '\0';
+	snprintf(path, sizeof(path), "%s/election", dir);
+	if (read_small(path, buf, sizeof(buf)) != 0)
+		return -1;
+	for (line = strtok_r(buf, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
+		char *eq = strchr(line, '=');
+		if (eq == NULL)
+			continue;
+		*eq++ = '\0';
+		if (strcmp(line, "max_term") == 0)
+			*max_term = strtoull(eq, NULL, 10);
+		else if (strcmp(line, "voted_term") == 0)
+			*voted_term = strtoull(eq, NULL, 10);
+		else if (strcmp(line, "voted_for") == 0 && wire_valid_id(eq))
+			snprintf(voted_for, len, "%s", eq);
+	}
+	return 0;
+}
+
+/* A rename is durable once its directory is. */
+static int sync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc;
+
+	if (fd < 0)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+int state_write_election(const char *dir, uint64_t max_term, uint64_t voted_term, const char *voted_for)
+{
+	char path[4200], buf[160];
+	int n = snprintf(buf, sizeof(buf), "max_term=%llu\nvoted_term=%llu\nvoted_for=%s\n", (unsigned long long)max_term,
+			 (unsigned long long)voted_term, voted_for);
+
+	snprintf(path, sizeof(path), "%s/election", dir);
+	if (n < 0 || (size_t)n >= sizeof(buf) || state_write_file(path, buf, (size_t)n, 1) != 0)
+		return -1;
+	if (state_write_term(dir, max_term) != 0)
+		return -1;
+	return sync_dir(dir);
+}
+
 uint64_t state_read_boot(const char *dir)
 {
 	char path[4200], buf[64];

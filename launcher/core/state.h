@@ -12,6 +12,12 @@
  *    releases up to 64aed0b read the whole of node-id as the id (and would
  *    make up a new id if it held more), and the leading number of term.
  *    A new piece of state goes in a new file, never into these.
+ *  - election: key=value lines (max_term, voted_term, voted_for), read
+ *    as the status file is: keys looked up by name, unknown ones ignored,
+ *    keys only added.  What a claim or vote promised (election.h): a node
+ *    restarted never votes twice in a term nor claims one again.  Written
+ *    with the term file (max_term there, for releases that know only it)
+ *    off the event loop (statewriter.h), fsync'd file and directory.
  *  - status: key=value lines, one per key.  Readers look keys up by name
  *    and ignore those they do not know; keys are only ever added, and
  *    a key's meaning never changes.  protocol= is the cluster protocol
@@ -30,6 +36,11 @@ int state_mkdir(const char *dir);
  * there.  0, or -1 with the reason in err. */
 int state_node_id(const char *dir, const char *configured, char *out, size_t outlen, char *err, size_t errlen);
 uint64_t state_read_term(const char *dir);
+/* The election file: 0, or -1 when there is none (then all zero). */
+int state_read_election(const char *dir, uint64_t *max_term, uint64_t *voted_term, char *voted_for, size_t len);
+/* The election file then the term file (max_term), each durable
+ * (file and directory fsync'd) before this returns 0; -1 with errno. */
+int state_write_election(const char *dir, uint64_t max_term, uint64_t voted_term, const char *voted_for);
 /* The last boot id kept (0: none), and a new one kept (fsync, rename). */
 uint64_t state_read_boot(const char *dir);
 int state_write_boot(const char *dir, uint64_t boot);

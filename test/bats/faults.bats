@@ -104,6 +104,34 @@ teardown() {
 	rm -f "$MNT/filler"
 }
 
+@test "a slave whose state directory cannot be written neither claims nor votes; a master keeps its role" {
+	lab_create 2
+	MNT="$LAB_DIR/n2/state"
+	mount -t tmpfs -o size=256k tmpfs "$MNT"
+	lab_start 1
+	lab_wait_role 1 master 10
+	lab_start 2
+	lab_wait_role 2 slave 10
+	mount -o remount,ro "$MNT"
+	kill -9 "$(lab_pid 1)"
+	# n2's claim cannot be persisted: it is not sent, and n2 holds
+	sleep 3
+	[ "$(lab_role 2)" != master ]
+	run ! grep -q "Promoted to Master" "$LAB_DIR/n2/log"
+	grep -q "cannot keep the election state in .*Read-only file system.*neither claims nor votes" "$LAB_DIR/n2/log"
+	grep -q "hold:.*cannot be persisted" <(lab_ctl 2 status)
+	# writable again: the next write succeeds and it promotes
+	mount -o remount,rw "$MNT"
+	lab_wait_role 2 master 5
+	grep -q "the election state is kept in .* again" "$LAB_DIR/n2/log"
+	grep -q "^max_term=" "$MNT/election"
+	# a master whose directory becomes read-only keeps its role
+	mount -o remount,ro "$MNT"
+	sleep 1
+	[ "$(lab_role 2)" = master ]
+	mount -o remount,rw "$MNT"
+}
+
 @test "chaos for ${CHAOS_SECONDS} s with real ActiveMQ: every persistent message acknowledged is received" {
 	# real components run in one pass of the suite: the sanitizer build's
 	[[ "${BUILD_DIR:-}" == *asan* ]] || skip "real ActiveMQ runs in the ASan pass only"

@@ -321,6 +321,7 @@ struct el_params sim_params(int i, uint32_t delay, uint32_t retries)
 	p.position = 100;
 	p.delay_ms = delay;
 	p.retries = retries;
+	p.persist = 1;
 	return p;
 }
 
@@ -404,6 +405,13 @@ static void carry_out(struct sim *s, int i, struct node_out *out)
 		else
 			break;
 	}
+	if (s->backend == SIM_HEARTBEAT) {
+		/* the daemon hands the write to its writer thread */
+		if (out->persist_term != 0)
+			heartbeat_persist_term(&nd->hb);
+		if (nd->at[ST_DISK] == 0 && heartbeat_take_persist(&nd->hb, &nd->writing, s->now))
+			nd->at[ST_DISK] = s->now + (nd->disk_ms ? nd->disk_ms : 1);
+	}
 	if (nd->ms.term > nd->max_term)
 		nd->max_term = nd->ms.term;
 	/* the daemon publishes the fence's deadline here (fence_renew) */
@@ -427,57 +435,6 @@ static void callback(struct sim *s, int i, const struct ms_event *ev, struct nod
 		node_feed(&nd->ms, &nd->c, &rep, s->now, out);
 	node_feed(&nd->ms, &nd->c, ev, s->now, out);
 	carry_out(s, i, out);
-}
-
-static void fire(struct sim *s, int i, enum sim_timer t)
-{
-	struct sim_node *nd = &s->nd[i];
-	struct node_out out;
-	struct ms_event ev;
-
-	/* libev: a repeating timer goes on from its expiry, and never from
-	 * before now; a one-shot one stops */
-	if (nd->repeat[t] != 0) {
-		nd->at[t] += nd->repeat[t];
-		if (nd->at[t] < s->now)
-			nd->at[t] = s->now;
-	} else {
-		nd->at[t] = 0;
-	}
-	node_out_clear(&out);
-	switch (t) {
-	case ST_TICK:
-		trace(nd, 'T');
-		if (s->filter && replay_dup_tick(&nd->dup, s->now, nd->hb.el.timeout))
-			election_set_hold(&nd->hb.el, EL_HOLD_DUPLICATE, 0);
-		heartbeat_tick(&nd->hb, s->now);
-		callback(s, i, NULL, &out);
-		break;
-	case ST_BEAT:
-		trace(nd, 'B');
-		heartbeat_beat(&nd->hb, s->now);
-		callback(s, i, NULL, &out);
-		break;
-	case ST_RESIGN:
-		trace(nd, 'R');
-		heartbeat_wake(&nd->hb, s->now);
-		callback(s, i, NULL, &out);
-		break;
-	case ST_WAKE:
-		trace(nd, 'W');
-		memset(&ev, 0, sizeof(ev));
-		ev.type = MS_IN_TIME;
-		callback(s, i, &ev, &out);
-		break;
-	case ST_LEASE:
-		trace(nd, 'L');
-		nd->ls.reachable = nd->linked;
-		lease_tick(&nd->ls, s->now);
-		callback(s, i, NULL, &out);
-		break;
-	case ST_COUNT:
-		break;
-	}
 }
 
 /* One packet as the daemon's socket callback handles it, carried out
@@ -536,14 +493,110 @@ static void read_packet(struct sim *s, int i, const struct wire_msg *m, struct n
 {
 	struct sim_node *nd = &s->nd[i];
 	struct wire_msg c = *m;
+	uint64_t from = m->boot - 1000;
 
-	if (!filter(s, i, m, out))
-		return;
-
+	if (s->filter) {
+		if (!filter(s, i, m, out))
+			return;
+	} else if (from < SIM_N) {
+		/* without the filter, its order still: an older sequence
+		 * number than one read (jitter reorders) is dropped */
+		if (m->seq <= nd->seq_seen[from]) {
+			nd->reordered_dropped++;
+			return;
+		}
+		nd->seq_seen[from] = m->seq;
+	}
 	if (nd->version >= c.version)
 		c.version = 0;
 	heartbeat_on_packet(&nd->hb, &c, s->now);
 	callback(s, i, NULL, out);
+}
+
+
+/* What the daemon's timer callbacks do first (daemon.c, drain()): read
+ * what waits in the socket, each packet carried out as it is read.  The
+ * daemon's bound (1024) is above what the simulated buffer holds. */
+static void drain(struct sim *s, int i)
+{
+	struct sim_node *nd = &s->nd[i];
+	struct node_out out;
+
+	while (nd->up && nd->rn > 0) {
+		trace(nd, 'P');
+		node_out_clear(&out);
+		read_packet(s, i, &nd->rcv[nd->rhead], &out);
+		nd->rhead = (nd->rhead + 1) % SIM_RCVBUF;
+		nd->rn--;
+	}
+}
+
+static void fire(struct sim *s, int i, enum sim_timer t)
+{
+	struct sim_node *nd = &s->nd[i];
+	struct node_out out;
+	struct ms_event ev;
+
+	/* libev: a repeating timer goes on from its expiry, and never from
+	 * before now; a one-shot one stops */
+	if (nd->repeat[t] != 0) {
+		nd->at[t] += nd->repeat[t];
+		if (nd->at[t] < s->now)
+			nd->at[t] = s->now;
+	} else {
+		nd->at[t] = 0;
+	}
+	if (t == ST_DISK && nd->disk_hung) {
+		nd->at[t] = s->now + 1; /* still in the kernel */
+		return;
+	}
+	if (s->backend == SIM_HEARTBEAT && t != ST_LEASE && t != ST_DISK) {
+		drain(s, i);
+		if (!nd->up)
+			return;
+	}
+	node_out_clear(&out);
+	switch (t) {
+	case ST_TICK:
+		trace(nd, 'T');
+		if (s->filter && replay_dup_tick(&nd->dup, s->now, nd->hb.el.timeout))
+			election_set_hold(&nd->hb.el, EL_HOLD_DUPLICATE, 0);
+		heartbeat_tick(&nd->hb, s->now);
+		callback(s, i, NULL, &out);
+		break;
+	case ST_BEAT:
+		trace(nd, 'B');
+		heartbeat_beat(&nd->hb, s->now);
+		callback(s, i, NULL, &out);
+		break;
+	case ST_RESIGN:
+		trace(nd, 'R');
+		heartbeat_wake(&nd->hb, s->now);
+		callback(s, i, NULL, &out);
+		break;
+	case ST_WAKE:
+		trace(nd, 'W');
+		memset(&ev, 0, sizeof(ev));
+		ev.type = MS_IN_TIME;
+		callback(s, i, &ev, &out);
+		break;
+	case ST_DISK:
+		trace(nd, 'D');
+		nd->disk_writes++;
+		if (!nd->disk_fail)
+			nd->disk = nd->writing;
+		heartbeat_written(&nd->hb, !nd->disk_fail, s->now);
+		callback(s, i, NULL, &out);
+		break;
+	case ST_LEASE:
+		trace(nd, 'L');
+		nd->ls.reachable = nd->linked;
+		lease_tick(&nd->ls, s->now);
+		callback(s, i, NULL, &out);
+		break;
+	case ST_COUNT:
+		break;
+	}
 }
 
 static void iterate(struct sim *s, int i)
@@ -617,6 +670,7 @@ static void node_reset(struct sim *s, int i)
 		nd->b.stop_ms = stop;
 	}
 	nd->rhead = nd->rn = 0;
+	memset(nd->seq_seen, 0, sizeof(nd->seq_seen));
 	memset(nd->at, 0, sizeof(nd->at));
 	memset(nd->repeat, 0, sizeof(nd->repeat));
 	nd->up = 1;
@@ -629,9 +683,15 @@ void sim_start(struct sim *s, int i, struct el_params p)
 {
 	struct sim_node *nd = &s->nd[i];
 
+	/* what the state directory kept (daemon: setup.c) */
+	if (nd->disk.max_term > p.initial_term)
+		p.initial_term = nd->disk.max_term;
+	p.voted_term = nd->disk.voted_term;
+	memcpy(p.voted_for, nd->disk.voted_for, sizeof(p.voted_for));
 	heartbeat_init(&nd->hb, &p, s->now);
 	node_reset(s, i);
 	nd->started = s->now;
+	nd->seq = ++nd->boots << 32;
 	if (s->filter) {
 		/* the daemon's setup.c: a boot id above the last one kept */
 		uint64_t wall = (uint64_t)((int64_t)(SIM_WALL_EPOCH + s->now) + nd->clock_offset);
@@ -780,11 +840,36 @@ static void check(struct sim *s)
 		}
 }
 
+/* Into node j's receive buffer, as the kernel does: dropped when full. */
+static void deliver(struct sim *s, int j, int from, const struct wire_msg *m)
+{
+	struct sim_node *nd = &s->nd[j];
+
+	if (m->role == WIRE_ROLE_MASTER)
+		nd->master_heard_at[from] = s->now;
+	if (nd->rn == SIM_RCVBUF) {
+		nd->rcv_dropped++;
+		return;
+	}
+	nd->rcv[(nd->rhead + nd->rn++) % SIM_RCVBUF] = *m;
+}
+
 void sim_step(struct sim *s)
 {
 	size_t qn = s->qn;
 
 	s->now++;
+	/* deliveries that jitter held back, due now (a node gone meanwhile
+	 * receives nothing) */
+	for (size_t k = 0; k < s->nlate;) {
+		if (s->late[k].due > s->now) {
+			k++;
+			continue;
+		}
+		if (s->nd[s->late[k].to].up)
+			deliver(s, s->late[k].to, s->late[k].from, &s->late[k].m);
+		s->late[k] = s->late[--s->nlate];
+	}
 	/* what was sent last millisecond arrives; packets sent now go to the
 	 * bus after these */
 	for (size_t k = 0; k < qn; k++) {
@@ -801,11 +886,18 @@ void sim_step(struct sim *s)
 				continue;
 			}
 			s->delivered++;
-			if (nd->rn == SIM_RCVBUF) {
-				nd->rcv_dropped++;
-				continue;
+			if (s->jitter_ms != 0) {
+				uint64_t d = sim_rand(s) % (s->jitter_ms + 1);
+				if (d != 0 && s->nlate < SIM_LATE) {
+					s->late[s->nlate].due = s->now + d;
+					s->late[s->nlate].to = j;
+					s->late[s->nlate].from = from;
+					s->late[s->nlate].m = s->q[k];
+					s->nlate++;
+					continue;
+				}
 			}
-			nd->rcv[(nd->rhead + nd->rn++) % SIM_RCVBUF] = s->q[k];
+			deliver(s, j, from, &s->q[k]);
 		}
 	}
 	s->qn = 0;

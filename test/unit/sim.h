@@ -8,10 +8,14 @@
  * loop iteration per running node, in libev's order after the poll:
  *  1. overdue timers, the one that expired latest first (libev feeds the
  *     expired timers after the polled I/O, and invokes pending watchers
- *     last in, first out); a repeating timer fires once however late;
+ *     last in, first out); a repeating timer fires once however late.
+ *     Each timer callback first reads everything waiting in the socket
+ *     (the daemon's drain(): after a late wake-up no timer acts on what
+ *     it would have learnt from a packet that already arrived);
  *  2. the socket: up to 64 packets of its receive buffer (the daemon's
  *     batch), each fed and carried out as it is read;
  *  3. the broker's reports left (the daemon's prepare watcher).
+ * A write of the election's state ends in step 1 (ST_DISK, D in the trace).
  * Every callback first feeds the broker's reports not yet taken, then its
  * own event (the daemon's daemon_feed).
  * After every callback the node carries out node_out as the daemon does:
@@ -45,6 +49,7 @@
 #define SIM_RCVBUF 256 /* datagrams: about a default rmem of small packets */
 #define SIM_BATCH 64   /* the daemon's read batch */
 #define SIM_TRACE 128
+#define SIM_LATE 2048  /* deliveries held back by jitter */
 #define SIM_WALL_EPOCH 1700000000000ull /* the wall clock at s->now = 0 (ms) */
 
 /* ---- the fake broker ----
@@ -113,7 +118,9 @@ void lease_init(struct lease *l, struct lease_world *w, int idx);
 void lease_tick(struct lease *l, uint64_t now);
 
 /* ---- the simulator ---- */
-enum sim_timer { ST_TICK, ST_BEAT, ST_RESIGN, ST_WAKE, ST_LEASE, ST_COUNT };
+/* ST_DISK is not a timer in the daemon: the writer thread's completion
+ * (an ev_async); it reads no socket first */
+enum sim_timer { ST_TICK, ST_BEAT, ST_RESIGN, ST_WAKE, ST_LEASE, ST_DISK, ST_COUNT };
 enum sim_backend { SIM_HEARTBEAT, SIM_LEASE };
 
 struct sim_node {
@@ -141,13 +148,31 @@ struct sim_node {
 	uint64_t sent[WIRE_TYPE_MAX + 1]; /* packets sent, by type */
 	uint64_t sent_at[WIRE_TYPE_MAX + 1]; /* when the last of each type went out */
 	/* callbacks of the last iteration, in order: T tick, B heartbeat,
-	 * R resign copy, W mastership wake, L lease, P packet read, K broker
+	 * R resign copy, W mastership wake, L lease, D write done, P packet read, K broker
 	 * report; and whether the broker was wanted when each ran (1/0) */
 	char trace[SIM_TRACE + 1];
 	char trace_want[SIM_TRACE + 1];
 	size_t ntrace;
 	int exited;
 	uint64_t max_term;    /* the highest mastership term seen here */
+	/* the state directory: what the election's writes made durable,
+	 * restored by sim_start (a restart); the write under way ends at
+	 * at[ST_DISK] (disk_ms after it began), fails while disk_fail (full
+	 * or read-only), does not end while disk_hung (a hung NFS mount) */
+	struct hb_persist disk, writing;
+	uint64_t disk_ms;
+	int disk_fail, disk_hung;
+	uint64_t disk_writes;
+	/* when a packet sent as master by each node last reached this one's
+	 * receive buffer (read or not): for invariants on who hears whom */
+	uint64_t master_heard_at[SIM_N];
+	/* the filter's replay check (filter.c): per sender, the highest
+	 * sequence number read; an older one (reordered by jitter) is dropped */
+	uint64_t seq_seen[SIM_N];
+	uint64_t reordered_dropped;
+	/* starts of the launcher: a new start's sequence numbers are above the
+	 * old ones' (in the daemon the boot id is, and the filter resets) */
+	uint64_t boots;
 	/* identity, with s->filter set (else every run of node i sends boot
 	 * i + 1000 and nothing is filtered): the boot id of this run, from
 	 * its wall clock (s->now + clock_offset) and the last one kept in its
@@ -177,6 +202,13 @@ struct sim {
 	int qfrom[SIM_BUS];
 	size_t qn;
 	unsigned loss_pct;        /* chance a delivery is lost */
+	unsigned jitter_ms;       /* each delivery takes 1 + 0..jitter_ms ms (reorders) */
+	struct sim_late {
+		uint64_t due;
+		int to, from;
+		struct wire_msg m;
+	} late[SIM_LATE];
+	size_t nlate;
 	uint64_t delivered, lost; /* deliveries to a node that hears, and those lost to loss_pct */
 	int mute[SIM_N][SIM_N];   /* every packet from a to b is lost */
 	uint64_t rng;

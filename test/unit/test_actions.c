@@ -162,10 +162,9 @@ int hook_run(struct ev_loop *loop, const char *cmd, const struct hook_env *env, 
 	return 0;
 }
 
-int state_write_term(const char *dir, uint64_t term)
+void state_writer_post(struct state_writer *w, const struct hb_persist *rec)
 {
-	(void)dir, (void)term;
-	return 0;
+	(void)w, (void)rec;
 }
 
 void status_publish(struct status_file *f, const struct report_view *v)

@@ -145,17 +145,16 @@ static void stall_steps_down(void **state)
 	assert_int_equal(s.longest_broker_overlap, 0);
 	s.nd[m].frozen = 0;
 	sim_step(&s);
-	/* its first election call after waking (the tick timer, before the
-	 * packets that queued meanwhile): stepped down before anything else,
+	/* its first election call after waking (the first packet its first
+	 * timer reads, daemon.c drain()): stepped down before anything else,
 	 * and its broker (which stops at once here) is gone; then the queued
 	 * heartbeats of n2 make it follow n2 at once */
-	assert_non_null(strchr(s.nd[m].trace, 'T'));
-	assert_true(strchr(s.nd[m].trace, 'T') < strchr(s.nd[m].trace, 'P'));
-	assert_int_equal(s.nd[m].trace_want[strchr(s.nd[m].trace, 'P') - s.nd[m].trace], '0');
 	/* the fence's deadline passed during the freeze: its timer (W), the
-	 * latest expired, ran first and stopped the broker */
-	assert_int_equal(s.nd[m].trace[0], 'W');
+	 * latest expired, ran first; it read the socket first (daemon.c,
+	 * drain()), and the first packet stopped the broker */
+	assert_int_equal(s.nd[m].trace[0], 'P');
 	assert_int_equal(s.nd[m].trace_want[1], '0');
+	assert_non_null(strchr(s.nd[m].trace, 'W'));
 	assert_int_equal(s.nd[m].ms.state, MS_FOLLOWING);
 	assert_int_equal(EL(&s, m).demotions, 1);
 	assert_string_equal(EL(&s, m).master, "n2");
@@ -201,16 +200,21 @@ static void quorum(void **state)
 	assert_int_equal(EL(&s, 2).promotions, 0);
 	s.nd[2].group = 0;
 	sim_run(&s, 1000);
-	/* the master alone steps down after one timeout; the majority elects */
+	/* the master alone steps down when its lease ends, before the
+	 * majority may elect; then the majority elects */
 	s.nd[0].group = 1;
+	while (EL(&s, 0).state == EL_MASTER) {
+		sim_step(&s);
+		assert_int_equal(EL(&s, 1).promotions + EL(&s, 2).promotions, 0);
+	}
+	assert_non_null(strstr(EL(&s, 0).reason, "not heard by a majority"));
 	sim_run(&s, 3000);
 	assert_int_equal(EL(&s, 0).state, EL_SLAVE);
-	assert_non_null(strstr(EL(&s, 0).reason, "lost quorum"));
 	assert_int_equal(masters_in(&s, 0), 1);
 	assert_int_equal(s.longest_overlap, 0);
-	/* the cut-off master's broker runs on until it sees no majority for a
-	 * timeout, a while after the majority elected (minority_of_five) */
-	assert_true(s.longest_broker_overlap < 300);
+	/* the cut-off master's broker stops (here at once) before the
+	 * majority elects: never two brokers */
+	assert_int_equal(s.longest_broker_overlap, 0);
 }
 
 static void no_failback_and_preempt(void **state)
@@ -482,7 +486,6 @@ static void restarted_master_detected(void **state)
 	/* n1 restarts at once (new boot): its listening heartbeat tells the
 	 * others it is no longer master, long before the timeout */
 	sim_start(&s, 0, params(0, 1000, 5));
-	s.nd[0].seq = 0;
 	sim_run(&s, 2000);
 	assert_int_equal(EL(&s, 1).state, EL_MASTER);
 }
@@ -931,19 +934,18 @@ static void newer_peer_stops_a_claim(void **state)
 
 static char timer_letter(enum sim_timer t)
 {
-	return "TBRWL"[t];
+	return "TBRWLD"[t];
 }
 
 /* A master frozen for less than the failure timeout: when it runs again,
- * its overdue timers fire first, the one due latest first, each once, and
- * only then does it read what queued in its socket meanwhile, 64 packets
- * per loop iteration.  It stays master; nobody else claimed. */
-static void short_freeze_timers_before_packets(void **state)
+ * its overdue timers fire, the one due latest first, each once; the first
+ * of them reads everything that queued in its socket meanwhile before it
+ * acts (daemon.c, drain()), so no timer acts on stale news.  It stays
+ * master; nobody else claimed. */
+static void short_freeze_packets_before_timers(void **state)
 {
 	struct sim s;
-	char want[SIM_TRACE + 1];
-	size_t nwant = 0, queued;
-	uint64_t at[ST_COUNT];
+	size_t queued;
 
 	(void)state;
 	/* timeout 1000 ms; 4 peers heartbeat every 20 ms */
@@ -955,8 +957,45 @@ static void short_freeze_timers_before_packets(void **state)
 	queued = s.nd[0].rn;
 	assert_true(queued > 2 * SIM_BATCH); /* 4 x 45 heartbeats */
 	assert_int_equal(s.nd[0].rcv_dropped, 0);
-	/* the expected order: the latest expiry first */
+	s.nd[0].frozen = 0;
+	sim_step(&s);
+	/* every packet that waited (and the few of this millisecond), then
+	 * the timers (the trace keeps the first SIM_TRACE callbacks) */
+	for (size_t k = 0; k < SIM_TRACE && k < queued; k++)
+		assert_int_equal(s.nd[0].trace[k], 'P');
+	assert_int_equal(s.nd[0].rn, 0);
+	/* the heartbeat went out in the same millisecond */
+	assert_int_equal(s.nd[0].sent_at[WIRE_HEARTBEAT], s.now);
+	sim_run(&s, 3);
+	assert_int_equal(EL(&s, 0).state, EL_MASTER);
+	assert_int_equal(s.nd[0].ms.state, MS_MASTER);
+	assert_int_equal(EL(&s, 0).demotions, 0);
+	for (int i = 1; i < 5; i++)
+		assert_int_equal(EL(&s, i).promotions, 0);
+	assert_one_master_after(&s, 2000);
+	assert_int_equal(s.nd[0].b.starts, 1);
+}
+
+/* The timers' order after a short freeze, with few packets waiting: all
+ * read first, then the timers, the one due latest first. */
+static void short_freeze_timer_order(void **state)
+{
+	struct sim s;
+	char want[SIM_TRACE + 1];
+	size_t nwant = 0, queued;
+	uint64_t at[ST_COUNT];
+
+	(void)state;
+	sim_init(&s, 3, 100, 10);
+	assert_int_equal(sim_until_master(&s, 5000, NULL), 0);
+	sim_run(&s, 1000);
+	s.nd[0].frozen = 1;
+	sim_run(&s, 450);
+	queued = s.nd[0].rn;
+	assert_in_range(queued, 4, 20);
 	memcpy(at, s.nd[0].at, sizeof(at));
+	for (size_t k = 0; k < queued; k++)
+		want[nwant++] = 'P';
 	for (;;) {
 		int best = -1;
 		for (int t = 0; t < ST_COUNT; t++)
@@ -968,34 +1007,225 @@ static void short_freeze_timers_before_packets(void **state)
 		at[best] = 0;
 	}
 	want[nwant] = '\0';
-	assert_int_equal(nwant, 2); /* the tick and the heartbeat */
 	s.nd[0].frozen = 0;
 	sim_step(&s);
-	assert_memory_equal(s.nd[0].trace, want, nwant);
-	/* then one batch of packets, nothing else */
-	for (size_t k = nwant; k < nwant + SIM_BATCH; k++)
-		assert_int_equal(s.nd[0].trace[k], 'P');
-	assert_int_equal(strlen(s.nd[0].trace), nwant + SIM_BATCH);
-	/* the rest waits (a few more arrived this millisecond) */
-	assert_in_range(s.nd[0].rn, queued - SIM_BATCH, queued - SIM_BATCH + 4);
-	/* the heartbeat went out before any packet was read: the others
-	 * hear the master without waiting for its backlog */
-	assert_int_equal(s.nd[0].sent_at[WIRE_HEARTBEAT], s.now);
-	sim_run(&s, 3);
-	assert_int_equal(s.nd[0].rn, 0);
+	/* packets of this very millisecond may come after the first timer */
+	assert_memory_equal(s.nd[0].trace, want, queued);
+	assert_int_equal(s.nd[0].trace[strlen(s.nd[0].trace) - 1], want[nwant - 1]);
 	assert_int_equal(EL(&s, 0).state, EL_MASTER);
-	assert_int_equal(s.nd[0].ms.state, MS_MASTER);
+}
+
+/* Path 4a of issue 16: a candidate paused 650 to 1000 ms (timeout 1000,
+ * so no stall is seen) right after it received a vote.  Meanwhile another
+ * node claims a higher term and is elected.  On waking, its overdue tick
+ * must not promote it in the old term: the tick reads the socket first
+ * and finds the newer claim and master. */
+static void paused_candidate_does_not_promote_in_an_old_term(void **state)
+{
+	(void)state;
+	for (uint64_t pause = 650; pause <= 1000; pause += 25) {
+		struct sim s;
+		uint64_t term;
+
+		sim_init_quorum(&s, 3, 250, 4);
+		while (!(EL(&s, 0).state == EL_CANDIDATE && EL(&s, 0).nvotes >= 1))
+			sim_step(&s);
+		term = EL(&s, 0).claim_term;
+		s.nd[0].frozen = 1;
+		sim_run(&s, pause);
+		/* the others elected one of them in a higher term meanwhile (a
+		 * shorter pause ends while it claims: the same for n1) */
+		if (pause >= 700) {
+			assert_int_equal(sim_count_masters(&s), 1);
+			assert_true(EL(&s, 1).state == EL_MASTER || EL(&s, 2).state == EL_MASTER);
+			assert_true(EL(&s, 1).term > term || EL(&s, 2).term > term);
+		}
+		s.nd[0].frozen = 0;
+		sim_run(&s, 3000);
+		assert_int_equal(EL(&s, 0).promotions, 0);
+		assert_int_equal(s.nd[0].b.starts, 0);
+		assert_int_equal(s.longest_overlap, 0);
+		assert_int_equal(s.longest_broker_overlap, 0);
+		assert_int_equal(EL(&s, 1).promotions + EL(&s, 2).promotions, 1);
+	}
+}
+
+/* Path 5 of issue 16: what a claim or vote promises is durable before it
+ * is sent, and a restart keeps it.  n3 votes for n1's claim of a term,
+ * is killed and restarted: it does not vote again in that term (a claim
+ * of the same term by n2 gets no vote), and it does not vote while it
+ * listens after the start. */
+static void vote_kept_across_a_restart(void **state)
+{
+	struct sim s;
+	uint64_t t1, votes;
+	struct wire_msg m;
+
+	(void)state;
+	/* listening after its start, a node does not vote */
+	sim_init_quorum(&s, 3, 100, 3);
+	memset(&m, 0, sizeof(m));
+	m.type = WIRE_CLAIM;
+	snprintf(m.node, sizeof(m.node), "n2");
+	m.role = WIRE_ROLE_CANDIDATE;
+	m.term = 7;
+	m.position = 100;
+	sim_packet(&s, 2, &m);
+	sim_run(&s, 5);
+	assert_int_equal(EL(&s, 2).state, EL_LISTENING);
+	assert_int_equal(s.nd[2].sent[WIRE_VOTE], 0);
+
+	sim_init_quorum(&s, 3, 100, 3);
+	while (!(EL(&s, 0).state == EL_CANDIDATE && EL(&s, 0).nvotes >= 1))
+		sim_step(&s);
+	t1 = EL(&s, 0).claim_term;
+	/* every vote went out after the write that made it durable */
+	assert_int_equal(s.nd[1].disk.voted_term + s.nd[2].disk.voted_term >= t1, 1);
+	sim_run(&s, 20);
+	assert_int_equal(s.nd[2].disk.voted_term, t1);
+	assert_string_equal(s.nd[2].disk.voted_for, "n1");
+	/* alone: it hears nobody, and no claim of its own interferes */
+	sim_crash(&s, 0);
+	sim_crash(&s, 1);
+	sim_crash(&s, 2);
+	sim_start(&s, 2, EL(&s, 2).p);
+	assert_int_equal(EL(&s, 2).voted_term, t1);
+	assert_true(EL(&s, 2).max_term >= t1);
+	sim_run(&s, 400);
+	assert_int_equal(EL(&s, 2).state, EL_SLAVE);
+	memset(&m, 0, sizeof(m));
+	m.type = WIRE_CLAIM;
+	snprintf(m.node, sizeof(m.node), "n2");
+	m.role = WIRE_ROLE_CANDIDATE;
+	m.position = 100;
+	votes = s.nd[2].sent[WIRE_VOTE];
+	/* a slave: no second vote in the term it voted in, one in a later
+	 * term */
+	assert_int_equal(EL(&s, 2).voted_term, t1);
+	m.term = t1;
+	sim_packet(&s, 2, &m);
+	sim_run(&s, 5);
+	assert_int_equal(s.nd[2].sent[WIRE_VOTE], votes);
+	m.term = t1 + 1;
+	sim_packet(&s, 2, &m);
+	sim_run(&s, 5);
+	assert_int_equal(s.nd[2].sent[WIRE_VOTE], votes + 1);
+	assert_int_equal(s.nd[2].disk.voted_term, t1 + 1);
+	assert_string_equal(s.nd[2].disk.voted_for, "n2");
+}
+
+/* A node whose state directory cannot be written neither claims nor
+ * votes; a master keeps its role.  A hung write withdraws the claim after
+ * one delay, sending nothing; the hold ends with the first write that
+ * succeeds. */
+static void no_claim_nor_vote_without_persistence(void **state)
+{
+	struct sim s;
+	uint64_t claims, votes;
+
+	(void)state;
+	/* a master whose disk fails keeps its role */
+	sim_init_quorum(&s, 3, 100, 3);
+	settle_n1_master(&s);
+	s.nd[0].disk_fail = 1;
+	sim_run(&s, 3000);
+	assert_int_equal(EL(&s, 0).state, EL_MASTER);
 	assert_int_equal(EL(&s, 0).demotions, 0);
-	for (int i = 1; i < 5; i++)
-		assert_int_equal(EL(&s, i).promotions, 0);
-	assert_one_master_after(&s, 2000);
-	assert_int_equal(s.nd[0].b.starts, 1);
+	/* n2's disk fails: when n1 dies, only n3 may claim, and n2 does not vote */
+	s.nd[1].disk_fail = 1;
+	sim_run(&s, 300);
+	claims = s.nd[1].sent[WIRE_CLAIM];
+	votes = s.nd[1].sent[WIRE_VOTE];
+	sim_crash(&s, 0);
+	sim_run(&s, 5000);
+	assert_int_equal(s.nd[1].sent[WIRE_CLAIM], claims);
+	assert_int_equal(s.nd[1].sent[WIRE_VOTE], votes);
+	/* no majority without n2's vote: nobody is master; its first
+	 * write failed, and it holds */
+	assert_int_equal(sim_count_masters(&s), 0);
+	assert_true(EL(&s, 1).hold & EL_HOLD_PERSIST);
+	/* the disk works again: the next write clears the hold */
+	s.nd[1].disk_fail = 0;
+	assert_int_equal(sim_until_master(&s, 5000, NULL) >= 1, 1);
+	assert_false(EL(&s, 1).hold & EL_HOLD_PERSIST);
+	assert_one_master_after(&s, 1000);
+
+	/* a hung write: the claim is withdrawn unsent, then the hold */
+	sim_init_quorum(&s, 3, 100, 3);
+	s.nd[0].disk_hung = 1;
+	sim_run(&s, 2000);
+	assert_int_equal(s.nd[0].sent[WIRE_CLAIM], 0);
+	assert_true(EL(&s, 0).hold & EL_HOLD_PERSIST);
+	assert_int_equal(EL(&s, 0).promotions, 0);
+	/* n2 and n3 are a majority without it */
+	assert_int_equal(sim_count_masters(&s), 1);
+	assert_int_equal(s.nd[0].sent[WIRE_VOTE], 0);
+	s.nd[0].disk_hung = 0;
+	sim_run(&s, 300);
+	assert_false(EL(&s, 0).hold & EL_HOLD_PERSIST);
+	assert_one_master_after(&s, 1000);
+}
+
+/* Found by the stress (seed 1986, no quorum): after a partition, n2
+ * follows n3, the master of the other side (a higher term), and ignores
+ * the heartbeats of n1, the master of the side it rejoined.  When n3 is
+ * lost, n2 must follow n1, heard a moment ago, not claim beside it. */
+static void a_slave_follows_a_live_master_when_its_own_is_lost(void **state)
+{
+	struct sim s;
+
+	(void)state;
+	sim_init(&s, 3, 100, 5);
+	assert_int_equal(sim_until_master(&s, 5000, NULL), 0);
+	s.nd[2].group = 1;
+	sim_run(&s, 1500);
+	assert_int_equal(EL(&s, 2).state, EL_MASTER); /* its own side, term 2 */
+	s.nd[1].group = 1;
+	sim_run(&s, 300);
+	assert_string_equal(EL(&s, 1).master, "n3");
+	s.nd[1].group = 0;
+	/* n1 is paused (within its fence deadline) when n2 loses n3: nobody
+	 * answers a claim */
+	while (EL(&s, 1).master_seen + EL(&s, 1).timeout > s.now + 20)
+		sim_step(&s);
+	s.nd[0].frozen = 1;
+	sim_run(&s, 300);
+	s.nd[0].frozen = 0;
+	sim_run(&s, 3000);
+	assert_int_equal(EL(&s, 1).promotions, 0);
+	assert_int_equal(EL(&s, 1).state, EL_SLAVE);
+	assert_string_equal(EL(&s, 1).master, "n1");
+	assert_int_equal(EL(&s, 0).state, EL_MASTER);
+}
+
+/* Found by the stress (seed 4, no quorum): n1 resigns naming n2 while
+ * n2's loop is paused; n3 claims and wins meanwhile.  n2 wakes and reads
+ * its backlog in order: the old resignation must not make it promote at
+ * once in the term n3 won (n3's claim is still unread behind it). */
+static void a_woken_successor_claims_instead_of_promoting_at_once(void **state)
+{
+	struct sim s;
+
+	(void)state;
+	sim_init(&s, 3, 100, 3);
+	settle_n1_master(&s);
+	s.nd[1].frozen = 1;
+	sim_event(&s, 0, MS_IN_RESIGN, "n2", NULL);
+	while (EL(&s, 2).state != EL_MASTER)
+		sim_step(&s);
+	sim_run(&s, 50);
+	s.nd[1].frozen = 0;
+	sim_run(&s, 2000);
+	assert_int_equal(EL(&s, 1).promotions, 0);
+	assert_int_equal(EL(&s, 2).state, EL_MASTER);
+	assert_int_equal(s.longest_overlap, 0);
 }
 
 /* A master frozen for longer than the failure timeout: another takes over.
  * When the whole node was frozen (a VM pause: its JVM serves nobody) and
  * the broker is killed on the spot, there are never two live brokers: the
- * woken launcher stops its broker in its tick, before it reads a packet.
+ * woken launcher stops its broker at the first thing it does (its first
+ * timer reads the socket first, and the first packet shows the stall).
  * When only the launcher was frozen, its JVM would serve on: the fence
  * process killed it at its deadline, before the new master promoted. */
 static void long_freeze_never_two_live_brokers(void **state)
@@ -1019,14 +1249,13 @@ static void long_freeze_never_two_live_brokers(void **state)
 		s.nd[0].frozen = 0;
 		woke = s.now + 1;
 		sim_step(&s);
-		/* the tick ran before any packet, and stopped the broker */
-		p = strchr(s.nd[0].trace, 'P');
-		assert_non_null(p);
-		assert_true(strchr(s.nd[0].trace, 'T') < p);
-		assert_int_equal(s.nd[0].trace_want[p - s.nd[0].trace], '0');
-		/* the fence's deadline first (see stall_steps_down): the broker
-		 * stops, then the lead is given up */
-		assert_int_equal(s.nd[0].trace[0], 'W');
+		/* the first timer (the fence's deadline, see stall_steps_down)
+		 * read the socket first: the first packet stopped the broker,
+		 * before any other callback */
+		p = s.nd[0].trace;
+		assert_int_equal(p[0], 'P');
+		assert_true(strlen(p) >= 2);
+		assert_int_equal(s.nd[0].trace_want[1], '0');
 		assert_int_not_equal(s.nd[0].ms.state, MS_MASTER);
 		while (s.nd[0].b.alive)
 			sim_step(&s);
@@ -1279,7 +1508,12 @@ static void chaos(void **state)
 			for (int j = 0; j < 3; j++)
 				assert_int_equal(s.nd[j].resigned_with_broker, 0);
 		}
-		assert_true(s.longest_overlap <= 2 * 100);
+		/* without loss; with it, a run of lost heartbeats of the winner
+		 * lengthens a heal's overlap without bound (seed 21 lost six in
+		 * a row, 206 ms): test_stress.c checks masters that hear each
+		 * other from what was delivered */
+		if (s.loss_pct == 0)
+			assert_true(s.longest_overlap <= 2 * 100);
 		/* end every fault, then let the cluster settle: a broker failure
 		 * holds a node down for 10 timeouts */
 		for (int j = 0; j < 3; j++) {
@@ -1334,7 +1568,13 @@ int main(void)
 		cmocka_unit_test(newer_peer_stops_a_claim),
 		cmocka_unit_test(newer_peer_held_down_does_not_block),
 		cmocka_unit_test(handover_to_an_older_node_refused_beside_a_newer_one),
-		cmocka_unit_test(short_freeze_timers_before_packets),
+		cmocka_unit_test(short_freeze_packets_before_timers),
+		cmocka_unit_test(short_freeze_timer_order),
+		cmocka_unit_test(paused_candidate_does_not_promote_in_an_old_term),
+		cmocka_unit_test(vote_kept_across_a_restart),
+		cmocka_unit_test(no_claim_nor_vote_without_persistence),
+		cmocka_unit_test(a_slave_follows_a_live_master_when_its_own_is_lost),
+		cmocka_unit_test(a_woken_successor_claims_instead_of_promoting_at_once),
 		cmocka_unit_test(long_freeze_never_two_live_brokers),
 		cmocka_unit_test(frozen_launcher_fenced),
 		cmocka_unit_test(stop_master_with_a_slow_broker),

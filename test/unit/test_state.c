@@ -74,12 +74,39 @@ static void missing_term_is_zero(void **state)
 	assert_int_equal(state_read_term(*state), 0);
 }
 
+/* The election file: what a claim or vote promised, with the term file
+ * written alongside (max_term) for releases that read only that; keys
+ * unknown to us are skipped, a missing file is all zero. */
+static void election_file(void **state)
+{
+	const char *dir = *state;
+	uint64_t mt, vt;
+	char vf[33];
+
+	assert_int_equal(state_read_election(dir, &mt, &vt, vf, sizeof(vf)), -1);
+	assert_int_equal(mt + vt, 0);
+	assert_string_equal(vf, "");
+	assert_int_equal(state_write_election(dir, 12, 11, "n2"), 0);
+	assert_string_equal(slurp(dir, "election"), "max_term=12\nvoted_term=11\nvoted_for=n2\n");
+	assert_string_equal(slurp(dir, "term"), "12\n");
+	assert_int_equal(state_read_election(dir, &mt, &vt, vf, sizeof(vf)), 0);
+	assert_int_equal(mt, 12);
+	assert_int_equal(vt, 11);
+	assert_string_equal(vf, "n2");
+	free(tu_write(dir, "election", "future=1\nvoted_for=n3\nvoted_term=20\nmax_term=21\n"));
+	assert_int_equal(state_read_election(dir, &mt, &vt, vf, sizeof(vf)), 0);
+	assert_int_equal(mt, 21);
+	assert_int_equal(vt, 20);
+	assert_string_equal(vf, "n3");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(reads_old_files, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(writes_the_frozen_format, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(missing_term_is_zero, setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(election_file, setup_dir, teardown_dir),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
