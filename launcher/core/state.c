@@ -123,23 +123,34 @@ int state_node_id(const char *dir, const char *configured, char *out, size_t out
 	return 0;
 }
 
-uint64_t state_read_term(const char *dir)
+/* A file of state_dir holding one decimal number (0 when absent). */
+static uint64_t read_number(const char *dir, const char *name)
 {
 	char path[4200], buf[64];
 
-	snprintf(path, sizeof(path), "%s/term", dir);
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	if (read_small(path, buf, sizeof(buf)) != 0)
 		return 0;
 	return strtoull(buf, NULL, 10);
 }
 
-int state_write_term(const char *dir, uint64_t term)
+static int write_number(const char *dir, const char *name, uint64_t v)
 {
 	char path[4200], buf[64];
-	int n = snprintf(buf, sizeof(buf), "%llu\n", (unsigned long long)term);
+	int n = snprintf(buf, sizeof(buf), "%llu\n", (unsigned long long)v);
 
-	snprintf(path, sizeof(path), "%s/term", dir);
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	return state_write_file(path, buf, (size_t)n, 1);
+}
+
+uint64_t state_read_term(const char *dir)
+{
+	return read_number(dir, "term");
+}
+
+int state_write_term(const char *dir, uint64_t term)
+{
+	return write_number(dir, "term", term);
 }
 
 int state_read_election(const char *dir, uint64_t *max_term, uint64_t *voted_term, char *voted_for, size_t len)
@@ -195,19 +206,10 @@ int state_write_election(const char *dir, uint64_t max_term, uint64_t voted_term
 
 uint64_t state_read_boot(const char *dir)
 {
-	char path[4200], buf[64];
-
-	snprintf(path, sizeof(path), "%s/boot", dir);
-	if (read_small(path, buf, sizeof(buf)) != 0)
-		return 0;
-	return strtoull(buf, NULL, 10);
+	return read_number(dir, "boot");
 }
 
 int state_write_boot(const char *dir, uint64_t boot)
 {
-	char path[4200], buf[64];
-	int n = snprintf(buf, sizeof(buf), "%llu\n", (unsigned long long)boot);
-
-	snprintf(path, sizeof(path), "%s/boot", dir);
-	return state_write_file(path, buf, (size_t)n, 1);
+	return write_number(dir, "boot", boot);
 }
