@@ -11,10 +11,6 @@ load ../lib/lab
 # how long the pipe stays unread (longer by hand: OUTPUT_SECONDS=60)
 OUTPUT_SECONDS=${OUTPUT_SECONDS:-8}
 
-setup_file() {
-	[[ "$BUILD_DIR" == *asan* ]] || skip "ASan pass only"
-}
-
 setup() {
 	[[ "$BUILD_DIR" == *asan* ]] || skip "ASan pass only"
 	LAB_DELAY=200
