@@ -15,6 +15,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -373,4 +374,22 @@ void fence_close(struct fence *f)
 	f->sock = -1;
 	/* not reaped here: it exits once the broker is gone (at once when
 	 * there is none), and the launcher is about to exit too */
+}
+
+int fence_wait_gone(struct fence *f, unsigned ms)
+{
+	const struct timespec tick = {0, 10000000};
+
+	if (f->pid <= 0)
+		return 0;
+	for (unsigned waited = 0;; waited += 10) {
+		pid_t r = waitpid(f->pid, NULL, WNOHANG);
+		if (r == f->pid || (r < 0 && errno == ECHILD)) {
+			f->pid = 0;
+			return 0;
+		}
+		if (waited >= ms)
+			return -1;
+		nanosleep(&tick, NULL);
+	}
 }

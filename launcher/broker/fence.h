@@ -70,5 +70,9 @@ int fence_take_fired(struct fence *f, struct fence_fired *out);
 /* The fence is told the launcher is gone (EOF): it exits once it holds no
  * live broker. */
 void fence_close(struct fence *f);
+/* After fence_close at exit, with no broker held: waits up to ms for the
+ * fence to exit, so that no process of the service outlives the launcher
+ * (systemd would SIGKILL it).  0 when it is gone. */
+int fence_wait_gone(struct fence *f, unsigned ms);
 
 #endif

@@ -345,6 +345,9 @@ int daemon_run(struct config *c, const char *ini, const struct strlist *override
 	daemon_publish(d);
 	supervisor_close(&d->sup);
 	fence_close(&d->fence);
+	/* no process of ours left behind: a service manager would kill it */
+	if (fence_wait_gone(&d->fence, 1000) != 0)
+		log_warn("the fence process %ld did not exit within 1 s", (long)d->fence.pid);
 	cache_close(d->cache);
 	control_close(&d->ctl);
 	transport_close(&d->link.tr);

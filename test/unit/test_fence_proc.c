@@ -220,6 +220,12 @@ static void exits_at_eof_without_a_broker(void **state)
 	sleep_ms(200);
 	assert_int_equal(waitpid(fp, &st, WNOHANG), fp);
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	/* what the launcher does at exit: it waits for the fence to be gone */
+	assert_int_equal(fence_open(&f, EV_DEFAULT, err, sizeof(err)), 0);
+	fp = f.pid;
+	fence_close(&f);
+	assert_int_equal(fence_wait_gone(&f, 1000), 0);
+	assert_int_equal(waitpid(fp, &st, WNOHANG), -1);
 }
 
 int main(void)
