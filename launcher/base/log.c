@@ -255,6 +255,8 @@ static void out_line(int which, enum outq_class cls, int level, const char *p, s
 }
 
 static void vmsg(enum outq_class cls, enum log_level level, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+static void vmsg(enum outq_class cls, enum log_level level, const char *fmt, va_list ap)
 {
 	char line[LINESPLIT_MAX + 640]; /* a whole line of a hook's output, and its prefix */
 	uint64_t ms;

@@ -146,7 +146,10 @@ promotions() { # the "Promoted to Master node" lines in the logs of NODES
 	wait_until 10 three_peers_all
 	lab_wait_role 2 slave 5
 	lab_wait_role 3 slave 5
-	# node n2's configuration copied to a fourth host, with its own state_dir
+	# node n2's configuration copied to a fourth host, with its own state_dir,
+	# started once n2 is past its first timeout (two copies started within
+	# one timeout of each other may both go: replay.h)
+	sleep $((TIMEOUT_MS / 1000)).$((TIMEOUT_MS % 1000 / 100 + 1))
 	lab_ini 4
 	sed -i 's/^node = n4$/node = n2/' "$LAB_DIR/n4/launcher.ini"
 	other0=$(drops 3 other-boot)
