@@ -316,7 +316,7 @@ static int add_var(struct strlist *env, const char *name, const char *value)
 }
 
 /* The variables command_failover_env owns, without the FAILOVER_ prefix. */
-static const char *const failover_vars[] = {"EVENT", "ROLE", "NODE", "MASTER", "TERM", "CLUSTER", "CACHE",
+static const char *const failover_vars[] = {"EVENT", "ROLE", "NODE", "MASTER", "TERM", "CLUSTER", "CACHE", "BROKER_URL", "CHECK_TIMEOUT_MS",
 					     "CACHE_PORT", NULL};
 
 int command_failover_var(const char *kv)
@@ -333,7 +333,7 @@ int command_failover_var(const char *kv)
 
 int command_failover_env(struct strlist *env, const struct command_failover *f)
 {
-	char term[24];
+	char term[24], timeout[24];
 	const char *cache = f->cache != NULL && *f->cache != '\0' ? f->cache : NULL;
 	const char *colon = cache != NULL ? strrchr(cache, ':') : NULL;
 	size_t kept = 0;
@@ -352,10 +352,13 @@ int command_failover_env(struct strlist *env, const struct command_failover *f)
 	if (env->v != NULL)
 		env->v[kept] = NULL;
 	snprintf(term, sizeof(term), "%llu", (unsigned long long)f->term);
+	snprintf(timeout, sizeof(timeout), "%llu", (unsigned long long)f->check_timeout_ms);
 	if (add_var(env, "EVENT", f->event) != 0 || add_var(env, "ROLE", f->role) != 0 ||
 	    add_var(env, "NODE", f->node) != 0 || add_var(env, "MASTER", f->master) != 0 ||
 	    add_var(env, "TERM", term) != 0 || add_var(env, "CLUSTER", f->cluster) != 0 ||
-	    add_var(env, "CACHE", cache) != 0 || add_var(env, "CACHE_PORT", colon ? colon + 1 : NULL) != 0)
+	    add_var(env, "CACHE", cache) != 0 || add_var(env, "CACHE_PORT", colon ? colon + 1 : NULL) != 0 ||
+	    add_var(env, "BROKER_URL", f->broker_url) != 0 ||
+	    add_var(env, "CHECK_TIMEOUT_MS", f->check_timeout_ms != 0 ? timeout : NULL) != 0)
 		return -1;
 	return 0;
 }

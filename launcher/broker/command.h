@@ -57,6 +57,8 @@ struct command_failover {
 	const char *cache;   /* FAILOVER_CACHE host:port and FAILOVER_CACHE_PORT
 			      * (the broker; NULL or "": no cache) */
 	uint64_t term;       /* FAILOVER_TERM, always: a fencing token */
+	const char *broker_url;    /* FAILOVER_BROKER_URL (health checks; NULL: none) */
+	uint64_t check_timeout_ms; /* FAILOVER_CHECK_TIMEOUT_MS (health checks; 0: none) */
 };
 /* Appends the variables to env, after removing any of theirs already in it
  * (inherited or configured).  0, or -1 when out of memory. */

@@ -30,7 +30,7 @@ static void child_common(pid_t parent)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-static void child(const struct spawn_req *req, pid_t parent, int errpipe, int out_w, int err_w, int gate,
+static void child(const struct spawn_req *req, pid_t parent, int errpipe, int in_r, int out_w, int err_w, int gate,
 		  int gate_w)
 {
 	int fd, e;
@@ -56,7 +56,7 @@ static void child(const struct spawn_req *req, pid_t parent, int errpipe, int ou
 	fd = open("/dev/null", O_RDWR);
 	if (fd < 0)
 		goto fail;
-	if (dup2(fd, 0) < 0 || dup2(out_w >= 0 ? out_w : fd, 1) < 0 || dup2(err_w >= 0 ? err_w : fd, 2) < 0)
+	if (dup2(in_r >= 0 ? in_r : fd, 0) < 0 || dup2(out_w >= 0 ? out_w : fd, 1) < 0 || dup2(err_w >= 0 ? err_w : fd, 2) < 0)
 		goto fail;
 	if (req->cwd != NULL && chdir(req->cwd) != 0)
 		goto fail;
@@ -76,16 +76,17 @@ fail:
 
 int spawn(const struct spawn_req *req, struct spawn_res *res)
 {
-	int ep[2], op[2] = {-1, -1}, xp[2] = {-1, -1}, gp[2] = {-1, -1};
+	int ep[2], op[2] = {-1, -1}, xp[2] = {-1, -1}, gp[2] = {-1, -1}, ip[2] = {-1, -1};
 	pid_t parent = getpid();
 	ssize_t n;
 	int e = 0;
 
 	memset(res, 0, sizeof(*res));
-	res->out_fd = res->err_fd = -1;
+	res->out_fd = res->err_fd = res->in_fd = -1;
 	if (pipe2(ep, O_CLOEXEC) != 0)
 		return -1;
 	if ((req->capture && (pipe2(op, O_CLOEXEC) != 0 || pipe2(xp, O_CLOEXEC) != 0)) ||
+	    (req->feed && pipe2(ip, O_CLOEXEC) != 0) ||
 	    (req->gate != NULL && pipe2(gp, O_CLOEXEC) != 0)) {
 		e = errno;
 		goto err;
@@ -96,7 +97,7 @@ int spawn(const struct spawn_req *req, struct spawn_res *res)
 		goto err;
 	}
 	if (res->pid == 0)
-		child(req, parent, ep[1], op[1], xp[1], gp[0], gp[1]);
+		child(req, parent, ep[1], ip[0], op[1], xp[1], gp[0], gp[1]);
 	close(ep[1]);
 	if (req->gate != NULL) {
 		int ok;
@@ -111,9 +112,13 @@ int spawn(const struct spawn_req *req, struct spawn_res *res)
 				close(op[0]);
 				close(xp[0]);
 			}
+			if (req->feed) {
+				close(ip[0]);
+				close(ip[1]);
+			}
 			close(ep[0]);
 			memset(res, 0, sizeof(*res));
-			res->out_fd = res->err_fd = -1;
+			res->out_fd = res->err_fd = res->in_fd = -1;
 			errno = ECANCELED;
 			return -1;
 		}
@@ -125,6 +130,11 @@ int spawn(const struct spawn_req *req, struct spawn_res *res)
 		fcntl(xp[0], F_SETFL, O_NONBLOCK);
 		res->out_fd = op[0];
 		res->err_fd = xp[0];
+	}
+	if (req->feed) {
+		close(ip[0]);
+		fcntl(ip[1], F_SETFL, O_NONBLOCK);
+		res->in_fd = ip[1];
 	}
 	/* EOF when exec succeeded (close-on-exec), an errno when it failed */
 	do
@@ -143,6 +153,8 @@ err:
 			close(xp[i]);
 		if (gp[i] >= 0)
 			close(gp[i]);
+		if (ip[i] >= 0)
+			close(ip[i]);
 	}
 	errno = e;
 	return -1;

@@ -8,7 +8,7 @@
  * Every child gets PR_SET_PDEATHSIG (SIGKILL) so it cannot outlive a
  * killed launcher, an empty signal mask and default dispositions.  A
  * program also gets its own session and process group, the ordinary
- * priority, stdin from /dev/null, stdout and stderr on pipes the caller
+ * priority, stdin from /dev/null (or a pipe: spawn_req.feed), stdout and stderr on pipes the caller
  * reads (or /dev/null), and no other descriptor.  An exec failure is
  * reported back, and the child exits 127 (not found) or 126 (not
  * executable), as a shell does.  Children are reaped by libev's child
@@ -24,6 +24,7 @@ struct spawn_req {
 	char *const *envp;
 	const char *cwd;     /* NULL: inherit */
 	int capture;         /* 1: stdout/stderr on pipes; 0: /dev/null */
+	int feed;            /* 1: stdin on a pipe the caller writes (spawn_res.in_fd) */
 	/* NULL, or called in the parent after the fork while the child waits
 	 * before exec: nonzero and the child exits without running anything
 	 * (spawn fails with ECANCELED).  What the child must not run without
@@ -35,6 +36,7 @@ struct spawn_req {
 struct spawn_res {
 	pid_t pid;
 	int out_fd, err_fd;  /* read ends, non-blocking, close-on-exec; -1 if none */
+	int in_fd;           /* spawn_req.feed: the write end, non-blocking, close-on-exec; else -1 */
 	int exec_errno;      /* 0, or why exec failed (the child then exits 126/127) */
 };
 

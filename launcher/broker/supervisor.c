@@ -278,6 +278,17 @@ static void child_cb(struct ev_loop *loop, ev_child *w, int revents)
 	exitstatus_describe(status, s->last_exit, sizeof(s->last_exit));
 	clean = s->term_sent && ((WIFEXITED(status) && (WEXITSTATUS(status) == 143 || WEXITSTATUS(status) == 0)) ||
 				 (WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM));
+	if (s->state == SUP_STOPPING && s->restart_pending && s->want) {
+		/* a restart asked for (supervisor_restart): not a crash */
+		s->restart_pending = 0;
+		log_info("broker pid %ld stopped (%s) for a restart", (long)s->pid, s->last_exit);
+		s->pid = 0;
+		s->restarts++;
+		set_state(s, SUP_IDLE); /* reports DOWN */
+		reconcile(s);
+		return;
+	}
+	s->restart_pending = 0;
 	if (s->state == SUP_STOPPING) {
 		s->clean_stops++;
 		if (clean)
@@ -508,6 +519,36 @@ void supervisor_want(struct supervisor *s, int up, uint64_t term)
 	}
 	s->want = up;
 	reconcile(s);
+}
+
+void supervisor_restart(struct supervisor *s, uint64_t term)
+{
+	s->term = term;
+	switch (s->state) {
+	case SUP_STARTING:
+	case SUP_SERVING:
+		s->want = 1;
+		s->restart_pending = 1;
+		stop(s);
+		break;
+	case SUP_STOPPING:
+		s->want = 1;
+		s->restart_pending = 1;
+		break;
+	case SUP_IDLE:
+		/* given up on (SUP_REPORT_FAILED): again, after the longest
+		 * back-off and with a clean slate */
+		s->want = 1;
+		s->ncrash = 0;
+		log_warn("starting the broker again in %llu ms", (unsigned long long)s->p.restart_max_ms);
+		ev_timer_set(&s->backoff_w, s->p.restart_max_ms / 1000.0, 0.);
+		ev_timer_start(s->loop, &s->backoff_w);
+		set_state(s, SUP_BACKOFF);
+		break;
+	case SUP_BACKOFF:
+		s->want = 1; /* a start is coming */
+		break;
+	}
 }
 
 void sup_params_free(struct sup_params *p)

@@ -90,6 +90,7 @@ struct supervisor {
 	pid_t pid;
 	int pidfd;                /* the broker's pidfd (opened before it can be reaped), or -1 */
 	int term_sent;            /* our SIGTERM went out: exit 143 is clean */
+	int restart_pending;      /* stopping to start again (supervisor_restart) */
 	uint64_t started_at;      /* monotonic ms */
 	uint64_t ready_at;
 	uint64_t starts, restarts, crashes_total, clean_stops;
@@ -116,6 +117,11 @@ void supervisor_init(struct supervisor *s, struct ev_loop *loop, struct sup_para
 void supervisor_set_params(struct supervisor *s, struct sup_params *p);
 /* The broker is wanted (master) or not.  term goes into its environment. */
 void supervisor_want(struct supervisor *s, int up, uint64_t term);
+/* Stop the broker and start it again, wanted, under term (a health
+ * restart, a degraded master's).  One given up on starts again after
+ * restart_max ms with its crashes forgotten.  Call before supervisor_want
+ * (which would start one given up on at once). */
+void supervisor_restart(struct supervisor *s, uint64_t term);
 /* The oldest report not yet taken: 1, or 0 when there is none. */
 int supervisor_take_report(struct supervisor *s, struct sup_report *r);
 /* A process exists (starting, serving or stopping). */

@@ -35,6 +35,9 @@ struct cluster_ops {
 	int (*handover)(void *impl, const char *target, uint64_t now, char *why, size_t len);
 	/* May this node become leader. */
 	void (*set_claimable)(void *impl, int yes);
+	/* Live followers that may lead now (eligible, not held down, not
+	 * leaving): whom a resignation could name.  NULL: cannot tell. */
+	int (*standbys)(void *impl, uint64_t now);
 	/* The next event for mastership; 0 when there is none. */
 	int (*next_event)(void *impl, struct ms_event *ev);
 };

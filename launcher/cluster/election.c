@@ -372,6 +372,18 @@ static const struct el_peer *best_slave(const struct election *e, uint64_t now)
 	return best;
 }
 
+size_t election_standbys(const struct election *e, uint64_t now)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < e->npeers; i++) {
+		const struct el_peer *p = &e->peers[i];
+		if (election_peer_live(e, p, now) && p->role == EL_SLAVE && !(p->flags & WIRE_F_NOCLAIM))
+			n++;
+	}
+	return n;
+}
+
 /* Our place among the live nodes that may claim (0 = first). */
 static unsigned claim_rank(const struct election *e, uint64_t now)
 {
@@ -909,6 +921,10 @@ unsigned election_on_packet(struct election *e, const struct wire_msg *m, uint64
 		if (strcmp(e->master, m->node) == 0 && e->state != EL_MASTER)
 			lose_master(e, now, &act, "master %s restarted", m->node);
 	}
+	/* who may lead changed (a precheck, a holddown, a sick master):
+	 * mastership looks again at whether anyone could take over */
+	if ((p->flags ^ m->flags) & (WIRE_F_NOCLAIM | WIRE_F_INELIGIBLE | WIRE_F_UNHEALTHY))
+		act |= EL_PEERS_CHANGED;
 	p->last_seen = now;
 	p->role = m->role;
 	p->term = m->term;

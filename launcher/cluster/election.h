@@ -233,6 +233,9 @@ int election_peer_live(const struct election *e, const struct el_peer *p, uint64
 /* Live peers and whether we see a majority. */
 size_t election_live(const struct election *e, uint64_t now);
 int election_quorum(const struct election *e, uint64_t now);
+/* Live slaves that may lead (not WIRE_F_NOCLAIM): whom a resignation
+ * could name (best_slave's candidates). */
+size_t election_standbys(const struct election *e, uint64_t now);
 /* Live peers whose last packet had a protocol version above ours. */
 size_t election_newer_live(const struct election *e, uint64_t now);
 const struct el_peer *election_peer(const struct election *e, const char *id);

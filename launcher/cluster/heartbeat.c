@@ -325,6 +325,13 @@ static void hb_set_claimable(void *impl, int yes)
 	h->el.noclaim = !yes;
 }
 
+static int hb_standbys(void *impl, uint64_t now)
+{
+	struct heartbeat *h = impl;
+
+	return (int)election_standbys(&h->el, now);
+}
+
 static int hb_next_event(void *impl, struct ms_event *ev)
 {
 	struct heartbeat *h = impl;
@@ -342,5 +349,6 @@ const struct cluster_ops heartbeat_ops = {
 	.resign = hb_resign,
 	.handover = hb_handover,
 	.set_claimable = hb_set_claimable,
+	.standbys = hb_standbys,
 	.next_event = hb_next_event,
 };

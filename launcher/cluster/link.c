@@ -24,6 +24,7 @@ uint64_t link_send(struct link *l, const struct heartbeat *hb, uint8_t type, con
 	m.seq = ++l->seq;
 	if (hb->el.state == EL_MASTER && x->serving)
 		m.flags |= WIRE_F_SERVING;
+	m.flags |= x->flags;
 	snprintf(m.url, sizeof(m.url), "%s", x->url);
 	if (type == WIRE_HEARTBEAT && x->payload != NULL) {
 		m.payload = x->payload;

@@ -26,6 +26,7 @@ struct link {
 struct link_extra {
 	const char *url;        /* the broker URL we advertise, or "" */
 	int serving;            /* our broker is ready */
+	uint8_t flags;          /* more WIRE_F_* bits: WIRE_F_INELIGIBLE, WIRE_F_UNHEALTHY */
 	/* heartbeats only: the cache's payload (its replication port) and the
 	 * digest of what it holds */
 	const uint8_t *payload;

@@ -103,6 +103,12 @@ enum wire_role {
 #define WIRE_F_QUORUM 0x01  /* sender sees a quorum */
 #define WIRE_F_SERVING 0x02 /* sender's broker is up (master only) */
 #define WIRE_F_NOCLAIM 0x04 /* sender will not claim (resigned, held down, stopping) */
+/* Since issue 17's release, still version 1 (new flag bits are what an
+ * older node ignores; a version 2 would be dropped by 64aed0b and earlier,
+ * above): what a peer's status shows.  The election acts on NOCLAIM only,
+ * which an ineligible node sets too, so older nodes skip it as well. */
+#define WIRE_F_INELIGIBLE 0x08 /* sender's precheck fails: it may not lead (with NOCLAIM) */
+#define WIRE_F_UNHEALTHY 0x10  /* sender's broker fails its health checks (master), or it runs degraded */
 #define WIRE_AGE_NONE 0xffffffffu
 
 struct wire_msg {

@@ -762,6 +762,17 @@ static void cross_check(struct config *c)
 	if (c->cluster_expected_nodes == 1)
 		errorf(c, "%s: cluster.expected_nodes: 1 is not a cluster; allowed 0 (no quorum) or 2..255",
 		       c->origin[CFG_cluster_expected_nodes].where);
+	/* the check connects from the event loop: no name lookup there */
+	if (*c->health_tcp != '\0') {
+		char host[256];
+		const char *colon = strrchr(c->health_tcp, ':');
+		struct in_addr a4;
+		struct in6_addr a6;
+		snprintf(host, sizeof(host), "%.*s", colon ? (int)(colon - c->health_tcp) : 0, c->health_tcp);
+		if (inet_pton(AF_INET, host, &a4) != 1 && inet_pton(AF_INET6, host, &a6) != 1)
+			errorf(c, "%s: health.tcp: '%s' is not an IP address and port; give the broker's address as "
+				  "numbers (e.g. 127.0.0.1:61616)", c->origin[CFG_health_tcp].where, c->health_tcp);
+	}
 	/* a peer past the limit would never hear from this node */
 	if (c->cluster_peer.n > CONFIG_MAX_PEERS)
 		errorf(c, "%s: cluster.peer: %zu peers; allowed at most %d", c->origin[CFG_cluster_peer].where,

@@ -85,6 +85,28 @@ int settings_supervisor(const struct config *c, struct sup_params *p)
 	return 0;
 }
 
+int settings_health(const struct config *c, struct health_params *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->interval_ms = (uint64_t)c->health_interval;
+	p->timeout_ms = (uint64_t)c->health_timeout;
+	p->precheck_interval_ms = (uint64_t)c->health_precheck_interval;
+	p->fall = (unsigned)c->health_fall;
+	p->rise = (unsigned)c->health_rise;
+	p->tcp = strdup(c->health_tcp);
+	p->command = strdup(c->health_command);
+	p->probe = strdup(c->health_probe);
+	p->precheck = strdup(c->health_precheck);
+	p->cluster = strdup(c->cluster_name);
+	p->url = strdup(c->broker_url);
+	if (p->tcp == NULL || p->command == NULL || p->probe == NULL || p->precheck == NULL || p->cluster == NULL ||
+	    p->url == NULL) {
+		health_params_free(p);
+		return -1;
+	}
+	return 0;
+}
+
 int settings_reload_keys(struct config *n, const struct config *old, unsigned char changed[CFG_COUNT])
 {
 	for (int id = 0; id < CFG_COUNT; id++) {
@@ -105,5 +127,7 @@ struct ms_params settings_mastership(const struct config *c, const char *self)
 	 * claim again; one whose broker failed, broker.holddown */
 	p.handover_holddown_ms = (uint64_t)c->cluster_delay * (uint64_t)c->cluster_retries;
 	p.failed_holddown_ms = (uint64_t)c->broker_holddown;
+	p.health_action = strcmp(c->health_action, "resign") == 0 ? MS_HEALTH_RESIGN : MS_HEALTH_RESTART;
+	p.max_restarts = (unsigned)c->broker_max_restarts;
 	return p;
 }

@@ -10,6 +10,7 @@
 #include "cache.h"
 #include "config.h"
 #include "election.h"
+#include "health.h"
 #include "mastership.h"
 #include "supervisor.h"
 #include "transport.h"
@@ -22,6 +23,9 @@ void settings_cache(const struct config *c, struct cache_params *p);
 int settings_transport(const struct config *c, struct transport_params *p);
 /* 0, or -1 when out of memory (p is then empty). */
 int settings_supervisor(const struct config *c, struct sup_params *p);
+
+/* 0, or -1 when out of memory (p is then empty). */
+int settings_health(const struct config *c, struct health_params *p);
 
 /* A reload: changed[id] says whether key id differs in n from old; then
  * every key marked RESTART gets back its running value (and origin) from

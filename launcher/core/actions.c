@@ -21,7 +21,7 @@ struct report_view daemon_view(struct daemon *d, char *text, size_t len)
 {
 	struct report_view v = {
 		.node = d->node, .cluster_name = d->cfg->cluster_name, .broker_url = d->cfg->broker_url,
-		.el = &d->hb.el, .ms = &d->ms, .sup = &d->sup, .filter = &d->link.filter, .now = clock_mono_ms(),
+		.el = &d->hb.el, .ms = &d->ms, .sup = &d->sup, .health = &d->health, .filter = &d->link.filter, .now = clock_mono_ms(),
 		.started_at = d->started_at, .stopped = d->stopped, .status_text = text, .sent = d->link.sent,
 		.send_errors = d->link.send_errors, .hb_jitter_last_ms = d->hb_jitter_last,
 		.hb_jitter_max_ms = d->hb_jitter_max, .hb_count = d->hb_count, .ctl_served = d->ctl.served,
@@ -47,6 +47,11 @@ void daemon_send(struct daemon *d, uint8_t type)
 {
 	uint8_t payload[WIRE_HB_PAYLOAD] = {0};
 	struct link_extra x = {.url = d->cfg->broker_url, .serving = d->sup.state == SUP_SERVING};
+	/* for the peers' status: why this node may not lead, how its broker is */
+	if (d->ms.ineligible)
+		x.flags |= WIRE_F_INELIGIBLE | WIRE_F_NOCLAIM;
+	if (d->hb.el.state == EL_MASTER && (d->ms.health == MS_HEALTH_BAD || d->ms.degraded))
+		x.flags |= WIRE_F_UNHEALTHY;
 	uint64_t at;
 
 	/* where peers reach our cache (0: none), and what it holds; the
@@ -154,6 +159,40 @@ static void arm_wake(struct daemon *d, uint64_t at)
 	ev_timer_start(d->loop, &d->wake_w);
 }
 
+/* Health checks run while the broker serves, and their results and the
+ * precheck's go in as events.  1 when any. */
+static int take_health(struct daemon *d, struct node_out *o)
+{
+	struct health_report r;
+	struct ms_event ev;
+	int any = 0, ok;
+
+	if (d->sup.state == SUP_SERVING && mastership_wants_broker(&d->ms))
+		health_start(&d->health, d->sup.term);
+	else
+		health_stop(&d->health);
+	while (health_take_report(&d->health, &r)) {
+		memset(&ev, 0, sizeof(ev));
+		any = 1;
+		switch (r.state) {
+		case HEALTH_OK: ev.type = MS_IN_HEALTHY; break;
+		case HEALTH_FAILING: ev.type = MS_IN_HEALTH_FAILING; break;
+		case HEALTH_BAD: ev.type = MS_IN_UNHEALTHY; break;
+		case HEALTH_UNKNOWN: continue;
+		}
+		ev.count = r.passes;
+		snprintf(ev.reason, sizeof(ev.reason), "%s", r.reason);
+		node_feed(&d->ms, &d->cl, &ev, clock_mono_ms(), o);
+	}
+	memset(&ev, 0, sizeof(ev));
+	if (health_take_precheck(&d->health, &ok, ev.reason, sizeof(ev.reason))) {
+		any = 1;
+		ev.type = ok ? MS_IN_ELIGIBLE : MS_IN_INELIGIBLE;
+		node_feed(&d->ms, &d->cl, &ev, clock_mono_ms(), o);
+	}
+	return any;
+}
+
 /* The supervisor's reports since the last look, into o.  1 when any. */
 int daemon_take_reports(struct daemon *d, struct node_out *o)
 {
@@ -180,7 +219,7 @@ int daemon_take_reports(struct daemon *d, struct node_out *o)
 		snprintf(ev.reason, sizeof(ev.reason), "%s", r.why);
 		node_feed(&d->ms, &d->cl, &ev, clock_mono_ms(), o);
 	}
-	return any;
+	return take_health(d, o) || any;
 }
 
 /* The fence's deadline, as mastership has it now, to the shared page; and
@@ -223,6 +262,10 @@ void daemon_carry_out(struct daemon *d, struct node_out *o)
 		/* the deadline is in the fence's page before a broker starts */
 		fence_renew(d);
 		persist(d, o);
+		if (o->restart_broker && o->want_broker) {
+			log_warn("restarting the broker: %s", d->ms.reason);
+			supervisor_restart(&d->sup, o->broker_term);
+		}
 		supervisor_want(&d->sup, o->want_broker, o->broker_term);
 		if (d->cache != NULL)
 			cache_set_term(d->cache, d->hb.el.state == EL_MASTER ? d->hb.el.term : d->hb.el.max_term);

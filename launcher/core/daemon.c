@@ -320,6 +320,7 @@ int daemon_run(struct config *c, const char *ini, const struct strlist *override
 		transport_close(&d->link.tr);
 		/* no broker has started: the settings are all there is to free */
 		sup_params_free(&d->sup.p);
+		health_close(&d->health);
 		cache_close(d->cache);
 		control_close(&d->ctl);
 		state_writer_close(d->writer);
@@ -343,6 +344,7 @@ int daemon_run(struct config *c, const char *ini, const struct strlist *override
 
 	d->stopped = 1;
 	daemon_publish(d);
+	health_close(&d->health);
 	supervisor_close(&d->sup);
 	fence_close(&d->fence);
 	/* no process of ours left behind: a service manager would kill it */

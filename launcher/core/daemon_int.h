@@ -12,6 +12,7 @@
 #include "config.h"
 #include "control.h"
 #include "fence.h"
+#include "health.h"
 #include "heartbeat.h"
 #include "link.h"
 #include "mastership.h"
@@ -40,6 +41,7 @@ struct daemon {
 	struct mastership ms;
 	struct link link;           /* its packets: socket, filter, signing */
 	struct supervisor sup;
+	struct health health;       /* the broker's checks while it serves; the precheck */
 	struct fence fence;         /* stops the broker when the loop cannot (fence.h) */
 	uint64_t fence_at;          /* the fence's deadline as last published */
 	struct cache *cache;

@@ -186,6 +186,9 @@ static void on_leader(struct mastership *m, const struct ms_event *ev, struct ms
 	case MS_FOLLOWING:
 	case MS_RESIGNING: /* led again before the copies were out: they stop */
 		m->fence_until = 0;
+		m->health_restarts = 0;
+		m->degraded = 0;
+		m->health = MS_HEALTH_UNKNOWN;
 		set_state(m, MS_MASTER, out, "%s", ev->reason[0] ? ev->reason : "elected");
 		break;
 	default:
@@ -220,7 +223,8 @@ static void on_broker_down(struct mastership *m, struct ms_actions *out)
 	}
 }
 
-/* A failure of the broker or of its health: the lead goes elsewhere. */
+/* A failure of the broker or of its health: the lead goes elsewhere, if
+ * anyone can take it. */
 static void on_failure(struct mastership *m, const struct ms_event *ev, struct ms_actions *out, const char *what)
 {
 	char why[MS_REASON_MAX];
@@ -232,9 +236,57 @@ static void on_failure(struct mastership *m, const struct ms_event *ev, struct m
 		out->status = MS_STATUS_NOW;
 		return;
 	}
+	if (ev->no_standby && !m->ineligible) {
+		/* resigning would leave the cluster with no broker at all */
+		m->degraded = 1;
+		snprintf(m->degraded_reason, sizeof(m->degraded_reason),
+			 "degraded: no eligible healthy standby; restarting the broker here (%s%.100s)", what, ev->reason);
+		snprintf(m->reason, sizeof(m->reason), "%s", m->degraded_reason);
+		out->restart_broker = 1;
+		out->status = MS_STATUS_NOW;
+		return;
+	}
+	m->degraded = 0;
 	snprintf(why, sizeof(why), "resigning mastership: %s%.120s; staying slave for %llu ms", what, ev->reason,
 		 (unsigned long long)m->p.failed_holddown_ms);
 	hand_over(m, "", m->p.failed_holddown_ms, out, why);
+}
+
+static void on_unhealthy(struct mastership *m, const struct ms_event *ev, struct ms_actions *out)
+{
+	m->health = MS_HEALTH_BAD;
+	snprintf(m->health_reason, sizeof(m->health_reason), "%s", ev->reason);
+	if (m->state != MS_MASTER)
+		return;
+	if (m->p.health_action == MS_HEALTH_RESTART && m->health_restarts < m->p.max_restarts && !m->paused) {
+		m->health_restarts++;
+		snprintf(m->reason, sizeof(m->reason), "health check failed: %.120s; restarting the broker (%u of %u)",
+			 ev->reason, m->health_restarts, m->p.max_restarts);
+		out->restart_broker = 1;
+		out->status = MS_STATUS_NOW;
+		return;
+	}
+	if (m->p.health_action == MS_HEALTH_RESTART && !m->paused) {
+		char what[MS_REASON_MAX];
+		snprintf(what, sizeof(what), "unhealthy after %u restarts in a row: ", m->health_restarts);
+		on_failure(m, ev, out, what);
+		return;
+	}
+	on_failure(m, ev, out, "health check failed: ");
+}
+
+static void on_healthy(struct mastership *m, const struct ms_event *ev, struct ms_actions *out)
+{
+	m->health = MS_HEALTH_OK;
+	m->health_reason[0] = '\0';
+	if (ev->count >= MS_HEALTH_STABLE_CHECKS)
+		m->health_restarts = 0;
+	if (m->degraded) {
+		m->degraded = 0;
+		m->degraded_reason[0] = '\0';
+		out->status = MS_STATUS_NOW;
+	}
+	later(out);
 }
 
 static void on_stop(struct mastership *m, struct ms_actions *out)
@@ -329,6 +381,9 @@ void mastership_step(struct mastership *m, const struct ms_event *ev, uint64_t n
 			m->fence_until = ev->deadline;
 		break;
 	case MS_IN_PEERS_CHANGED:
+		/* degraded, a standby appears: it takes over from a sick broker */
+		if (m->degraded && m->health == MS_HEALTH_BAD && !ev->no_standby)
+			on_failure(m, ev, out, "health check failed: ");
 		later(out);
 		break;
 	case MS_IN_HANDOVER_ASKED:
@@ -360,20 +415,20 @@ void mastership_step(struct mastership *m, const struct ms_event *ev, uint64_t n
 		on_failure(m, ev, out, "");
 		break;
 	case MS_IN_HEALTHY:
-		m->health = MS_HEALTH_OK;
-		later(out);
+		on_healthy(m, ev, out);
 		break;
 	case MS_IN_HEALTH_FAILING:
 		m->health = MS_HEALTH_FAILING;
+		snprintf(m->health_reason, sizeof(m->health_reason), "%s", ev->reason);
 		later(out);
 		break;
 	case MS_IN_UNHEALTHY:
-		m->health = MS_HEALTH_BAD;
-		on_failure(m, ev, out, "health check failed: ");
+		on_unhealthy(m, ev, out);
 		break;
 	case MS_IN_ELIGIBLE:
 	case MS_IN_INELIGIBLE:
 		m->ineligible = ev->type == MS_IN_INELIGIBLE;
+		snprintf(m->ineligible_reason, sizeof(m->ineligible_reason), "%s", m->ineligible ? ev->reason : "");
 		out->status = MS_STATUS_NOW;
 		break;
 	case MS_IN_PAUSE:

@@ -12,6 +12,14 @@
  *   FOLLOWING --leader is us--> MASTER --lost / outranked--> FOLLOWING
  *   MASTER --resign, switchover, handover asked, broker failed, unhealthy-->
  *       HANDING_OVER --broker down--> RESIGNING --copies sent--> FOLLOWING
+ *
+ * A failure of the master's broker (it keeps crashing, or its health
+ * checks fail) gives the lead away only to someone: health.action =
+ * restart first restarts the broker here, max_restarts times in a row;
+ * and with no live follower that may lead (event.no_standby) the master
+ * stays and restarts its broker, degraded, rather than resign to nobody,
+ * unless it may not lead itself (its precheck fails): a broker on a node
+ * that cannot serve is never started again.
  *   any --stop--> EXITING --broker down (and, as leader, resign sent)--> EXITED
  *
  * The broker runs in MASTER only: every other state wants it down, and a
@@ -77,7 +85,23 @@ struct ms_event {
 	char target[MS_ID_MAX + 1]; /* MS_IN_HANDOVER_ASKED, MS_IN_SWITCHOVER */
 	uint64_t term;              /* MS_IN_LEADER */
 	uint64_t deadline;          /* MS_IN_FENCE, monotonic ms */
+	/* MS_IN_HEALTHY: passed checks in a row (HEALTH_STABLE_CHECKS or more:
+	 * the broker has recovered, its restarts are forgotten) */
+	unsigned count;
+	/* set by node_feed for every event (the caller's value is ignored):
+	 * 1 when the backend knows that no live follower may lead (none
+	 * eligible, all held down); 0 when one may, or it cannot tell */
+	int no_standby;
 	char reason[MS_REASON_MAX];
+};
+
+/* Passed checks in a row after which a restarted broker counts as
+ * recovered: its consecutive health restarts start again from 0. */
+#define MS_HEALTH_STABLE_CHECKS 10
+
+enum ms_health_action {
+	MS_HEALTH_RESTART, /* unhealthy: restart the broker here, max_restarts times in a row, then resign */
+	MS_HEALTH_RESIGN,  /* unhealthy: resign */
 };
 
 /* Commands to the cluster backend (cluster.h), carried out by the caller. */
@@ -113,6 +137,9 @@ struct ms_actions {
 	uint64_t persist_term;      /* 0: nothing to keep */
 	enum ms_status status;
 	int exit;                   /* end the loop */
+	/* stop the broker and start it again on this node (a health restart,
+	 * or no standby can take over: degraded) */
+	int restart_broker;
 	/* for a request (resign, switchover): -1 refused, with why */
 	int refused;
 	char why[MS_REASON_MAX];
@@ -127,6 +154,8 @@ struct ms_params {
 	char self[MS_ID_MAX + 1];
 	uint64_t handover_holddown_ms; /* after a resign or switchover: the failure timeout */
 	uint64_t failed_holddown_ms;   /* after a broker or health failure: broker.holddown */
+	enum ms_health_action health_action;
+	unsigned max_restarts;         /* health restarts in a row before resigning */
 };
 
 struct mastership {
@@ -140,6 +169,13 @@ struct mastership {
 	int broker_alive, broker_ready;
 	int paused, ineligible;
 	enum { MS_HEALTH_UNKNOWN, MS_HEALTH_OK, MS_HEALTH_FAILING, MS_HEALTH_BAD } health;
+	char health_reason[MS_REASON_MAX];
+	char ineligible_reason[MS_REASON_MAX];
+	unsigned health_restarts;     /* broker restarts for health in a row (this mastership) */
+	/* serving with no standby to take over: restarting here instead of
+	 * resigning to nobody; why */
+	int degraded;
+	char degraded_reason[MS_REASON_MAX];
 	/* the resignation in progress (HANDING_OVER, EXITING as leader) */
 	int resign_due;
 	char resign_target[MS_ID_MAX + 1];

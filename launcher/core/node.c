@@ -26,6 +26,7 @@ static void merge(struct node_out *out, const struct ms_actions *a)
 	if (a->status > out->status)
 		out->status = a->status;
 	out->exit |= a->exit;
+	out->restart_broker |= a->restart_broker;
 	for (size_t i = 0; i < a->ntransitions && out->ntransitions < NODE_TRANSITIONS_MAX; i++)
 		out->transitions[out->ntransitions++] = a->transitions[i];
 }
@@ -34,8 +35,11 @@ static void step(struct mastership *m, struct cluster *c, const struct ms_event 
 		 struct node_out *out, int request)
 {
 	struct ms_actions a;
+	struct ms_event e = *ev;
 
-	mastership_step(m, ev, now, &a);
+	/* who could take over, as the backend knows it now */
+	e.no_standby = c->ops->standbys != NULL && c->ops->standbys(c->impl, now) == 0;
+	mastership_step(m, &e, now, &a);
 	merge(out, &a);
 	if (request && a.refused) {
 		out->refused = 1;

@@ -31,6 +31,7 @@ struct node_out {
 	uint64_t persist_term; /* 0: nothing to keep */
 	enum ms_status status;
 	int exit;
+	int restart_broker;    /* stop the broker and start it again here */
 	/* the caller's request (resign, switchover): refused, and why */
 	int refused;
 	int refused_by_cluster; /* the backend refused it (why is its reason) */

@@ -28,7 +28,8 @@ int reload_prepare(const char *ini, const struct strlist *overrides, const struc
 	/* first the running values of the keys a reload keeps, so that the
 	 * checks below see what will run (the broker's CDS archive lives in
 	 * the running state_dir) */
-	if (settings_reload_keys(r->cfg, running, r->changed) != 0 || settings_supervisor(r->cfg, &r->sup) != 0) {
+	if (settings_reload_keys(r->cfg, running, r->changed) != 0 || settings_supervisor(r->cfg, &r->sup) != 0 ||
+	    settings_health(r->cfg, &r->health) != 0) {
 		log_err("reload refused: out of memory; keeping the running configuration");
 		goto refused;
 	}
@@ -71,4 +72,5 @@ void reload_free(struct reload *r)
 	config_free(r->cfg);
 	r->cfg = NULL;
 	sup_params_free(&r->sup);
+	health_params_free(&r->health);
 }

@@ -9,11 +9,13 @@
 
 #include "auth.h"
 #include "config.h"
+#include "health.h"
 #include "supervisor.h"
 
 struct reload {
 	struct config *cfg;       /* the new configuration (owned until taken) */
 	struct sup_params sup;    /* the broker's settings from it */
+	struct health_params health;
 	struct auth_keys keys;    /* the key file read again (with cluster.auth = hmac) */
 	unsigned char changed[CFG_COUNT];
 };

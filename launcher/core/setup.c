@@ -109,6 +109,7 @@ int daemon_setup(struct daemon *d, const struct config *c, control_handler handl
 	char err[512], dir[256], *slash;
 	struct cache_params cp;
 	struct sup_params sp;
+	struct health_params hp;
 	struct transport_params tp;
 	int rc;
 
@@ -149,6 +150,19 @@ int daemon_setup(struct daemon *d, const struct config *c, control_handler handl
 		return -1;
 	}
 	supervisor_init(&d->sup, d->loop, &sp, d->node);
+	if (settings_health(c, &hp) != 0) {
+		log_err("out of memory");
+		return -1;
+	}
+	health_init(&d->health, d->loop, &hp, d->node);
+	if (*c->health_precheck != '\0') {
+		/* not eligible until the precheck said so */
+		struct ms_event ev = {.type = MS_IN_INELIGIBLE};
+		struct ms_actions a;
+		snprintf(ev.reason, sizeof(ev.reason), "precheck not run yet");
+		mastership_step(&d->ms, &ev, clock_mono_ms(), &a);
+		d->hb.el.noclaim = !a.claimable;
+	}
 	snprintf(d->sup.cache_address, sizeof(d->sup.cache_address), "%s", cache_address(d->cache));
 	log_info("node %s of cluster %s, position %ld, heartbeat %ld ms, master lost after %ld missed", d->node,
 		 c->cluster_name, c->cluster_position, c->cluster_delay, c->cluster_retries);
@@ -201,6 +215,7 @@ void daemon_reconfigure(struct daemon *d, struct reload *r)
 	ev_timer_again(d->loop, &d->tick_w);
 	/* the broker's settings apply from its next start */
 	supervisor_set_params(&d->sup, &r->sup);
+	health_set_params(&d->health, &r->health);
 	config_free(d->cfg);
 	d->cfg = r->cfg;
 	r->cfg = NULL;

@@ -77,8 +77,9 @@ static void peer_json(const struct report_view *v, const struct el_peer *p, stru
 	json_str(o, p->url);
 	ctl_printf(o, ",\"master\":");
 	json_str(o, p->leader);
-	ctl_printf(o, ",\"serving\":%s,\"protocol\":%u}", p->flags & WIRE_F_SERVING ? "true" : "false",
-		   p->version);
+	ctl_printf(o, ",\"serving\":%s,\"eligible\":%s,\"healthy\":%s,\"protocol\":%u}",
+		   p->flags & WIRE_F_SERVING ? "true" : "false", p->flags & WIRE_F_INELIGIBLE ? "false" : "true",
+		   p->flags & WIRE_F_UNHEALTHY ? "false" : "true", p->version);
 }
 
 static void peers_json(const struct report_view *v, struct ctl_out *o)
@@ -108,6 +109,68 @@ void report_peers(const struct report_view *v, int json, struct ctl_out *o)
 			   (unsigned long long)p->term, p->position, (unsigned long long)(v->now - p->last_seen),
 			   p->url[0] ? p->url : "-");
 	}
+}
+
+/* What the peers' flags say of who could lead: "" or why no node may. */
+static const char *nobody_eligible(const struct report_view *v)
+{
+	const struct election *e = v->el;
+
+	if (!v->ms->ineligible || e->master[0] != '\0' || e->state == EL_MASTER)
+		return "";
+	for (size_t i = 0; i < e->npeers; i++) {
+		const struct el_peer *p = &e->peers[i];
+		if (election_peer_live(e, p, v->now) && !(p->flags & WIRE_F_INELIGIBLE))
+			return "";
+	}
+	return "no node may become master: every live node fails its precheck";
+}
+
+static void health_json(const struct report_view *v, struct ctl_out *o)
+{
+	const struct health *h = v->health;
+	const struct mastership *m = v->ms;
+
+	ctl_printf(o, ",\"health\":{\"configured\":%s,\"checking\":%s,\"state\":\"%s\",\"failed_in_a_row\":%u,"
+		      "\"fall\":%u,\"passed_in_a_row\":%u,\"rise\":%u,\"reason\":",
+		   health_configured(h) ? "true" : "false", h->active ? "true" : "false", health_state_name(h->ev.state),
+		   h->ev.fails, h->ev.fall, h->ev.passes, h->ev.rise);
+	json_str(o, h->ev.state == HEALTH_OK ? "" : h->ev.reason);
+	ctl_printf(o, ",\"since_ms\":%llu,\"last_check_ms_ago\":%lld,\"last_check_ms\":%llu,\"checks\":%llu,"
+		      "\"failures\":%llu,\"probe_rtt_us\":%llu,\"restarts_in_a_row\":%u,\"degraded\":%s,"
+		      "\"degraded_reason\":",
+		   (unsigned long long)(h->ev.changed_at ? v->now - h->ev.changed_at : 0),
+		   h->ev.last_at ? (long long)(v->now - h->ev.last_at) : -1LL, (unsigned long long)h->last_ms,
+		   (unsigned long long)h->ev.checks, (unsigned long long)h->ev.failures, (unsigned long long)h->probe_us,
+		   m->health_restarts, m->degraded ? "true" : "false");
+	json_str(o, m->degraded ? m->degraded_reason : "");
+	ctl_printf(o, "},\"eligibility\":{\"eligible\":%s,\"precheck\":%s,\"reason\":",
+		   m->ineligible ? "false" : "true", *h->p.precheck ? "true" : "false");
+	json_str(o, m->ineligible ? m->ineligible_reason : "");
+	ctl_printf(o, ",\"cluster\":");
+	json_str(o, nobody_eligible(v));
+	ctl_printf(o, "}");
+}
+
+static void health_text(const struct report_view *v, struct ctl_out *o)
+{
+	const struct health *h = v->health;
+	char d[HEALTH_REASON_MAX + 64];
+
+	health_describe(h, d, sizeof(d));
+	if (health_configured(h) && h->active && h->ev.last_at)
+		ctl_printf(o, "health:    %s; last check %llu ms ago, took %llu ms\n", d,
+			   (unsigned long long)(v->now - h->ev.last_at), (unsigned long long)h->last_ms);
+	else
+		ctl_printf(o, "health:    %s\n", d);
+	if (v->ms->degraded)
+		ctl_printf(o, "degraded:  %s\n", v->ms->degraded_reason);
+	if (v->ms->ineligible)
+		ctl_printf(o, "eligible:  no: %s\n", v->ms->ineligible_reason);
+	else
+		ctl_printf(o, "eligible:  yes%s\n", *h->p.precheck ? " (precheck passed)" : "");
+	if (*nobody_eligible(v))
+		ctl_printf(o, "cluster:   %s\n", nobody_eligible(v));
 }
 
 void report_status(const struct report_view *v, int json, struct ctl_out *o)
@@ -144,6 +207,7 @@ void report_status(const struct report_view *v, int json, struct ctl_out *o)
 		json_str(o, e->hold ? e->hold_reason : "");
 		ctl_printf(o, "},\"settings\":{\"digest\":\"%016llx\",\"master_digest\":\"%016llx\"}",
 			   (unsigned long long)e->p.settings, (unsigned long long)e->master_settings);
+		health_json(v, o);
 		ctl_printf(o, ",\"broker\":{\"state\":\"%s\",\"pid\":%ld,\"uptime_ms\":%llu,\"starts\":%llu,"
 			      "\"restarts\":%llu,\"crashes\":%llu,\"recent_crashes\":%u,\"last_exit\":",
 			   supervisor_state_name(s->state), (long)s->pid, (unsigned long long)broker_uptime(v),
@@ -180,6 +244,7 @@ void report_status(const struct report_view *v, int json, struct ctl_out *o)
 		ctl_printf(o, "quorum:    not configured (%zu nodes live)\n", live);
 	if (e->hold)
 		ctl_printf(o, "hold:      not claiming or voting: %s\n", e->hold_reason);
+	health_text(v, o);
 	ctl_printf(o, "broker:    %s", supervisor_state_name(s->state));
 	if (s->pid)
 		ctl_printf(o, ", pid %ld, up %llu s", (long)s->pid, (unsigned long long)(broker_uptime(v) / 1000));
@@ -200,6 +265,10 @@ void report_status(const struct report_view *v, int json, struct ctl_out *o)
 		ctl_printf(o, "  %-20s %-10s term %-4llu seen %llu ms ago%s%s", p->id, wire_role_name(p->role),
 			   (unsigned long long)p->term, (unsigned long long)(v->now - p->last_seen),
 			   p->url[0] ? ", " : "", p->url);
+		if (p->flags & WIRE_F_INELIGIBLE)
+			ctl_printf(o, ", not eligible");
+		if (p->flags & WIRE_F_UNHEALTHY)
+			ctl_printf(o, ", broker unhealthy");
 		if (p->version > WIRE_VERSION)
 			ctl_printf(o, ", protocol %u (newer)", p->version);
 		ctl_printf(o, "\n");
@@ -287,6 +356,37 @@ void report_metrics(const struct report_view *v, struct ctl_out *o)
 	ctl_metric_head(o, "failover_broker_exits_total", "counter", "Broker exits by reason.");
 	ctl_printf(o, "failover_broker_exits_total{reason=\"crash\"} %llu\nfailover_broker_exits_total{reason=\"stop\"} %llu\n",
 		   (unsigned long long)s->crashes_total, (unsigned long long)s->clean_stops);
+	{
+		const struct health *h = v->health;
+		static const char *const levels[] = {"tcp", "command", "probe"};
+		ctl_metric_head(o, "failover_health_state", "gauge",
+				"1 for the health of this node's broker now (unknown while no broker serves or no check "
+				"is configured).");
+		for (int st = HEALTH_UNKNOWN; st <= HEALTH_BAD; st++)
+			ctl_printf(o, "failover_health_state{state=\"%s\"} %d\n", health_state_name((enum health_state)st),
+				   (int)h->ev.state == st);
+		ctl_metric(o, "failover_health_checks_total", "counter", "Health checks done.", h->ev.checks);
+		ctl_metric(o, "failover_health_check_failures_total", "counter", "Health checks failed.", h->ev.failures);
+		ctl_metric_head(o, "failover_health_level_failures_total", "counter", "Failed health checks by level.");
+		for (int l = 0; l < 3; l++)
+			ctl_printf(o, "failover_health_level_failures_total{level=\"%s\"} %llu\n", levels[l],
+				   (unsigned long long)h->level_fail[l]);
+		ctl_metric_head(o, "failover_health_check_seconds", "gauge", "How long the last health check took.");
+		ctl_printf(o, "failover_health_check_seconds %.6f\n", (double)h->last_ms / 1000.0);
+		ctl_metric_head(o, "failover_health_probe_rtt_seconds", "gauge",
+				"The deep probe's last round trip, as the helper measured it.");
+		ctl_printf(o, "failover_health_probe_rtt_seconds %.6f\n", (double)h->probe_us / 1e6);
+		ctl_metric(o, "failover_health_probe_starts_total", "counter", "Probe helpers started.", h->probe_starts);
+		ctl_metric(o, "failover_health_restarts_in_a_row", "gauge",
+			   "Broker restarts for failed health in a row (this mastership).", v->ms->health_restarts);
+		ctl_metric(o, "failover_degraded", "gauge",
+			   "1 while this master restarts its broker here because no other node could take over.",
+			   (unsigned long long)v->ms->degraded);
+		ctl_metric(o, "failover_eligible", "gauge", "1 while this node may become master (its precheck passes).",
+			   (unsigned long long)!v->ms->ineligible);
+		ctl_metric(o, "failover_precheck_runs_total", "counter", "Precheck runs.", h->pre_runs);
+		ctl_metric(o, "failover_precheck_failures_total", "counter", "Precheck runs that failed.", h->pre_failures);
+	}
 	ctl_metric(o, "failover_packets_sent_total", "counter", "Cluster packets sent.", v->sent);
 	ctl_metric(o, "failover_packets_send_errors_total", "counter", "Cluster packets the kernel refused.",
 		   v->send_errors);

@@ -11,6 +11,7 @@
 #include "control.h"
 #include "election.h"
 #include "filter.h"
+#include "health.h"
 #include "mastership.h"
 #include "supervisor.h"
 
@@ -21,6 +22,7 @@ struct report_view {
 	const struct election *el;
 	const struct mastership *ms;
 	const struct supervisor *sup;
+	const struct health *health;       /* the broker's checks, the precheck */
 	const struct filter *filter;       /* packets received and dropped */
 	uint64_t now, started_at;          /* monotonic ms */
 	int stopped;                       /* the loop has ended */

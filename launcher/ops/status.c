@@ -21,14 +21,16 @@ void status_write(struct status_file *f, const struct report_view *v)
 	int n = snprintf(buf, sizeof(buf),
 			 "node=%s\nrole=%s\nterm=%llu\nmaster=%s\npeers=%zu\nquorum=%s\npid=%ld\npromotions=%llu\n"
 			 "demotions=%llu\nbroker=%s\nbroker_pid=%ld\nbroker_starts=%llu\nbroker_restarts=%llu\n"
-			 "broker_last_exit=%s\nprotocol=%d\nnewer_peers=%zu\nconflict=%s\n",
+			 "broker_last_exit=%s\nprotocol=%d\nnewer_peers=%zu\nconflict=%s\nhealth=%s\neligible=%s\n"
+			 "degraded=%s\n",
 			 v->node, v->stopped ? "stopped" : election_state_name(e->state),
 			 (unsigned long long)(e->state == EL_MASTER || e->master[0] ? e->term : e->max_term), e->master,
 			 election_live(e, v->now) - 1, election_quorum(e, v->now) ? "yes" : "no", (long)getpid(),
 			 (unsigned long long)e->promotions, (unsigned long long)e->demotions,
 			 supervisor_state_name(s->state), (long)s->pid, (unsigned long long)s->starts,
 			 (unsigned long long)s->restarts, s->last_exit, WIRE_VERSION, election_newer_live(e, v->now),
-			 report_conflict(v) ? "node-id" : "");
+			 report_conflict(v) ? "node-id" : "", health_state_name(v->health->ev.state),
+			 v->ms->ineligible ? "no" : "yes", v->ms->degraded ? "yes" : "no");
 
 	if (n < 0 || (size_t)n >= sizeof(buf) || strcmp(buf, f->last) == 0)
 		return;
@@ -61,9 +63,11 @@ void status_text(const struct report_view *v, char *buf, size_t len)
 		return;
 	case EL_SLAVE:
 		if (e->master[0])
-			snprintf(buf, len, "slave; master is %s (term %llu)", e->master, (unsigned long long)e->term);
+			snprintf(buf, len, "slave; master is %s (term %llu)%s%.80s", e->master, (unsigned long long)e->term,
+				 v->ms->ineligible ? "; not eligible: " : "", v->ms->ineligible ? v->ms->ineligible_reason : "");
 		else
-			snprintf(buf, len, "slave; no master");
+			snprintf(buf, len, "slave; no master%s%.100s", v->ms->ineligible ? "; not eligible: " : "",
+				 v->ms->ineligible ? v->ms->ineligible_reason : "");
 		return;
 	case EL_MASTER:
 		break;
@@ -76,9 +80,15 @@ void status_text(const struct report_view *v, char *buf, size_t len)
 	case SUP_STARTING:
 		snprintf(buf, len, "master; broker pid %ld starting", (long)s->pid);
 		break;
-	case SUP_SERVING:
-		snprintf(buf, len, "master; broker pid %ld serving", (long)s->pid);
+	case SUP_SERVING: {
+		char h[HEALTH_REASON_MAX + 64] = "";
+		if (v->ms->degraded)
+			snprintf(h, sizeof(h), "; %.150s", v->ms->degraded_reason);
+		else if (v->health->ev.state == HEALTH_FAILING || v->health->ev.state == HEALTH_BAD)
+			health_describe(v->health, h + 2, sizeof(h) - 2), h[0] = ';', h[1] = ' ';
+		snprintf(buf, len, "master; broker pid %ld serving%s", (long)s->pid, h);
 		break;
+	}
 	case SUP_STOPPING:
 		snprintf(buf, len, "master; broker pid %ld stopping", (long)s->pid);
 		break;

@@ -444,6 +444,85 @@ k('broker', 'hook_timeout', r'''
 A hook still running after this long is killed, with its process group.
 ''')
 
+# ---------------------------------------------------------------- health
+k('health', 'tcp', r'''
+An IP address and port (numbers: no name is looked up on the event loop)
+that must accept a TCP connection at each check.
+It catches a listener that is gone or a port that is dropped, not a hung
+JVM whose kernel still accepts connections for it.
+''', default='none')
+k('health', 'command', r'''
+A shell command run at each check, in its own process group; exit status 0
+is healthy.
+What it printed last is the reason of a failure.
+Killed, with its group, when the check times out.
+''', default='none')
+k('health', 'probe', r'''
+A deep probe: a helper started once, when the broker is ready, that stays
+up while it serves.
+At each check the launcher writes
+.BI "check " N
+on its standard input and waits for
+.BI "ok " N
+(optionally followed by details;
+.BI rtt_us= n
+is shown as the probe's latency) or
+.BI "fail " "N why"
+on its standard output; its standard error is logged.
+A helper that does not answer in time is killed, with its group, and a new
+one is started for the next check.
+It must exit at the end of its input.
+For ActiveMQ,
+.B probes/activemq
+sends a persistent message through a queue of its own and receives it.
+''', default='none')
+k('health', 'interval', r'''
+From the end of one check to the start of the next.
+Checks never overlap.
+''')
+k('health', 'timeout', r'''
+A check not done by then fails, and what it runs is killed.
+''')
+k('health', 'fall', r'''
+Failed checks in a row before the broker is unhealthy.
+''')
+k('health', 'rise', r'''
+Passed checks in a row before an unhealthy broker is healthy again.
+A broker that failed fewer than
+.B fall
+checks is healthy again at its first pass.
+''')
+k('health', 'action', r'''
+What an unhealthy broker does.
+.B restart
+stops it and starts it again on this node; after
+.B broker.max_restarts
+such restarts in a row (whatever
+.B restart_window
+says; ten passed checks in a row forget them) the node resigns.
+.B resign
+resigns at once; the node then stays slave for
+.BR broker.holddown .
+With no live eligible slave to take over, the master restarts its broker
+instead and reports
+.BR "degraded: no eligible healthy standby" .
+''')
+k('health', 'precheck', r'''
+A shell command run every
+.B precheck_interval
+on every node; exit status 0: this node may become master.
+A node that fails it, or has not run it yet, does not claim, is not named
+by a resignation or a switchover and does not preempt; it still votes and
+serves the cache.
+Example:
+.B "test -d /srv/activemq/kahadb"
+where the shared store must be mounted.
+''', default='none: always eligible')
+k('health', 'precheck_interval', r'''
+How often the precheck runs; it is killed after
+.BR timeout .
+''')
+
 # ---------------------------------------------------------------- cache
 k('cache', 'listen', kind='Host and port, port 0 to 65535.', text=r'''
 The address of the cache's memcached text protocol listener: an IPv4

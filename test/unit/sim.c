@@ -297,6 +297,13 @@ static void chk_set_claimable(void *impl, int yes)
 	nd->inner.ops->set_claimable(nd->inner.impl, yes);
 }
 
+static int chk_standbys(void *impl, uint64_t now)
+{
+	struct sim_node *nd = impl;
+
+	return nd->inner.ops->standbys != NULL ? nd->inner.ops->standbys(nd->inner.impl, now) : -1;
+}
+
 static int chk_next_event(void *impl, struct ms_event *ev)
 {
 	struct sim_node *nd = impl;
@@ -309,6 +316,7 @@ static const struct cluster_ops check_ops = {
 	.resign = chk_resign,
 	.handover = chk_handover,
 	.set_claimable = chk_set_claimable,
+	.standbys = chk_standbys,
 	.next_event = chk_next_event,
 };
 

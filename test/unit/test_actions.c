@@ -77,6 +77,21 @@ void supervisor_want(struct supervisor *s, int up, uint64_t term)
 	fake_reconcile(s);
 }
 
+int restarts_asked;
+
+void supervisor_restart(struct supervisor *s, uint64_t term)
+{
+	restarts_asked++;
+	s->term = term;
+	s->want = 1;
+}
+
+/* the health checks: none configured in these tests */
+void health_start(struct health *h, uint64_t term) { (void)h, (void)term; }
+void health_stop(struct health *h) { (void)h; }
+int health_take_report(struct health *h, struct health_report *r) { (void)h, (void)r; return 0; }
+int health_take_precheck(struct health *h, int *ok, char *why, size_t len) { (void)h, (void)ok, (void)why, (void)len; return 0; }
+
 int supervisor_take_report(struct supervisor *s, struct sup_report *r)
 {
 	if (s->nreports == 0)
@@ -221,6 +236,13 @@ static struct daemon *master_with_broker(void)
 	d->hb.el.term = 5;
 	d->hb.el.last_beat = clock_mono_ms();
 	snprintf(d->hb.el.master, sizeof(d->hb.el.master), "n1");
+	/* a live slave that may take over: a failure resigns (alone, the
+	 * master would restart its broker, degraded: test_gave_up_no_standby) */
+	d->hb.el.npeers = 1;
+	snprintf(d->hb.el.peers[0].id, sizeof(d->hb.el.peers[0].id), "n2");
+	d->hb.el.peers[0].role = EL_SLAVE;
+	d->hb.el.peers[0].position = 101;
+	d->hb.el.peers[0].last_seen = d->hb.el.peers[0].first_seen = clock_mono_ms();
 	snprintf(ev.node, sizeof(ev.node), "n1");
 	daemon_step(d, &ev);
 	prepare(d);
@@ -258,6 +280,27 @@ static void test_gave_up_alone(void **state)
 	assert_int_equal(resign_sent, 1);
 	assert_int_equal(starts, 1);
 	assert_int_equal(d->ms.state, MS_RESIGNING);
+	done(d);
+}
+
+/* No live slave may take over: the master stays, degraded, and its
+ * broker starts again (after restart_max) instead of a resignation to
+ * nobody. */
+static void test_gave_up_no_standby(void **state)
+{
+	struct daemon *d = master_with_broker();
+
+	(void)state;
+	d->hb.el.peers[0].flags = WIRE_F_NOCLAIM | WIRE_F_INELIGIBLE; /* its precheck fails */
+	restarts_asked = 0;
+	fake_child_gave_up(&d->sup);
+	prepare(d);
+	assert_int_equal(resign_sent, 0);
+	assert_int_equal(d->ms.state, MS_MASTER);
+	assert_true(d->ms.degraded);
+	assert_non_null(strstr(d->ms.degraded_reason, "no eligible healthy standby"));
+	assert_int_equal(restarts_asked, 1);
+	assert_true(d->sup.want);
 	done(d);
 }
 
@@ -322,6 +365,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_gave_up_alone),
 		cmocka_unit_test(test_gave_up_then_heartbeat_timer),
+		cmocka_unit_test(test_gave_up_no_standby),
 		cmocka_unit_test(test_restart_then_sigterm),
 		cmocka_unit_test(test_restart_then_resign_request),
 	};

@@ -82,7 +82,7 @@ static void unknown_section(void **state)
 {
 	struct fx *f = *state;
 	assert_int_equal(load(f, "[cluster]\nname=x\n\n[brokr]\nhome=/x\n", NULL), -1);
-	expect_error(f, "l.ini:4: [brokr]: unknown section", "allowed sections: cluster, broker, cache, control, log");
+	expect_error(f, "l.ini:4: [brokr]: unknown section", "allowed sections: cluster, broker, health, cache, control, log");
 }
 
 static void unknown_key(void **state)
@@ -111,6 +111,26 @@ static void bad_address(void **state)
 	struct fx *f = *state;
 	assert_int_equal(load(f, "[cluster]\ngroup = 10.0.0.1\n", NULL), -1);
 	expect_error(f, "l.ini:2: cluster.group: '10.0.0.1' is not an IPv4 multicast address", "224.0.0.0");
+}
+
+/* health.tcp is connected to from the event loop: numbers only, no name
+ * lookup; the [health] keys and their defaults */
+static void health_keys(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(load(f, "[health]\ntcp = localhost:61616\n", NULL), -1);
+	expect_error(f, "l.ini:2: health.tcp: 'localhost:61616' is not an IP address and port", "as numbers");
+	config_free(f->c);
+	f->c = config_new();
+	assert_int_equal(load(f, "[health]\ntcp = 10.0.0.1:61616\naction = resign\nfall = 1\n", NULL), 0);
+	assert_string_equal(f->c->health_action, "resign");
+	assert_int_equal(f->c->health_fall, 1);
+	assert_int_equal(f->c->health_rise, 2);
+	assert_int_equal(f->c->health_interval, 2000);
+	config_free(f->c);
+	f->c = config_new();
+	assert_int_equal(load(f, "[health]\naction = reboot\n", NULL), -1);
+	expect_error(f, "health.action: 'reboot' is not allowed", "restart|resign");
 }
 
 static void bad_bool_and_enum(void **state)
@@ -401,7 +421,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
-		T(defaults), T(unknown_section), T(unknown_key), T(bad_number), T(out_of_range), T(bad_address),
+		T(defaults), T(unknown_section), T(unknown_key), T(bad_number), T(out_of_range), T(bad_address), T(health_keys),
 		T(bad_bool_and_enum), T(missing_required), T(unreadable_file), T(unreadable_bootstrap),
 		T(long_line_refused_not_cut), T(syntax_error), T(indented_line_is_not_a_continuation),
 		T(repeated_keys_make_lists), T(precedence), T(interlok_failover_keys),

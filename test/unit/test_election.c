@@ -700,6 +700,44 @@ static void stopping_slave_not_named(void **state)
 	assert_string_equal(EL(&s, 0).handover_target, "n3");
 }
 
+/* Eligibility (the precheck) in the daemon's code path: an ineligible
+ * slave is not named by a resignation; with no eligible slave left the
+ * master's broker failure makes it degraded (it stays, restarting its
+ * broker) rather than resign to nobody; one that becomes eligible again is
+ * heard (PEERS_CHANGED on the flag) and takes over from the sick broker. */
+static void ineligible_skipped_then_degraded(void **state)
+{
+	struct sim s;
+
+	(void)state;
+	sim_init(&s, 3, 100, 3);
+	settle_n1_master(&s);
+	sim_event(&s, 1, MS_IN_INELIGIBLE, NULL, NULL);
+	sim_run(&s, 150);
+	assert_true(EL(&s, 1).noclaim);
+	assert_int_equal(election_standbys(&EL(&s, 0), s.now), 1);
+	sim_event(&s, 0, MS_IN_RESIGN, NULL, NULL);
+	assert_string_equal(EL(&s, 0).handover_target, "n3");
+	sim_run(&s, 1000);
+	assert_int_equal(EL(&s, 2).state, EL_MASTER);
+	assert_int_equal(EL(&s, 1).state, EL_SLAVE);
+	/* n1 ineligible too (out of its holddown it would be a standby) */
+	sim_event(&s, 0, MS_IN_INELIGIBLE, NULL, NULL);
+	sim_run(&s, 400);
+	assert_int_equal(election_standbys(&EL(&s, 2), s.now), 0);
+	sim_event(&s, 2, MS_IN_UNHEALTHY, NULL, NULL);
+	assert_int_equal(s.nd[2].ms.state, MS_MASTER);
+	assert_true(s.nd[2].ms.degraded);
+	sim_run(&s, 400);
+	assert_int_equal(EL(&s, 2).state, EL_MASTER);
+	/* n2 eligible again: n3 hears the flag change and hands over to it */
+	sim_event(&s, 1, MS_IN_ELIGIBLE, NULL, NULL);
+	sim_run(&s, 1500);
+	assert_int_equal(EL(&s, 1).state, EL_MASTER);
+	assert_int_equal(EL(&s, 2).state, EL_SLAVE);
+	assert_false(s.nd[2].ms.degraded);
+}
+
 /* A packet from node `from` to node `to`, as from's election would fill it,
  * with the role and term given. */
 static void inject(struct sim *s, int from, int to, uint8_t type, uint8_t role, uint64_t term)
@@ -1562,6 +1600,7 @@ int main(void)
 		cmocka_unit_test(relayed_liveness_does_not_extend_the_timeout),
 		cmocka_unit_test(named_successor_deaf), cmocka_unit_test(other_slave_deaf),
 		cmocka_unit_test(named_successor_with_quorum), cmocka_unit_test(stopping_slave_not_named),
+		cmocka_unit_test(ineligible_skipped_then_degraded),
 		cmocka_unit_test(named_successor_waits_for_a_known_claimant),
 		cmocka_unit_test(promotion_term_above_any_heard), cmocka_unit_test(split_votes_do_not_repeat),
 		cmocka_unit_test(newer_peer_decides), cmocka_unit_test(newer_slaves_keep_the_old_master),

@@ -223,6 +223,119 @@ static void switchover_refused_while_leaving(void **state)
 	assert_int_equal(a.cluster, MS_CL_NONE);
 }
 
+/* health.action = restart: the broker restarts here max_restarts times in
+ * a row, then the node resigns; recovered for good (MS_HEALTH_STABLE_CHECKS
+ * passes), the count starts again. */
+static void health_restarts_then_resigns(void **state)
+{
+	struct mastership m;
+	struct ms_actions a;
+	struct ms_event ev = event(MS_IN_UNHEALTHY);
+
+	(void)state;
+	make_master(&m, &a);
+	m.p.health_action = MS_HEALTH_RESTART;
+	m.p.max_restarts = 2;
+	snprintf(ev.reason, sizeof(ev.reason), "probe: no answer");
+	for (unsigned i = 1; i <= 2; i++) {
+		mastership_step(&m, &ev, 200 + i, &a);
+		assert_true(a.restart_broker);
+		assert_true(a.want_broker);
+		assert_int_equal(m.state, MS_MASTER);
+		assert_int_equal(m.health_restarts, i);
+		assert_non_null(strstr(m.reason, "restarting the broker"));
+		/* the restarted broker passes a few checks: not yet recovered */
+		ev.type = MS_IN_HEALTHY;
+		ev.count = MS_HEALTH_STABLE_CHECKS - 1;
+		mastership_step(&m, &ev, 300 + i, &a);
+		assert_int_equal(m.health_restarts, i);
+		ev.type = MS_IN_UNHEALTHY;
+	}
+	mastership_step(&m, &ev, 400, &a);
+	assert_false(a.restart_broker);
+	assert_int_equal(m.state, MS_HANDING_OVER);
+	assert_non_null(strstr(m.reason, "unhealthy after 2 restarts in a row"));
+
+	/* recovered for good between two failures: the count starts again */
+	make_master(&m, &a);
+	m.p.max_restarts = 1;
+	ev.type = MS_IN_UNHEALTHY;
+	mastership_step(&m, &ev, 200, &a);
+	assert_true(a.restart_broker);
+	ev.type = MS_IN_HEALTHY;
+	ev.count = MS_HEALTH_STABLE_CHECKS;
+	mastership_step(&m, &ev, 300, &a);
+	assert_int_equal(m.health_restarts, 0);
+	ev.type = MS_IN_UNHEALTHY;
+	mastership_step(&m, &ev, 400, &a);
+	assert_true(a.restart_broker);
+	assert_int_equal(m.state, MS_MASTER);
+
+	/* action = resign: no restart */
+	make_master(&m, &a);
+	m.p.health_action = MS_HEALTH_RESIGN;
+	m.p.max_restarts = 3;
+	mastership_step(&m, &ev, 200, &a);
+	assert_false(a.restart_broker);
+	assert_int_equal(m.state, MS_HANDING_OVER);
+}
+
+/* Nobody could take over: the master restarts its broker here and says it
+ * is degraded; a standby that appears takes over from a sick broker; an
+ * ineligible master (its precheck fails) resigns to nobody rather than
+ * start a broker that cannot serve. */
+static void degraded_without_standby(void **state)
+{
+	static const enum ms_input failures[] = {MS_IN_BROKER_FAILED, MS_IN_UNHEALTHY};
+	struct mastership m;
+	struct ms_actions a;
+	struct ms_event ev;
+
+	(void)state;
+	for (size_t i = 0; i < 2; i++) {
+		make_master(&m, &a);
+		m.p.health_action = MS_HEALTH_RESIGN;
+		ev = event(failures[i]);
+		ev.no_standby = 1;
+		snprintf(ev.reason, sizeof(ev.reason), "sick");
+		mastership_step(&m, &ev, 200, &a);
+		assert_int_equal(m.state, MS_MASTER);
+		assert_true(a.restart_broker);
+		assert_true(a.want_broker);
+		assert_true(m.degraded);
+		assert_non_null(strstr(m.degraded_reason, "degraded: no eligible healthy standby"));
+		assert_int_equal(a.status, MS_STATUS_NOW);
+		if (failures[i] == MS_IN_UNHEALTHY) {
+			/* still none: nothing */
+			ev = event(MS_IN_PEERS_CHANGED);
+			ev.no_standby = 1;
+			mastership_step(&m, &ev, 300, &a);
+			assert_int_equal(m.state, MS_MASTER);
+			/* one appears while the broker is sick: it takes over */
+			ev.no_standby = 0;
+			mastership_step(&m, &ev, 400, &a);
+			assert_int_equal(m.state, MS_HANDING_OVER);
+		} else {
+			/* healthy again: no longer degraded */
+			ev = event(MS_IN_HEALTHY);
+			mastership_step(&m, &ev, 300, &a);
+			assert_false(m.degraded);
+		}
+	}
+	/* the master may not lead itself: no broker started again */
+	make_master(&m, &a);
+	ev = event(MS_IN_INELIGIBLE);
+	snprintf(ev.reason, sizeof(ev.reason), "store missing");
+	mastership_step(&m, &ev, 150, &a);
+	assert_int_equal(m.state, MS_MASTER); /* a serving master keeps its role */
+	assert_false(a.claimable);
+	ev = event(MS_IN_BROKER_FAILED);
+	ev.no_standby = 1;
+	mastership_step(&m, &ev, 200, &a);
+	assert_false(a.restart_broker);
+	assert_int_equal(m.state, MS_HANDING_OVER);
+}
+
 /* A failing broker or health hands the lead over, held down for the
  * broker's holddown; paused, the master keeps its broker. */
 static void failure_hands_over_unless_paused(void **state)
@@ -433,6 +546,8 @@ int main(void)
 		cmocka_unit_test(switchover_refused_while_leaving),
 		cmocka_unit_test(switchover_refused_while_paused_master),
 		cmocka_unit_test(failure_hands_over_unless_paused),
+		cmocka_unit_test(health_restarts_then_resigns),
+		cmocka_unit_test(degraded_without_standby),
 		cmocka_unit_test(fence_deadline_demotes),
 		cmocka_unit_test(ineligible_or_paused_not_claimable),
 		cmocka_unit_test(sweep_keeps_the_invariants),

@@ -172,6 +172,67 @@ static const uint8_t v2_heartbeat[] = {
 	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 };
 
+/*
+ * The heartbeat of an ineligible slave as this release sends it (still
+ * version 1: the new flag bits are what an older node ignores): n3, slave
+ * of n1 at term 3, precheck failing (INELIGIBLE with NOCLAIM), the full
+ * 14-byte payload (cache port 2710, settings digest, timeout 1000 ms),
+ * unsigned.
+ */
+static const uint8_t ineligible_heartbeat[] = {
+	'F', 'L', 'O', 'V', 1, 1, 0, 172,                       /* magic, version 1, heartbeat, length */
+	0x12, 0x65, 0x96, 0x19, 0x1d, 0xc1, 0xeb, 0xb4,         /* cluster "lab" */
+	'n', '3', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,     /* node */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 7,                                 /* boot */
+	0, 0, 0, 0, 0, 0, 0, 5,                                 /* seq */
+	0, 0, 0, 0, 0, 0, 0, 3,                                 /* term */
+	WIRE_ROLE_SLAVE, 0x0c, 0, 3,                            /* role, flags INELIGIBLE|NOCLAIM, position */
+	0, 0, 0, 0, 0, 0, 0, 0,                                 /* cache digest */
+	'n', '1', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,     /* target */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 100,                                           /* master age */
+	0, 0,                                                   /* url length 0 */
+	0, 14,                                                  /* payload length */
+	0x0a, 0x96,                                             /* cache port 2710 */
+	1, 2, 3, 4, 5, 6, 7, 8,                                 /* settings digest */
+	0, 0, 0x03, 0xe8,                                       /* timeout 1000 ms */
+	0, 0,                                                   /* key id 0, reserved */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,         /* tag */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+
+static void ineligible_flags_golden(void **state)
+{
+	static const uint8_t payload[] = {0x0a, 0x96, 1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0x03, 0xe8};
+	struct wire_msg m, d;
+	uint8_t buf[WIRE_MAX_LEN];
+
+	(void)state;
+	memset(&m, 0, sizeof(m));
+	m.type = WIRE_HEARTBEAT;
+	m.cluster = wire_cluster_digest("lab");
+	strcpy(m.node, "n3");
+	m.boot = 7;
+	m.seq = 5;
+	m.term = 3;
+	m.role = WIRE_ROLE_SLAVE;
+	m.flags = WIRE_F_INELIGIBLE | WIRE_F_NOCLAIM;
+	m.position = 3;
+	strcpy(m.target, "n1");
+	m.master_age = 100;
+	m.payload = payload;
+	m.payload_len = sizeof(payload);
+	assert_int_equal(wire_encode(&m, buf, sizeof(buf)), sizeof(ineligible_heartbeat));
+	assert_memory_equal(buf, ineligible_heartbeat, sizeof(ineligible_heartbeat));
+	assert_int_equal(wire_decode(ineligible_heartbeat, sizeof(ineligible_heartbeat), &d), WIRE_OK);
+	assert_int_equal(d.version, 1);
+	assert_int_equal(d.flags, WIRE_F_INELIGIBLE | WIRE_F_NOCLAIM);
+	/* the bits are new ones, apart from what older releases knew */
+	assert_int_equal(WIRE_F_INELIGIBLE & (WIRE_F_QUORUM | WIRE_F_SERVING | WIRE_F_NOCLAIM), 0);
+	assert_int_equal(WIRE_F_UNHEALTHY & (WIRE_F_QUORUM | WIRE_F_SERVING | WIRE_F_NOCLAIM | WIRE_F_INELIGIBLE), 0);
+}
+
 static void newer_version_decodes_common_part(void **state)
 {
 	struct wire_msg d;
@@ -265,6 +326,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(golden_bytes), cmocka_unit_test(cluster_digest_is_fnv1a),
+		cmocka_unit_test(ineligible_flags_golden),
 		cmocka_unit_test(round_trip_with_payload), cmocka_unit_test(malformed),
 		cmocka_unit_test(encode_refuses_bad_fields), cmocka_unit_test(newer_version_decodes_common_part),
 		cmocka_unit_test(newer_version_rules), cmocka_unit_test(we_still_send_version_1),
