@@ -26,7 +26,7 @@
  * at the next check: a plain tcp:// transport, never failover:, so errors
  * surface instead of being retried away.
  *
- * The budget of a check is 4/5 of FAILOVER_PROBE_TIMEOUT_MS: the "fail"
+ * The budget of a check is 4/5 of FAILOVER_CHECK_TIMEOUT_MS: the "fail"
  * reaches the launcher before its own timeout, which would kill this JVM
  * and start a new one.  Where the client library has no timeout of its own
  * (connecting to a broker that accepted the TCP connection but is stopped)
@@ -373,7 +373,7 @@ public final class ActiveMQProbe {
 			System.exit(2);
 		}
 		long timeout = DEFAULT_TIMEOUT_MS;
-		String t = env("FAILOVER_PROBE_TIMEOUT_MS");
+		String t = env("FAILOVER_CHECK_TIMEOUT_MS");
 		if (!t.isEmpty()) {
 			try {
 				timeout = Long.parseLong(t);
@@ -381,7 +381,7 @@ public final class ActiveMQProbe {
 				timeout = -1;
 			}
 			if (timeout < 10 || timeout > 3600000) {
-				System.err.println(PROG + ": FAILOVER_PROBE_TIMEOUT_MS=" + t + ": not a number of ms in 10..3600000");
+				System.err.println(PROG + ": FAILOVER_CHECK_TIMEOUT_MS=" + t + ": not a number of ms in 10..3600000");
 				System.exit(2);
 			}
 		}

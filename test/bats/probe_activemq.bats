@@ -59,7 +59,7 @@ probe_start() {
 	local name=$1
 	mkfifo "$LAB_DIR/$name.in" "$LAB_DIR/$name.out"
 	FAILOVER_BROKER_URL="tcp://$(lab_addr 1):$AMQ_PORT" FAILOVER_NODE=n1 FAILOVER_CLUSTER=activemq \
-		FAILOVER_TERM=1 FAILOVER_PROBE_TIMEOUT_MS=$PROBE_TIMEOUT_MS \
+		FAILOVER_TERM=1 FAILOVER_CHECK_TIMEOUT_MS=$PROBE_TIMEOUT_MS \
 		ip netns exec "$LAB-n1" setsid /bin/sh -c "exec '$PROBE'" \
 		<"$LAB_DIR/$name.in" >"$LAB_DIR/$name.out" 2>"$LAB_DIR/$name.err" 3>&- &
 	PROBE_PID=$!
