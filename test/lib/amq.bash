@@ -8,9 +8,13 @@
 AMQ_PORT=61616
 
 # amq_ini I ["[broker] lines"]: node I's configuration from conf/activemq.ini.
+# Its [health] probe is the build's (BUILD_DIR, default build/); with
+# AMQ_HEALTH=0 the node runs without it (a measure with and without).
 amq_ini() {
-	local i=$1 addr shared
+	local i=$1 addr shared probe
 	shift
+	probe="${BUILD_DIR:-$REPO_ROOT/build}/probes/activemq/activemq-probe"
+	[ "${AMQ_HEALTH:-1}" = 1 ] || probe=""
 	addr=$(lab_addr "$i")
 	shared="$LAB_DIR/amq-shared"
 	mkdir -p "$shared" "$LAB_DIR/n$i/amq/tmp"
@@ -30,6 +34,7 @@ amq_ini() {
 		-e "s|^state_dir = .*|state_dir = $LAB_DIR/n$i/state|" \
 		-e "s|^socket = .*|socket = $LAB_DIR/n$i/ctl.sock|" \
 		-e "s|^key_file = .*|key_file = $LAB_DIR/cluster.key|" \
+		-e "s|^probe = .*|probe = $probe|" \
 		"$REPO_ROOT/conf/activemq.ini" >"$LAB_DIR/n$i/launcher.ini"
 	# readiness: the broker's own "started" line (a section may appear twice)
 	printf '\n[broker]\nready_pattern = ) started\nready_timeout = 60000\n%s\n' "$*" \

@@ -13,6 +13,7 @@ import java.util.Properties;
  *   SimpleBootstrap marker <value>            (if -Dstandin.marker is set)
  *   SimpleBootstrap profiler factory <class>  (if adp-profiler.properties is on the classpath)
  *   SimpleBootstrap booting <first argument, or "bootstrap.properties">
+ *   SimpleBootstrap health on <port>          (if -Dstandin.http.port is set)
  *   SimpleBootstrap sleeping <ms> ms          (if -Dstandin.sleep.ms is set)
  *   SimpleBootstrap exiting
  *   SimpleBootstrap shutting down             (shutdown hook: also on SIGTERM)
@@ -22,6 +23,12 @@ import java.util.Properties;
  * the -javaagent and the AOP configuration were loaded.  With
  * -Dstandin.sleep.ms it stays alive that long, as a long-running broker would
  * (SIGTERM ends it with the JVM's usual exit status 143).
+ *
+ * With -Dstandin.http.port it answers GET /workflow-health-check on
+ * 127.0.0.1 (or -Dstandin.http.host) as Interlok's health-check management
+ * component does (managementComponents=jetty:jmx:health-check): 200 and the
+ * adapter's state in JSON, from a JVM thread, so a frozen JVM does not
+ * answer.
  */
 public class SimpleBootstrap {
 
@@ -47,6 +54,7 @@ public class SimpleBootstrap {
     System.out.flush();
 
     new SimpleBootstrap().boot(args.length > 0 ? args[0] : "bootstrap.properties");
+    healthEndpoint();
 
     if (sleepMs > 0) {
       System.out.println("SimpleBootstrap sleeping " + sleepMs + " ms");
@@ -75,6 +83,29 @@ public class SimpleBootstrap {
     System.err.println("SimpleBootstrap: standin.sleep.ms is not a non-negative number: " + sleep);
     System.exit(2);
     return 0;
+  }
+
+  /** Interlok's /workflow-health-check, when -Dstandin.http.port is set. */
+  private static void healthEndpoint() throws IOException {
+    String port = System.getProperty("standin.http.port");
+    if (port == null || port.trim().isEmpty()) {
+      return;
+    }
+    String host = System.getProperty("standin.http.host", "127.0.0.1");
+    com.sun.net.httpserver.HttpServer server = com.sun.net.httpserver.HttpServer.create(
+        new java.net.InetSocketAddress(host, Integer.parseInt(port.trim())), 16);
+    server.createContext("/workflow-health-check", exchange -> {
+      byte[] body = ("{\"adapters\":[{\"adapter-state\":{\"id\":\"standin\",\"state\":\"StartedState\"}}]}\n")
+          .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+      exchange.getResponseHeaders().add("Content-Type", "application/json");
+      exchange.sendResponseHeaders(200, body.length);
+      try (java.io.OutputStream out = exchange.getResponseBody()) {
+        out.write(body);
+      }
+    });
+    server.start();
+    System.out.println("SimpleBootstrap health on " + host + ":" + port.trim());
+    System.out.flush();
   }
 
   /** The join point advised by com.adaptris.profiler.MarkerAspect. */
