@@ -31,7 +31,11 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # run), that terms stay bounded (TERM_BOUND_IS_ERROR); one promotion per
 # term (invariant 2) with QUORUM, and with ONE_PER_TERM where no packet can
 # be lost.  limit-no-quorum-terms is not a bug but a limit of the design:
-# without a quorum a node that lost packets can take a term again.
+# without a quorum a node that lost packets can take a term again.  The
+# inelig ones let the precheck flip a node's eligibility (INELIGIBLE times):
+# an ineligible node never promotes, and the other invariants still hold;
+# bug-inelig-claims and bug-inelig-named undo the rules for an ineligible
+# node's claims and for an ineligible named successor.
 CONFIGS="
 loss-cut           ok    2 -DLOSSES=1 -DPARTS=1 -DFREEZES=0 -DRESIGNS=0 -DTERM_BOUND_IS_ERROR -DSTRICT_TERMS
 cut-freeze         ok    2 -DLOSSES=0 -DPARTS=1 -DFREEZES=1 -DRESIGNS=0 -DTERM_BOUND_IS_ERROR -DSTRICT_TERMS
@@ -68,6 +72,16 @@ bug-no-send-gap    error 0 -DBUG_NO_SEND_GAP -DLOSSES=0 -DPARTS=0 -DFREEZES=1 -D
 bug-no-persist     error 0 -DBUG_NO_PERSIST -DONE_PER_TERM -DLOSSES=0 -DPARTS=0 -DFREEZES=1 -DRESIGNS=0 -DRESTARTS=2
 fast-on-wake       error 0 -DFAST_ON_WAKE -DMAXFZ=3 -DLOSSES=0 -DPARTS=0 -DFREEZES=1 -DRESIGNS=1 -DTERM_BOUND_IS_ERROR -DSTRICT_TERMS
 limit-no-quorum-terms error 0 -DONE_PER_TERM -DLOSSES=0 -DPARTS=1 -DFREEZES=0 -DRESIGNS=0
+inelig-resign      ok    0 -DONE_PER_TERM -DINELIGIBLE=2 -DLOSSES=0 -DPARTS=0 -DFREEZES=0 -DRESIGNS=1 -DTERM_BOUND_IS_ERROR -DSTRICT_TERMS
+q-inelig           ok    0 -DQUORUM -DINELIGIBLE=2 -DLOSSES=0 -DPARTS=0 -DFREEZES=0 -DRESIGNS=1 -DTERM_BOUND_IS_ERROR -DSTRICT_TERMS
+inelig-midround    ok    0 -DONE_PER_TERM -DINELIGIBLE=2 -DINEL_MIDROUND -DLOSSES=0 -DPARTS=0 -DFREEZES=0 -DRESIGNS=1 -DTERM_BOUND_IS_ERROR -DSTRICT_TERMS
+q-inelig-midround  ok    0 -DQUORUM -DINELIGIBLE=2 -DINEL_MIDROUND -DLOSSES=0 -DPARTS=0 -DFREEZES=0 -DRESIGNS=1 -DTERM_BOUND_IS_ERROR -DSTRICT_TERMS
+inelig-restarts    ok    2 -DONE_PER_TERM -DINELIGIBLE=1 -DLOSSES=0 -DPARTS=0 -DFREEZES=0 -DRESIGNS=0 -DRESTARTS=2 -DTERM_BOUND_IS_ERROR -DSTRICT_TERMS
+inelig-loss-resign ok    2 -DINELIGIBLE=2 -DLOSSES=1 -DPARTS=0 -DFREEZES=0 -DRESIGNS=1 -DTERM_BOUND_IS_ERROR -DSTRICT_TERMS
+inelig-freeze-resign ok  2 -DINELIGIBLE=1 -DLOSSES=0 -DPARTS=0 -DFREEZES=1 -DRESIGNS=1 -DTERM_BOUND_IS_ERROR -DSTRICT_TERMS
+q-inelig-cut       ok    2 -DQUORUM -DINELIGIBLE=1 -DLOSSES=0 -DPARTS=1 -DFREEZES=0 -DRESIGNS=1 -DTERM_BOUND_IS_ERROR -DSTRICT_TERMS
+bug-inelig-claims  error 0 -DBUG_INELIGIBLE_CLAIMS -DINELIGIBLE=1 -DLOSSES=0 -DPARTS=0 -DFREEZES=0 -DRESIGNS=0
+bug-inelig-named   error 0 -DBUG_INELIGIBLE_NAMED -DINELIGIBLE=1 -DLOSSES=0 -DPARTS=0 -DFREEZES=0 -DRESIGNS=1
 "
 
 # The subset test/bats/model.bats runs (under a minute on two cores; the
@@ -79,10 +93,12 @@ limit-no-quorum-terms error 0 -DONE_PER_TERM -DLOSSES=0 -DPARTS=1 -DFREEZES=0 -D
 # complete; resign-loss-cut and strict-terms, whose complete searches take
 # half a minute and more each, through bug-no-contender and
 # bug-promote-below, which must find their counterexamples); and every
-# "error" one.
+# "error" one (model.bats checks that each is here), the precheck's two
+# among them (4 to 5 s each, nearly all of it spin and gcc; the precheck's
+# ok configurations, 10 s and more, run by hand).
 SUITE="resign-freeze restarts bug-no-contender q-pause q-split-votes bug-no-persist resign-loss
 bug-promote-below fast-on-wake bug-timer-first bug-skew-from-lost bug-no-votes limit-no-quorum-terms
-bug-no-send-gap bug-no-withdraw bug-no-demote bug-all-named"
+bug-no-send-gap bug-no-withdraw bug-no-demote bug-all-named bug-inelig-named bug-inelig-claims"
 
 config_line() { printf '%s\n' "$CONFIGS" | awk -v n="$1" '$1 == n'; }
 

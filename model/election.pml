@@ -31,6 +31,10 @@
  *   RESIGNS       times a master may resign (failoverctl resign)  [1]
  *   RESTARTS      times a node may crash and start again, keeping only what
  *                 it persisted (max_term, its vote)  [0]
+ *   INELIGIBLE    times the precheck may flip a node's eligibility (inel[]):
+ *                 an ineligible node is the C code's noclaim  [0]
+ *   INEL_MIDROUND a flip may also fall between the early and the late step
+ *                 of a round (by default only between rounds, as faults)
  *   QFROZEN       packets a frozen node's socket buffer keeps from each
  *                 sender (read on waking; more are lost)  [3]
  *   ONE_PER_TERM  without QUORUM too, assert one promotion per term (with
@@ -62,6 +66,11 @@
  *                    socket on waking (the model's finding: see the README;
  *                    by default it claims with a window then)
  *   TERM_BOUND_IS_ERROR  a claim beyond MAXT is an error, not the end of a run
+ * The precheck (eligibility), each rule undone:
+ *   BUG_INELIGIBLE_CLAIMS broken: an ineligible node claims (maybe_claim())
+ *                    and keeps its claim (election_tick()) as if eligible
+ *   BUG_INELIGIBLE_NAMED  broken: an ineligible named successor takes the
+ *                    resign's fast path or claims (on_resign(), on_vote())
  */
 
 #define N 3
@@ -98,6 +107,9 @@
 #endif
 #ifndef RESTARTS
 #define RESTARTS 0
+#endif
+#ifndef INELIGIBLE
+#define INELIGIBLE 0
 #endif
 /* the send gap: a master steps down, and the fence kills its broker, once
  * it last sent a heartbeat more than timeout - delay ago */
@@ -167,6 +179,18 @@ byte vterm[N];     /* voted_term */
 byte voters[N];    /* the votes for claim_term, a bit mask */
 #endif
 byte htarget[N];   /* handover_target of our resign: an id, or NONE (no live slave) */
+/* the caller's noclaim (heartbeat.c's set_claimable() from the precheck,
+ * mastership.c): no claim, no promotion as a named successor, no preemption;
+ * still votes and sends heartbeats, flagged NOCLAIM.  Only state when the
+ * precheck may flip it, so that the other configurations keep their states */
+#if INELIGIBLE > 0
+bit inel[N];
+#define INEL(i) inel[i]
+#else
+#define INEL(i) 0
+#endif
+/* may_not_lead(): the caller's noclaim (the model has no settings hold) */
+#define may_not_lead(i) INEL(i)
 /* the peer table of node i, entry j: age of last_seen (ABSENT: no entry),
  * whether it said it was master, slave or candidate (p->role, from every
  * packet), its NOCLAIM flag: what claim_rank(), best_slave() and
@@ -200,6 +224,9 @@ byte parts = PARTS;
 byte freezes = FREEZES;
 byte resigns = RESIGNS;
 byte restarts = RESTARTS;
+#if INELIGIBLE > 0
+byte inels = INELIGIBLE;
+#endif
 
 /* one FIFO channel per sender and receiver:
  * type, sender, role, term, target, master_age, NOCLAIM */
@@ -303,6 +330,9 @@ inline follow(i) {     /* follow(e, m, now): the packet in m* */
 }
 
 inline promote(i) {
+	/* the precheck: an ineligible node never becomes master, by a claim or
+	 * as a resigning master's named successor */
+	assert(!INEL(i));
 #ifdef STRICT_TERMS
 	/* invariant 3 as ELECTION.md words it: the term is above every term
 	 * this node has seen other than its own claim's (claim_term was
@@ -414,7 +444,11 @@ inline start_claim(i) {
 inline maybe_claim(i) {
 	nlive(i);
 	if
+#ifndef BUG_INELIGIBLE_CLAIMS
+	:: may_not_lead(i) || hold[i] > 0 || pend[i] > 0 || !QUORUM_OF(x) -> skip
+#else
 	:: hold[i] > 0 || pend[i] > 0 || !QUORUM_OF(x) -> skip
+#endif
 	:: else ->
 		claim_rank(i);
 		if
@@ -463,6 +497,14 @@ inline reclaim(i) {
 	printf("MSC: n%d claims term %d\n", i, cterm[i])
 }
 
+/* election_tick(): a candidate keeps its claim while it has quorum and may
+ * lead (may_not_lead() withdraws it before the end of the window) */
+#ifndef BUG_INELIGIBLE_CLAIMS
+#define keeps_claim(i) (QUORUM_OF(x) && !may_not_lead(i))
+#else
+#define keeps_claim(i) QUORUM_OF(x)
+#endif
+
 inline el_tick(i) {    /* election_tick() */
 	check_stall(i);
 	j = 0;             /* expire_peers() */
@@ -493,25 +535,28 @@ inline el_tick(i) {    /* election_tick() */
 		nlive(i);
 		if
 		:: !QUORUM_OF(x) -> set_state(i, SLAVE)
+		:: QUORUM_OF(x) && !keeps_claim(i) ->   /* may not lead now: withdrawn */
+			printf("MSC: n%d: claim of term %d withdrawn: ineligible\n", i, cterm[i]);
+			set_state(i, SLAVE)
 #ifdef QUORUM
 #ifndef BUG_NO_VOTES
-		:: QUORUM_OF(x) && claimc[i] == 0 && !votes_enough(i) ->
+		:: keeps_claim(i) && claimc[i] == 0 && !votes_enough(i) ->
 			printf("MSC: n%d: claim of term %d got no vote\n", i, cterm[i]);
 			pend[i] = D;
 			spend[i] = SLMAX;
 			set_state(i, SLAVE)
-		:: QUORUM_OF(x) && claimc[i] == 0 && votes_enough(i) && heard_higher(i) -> reclaim(i)
-		:: QUORUM_OF(x) && claimc[i] == 0 && votes_enough(i) && !heard_higher(i) -> promote(i)
+		:: keeps_claim(i) && claimc[i] == 0 && votes_enough(i) && heard_higher(i) -> reclaim(i)
+		:: keeps_claim(i) && claimc[i] == 0 && votes_enough(i) && !heard_higher(i) -> promote(i)
 #else
-		:: QUORUM_OF(x) && claimc[i] == 0 && heard_higher(i) -> reclaim(i)
-		:: QUORUM_OF(x) && claimc[i] == 0 && !heard_higher(i) -> promote(i)
+		:: keeps_claim(i) && claimc[i] == 0 && heard_higher(i) -> reclaim(i)
+		:: keeps_claim(i) && claimc[i] == 0 && !heard_higher(i) -> promote(i)
 #endif
 #else
-		:: QUORUM_OF(x) && claimc[i] == 0 && heard_higher(i) -> reclaim(i)
-		:: QUORUM_OF(x) && claimc[i] == 0 && !heard_higher(i) -> promote(i)
+		:: keeps_claim(i) && claimc[i] == 0 && heard_higher(i) -> reclaim(i)
+		:: keeps_claim(i) && claimc[i] == 0 && !heard_higher(i) -> promote(i)
 #endif
-		:: QUORUM_OF(x) && claimc[i] > 0 && rs[i] == 1 -> rs[i] = 0; act = act | A_CLAIM
-		:: QUORUM_OF(x) && claimc[i] > 0 && rs[i] != 1 -> skip
+		:: keeps_claim(i) && claimc[i] > 0 && rs[i] == 1 -> rs[i] = 0; act = act | A_CLAIM
+		:: keeps_claim(i) && claimc[i] > 0 && rs[i] != 1 -> skip
 		fi
 	:: st[i] == MASTER ->
 		nlive(i);
@@ -631,7 +676,11 @@ inline on_packet(i) {
 			spend[i] = SLMAX;
 			nlive(i);
 			if
+#ifndef BUG_INELIGIBLE_NAMED
+			:: st[i] != SLAVE || may_not_lead(i) || hold[i] > 0 || !QUORUM_OF(x) -> skip
+#else
 			:: st[i] != SLAVE || hold[i] > 0 || !QUORUM_OF(x) -> skip
+#endif
 			:: else ->
 				contender(i);
 				if
@@ -652,6 +701,10 @@ inline on_packet(i) {
 					 * or to be master (contender() == NULL): promote at once,
 					 * no claim window */
 					printf("MSC: n%d: resign of n%d names n%d: promotes at once\n", i, msrc, mtarget);
+					/* the named successor is eligible (best_slave() names
+					 * no peer last heard with NOCLAIM, by construction; one
+					 * that became ineligible since must not take the name) */
+					assert(!INEL(i));
 					term_bound(i);
 					cterm[i] = maxt[i] + 1;
 					promote(i)
@@ -679,7 +732,11 @@ inline on_packet(i) {
 			voters[i] = voters[i] | (1 << msrc);
 			nlive(i);
 			if
+#ifndef BUG_INELIGIBLE_NAMED
+			:: !may_not_lead(i) && named_successor(i) && votes_enough(i) && QUORUM_OF(x) && !heard_higher(i) ->
+#else
 			:: named_successor(i) && votes_enough(i) && QUORUM_OF(x) && !heard_higher(i) ->
+#endif
 				printf("MSC: n%d named, a majority voted: promotes at once\n", i);
 				promote(i)
 			:: else -> skip
@@ -737,7 +794,7 @@ inline send_it(i) {
 	:: else -> skip
 	fi;
 	mage = (mtype_ == HB && mst[i] != NONE && st[i] != MASTER && mheard[i] < T -> mheard[i] : AGE_NONE);
-	mnocl = (hold[i] > 0);   /* holddown_until > last_call */
+	mnocl = (may_not_lead(i) || hold[i] > 0);   /* may_not_lead() || holddown_until > last_call */
 	if :: mtype_ == HB && st[i] == MASTER -> sgap[i] = 0 :: else -> skip fi;   /* and the fence's deadline moves */
 	dst = 0;
 	do
@@ -854,6 +911,9 @@ inline resign_now(i) {
 	if
 	:: st[i] == MASTER ->
 		best_slave(i);   /* resign(e, NULL, ...): the target is the best slave */
+		/* never one last heard with NOCLAIM (true by construction of
+		 * best_slave(); the receiving side asserts the rest, in on_resign()) */
+		assert(x == NONE || !pnocl[PI(i, x)]);
 		htarget[i] = x;
 		hold[i] = T;
 		lose_master_now(i);
@@ -1110,6 +1170,19 @@ inline restart(i) {
 	printf("MSC: n%d restarts, max_term %d\n", i, maxt[i])
 }
 
+#if INELIGIBLE > 0
+/* the precheck's verdict changes: heartbeat.c's set_claimable(), applied
+ * between two election calls */
+inline flip_eligible(i) {
+	inels--;
+	inel[i] = 1 - inel[i];
+	if
+	:: inel[i] -> printf("MSC: n%d becomes ineligible\n", i)
+	:: else -> printf("MSC: n%d becomes eligible\n", i)
+	fi
+}
+#endif
+
 #define letter(s) (s == MASTER -> 'M' : (s == CANDIDATE -> 'C' : (s == SLAVE -> 'S' : 'L')))
 
 active proctype world()
@@ -1131,6 +1204,10 @@ end:	do
 		ph++
 	   }
 	:: atomic { ph == 1 -> deliver_all(); ph = 2 }
+#if INELIGIBLE > 0 && defined(INEL_MIDROUND)
+	/* a flip between a node's early and late steps of a round too */
+	:: atomic { ph == 2 && inels > 0 -> if :: nd = 0 :: nd = 1 :: nd = 2 fi; flip_eligible(nd) }
+#endif
 	:: atomic {
 		ph == 3 ->
 		deliver_all();
@@ -1175,6 +1252,9 @@ end:	do
 		   :: parts > 0 && !iso[nd] -> parts--; iso[nd] = 1; disturb(nd); printf("MSC: n%d cut off\n", nd)
 		   :: iso[nd] -> iso[nd] = 0; disturb(nd); printf("MSC: n%d healed\n", nd)
 		   :: resigns > 0 && !frozen[nd] && st[nd] == MASTER -> resign_now(nd); wasm[nd] = 0; printf("MSC: n%d resigns\n", nd)
+#if INELIGIBLE > 0
+		   :: inels > 0 -> flip_eligible(nd)
+#endif
 		   :: else -> skip
 		   fi
 		fi;

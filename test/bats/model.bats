@@ -4,9 +4,10 @@
 # master counts until its fence deadline), one promotion per term (2), 4
 # with quorum, the strong reading of invariant 3 and that terms stay
 # bounded, on the model of launcher/cluster/election.c under packet loss,
-# partitions, pauses (their packets queued), restarts with persisted state
-# and resigns, and find the error in each deliberately broken variant, so
-# the check is not vacuous.  The test suite runs the "suite" subset of
+# partitions, pauses (their packets queued), restarts with persisted state,
+# resigns and eligibility flips (no promotion while ineligible), and find
+# the error in each deliberately broken variant, so the check is not
+# vacuous.  The test suite runs the "suite" subset of
 # model/check.sh (each fault class, quorum, the former findings and every
 # broken variant), two configurations at a time: under a minute on two
 # cores.  The rest is checked by hand (model/check.sh all,
@@ -79,8 +80,10 @@ suite_output() {
 	# the broken candidate and the broken master break invariant 1 itself,
 	# and so do the named successor of the code before 719fd51, the
 	# timer-first wake-up and the master without a send gap; the restarts
-	# without persisted state repeat a term (invariant 2)
+	# without persisted state repeat a term (invariant 2); an ineligible node
+	# that claims, or takes its name as successor, promotes (invariant 5)
 	assert_output --partial "assertion violated (( !((((conn["
 	assert_output --partial "assertion violated (cterm[nd]>=maxt[nd])"
 	assert_output --partial "assertion violated ((promoted&(1<<cterm[nd]))==0)"
+	assert_output --partial "assertion violated  !(inel[nd])"
 }
