@@ -62,6 +62,8 @@ static int run_shell(const struct health *h, const char *cmd, const char *role, 
 	struct spawn_req req;
 	int rc = -1;
 
+	memset(res, 0, sizeof(*res));
+	res->out_fd = res->err_fd = res->in_fd = -1;
 	if (child_env(h, role, &e) == NULL) {
 		snprintf(why, len, "out of memory");
 	} else {
@@ -729,7 +731,7 @@ void health_init(struct health *h, struct ev_loop *loop, struct health_params *p
 void health_set_params(struct health *h, struct health_params *p)
 {
 	int probe_changed = p->probe == NULL || strcmp(p->probe, h->p.probe) != 0;
-	int pre_was = *h->p.precheck != '\0';
+	int pre_was = *h->p.precheck != '\0', was = health_configured(h);
 
 	health_params_free(&h->p);
 	h->p = *p;
@@ -737,21 +739,51 @@ void health_set_params(struct health *h, struct health_params *p)
 	if (params_fill(&h->p) != 0)
 		log_err("health: out of memory");
 	health_eval_set(&h->ev, h->p.fall, h->p.rise);
-	if (probe_changed && h->probe_pid != 0)
-		probe_stop(h); /* the next check starts the new one */
-	if (*h->p.precheck && !pre_was && h->pre.done) {
+	if (probe_changed && h->probe_pid != 0) {
+		/* a new helper for the next check; the check in flight does not
+		 * count the old one's end against the broker */
+		h->waiting &= ~HEALTH_L_PROBE;
+		probe_stop(h);
+		if (h->busy && h->waiting == 0)
+			check_end(h);
+	}
+	if (*h->p.precheck && !pre_was) {
+		/* not eligible until it has said so, as at start */
 		ev_timer_stop(h->loop, &h->pre_w);
 		ev_timer_set(&h->pre_w, 0., 0.);
 		ev_timer_start(h->loop, &h->pre_w);
+		h->pre_known = 1;
+		h->pre_ok = 0;
+		snprintf(h->pre_why, sizeof(h->pre_why), "precheck not run yet");
+		h->pre_changed = 1;
 	} else if (!*h->p.precheck && pre_was) {
 		ev_timer_stop(h->loop, &h->pre_w);
-		if (!h->pre.done)
-			cmd_kill(&h->pre, "precheck: removed");
+		if (!h->pre.done) {
+			/* removed: its last run has no result */
+			h->pre.on_done = NULL;
+			cmd_kill(&h->pre, "precheck removed");
+			h->pre.on_done = pre_done_cb;
+		}
 		/* no precheck: eligible */
 		h->pre_known = 1;
 		h->pre_ok = 1;
 		h->pre_why[0] = '\0';
 		h->pre_changed = 1;
+	}
+	if (was && !health_configured(h) && h->active) {
+		/* nothing to check any more: what the last checks said no
+		 * longer stands */
+		h->busy = 0;
+		h->waiting = 0;
+		ev_timer_stop(h->loop, &h->timeout_w);
+		ev_timer_stop(h->loop, &h->next_w);
+		tcp_close(h);
+		if (!h->cmd.done)
+			cmd_kill(&h->cmd, "checks removed");
+		health_eval_reset(&h->ev, clock_mono_ms());
+		report(h);
+		h->active = 0;
+		log_info("health: no checks configured any more");
 	}
 	if (h->active && !h->busy && !ev_is_active(&h->next_w))
 		schedule(h);
@@ -781,10 +813,11 @@ void health_stop(struct health *h)
 	ev_timer_stop(h->loop, &h->next_w);
 	ev_timer_stop(h->loop, &h->timeout_w);
 	tcp_close(h);
-	if (!h->cmd.done)
-		cmd_kill(&h->cmd, "broker stopped");
+	/* the check in flight has no result: nothing it ran counts */
 	h->busy = 0;
 	h->waiting = 0;
+	if (!h->cmd.done)
+		cmd_kill(&h->cmd, "broker stopped");
 	probe_stop(h);
 	health_eval_reset(&h->ev, clock_mono_ms());
 	h->nreports = 0; /* what was not taken is about the broker that went */

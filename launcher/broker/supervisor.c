@@ -279,13 +279,16 @@ static void child_cb(struct ev_loop *loop, ev_child *w, int revents)
 	clean = s->term_sent && ((WIFEXITED(status) && (WEXITSTATUS(status) == 143 || WEXITSTATUS(status) == 0)) ||
 				 (WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM));
 	if (s->state == SUP_STOPPING && s->restart_pending && s->want) {
-		/* a restart asked for (supervisor_restart): not a crash */
+		/* a restart asked for (supervisor_restart): not a crash.  The
+		 * next start waits for the loop (a 0 ms back-off), as after a
+		 * crash: the DOWN report is taken before it (the fence lets go
+		 * of this broker, not of the next) */
 		s->restart_pending = 0;
 		log_info("broker pid %ld stopped (%s) for a restart", (long)s->pid, s->last_exit);
 		s->pid = 0;
-		s->restarts++;
-		set_state(s, SUP_IDLE); /* reports DOWN */
-		reconcile(s);
+		ev_timer_set(&s->backoff_w, 0., 0.);
+		ev_timer_start(loop, &s->backoff_w);
+		set_state(s, SUP_BACKOFF); /* reports DOWN */
 		return;
 	}
 	s->restart_pending = 0;

@@ -921,9 +921,10 @@ unsigned election_on_packet(struct election *e, const struct wire_msg *m, uint64
 		if (strcmp(e->master, m->node) == 0 && e->state != EL_MASTER)
 			lose_master(e, now, &act, "master %s restarted", m->node);
 	}
-	/* who may lead changed (a precheck, a holddown, a sick master):
-	 * mastership looks again at whether anyone could take over */
-	if ((p->flags ^ m->flags) & (WIRE_F_NOCLAIM | WIRE_F_INELIGIBLE | WIRE_F_UNHEALTHY))
+	/* who may lead changed (a precheck, a holddown, a sick master, a
+	 * restarted node that is a slave again): mastership looks again at
+	 * whether anyone could take over */
+	if (((p->flags ^ m->flags) & (WIRE_F_NOCLAIM | WIRE_F_INELIGIBLE | WIRE_F_UNHEALTHY)) || p->role != m->role)
 		act |= EL_PEERS_CHANGED;
 	p->last_seen = now;
 	p->role = m->role;

@@ -178,7 +178,9 @@ static int take_health(struct daemon *d, struct node_out *o)
 		case HEALTH_OK: ev.type = MS_IN_HEALTHY; break;
 		case HEALTH_FAILING: ev.type = MS_IN_HEALTH_FAILING; break;
 		case HEALTH_BAD: ev.type = MS_IN_UNHEALTHY; break;
-		case HEALTH_UNKNOWN: continue;
+		case HEALTH_UNKNOWN: /* no checks any more: nothing known against it */
+			ev.type = MS_IN_HEALTHY;
+			break;
 		}
 		ev.count = r.passes;
 		snprintf(ev.reason, sizeof(ev.reason), "%s", r.reason);
@@ -212,7 +214,10 @@ int daemon_take_reports(struct daemon *d, struct node_out *o)
 		case SUP_REPORT_READY: ev.type = MS_IN_BROKER_READY; break;
 		case SUP_REPORT_DOWN:
 			ev.type = MS_IN_BROKER_DOWN;
-			fence_broker_gone(&d->fence);
+			/* a broker started since holds the fence already: never
+			 * let go of that one */
+			if (!supervisor_alive(&d->sup))
+				fence_broker_gone(&d->fence);
 			break;
 		case SUP_REPORT_FAILED: ev.type = MS_IN_BROKER_FAILED; break;
 		}

@@ -211,6 +211,15 @@ static void on_broker_down(struct mastership *m, struct ms_actions *out)
 {
 	m->broker_alive = 0;
 	m->broker_ready = 0;
+	if (m->state == MS_MASTER && m->ineligible && !m->paused) {
+		/* a node that may not lead (its precheck fails) does not start
+		 * its broker again after a crash: the lead goes elsewhere */
+		char why[MS_REASON_MAX];
+		snprintf(why, sizeof(why), "resigning mastership: the broker went down on a node that may not lead (%.100s)",
+			 m->ineligible_reason);
+		hand_over(m, "", m->p.failed_holddown_ms, out, why);
+		return;
+	}
 	if (m->state == MS_HANDING_OVER)
 		resign_now(m, out);
 	else if (m->state == MS_EXITING) {
@@ -239,6 +248,7 @@ static void on_failure(struct mastership *m, const struct ms_event *ev, struct m
 	if (ev->no_standby && !m->ineligible) {
 		/* resigning would leave the cluster with no broker at all */
 		m->degraded = 1;
+		m->degraded_by_health = ev->type == MS_IN_UNHEALTHY || ev->type == MS_IN_PEERS_CHANGED;
 		snprintf(m->degraded_reason, sizeof(m->degraded_reason),
 			 "degraded: no eligible healthy standby; restarting the broker here (%s%.100s)", what, ev->reason);
 		snprintf(m->reason, sizeof(m->reason), "%s", m->degraded_reason);
@@ -258,6 +268,11 @@ static void on_unhealthy(struct mastership *m, const struct ms_event *ev, struct
 	snprintf(m->health_reason, sizeof(m->health_reason), "%s", ev->reason);
 	if (m->state != MS_MASTER)
 		return;
+	if (m->ineligible) {
+		/* no broker started again on a node that may not lead */
+		on_failure(m, ev, out, "health check failed: ");
+		return;
+	}
 	if (m->p.health_action == MS_HEALTH_RESTART && m->health_restarts < m->p.max_restarts && !m->paused) {
 		m->health_restarts++;
 		snprintf(m->reason, sizeof(m->reason), "health check failed: %.120s; restarting the broker (%u of %u)",
@@ -382,8 +397,11 @@ void mastership_step(struct mastership *m, const struct ms_event *ev, uint64_t n
 		break;
 	case MS_IN_PEERS_CHANGED:
 		/* degraded, a standby appears: it takes over from a sick broker */
-		if (m->degraded && m->health == MS_HEALTH_BAD && !ev->no_standby)
-			on_failure(m, ev, out, "health check failed: ");
+		if (m->degraded && m->health == MS_HEALTH_BAD && !ev->no_standby) {
+			struct ms_event why = *ev;
+			snprintf(why.reason, sizeof(why.reason), "%s", m->health_reason);
+			on_failure(m, &why, out, "health check failed: ");
+		}
 		later(out);
 		break;
 	case MS_IN_HANDOVER_ASKED:
@@ -407,6 +425,13 @@ void mastership_step(struct mastership *m, const struct ms_event *ev, uint64_t n
 	case MS_IN_BROKER_READY:
 		m->broker_alive = 1;
 		m->broker_ready = 1;
+		/* degraded by a broker that kept failing: serving again ends it
+		 * (a sick one's ends with its health) */
+		if (m->degraded && !m->degraded_by_health) {
+			m->degraded = 0;
+			m->degraded_reason[0] = '\0';
+			out->status = MS_STATUS_NOW;
+		}
 		break;
 	case MS_IN_BROKER_DOWN:
 		on_broker_down(m, out);

@@ -175,6 +175,7 @@ struct mastership {
 	/* serving with no standby to take over: restarting here instead of
 	 * resigning to nobody; why */
 	int degraded;
+	int degraded_by_health;       /* its broker is unhealthy (else: it kept failing) */
 	char degraded_reason[MS_REASON_MAX];
 	/* the resignation in progress (HANDING_OVER, EXITING as leader) */
 	int resign_due;

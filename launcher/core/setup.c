@@ -155,6 +155,9 @@ int daemon_setup(struct daemon *d, const struct config *c, control_handler handl
 		return -1;
 	}
 	health_init(&d->health, d->loop, &hp, d->node);
+	if (health_configured(&d->health) && !*c->broker_ready_tcp && !*c->broker_ready_pattern)
+		log_warn("health checks start as soon as the broker is spawned: without broker.ready_pattern or "
+			 "broker.ready_tcp a slow start counts as failed checks");
 	if (*c->health_precheck != '\0') {
 		/* not eligible until the precheck said so */
 		struct ms_event ev = {.type = MS_IN_INELIGIBLE};

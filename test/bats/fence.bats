@@ -196,3 +196,35 @@ thaw_and_check() {
 	thaw_and_check "$m"
 	grep -q "the fence stopped the broker: .*(SIGTERM, then SIGKILL" "$LAB_DIR/n$m/log"
 }
+
+# node I's fence process (a child of its launcher named failover-fence)
+fence_pid() { pgrep -P "$(lab_pid "$1")" -x failover-fence; }
+broker_changed() { local p; p=$(lab_broker_pid "$1"); [ -n "$p" ] && [ "$p" != "$2" ]; }
+fence_changed() { local p; p=$(fence_pid "$1"); [ -n "$p" ] && [ "$p" != "$2" ]; }
+
+@test "a broker restarted for its health is held by the fence, also by a fence forked again" {
+	local m bp bp2 fp others
+	lab_create 3
+	LAB_BROKER_INI=("[health]" "command = test ! -e $LAB_DIR/sick" "interval = 300" "fall = 1" "action = restart")
+	start_three
+	LAB_BROKER_INI=()
+	bp=$(broker_of "$m")
+	touch "$LAB_DIR/sick"
+	WAIT_POLL=0.02 wait_until 10 grep -qF "restarting the broker (1 of" "$LAB_DIR/n$m/log"
+	rm -f "$LAB_DIR/sick"
+	wait_until 10 broker_changed "$m" "$bp"
+	bp2=$(lab_broker_pid "$m")
+	# the fence dies; the launcher forks another, which must hold bp2
+	fp=$(fence_pid "$m")
+	[ -n "$fp" ]
+	kill -9 "$fp"
+	wait_until 5 fence_changed "$m" "$fp"
+	sleep 0.3
+	others=$(echo 1 2 3 | tr -d "$m")
+	lab_groups "$others"
+	kill -STOP "$(lab_pid "$m")"
+	frozen_failover "$m" "$bp2" "$others" "SIGSTOP after a health restart and a new fence"
+	kill -CONT "$(lab_pid "$m")"
+	lab_groups "1 2 3"
+	thaw_and_check "$m"
+}

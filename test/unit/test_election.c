@@ -738,6 +738,28 @@ static void ineligible_skipped_then_degraded(void **state)
 	assert_false(s.nd[2].ms.degraded);
 }
 
+/* A degraded master (its only standby crashed) hands over once that node
+ * is back as a slave: the change of its role is a change of peers. */
+static void degraded_master_hands_over_to_a_returning_standby(void **state)
+{
+	struct sim s;
+
+	(void)state;
+	sim_init(&s, 2, 100, 3);
+	int m = sim_until_master(&s, 3000, NULL), o = 1 - m;
+	assert_true(m == 0 || m == 1);
+	sim_run(&s, 300);
+	sim_crash(&s, o);
+	sim_run(&s, 500);
+	sim_event(&s, m, MS_IN_UNHEALTHY, NULL, NULL);
+	assert_true(s.nd[m].ms.degraded);
+	assert_int_equal(EL(&s, m).state, EL_MASTER);
+	sim_start(&s, o, sim_params(o, 100, 3));
+	sim_run(&s, 3000);
+	assert_int_equal(EL(&s, o).state, EL_MASTER);
+	assert_int_equal(EL(&s, m).state, EL_SLAVE);
+}
+
 /* A packet from node `from` to node `to`, as from's election would fill it,
  * with the role and term given. */
 static void inject(struct sim *s, int from, int to, uint8_t type, uint8_t role, uint64_t term)
@@ -1601,6 +1623,7 @@ int main(void)
 		cmocka_unit_test(named_successor_deaf), cmocka_unit_test(other_slave_deaf),
 		cmocka_unit_test(named_successor_with_quorum), cmocka_unit_test(stopping_slave_not_named),
 		cmocka_unit_test(ineligible_skipped_then_degraded),
+		cmocka_unit_test(degraded_master_hands_over_to_a_returning_standby),
 		cmocka_unit_test(named_successor_waits_for_a_known_claimant),
 		cmocka_unit_test(promotion_term_above_any_heard), cmocka_unit_test(split_votes_do_not_repeat),
 		cmocka_unit_test(newer_peer_decides), cmocka_unit_test(newer_slaves_keep_the_old_master),

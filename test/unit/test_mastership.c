@@ -334,6 +334,55 @@ static void degraded_without_standby(void **state)
 	mastership_step(&m, &ev, 200, &a);
 	assert_false(a.restart_broker);
 	assert_int_equal(m.state, MS_HANDING_OVER);
+
+	/* ineligible, unhealthy with action = restart: no restart either */
+	make_master(&m, &a);
+	m.p.health_action = MS_HEALTH_RESTART;
+	m.p.max_restarts = 3;
+	ev = event(MS_IN_INELIGIBLE);
+	mastership_step(&m, &ev, 150, &a);
+	ev = event(MS_IN_UNHEALTHY);
+	mastership_step(&m, &ev, 200, &a);
+	assert_false(a.restart_broker);
+	assert_int_equal(m.state, MS_HANDING_OVER);
+
+	/* ineligible, its broker crashes (the supervisor would restart it):
+	 * the lead goes at once */
+	make_master(&m, &a);
+	ev = event(MS_IN_INELIGIBLE);
+	snprintf(ev.reason, sizeof(ev.reason), "store missing");
+	mastership_step(&m, &ev, 150, &a);
+	step(&m, MS_IN_BROKER_DOWN, 200, &a);
+	assert_false(a.want_broker);
+	assert_int_equal(a.cluster, MS_CL_RESIGN);
+	assert_int_equal(m.state, MS_RESIGNING);
+
+	/* degraded by a broker that kept failing: serving again ends it */
+	make_master(&m, &a);
+	ev = event(MS_IN_BROKER_FAILED);
+	ev.no_standby = 1;
+	mastership_step(&m, &ev, 200, &a);
+	assert_true(m.degraded);
+	step(&m, MS_IN_BROKER_DOWN, 210, &a);
+	step(&m, MS_IN_BROKER_UP, 220, &a);
+	assert_true(m.degraded);
+	step(&m, MS_IN_BROKER_READY, 230, &a);
+	assert_false(m.degraded);
+	assert_int_equal(a.status, MS_STATUS_NOW);
+	/* degraded by a sick one: serving is not enough, passing checks is */
+	ev = event(MS_IN_UNHEALTHY);
+	ev.no_standby = 1;
+	m.p.health_action = MS_HEALTH_RESIGN;
+	mastership_step(&m, &ev, 300, &a);
+	assert_true(m.degraded);
+	step(&m, MS_IN_BROKER_READY, 310, &a);
+	assert_true(m.degraded);
+	/* the handover when a standby appears says why */
+	snprintf(m.health_reason, sizeof(m.health_reason), "probe: no answer");
+	ev = event(MS_IN_PEERS_CHANGED);
+	mastership_step(&m, &ev, 320, &a);
+	assert_int_equal(m.state, MS_HANDING_OVER);
+	assert_non_null(strstr(m.reason, "health check failed: probe: no answer"));
 }
 
 /* A failing broker or health hands the lead over, held down for the
