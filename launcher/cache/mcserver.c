@@ -248,6 +248,12 @@ again:
 		c->stalled_out = 0;
 		goto again;
 	}
+	/* However the backlog came, mc_tx_cb resumes once it drains: the loop
+	 * may have stopped before a request, or the last request in the
+	 * buffer made it, and then the next ones are in the socket, which
+	 * nothing reads with the watcher stopped below. */
+	if (!c->wait && !c->closing && backlogged(c))
+		c->stalled_out = 1;
 	/* Requests are handled one at a time: while one waits for its
 	 * acknowledgements (or the connection only drains its replies) the
 	 * rest stays in the socket.  The socket is readable all that time, so

@@ -18,7 +18,7 @@ struct mcconn {
 	struct buf in, out;
 	size_t skip;
 	int closing;
-	int stalled_out;         /* requests wait behind a backlog of replies */
+	int stalled_out;         /* requests (read or in the socket) wait behind a backlog of replies */
 	struct pending *wait;
 };
 
