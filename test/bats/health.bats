@@ -58,7 +58,7 @@ starts_at_least() { [ "$(broker_starts "$1")" -ge "$2" ]; } # starts_at_least I 
 	bp=$(lab_broker_pid 1)
 	touch "$LAB_DIR/n1/sick"
 	lab_wait_role 2 master 10
-	wait_until 5 lab_has_broker 2
+	wait_until 10 lab_has_broker 2 || { lab_logs >&2; false; }
 	! lab_alive "$bp"
 	[ "$(lab_brokers_alive)" = 2 ]
 	grep -q "health: healthy -> failing 1 of 2 (command exit status 1)" "$LAB_DIR/n1/log"
@@ -95,7 +95,7 @@ starts_at_least() { [ "$(broker_starts "$1")" -ge "$2" ]; } # starts_at_least I 
 	# sick for good: two restarts in a row, then the lead goes to n2
 	touch "$LAB_DIR/n1/sick"
 	lab_wait_role 2 master 15
-	wait_until 5 lab_has_broker 2
+	wait_until 10 lab_has_broker 2 || { lab_logs >&2; false; }
 	grep -q "unhealthy after 2 restarts in a row" "$LAB_DIR/n1/log"
 	[ "$(broker_starts 1)" -ge 3 ]
 	! lab_has_broker 1
