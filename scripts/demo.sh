@@ -43,6 +43,13 @@ LAB_RETRIES=4
 lab_create 3
 amq_client_net
 say "3 nodes in network namespaces $LAB-n1..3 on a private bridge; heartbeat ${LAB_DELAY} ms, master lost after ${LAB_RETRIES} missed"
+# conf/activemq.ini's [health] deep probe checks the master's broker (a
+# helper JVM next to it); AMQ_HEALTH=0 shows the same without it
+if [ "${AMQ_HEALTH:-1}" = 1 ]; then
+	echo "   [health]: the master's broker is checked by the deep probe ${BUILD_DIR:-$REPO_ROOT/build}/probes/activemq/activemq-probe (AMQ_HEALTH=0: without)"
+else
+	echo "   [health]: no probe (AMQ_HEALTH=0): a hung broker would go unnoticed; the kill -9 below is seen either way"
+fi
 for i in 1 2 3; do
 	amq_ini "$i"
 	lab_start "$i"

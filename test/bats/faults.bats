@@ -3,7 +3,8 @@
 # full or read-only state directory, and chaos with real ActiveMQ.
 # LOSS_SECONDS and CHAOS_SECONDS set the long ones' length (the test command
 # shortens the loss run for the sanitizer build; chaos with real ActiveMQ
-# runs only there, as every real component does).
+# runs only there, as every real component does).  The chaos runs with
+# conf/activemq.ini's [health] deep probe on the master; AMQ_HEALTH=0, without.
 
 load helpers
 load ../lib/lab
@@ -144,6 +145,11 @@ teardown() {
 	amq_build_clients "$clients"
 	# a quorum: an isolated master steps down and frees the shared store
 	for i in 1 2 3; do amq_ini "$i" && sed -i 's/^expected_nodes = .*/expected_nodes = 3/' "$LAB_DIR/n$i/launcher.ini"; done
+	# with conf/activemq.ini's [health] deep probe on the master (a helper
+	# JVM: more load on the shared cores) unless AMQ_HEALTH=0; the summary
+	# line says which
+	probe=$(sed -n 's/^probe = //p' "$LAB_DIR/n1/launcher.ini")
+	[ -z "$probe" ] || [ -x "$probe" ] || skip "no probe at $probe (build it, or AMQ_HEALTH=0)"
 	lab_sampler_start $((CHAOS_SECONDS + 300))
 	for i in 1 2 3; do lab_start "$i"; done
 	m=$(lab_wait_one_master "1 2 3" 20)
@@ -236,9 +242,10 @@ teardown() {
 	crc=0
 	amq_client "$clients" consumer "$url" chaos.q "$acked" 180 >"$LAB_DIR/received" 2>"$LAB_DIR/consumer.err" || crc=$?
 	promotions=$(cat "$LAB_DIR"/n*/log | grep -c "Promoted to Master node")
+	unhealthy=$(cat "$LAB_DIR"/n*/log | grep -c -- "-> unhealthy" || true)
 	missing=$(comm -23 <(sort -un "$LAB_DIR/sent") <(sort -un "$LAB_DIR/received") | wc -l)
 	dups=$(( $(wc -l <"$LAB_DIR/received") - $(sort -un "$LAB_DIR/received" | wc -l) ))
-	echo "# chaos ${CHAOS_SECONDS} s: $actions actions ($(sort "$LAB_DIR/chaos.log" | awk '{print $1}' | uniq -c | tr -s ' ' | tr '\n' ',')), $((promotions - 1)) failovers; producer exit $prc, $acked acknowledged of $count; lost $missing, duplicated $dups; longest without a serving broker $(cat "$LAB_DIR/serving") ms" >&3
+	echo "# chaos ${CHAOS_SECONDS} s, [health] probe ${probe:-off (AMQ_HEALTH=0)}: $actions actions ($(sort "$LAB_DIR/chaos.log" | awk '{print $1}' | uniq -c | tr -s ' ' | tr '\n' ',')), $((promotions - 1)) failovers, $unhealthy unhealthy verdicts; producer exit $prc, $acked acknowledged of $count; lost $missing, duplicated $dups; longest without a serving broker $(cat "$LAB_DIR/serving") ms" >&3
 	[ "$missing" -eq 0 ]
 	[ "$crc" -eq 0 ] || { tail -5 "$LAB_DIR/consumer.err"; false; }
 	[ "$acked" -gt 0 ]
