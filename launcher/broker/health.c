@@ -305,6 +305,7 @@ static void probe_answer(void *ud, const char *line, size_t len)
 		return;
 	}
 	snprintf(rest, sizeof(rest), "%s", off > 0 ? buf + off : "");
+	h->probe_answered = 1; /* started: from now on its silence counts */
 	/* an answer to an older check (it came late): not this one's */
 	if (!h->busy || !(h->waiting & HEALTH_L_PROBE) || n != h->seq)
 		return;
@@ -407,6 +408,8 @@ static int probe_ensure(struct health *h, char *why, size_t len)
 	h->probe_out = res.out_fd;
 	h->probe_err = res.err_fd;
 	h->probe_starts++;
+	h->probe_started_at = clock_mono_ms();
+	h->probe_answered = 0;
 	ev_child_set(&h->probe_cw, res.pid, 0);
 	ev_child_start(h->loop, &h->probe_cw);
 	ev_io_set(&h->probe_ow, h->probe_out, EV_READ);
@@ -452,6 +455,12 @@ static void check_end(struct health *h)
 	ev_timer_stop(h->loop, &h->timeout_w);
 	h->busy = 0;
 	h->last_ms = now - h->started_at;
+	if (h->no_result && !h->failed) {
+		/* nothing learnt (a probe helper still starting) */
+		if (h->active)
+			schedule(h);
+		return;
+	}
 	health_eval_describe(&h->ev, before, sizeof(before));
 	health_eval_result(&h->ev, !h->failed, h->why, now);
 	health_eval_describe(&h->ev, after, sizeof(after));
@@ -583,11 +592,22 @@ static void timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		snprintf(why, sizeof(why), "command: no result within %llu ms (killed)", (unsigned long long)h->p.timeout_ms);
 		cmd_kill(&h->cmd, why); /* reports through cmd_done_cb */
 	}
+	if (h->busy && (h->waiting & HEALTH_L_PROBE) && h->probe_grace && !h->probe_answered &&
+	    clock_mono_ms() - h->probe_started_at < HEALTH_PROBE_START_MS) {
+		/* a helper still starting (a JVM on a busy host): its silence
+		 * says nothing of the broker yet; it keeps going and answers
+		 * the checks in order */
+		log_debug("health probe: pid %ld has not answered yet (started %llu ms ago)", (long)h->probe_pid,
+			  (unsigned long long)(clock_mono_ms() - h->probe_started_at));
+		h->no_result = 1;
+		check_level_done(h, HEALTH_L_PROBE, 1, "");
+	}
 	if (h->busy && (h->waiting & HEALTH_L_PROBE)) {
 		snprintf(why, sizeof(why), "probe: no answer within %llu ms (helper killed)",
 			 (unsigned long long)h->p.timeout_ms);
 		/* it may be stuck in a call to the hung broker: a new one for
-		 * the next check */
+		 * the next check, without a start's grace (this one started) */
+		h->probe_grace = 0;
 		probe_stop(h);
 		check_level_done(h, HEALTH_L_PROBE, 0, why);
 	}
@@ -603,6 +623,7 @@ static void next_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		return;
 	h->busy = 1;
 	h->failed = 0;
+	h->no_result = 0;
 	h->why[0] = '\0';
 	h->seq++;
 	h->started_at = clock_mono_ms();
@@ -743,6 +764,7 @@ void health_set_params(struct health *h, struct health_params *p)
 		/* a new helper for the next check; the check in flight does not
 		 * count the old one's end against the broker */
 		h->waiting &= ~HEALTH_L_PROBE;
+		h->probe_grace = 1; /* a new command starts anew */
 		probe_stop(h);
 		if (h->busy && h->waiting == 0)
 			check_end(h);
@@ -796,7 +818,9 @@ void health_start(struct health *h, uint64_t term)
 		return;
 	h->active = 1;
 	health_eval_reset(&h->ev, clock_mono_ms());
-	/* the helper gets the first interval to start (a JVM, a connection) */
+	/* the helper gets the first interval to start (a JVM, a connection),
+	 * and a silence of up to HEALTH_PROBE_START_MS before it answered */
+	h->probe_grace = 1;
 	if (*h->p.probe) {
 		char why[HEALTH_REASON_MAX];
 		if (probe_ensure(h, why, sizeof(why)) != 0)

@@ -34,6 +34,14 @@
 #include "health_eval.h"
 #include "linesplit.h"
 
+/* The first probe helper for a broker, until it answered once, is given
+ * this long from its start before its silence fails a check: a JVM
+ * starting on a busy host must not make a healthy broker unhealthy (and
+ * its replacement the next one, and so on).  One started after another
+ * was killed for not answering has no such grace.  A helper answers "fail"
+ * itself where it can. */
+#define HEALTH_PROBE_START_MS 10000
+
 struct health_params {
 	char *tcp, *command, *probe; /* owned; "" for none */
 	char *precheck;              /* owned; "" for none */
@@ -82,6 +90,7 @@ struct health {
 	int busy;
 	unsigned waiting;            /* HEALTH_L_* bits not answered yet */
 	int failed;
+	int no_result;               /* a level had nothing to say (a probe helper still starting) */
 	char why[HEALTH_REASON_MAX];
 	uint64_t started_at, seq;
 	int tcp_fd;
@@ -90,6 +99,9 @@ struct health {
 	/* the probe helper */
 	pid_t probe_pid;             /* 0: none (reaped) */
 	int probe_killed;            /* we killed it (not answering, stopped): not its own exit */
+	uint64_t probe_started_at;   /* monotonic ms */
+	int probe_answered;          /* it answered a check since it started */
+	int probe_grace;             /* the first helper for this broker (or a new command): it may be slow to start */
 	int probe_in, probe_out, probe_err;
 	ev_child probe_cw;
 	ev_io probe_ow, probe_ew;

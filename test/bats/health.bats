@@ -122,7 +122,7 @@ starts_at_least() { [ "$(broker_starts "$1")" -ge "$2" ]; } # starts_at_least I 
 	lab_wait_role 1 master 10
 	wait_log 1 "health: unknown -> healthy" 5
 	touch "$LAB_DIR/n1/hang"
-	lab_wait_role 2 master 10
+	lab_wait_role 2 master 10 || { grep -v "broker\[" "$LAB_DIR/n1/log" | tail -20 >&3; false; }
 	grep -q "command: no result within 400 ms (killed)" "$LAB_DIR/n1/log"
 	# nothing of the hung command is left
 	pids=$(ip netns pids "$LAB-n1" | xargs -r ps -o pid=,args= -p | grep -F 'sleep 30' || true)
@@ -134,6 +134,38 @@ starts_at_least() { [ "$(broker_starts "$1")" -ge "$2" ]; } # starts_at_least I 
 	EOF
 	lab_wait_role 3 master 10
 	grep -q "tcp $(lab_addr 2):61616: no connection within 400 ms" "$LAB_DIR/n2/log"
+	lab_sampler_check
+}
+
+@test "probe: a helper slow to start fails nothing; one that stops answering is killed, the check fails" {
+	local i
+	for i in 1 2 3; do
+		cat >"$LAB_DIR/n$i/probe" <<-EOF
+			#!/bin/sh
+			# starts slowly (a JVM on a busy host), then answers while not hung
+			sleep 1.5
+			while read -r word n; do
+				[ -e "$LAB_DIR/n$i/hang" ] && exec sleep 600
+				echo "ok \$n rtt_us=42"
+			done
+		EOF
+		chmod +x "$LAB_DIR/n$i/probe"
+		LAB_BROKER_INI=("[health]" "probe = $LAB_DIR/n$i/probe" "interval = 200" "timeout = 500" "fall = 2"
+			"action = resign")
+		lab_ini "$i" "position = $i"
+	done
+	LAB_BROKER_INI=()
+	lab_sampler_start
+	for i in 1 2 3; do lab_start "$i"; done
+	lab_wait_role 1 master 10
+	wait_log 1 "health: unknown -> healthy" 10
+	! grep -q "health: .* -> failing" "$LAB_DIR/n1/log"
+	lab_ctl 1 metrics | grep -qx 'failover_health_probe_rtt_seconds 0.000042'
+	touch "$LAB_DIR/n1/hang"
+	lab_wait_role 2 master 10 || { grep -v "broker\[" "$LAB_DIR/n1/log" | tail -20 >&3; false; }
+	grep -q "probe: no answer within 500 ms (helper killed)" "$LAB_DIR/n1/log"
+	# the hung helper is gone with the broker's checks
+	wait_until 5 sh -c "! ip netns pids $LAB-n1 | xargs -r ps -o args= -p | grep -q 'sleep 600'"
 	lab_sampler_check
 }
 
