@@ -79,6 +79,11 @@ wait_log() { # wait_log I TEXT SECONDS
 	wait_until "$3" grep -qF -e "$2" "$LAB_DIR/n$1/log" || { echo "n$1 log lacks: $2" >&2; return 1; }
 }
 
+# No launcher of the lab reported a sanitizer error (this is the ASan pass).
+no_sanitizer_reports() {
+	! grep -l 'Sanitizer' "$LAB_DIR"/n*/log 2>/dev/null
+}
+
 past_ms() { [ "$(lab_ms)" -ge "$1" ]; } # past_ms T: the clock (lab_ms) is past T
 
 sent_at_least() { [ "$(wc -l <"$LAB_DIR/sent")" -ge "$1" ]; }
@@ -159,6 +164,7 @@ log_gap() { # log_gap I TEXT J TEXT
 	lab_field_is 2 eligible no
 	lab_ctl 2 status | grep -q "^eligible:  no: precheck exit status 1"
 	lab_sampler_check
+	no_sanitizer_reports
 }
 
 @test "tcp level, action = restart: the broker's port dropped by nftables; one restart here, then the node resigns and another serves" {
@@ -196,6 +202,7 @@ log_gap() { # log_gap I TEXT J TEXT
 	lab_field_is 1 role slave
 	wait_until 15 lab_field_is 1 broker idle
 	lab_sampler_check
+	no_sanitizer_reports
 }
 
 @test "a node's own store on a full tmpfs: the deep probe says why, the node resigns, the other serves, and no flapping within the holddown" {
@@ -253,6 +260,7 @@ log_gap() { # log_gap I TEXT J TEXT
 	lab_role_is 2 master
 	lab_field_is 2 broker serving
 	lab_sampler_check
+	no_sanitizer_reports
 }
 
 @test "Interlok stand-in with conf/interlok.ini's [health] lines: healthy while serving, unhealthy when SIGSTOPped, restarted and healthy again" {
@@ -296,4 +304,5 @@ log_gap() { # log_gap I TEXT J TEXT
 	[ "$(lab_field 1 broker_pid)" != "$bp" ]
 	lab_role_is 1 master
 	lab_sampler_check
+	no_sanitizer_reports
 }
