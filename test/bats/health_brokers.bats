@@ -100,7 +100,7 @@ log_gap() { # log_gap I TEXT J TEXT
 }
 
 @test "SIGSTOPped master JVM, deep probe, action = resign: another node serves, no acknowledged message lost; a failing precheck is skipped by the resign and by a crash" {
-	local i bp t0 ms url count=150 prod prod_rc cons_rc extra
+	local i bp t0 ms url count=150 prod prod_rc cons_rc extra json
 	# holddown 4 s: n1 is out of it by the crash of step 2
 	for i in 1 2 3; do
 		extra=$'holddown = 4000\nstop_timeout = 5000\n[health]\naction = resign\ninterval = 500\ntimeout = 1500'
@@ -149,6 +149,11 @@ log_gap() { # log_gap I TEXT J TEXT
 	[ "$cons_rc" -eq 0 ] || { tail -n 20 "$LAB_DIR/consumer.err"; false; }
 	[ -z "$(comm -23 <(sort -u "$LAB_DIR/sent") <(sort -u "$LAB_DIR/received"))" ]
 	echo "# producer: $(grep -c . "$LAB_DIR/sent") acknowledged, $(sort -un "$LAB_DIR/received" | wc -l) distinct received" >&3
+	# n3's broker is checked in turn, as failoverctl's JSON says
+	wait_until 10 lab_field_is 3 health healthy
+	json=$(lab_ctl 3 status --json)
+	[[ "$json" == *'"health":{"configured":true,"checking":true,"state":"healthy"'* ]]
+	echo "# n3's probe: $(grep -o '"probe_rtt_us":[0-9]*' <<<"$json")" >&3
 	# step 2: a crash of n3's launcher once n1 is out of its holddown: n1
 	# takes over, never n2
 	wait_until 10 past_ms $(($(lab_log_ms 1 "role master -> slave") + 4500))
@@ -163,6 +168,7 @@ log_gap() { # log_gap I TEXT J TEXT
 	lab_field_is 2 promotions 0
 	lab_field_is 2 eligible no
 	lab_ctl 2 status | grep -q "^eligible:  no: precheck exit status 1"
+	lab_ctl 2 status --json | grep -qF '"eligibility":{"eligible":false,"precheck":true,"reason":"precheck exit status 1"'
 	lab_sampler_check
 	no_sanitizer_reports
 }
