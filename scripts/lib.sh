@@ -12,7 +12,7 @@ RUNTIME_TEST_PACKAGES=(
 	openjdk-17-jdk-headless libaspectj-java activemq libactivemq-java
 	iproute2 procps python3 shellcheck groff-base
 	libmemcached-tools python3-pymemcache memcached nftables spin
-	systemd-container python3-fusepy
+	systemd-container python3-fusepy curl
 )
 
 # install_missing PACKAGE...: apt-get installs those not installed yet
