@@ -156,7 +156,7 @@ static void cmd_child_cb(struct ev_loop *loop, ev_child *w, int revents)
 		return;
 	}
 	exitstatus_describe(st, how, sizeof(how));
-	snprintf(why, sizeof(why), "%.12s %.60s%s%.70s", c->what, how, c->last[0] ? ": " : "", c->last);
+	snprintf(why, sizeof(why), "%.12s %.40s%s%.100s", c->what, how, c->last[0] ? ": " : "", c->last);
 	cmd_finish(c, 0, why);
 }
 

@@ -283,7 +283,8 @@ static void on_unhealthy(struct mastership *m, const struct ms_event *ev, struct
 	}
 	if (m->p.health_action == MS_HEALTH_RESTART && !m->paused) {
 		char what[MS_REASON_MAX];
-		snprintf(what, sizeof(what), "unhealthy after %u restarts in a row: ", m->health_restarts);
+		snprintf(what, sizeof(what), "unhealthy after %u restart%s in a row: ", m->health_restarts,
+			 m->health_restarts == 1 ? "" : "s");
 		on_failure(m, ev, out, what);
 		return;
 	}

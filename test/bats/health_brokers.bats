@@ -201,7 +201,7 @@ log_gap() { # log_gap I TEXT J TEXT
 	echo "# n1: $(grep -o 'resigning mastership: .*' "$LAB_DIR/n1/log" | tail -n 1)" >&3
 	grep -q "tcp $(lab_addr 1):$AMQ_PORT: no connection within 1000 ms" "$LAB_DIR/n1/log"
 	grep -q "broker pid [0-9]* stopped (exit status 143) for a restart" "$LAB_DIR/n1/log"
-	grep -q "resigning mastership: unhealthy after 1 restarts in a row: tcp $(lab_addr 1):$AMQ_PORT: no connection" "$LAB_DIR/n1/log"
+	grep -q "resigning mastership: unhealthy after 1 restart in a row: tcp $(lab_addr 1):$AMQ_PORT: no connection" "$LAB_DIR/n1/log"
 	# two starts on n1 (the first, the restart), both ready though the port is dropped
 	[ "$(grep -c 'broker started: pid' "$LAB_DIR/n1/log")" -eq 2 ]
 	[ "$(grep -c 'Apache ActiveMQ .* (n1, .*) started' "$LAB_DIR/n1/log")" -eq 2 ]
