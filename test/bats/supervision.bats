@@ -212,13 +212,24 @@ wait_gone() { # wait_gone PID SECONDS: the process has exited within SECONDS
 	grep -q "broker ready: 127.0.0.1:7777 accepts connections" "$LAB_DIR/n2/log"
 	lab_stop_node 2 TERM
 
+	# never ready: a failed start.  Alone (n1 and n2 stopped), nobody can
+	# take over: n3 stays master, degraded, and tries again (restart_max);
+	# with a standby it resigns
 	LAB_BROKER_INI=("ready_pattern = never printed" "ready_timeout = 500" "max_restarts = 0" "holddown = 60000")
 	lab_ini 3
 	lab_start 3
 	lab_wait_role 3 master 10
-	lab_wait_role 3 slave 5
+	wait_log 3 "degraded: no eligible healthy standby" 5
 	grep -q "not ready within 500 ms: a failed start" "$LAB_DIR/n3/log"
 	grep -q "killed by signal 9" "$LAB_DIR/n3/log"
+	wait_until 5 lab_field_is 3 degraded yes
+	lab_role_is 3 master
+	LAB_BROKER_INI=()
+	lab_ini 1
+	lab_start 1
+	lab_wait_role 3 slave 10
+	lab_wait_role 1 master 10
+	grep -q "resigning mastership: broker failed" "$LAB_DIR/n3/log"
 }
 
 @test "broker output to a file, and SIGTERM of the launcher stops the broker and exits 0" {
