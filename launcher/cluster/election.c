@@ -231,6 +231,17 @@ static void lose_master(struct election *e, uint64_t lost_at, unsigned *act, con
 }
 
 /*
+ * Time as the election sees it never goes back: a caller that read the
+ * clock before work that fed us a later reading (a packet drained before
+ * the heartbeat it timed) passes an older "now", and every "now - then"
+ * here would wrap to an age of 584 million years.
+ */
+static uint64_t now_at_least_last(const struct election *e, uint64_t now)
+{
+	return now < e->last_call ? e->last_call : now;
+}
+
+/*
  * Our own stall (SIGSTOP, swap, a paused VM) longer than the timeout: the
  * cluster has moved on without us.  Step down before acting on anything we
  * believed, and listen again as a node that just started.
@@ -296,12 +307,14 @@ unsigned election_beat(struct election *e, uint64_t now)
 {
 	unsigned act = EL_SEND_HEARTBEAT;
 
+	now = now_at_least_last(e, now);
 	check_self(e, now, &act);
 	return act;
 }
 
 void election_sent(struct election *e, uint8_t type, uint64_t now)
 {
+	now = now_at_least_last(e, now);
 	if (e->state == EL_MASTER && type == WIRE_HEARTBEAT)
 		e->last_beat = now;
 }
@@ -454,6 +467,7 @@ unsigned election_durable(struct election *e, uint64_t term, uint64_t now)
 {
 	unsigned act = 0;
 
+	now = now_at_least_last(e, now);
 	check_stall(e, now, &act);
 	if (term > e->durable_term)
 		e->durable_term = term;
@@ -605,6 +619,7 @@ unsigned election_tick(struct election *e, uint64_t now)
 {
 	unsigned act = 0;
 
+	now = now_at_least_last(e, now);
 	check_self(e, now, &act);
 	expire_peers(e, now, &act);
 	persist_overdue(e, now, &act);
@@ -901,6 +916,7 @@ unsigned election_on_packet(struct election *e, const struct wire_msg *m, uint64
 	unsigned act = 0;
 	struct el_peer *p;
 
+	now = now_at_least_last(e, now);
 	check_self(e, now, &act);
 	if (strcmp(m->node, e->p.self) == 0)
 		return act;
@@ -986,6 +1002,7 @@ unsigned election_resign(struct election *e, const char *target, uint64_t holddo
 {
 	unsigned act = 0;
 
+	now = now_at_least_last(e, now);
 	check_self(e, now, &act);
 	if (e->state == EL_MASTER)
 		resign(e, target, holddown_ms, now, &act);
@@ -1001,6 +1018,7 @@ unsigned election_request_handover(struct election *e, const char *target, uint6
 	unsigned act = 0;
 	const struct el_peer *t;
 
+	now = now_at_least_last(e, now);
 	check_self(e, now, &act);
 	if (target == NULL || *target == '\0') {
 		/* the next in order among the live slaves */

@@ -106,8 +106,9 @@ static void hb_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	d->hb_count++;
 	drain(d);
 	/* also while stopping: a master whose broker is still stopping must
-	 * keep the others from promoting */
-	heartbeat_beat(&d->hb, now);
+	 * keep the others from promoting.  The clock is read again: what the
+	 * drain fed the election was timed after "now" */
+	heartbeat_beat(&d->hb, clock_mono_ms());
 	daemon_step(d, NULL);
 }
 

@@ -69,6 +69,9 @@ amq_client() {
 amq_wait_serving() {
 	local i=$1 limit=${2:-60}
 	wait_until "$limit" lab_field_is "$i" broker serving 2>/dev/null && return 0
-	echo "n$i's broker is $(lab_field "$i" broker) after ${limit}s" >&2
+	echo "n$i's broker is $(lab_field "$i" broker) after ${limit}s; its launcher said:" >&2
+	# what the role and the broker did (a lab kept in CI is gone with its clone)
+	grep -E 'failover-launcher\[[0-9]+\] .*(role |mastership |broker|resign|giving up|health: )' \
+		"$LAB_DIR/n$i/log" 2>/dev/null | tail -n 15 | sed 's/^/#   /' >&2
 	return 1
 }
