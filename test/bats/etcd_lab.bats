@@ -66,3 +66,25 @@ teardown() {
 	etcd_heal "$l2"
 	WAIT_POLL=0.2 wait_until 20 etcdctl_lab --command-timeout=2s endpoint health
 }
+
+@test "ETCD_TLS=1: https with client certificates; none refused" {
+	local a
+	export ETCD_TLS=1
+	etcd_lab_start 1
+	a=$(etcd_addr 1)
+	[ "$ETCD_ENDPOINTS" = "https://$a:2379" ]
+	run etcdctl_lab put /lab/k tls
+	assert_success
+	run ip netns exec "$LAB-sw" curl -sS -m 5 --cacert "$ETCD_CACERT" --cert "$ETCD_CERT" --key "$ETCD_KEY" \
+		-X POST "https://$a:2379/v3/kv/range" -d "{\"key\":\"$(printf /lab/k | base64)\"}"
+	assert_success
+	assert_output --partial "\"value\":\"$(printf tls | base64)\""
+	# a client without a certificate is refused in the TLS handshake
+	run ip netns exec "$LAB-sw" curl -sS -m 5 --cacert "$ETCD_CACERT" \
+		-X POST "https://$a:2379/v3/kv/range" -d '{"key":"eA=="}'
+	assert_failure
+	run ip netns exec "$LAB-sw" curl -sS -m 5 -X POST "http://$a:2379/v3/kv/range" -d '{"key":"eA=="}'
+	refute_output --partial '"header"'
+	run etcd_leader
+	assert_output 1
+}
