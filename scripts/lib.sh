@@ -14,6 +14,7 @@ RUNTIME_TEST_PACKAGES=(
 	iproute2 procps python3 shellcheck groff-base
 	libmemcached-tools python3-pymemcache memcached nftables spin
 	systemd-container python3-fusepy curl
+	etcd-server etcd-client openssl
 )
 
 # install_missing PACKAGE...: apt-get installs those not installed yet

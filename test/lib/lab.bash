@@ -318,6 +318,12 @@ lab_destroy() {
 		done <"$LAB_DIR/pids"
 		while read -r pid; do wait "$pid" 2>/dev/null || true; done <"$LAB_DIR/pids"
 	fi
+	# namespaces a helper added to this lab directory (test/lib/etcd.bash)
+	# go with it, even in a file that shares the node namespaces
+	if [ -f "$LAB_DIR/netns" ]; then
+		while read -r name; do ip netns del "$name" 2>/dev/null || true; done <"$LAB_DIR/netns"
+		rm -f "$LAB_DIR/netns"
+	fi
 	name=$(cat "$LAB_DIR/name" 2>/dev/null) || name=""
 	if [ -e "$LAB_DIR/shared" ]; then
 		# the file's namespaces (lab_setup_file) stay for its next test,
