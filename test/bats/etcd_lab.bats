@@ -88,3 +88,57 @@ teardown() {
 	run etcd_leader
 	assert_output 1
 }
+
+# etcd_drive (test/lib/etcd_drive.c): the launcher's etcd client and codec
+# against the member, in the switch namespace.
+drive() { # drive PREFIX ENDPOINT...
+	ip netns exec "$LAB-sw" "$BUILD_DIR/etcd_drive" "$@"
+}
+
+@test "the launcher's etcd client: a lease, the leader key once, a watch, a dead first endpoint" {
+	etcd_lab_start 1
+	# .209 has no member: the first call cannot connect, the next goes on
+	run drive /fl/c1 "http://10.$LAB_NET.0.209:2379" "$ETCD_ENDPOINTS"
+	echo "$output" | sed 's/^/# /' >&3
+	assert_success
+	assert_line --partial "now at $ETCD_ENDPOINTS"
+	assert_line --regexp "^create again: lost to n1 \(create_revision [0-9]+, lease n1's\)$"
+	assert_line "keepalive after revoke: ttl 0"
+	assert_line "all steps as expected"
+	# the watch ran on the prefix: nothing was left under it but the record
+	run etcdctl_lab get --prefix --keys-only /fl/c1
+	assert_output "/fl/c1/nodes/n1"
+}
+
+@test "the launcher's etcd client over TLS with a client certificate" {
+	export ETCD_TLS=1
+	etcd_lab_start 1
+	ETCD_CA=$ETCD_CACERT ETCD_CERT=$ETCD_CERT ETCD_KEY=$ETCD_KEY run drive /fl/tls "$ETCD_ENDPOINTS"
+	assert_success
+	assert_line "all steps as expected"
+	# without its certificate: refused in the handshake, said so
+	ETCD_CA=$ETCD_CACERT run drive /fl/tls "$ETCD_ENDPOINTS"
+	assert_failure
+	assert_line --regexp '^grant: result 1 HTTP 0 .+'
+}
+
+@test "the launcher's etcd client signs in with user and password" {
+	etcd_lab_start 1
+	etcdctl_lab user add root:rootpw >/dev/null
+	etcdctl_lab user add fl:flpw >/dev/null
+	etcdctl_lab role add flrole >/dev/null
+	etcdctl_lab role grant-permission flrole --prefix=true readwrite /fl/ >/dev/null
+	etcdctl_lab user grant-role fl flrole >/dev/null
+	etcdctl_lab auth enable >/dev/null
+	ETCD_USER=fl ETCD_PASSWORD=flpw run drive /fl/auth "$ETCD_ENDPOINTS"
+	assert_success
+	assert_line "all steps as expected"
+	# a wrong password: the call ends with etcd's refusal
+	ETCD_USER=fl ETCD_PASSWORD=wrong run drive /fl/auth "$ETCD_ENDPOINTS"
+	assert_failure
+	assert_line --partial "authentication failed"
+	# outside its role's prefix: permission denied, not a hang
+	ETCD_USER=fl ETCD_PASSWORD=flpw run drive /other "$ETCD_ENDPOINTS"
+	assert_failure
+	assert_line --partial "permission denied"
+}
