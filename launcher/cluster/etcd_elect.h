@@ -1,0 +1,191 @@
+/*
+ * The etcd backend's decisions: who leads, from a leader key in etcd.
+ *
+ * Pure like election.c: no I/O, no clock, no JSON.  It asks for requests
+ * (struct ee_req, carried to etcd by the caller through etcd_client.c and
+ * etcd_codec.c) and is told their replies and the watch's events; it says
+ * what it learns as mastership events through cluster_ops (cluster.h).
+ * The simulator answers its requests with a fake etcd, so the daemon's own
+ * decisions are what the tests run.
+ *
+ * The keys, under the cluster's prefix P:
+ *   P/leader       who leads: {"node","base"}, bound to the leader's lease;
+ *                  created only if absent (a transaction); its term is
+ *                  base + create_revision, unique and increasing
+ *   P/term_base    the base every new leader key uses: raised (never
+ *                  lowered, a compare-and-swap) by a node whose own term,
+ *                  kept from the heartbeat backend or an older etcd, is
+ *                  higher, so terms never go back when a cluster moves to
+ *                  a fresh etcd
+ *   P/nodes/ID     each node's record, bound to its own lease (ee_record)
+ *   P/next         a resignation's successor: only it campaigns while the
+ *                  key lives (it has a lease of the holddown)
+ *   P/ask          a follower's switchover request to the leader
+ *
+ * Leading: the leader keeps its lease alive every ttl/3; its fence deadline
+ * is the send time of the last keep-alive that etcd answered, plus the
+ * granted TTL, minus the margin: it stops its broker before its key can
+ * expire.  A keep-alive that finds the lease gone, or a watch event that
+ * shows the key deleted or replaced, ends the lead at once.
+ * Following: a slave watches P; when the key goes, the live records that
+ * may lead campaign in rank order (position, node id), each one step
+ * later than the one before it.
+ */
+#ifndef FL_ETCD_ELECT_H
+#define FL_ETCD_ELECT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cluster.h"
+#include "mastership.h"
+
+#define EE_KEY_MAX 320
+#define EE_VALUE_MAX 1024
+#define EE_NODES_MAX 32
+#define EE_REQ_QUEUE 16
+#define EE_EVENTS 32
+
+struct ee_params {
+	char self[MS_ID_MAX + 1];
+	char prefix[EE_KEY_MAX - 80]; /* "/failover-launcher/<cluster>", no trailing slash */
+	uint32_t position;
+	uint64_t ttl_s;         /* asked for; etcd may grant another (ee_granted) */
+	uint64_t margin_ms;     /* the fence deadline is this much before the lease's end */
+	uint64_t request_ms;    /* a request without an answer by then has failed */
+	uint64_t rank_step_ms;  /* between one campaigner and the next in rank */
+	uint64_t initial_term;  /* the highest term this node knows (its state file) */
+	/* this node's record, JSON text (the caller's: role, broker URL, cache
+	 * port, health, eligibility, protocol version) */
+};
+
+enum ee_req_type {
+	EE_GRANT,      /* lease grant: ttl */
+	EE_KEEPALIVE,  /* lease: lease */
+	EE_REVOKE,     /* lease: lease */
+	EE_READ,       /* range of every key under the prefix */
+	EE_WATCH,      /* a watch of the prefix from revision rev (a stream) */
+	EE_CANCEL_WATCH,
+	EE_CREATE,     /* txn: key absent (and guard's mod_revision guard_mod) -> put value, lease */
+	EE_PUT,        /* key = value, lease (0: none) */
+	EE_SWAP,       /* txn: key's mod_revision is mod -> put value (no lease) */
+	EE_DELETE_OWN, /* txn: key's create_revision is rev -> delete */
+};
+
+struct ee_req {
+	enum ee_req_type type;
+	unsigned id;            /* matches the reply (ee_reply) */
+	char key[EE_KEY_MAX];
+	char value[EE_VALUE_MAX];
+	char guard[EE_KEY_MAX]; /* EE_CREATE: "" none */
+	int64_t guard_mod, mod, rev, lease;
+	int64_t ttl;
+};
+
+struct ee_kv {
+	char key[EE_KEY_MAX];
+	char value[EE_VALUE_MAX];
+	int64_t create_rev, mod_rev, lease;
+};
+
+/* A reply, as the caller read it (etcd_codec.h). */
+struct ee_reply {
+	unsigned id;
+	int ok;                 /* 0: no answer, or etcd refused (why) */
+	char why[160];
+	int64_t revision;       /* the header's */
+	int64_t lease, ttl;     /* EE_GRANT: the lease and its granted TTL; EE_KEEPALIVE: TTL left (0: gone) */
+	int succeeded;          /* a transaction's */
+	struct ee_kv *kvs;      /* EE_READ: every key; a failed transaction: the key as it is */
+	size_t nkvs;
+};
+
+struct ee_event {
+	int deleted;
+	struct ee_kv kv;        /* a delete: key and mod_rev only */
+};
+
+enum ee_state {
+	EE_STARTING,   /* a lease and a first read of the keys */
+	EE_FOLLOWING,  /* watching; another node leads, or none yet */
+	EE_CAMPAIGNING,/* our create is on its way */
+	EE_LEADING,    /* our key, our lease */
+	EE_RESIGNING,  /* deleting our key */
+};
+
+struct ee_node {
+	char id[MS_ID_MAX + 1];
+	uint32_t position;
+	int may_lead;          /* eligible, healthy, not held down (its record says) */
+	int64_t mod_rev;
+	char record[EE_VALUE_MAX];
+};
+
+struct etcd_elect {
+	struct ee_params p;
+	enum ee_state state;
+	char reason[MS_REASON_MAX];
+	/* our lease */
+	int64_t lease, granted_ttl_s;
+	uint64_t lease_ok_sent;  /* send time of the last keep-alive etcd answered */
+	uint64_t keepalive_due;
+	unsigned keepalive_id;   /* the keep-alive on its way (0: none) */
+	uint64_t keepalive_sent;
+	/* the cluster as last read or watched */
+	int64_t revision;        /* of the last reply or event */
+	int watching;
+	char leader[MS_ID_MAX + 1];
+	int64_t leader_create_rev, leader_base;
+	uint64_t term;           /* base + create_revision of the leader key */
+	int64_t base, base_mod;  /* P/term_base: value and mod_revision (0: absent) */
+	uint64_t max_term;
+	char next[MS_ID_MAX + 1];/* P/next: the named successor ("" none) */
+	struct ee_node nodes[EE_NODES_MAX];
+	size_t nnodes;
+	char record[EE_VALUE_MAX];
+	int record_dirty;
+	/* campaigning */
+	int claimable;
+	uint64_t holddown_until;
+	uint64_t campaign_at;    /* when our rank lets us try (0: not scheduled) */
+	int rank_due;            /* rank again at the next tick */
+	int64_t campaign_base;   /* the base our create carries */
+	uint64_t retry_at;       /* a failed grant or read is asked again then */
+	/* resigning: the delete of our key, and P/next while it is ours */
+	unsigned resign_id;
+	int next_mine;
+	uint64_t next_until;
+	int64_t next_create_rev;
+	/* requests on their way */
+	struct ee_req q[EE_REQ_QUEUE];
+	size_t qhead, qn;
+	unsigned next_id;
+	unsigned pending[EE_REQ_QUEUE];
+	enum ee_req_type pending_type[EE_REQ_QUEUE];
+	uint64_t pending_sent[EE_REQ_QUEUE];
+	size_t npending;
+	/* events for mastership */
+	struct ms_event ev[EE_EVENTS];
+	size_t evhead, nev;
+};
+
+extern const struct cluster_ops etcd_elect_ops;
+
+void etcd_elect_init(struct etcd_elect *e, const struct ee_params *p, uint64_t now);
+/* This node's record (JSON text): written now and after each change. */
+void etcd_elect_set_record(struct etcd_elect *e, const char *json);
+/* Time passes: keep-alives, campaigns, requests past their time. */
+void etcd_elect_tick(struct etcd_elect *e, uint64_t now);
+/* The next request to send (sent at now); 0 when none. */
+int etcd_elect_take_request(struct etcd_elect *e, struct ee_req *r, uint64_t now);
+/* A reply to request r->id. */
+void etcd_elect_reply(struct etcd_elect *e, const struct ee_reply *r, uint64_t now);
+/* Events of the watch, at revision rev; or the watch ended (ended: why). */
+void etcd_elect_watch(struct etcd_elect *e, const struct ee_event *ev, size_t n, int64_t rev, uint64_t now);
+void etcd_elect_watch_ended(struct etcd_elect *e, const char *why, uint64_t now);
+/* When etcd_elect_tick wants to run next (monotonic ms). */
+uint64_t etcd_elect_wake_at(const struct etcd_elect *e);
+
+const char *etcd_elect_state_name(enum ee_state s);
+
+#endif

@@ -1,0 +1,422 @@
+/* Unit tests of the etcd backend's decisions (etcd_elect.h), driven by
+ * hand: the requests it makes, replies and watch events as etcd would
+ * give them, and the mastership events it says.  The simulated cluster
+ * (test_etcd_sim.c) runs it against a fake etcd. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "etcd_elect.h"
+
+#define TTL_S 3
+#define MARGIN 500
+
+static struct ee_params params(const char *self, uint32_t position, uint64_t initial_term)
+{
+	struct ee_params p;
+
+	memset(&p, 0, sizeof(p));
+	snprintf(p.self, sizeof(p.self), "%s", self);
+	snprintf(p.prefix, sizeof(p.prefix), "/fl/c1");
+	p.position = position;
+	p.ttl_s = TTL_S;
+	p.margin_ms = MARGIN;
+	p.request_ms = 1000;
+	p.rank_step_ms = 100;
+	p.initial_term = initial_term;
+	return p;
+}
+
+/* The one request waiting, of type t. */
+static struct ee_req take(struct etcd_elect *e, enum ee_req_type t, uint64_t now)
+{
+	struct ee_req r;
+
+	assert_true(etcd_elect_take_request(e, &r, now));
+	assert_int_equal(r.type, t);
+	return r;
+}
+
+static void no_request(struct etcd_elect *e, uint64_t now)
+{
+	struct ee_req r;
+
+	assert_false(etcd_elect_take_request(e, &r, now));
+}
+
+static struct ee_reply ok(unsigned id, int64_t revision)
+{
+	struct ee_reply r;
+
+	memset(&r, 0, sizeof(r));
+	r.id = id;
+	r.ok = 1;
+	r.revision = revision;
+	return r;
+}
+
+static struct ms_event next_event(struct etcd_elect *e)
+{
+	struct ms_event ev;
+
+	assert_true(etcd_elect_ops.next_event(e, &ev));
+	return ev;
+}
+
+static void no_event(struct etcd_elect *e)
+{
+	struct ms_event ev;
+
+	assert_false(etcd_elect_ops.next_event(e, &ev));
+}
+
+static struct ee_kv kv(const char *key, const char *value, int64_t create, int64_t mod, int64_t lease)
+{
+	struct ee_kv k;
+
+	memset(&k, 0, sizeof(k));
+	snprintf(k.key, sizeof(k.key), "%s", key);
+	snprintf(k.value, sizeof(k.value), "%s", value);
+	k.create_rev = create;
+	k.mod_rev = mod;
+	k.lease = lease;
+	return k;
+}
+
+/* Started at t=1000: lease 42 granted, the record put, the keys read at
+ * revision rev (kvs), the watch from rev + 1.  Events of the read are left. */
+static void start(struct etcd_elect *e, struct ee_params p, struct ee_kv *kvs, size_t n, int64_t rev)
+{
+	struct ee_req g, put, rd, w;
+	struct ee_reply r;
+
+	etcd_elect_init(e, &p, 1000);
+	g = take(e, EE_GRANT, 1000);
+	assert_int_equal(g.ttl, TTL_S);
+	r = ok(g.id, rev);
+	r.lease = 42;
+	r.ttl = TTL_S;
+	etcd_elect_reply(e, &r, 1005);
+	put = take(e, EE_PUT, 1005);
+	assert_string_equal(put.key, "/fl/c1/nodes/n1");
+	assert_int_equal(put.lease, 42);
+	rd = take(e, EE_READ, 1005);
+	assert_string_equal(rd.key, "/fl/c1/");
+	etcd_elect_reply(e, &(struct ee_reply){.id = put.id, .ok = 1, .revision = rev}, 1006);
+	r = ok(rd.id, rev);
+	r.kvs = kvs;
+	r.nkvs = n;
+	etcd_elect_reply(e, &r, 1007);
+	w = take(e, EE_WATCH, 1007);
+	assert_int_equal(w.rev, rev + 1);
+	assert_int_equal(e->state, EE_FOLLOWING);
+}
+
+/* A free key: the first in rank creates it, guarded by the term base; its
+ * term is base + create_revision; its fence is the grant's send time plus
+ * the TTL, minus the margin. */
+static void first_leader(void **state)
+{
+	struct etcd_elect e;
+	struct ee_req c;
+	struct ee_reply r;
+	struct ms_event ev;
+
+	(void)state;
+	start(&e, params("n1", 101, 0), NULL, 0, 5);
+	no_event(&e); /* nobody led, nobody leads */
+	etcd_elect_tick(&e, 1010);
+	c = take(&e, EE_CREATE, 1010);
+	assert_string_equal(c.key, "/fl/c1/leader");
+	assert_string_equal(c.value, "{\"node\":\"n1\",\"base\":0}");
+	assert_string_equal(c.guard, "/fl/c1/term_base");
+	assert_int_equal(c.guard_mod, 0);
+	assert_int_equal(c.lease, 42);
+	assert_int_equal(e.state, EE_CAMPAIGNING);
+	r = ok(c.id, 7);
+	r.succeeded = 1;
+	etcd_elect_reply(&e, &r, 1015);
+	ev = next_event(&e);
+	assert_int_equal(ev.type, MS_IN_LEADER);
+	assert_string_equal(ev.node, "n1");
+	assert_int_equal(ev.term, 7);
+	ev = next_event(&e);
+	assert_int_equal(ev.type, MS_IN_FENCE);
+	assert_int_equal(ev.deadline, 1000 + TTL_S * 1000 - MARGIN);
+	assert_int_equal(e.state, EE_LEADING);
+	no_event(&e);
+}
+
+/* The keep-alive due, answered with the full TTL at once. */
+static void keep(struct etcd_elect *e, uint64_t now)
+{
+	struct ee_req k = take(e, EE_KEEPALIVE, now);
+	struct ee_reply r = ok(k.id, 1);
+
+	r.ttl = TTL_S;
+	etcd_elect_reply(e, &r, now);
+}
+
+static void drain(struct etcd_elect *e)
+{
+	struct ms_event ev;
+
+	while (etcd_elect_ops.next_event(e, &ev))
+		;
+}
+
+static void lead_at(struct etcd_elect *e, int64_t rev)
+{
+	struct ee_req c;
+	struct ee_reply r;
+
+	start(e, params("n1", 101, 0), NULL, 0, rev - 1);
+	etcd_elect_tick(e, 1010);
+	c = take(e, EE_CREATE, 1010);
+	r = ok(c.id, rev);
+	r.succeeded = 1;
+	etcd_elect_reply(e, &r, 1015);
+	assert_int_equal(e->state, EE_LEADING);
+	drain(e);
+}
+
+/* Keep-alives every TTL/3; each answered one moves the fence to its send
+ * time + TTL - margin; a lease etcd forgot ends the lead at once. */
+static void keepalives_move_the_fence(void **state)
+{
+	struct etcd_elect e;
+	struct ee_req k;
+	struct ee_reply r;
+	struct ms_event ev;
+
+	(void)state;
+	lead_at(&e, 7);
+	assert_true(etcd_elect_wake_at(&e) <= 1000 + TTL_S * 1000 / 3);
+	etcd_elect_tick(&e, 2000);
+	k = take(&e, EE_KEEPALIVE, 2000);
+	assert_int_equal(k.lease, 42);
+	r = ok(k.id, 7);
+	r.ttl = TTL_S;
+	etcd_elect_reply(&e, &r, 2400); /* a slow answer: counted from the send */
+	ev = next_event(&e);
+	assert_int_equal(ev.type, MS_IN_FENCE);
+	assert_int_equal(ev.deadline, 2000 + TTL_S * 1000 - MARGIN);
+	/* unanswered: the lead ends when the lease surely has */
+	etcd_elect_tick(&e, 3000);
+	k = take(&e, EE_KEEPALIVE, 3000);
+	etcd_elect_tick(&e, 4000); /* request_ms: failed, tried again soon */
+	etcd_elect_tick(&e, 4300);
+	no_event(&e);
+	etcd_elect_tick(&e, 2000 + TTL_S * 1000);
+	ev = next_event(&e);
+	assert_int_equal(ev.type, MS_IN_LEADERSHIP_LOST);
+	assert_non_null(strstr(ev.reason, "lease has ended"));
+	assert_int_equal(e.state, EE_FOLLOWING);
+}
+
+static void lease_gone_ends_the_lead(void **state)
+{
+	struct etcd_elect e;
+	struct ee_req k;
+	struct ee_reply r;
+	struct ms_event ev;
+
+	(void)state;
+	lead_at(&e, 7);
+	etcd_elect_tick(&e, 2000);
+	k = take(&e, EE_KEEPALIVE, 2000);
+	r = ok(k.id, 9);
+	r.ttl = 0;
+	etcd_elect_reply(&e, &r, 2001);
+	ev = next_event(&e);
+	assert_int_equal(ev.type, MS_IN_LEADERSHIP_LOST);
+	assert_int_equal(e.lease, 0);
+	take(&e, EE_GRANT, 2001);
+}
+
+/* Our key deleted or replaced (the watch): the lead ends at once. */
+static void key_replaced_ends_the_lead(void **state)
+{
+	struct etcd_elect e;
+	struct ee_event w;
+	struct ms_event ev;
+
+	(void)state;
+	lead_at(&e, 7);
+	memset(&w, 0, sizeof(w));
+	w.kv = kv("/fl/c1/leader", "{\"node\":\"n2\",\"base\":0}", 12, 12, 77);
+	etcd_elect_watch(&e, &w, 1, 12, 1500);
+	ev = next_event(&e);
+	assert_int_equal(ev.type, MS_IN_LEADERSHIP_LOST);
+	assert_non_null(strstr(ev.reason, "replaced by n2"));
+	ev = next_event(&e);
+	assert_int_equal(ev.type, MS_IN_LEADER);
+	assert_string_equal(ev.node, "n2");
+	assert_int_equal(ev.term, 12);
+}
+
+/* A term this node already knows (kept from the heartbeat backend) above
+ * what base + revision would give: the base is raised first, by a
+ * compare-and-swap, and the new term is above it. */
+static void term_base_raised(void **state)
+{
+	struct etcd_elect e;
+	struct ee_req s, c;
+	struct ee_reply r;
+	struct ms_event ev;
+
+	(void)state;
+	start(&e, params("n1", 101, 500), NULL, 0, 5);
+	drain(&e);
+	etcd_elect_tick(&e, 1010);
+	s = take(&e, EE_SWAP, 1010);
+	assert_string_equal(s.key, "/fl/c1/term_base");
+	assert_string_equal(s.value, "500");
+	assert_int_equal(s.mod, 0);
+	r = ok(s.id, 6);
+	r.succeeded = 1;
+	etcd_elect_reply(&e, &r, 1012);
+	etcd_elect_tick(&e, 1013);
+	c = take(&e, EE_CREATE, 1013);
+	assert_string_equal(c.value, "{\"node\":\"n1\",\"base\":500}");
+	assert_int_equal(c.guard_mod, 6);
+	r = ok(c.id, 7);
+	r.succeeded = 1;
+	etcd_elect_reply(&e, &r, 1015);
+	ev = next_event(&e);
+	assert_int_equal(ev.type, MS_IN_LEADER);
+	assert_int_equal(ev.term, 507);
+}
+
+/* The key names this node under another lease (its previous run): no
+ * "we lead", and no campaign until it goes. */
+static void previous_run_key(void **state)
+{
+	struct etcd_elect e;
+	struct ee_kv k = kv("/fl/c1/leader", "{\"node\":\"n1\",\"base\":0}", 3, 3, 41);
+	struct ms_event ev;
+
+	(void)state;
+	start(&e, params("n1", 101, 0), &k, 1, 5);
+	ev = next_event(&e);
+	assert_int_equal(ev.type, MS_IN_NO_LEADER);
+	assert_non_null(strstr(ev.reason, "previous run"));
+	no_event(&e);
+	etcd_elect_tick(&e, 1500);
+	no_request(&e, 1500);
+	etcd_elect_tick(&e, 2000);
+	keep(&e, 2000);
+	no_request(&e, 2000);
+	/* it expires: now this node campaigns */
+	struct ee_event w = {.deleted = 1, .kv = kv("/fl/c1/leader", "", 0, 9, 0)};
+	etcd_elect_watch(&e, &w, 1, 9, 2500);
+	etcd_elect_tick(&e, 2500);
+	take(&e, EE_CREATE, 2500);
+}
+
+/* Followers campaign in rank order: a node that may lead and ranks
+ * before us goes first, one step each. */
+static void rank_order(void **state)
+{
+	struct etcd_elect e;
+	struct ee_kv ks[3] = {
+		kv("/fl/c1/nodes/n2", "{\"node\":\"n2\",\"position\":100,\"may_lead\":true}", 2, 2, 50),
+		kv("/fl/c1/nodes/n3", "{\"node\":\"n3\",\"position\":99,\"may_lead\":false}", 3, 3, 51),
+		kv("/fl/c1/leader", "{\"node\":\"n2\",\"base\":0}", 4, 4, 50),
+	};
+	struct ee_event w = {.deleted = 1, .kv = kv("/fl/c1/leader", "", 0, 9, 0)};
+	struct ms_event ev;
+
+	(void)state;
+	start(&e, params("n1", 101, 0), ks, 3, 5);
+	assert_int_equal(etcd_elect_ops.standbys(&e, 1010), 1); /* n2; n3 may not lead */
+	drain(&e);
+	/* n2 led, and left: it is still a record, so it ranks first */
+	etcd_elect_watch(&e, &w, 1, 9, 2000);
+	ev = next_event(&e);
+	assert_int_equal(ev.type, MS_IN_NO_LEADER);
+	etcd_elect_tick(&e, 2050);
+	keep(&e, 2050); /* the lease's, due at 2000: no campaign yet */
+	no_request(&e, 2050);
+	etcd_elect_tick(&e, 2100);
+	take(&e, EE_CREATE, 2100);
+}
+
+/* Resigning in favour of n2: P/next names it (on our lease), our key is
+ * deleted; when the watch shows our key gone the resignation is done. */
+static void resign_names_the_successor(void **state)
+{
+	struct etcd_elect e;
+	struct ee_req n, d;
+	struct ms_event ev;
+
+	(void)state;
+	lead_at(&e, 7);
+	etcd_elect_ops.resign(&e, "n2", 5000, 1100);
+	n = take(&e, EE_PUT, 1100);
+	assert_string_equal(n.key, "/fl/c1/next");
+	assert_string_equal(n.value, "{\"node\":\"n2\"}");
+	assert_int_equal(n.lease, 42);
+	d = take(&e, EE_DELETE_OWN, 1100);
+	assert_string_equal(d.key, "/fl/c1/leader");
+	assert_int_equal(d.rev, 7);
+	assert_int_equal(e.state, EE_RESIGNING);
+	no_event(&e);
+	struct ee_event w = {.deleted = 1, .kv = kv("/fl/c1/leader", "", 0, 9, 0)};
+	etcd_elect_watch(&e, &w, 1, 9, 1105);
+	ev = next_event(&e);
+	assert_int_equal(ev.type, MS_IN_RESIGN_SENT);
+	assert_int_equal(e.state, EE_FOLLOWING);
+	/* the delete's own reply changes nothing more */
+	etcd_elect_reply(&e, &(struct ee_reply){.id = d.id, .ok = 1, .succeeded = 1, .revision = 9}, 1106);
+	no_event(&e);
+	/* held down: no campaign of ours */
+	etcd_elect_tick(&e, 1200);
+	no_request(&e, 1200);
+}
+
+/* A follower's switchover: P/ask names the target; the leader hears it
+ * as a handover request and deletes the ask. */
+static void switchover_asked(void **state)
+{
+	struct etcd_elect e;
+	struct ee_req d;
+	struct ms_event ev;
+	struct ee_event w;
+	char why[100];
+
+	(void)state;
+	lead_at(&e, 7);
+	/* n3 is not known: refused */
+	assert_int_equal(etcd_elect_ops.handover(&e, "n3", 1100, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "no record"));
+	memset(&w, 0, sizeof(w));
+	w.kv = kv("/fl/c1/ask", "{\"node\":\"n3\"}", 11, 11, 60);
+	etcd_elect_watch(&e, &w, 1, 11, 1200);
+	ev = next_event(&e);
+	assert_int_equal(ev.type, MS_IN_HANDOVER_ASKED);
+	assert_string_equal(ev.target, "n3");
+	d = take(&e, EE_DELETE_OWN, 1200);
+	assert_string_equal(d.key, "/fl/c1/ask");
+	assert_int_equal(d.rev, 11);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(first_leader),
+		cmocka_unit_test(keepalives_move_the_fence),
+		cmocka_unit_test(lease_gone_ends_the_lead),
+		cmocka_unit_test(key_replaced_ends_the_lead),
+		cmocka_unit_test(term_base_raised),
+		cmocka_unit_test(previous_run_key),
+		cmocka_unit_test(rank_order),
+		cmocka_unit_test(resign_names_the_successor),
+		cmocka_unit_test(switchover_asked),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
