@@ -92,7 +92,7 @@ struct ee_kv {
 struct ee_reply {
 	unsigned id;
 	int ok;                 /* 0: no answer, or etcd refused (why) */
-	char why[160];
+	char why[400];
 	int64_t revision;       /* the header's */
 	int64_t lease, ttl;     /* EE_GRANT: the lease and its granted TTL; EE_KEEPALIVE: TTL left (0: gone) */
 	int succeeded;          /* a transaction's */

@@ -11,7 +11,7 @@ load ../lib/etcd
 setup() {
 	[[ "${BUILD_DIR:-}" == *asan* ]] || skip "ASan pass only"
 	command -v etcd >/dev/null || skip "Debian's etcd-server is not installed"
-	lab_setup 1
+	lab_setup 3
 }
 
 teardown() {
@@ -141,4 +141,63 @@ drive() { # drive PREFIX ENDPOINT...
 	ETCD_USER=fl ETCD_PASSWORD=flpw run drive /other "$ETCD_ENDPOINTS"
 	assert_failure
 	assert_line --partial "permission denied"
+}
+
+# etcd_elect_drive (test/lib/etcd_elect_drive.c): node I of the etcd
+# backend with mastership and a stand-in broker, in the node's namespace;
+# its lines go to $LAB_DIR/dI.out.
+drive_node() { # drive_node I [TTL_S]
+	ip netns exec "$LAB-n$1" "$BUILD_DIR/etcd_elect_drive" "n$1" $((100 + $1)) "${2:-2}" /fl/e \
+		"$ETCD_ENDPOINTS" >"$LAB_DIR/d$1.out" 2>"$LAB_DIR/d$1.err" &
+	echo $! >"$LAB_DIR/d$1.pid"
+	echo $! >>"$LAB_DIR/pids"
+}
+
+# nodes whose stand-in broker is up now (the last broker line says "up")
+brokers_up() {
+	local i n=0
+	for i in 1 2 3; do
+		[ -f "$LAB_DIR/d$i.out" ] || continue
+		grep ' broker ' "$LAB_DIR/d$i.out" | tail -n 1 | grep -q ' broker up' && n=$((n + 1)) && echo "n$i" >&2
+	done
+	echo "$n"
+}
+dump_drives() {
+	local i
+	for i in 1 2 3; do
+		sed "s/^/# n$i: /" "$LAB_DIR/d$i.out" >&2
+		sed "s/^/# n$i err: /" "$LAB_DIR/d$i.err" >&2
+	done
+}
+one_up() { [ "$(brokers_up 2>/dev/null)" = 1 ]; }
+up_on() { grep ' broker ' "$LAB_DIR/d$1.out" | tail -n 1 | grep -q ' broker up'; }
+up_on_2_or_3() { up_on 2 || up_on 3; }
+term_of() { grep -o 'broker up term [0-9]*' "$LAB_DIR/d$1.out" | tail -n 1 | awk '{ print $4 }'; }
+
+@test "the etcd backend with mastership: one leader, kill -9 -> another after the lease, SIGTERM -> at once" {
+	local i first second t0 t1 ms
+	etcd_lab_start 1
+	for i in 1 2 3; do drive_node "$i"; done
+	wait_until 20 one_up
+	# n1 ranks first
+	up_on 1
+	first=$(term_of 1)
+	# never two at once while it runs
+	kill -9 "$(cat "$LAB_DIR/d1.pid")"
+	t0=$(lab_ms)
+	wait_until 20 up_on_2_or_3
+	t1=$(lab_ms)
+	up_on 2 || { dump_drives; false; }
+	second=$(term_of 2)
+	[ "$second" -gt "$first" ]
+	echo "# kill -9 of the leader: n2 up after $((t1 - t0)) ms (lease 2 s), term $first -> $second" >&3
+	# SIGTERM: n2 resigns, n3 leads at once (well before a lease)
+	t0=$(lab_ms)
+	kill -TERM "$(cat "$LAB_DIR/d2.pid")"
+	wait_until 20 up_on 3
+	ms=$(($(lab_ms) - t0))
+	echo "# SIGTERM of the leader: n3 up after $ms ms" >&3
+	grep -q ' exit$' "$LAB_DIR/d2.out"
+	[ "$ms" -lt 1500 ]
+	[ "$(term_of 3)" -gt "$second" ]
 }
