@@ -207,7 +207,13 @@ static char *body_of(const struct ee_req *r)
 				       r->guard_mod);
 	case EE_PUT: return etcd_req_put(r->key, r->value, strlen(r->value), r->lease);
 	case EE_SWAP: return etcd_req_swap(r->key, r->value, strlen(r->value), r->mod);
-	case EE_DELETE_OWN: return etcd_req_delete_own(r->key, r->rev);
+	case EE_DELETE_OWN: {
+		struct etcd_put puts[2];
+		for (size_t i = 0; i < r->nputs && i < 2; i++)
+			puts[i] = (struct etcd_put){.key = r->put[i].key, .value = r->put[i].value,
+						    .vlen = strlen(r->put[i].value), .lease = r->put[i].lease};
+		return etcd_req_delete_own_put(r->key, r->rev, puts, r->nputs < 2 ? r->nputs : 2);
+	}
 	case EE_CANCEL_WATCH: break;
 	}
 	return NULL;

@@ -213,23 +213,27 @@ static json_object *delete_op(const char *key)
 	return range_op(key); /* the same fields */
 }
 
-/* {"compare": [c...], "success": [ok], "failure": [ko]} */
-static char *txn(json_object **cmp, size_t ncmp, json_object *ok, json_object *ko)
+/* {"compare": [c...], "success": [ok...], "failure": [ko]} */
+static char *txn_n(json_object **cmp, size_t ncmp, json_object **ok, size_t nok, json_object *ko)
 {
 	json_object *o = json_object_new_object(), *ca = json_object_new_array(), *sa = json_object_new_array(),
 		    *fa = json_object_new_array();
-	int bad = o == NULL || ca == NULL || sa == NULL || fa == NULL || ok == NULL || ko == NULL;
+	int bad = o == NULL || ca == NULL || sa == NULL || fa == NULL || ko == NULL;
 
+	for (size_t i = 0; i < nok; i++)
+		bad = bad || ok[i] == NULL;
 	for (size_t i = 0; i < ncmp; i++) {
 		if (cmp[i] == NULL || bad || json_object_array_add(ca, cmp[i]) != 0) {
 			json_object_put(cmp[i]);
 			bad = 1;
 		}
 	}
-	if (!bad && json_object_array_add(sa, ok) != 0)
-		json_object_put(ok), bad = 1;
-	else if (bad)
-		json_object_put(ok);
+	for (size_t i = 0; i < nok; i++) {
+		if (!bad && json_object_array_add(sa, ok[i]) != 0)
+			json_object_put(ok[i]), bad = 1;
+		else if (bad)
+			json_object_put(ok[i]);
+	}
 	if (!bad && json_object_array_add(fa, ko) != 0)
 		json_object_put(ko), bad = 1;
 	else if (bad)
@@ -248,6 +252,11 @@ static char *txn(json_object **cmp, size_t ncmp, json_object *ok, json_object *k
 	return finish(o, bad);
 }
 
+static char *txn(json_object **cmp, size_t ncmp, json_object *ok, json_object *ko)
+{
+	return txn_n(cmp, ncmp, &ok, 1, ko);
+}
+
 char *etcd_req_create(const char *key, const void *value, size_t vlen, int64_t lease, const char *guard,
 		      int64_t guard_mod)
 {
@@ -263,9 +272,21 @@ char *etcd_req_create(const char *key, const void *value, size_t vlen, int64_t l
 
 char *etcd_req_delete_own(const char *key, int64_t create_rev)
 {
-	json_object *cmp = compare(key, "CREATE", "create_revision", create_rev);
+	return etcd_req_delete_own_put(key, create_rev, NULL, 0);
+}
 
-	return txn(&cmp, 1, request("request_delete_range", delete_op(key)), request("request_range", range_op(key)));
+char *etcd_req_delete_own_put(const char *key, int64_t create_rev, const struct etcd_put *puts, size_t nputs)
+{
+	json_object *cmp = compare(key, "CREATE", "create_revision", create_rev);
+	json_object *ok[1 + 4];
+	size_t n = 0;
+
+	if (nputs > 4)
+		return NULL;
+	ok[n++] = request("request_delete_range", delete_op(key));
+	for (size_t i = 0; i < nputs; i++)
+		ok[n++] = request("request_put", put_op(puts[i].key, puts[i].value, puts[i].vlen, puts[i].lease));
+	return txn_n(&cmp, 1, ok, n, request("request_range", range_op(key)));
 }
 
 char *etcd_req_swap(const char *key, const void *value, size_t vlen, int64_t mod_rev)

@@ -74,6 +74,16 @@ char *etcd_req_create(const char *key, const void *value, size_t vlen, int64_t l
 /* POST /v3/kv/txn: key deleted only while its create_revision is still
  * create_rev (ours: a successor's key is never deleted) */
 char *etcd_req_delete_own(const char *key, int64_t create_rev);
+/* The same, with puts made in the same transaction (a resignation: our
+ * record and the successor's name change with the key's delete, so no
+ * one sees the key gone before them) */
+struct etcd_put {
+	const char *key;
+	const void *value;
+	size_t vlen;
+	int64_t lease;
+};
+char *etcd_req_delete_own_put(const char *key, int64_t create_rev, const struct etcd_put *puts, size_t nputs);
 /* POST /v3/kv/txn: key set to value only while its mod_revision is still
  * mod_rev (0: only if absent); no lease */
 char *etcd_req_swap(const char *key, const void *value, size_t vlen, int64_t mod_rev);

@@ -146,32 +146,41 @@ static void req_keepalive(struct etcd_elect *e)
 	r->lease = e->lease;
 }
 
-/* This node's record: who it is, where it ranks, whether it may lead, and
- * the caller's fields (role, broker, cache, health: etcd_elect_set_record). */
-static void req_record(struct etcd_elect *e)
+/* This node's record: who it is, where it ranks, whether it may lead
+ * (held down: not), and the caller's fields (role, broker, cache, health:
+ * etcd_elect_set_record). */
+static void compose_record(struct etcd_elect *e, int may_lead, char *buf, size_t len)
 {
-	struct ee_req *r;
-	json_object *o, *info = NULL;
-	const char *t;
+	json_object *o = json_object_new_object(), *info = NULL;
+	const char *t = NULL;
 
-	if (e->lease == 0 || pending(e, EE_PUT) || (r = queue(e, EE_PUT)) == NULL)
-		return;
-	o = json_object_new_object();
 	if (e->record[0] != '\0')
 		info = json_tokener_parse(e->record);
 	if (o != NULL) {
 		json_object_object_add(o, "node", json_object_new_string(e->p.self));
 		json_object_object_add(o, "position", json_object_new_int64(e->p.position));
-		json_object_object_add(o, "may_lead", json_object_new_boolean(e->claimable));
+		json_object_object_add(o, "may_lead", json_object_new_boolean(may_lead));
 		json_object_object_add(o, "proto", json_object_new_int(EE_PROTO));
 		if (info != NULL)
 			json_object_object_add(o, "info", info);
+		t = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	} else {
+		json_object_put(info);
 	}
-	t = o != NULL ? json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN) : NULL;
-	snprintf(r->key, sizeof(r->key), "%s/nodes/%s", e->p.prefix, e->p.self);
-	snprintf(r->value, sizeof(r->value), "%s", t != NULL ? t : "{}");
-	r->lease = e->lease;
+	snprintf(buf, len, "%s", t != NULL ? t : "{}");
 	json_object_put(o);
+}
+
+static void req_record(struct etcd_elect *e, uint64_t now)
+{
+	struct ee_req *r;
+
+	if (e->lease == 0 || pending(e, EE_PUT) || (r = queue(e, EE_PUT)) == NULL)
+		return;
+	snprintf(r->key, sizeof(r->key), "%s/nodes/%s", e->p.prefix, e->p.self);
+	e->held_published = now < e->holddown_until;
+	compose_record(e, e->claimable && !e->held_published, r->value, sizeof(r->value));
+	r->lease = e->lease;
 	e->record_dirty = 0;
 }
 
@@ -584,8 +593,10 @@ void etcd_elect_tick(struct etcd_elect *e, uint64_t now)
 	}
 	if (now >= e->keepalive_due)
 		req_keepalive(e);
+	if (e->held_published && now >= e->holddown_until)
+		e->record_dirty = 1; /* out of the holddown: we may lead again */
 	if (e->record_dirty)
-		req_record(e);
+		req_record(e, now);
 	if (!e->watching && now >= e->retry_at)
 		req_read(e);
 	if (e->state == EE_FOLLOWING && e->watching && e->campaign_at != 0 && now >= e->campaign_at &&
@@ -631,7 +642,7 @@ static void granted(struct etcd_elect *e, const struct ee_reply *r, uint64_t sen
 	e->lease_ok_sent = sent;
 	e->keepalive_due = sent + (uint64_t)r->ttl * 1000 / 3;
 	e->record_dirty = 1;
-	req_record(e);
+	req_record(e, now);
 	if (!e->watching)
 		req_read(e);
 	if (e->state == EE_STARTING)
@@ -852,22 +863,14 @@ static void ee_resign(void *impl, const char *target, uint64_t holddown_ms, uint
 	struct etcd_elect *e = impl;
 	struct ee_req *r;
 
-	e->holddown_until = now + holddown_ms;
+	e->holddown_until = holddown_ms > UINT64_MAX - now ? UINT64_MAX : now + holddown_ms;
 	e->campaign_at = 0;
 	if (e->state != EE_LEADING) {
 		if (e->state == EE_CAMPAIGNING)
 			set_state(e, EE_FOLLOWING, "resigned while campaigning");
+		e->record_dirty = 1;
 		push(e, MS_IN_RESIGN_SENT, "not leading: nothing to resign");
 		return;
-	}
-	if (target != NULL && *target != '\0' && (r = queue(e, EE_PUT)) != NULL) {
-		/* the successor, bound to our lease: it ends with us */
-		key_of(e, "next", r->key);
-		node_value(r->value, sizeof(r->value), target, -1);
-		r->lease = e->lease;
-		e->next_mine = 1;
-		e->next_until = now + holddown_ms;
-		e->next_create_rev = 0; /* etcd shows it (apply) */
 	}
 	if ((r = queue(e, EE_DELETE_OWN)) == NULL) {
 		set_state(e, EE_FOLLOWING, "resigned (the key ends with our lease)");
@@ -876,6 +879,24 @@ static void ee_resign(void *impl, const char *target, uint64_t holddown_ms, uint
 	}
 	key_of(e, "leader", r->key);
 	r->rev = e->leader_create_rev;
+	/* in the same transaction: our record says we may not lead (so no
+	 * follower ranks us first when it sees the key go), and the
+	 * successor's name, bound to our lease (it ends with us) */
+	snprintf(r->put[0].key, sizeof(r->put[0].key), "%s/nodes/%s", e->p.prefix, e->p.self);
+	compose_record(e, 0, r->put[0].value, sizeof(r->put[0].value));
+	r->put[0].lease = e->lease;
+	r->nputs = 1;
+	e->held_published = 1;
+	e->record_dirty = 0;
+	if (target != NULL && *target != '\0') {
+		key_of(e, "next", r->put[1].key);
+		node_value(r->put[1].value, sizeof(r->put[1].value), target, -1);
+		r->put[1].lease = e->lease;
+		r->nputs = 2;
+		e->next_mine = 1;
+		e->next_until = e->holddown_until;
+		e->next_create_rev = 0; /* etcd shows it (apply) */
+	}
 	e->resign_id = r->id;
 	set_state(e, EE_RESIGNING, "resigning%s%s", target != NULL && *target ? " in favour of " : "",
 		  target != NULL ? target : "");

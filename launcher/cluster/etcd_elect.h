@@ -80,6 +80,13 @@ struct ee_req {
 	char guard[EE_KEY_MAX]; /* EE_CREATE: "" none */
 	int64_t guard_mod, mod, rev, lease;
 	int64_t ttl;
+	/* EE_DELETE_OWN: puts in the same transaction (a resignation's) */
+	struct {
+		char key[EE_KEY_MAX];
+		char value[EE_VALUE_MAX];
+		int64_t lease;
+	} put[2];
+	size_t nputs;
 };
 
 struct ee_kv {
@@ -149,6 +156,7 @@ struct etcd_elect {
 	uint64_t holddown_until;
 	uint64_t campaign_at;    /* when our rank lets us try (0: not scheduled) */
 	int rank_due;            /* rank again at the next tick */
+	int held_published;      /* our record says we may not lead for a holddown */
 	int64_t campaign_base;   /* the base our create carries */
 	uint64_t retry_at;       /* a failed grant or read is asked again then */
 	/* resigning: the delete of our key, and P/next while it is ours */

@@ -58,6 +58,21 @@ static void create_with_guard(void **state)
 	free(b);
 }
 
+/* a resignation: the key's delete and the puts in one transaction */
+static void delete_with_puts(void **state)
+{
+	struct etcd_put puts[2] = {{"/r", "x", 1, 7}, {"/n", "y", 1, 0}};
+
+	(void)state;
+	expect_body(etcd_req_delete_own_put("/k", 5, puts, 2),
+		    "{\"compare\":[{\"key\":\"L2s=\",\"target\":\"CREATE\",\"result\":\"EQUAL\","
+		    "\"create_revision\":\"5\"}],\"success\":[{\"request_delete_range\":{\"key\":\"L2s=\"}},"
+		    "{\"request_put\":{\"key\":\"L3I=\",\"value\":\"eA==\",\"lease\":\"7\"}},"
+		    "{\"request_put\":{\"key\":\"L24=\",\"value\":\"eQ==\"}}],"
+		    "\"failure\":[{\"request_range\":{\"key\":\"L2s=\"}}]}");
+	assert_null(etcd_req_delete_own_put("/k", 5, puts, 5));
+}
+
 /* a prefix ending in 0xff: the byte before it is raised */
 static void prefix_end_carries(void **state)
 {
@@ -274,7 +289,7 @@ static void malformed(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(requests), cmocka_unit_test(create_with_guard), cmocka_unit_test(prefix_end_carries),
+		cmocka_unit_test(requests), cmocka_unit_test(create_with_guard), cmocka_unit_test(delete_with_puts), cmocka_unit_test(prefix_end_carries),
 		cmocka_unit_test(grant),    cmocka_unit_test(keepalive),         cmocka_unit_test(range),
 		cmocka_unit_test(txn),      cmocka_unit_test(watch),             cmocka_unit_test(auth),
 		cmocka_unit_test(malformed),

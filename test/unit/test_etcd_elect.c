@@ -346,24 +346,29 @@ static void rank_order(void **state)
 	take(&e, EE_CREATE, 2100);
 }
 
-/* Resigning in favour of n2: P/next names it (on our lease), our key is
- * deleted; when the watch shows our key gone the resignation is done. */
+/* Resigning in favour of n2: in one transaction our key is deleted, our
+ * record says we may not lead, and P/next names n2 (on our lease); when
+ * the watch shows our key gone the resignation is done; out of the
+ * holddown our record says we may lead again. */
 static void resign_names_the_successor(void **state)
 {
 	struct etcd_elect e;
-	struct ee_req n, d;
+	struct ee_req d, rec;
 	struct ms_event ev;
 
 	(void)state;
 	lead_at(&e, 7);
 	etcd_elect_ops.resign(&e, "n2", 5000, 1100);
-	n = take(&e, EE_PUT, 1100);
-	assert_string_equal(n.key, "/fl/c1/next");
-	assert_string_equal(n.value, "{\"node\":\"n2\"}");
-	assert_int_equal(n.lease, 42);
 	d = take(&e, EE_DELETE_OWN, 1100);
 	assert_string_equal(d.key, "/fl/c1/leader");
 	assert_int_equal(d.rev, 7);
+	assert_int_equal(d.nputs, 2);
+	assert_string_equal(d.put[0].key, "/fl/c1/nodes/n1");
+	assert_non_null(strstr(d.put[0].value, "\"may_lead\":false"));
+	assert_int_equal(d.put[0].lease, 42);
+	assert_string_equal(d.put[1].key, "/fl/c1/next");
+	assert_string_equal(d.put[1].value, "{\"node\":\"n2\"}");
+	assert_int_equal(d.put[1].lease, 42);
 	assert_int_equal(e.state, EE_RESIGNING);
 	no_event(&e);
 	struct ee_event w = {.deleted = 1, .kv = kv("/fl/c1/leader", "", 0, 9, 0)};
@@ -377,6 +382,13 @@ static void resign_names_the_successor(void **state)
 	/* held down: no campaign of ours */
 	etcd_elect_tick(&e, 1200);
 	no_request(&e, 1200);
+	etcd_elect_tick(&e, 2000);
+	keep(&e, 2000);
+	etcd_elect_tick(&e, 6100);
+	keep(&e, 6100);
+	rec = take(&e, EE_PUT, 6100);
+	assert_string_equal(rec.key, "/fl/c1/nodes/n1");
+	assert_non_null(strstr(rec.value, "\"may_lead\":true"));
 }
 
 /* A follower's switchover: P/ask names the target; the leader hears it
