@@ -19,6 +19,27 @@
 #define TTL_MS (TTL_S * 1000)
 #define MARGIN 300
 
+/* the fake etcd of the test under way: freed by the teardown when an
+ * assertion ended the test before done() */
+static struct sim_etcd *running;
+
+static void done(struct sim *s)
+{
+	sim_etcd_free(s);
+	running = NULL;
+}
+
+static int teardown(void **state)
+{
+	static struct sim husk;
+
+	(void)state;
+	husk.etcd = running;
+	sim_etcd_free(&husk);
+	running = NULL;
+	return 0;
+}
+
 static void dump(struct sim *s, const char *what)
 {
 	char holder[MS_ID_MAX + 1];
@@ -78,6 +99,7 @@ static void cluster(struct sim *s, int n)
 	int m;
 
 	sim_init_etcd(s, n, TTL_S, MARGIN, 500, 200);
+	running = s->etcd;
 	for (int i = 0; i < n; i++) {
 		s->nd[i].b.start_ms = 50;
 		s->nd[i].b.stop_ms = 100;
@@ -122,7 +144,7 @@ static void etcd_elects_one(void **state)
 	assert_int_equal(key_term(&s), term);
 	assert_int_equal(s.etcd->expired_leases, 0);
 	no_violation(&s);
-	sim_etcd_free(&s);
+	done(&s);
 }
 
 /* The master's machine dies: its lease runs out, then the next in rank
@@ -152,7 +174,7 @@ static void etcd_master_crash(void **state)
 	assert_string_equal(s.nd[2].ms.leader, "n2");
 	assert_int_equal(s.nd[2].ms.term, key_term(&s));
 	no_violation(&s);
-	sim_etcd_free(&s);
+	done(&s);
 }
 
 /* An operator's resign: the broker stops, the key goes, the next node
@@ -203,7 +225,7 @@ static void etcd_resign_and_switchover(void **state)
 	}
 	sim_run(&s, 1000);
 	no_violation(&s);
-	sim_etcd_free(&s);
+	done(&s);
 }
 
 /* The master is cut off from etcd: its broker is down before its lease
@@ -244,7 +266,7 @@ static void etcd_master_unlinked(void **state)
 	assert_int_equal(s.nd[0].ms.state, MS_FOLLOWING);
 	assert_int_equal(s.nd[0].ms.term, key_term(&s));
 	no_violation(&s);
-	sim_etcd_free(&s);
+	done(&s);
 }
 
 /* The whole master node freezes past its lease: another leads; thawed,
@@ -280,7 +302,7 @@ static void etcd_master_frozen(void **state)
 	assert_int_equal(s.nd[0].ms.term, key_term(&s));
 	assert_int_equal(the_master(&s), m);
 	no_violation(&s);
-	sim_etcd_free(&s);
+	done(&s);
 }
 
 /* All of etcd is down longer than a lease: the master stops its broker
@@ -326,7 +348,7 @@ static void etcd_outage(void **state)
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(s.nd[i].ms.term, key_term(&s));
 	no_violation(&s);
-	sim_etcd_free(&s);
+	done(&s);
 }
 
 /* A node whose state file says term 500 joins: when it next leads, the
@@ -351,7 +373,7 @@ static void etcd_initial_term(void **state)
 	sim_run(&s, 1000);
 	assert_int_equal(s.nd[2].ms.term, key_term(&s));
 	no_violation(&s);
-	sim_etcd_free(&s);
+	done(&s);
 }
 
 /* Every node is cut off from etcd (not etcd down: its leases run on)
@@ -387,7 +409,7 @@ static void etcd_all_unlinked(void **state)
 	assert_true(m >= 0);
 	assert_true(holds_key(&s, m));
 	no_violation(&s);
-	sim_etcd_free(&s);
+	done(&s);
 }
 
 /* The new master's broker fails the moment it starts and is gone at once:
@@ -415,7 +437,7 @@ static void etcd_resign_at_once(void **state)
 	sim_run(&s, 3 * TTL_MS);
 	assert_true(the_master(&s) >= 0);
 	no_violation(&s);
-	sim_etcd_free(&s);
+	done(&s);
 }
 
 /* Random crashes, cuts from etcd, freezes of the launcher, resigns and
@@ -437,6 +459,7 @@ static void etcd_chaos(void **state)
 		int fault[3] = {0, 0, 0};
 
 		sim_init_etcd(&s, 3, TTL_S, MARGIN, 500, 200);
+		running = s.etcd;
 		s.rng = seed * 104729;
 		for (int i = 0; i < 3; i++) {
 			s.nd[i].b.start_ms = sim_rand(&s) % 300;
@@ -527,23 +550,23 @@ static void etcd_chaos(void **state)
 		for (int j = 0; j < 3; j++)
 			assert_int_equal(s.nd[j].ms.term, key_term(&s));
 		no_violation(&s);
-		sim_etcd_free(&s);
+		done(&s);
 	}
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(etcd_elects_one),
-		cmocka_unit_test(etcd_master_crash),
-		cmocka_unit_test(etcd_resign_and_switchover),
-		cmocka_unit_test(etcd_master_unlinked),
-		cmocka_unit_test(etcd_master_frozen),
-		cmocka_unit_test(etcd_outage),
-		cmocka_unit_test(etcd_initial_term),
-		cmocka_unit_test(etcd_all_unlinked),
-		cmocka_unit_test(etcd_resign_at_once),
-		cmocka_unit_test(etcd_chaos),
+		cmocka_unit_test_teardown(etcd_elects_one, teardown),
+		cmocka_unit_test_teardown(etcd_master_crash, teardown),
+		cmocka_unit_test_teardown(etcd_resign_and_switchover, teardown),
+		cmocka_unit_test_teardown(etcd_master_unlinked, teardown),
+		cmocka_unit_test_teardown(etcd_master_frozen, teardown),
+		cmocka_unit_test_teardown(etcd_outage, teardown),
+		cmocka_unit_test_teardown(etcd_initial_term, teardown),
+		cmocka_unit_test_teardown(etcd_all_unlinked, teardown),
+		cmocka_unit_test_teardown(etcd_resign_at_once, teardown),
+		cmocka_unit_test_teardown(etcd_chaos, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
