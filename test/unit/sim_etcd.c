@@ -129,7 +129,7 @@ static void publish(struct sim *s, int64_t rev, const struct ee_event *ev, size_
 		m->rev = rev;
 		m->to = i;
 		m->gen = e->gen[i];
-		m->due = s->now + e->latency_ms;
+		m->due = s->now + e->latency_ms + e->watch_lag_ms;
 		msg_add(s, m);
 	}
 }
@@ -292,7 +292,7 @@ static void watch_start(struct sim *s, int i, const struct ee_req *q)
 			mm->rev = rev;
 			mm->to = i;
 			mm->gen = e->gen[i];
-			mm->due = s->now + e->latency_ms;
+			mm->due = s->now + e->latency_ms + e->watch_lag_ms;
 			msg_add(s, mm);
 		}
 	}

@@ -82,6 +82,7 @@ struct se_watch {
 struct sim_etcd {
 	/* settings */
 	uint64_t latency_ms;   /* default 2 */
+	uint64_t watch_lag_ms; /* watch events come this much later than replies (default 0) */
 	int64_t min_ttl_s;     /* granted TTL: max(asked, this) */
 	int per_key_expiry;    /* a lease's end: one revision per key (default: one for all) */
 	uint64_t ttl_s, margin_ms, request_ms, rank_step_ms;

@@ -416,12 +416,12 @@ static void etcd_all_unlinked(void **state)
  * it resigns within etcd's latency of winning, before the watch has shown
  * its own leader key.  That stale event must not make it lead again (a
  * broker without a key). */
-static void etcd_resign_at_once(void **state)
+static void resign_at_once(uint64_t lag)
 {
 	struct sim s;
 
-	(void)state;
 	cluster(&s, 3);
+	s.etcd->watch_lag_ms = lag;
 	s.nd[1].b.stop_ms = 0;
 	fb_fail(&s.nd[1].b); /* reported when its broker next lives */
 	sim_crash(&s, 0);
@@ -438,6 +438,19 @@ static void etcd_resign_at_once(void **state)
 	assert_true(the_master(&s) >= 0);
 	no_violation(&s);
 	done(&s);
+}
+
+static void etcd_resign_at_once(void **state)
+{
+	(void)state;
+	resign_at_once(0);
+}
+
+/* The same with a watch that lags 50 ms behind the replies */
+static void etcd_resign_at_once_lagging(void **state)
+{
+	(void)state;
+	resign_at_once(50);
 }
 
 /* Random crashes, cuts from etcd, freezes of the launcher, resigns and
@@ -566,6 +579,7 @@ int main(void)
 		cmocka_unit_test_teardown(etcd_initial_term, teardown),
 		cmocka_unit_test_teardown(etcd_all_unlinked, teardown),
 		cmocka_unit_test_teardown(etcd_resign_at_once, teardown),
+		cmocka_unit_test_teardown(etcd_resign_at_once_lagging, teardown),
 		cmocka_unit_test_teardown(etcd_chaos, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
