@@ -430,6 +430,8 @@ static void carry_out(struct sim *s, int i, struct node_out *out)
 	/* the daemon logs out->transitions here */
 	nd->at[ST_RESIGN] = s->backend == SIM_HEARTBEAT ? heartbeat_wake_at(&nd->hb) : 0;
 	nd->at[ST_WAKE] = out->wake_at;
+	if (s->backend == SIM_ETCD)
+		s->hooks->carry(s, i); /* its requests go out, its tick is set */
 }
 
 /* One callback of the daemon: the broker's reports not yet taken go in
@@ -598,8 +600,12 @@ static void fire(struct sim *s, int i, enum sim_timer t)
 		break;
 	case ST_LEASE:
 		trace(nd, 'L');
-		nd->ls.reachable = nd->linked;
-		lease_tick(&nd->ls, s->now);
+		if (s->backend == SIM_ETCD) {
+			s->hooks->tick(s, i);
+		} else {
+			nd->ls.reachable = nd->linked;
+			lease_tick(&nd->ls, s->now);
+		}
 		callback(s, i, NULL, &out);
 		break;
 	case ST_COUNT:
@@ -636,6 +642,12 @@ static void iterate(struct sim *s, int i)
 		/* stopped or moved by an earlier callback: no longer pending */
 		if (nd->at[due[k]] == due_at[k])
 			fire(s, i, due[k]);
+	/* etcd's replies and watch events that reached the node */
+	while (s->backend == SIM_ETCD && nd->up && s->hooks->deliver(s, i)) {
+		trace(nd, 'E');
+		node_out_clear(&out);
+		callback(s, i, NULL, &out);
+	}
 	/* 2. the socket, one batch */
 	for (int k = 0; k < SIM_BATCH && nd->up && nd->rn > 0; k++) {
 		trace(nd, 'P');
@@ -662,6 +674,9 @@ static void node_reset(struct sim *s, int i)
 	if (s->backend == SIM_HEARTBEAT) {
 		mp.handover_holddown_ms = nd->hb.el.timeout;
 		nd->inner = heartbeat_cluster(&nd->hb);
+	} else if (s->backend == SIM_ETCD) {
+		mp.handover_holddown_ms = s->hooks->holddown_ms(s);
+		nd->inner = s->hooks->cluster(s, i);
 	} else {
 		mp.handover_holddown_ms = s->world.ttl_ms;
 		nd->inner = (struct cluster){.ops = &lease_ops, .impl = &nd->ls};
@@ -685,6 +700,11 @@ static void node_reset(struct sim *s, int i)
 	nd->frozen = 0;
 	nd->exited = 0;
 	nd->fence_at = 0;
+}
+
+void sim_reset_node(struct sim *s, int i)
+{
+	node_reset(s, i);
 }
 
 void sim_start(struct sim *s, int i, struct el_params p)
@@ -840,6 +860,8 @@ static void check(struct sim *s)
 				s->lease_violation_ms++;
 				break;
 			}
+	if (s->backend == SIM_ETCD)
+		s->hooks->check(s);
 	for (int i = 0; i < s->n; i++)
 		if (s->nd[i].ms.term < s->nd[i].max_term && s->nd[i].ms.term != 0 && !s->terms_went_back) {
 			s->terms_went_back = 1;
@@ -867,6 +889,8 @@ void sim_step(struct sim *s)
 	size_t qn = s->qn;
 
 	s->now++;
+	if (s->backend == SIM_ETCD)
+		s->hooks->step(s); /* leases end, links change */
 	/* deliveries that jitter held back, due now (a node gone meanwhile
 	 * receives nothing) */
 	for (size_t k = 0; k < s->nlate;) {

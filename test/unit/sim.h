@@ -121,7 +121,21 @@ void lease_tick(struct lease *l, uint64_t now);
 /* ST_DISK is not a timer in the daemon: the writer thread's completion
  * (an ev_async); it reads no socket first */
 enum sim_timer { ST_TICK, ST_BEAT, ST_RESIGN, ST_WAKE, ST_LEASE, ST_DISK, ST_COUNT };
-enum sim_backend { SIM_HEARTBEAT, SIM_LEASE };
+enum sim_backend { SIM_HEARTBEAT, SIM_LEASE, SIM_ETCD /* sim_etcd.h */ };
+struct sim;
+struct sim_etcd;
+
+/* A backend kept out of sim.c (SIM_ETCD: sim_etcd.c), so that the tests of
+ * the others link without it */
+struct sim_hooks {
+	struct cluster (*cluster)(struct sim *s, int i);
+	uint64_t (*holddown_ms)(const struct sim *s);
+	void (*step)(struct sim *s);       /* each ms, before the nodes run */
+	void (*tick)(struct sim *s, int i);/* the ST_LEASE timer */
+	void (*carry)(struct sim *s, int i);/* after each callback's carry-out */
+	int (*deliver)(struct sim *s, int i);/* one message due at node i: 1, else 0 */
+	void (*check)(struct sim *s);      /* the invariants, each ms */
+};
 
 struct sim_node {
 	int up;          /* the launcher runs */
@@ -148,7 +162,8 @@ struct sim_node {
 	uint64_t sent[WIRE_TYPE_MAX + 1]; /* packets sent, by type */
 	uint64_t sent_at[WIRE_TYPE_MAX + 1]; /* when the last of each type went out */
 	/* callbacks of the last iteration, in order: T tick, B heartbeat,
-	 * R resign copy, W mastership wake, L lease, D write done, P packet read, K broker
+	 * R resign copy, W mastership wake, L lease (etcd: its tick), D write done, P packet read,
+	 * E etcd reply or watch event, K broker
 	 * report; and whether the broker was wanted when each ran (1/0) */
 	char trace[SIM_TRACE + 1];
 	char trace_want[SIM_TRACE + 1];
@@ -222,6 +237,11 @@ struct sim {
 	uint64_t overlap_ms, longest_overlap;
 	uint64_t broker_overlap_ms, longest_broker_overlap;
 	uint64_t lease_violation_ms;
+	/* etcd (sim_etcd.h): ms with a broker alive on a node that does not
+	 * hold the leader key with a live lease */
+	const struct sim_hooks *hooks;
+	struct sim_etcd *etcd;
+	uint64_t etcd_violation_ms;
 	int terms_went_back;
 	uint64_t terms_back_at;   /* the first time, and where */
 	int terms_back_node;
@@ -246,6 +266,9 @@ void sim_start(struct sim *s, int i, struct el_params p);
 void sim_init_lease(struct sim *s, int n, uint64_t ttl, uint64_t renew, uint64_t margin);
 /* (Re)starts node i's launcher in a lease cluster. */
 void sim_restart_lease(struct sim *s, int i);
+/* A new launcher on node i for the backend already set up (its timers
+ * cleared, its broker gone): for sim_etcd.c */
+void sim_reset_node(struct sim *s, int i);
 /* The node is gone (power off): launcher and broker. */
 void sim_crash(struct sim *s, int i);
 unsigned sim_rand(struct sim *s);
