@@ -277,12 +277,12 @@ char *etcd_req_delete_own(const char *key, int64_t create_rev)
 
 char *etcd_req_delete_own_put(const char *key, int64_t create_rev, const struct etcd_put *puts, size_t nputs)
 {
-	json_object *cmp = compare(key, "CREATE", "create_revision", create_rev);
-	json_object *ok[1 + 4];
+	json_object *cmp, *ok[1 + 4];
 	size_t n = 0;
 
 	if (nputs > 4)
 		return NULL;
+	cmp = compare(key, "CREATE", "create_revision", create_rev);
 	ok[n++] = request("request_delete_range", delete_op(key));
 	for (size_t i = 0; i < nputs; i++)
 		ok[n++] = request("request_put", put_op(puts[i].key, puts[i].value, puts[i].vlen, puts[i].lease));

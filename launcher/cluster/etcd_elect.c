@@ -474,8 +474,13 @@ static void node_record(struct etcd_elect *e, const char *id, const struct ee_kv
 		schedule_campaign(e, now);
 }
 
-/* One key as it is now (kv NULL: deleted). */
-static void apply(struct etcd_elect *e, const char *key, const struct ee_kv *kv, uint64_t now)
+/*
+ * One key as it is at revision rev (kv NULL: deleted).  News of the
+ * leader key older than what we know is dropped: a watch event of our own
+ * create that arrives after our resignation's reply must not make us lead
+ * again.
+ */
+static void apply(struct etcd_elect *e, const char *key, const struct ee_kv *kv, int64_t rev, uint64_t now)
 {
 	const char *name = key_name(e, key), *id;
 	char node[MS_ID_MAX + 1];
@@ -484,8 +489,14 @@ static void apply(struct etcd_elect *e, const char *key, const struct ee_kv *kv,
 	if (name == NULL)
 		return;
 	if (strcmp(name, "leader") == 0) {
+		if (rev != 0 && rev <= e->leader_rev)
+			return;
+		if (rev > e->leader_rev)
+			e->leader_rev = rev;
 		leader_key(e, kv, now);
 	} else if (strcmp(name, "term_base") == 0) {
+		if (kv != NULL && kv->mod_rev < e->base_mod)
+			return; /* older than the base we know */
 		if (kv != NULL && parse_base(kv->value, &n) == 0) {
 			e->base = n;
 			e->base_mod = kv->mod_rev;
@@ -606,8 +617,10 @@ void etcd_elect_tick(struct etcd_elect *e, uint64_t now)
 	if (e->next_mine && e->next_until <= now)
 		drop_next(e);
 	if (e->rank_due) {
+		/* a campaign scheduled already keeps its time */
 		e->rank_due = 0;
-		if (e->state == EE_FOLLOWING && e->leader[0] == '\0' && e->leader_create_rev == 0)
+		if (e->state == EE_FOLLOWING && e->leader[0] == '\0' && e->leader_create_rev == 0 &&
+		    e->campaign_at == 0)
 			schedule_campaign(e, now);
 	}
 }
@@ -645,6 +658,8 @@ static void granted(struct etcd_elect *e, const struct ee_reply *r, uint64_t sen
 	req_record(e, now);
 	if (!e->watching)
 		req_read(e);
+	/* a lease again after ours ended: a free key is campaigned for */
+	e->rank_due = 1;
 	if (e->state == EE_STARTING)
 		set_state(e, EE_STARTING, "lease granted for %" PRId64 " s", r->ttl);
 }
@@ -703,16 +718,16 @@ static void read_done(struct etcd_elect *e, const struct ee_reply *r, uint64_t n
 	/* the base first: the leader's term does not need it, a campaign does */
 	for (size_t j = 0; j < r->nkvs; j++)
 		if (strcmp(r->kvs[j].key, key) != 0)
-			apply(e, r->kvs[j].key, &r->kvs[j], now);
+			apply(e, r->kvs[j].key, &r->kvs[j], r->revision, now);
 	for (size_t j = 0; j < r->nkvs; j++)
 		if (strcmp(r->kvs[j].key, key) == 0) {
-			apply(e, key, &r->kvs[j], now);
+			apply(e, key, &r->kvs[j], r->revision, now);
 			leader_seen = 1;
 		}
 	if (e->state == EE_STARTING)
 		set_state(e, EE_FOLLOWING, "watching the cluster's keys");
 	if (!leader_seen)
-		leader_key(e, NULL, now);
+		apply(e, key, NULL, r->revision, now);
 	req_watch(e);
 }
 
@@ -723,6 +738,8 @@ static void created(struct etcd_elect *e, const struct ee_reply *r, uint64_t now
 	if (e->state != EE_CAMPAIGNING)
 		return;
 	if (r->ok && r->succeeded) {
+		if (r->revision > e->leader_rev)
+			e->leader_rev = r->revision;
 		lead(e, r->revision, e->campaign_base, now);
 		return;
 	}
@@ -732,7 +749,7 @@ static void created(struct etcd_elect *e, const struct ee_reply *r, uint64_t now
 		/* the failed compare read the key: its holder, or a base that moved */
 		for (size_t i = 0; i < r->nkvs; i++)
 			if (strcmp(r->kvs[i].key, key) == 0)
-				apply(e, key, &r->kvs[i], now);
+				apply(e, key, &r->kvs[i], r->revision, now);
 		if (e->leader[0] == '\0' && e->leader_create_rev == 0)
 			e->campaign_at = now + e->p.rank_step_ms; /* the watch brings the new base */
 	} else {
@@ -763,17 +780,30 @@ static void swapped(struct etcd_elect *e, const struct ee_reply *r, uint64_t now
 
 static void deleted(struct etcd_elect *e, const struct ee_reply *r, uint64_t now)
 {
+	char key[EE_KEY_MAX];
+
 	if (e->state != EE_RESIGNING || r->id != e->resign_id)
 		return; /* P/next or P/ask, or the watch told already */
-	/* gone, or not: our broker is down, the key ends with its lease at
-	 * the latest; a successor sees it go */
+	key_of(e, "leader", key);
+	if (r->ok && r->succeeded) {
+		/* our key is gone at this revision: older news of it is stale */
+		apply(e, key, NULL, r->revision, now);
+	} else if (r->ok) {
+		/* not ours any more: the key as it is */
+		for (size_t i = 0; i < r->nkvs; i++)
+			if (strcmp(r->kvs[i].key, key) == 0)
+				apply(e, key, &r->kvs[i], r->revision, now);
+	}
+	if (e->state != EE_RESIGNING)
+		return; /* done above */
+	/* no answer, or the key is ours still: our broker is down, the key
+	 * ends with our lease at the latest; a successor sees it go */
 	set_state(e, EE_FOLLOWING, "resigned");
 	e->leader[0] = '\0';
 	e->leader_create_rev = 0;
 	e->resign_id = 0;
 	e->rank_due = 1;
-	push(e, MS_IN_RESIGN_SENT, "leader key deleted");
-	(void)now;
+	push(e, MS_IN_RESIGN_SENT, "%s", r->ok ? "leader key deleted" : "resigned (the key ends with our lease)");
 }
 
 void etcd_elect_reply(struct etcd_elect *e, const struct ee_reply *r, uint64_t now)
@@ -814,7 +844,7 @@ void etcd_elect_reply(struct etcd_elect *e, const struct ee_reply *r, uint64_t n
 void etcd_elect_watch(struct etcd_elect *e, const struct ee_event *ev, size_t n, int64_t rev, uint64_t now)
 {
 	for (size_t i = 0; i < n; i++)
-		apply(e, ev[i].kv.key, ev[i].deleted ? NULL : &ev[i].kv, now);
+		apply(e, ev[i].kv.key, ev[i].deleted ? NULL : &ev[i].kv, ev[i].kv.mod_rev, now);
 	if (rev > e->revision)
 		e->revision = rev;
 }

@@ -143,6 +143,7 @@ struct etcd_elect {
 	int watching;
 	char leader[MS_ID_MAX + 1];
 	int64_t leader_create_rev, leader_base;
+	int64_t leader_rev;      /* the revision the leader key is known at: older news is stale */
 	uint64_t term;           /* base + create_revision of the leader key */
 	int64_t base, base_mod;  /* P/term_base: value and mod_revision (0: absent) */
 	uint64_t max_term;

@@ -291,7 +291,6 @@ static void etcd_master_frozen(void **state)
 	sim_step(&s);
 	w = strchr(s.nd[0].trace, 'W');
 	ee = strchr(s.nd[0].trace, 'E');
-	fprintf(stderr, "thawed: trace %s want %s\n", s.nd[0].trace, s.nd[0].trace_want);
 	assert_false(s.nd[0].b.alive);
 	if (w != NULL && ee != NULL)
 		assert_true(w < ee);
