@@ -363,6 +363,14 @@ int command_failover_env(struct strlist *env, const struct command_failover *f)
 	return 0;
 }
 
+int command_child_env(struct strlist *env, char *const *base, const struct command_failover *f)
+{
+	for (char *const *v = base; v != NULL && *v != NULL; v++)
+		if (!command_env_stripped(*v) && strlist_add(env, *v) != 0)
+			return -1;
+	return command_failover_env(env, f);
+}
+
 static int build_env(const struct command_params *p, char *const *env, struct command *cmd)
 {
 	for (char *const *e = env; e != NULL && *e != NULL; e++) {

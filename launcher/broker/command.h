@@ -63,6 +63,10 @@ struct command_failover {
 /* Appends the variables to env, after removing any of theirs already in it
  * (inherited or configured).  0, or -1 when out of memory. */
 int command_failover_env(struct strlist *env, const struct command_failover *f);
+/* The environment of a command run beside the broker (a hook, a health
+ * check, the probe, the precheck): base (the launcher's) without its
+ * relation to systemd, then f's variables.  0, or -1 when out of memory. */
+int command_child_env(struct strlist *env, char *const *base, const struct command_failover *f);
 /* "NAME=value" is one of the variables command_failover_env sets. */
 int command_failover_var(const char *kv);
 

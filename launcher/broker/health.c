@@ -45,12 +45,7 @@ static char **child_env(const struct health *h, const char *role, struct strlist
 	struct command_failover f = {.role = role, .node = h->node, .cluster = str(h->p.cluster), .term = h->term,
 				     .broker_url = str(h->p.url), .check_timeout_ms = h->p.timeout_ms};
 
-	for (char **v = environ; *v; v++)
-		if (!command_env_stripped(*v) && strlist_add(e, *v) != 0)
-			return NULL;
-	if (command_failover_env(e, &f) != 0)
-		return NULL;
-	return e->v;
+	return command_child_env(e, environ, &f) == 0 ? e->v : NULL;
 }
 
 /* Runs cmd through /bin/sh -c; -1 with why when it could not be. */

@@ -110,12 +110,9 @@ int hook_run(struct ev_loop *loop, const char *cmd, const struct hook_env *env, 
 	if (cmd == NULL || *cmd == '\0')
 		return -1;
 	/* like the broker: nothing of the launcher's relation with systemd */
-	for (char **v = environ; *v; v++)
-		if (!command_env_stripped(*v))
-			strlist_add(&e, *v);
 	fenv = (struct command_failover){.event = env->event, .role = env->role, .node = env->node,
 					 .master = env->master, .term = env->term};
-	if (command_failover_env(&e, &fenv) != 0) {
+	if (command_child_env(&e, environ, &fenv) != 0) {
 		/* never a hook without its fencing token */
 		log_err("cannot run the %s hook: out of memory", env->event);
 		strlist_clear(&e);

@@ -376,6 +376,39 @@ static void print_line_runs_in_a_shell(void **state)
 	free(out);
 }
 
+/* A hook's, a check's, the probe's environment: the launcher's without
+ * systemd's variables, an inherited FAILOVER_TERM replaced by ours, and
+ * the health variables when set. */
+static void child_env_for_hooks_and_checks(void **state)
+{
+	char *base[] = {"PATH=/bin", "NOTIFY_SOCKET=/run/n", "WATCHDOG_USEC=1", "FAILOVER_TERM=99", NULL};
+	struct command_failover f = {.role = "master", .node = "n1", .term = 7, .broker_url = "tcp://a:1",
+				     .check_timeout_ms = 1500};
+	struct strlist e = {0};
+	int path = 0;
+
+	(void)state;
+	assert_int_equal(command_child_env(&e, base, &f), 0);
+	for (size_t i = 0; i < e.n; i++) {
+		assert_null(strstr(e.v[i], "NOTIFY_SOCKET"));
+		assert_null(strstr(e.v[i], "WATCHDOG_USEC"));
+		assert_string_not_equal(e.v[i], "FAILOVER_TERM=99");
+		path |= strcmp(e.v[i], "PATH=/bin") == 0;
+	}
+	assert_true(path);
+	assert_null(e.v[e.n]);
+	{
+		int term = 0, url = 0, timeout = 0;
+		for (size_t i = 0; i < e.n; i++) {
+			term |= strcmp(e.v[i], "FAILOVER_TERM=7") == 0;
+			url |= strcmp(e.v[i], "FAILOVER_BROKER_URL=tcp://a:1") == 0;
+			timeout |= strcmp(e.v[i], "FAILOVER_CHECK_TIMEOUT_MS=1500") == 0;
+		}
+		assert_true(term && url && timeout);
+	}
+	strlist_clear(&e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -384,6 +417,7 @@ int main(void)
 		T(classpath_errors), T(agent_none_one_several), T(agent_configured_missing), T(profiler_properties),
 		T(java_resolution), T(env_stripped_and_added), T(failover_env_broker_and_hook),
 		T(failover_env_replaces_inherited), T(jar_refused), T(quoting), T(print_line_runs_in_a_shell),
+		T(child_env_for_hooks_and_checks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
