@@ -588,6 +588,68 @@ static void resign_after_lost_lead_campaigns_again(void **state)
 		    made_until(&e, 30100, 30200, EE_DELETE_OWN, "/fl/c1/leader"));
 }
 
+/* A keep-alive answered with less than the granted TTL (a lease etcd
+ * shortened: revoked and granted again under the same ID, or a proxy):
+ * etcd promises only that TTL from now.  Observed: the fence is
+ * computed with the TTL of the grant, 2 s past the lease's end. */
+static void keepalive_ttl_bounds_the_fence(void **state)
+{
+	struct etcd_elect e;
+	struct ee_req k;
+	struct ee_reply r;
+	struct ms_event ev;
+
+	(void)state;
+	lead_at(&e, 7);
+	etcd_elect_tick(&e, 2000);
+	k = take(&e, EE_KEEPALIVE, 2000);
+	r = ok(k.id, 7);
+	r.ttl = 1;
+	etcd_elect_reply(&e, &r, 2010);
+	ev = next_event(&e);
+	assert_int_equal(ev.type, MS_IN_FENCE);
+	assert_true(ev.deadline <= 2000 + 1000 - MARGIN);
+}
+
+/* P/ask written while nobody led (or the leader was resigning) stays, on
+ * the asker's lease.  A later leader hears it at its next read (a watch
+ * restart, any time later) and hands over to that stale target.
+ * Expected: an ask older than our lead is deleted, not obeyed. */
+static void stale_ask_is_not_obeyed(void **state)
+{
+	struct etcd_elect e;
+	struct ee_kv ask = kv("/fl/c1/ask", "{\"node\":\"n3\"}", 3, 3, 60);
+	struct ee_kv now_keys[3] = {
+		kv("/fl/c1/nodes/n3", "{\"node\":\"n3\",\"position\":100,\"may_lead\":true}", 2, 2, 60),
+		ask,
+		kv("/fl/c1/leader", "{\"node\":\"n1\",\"base\":0}", 7, 7, 42),
+	};
+	struct ee_req c, rd;
+	struct ee_reply r;
+	struct ms_event ev;
+
+	(void)state;
+	start(&e, params("n1", 99, 0), &ask, 1, 5);
+	drain(&e);
+	etcd_elect_tick(&e, 1010);
+	c = take(&e, EE_CREATE, 1010);
+	r = ok(c.id, 7);
+	r.succeeded = 1;
+	etcd_elect_reply(&e, &r, 1015);
+	assert_int_equal(e.state, EE_LEADING);
+	drain(&e);
+	/* the watch starts again a while later */
+	etcd_elect_watch_ended(&e, "reset", 1500);
+	etcd_elect_tick(&e, 1800);
+	rd = take(&e, EE_READ, 1800);
+	r = ok(rd.id, 8);
+	r.kvs = now_keys;
+	r.nkvs = 3;
+	etcd_elect_reply(&e, &r, 1805);
+	while (etcd_elect_ops.next_event(&e, &ev))
+		assert_int_not_equal(ev.type, MS_IN_HANDOVER_ASKED);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -604,6 +666,8 @@ int main(void)
 		cmocka_unit_test(unanswered_resign_frees_the_key),
 		cmocka_unit_test(failed_next_delete_is_retried),
 		cmocka_unit_test(resign_after_lost_lead_campaigns_again),
+		cmocka_unit_test(keepalive_ttl_bounds_the_fence),
+		cmocka_unit_test(stale_ask_is_not_obeyed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
