@@ -417,6 +417,277 @@ static void switchover_asked(void **state)
 	assert_int_equal(d.rev, 11);
 }
 
+
+/* Answers every keep-alive that is due and drops the other requests, from
+ * `from` to `to` in steps of 100 ms; returns the first request of type t
+ * (to the key `key` when not NULL) that was made, or 0. */
+static int made_until(struct etcd_elect *e, uint64_t from, uint64_t to, enum ee_req_type t, const char *key)
+{
+	struct ee_req r;
+
+	for (uint64_t now = from; now <= to; now += 100) {
+		etcd_elect_tick(e, now);
+		while (etcd_elect_take_request(e, &r, now)) {
+			if (r.type == t && (key == NULL || strcmp(r.key, key) == 0))
+				return 1;
+			if (r.type == EE_KEEPALIVE) {
+				struct ee_reply k = ok(r.id, 20);
+				k.ttl = TTL_S;
+				etcd_elect_reply(e, &k, now);
+			} else if (r.type != EE_WATCH && r.type != EE_CANCEL_WATCH) {
+				struct ee_reply k = ok(r.id, 20);
+				k.succeeded = 1;
+				etcd_elect_reply(e, &k, now);
+			}
+		}
+		drain(e);
+	}
+	return 0;
+}
+
+/* Resigning, the watch starts again: the read (made before the delete
+ * reached etcd) still shows our key.  That is not a new lead: the broker
+ * is down and our delete is on its way (it will succeed).  Observed:
+ * etcd_elect leads again (MS_IN_LEADER for us: mastership goes from
+ * RESIGNING back to MASTER and starts the broker), and the delete's
+ * reply, which removed our key, is then ignored: a broker runs on a node
+ * whose key is gone until the watch brings the delete. */
+static void resigning_read_does_not_lead_again(void **state)
+{
+	struct etcd_elect e;
+	struct ee_req d, rd;
+	struct ee_reply r;
+	struct ee_kv k = kv("/fl/c1/leader", "{\"node\":\"n1\",\"base\":0}", 7, 7, 42);
+	struct ms_event ev;
+
+	(void)state;
+	lead_at(&e, 7);
+	etcd_elect_ops.resign(&e, "", 5000, 1100);
+	d = take(&e, EE_DELETE_OWN, 1100);
+	assert_int_equal(e.state, EE_RESIGNING);
+	etcd_elect_watch_ended(&e, "reset", 1110);
+	etcd_elect_tick(&e, 1400);
+	rd = take(&e, EE_READ, 1400);
+	r = ok(rd.id, 8); /* executed before the delete */
+	r.kvs = &k;
+	r.nkvs = 1;
+	etcd_elect_reply(&e, &r, 1405);
+	while (etcd_elect_ops.next_event(&e, &ev))
+		assert_int_not_equal(ev.type, MS_IN_LEADER);
+	assert_int_equal(e.state, EE_RESIGNING);
+	/* the delete went through: the resignation is done */
+	etcd_elect_reply(&e, &(struct ee_reply){.id = d.id, .ok = 1, .succeeded = 1, .revision = 9}, 1410);
+	ev = next_event(&e);
+	assert_int_equal(ev.type, MS_IN_RESIGN_SENT);
+	assert_int_equal(e.state, EE_FOLLOWING);
+}
+
+/* Resigning because this node may not lead (unhealthy): the delete of
+ * our key gets no answer.  etcd_elect says "the key ends with our lease"
+ * but keeps that lease alive for ever, and never deletes the key again:
+ * nobody else can campaign while it lives, so the cluster has no master
+ * for good.  Expected: the key is deleted again (or the lease revoked). */
+static void unanswered_resign_frees_the_key(void **state)
+{
+	struct etcd_elect e;
+	struct ms_event ev;
+
+	(void)state;
+	lead_at(&e, 7);
+	etcd_elect_ops.set_claimable(&e, 0);
+	etcd_elect_ops.resign(&e, "", 5000, 1100);
+	take(&e, EE_DELETE_OWN, 1100);
+	etcd_elect_tick(&e, 2100); /* request_ms: no answer */
+	ev = next_event(&e);
+	assert_int_equal(ev.type, MS_IN_RESIGN_SENT);
+	assert_int_equal(e.state, EE_FOLLOWING);
+	drain(&e);
+	assert_true(made_until(&e, 2100, 30000, EE_DELETE_OWN, "/fl/c1/leader") ||
+		    made_until(&e, 30100, 30200, EE_REVOKE, NULL));
+}
+
+/* Resigned in favour of n2, whose record lives; our P/next (on our lease)
+ * is to go at the end of the holddown, and that delete fails once.  It is
+ * never made again: P/next lives as long as our lease, every node waits
+ * for n2 (schedule_campaign: "the named successor lives"), and n2 does
+ * not campaign (its record says it may not lead). */
+static void failed_next_delete_is_retried(void **state)
+{
+	struct etcd_elect e;
+	struct ee_req d;
+	struct ee_event w[3];
+
+	(void)state;
+	lead_at(&e, 7);
+	memset(w, 0, sizeof(w));
+	w[0].kv = kv("/fl/c1/nodes/n2", "{\"node\":\"n2\",\"position\":100,\"may_lead\":true}", 8, 8, 50);
+	etcd_elect_watch(&e, w, 1, 8, 1050);
+	drain(&e);
+	etcd_elect_ops.resign(&e, "n2", 2000, 1100);
+	d = take(&e, EE_DELETE_OWN, 1100);
+	memset(w, 0, sizeof(w));
+	w[0].deleted = 1;
+	w[0].kv = kv("/fl/c1/leader", "", 0, 9, 0);
+	w[1].kv = kv("/fl/c1/nodes/n1", "{\"node\":\"n1\",\"position\":101,\"may_lead\":false}", 2, 9, 42);
+	w[2].kv = kv("/fl/c1/next", "{\"node\":\"n2\"}", 9, 9, 42);
+	etcd_elect_watch(&e, w, 3, 9, 1105);
+	etcd_elect_reply(&e, &(struct ee_reply){.id = d.id, .ok = 1, .succeeded = 1, .revision = 9}, 1106);
+	drain(&e);
+	/* n2 may not lead any more (paused, unhealthy) */
+	memset(w, 0, sizeof(w));
+	w[0].kv = kv("/fl/c1/nodes/n2", "{\"node\":\"n2\",\"position\":100,\"may_lead\":false}", 8, 10, 50);
+	etcd_elect_watch(&e, w, 1, 10, 1200);
+	drain(&e);
+	/* out of the holddown: P/next is deleted; etcd does not answer */
+	assert_true(made_until(&e, 1300, 3200, EE_DELETE_OWN, "/fl/c1/next"));
+	etcd_elect_tick(&e, 4300); /* request_ms later: failed */
+	drain(&e);
+	/* expected: P/next deleted again, or our own campaign */
+	assert_true(made_until(&e, 4300, 30000, EE_DELETE_OWN, "/fl/c1/next") ||
+		    made_until(&e, 30100, 30200, EE_CREATE, NULL));
+}
+
+/* The lead ended by our clock (no keep-alive answered for the TTL) while
+ * etcd kept the lease (it had no leader for a while, and a new etcd
+ * leader extends every lease); mastership, fenced, stops the broker and
+ * resigns: etcd_elect is FOLLOWING then, and its resign clears the
+ * campaign without scheduling one again.  Keep-alives work again: our
+ * key lives on our lease; no other node campaigns while it lives, and
+ * we never do: no master for good.  Expected: a campaign (its failed
+ * create shows the key is ours: we lead), or the key deleted. */
+static void resign_after_lost_lead_campaigns_again(void **state)
+{
+	struct etcd_elect e;
+	struct ee_req k;
+	struct ms_event ev;
+	int lost = 0;
+
+	(void)state;
+	lead_at(&e, 7);
+	etcd_elect_tick(&e, 2000);
+	k = take(&e, EE_KEEPALIVE, 2000); /* never answered */
+	(void)k;
+	for (uint64_t now = 2100; now <= 4100; now += 100) {
+		struct ee_req r;
+		etcd_elect_tick(&e, now);
+		while (etcd_elect_take_request(&e, &r, now))
+			; /* etcd has no leader: nothing is answered */
+		while (etcd_elect_ops.next_event(&e, &ev))
+			lost |= ev.type == MS_IN_LEADERSHIP_LOST;
+	}
+	assert_true(lost);
+	assert_int_equal(e.state, EE_FOLLOWING);
+	/* the broker is down: mastership resigns */
+	etcd_elect_ops.resign(&e, "", 1000, 4200);
+	ev = next_event(&e);
+	assert_int_equal(ev.type, MS_IN_RESIGN_SENT);
+	drain(&e);
+	/* etcd is back: keep-alives answered with the full TTL; the key
+	 * (create 7, lease 42) was never deleted */
+	assert_true(made_until(&e, 4300, 30000, EE_CREATE, NULL) ||
+		    made_until(&e, 30100, 30200, EE_DELETE_OWN, "/fl/c1/leader"));
+}
+
+/* A keep-alive answered with less than the granted TTL (a lease etcd
+ * shortened: revoked and granted again under the same ID, or a proxy):
+ * etcd promises only that TTL from now.  Observed: the fence is
+ * computed with the TTL of the grant, 2 s past the lease's end. */
+static void keepalive_ttl_bounds_the_fence(void **state)
+{
+	struct etcd_elect e;
+	struct ee_req k;
+	struct ee_reply r;
+	struct ms_event ev;
+
+	(void)state;
+	lead_at(&e, 7);
+	etcd_elect_tick(&e, 2000);
+	k = take(&e, EE_KEEPALIVE, 2000);
+	r = ok(k.id, 7);
+	r.ttl = 1;
+	etcd_elect_reply(&e, &r, 2010);
+	ev = next_event(&e);
+	assert_int_equal(ev.type, MS_IN_FENCE);
+	assert_true(ev.deadline <= 2000 + 1000 - MARGIN);
+}
+
+/* P/ask written while nobody led (or the leader was resigning) stays, on
+ * the asker's lease.  A later leader hears it at its next read (a watch
+ * restart, any time later) and hands over to that stale target.
+ * Expected: an ask older than our lead is deleted, not obeyed. */
+static void stale_ask_is_not_obeyed(void **state)
+{
+	struct etcd_elect e;
+	struct ee_kv ask = kv("/fl/c1/ask", "{\"node\":\"n3\"}", 3, 3, 60);
+	struct ee_kv now_keys[3] = {
+		kv("/fl/c1/nodes/n3", "{\"node\":\"n3\",\"position\":100,\"may_lead\":true}", 2, 2, 60),
+		ask,
+		kv("/fl/c1/leader", "{\"node\":\"n1\",\"base\":0}", 7, 7, 42),
+	};
+	struct ee_req c, rd;
+	struct ee_reply r;
+	struct ms_event ev;
+
+	(void)state;
+	start(&e, params("n1", 99, 0), &ask, 1, 5);
+	drain(&e);
+	etcd_elect_tick(&e, 1010);
+	c = take(&e, EE_CREATE, 1010);
+	r = ok(c.id, 7);
+	r.succeeded = 1;
+	etcd_elect_reply(&e, &r, 1015);
+	assert_int_equal(e.state, EE_LEADING);
+	drain(&e);
+	/* the watch starts again a while later */
+	etcd_elect_watch_ended(&e, "reset", 1500);
+	etcd_elect_tick(&e, 1800);
+	rd = take(&e, EE_READ, 1800);
+	r = ok(rd.id, 8);
+	r.kvs = now_keys;
+	r.nkvs = 3;
+	etcd_elect_reply(&e, &r, 1805);
+	while (etcd_elect_ops.next_event(&e, &ev))
+		assert_int_not_equal(ev.type, MS_IN_HANDOVER_ASKED);
+}
+
+/* Leading, the watch starts again after a gap in which the other nodes'
+ * records changed (health, role) and our key was replaced: one read
+ * gives one event per record, then "lead lost".  Past EE_EVENTS events
+ * push() writes into a spare that nobody reads: with 32 records the
+ * LEADERSHIP_LOST is lost and mastership keeps our broker running while
+ * n2 leads (two brokers).  Expected: every event reaches mastership, or
+ * at least the lead's loss. */
+static void many_records_do_not_hide_the_lost_lead(void **state)
+{
+	static struct ee_kv ks[EE_NODES_MAX + 1];
+	struct etcd_elect e;
+	struct ee_req rd;
+	struct ee_reply r;
+	struct ms_event ev;
+	int lost = 0;
+
+	(void)state;
+	lead_at(&e, 7);
+	for (int i = 0; i < EE_NODES_MAX; i++) {
+		char key[64], val[128];
+		snprintf(key, sizeof(key), "/fl/c1/nodes/m%02d", i);
+		snprintf(val, sizeof(val), "{\"node\":\"m%02d\",\"position\":%d,\"may_lead\":true}", i, 200 + i);
+		ks[i] = kv(key, val, 8, 20, 100 + i);
+	}
+	ks[EE_NODES_MAX] = kv("/fl/c1/leader", "{\"node\":\"m00\",\"base\":0}", 30, 30, 100);
+	etcd_elect_watch_ended(&e, "reset", 1500);
+	etcd_elect_tick(&e, 1800);
+	rd = take(&e, EE_READ, 1800);
+	r = ok(rd.id, 31);
+	r.kvs = ks;
+	r.nkvs = EE_NODES_MAX + 1;
+	etcd_elect_reply(&e, &r, 1805);
+	assert_int_equal(e.state, EE_FOLLOWING);
+	while (etcd_elect_ops.next_event(&e, &ev))
+		lost |= ev.type == MS_IN_LEADERSHIP_LOST;
+	assert_true(lost);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -429,6 +700,13 @@ int main(void)
 		cmocka_unit_test(rank_order),
 		cmocka_unit_test(resign_names_the_successor),
 		cmocka_unit_test(switchover_asked),
+		cmocka_unit_test(resigning_read_does_not_lead_again),
+		cmocka_unit_test(unanswered_resign_frees_the_key),
+		cmocka_unit_test(failed_next_delete_is_retried),
+		cmocka_unit_test(resign_after_lost_lead_campaigns_again),
+		cmocka_unit_test(keepalive_ttl_bounds_the_fence),
+		cmocka_unit_test(stale_ask_is_not_obeyed),
+		cmocka_unit_test(many_records_do_not_hide_the_lost_lead),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
