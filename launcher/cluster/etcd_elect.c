@@ -61,8 +61,14 @@ static struct ms_event *push(struct etcd_elect *e, enum ms_input type, const cha
 	struct ms_event *ev;
 	va_list ap;
 
+	/* one "peers changed" waiting says it all: a read of many records
+	 * must not crowd out the lead's loss */
+	if (type == MS_IN_PEERS_CHANGED)
+		for (size_t i = 0; i < e->nev; i++)
+			if (e->ev[(e->evhead + i) % EE_EVENTS].type == MS_IN_PEERS_CHANGED)
+				return &spare;
 	if (e->nev == EE_EVENTS) {
-		/* never at this depth: mastership takes every event of a call */
+		/* never at this depth: leader events are a few per call */
 		ev = &spare;
 	} else {
 		ev = &e->ev[(e->evhead + e->nev) % EE_EVENTS];
@@ -275,9 +281,10 @@ static int parse_record(const char *value, struct ee_node *n)
 
 static uint64_t deadline(const struct etcd_elect *e)
 {
-	uint64_t end = e->lease_ok_sent + (uint64_t)e->granted_ttl_s * 1000;
+	uint64_t end = e->lease_ok_sent + (uint64_t)e->lease_ok_ttl_s * 1000;
 
-	return end > e->p.margin_ms ? end - e->p.margin_ms : 0;
+	/* 0 would read as "no deadline" */
+	return end > e->p.margin_ms + 1 ? end - e->p.margin_ms : 1;
 }
 
 static struct ee_node *find_node(struct etcd_elect *e, const char *id)
@@ -309,8 +316,9 @@ static void schedule_campaign(struct etcd_elect *e, uint64_t now)
 			e->campaign_at = now;
 			return;
 		}
-		if (find_node(e, e->next) != NULL)
-			return; /* the named successor lives: its turn */
+		const struct ee_node *n = find_node(e, e->next);
+		if (n != NULL && n->may_lead)
+			return; /* the named successor lives and may lead: its turn */
 	}
 	for (size_t i = 0; i < e->nnodes; i++) {
 		const struct ee_node *n = &e->nodes[i];
@@ -318,22 +326,25 @@ static void schedule_campaign(struct etcd_elect *e, uint64_t now)
 		    ranks_before(n->position, n->id, e->p.position, e->p.self))
 			before++;
 	}
-	e->campaign_at = now + before * e->p.rank_step_ms;
+	/* nodes started together see each other's records before the first
+	 * campaign: the rank holds from the start */
+	e->campaign_at = (now > e->settle_until ? now : e->settle_until) + before * e->p.rank_step_ms;
 	if (e->campaign_at == 0)
 		e->campaign_at = 1;
 }
 
-/* P/next, which we wrote when resigning: deleted (once etcd showed it) */
-static void drop_next(struct etcd_elect *e)
+/* P/next, which we wrote when resigning: deleted (once etcd showed it),
+ * again until etcd says it is gone */
+static void drop_next(struct etcd_elect *e, uint64_t now)
 {
 	struct ee_req *r;
 
-	if (e->next_create_rev == 0 || (r = queue(e, EE_DELETE_OWN)) == NULL)
+	if (e->next_create_rev == 0 || e->next_delete_id != 0 || (r = queue(e, EE_DELETE_OWN)) == NULL)
 		return; /* at the next tick */
 	key_of(e, "next", r->key);
 	r->rev = e->next_create_rev;
-	e->next_mine = 0;
-	e->next_create_rev = 0;
+	e->next_delete_id = r->id;
+	e->next_until = now + e->p.request_ms; /* the next try, if this one fails */
 }
 
 static void lose(struct etcd_elect *e, uint64_t now, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -360,6 +371,8 @@ static void lead(struct etcd_elect *e, int64_t create_rev, int64_t base, uint64_
 
 	copy_id(e->leader, e->p.self);
 	e->leader_create_rev = create_rev;
+	e->own_rev = create_rev;
+	e->resigned_rev = 0;
 	e->leader_base = base;
 	e->term = (uint64_t)(base + create_rev);
 	if (e->term > e->max_term)
@@ -380,6 +393,9 @@ static void leader_key(struct etcd_elect *e, const struct ee_kv *kv, uint64_t no
 	int64_t base;
 	struct ms_event *ev;
 
+	/* our key is gone, or another holds it: nothing of ours to delete */
+	if (kv == NULL || kv->create_rev != e->own_rev)
+		e->own_rev = e->resigned_rev = 0;
 	if (kv == NULL) {
 		if (e->state == EE_RESIGNING) {
 			lose(e, now, "resigned: our leader key is deleted");
@@ -406,6 +422,13 @@ static void leader_key(struct etcd_elect *e, const struct ee_kv *kv, uint64_t no
 		return;
 	}
 	if (strcmp(node, e->p.self) == 0 && kv->lease == e->lease && e->lease != 0) {
+		/* ours, given up (resigning, or lost by our clock): not a new
+		 * lead, whatever an older read still shows; it is being deleted */
+		if (e->state == EE_RESIGNING || (e->resigned_rev != 0 && kv->create_rev == e->resigned_rev)) {
+			e->leader_create_rev = kv->create_rev;
+			e->campaign_at = 0;
+			return;
+		}
 		/* ours: a create whose reply was lost shows here */
 		if (e->state != EE_LEADING || e->leader_create_rev != kv->create_rev)
 			lead(e, kv->create_rev, base, now);
@@ -440,7 +463,7 @@ static void leader_key(struct etcd_elect *e, const struct ee_kv *kv, uint64_t no
 	/* whoever was named for it has taken it, or another did */
 	e->next[0] = '\0';
 	if (e->next_mine)
-		drop_next(e);
+		drop_next(e, now);
 }
 
 static void node_record(struct etcd_elect *e, const char *id, const struct ee_kv *kv, uint64_t now)
@@ -512,17 +535,26 @@ static void apply(struct etcd_elect *e, const char *key, const struct ee_kv *kv,
 		} else {
 			e->next[0] = '\0';
 		}
+		if (kv == NULL || kv->lease != e->lease) {
+			/* ours is gone */
+			e->next_mine = 0;
+			e->next_create_rev = 0;
+		}
 		if (e->state == EE_FOLLOWING && e->leader[0] == '\0' && e->leader_create_rev == 0)
 			schedule_campaign(e, now);
 	} else if (strcmp(name, "ask") == 0) {
-		if (kv != NULL && e->state == EE_LEADING && parse_leader(kv->value, node, &n) == 0 &&
-		    strcmp(node, e->p.self) != 0) {
+		/* a request to the leader we are, made since we lead; an older
+		 * one (made while nobody led, or to the one before us) is only
+		 * deleted */
+		if (kv != NULL && e->state == EE_LEADING) {
 			struct ee_req *r = queue(e, EE_DELETE_OWN);
 			if (r != NULL) {
 				snprintf(r->key, sizeof(r->key), "%s", kv->key);
 				r->rev = kv->create_rev;
 			}
-			copy_id(push(e, MS_IN_HANDOVER_ASKED, "switchover asked")->target, node);
+			if (kv->mod_rev > e->leader_create_rev && parse_leader(kv->value, node, &n) == 0 &&
+			    strcmp(node, e->p.self) != 0)
+				copy_id(push(e, MS_IN_HANDOVER_ASKED, "switchover asked")->target, node);
 		}
 	} else if ((id = node_of(name)) != NULL) {
 		node_record(e, id, kv, now);
@@ -558,21 +590,28 @@ static void campaign(struct etcd_elect *e, uint64_t now)
 	/* a lease that may end before we could even serve: renew first */
 	if (deadline(e) <= now + e->p.request_ms) {
 		e->keepalive_due = now;
-		e->campaign_at = now + e->p.request_ms;
+		e->renew_to_campaign = 1;
+		e->campaign_at = now + e->p.request_ms; /* unless the renewal comes first */
 		return;
 	}
 	/* the next create_revision is above revision: a base that would give
 	 * a term we (or an older backend) already used is raised first */
 	if ((uint64_t)(e->base + e->revision + 1) <= e->max_term) {
-		if (pending(e, EE_SWAP) || (r = queue(e, EE_SWAP)) == NULL)
+		if (pending(e, EE_SWAP))
+			return; /* its reply campaigns again */
+		if ((r = queue(e, EE_SWAP)) == NULL) {
+			e->campaign_at = now + e->p.rank_step_ms;
 			return;
+		}
 		key_of(e, "term_base", r->key);
 		snprintf(r->value, sizeof(r->value), "%" PRIu64, e->max_term);
 		r->mod = e->base_mod;
 		return; /* the reply campaigns again */
 	}
-	if ((r = queue(e, EE_CREATE)) == NULL)
+	if ((r = queue(e, EE_CREATE)) == NULL) {
+		e->campaign_at = now + e->p.rank_step_ms; /* a full queue: soon again */
 		return;
+	}
 	key_of(e, "leader", r->key);
 	node_value(r->value, sizeof(r->value), e->p.self, e->base);
 	r->lease = e->lease;
@@ -595,8 +634,13 @@ void etcd_elect_tick(struct etcd_elect *e, uint64_t now)
 		}
 		i++;
 	}
-	if (e->state == EE_LEADING && e->lease_ok_sent + (uint64_t)e->granted_ttl_s * 1000 <= now)
-		lose(e, now, "no keep-alive answered for %" PRId64 " s: our lease has ended", e->granted_ttl_s);
+	if (e->state == EE_LEADING && e->lease_ok_sent + (uint64_t)e->lease_ok_ttl_s * 1000 <= now) {
+		lose(e, now, "no keep-alive answered for %" PRId64 " s: our lease has ended", e->lease_ok_ttl_s);
+		/* etcd may have kept it (a new etcd leader extends leases): our
+		 * key is given up, deleted when etcd answers again */
+		e->resigned_rev = e->own_rev;
+		e->resign_retry_at = now;
+	}
 	if (e->lease == 0) {
 		if (now >= e->retry_at)
 			req_grant(e);
@@ -613,9 +657,20 @@ void etcd_elect_tick(struct etcd_elect *e, uint64_t now)
 	if (e->state == EE_FOLLOWING && e->watching && e->campaign_at != 0 && now >= e->campaign_at &&
 	    now >= e->holddown_until && e->claimable && e->leader[0] == '\0' && e->leader_create_rev == 0)
 		campaign(e, now);
+	/* our key, given up: deleted until etcd shows it gone */
+	if (e->resigned_rev != 0 && e->resigned_rev == e->own_rev && e->state != EE_RESIGNING &&
+	    now >= e->resign_retry_at && e->resign_id == 0) {
+		struct ee_req *r = queue(e, EE_DELETE_OWN);
+		if (r != NULL) {
+			key_of(e, "leader", r->key);
+			r->rev = e->resigned_rev;
+			e->resign_id = r->id;
+			e->resign_retry_at = now + e->p.request_ms;
+		}
+	}
 	/* our named successor did not take over in time: anyone may */
 	if (e->next_mine && e->next_until <= now)
-		drop_next(e);
+		drop_next(e, now);
 	if (e->rank_due) {
 		/* a campaign scheduled already keeps its time */
 		e->rank_due = 0;
@@ -652,6 +707,7 @@ static void granted(struct etcd_elect *e, const struct ee_reply *r, uint64_t sen
 	}
 	e->lease = r->lease;
 	e->granted_ttl_s = r->ttl;
+	e->lease_ok_ttl_s = r->ttl;
 	e->lease_ok_sent = sent;
 	e->keepalive_due = sent + (uint64_t)r->ttl * 1000 / 3;
 	e->record_dirty = 1;
@@ -682,9 +738,18 @@ static void kept_alive(struct etcd_elect *e, const struct ee_reply *r, uint64_t 
 		req_grant(e);
 		return;
 	}
-	if (sent > e->lease_ok_sent)
+	if (sent > e->lease_ok_sent) {
 		e->lease_ok_sent = sent;
+		/* etcd promises what it answered, never more than it granted */
+		e->lease_ok_ttl_s = r->ttl < e->granted_ttl_s ? r->ttl : e->granted_ttl_s;
+	}
 	e->keepalive_due = sent + ttl_ms / 3;
+	if (e->renew_to_campaign) {
+		/* renewed for a campaign: it goes now, its rank kept */
+		e->renew_to_campaign = 0;
+		if (e->campaign_at > now)
+			e->campaign_at = now ? now : 1;
+	}
 	if (e->state == EE_LEADING || e->state == EE_RESIGNING)
 		push(e, MS_IN_FENCE, NULL)->deadline = deadline(e);
 }
@@ -724,8 +789,10 @@ static void read_done(struct etcd_elect *e, const struct ee_reply *r, uint64_t n
 			apply(e, key, &r->kvs[j], r->revision, now);
 			leader_seen = 1;
 		}
-	if (e->state == EE_STARTING)
+	if (e->state == EE_STARTING) {
 		set_state(e, EE_FOLLOWING, "watching the cluster's keys");
+		e->settle_until = now + e->p.settle_ms;
+	}
 	if (!leader_seen)
 		apply(e, key, NULL, r->revision, now);
 	req_watch(e);
@@ -782,28 +849,43 @@ static void deleted(struct etcd_elect *e, const struct ee_reply *r, uint64_t now
 {
 	char key[EE_KEY_MAX];
 
-	if (e->state != EE_RESIGNING || r->id != e->resign_id)
-		return; /* P/next or P/ask, or the watch told already */
+	if (r->id == e->next_delete_id) {
+		e->next_delete_id = 0;
+		if (r->ok) {
+			/* gone, or not ours any more */
+			e->next_mine = 0;
+			e->next_create_rev = 0;
+		}
+		return; /* failed: tried again at next_until */
+	}
+	if (r->id != e->resign_id)
+		return; /* P/ask, or the watch told already */
+	e->resign_id = 0;
 	key_of(e, "leader", key);
 	if (r->ok && r->succeeded) {
 		/* our key is gone at this revision: older news of it is stale */
 		apply(e, key, NULL, r->revision, now);
 	} else if (r->ok) {
-		/* not ours any more: the key as it is */
+		/* not ours any more: the key as it is (or absent) */
+		int seen = 0;
 		for (size_t i = 0; i < r->nkvs; i++)
-			if (strcmp(r->kvs[i].key, key) == 0)
+			if (strcmp(r->kvs[i].key, key) == 0) {
 				apply(e, key, &r->kvs[i], r->revision, now);
+				seen = 1;
+			}
+		if (!seen)
+			apply(e, key, NULL, r->revision, now);
 	}
 	if (e->state != EE_RESIGNING)
 		return; /* done above */
-	/* no answer, or the key is ours still: our broker is down, the key
-	 * ends with our lease at the latest; a successor sees it go */
-	set_state(e, EE_FOLLOWING, "resigned");
+	/* no answer: our broker is down; the key is deleted again until etcd
+	 * shows it gone (tick), a successor sees it go */
+	set_state(e, EE_FOLLOWING, "resigned; our leader key is deleted again until etcd answers");
+	e->resigned_rev = e->own_rev;
+	e->resign_retry_at = now + e->p.request_ms;
 	e->leader[0] = '\0';
-	e->leader_create_rev = 0;
-	e->resign_id = 0;
 	e->rank_due = 1;
-	push(e, MS_IN_RESIGN_SENT, "%s", r->ok ? "leader key deleted" : "resigned (the key ends with our lease)");
+	push(e, MS_IN_RESIGN_SENT, "resigned (etcd did not answer the delete of our key)");
 }
 
 void etcd_elect_reply(struct etcd_elect *e, const struct ee_reply *r, uint64_t now)
@@ -870,7 +952,7 @@ uint64_t etcd_elect_wake_at(const struct etcd_elect *e)
 	if (e->lease != 0) {
 		EARLIER(e->keepalive_due);
 		if (e->state == EE_LEADING)
-			EARLIER(e->lease_ok_sent + (uint64_t)e->granted_ttl_s * 1000);
+			EARLIER(e->lease_ok_sent + (uint64_t)e->lease_ok_ttl_s * 1000);
 	} else {
 		EARLIER(e->retry_at ? e->retry_at : 1);
 	}
@@ -899,6 +981,13 @@ static void ee_resign(void *impl, const char *target, uint64_t holddown_ms, uint
 		if (e->state == EE_CAMPAIGNING)
 			set_state(e, EE_FOLLOWING, "resigned while campaigning");
 		e->record_dirty = 1;
+		e->rank_due = 1;
+		/* a key of ours etcd may still hold (the lead lost by our clock):
+		 * deleted */
+		if (e->own_rev != 0 && e->resigned_rev == 0) {
+			e->resigned_rev = e->own_rev;
+			e->resign_retry_at = now;
+		}
 		push(e, MS_IN_RESIGN_SENT, "not leading: nothing to resign");
 		return;
 	}
@@ -928,6 +1017,7 @@ static void ee_resign(void *impl, const char *target, uint64_t holddown_ms, uint
 		e->next_create_rev = 0; /* etcd shows it (apply) */
 	}
 	e->resign_id = r->id;
+	e->resigned_rev = e->leader_create_rev;
 	set_state(e, EE_RESIGNING, "resigning%s%s", target != NULL && *target ? " in favour of " : "",
 		  target != NULL ? target : "");
 }
@@ -975,6 +1065,10 @@ static int ee_handover(void *impl, const char *target, uint64_t now, char *why, 
 	}
 	if (e->leader[0] == '\0') {
 		snprintf(why, len, "nobody leads");
+		return -1;
+	}
+	if (e->lease == 0) {
+		snprintf(why, len, "this node has no etcd lease yet (is etcd reachable?)");
 		return -1;
 	}
 	if ((r = queue(e, EE_PUT)) == NULL) {

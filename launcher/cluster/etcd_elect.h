@@ -44,7 +44,7 @@
 #define EE_VALUE_MAX 1024
 #define EE_NODES_MAX 32
 #define EE_REQ_QUEUE 16
-#define EE_EVENTS 32
+#define EE_EVENTS 64
 
 struct ee_params {
 	char self[MS_ID_MAX + 1];
@@ -54,6 +54,8 @@ struct ee_params {
 	uint64_t margin_ms;     /* the fence deadline is this much before the lease's end */
 	uint64_t request_ms;    /* a request without an answer by then has failed */
 	uint64_t rank_step_ms;  /* between one campaigner and the next in rank */
+	uint64_t settle_ms;     /* no campaign this long after the first read (peers started
+				 * together put their records first: the rank holds from the start) */
 	uint64_t initial_term;  /* the highest term this node knows (its state file) */
 	/* this node's record, JSON text (the caller's: role, broker URL, cache
 	 * port, health, eligibility, protocol version) */
@@ -135,6 +137,7 @@ struct etcd_elect {
 	/* our lease */
 	int64_t lease, granted_ttl_s;
 	uint64_t lease_ok_sent;  /* send time of the last keep-alive etcd answered */
+	int64_t lease_ok_ttl_s;  /* the TTL that answer promised (at most the granted one) */
 	uint64_t keepalive_due;
 	unsigned keepalive_id;   /* the keep-alive on its way (0: none) */
 	uint64_t keepalive_sent;
@@ -157,11 +160,17 @@ struct etcd_elect {
 	uint64_t holddown_until;
 	uint64_t campaign_at;    /* when our rank lets us try (0: not scheduled) */
 	int rank_due;            /* rank again at the next tick */
+	int renew_to_campaign;   /* a campaign waits for a renewed lease */
+	uint64_t settle_until;   /* after the first read: peers started with us put their records */
 	int held_published;      /* our record says we may not lead for a holddown */
 	int64_t campaign_base;   /* the base our create carries */
 	uint64_t retry_at;       /* a failed grant or read is asked again then */
 	/* resigning: the delete of our key, and P/next while it is ours */
 	unsigned resign_id;
+	int64_t own_rev;         /* create_revision of our leader key while etcd may hold it */
+	int64_t resigned_rev;    /* our key we gave up: deleted until etcd shows it gone */
+	uint64_t resign_retry_at;
+	unsigned next_delete_id; /* our delete of P/next on its way */
 	int next_mine;
 	uint64_t next_until;
 	int64_t next_create_rev;

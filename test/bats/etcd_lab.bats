@@ -180,7 +180,7 @@ term_of() { grep -o 'broker up term [0-9]*' "$LAB_DIR/d$1.out" | tail -n 1 | awk
 	for i in 1 2 3; do drive_node "$i"; done
 	wait_until 20 one_up
 	# n1 ranks first
-	up_on 1
+	up_on 1 || { dump_drives; false; }
 	first=$(term_of 1)
 	# never two at once while it runs
 	kill -9 "$(cat "$LAB_DIR/d1.pid")"

@@ -163,6 +163,7 @@ int main(int argc, char **argv)
 	ep.margin_ms = 500;
 	ep.request_ms = 1000;
 	ep.rank_step_ms = 200;
+	ep.settle_ms = 600;
 	ep.initial_term = getenv("INITIAL_TERM") ? strtoull(getenv("INITIAL_TERM"), NULL, 10) : 0;
 	memset(&mp, 0, sizeof(mp));
 	snprintf(mp.self, sizeof(mp.self), "%s", argv[1]);
