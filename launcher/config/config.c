@@ -740,6 +740,50 @@ static void check_pairs(struct config *c, int id, const char *what)
 	}
 }
 
+/* The etcd backend's keys: endpoints it can use, TLS files in pairs, and a
+ * lease that leaves the fence its room. */
+static void check_etcd(struct config *c)
+{
+	const char *where = c->origin[CFG_cluster_etcd_endpoint].where;
+	uint64_t ttl_ms = (uint64_t)c->cluster_lease_ttl * 1000, margin = etcd_margin_ms((int)c->cluster_lease_ttl);
+
+	if (c->cluster_etcd_endpoint.n == 0)
+		errorf(c, "%s: cluster.backend = etcd needs at least one cluster.etcd_endpoint (http://host:2379)",
+		       c->origin[CFG_cluster_backend].where);
+	if (c->cluster_etcd_endpoint.n > CONFIG_MAX_ETCD_ENDPOINTS)
+		errorf(c, "%s: cluster.etcd_endpoint: %zu endpoints; allowed at most %d", where,
+		       c->cluster_etcd_endpoint.n, CONFIG_MAX_ETCD_ENDPOINTS);
+	for (size_t i = 0; i < c->cluster_etcd_endpoint.n; i++) {
+		const char *e = c->cluster_etcd_endpoint.v[i];
+		const char *rest = strncmp(e, "http://", 7) == 0 ? e + 7 : strncmp(e, "https://", 8) == 0 ? e + 8 : NULL;
+		if (rest == NULL || *rest == '\0' || strchr(rest, '/') != NULL || strchr(rest, '@') != NULL ||
+		    strlen(e) > 200)
+			errorf(c, "%s: cluster.etcd_endpoint: '%.200s' is not http://host:port or https://host:port "
+				  "(no path, no user in it)", where, e);
+	}
+	if ((*c->cluster_etcd_cert != '\0') != (*c->cluster_etcd_key != '\0'))
+		errorf(c, "%s: cluster.etcd_cert and cluster.etcd_key go together", c->origin[CFG_cluster_etcd_cert].where);
+	if ((*c->cluster_etcd_user != '\0') != (*c->cluster_etcd_password_file != '\0'))
+		errorf(c, "%s: cluster.etcd_user and cluster.etcd_password_file go together",
+		       c->origin[CFG_cluster_etcd_user].where);
+	if (c->cluster_etcd_prefix[0] != '/' || strlen(c->cluster_etcd_prefix) + strlen(c->cluster_name) > 200 ||
+	    c->cluster_etcd_prefix[strlen(c->cluster_etcd_prefix) - 1] == '/')
+		errorf(c, "%s: cluster.etcd_prefix: '%.200s' must start with '/', not end with one, and stay under 200 "
+			  "bytes with the cluster name", c->origin[CFG_cluster_etcd_prefix].where, c->cluster_etcd_prefix);
+	/* a master that cannot renew stops its broker (SIGTERM, SIGKILL after
+	 * stop_timeout) before its lease can end */
+	if (ttl_ms <= margin + (uint64_t)c->broker_stop_timeout) {
+		int least = 2;
+		while (least < 300 && (uint64_t)least * 1000 <= etcd_margin_ms(least) + (uint64_t)c->broker_stop_timeout)
+			least++;
+		errorf(c, "%s: cluster.lease_ttl: %ld s leaves no room for the fence: a master that cannot renew its "
+			  "lease must stop its broker (broker.stop_timeout %ld ms) %llu ms before the lease ends; set "
+			  "lease_ttl to %d s or more, or lower stop_timeout",
+		       c->origin[CFG_cluster_lease_ttl].where, c->cluster_lease_ttl, c->broker_stop_timeout,
+		       (unsigned long long)margin, least);
+	}
+}
+
 static void cross_check(struct config *c)
 {
 	check_pairs(c, CFG_broker_property, "a system property name, '=', its value");
@@ -773,6 +817,8 @@ static void cross_check(struct config *c)
 			errorf(c, "%s: health.tcp: '%s' is not an IP address and port; give the broker's address as "
 				  "numbers (e.g. 127.0.0.1:61616)", c->origin[CFG_health_tcp].where, c->health_tcp);
 	}
+	if (strcmp(c->cluster_backend, "etcd") == 0)
+		check_etcd(c);
 	/* a peer past the limit would never hear from this node */
 	if (c->cluster_peer.n > CONFIG_MAX_PEERS)
 		errorf(c, "%s: cluster.peer: %zu peers; allowed at most %d", c->origin[CFG_cluster_peer].where,

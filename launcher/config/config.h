@@ -14,6 +14,17 @@
 
 /* The most unicast peers a node sends to (cluster.peer). */
 #define CONFIG_MAX_PEERS 64
+/* The most etcd endpoints (cluster.etcd_endpoint; etcd_client.h). */
+#define CONFIG_MAX_ETCD_ENDPOINTS 8
+
+/* How long before its etcd lease can end a master's broker must be gone
+ * (the fence's deadline): a tenth of the TTL, at least 500 ms. */
+static inline unsigned long long etcd_margin_ms(int ttl_s)
+{
+	unsigned long long t = (unsigned long long)ttl_s * 100;
+
+	return t > 500 ? t : 500;
+}
 
 struct strlist {
 	char **v;

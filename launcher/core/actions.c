@@ -121,6 +121,11 @@ static void persist(struct daemon *d, const struct node_out *o)
 	struct hb_persist rec;
 	int held = (d->hb.el.hold & EL_HOLD_PERSIST) != 0;
 
+	if (d->etcd != NULL) {
+		/* no heartbeat election: only the term is kept */
+		daemon_etcd_persist(d);
+		return;
+	}
 	if (o->persist_term != 0)
 		heartbeat_persist_term(&d->hb);
 	if (d->writer != NULL && heartbeat_take_persist(&d->hb, &rec, clock_mono_ms()))
@@ -142,7 +147,10 @@ void daemon_persisted(struct state_writer *w, int ok, int err, void *ud)
 
 	(void)w;
 	snprintf(d->persist_error, sizeof(d->persist_error), "%s", ok ? "" : strerror(err));
-	heartbeat_written(&d->hb, ok, clock_mono_ms());
+	if (d->etcd != NULL)
+		daemon_etcd_persisted(d, ok, err);
+	else
+		heartbeat_written(&d->hb, ok, clock_mono_ms());
 	daemon_step(d, NULL);
 }
 
@@ -239,7 +247,7 @@ static void fence_renew(struct daemon *d)
 		/* SIGTERM first only when the deadline leaves stop_timeout for
 		 * it, a heartbeat interval after this renewal */
 		fence_publish(&d->fence, at,
-			      fence_term_at(at, now, d->sup.p.stop_timeout_ms, (uint64_t)d->cfg->cluster_delay), now);
+			      fence_term_at(at, now, d->sup.p.stop_timeout_ms, daemon_renew_interval(d)), now);
 	}
 	if (fence_take_fired(&d->fence, &ff))
 		log_err("the fence stopped the broker: the launcher did not renew its deadline for %llu ms (%s to "
@@ -272,6 +280,8 @@ void daemon_carry_out(struct daemon *d, struct node_out *o)
 			supervisor_restart(&d->sup, o->broker_term);
 		}
 		supervisor_want(&d->sup, o->want_broker, o->broker_term);
+		/* with etcd: the mirror for the status, our record, requests out */
+		daemon_etcd_after(d);
 		if (d->cache != NULL)
 			cache_set_term(d->cache, d->hb.el.state == EL_MASTER ? d->hb.el.term : d->hb.el.max_term);
 		if (o->status == MS_STATUS_NOW || d->hb.changed) {

@@ -79,6 +79,8 @@ static void rx_cb(struct ev_loop *loop, ev_io *w, int revents)
  */
 static void drain(struct daemon *d)
 {
+	if (d->etcd != NULL)
+		return; /* no cluster socket */
 	read_socket(d, DRAIN_MAX);
 }
 
@@ -129,7 +131,8 @@ static void wake_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	struct ms_event ev = {.type = MS_IN_TIME};
 
 	drain(d);
-	heartbeat_wake(&d->hb, clock_mono_ms());
+	if (d->etcd == NULL)
+		heartbeat_wake(&d->hb, clock_mono_ms());
 	daemon_step(d, &ev);
 }
 
@@ -255,6 +258,10 @@ static void start_watchers(struct daemon *d, const struct config *c)
 	uint32_t r = 0;
 	uint64_t wd;
 
+	ev_init(&d->hb_w, hb_cb);
+	ev_init(&d->tick_w, tick_cb);
+	if (d->etcd != NULL)
+		goto timers; /* no heartbeats: etcd's own timer (etcd_backend.c) */
 	ev_io_init(&d->rx_w, rx_cb, d->link.tr.fd, EV_READ);
 	ev_io_start(loop, &d->rx_w);
 	/* one heartbeat goes out at once (daemon_run); the timer's first one
@@ -267,6 +274,7 @@ static void start_watchers(struct daemon *d, const struct config *c)
 	ev_timer_start(loop, &d->hb_w);
 	ev_timer_init(&d->tick_w, tick_cb, 0., election_tick_ms(&d->hb.el) / 1000.0);
 	ev_timer_start(loop, &d->tick_w);
+timers:
 	ev_init(&d->wake_w, wake_cb);
 	ev_init(&d->status_w, status_cb);
 	ev_init(&d->extend_w, extend_cb);
@@ -319,6 +327,7 @@ int daemon_run(struct config *c, const char *ini, const struct strlist *override
 		log_debug("running at nice -5, the broker at 0");
 	if ((rc = daemon_setup(d, c, control_cb)) != 0) {
 		transport_close(&d->link.tr);
+		daemon_etcd_close(d);
 		/* no broker has started: the settings are all there is to free */
 		sup_params_free(&d->sup.p);
 		health_close(&d->health);
@@ -331,12 +340,17 @@ int daemon_run(struct config *c, const char *ini, const struct strlist *override
 		return rc == -2 ? 1 : 2;
 	}
 	start_watchers(d, c);
-	if (d->link.tr.multicast)
+	if (d->etcd != NULL)
+		log_info("Started: leadership from etcd");
+	else if (d->link.tr.multicast)
 		log_info("Started listener on %s:%ld%s%s", c->cluster_group, c->cluster_port, d->link.tr.ifname[0] ? " via " : "",
 			 d->link.tr.ifname);
 	else
 		log_info("Started listener on port %ld (unicast, %zu peers)", c->cluster_port, d->link.tr.npeers);
-	daemon_send(d, WIRE_HEARTBEAT);
+	if (d->etcd == NULL)
+		daemon_send(d, WIRE_HEARTBEAT);
+	else
+		daemon_step(d, NULL); /* the first requests to etcd */
 	log_info("Started broadcaster");
 	log_info("Failover Manager has started");
 	daemon_publish(d);
@@ -354,6 +368,7 @@ int daemon_run(struct config *c, const char *ini, const struct strlist *override
 	cache_close(d->cache);
 	control_close(&d->ctl);
 	transport_close(&d->link.tr);
+	daemon_etcd_close(d);
 	state_writer_close(d->writer);
 	log_info("stopped");
 	rc = d->exit_code;

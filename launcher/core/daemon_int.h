@@ -14,6 +14,7 @@
 #include "fence.h"
 #include "health.h"
 #include "heartbeat.h"
+#include "etcd_backend.h"
 #include "link.h"
 #include "mastership.h"
 #include "node.h"
@@ -36,8 +37,11 @@ struct daemon {
 	struct config *cfg;         /* owned; replaced by a reload */
 	const char *ini;            /* for reloads */
 	const struct strlist *overrides;
-	struct heartbeat hb;        /* the cluster backend: the election */
+	struct heartbeat hb;        /* the cluster backend: the election (with etcd: a mirror for reports) */
 	struct cluster cl;
+	struct etcd_backend *etcd;  /* cluster.backend = etcd (etcd_node.c); NULL: heartbeats */
+	int etcd_writing;           /* with etcd: a write of the term file is under way */
+	uint64_t etcd_written;      /* the term last asked to be kept */
 	struct mastership ms;
 	struct link link;           /* its packets: socket, filter, signing */
 	struct supervisor sup;
@@ -105,6 +109,19 @@ void daemon_step(struct daemon *d, const struct ms_event *ev);
  * with status 1 naming the other's address; the older holds (no claim, no
  * vote: EL_HOLD_DUPLICATE) until daemon_conflict_tick, at every tick,
  * finds the other silent for one failure timeout. */
+/* etcd_node.c: the etcd backend set up (0, -1, or -2: a configuration
+ * error), its view mirrored and this node's record put after each step,
+ * and closed. */
+int daemon_etcd_setup(struct daemon *d, const struct config *c);
+void daemon_etcd_after(struct daemon *d);
+/* The highest term etcd showed, kept in state_dir (the heartbeat backend
+ * and a fresh etcd go on from it); the writer's report on it. */
+void daemon_etcd_persist(struct daemon *d);
+void daemon_etcd_persisted(struct daemon *d, int ok, int err);
+/* How often the fence's deadline is renewed at the longest (ms). */
+uint64_t daemon_renew_interval(const struct daemon *d);
+void daemon_etcd_close(struct daemon *d);
+
 void daemon_duplicate(struct daemon *d, const struct wire_msg *m, const struct sockaddr_in *from);
 void daemon_conflict_tick(struct daemon *d);
 

@@ -101,6 +101,8 @@ static int setup_cluster(struct daemon *d, const struct config *c)
 	d->cl = heartbeat_cluster(&d->hb);
 	mp = settings_mastership(c, d->node);
 	mastership_init(&d->ms, &mp);
+	if (strcmp(c->cluster_backend, "etcd") == 0)
+		return daemon_etcd_setup(d, c);
 	return 0;
 }
 
@@ -170,6 +172,8 @@ int daemon_setup(struct daemon *d, const struct config *c, control_handler handl
 	log_info("node %s of cluster %s, position %ld, heartbeat %ld ms, master lost after %ld missed", d->node,
 		 c->cluster_name, c->cluster_position, c->cluster_delay, c->cluster_retries);
 
+	if (d->etcd != NULL)
+		goto fence; /* no heartbeats: etcd says who leads */
 	log_info("Creating listener...");
 	if (settings_transport(c, &tp) != 0) {
 		log_err("cannot open the cluster socket: cluster.peer, cluster.group or cluster.interface too long");
@@ -180,6 +184,7 @@ int daemon_setup(struct daemon *d, const struct config *c, control_handler handl
 		return -1;
 	}
 	log_info("Creating broadcaster...");
+fence:
 	/* before any broker: it must be there to hold the first one */
 	if (fence_open(&d->fence, d->loop, err, sizeof(err)) != 0) {
 		log_err("cannot start the fence: %s", err);
@@ -208,14 +213,16 @@ void daemon_reconfigure(struct daemon *d, struct reload *r)
 	log_set_level((enum log_level)log_level_parse(r->cfg->log_level));
 	p.initial_term = d->hb.el.p.initial_term;
 	p.persist = d->hb.el.p.persist;
-	heartbeat_set_params(&d->hb, &p);
 	mastership_set_params(&d->ms, &mp);
 	settings_cache(r->cfg, &cp);
 	cache_set_params(d->cache, &cp);
-	ev_timer_set(&d->hb_w, r->cfg->cluster_delay / 1000.0, r->cfg->cluster_delay / 1000.0);
-	ev_timer_again(d->loop, &d->hb_w);
-	ev_timer_set(&d->tick_w, election_tick_ms(&d->hb.el) / 1000.0, election_tick_ms(&d->hb.el) / 1000.0);
-	ev_timer_again(d->loop, &d->tick_w);
+	if (d->etcd == NULL) {
+		heartbeat_set_params(&d->hb, &p);
+		ev_timer_set(&d->hb_w, r->cfg->cluster_delay / 1000.0, r->cfg->cluster_delay / 1000.0);
+		ev_timer_again(d->loop, &d->hb_w);
+		ev_timer_set(&d->tick_w, election_tick_ms(&d->hb.el) / 1000.0, election_tick_ms(&d->hb.el) / 1000.0);
+		ev_timer_again(d->loop, &d->tick_w);
+	}
 	/* the broker's settings apply from its next start */
 	supervisor_set_params(&d->sup, &r->sup);
 	health_set_params(&d->health, &r->health);

@@ -179,6 +179,75 @@ that new packets are signed with, 1..255.
 Reloaded by SIGHUP.
 ''')
 
+k('cluster', 'backend', r'''
+Who decides which node leads.
+.B multicast
+(the default): the nodes' own heartbeats, on a LAN (multicast, or the unicast
+.BR peer s).
+.BR etcd :
+a leader key in an etcd cluster (version 3.4 or later, through its v3 JSON
+gateway), created only if absent and bound to the leader's lease; its term is
+derived from the key's revision.
+A master that cannot renew its lease stops its broker
+.B lease_ttl
+\(en margin after the last renewal it sent (the margin is a tenth of the TTL,
+at least 500 ms), before the lease can end; with etcd down, no node serves.
+With this backend no heartbeats are sent; the cache's replication between
+nodes needs the heartbeat backend for now.
+''')
+
+k('cluster', 'etcd_endpoint', r'''
+An etcd client URL,
+.BI http:// host : port
+or
+.BI https:// host : port
+(repeat for each member).
+A request that cannot reach one moves to the next.
+''', default='none (required with \\fBbackend = etcd\\fR)')
+
+k('cluster', 'etcd_prefix', r'''
+The etcd key prefix: the cluster's keys are under
+.IB PREFIX / name /
+(the leader key, the term base, each node's record).
+It starts with a slash and does not end with one.
+''')
+
+k('cluster', 'lease_ttl', r'''
+The TTL in seconds of this node's etcd lease, which the leader key and its
+record are bound to; etcd may grant more (the granted TTL is logged and used).
+Renewed every third of it.
+.B \-n
+refuses a TTL that does not leave the broker's
+.B stop_timeout
+plus the margin before the lease ends.
+''')
+
+k('cluster', 'etcd_ca', r'''
+The CA file that https endpoints are checked with.
+''', default='the system\\(aqs')
+
+k('cluster', 'etcd_cert', r'''
+A client certificate for etcd, with
+.BR etcd_key .
+''', default='none')
+
+k('cluster', 'etcd_key', r'''
+The client certificate's private key.
+''', default='none')
+
+k('cluster', 'etcd_user', r'''
+The etcd user this node signs in as (etcd's simple or JWT tokens); with
+.BR etcd_password_file .
+''', default='none (no authentication)')
+
+k('cluster', 'etcd_password_file', r'''
+The file whose first line is
+.BR etcd_user 's
+password (keep it mode 0600).
+The password is never printed, also not by
+.BR \-n .
+''', default='none')
+
 # ---------------------------------------------------------------- broker
 k('broker', 'home', r'''
 The broker's install root.

@@ -94,6 +94,11 @@ void supervisor_restart(struct supervisor *s, uint64_t term)
 /* the health checks: none configured in these tests */
 void health_start(struct health *h, uint64_t term) { (void)h, (void)term; }
 void health_stop(struct health *h) { (void)h; }
+/* the heartbeat backend only here: no etcd */
+void daemon_etcd_after(struct daemon *d) { (void)d; }
+void daemon_etcd_persist(struct daemon *d) { (void)d; }
+void daemon_etcd_persisted(struct daemon *d, int ok, int err) { (void)d, (void)ok, (void)err; }
+uint64_t daemon_renew_interval(const struct daemon *d) { return (uint64_t)d->cfg->cluster_delay; }
 int health_take_report(struct health *h, struct health_report *r) { (void)h, (void)r; return 0; }
 int health_take_precheck(struct health *h, int *ok, char *why, size_t len) { (void)h, (void)ok, (void)why, (void)len; return 0; }
 

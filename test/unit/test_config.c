@@ -133,6 +133,50 @@ static void health_keys(void **state)
 	expect_error(f, "health.action: 'reboot' is not allowed", "restart|resign");
 }
 
+/* backend = etcd: endpoints it can use, TLS and sign-in files in pairs, a
+ * lease that leaves the fence its room */
+static void etcd_keys(void **state)
+{
+	struct fx *f = *state;
+	static const struct {
+		const char *ini, *n1, *n2;
+	} bad[] = {
+		{"[cluster]\nbackend = etcd\n", "cluster.backend = etcd needs at least one cluster.etcd_endpoint", NULL},
+		{"[cluster]\nbackend = etcd\netcd_endpoint = 10.0.0.1:2379\n", "'10.0.0.1:2379' is not http://", NULL},
+		{"[cluster]\nbackend = etcd\netcd_endpoint = http://10.0.0.1:2379/v3\n", "no path", NULL},
+		{"[cluster]\nbackend = etcd\netcd_endpoint = http://u:p@h:2379\n", "no user in it", NULL},
+		{"[cluster]\nbackend = etcd\netcd_endpoint = http://h:2379\nlease_ttl = 10\n",
+		 "l.ini:4: cluster.lease_ttl: 10 s leaves no room for the fence", "set lease_ttl to 12 s or more"},
+		{"[cluster]\nbackend = etcd\netcd_endpoint = https://h:2379\netcd_cert = /c.pem\n",
+		 "cluster.etcd_cert and cluster.etcd_key go together", NULL},
+		{"[cluster]\nbackend = etcd\netcd_endpoint = http://h:2379\netcd_user = fl\n",
+		 "cluster.etcd_user and cluster.etcd_password_file go together", NULL},
+		{"[cluster]\nbackend = etcd\netcd_endpoint = http://h:2379\netcd_prefix = fl/\n",
+		 "must start with '/', not end with one", NULL},
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		config_free(f->c);
+		f->c = config_new();
+		assert_int_equal(load(f, bad[i].ini, NULL), -1);
+		expect_error(f, bad[i].n1, bad[i].n2);
+	}
+	/* what a two-node pair uses: two endpoints, a short lease with a short stop */
+	config_free(f->c);
+	f->c = config_new();
+	assert_int_equal(load(f, "[cluster]\nbackend = etcd\netcd_endpoint = http://10.0.0.1:2379\n"
+				 "etcd_endpoint = https://etcd2:2379\nlease_ttl = 3\n[broker]\nstop_timeout = 2000\n",
+			      NULL),
+			 0);
+	assert_int_equal(f->c->cluster_etcd_endpoint.n, 2);
+	assert_string_equal(f->c->cluster_etcd_prefix, "/failover-launcher");
+	/* the default TTL leaves the default stop its room */
+	config_free(f->c);
+	f->c = config_new();
+	assert_int_equal(load(f, "[cluster]\nbackend = etcd\netcd_endpoint = http://h:2379\n", NULL), 0);
+	assert_int_equal(f->c->cluster_lease_ttl, 15);
+}
+
 static void bad_bool_and_enum(void **state)
 {
 	struct fx *f = *state;
@@ -421,7 +465,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
-		T(defaults), T(unknown_section), T(unknown_key), T(bad_number), T(out_of_range), T(bad_address), T(health_keys),
+		T(defaults), T(unknown_section), T(unknown_key), T(bad_number), T(out_of_range), T(bad_address), T(health_keys), T(etcd_keys),
 		T(bad_bool_and_enum), T(missing_required), T(unreadable_file), T(unreadable_bootstrap),
 		T(long_line_refused_not_cut), T(syntax_error), T(indented_line_is_not_a_continuation),
 		T(repeated_keys_make_lists), T(precedence), T(interlok_failover_keys),
