@@ -117,6 +117,7 @@ static void done_cb(void *ud, const struct etcd_done *d)
 		snprintf(b->last_error, sizeof(b->last_error), "%s", r.why);
 	} else {
 		b->last_error[0] = '\0';
+		b->last_ok_at = clock_mono_ms();
 	}
 	if (type == EE_GRANT && r.ok)
 		log_info("etcd: lease %" PRId64 " granted for %" PRId64 " s (asked %" PRIu64 " s)", r.lease, r.ttl,
@@ -176,6 +177,7 @@ static void watch_line(void *ud, const char *line, size_t len)
 		etcd_backend_pump(b);
 		return;
 	}
+	b->last_ok_at = clock_mono_ms();
 	etcd_elect_watch(&b->el, ev, n, w.r.revision, clock_mono_ms());
 	free(ev);
 	etcd_watch_msg_free(&w);

@@ -33,6 +33,7 @@ struct etcd_backend {
 	void (*changed)(void *ud);
 	void *ud;
 	char last_error[400];     /* the last failure etcd or the network gave */
+	uint64_t last_ok_at;      /* when etcd last answered (a reply or a watch line) */
 };
 
 /* 0, or -1 (the client could not be made: why logged). */

@@ -1059,6 +1059,7 @@ static int ee_handover(void *impl, const char *target, uint64_t now, char *why, 
 			return -1;
 		}
 	}
+	copy_id(e->handover_target, target);
 	if (e->state == EE_LEADING) {
 		copy_id(push(e, MS_IN_HANDOVER_ASKED, "switchover")->target, target);
 		return 0;

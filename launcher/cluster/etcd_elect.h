@@ -151,6 +151,7 @@ struct etcd_elect {
 	int64_t base, base_mod;  /* P/term_base: value and mod_revision (0: absent) */
 	uint64_t max_term;
 	char next[MS_ID_MAX + 1];/* P/next: the named successor ("" none) */
+	char handover_target[MS_ID_MAX + 1]; /* the last switchover's resolved target */
 	struct ee_node nodes[EE_NODES_MAX];
 	size_t nnodes;
 	char record[EE_VALUE_MAX];

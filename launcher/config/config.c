@@ -761,6 +761,9 @@ static void check_etcd(struct config *c)
 			errorf(c, "%s: cluster.etcd_endpoint: '%.200s' is not http://host:port or https://host:port "
 				  "(no path, no user in it)", where, e);
 	}
+	if (c->cluster_expected_nodes != 0)
+		errorf(c, "%s: cluster.expected_nodes: no meaning with backend = etcd (etcd's own majority decides); "
+			  "remove it", c->origin[CFG_cluster_expected_nodes].where);
 	if ((*c->cluster_etcd_cert != '\0') != (*c->cluster_etcd_key != '\0'))
 		errorf(c, "%s: cluster.etcd_cert and cluster.etcd_key go together", c->origin[CFG_cluster_etcd_cert].where);
 	if ((*c->cluster_etcd_user != '\0') != (*c->cluster_etcd_password_file != '\0'))

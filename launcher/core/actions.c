@@ -269,6 +269,8 @@ void daemon_carry_out(struct daemon *d, struct node_out *o)
 	int more;
 
 	for (int round = 0; round < 16; round++) {
+		/* with etcd: the hooks' term and master are etcd's of now */
+		daemon_etcd_mirror(d);
 		log_changes(d, o);
 		while ((type = heartbeat_take_send(&d->hb)) != 0)
 			daemon_send(d, type);

@@ -217,6 +217,7 @@ static int control_cb(void *ud, const struct ctl_request *req, struct ctl_out *o
 	daemon_take_reports(d, &o);
 	snprintf(from, sizeof(from), "%s", d->hb.el.state == EL_MASTER ? d->node : d->hb.el.master);
 	node_feed(&d->ms, &d->cl, &ev, clock_mono_ms(), &o);
+	daemon_etcd_mirror(d); /* with etcd: the answer names what etcd_elect resolved */
 	rc = dispatch_answer(&v, req, &o, from, out);
 	daemon_carry_out(d, &o);
 	return rc;

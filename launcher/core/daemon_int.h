@@ -114,6 +114,7 @@ void daemon_step(struct daemon *d, const struct ms_event *ev);
  * and closed. */
 int daemon_etcd_setup(struct daemon *d, const struct config *c);
 void daemon_etcd_after(struct daemon *d);
+void daemon_etcd_mirror(struct daemon *d);
 /* The highest term etcd showed, kept in state_dir (the heartbeat backend
  * and a fresh etcd go on from it); the writer's report on it. */
 void daemon_etcd_persist(struct daemon *d);

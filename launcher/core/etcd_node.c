@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "clock.h"
 #include "daemon_int.h"
@@ -23,14 +24,27 @@ static void changed(void *ud)
 	daemon_step(ud, NULL);
 }
 
-/* The password's first line, from a file only root should read. */
-static int read_password(const char *path, char *buf, size_t len)
+/* The password's first line, from a file nobody else may read (as the
+ * cluster key file). */
+static int read_password(const char *path, char *buf, size_t len, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "r");
+	FILE *f = fopen(path, "re");
+	struct stat st;
 	size_t n;
 
 	if (f == NULL) {
-		log_err("cluster.etcd_password_file: cannot read %s: %s", path, strerror(errno));
+		snprintf(err, errlen, "cluster.etcd_password_file: cannot read %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "cluster.etcd_password_file: %s is not a regular file", path);
+		fclose(f);
+		return -1;
+	}
+	if (st.st_mode & 077) {
+		snprintf(err, errlen, "cluster.etcd_password_file: refused: %s is accessible to group or others "
+				      "(mode %04o); chmod 600 %s", path, (unsigned)(st.st_mode & 07777), path);
+		fclose(f);
 		return -1;
 	}
 	if (fgets(buf, (int)len, f) == NULL)
@@ -39,8 +53,33 @@ static int read_password(const char *path, char *buf, size_t len)
 	n = strcspn(buf, "\r\n");
 	buf[n] = '\0';
 	if (n == 0) {
-		log_err("cluster.etcd_password_file: %s is empty", path);
+		snprintf(err, errlen, "cluster.etcd_password_file: %s has no password on its first line", path);
 		return -1;
+	}
+	return 0;
+}
+
+int daemon_etcd_check_files(const struct config *c, char *err, size_t len)
+{
+	const struct {
+		const char *key, *path;
+	} files[] = {{"etcd_ca", c->cluster_etcd_ca}, {"etcd_cert", c->cluster_etcd_cert}, {"etcd_key", c->cluster_etcd_key}};
+	char password[256];
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		FILE *f;
+		if (*files[i].path == '\0')
+			continue;
+		if ((f = fopen(files[i].path, "re")) == NULL) {
+			snprintf(err, len, "cluster.%s: cannot read %s: %s", files[i].key, files[i].path, strerror(errno));
+			return -1;
+		}
+		fclose(f);
+	}
+	if (*c->cluster_etcd_password_file != '\0') {
+		int rc = read_password(c->cluster_etcd_password_file, password, sizeof(password), err, len);
+		memset(password, 0, sizeof(password));
+		return rc;
 	}
 	return 0;
 }
@@ -49,7 +88,7 @@ int daemon_etcd_setup(struct daemon *d, const struct config *c)
 {
 	struct etcd_client_params cp = {.connect_timeout_ms = 1000};
 	struct ee_params ep;
-	char password[256] = "";
+	char password[256] = "", why[512];
 	uint64_t t;
 	int rc;
 
@@ -58,9 +97,15 @@ int daemon_etcd_setup(struct daemon *d, const struct config *c)
 	cp.ca_file = c->cluster_etcd_ca;
 	cp.cert_file = c->cluster_etcd_cert;
 	cp.key_file = c->cluster_etcd_key;
+	if (daemon_etcd_check_files(c, why, sizeof(why)) != 0) {
+		log_err("%s", why);
+		return -2; /* a configuration error */
+	}
 	if (*c->cluster_etcd_user != '\0') {
-		if (read_password(c->cluster_etcd_password_file, password, sizeof(password)) != 0)
+		if (read_password(c->cluster_etcd_password_file, password, sizeof(password), why, sizeof(why)) != 0) {
+			log_err("%s", why);
 			return -2;
+		}
 		cp.user = c->cluster_etcd_user;
 		cp.password = password;
 	}
@@ -150,31 +195,63 @@ static void mirror_peer(struct el_peer *p, const struct ee_node *n, uint64_t now
 	json_object_put(o);
 }
 
-/* etcd's view into the election's fields the reports read. */
+/* etcd's view into the election's fields the reports and hooks read; a
+ * change of role logged as the heartbeat backend logs it. */
 static void mirror(struct daemon *d)
 {
 	struct election *e = &d->hb.el;
 	const struct etcd_elect *x = &d->etcd->el;
-	uint64_t now = clock_mono_ms();
+	uint64_t now = clock_mono_ms(), ttl = (uint64_t)(x->granted_ttl_s ? x->granted_ttl_s : (int64_t)x->p.ttl_s) * 1000;
+	uint64_t seen = d->etcd->last_ok_at;
+	/* etcd silent for a TTL: what it last said is no longer known */
+	int stale = seen == 0 || now - seen >= ttl;
 	enum el_state st = x->state == EE_LEADING && d->ms.leading ? EL_MASTER
+			   : stale                                    ? EL_LISTENING
 			   : x->leader[0] != '\0'                     ? EL_SLAVE
 			   : x->state == EE_CAMPAIGNING               ? EL_CANDIDATE
 								      : EL_LISTENING;
+	char reason[160], master[WIRE_ID_MAX + 1];
 
-	if (st != e->state || strcmp(e->reason, x->reason) != 0)
+	if (stale && st != EL_MASTER)
+		snprintf(reason, sizeof(reason), "etcd has not answered for %llu ms%s%.100s",
+			 (unsigned long long)(seen ? now - seen : now - d->started_at),
+			 d->etcd->last_error[0] ? ": " : "", d->etcd->last_error);
+	else
+		snprintf(reason, sizeof(reason), "%.159s", x->reason);
+	snprintf(master, sizeof(master), "%.32s", stale && st != EL_MASTER ? "" : x->leader);
+	if (st != e->state || strcmp(master, e->master) != 0) {
+		log_info("role %s -> %s (%s%s%s)", election_state_name(e->state), election_state_name(st), reason,
+			 master[0] && st != EL_MASTER ? "; master is " : "", st != EL_MASTER ? master : "");
+		if (st == EL_MASTER)
+			e->promotions++;
+		else if (e->state == EL_MASTER)
+			e->demotions++;
+		d->hb.changed = 1;
+	}
+	if (strcmp(e->reason, reason) != 0)
 		d->hb.changed = 1;
 	e->state = st;
-	snprintf(e->reason, sizeof(e->reason), "%.159s", x->reason);
-	snprintf(e->master, sizeof(e->master), "%.32s", x->leader);
+	snprintf(e->reason, sizeof(e->reason), "%s", reason);
+	snprintf(e->master, sizeof(e->master), "%s", master);
+	snprintf(e->handover_target, sizeof(e->handover_target), "%.32s", x->handover_target);
 	if (x->leader[0] != '\0')
 		e->term = x->term;
 	e->max_term = x->max_term > e->max_term ? x->max_term : e->max_term;
-	/* a peer is live while its record is (its lease): seen now */
-	e->timeout = (uint64_t)(x->granted_ttl_s ? x->granted_ttl_s : (int64_t)x->p.ttl_s) * 1000;
+	/* a peer is live while etcd shows its record (its lease), as of
+	 * etcd's last answer */
+	e->timeout = ttl;
 	e->npeers = 0;
 	for (size_t i = 0; i < x->nnodes && e->npeers < ELECTION_MAX_PEERS; i++)
 		if (strcmp(x->nodes[i].id, d->node) != 0)
-			mirror_peer(&e->peers[e->npeers++], &x->nodes[i], now);
+			mirror_peer(&e->peers[e->npeers++], &x->nodes[i], seen);
+}
+
+/* Before a step's hooks and log lines: the term and the master they name
+ * are etcd's as of now. */
+void daemon_etcd_mirror(struct daemon *d)
+{
+	if (d->etcd != NULL)
+		mirror(d);
 }
 
 void daemon_etcd_after(struct daemon *d)

@@ -184,6 +184,10 @@ static int check(const struct config *c)
 			return EXIT_CONFIG;
 		}
 	}
+	if (strcmp(c->cluster_backend, "etcd") == 0 && daemon_etcd_check_files(c, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s: %s\n", c->ini_path ? c->ini_path : "configuration", err);
+		return EXIT_CONFIG;
+	}
 	/* the broker's command is part of the configuration: preflight it too */
 	if (command_build(c, environ, &cmd, err, sizeof(err)) != 0) {
 		fprintf(stderr, "%s: %s\n", c->ini_path ? c->ini_path : "configuration", err);

@@ -169,8 +169,12 @@ int daemon_setup(struct daemon *d, const struct config *c, control_handler handl
 		d->hb.el.noclaim = !a.claimable;
 	}
 	snprintf(d->sup.cache_address, sizeof(d->sup.cache_address), "%s", cache_address(d->cache));
-	log_info("node %s of cluster %s, position %ld, heartbeat %ld ms, master lost after %ld missed", d->node,
-		 c->cluster_name, c->cluster_position, c->cluster_delay, c->cluster_retries);
+	if (d->etcd != NULL)
+		log_info("node %s of cluster %s, position %ld, leadership from etcd (lease %ld s)", d->node,
+			 c->cluster_name, c->cluster_position, c->cluster_lease_ttl);
+	else
+		log_info("node %s of cluster %s, position %ld, heartbeat %ld ms, master lost after %ld missed", d->node,
+			 c->cluster_name, c->cluster_position, c->cluster_delay, c->cluster_retries);
 
 	if (d->etcd != NULL)
 		goto fence; /* no heartbeats: etcd says who leads */
@@ -216,7 +220,11 @@ void daemon_reconfigure(struct daemon *d, struct reload *r)
 	mastership_set_params(&d->ms, &mp);
 	settings_cache(r->cfg, &cp);
 	cache_set_params(d->cache, &cp);
-	if (d->etcd == NULL) {
+	if (d->etcd != NULL) {
+		/* the rank in etcd: our record says it from now on */
+		d->etcd->el.p.position = (uint32_t)r->cfg->cluster_position;
+		d->etcd->el.record_dirty = 1;
+	} else {
 		heartbeat_set_params(&d->hb, &p);
 		ev_timer_set(&d->hb_w, r->cfg->cluster_delay / 1000.0, r->cfg->cluster_delay / 1000.0);
 		ev_timer_again(d->loop, &d->hb_w);

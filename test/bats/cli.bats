@@ -185,3 +185,27 @@ jvm_option = -Dlong=$long"
 	assert_output --partial "bad.ini:1: name: key outside any section; put it under one of [cluster, broker, health, cache, control, log]"
 	assert_output --partial "cluster.node: 'has space' is not a node id"
 }
+
+@test "-n with backend = etcd: the password file private and readable, the TLS files there, no password printed, no expected_nodes" {
+	local pw="$BATS_TEST_TMPDIR/etcd.pw" ok=$'[cluster]\nbackend = etcd\netcd_endpoint = http://10.0.0.1:2379\nlease_ttl = 15'
+	printf 'S3cretPw\n' >"$pw"
+	chmod 600 "$pw"
+	bad "$ok"$'\netcd_user = fl\netcd_password_file = '"$pw"
+	assert_success
+	refute_output --partial S3cretPw
+	assert_output --partial "etcd_password_file = $pw"
+	chmod 644 "$pw"
+	bad "$ok"$'\netcd_user = fl\netcd_password_file = '"$pw"
+	assert_failure 1
+	assert_output --partial "cluster.etcd_password_file: refused: $pw is accessible to group or others (mode 0644)"
+	refute_output --partial S3cretPw
+	bad "$ok"$'\netcd_user = fl\netcd_password_file = '"$BATS_TEST_TMPDIR/none"
+	assert_failure 1
+	assert_output --partial "cluster.etcd_password_file: cannot read $BATS_TEST_TMPDIR/none"
+	bad "$ok"$'\netcd_ca = '"$BATS_TEST_TMPDIR/ca.pem"
+	assert_failure 1
+	assert_output --partial "cluster.etcd_ca: cannot read $BATS_TEST_TMPDIR/ca.pem"
+	bad "$ok"$'\nexpected_nodes = 3'
+	assert_failure 1
+	assert_output --partial "cluster.expected_nodes: no meaning with backend = etcd"
+}

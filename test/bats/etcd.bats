@@ -94,3 +94,39 @@ two_brokers_watch() { # runs until $LAB_DIR/watch.stop; writes $LAB_DIR/two
 	master_is 2
 	! grep -l 'Sanitizer' "$LAB_DIR"/n*/log
 }
+
+@test "etcd: what operators see: hook term and master, role lines, counts, switchover's target, a follower cut off shows nothing live" {
+	local i
+	etcd_lab_start 1
+	printf '#!/bin/sh\necho "$FAILOVER_TERM $FAILOVER_MASTER" >>%s/hook.$FAILOVER_NODE\n' "$LAB_DIR" >"$LAB_DIR/hook.sh"
+	chmod +x "$LAB_DIR/hook.sh"
+	LAB_BROKER_INI=("on_promote = $LAB_DIR/hook.sh")
+	for i in 1 2 3; do etcd_ini "$i"; done
+	for i in 1 2 3; do lab_start "$i"; done
+	wait_until 20 master_is 1
+	wait_until 10 lab_role_is 3 slave
+	# the promote hook names the term the broker got, and its master
+	wait_until 5 test -s "$LAB_DIR/hook.n1"
+	[ "$(cat "$LAB_DIR/hook.n1")" = "$(lab_field 1 term) n1" ]
+	grep -qE "role (listening|candidate) -> master" "$LAB_DIR/n1/log"
+	grep -qE "role listening -> slave .*master is n1" "$LAB_DIR/n2/log"
+	lab_ctl 1 metrics | grep -q '^failover_promotions_total 1$'
+	# a switchover says whom it hands over to
+	run lab_ctl 1 switchover n3
+	assert_success
+	assert_output --partial "hands over to n3"
+	wait_until 20 master_is 3
+	[ "$(tail -n 1 "$LAB_DIR/hook.n3")" = "$(lab_field 3 term) n3" ]
+	lab_ctl 1 metrics | grep -q '^failover_demotions_total 1$'
+	# a follower cut off from etcd past a lease: no master, no live peer
+	lab_partition 2
+	wait_until 15 lab_role_is 2 listening
+	run lab_ctl 2 status --json
+	assert_success
+	python3 -c 'import json,sys; s=json.loads(sys.argv[1]); assert not [p for p in s["peers"] if p["live"]], s["peers"]' "$output"
+	grep -q "role slave -> listening (etcd has not answered for" "$LAB_DIR/n2/log"
+	lab_heal 2
+	wait_until 20 lab_role_is 2 slave
+	[ "$(lab_field 2 master)" = n3 ]
+	! grep -l 'Sanitizer' "$LAB_DIR"/n*/log
+}

@@ -96,6 +96,7 @@ void health_start(struct health *h, uint64_t term) { (void)h, (void)term; }
 void health_stop(struct health *h) { (void)h; }
 /* the heartbeat backend only here: no etcd */
 void daemon_etcd_after(struct daemon *d) { (void)d; }
+void daemon_etcd_mirror(struct daemon *d) { (void)d; }
 void daemon_etcd_persist(struct daemon *d) { (void)d; }
 void daemon_etcd_persisted(struct daemon *d, int ok, int err) { (void)d, (void)ok, (void)err; }
 uint64_t daemon_renew_interval(const struct daemon *d) { return (uint64_t)d->cfg->cluster_delay; }
