@@ -171,6 +171,8 @@ assert names <= typed, names - typed
 	kill -9 "$(lab_pid 1)"
 	[ -S "$LAB_DIR/n1/ctl.sock" ]
 	lab_start 1
+	# the status file is the dead launcher's until the new one writes it
+	wait_until 10 lab_field_is 1 pid "$(lab_pid 1)"
 	lab_wait_role 1 master 10
 	run lab_ctl 1 ping
 	assert_success
