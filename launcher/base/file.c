@@ -1,11 +1,12 @@
 /*
- * Whole-file reads.
+ * Whole-file reads, and the check of a secret's file.
  */
 #include "file.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 int file_read_all(const char *path, char **data, size_t *len)
 {
@@ -46,5 +47,21 @@ int file_read_all(const char *path, char **data, size_t *len)
 	buf[n] = '\0';
 	*data = buf;
 	*len = n;
+	return 0;
+}
+
+int file_check_private(int fd, const char *path, const char *what, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: %s is not a regular file", what, path);
+		return -1;
+	}
+	if (st.st_mode & 077) {
+		snprintf(err, errlen, "%s: refused: %s is accessible to group or others (mode %04o); chmod 600 %s", what,
+			 path, (unsigned)(st.st_mode & 07777), path);
+		return -1;
+	}
 	return 0;
 }

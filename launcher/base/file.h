@@ -13,4 +13,9 @@
  * file; ENOMEM; or the error of the read). */
 int file_read_all(const char *path, char **data, size_t *len);
 
+/* A secret's file, open as fd: a regular file nobody but its owner may
+ * read or write (mode 0600 or stricter).  0, or -1 with why in err, named
+ * by what ("cluster.key_file"). */
+int file_check_private(int fd, const char *path, const char *what, char *err, size_t errlen);
+
 #endif

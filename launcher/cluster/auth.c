@@ -3,6 +3,7 @@
  * caller's lifetime (they live as long as the daemon).
  */
 #include "auth.h"
+#include "file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -26,7 +27,6 @@ void auth_random(void *buf, size_t n)
 
 int auth_load(struct auth_keys *ks, const char *path, int signing_id, char *err, size_t errlen)
 {
-	struct stat st;
 	FILE *fp;
 	char line[512];
 	int lineno = 0, found = 0;
@@ -38,14 +38,7 @@ int auth_load(struct auth_keys *ks, const char *path, int signing_id, char *err,
 				      "--new-key %s, or set cluster.auth = none", path, strerror(errno), path);
 		return -1;
 	}
-	if (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "cluster.key_file: %s is not a regular file", path);
-		fclose(fp);
-		return -1;
-	}
-	if (st.st_mode & 077) {
-		snprintf(err, errlen, "cluster.key_file: refused: %s is accessible to group or others (mode %04o); "
-				      "chmod 600 %s", path, (unsigned)(st.st_mode & 07777), path);
+	if (file_check_private(fileno(fp), path, "cluster.key_file", err, errlen) != 0) {
 		fclose(fp);
 		return -1;
 	}

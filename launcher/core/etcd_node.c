@@ -10,11 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "clock.h"
 #include "daemon_int.h"
 #include "etcd_backend.h"
+#include "file.h"
 #include "log.h"
 #include "state.h"
 #include "statewriter.h"
@@ -29,21 +29,13 @@ static void changed(void *ud)
 static int read_password(const char *path, char *buf, size_t len, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "re");
-	struct stat st;
 	size_t n;
 
 	if (f == NULL) {
 		snprintf(err, errlen, "cluster.etcd_password_file: cannot read %s: %s", path, strerror(errno));
 		return -1;
 	}
-	if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "cluster.etcd_password_file: %s is not a regular file", path);
-		fclose(f);
-		return -1;
-	}
-	if (st.st_mode & 077) {
-		snprintf(err, errlen, "cluster.etcd_password_file: refused: %s is accessible to group or others "
-				      "(mode %04o); chmod 600 %s", path, (unsigned)(st.st_mode & 07777), path);
+	if (file_check_private(fileno(f), path, "cluster.etcd_password_file", err, errlen) != 0) {
 		fclose(f);
 		return -1;
 	}
