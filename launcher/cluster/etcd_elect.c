@@ -167,6 +167,8 @@ static void compose_record(struct etcd_elect *e, int may_lead, char *buf, size_t
 		json_object_object_add(o, "position", json_object_new_int64(e->p.position));
 		json_object_object_add(o, "may_lead", json_object_new_boolean(may_lead));
 		json_object_object_add(o, "proto", json_object_new_int(EE_PROTO));
+		if (e->p.failsafe)
+			json_object_object_add(o, "failsafe", json_object_new_boolean(1));
 		if (info != NULL)
 			json_object_object_add(o, "info", info);
 		t = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
@@ -267,6 +269,9 @@ static int parse_record(const char *value, struct ee_node *n)
 		rc = 0;
 		n->position = 0;
 		n->may_lead = 0;
+		n->failsafe = 0;
+		if (json_object_object_get_ex(o, "failsafe", &v) && json_object_is_type(v, json_type_boolean))
+			n->failsafe = json_object_get_boolean(v);
 		if (json_object_object_get_ex(o, "position", &v) && json_object_is_type(v, json_type_int))
 			n->position = (uint32_t)json_object_get_int64(v);
 		if (json_object_object_get_ex(o, "may_lead", &v) && json_object_is_type(v, json_type_boolean))
@@ -279,12 +284,102 @@ static int parse_record(const char *value, struct ee_node *n)
 
 /* ---- what the cluster looks like */
 
+static struct ee_node *find_node(struct etcd_elect *e, const char *id);
+
 static uint64_t deadline(const struct etcd_elect *e)
 {
 	uint64_t end = e->lease_ok_sent + (uint64_t)e->lease_ok_ttl_s * 1000;
 
 	/* 0 would read as "no deadline" */
 	return end > e->p.margin_ms + 1 ? end - e->p.margin_ms : 1;
+}
+
+/* The fence's deadline: the lease's, or later what the members' direct
+ * hearing gives in failsafe mode (etcd_elect_failsafe). */
+static uint64_t fence_deadline(const struct etcd_elect *e)
+{
+	uint64_t d = deadline(e);
+
+	return e->p.failsafe && e->fs_deadline > d ? e->fs_deadline : d;
+}
+
+/* P/failsafe: {"leader": id, "members": [ids]} */
+static void parse_failsafe(struct etcd_elect *e, const char *value)
+{
+	json_object *o = json_tokener_parse(value), *v, *m;
+
+	e->fs_present = 1;
+	e->fs_leader[0] = '\0';
+	e->fs_nmembers = 0;
+	if (o == NULL)
+		return; /* unreadable: present, nobody in it (nobody unlisted campaigns) */
+	if (json_object_is_type(o, json_type_object)) {
+		if (json_object_object_get_ex(o, "leader", &v) && json_object_is_type(v, json_type_string))
+			copy_id(e->fs_leader, json_object_get_string(v));
+		if (json_object_object_get_ex(o, "members", &v) && json_object_is_type(v, json_type_array))
+			for (size_t i = 0; i < json_object_array_length(v) && e->fs_nmembers < EE_NODES_MAX; i++) {
+				m = json_object_array_get_idx(v, i);
+				if (json_object_is_type(m, json_type_string) && json_object_get_string_len(m) > 0 &&
+				    json_object_get_string_len(m) <= MS_ID_MAX)
+					copy_id(e->fs_members[e->fs_nmembers++], json_object_get_string(m));
+			}
+	}
+	json_object_put(o);
+}
+
+static int fs_listed(const struct etcd_elect *e, const char *id)
+{
+	for (size_t i = 0; i < e->fs_nmembers; i++)
+		if (strcmp(e->fs_members[i], id) == 0)
+			return 1;
+	return 0;
+}
+
+/* As leader: P/failsafe names us and every node with a record (us
+ * included), else it is written again */
+static int fs_current(const struct etcd_elect *e)
+{
+	if (!e->fs_present || strcmp(e->fs_leader, e->p.self) != 0 || !fs_listed(e, e->p.self))
+		return 0;
+	for (size_t i = 0; i < e->nnodes; i++)
+		if (!fs_listed(e, e->nodes[i].id))
+			return 0;
+	/* one that left is dropped from it too (it need not hear us) */
+	for (size_t i = 0; i < e->fs_nmembers; i++)
+		if (strcmp(e->fs_members[i], e->p.self) != 0 && find_node((struct etcd_elect *)e, e->fs_members[i]) == NULL)
+			return 0;
+	return 1;
+}
+
+static void req_failsafe(struct etcd_elect *e, uint64_t now)
+{
+	json_object *o, *a;
+	struct ee_req *r;
+	const char *t;
+
+	if (e->fs_put_id != 0 || now < e->fs_put_retry_at || (r = queue(e, EE_PUT)) == NULL)
+		return;
+	o = json_object_new_object();
+	a = json_object_new_array();
+	if (o == NULL || a == NULL) {
+		json_object_put(o);
+		json_object_put(a);
+		e->qn--; /* not sent after all */
+		return;
+	}
+	json_object_array_add(a, json_object_new_string(e->p.self));
+	for (size_t i = 0; i < e->nnodes; i++)
+		if (strcmp(e->nodes[i].id, e->p.self) != 0)
+			json_object_array_add(a, json_object_new_string(e->nodes[i].id));
+	json_object_object_add(o, "leader", json_object_new_string(e->p.self));
+	json_object_object_add(o, "members", a);
+	t = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	key_of(e, "failsafe", r->key);
+	snprintf(r->value, sizeof(r->value), "%s", t != NULL ? t : "{}");
+	r->lease = 0; /* it outlives our lease: that is its point */
+	e->fs_put_id = r->id;
+	e->fs_put_retry_at = now + e->p.request_ms;
+	json_object_put(o);
 }
 
 static struct ee_node *find_node(struct etcd_elect *e, const char *id)
@@ -358,6 +453,8 @@ static void lose(struct etcd_elect *e, uint64_t now, const char *fmt, ...)
 	vsnprintf(ev->reason, sizeof(ev->reason), fmt, ap);
 	va_end(ap);
 	set_state(e, EE_FOLLOWING, "%s", ev->reason);
+	e->fs_active = e->fs_rejoin = 0;
+	e->fs_deadline = 0;
 	e->leader[0] = '\0';
 	e->leader_create_rev = 0;
 	e->resign_id = 0;
@@ -370,6 +467,9 @@ static void lead(struct etcd_elect *e, int64_t create_rev, int64_t base, uint64_
 	struct ms_event *ev;
 
 	copy_id(e->leader, e->p.self);
+	/* the members' word of a lead before this one is not for this one */
+	if (!e->fs_rejoin)
+		e->fs_deadline = 0;
 	e->leader_create_rev = create_rev;
 	e->own_rev = create_rev;
 	e->resigned_rev = 0;
@@ -378,11 +478,14 @@ static void lead(struct etcd_elect *e, int64_t create_rev, int64_t base, uint64_
 	if (e->term > e->max_term)
 		e->max_term = e->term;
 	e->campaign_at = 0;
-	set_state(e, EE_LEADING, "leader key created at revision %" PRId64 " (term %" PRIu64 ")", create_rev, e->term);
+	set_state(e, EE_LEADING, "%sleader key created at revision %" PRId64 " (term %" PRIu64 ")",
+		  e->fs_rejoin ? "etcd answers again; " : "", create_rev, e->term);
+	e->fs_active = e->fs_rejoin = 0;
 	ev = push(e, MS_IN_LEADER, "%s", e->reason);
 	copy_id(ev->node, e->p.self);
 	ev->term = e->term;
-	push(e, MS_IN_FENCE, NULL)->deadline = deadline(e);
+	e->fs_fence_sent = fence_deadline(e);
+	push(e, MS_IN_FENCE, NULL)->deadline = e->fs_fence_sent;
 	(void)now;
 }
 
@@ -399,6 +502,11 @@ static void leader_key(struct etcd_elect *e, const struct ee_kv *kv, uint64_t no
 	if (kv == NULL) {
 		if (e->state == EE_RESIGNING) {
 			lose(e, now, "resigned: our leader key is deleted");
+		} else if (e->state == EE_LEADING && e->fs_active) {
+			/* our lease ended while etcd could not hear us, and the
+			 * members' word kept us leading: the key is taken again
+			 * (no member campaigns while it hears us) */
+			e->fs_rejoin = 1;
 		} else if (e->state == EE_LEADING) {
 			lose(e, now, "our leader key is gone");
 		} else if (e->leader[0] != '\0') {
@@ -542,6 +650,16 @@ static void apply(struct etcd_elect *e, const char *key, const struct ee_kv *kv,
 		}
 		if (e->state == EE_FOLLOWING && e->leader[0] == '\0' && e->leader_create_rev == 0)
 			schedule_campaign(e, now);
+	} else if (strcmp(name, "failsafe") == 0) {
+		if (kv != NULL) {
+			parse_failsafe(e, kv->value);
+		} else {
+			e->fs_present = 0;
+			e->fs_nmembers = 0;
+			e->fs_leader[0] = '\0';
+		}
+		if (e->state == EE_FOLLOWING && e->leader[0] == '\0' && e->leader_create_rev == 0)
+			schedule_campaign(e, now);
 	} else if (strcmp(name, "ask") == 0) {
 		/* a request to the leader we are, made since we lead; an older
 		 * one (made while nobody led, or to the one before us) is only
@@ -587,6 +705,26 @@ static void campaign(struct etcd_elect *e, uint64_t now)
 	struct ee_req *r;
 
 	e->campaign_at = 0;
+	if (e->p.failsafe && (e->next[0] == '\0' || strcmp(e->next, e->p.self) != 0)) {
+		/* a master may serve on without etcd while its members hear
+		 * it: not while we hear one (a resignation's successor goes at
+		 * once: its master stopped its broker before it resigned) */
+		if (now < e->fs_hold_until) {
+			e->campaign_at = e->fs_hold_until;
+			set_state(e, EE_FOLLOWING, "failsafe: a master was heard directly; no campaign before %" PRIu64
+				  " ms from now", e->fs_hold_until - now);
+			return;
+		}
+		/* nor when we are not of the members it hears (it may be
+		 * serving, cut off from etcd and from us); a list of its
+		 * writer alone gives it no failsafe lead (failsafe.h) */
+		if (e->fs_present && !fs_listed(e, e->p.self) && strcmp(e->fs_leader, e->p.self) != 0 &&
+		    (e->fs_nmembers > 1 || (e->fs_nmembers == 1 && strcmp(e->fs_members[0], e->fs_leader) != 0))) {
+			set_state(e, EE_FOLLOWING, "failsafe: not among the members in %s/failsafe (written by %s); "
+				  "no campaign", e->p.prefix, e->fs_leader[0] ? e->fs_leader : "?");
+			return;
+		}
+	}
 	/* a lease that may end before we could even serve: renew first */
 	if (deadline(e) <= now + e->p.request_ms) {
 		e->keepalive_due = now;
@@ -634,20 +772,45 @@ void etcd_elect_tick(struct etcd_elect *e, uint64_t now)
 		}
 		i++;
 	}
-	if (e->state == EE_LEADING && e->lease_ok_sent + (uint64_t)e->lease_ok_ttl_s * 1000 <= now) {
-		lose(e, now, "no keep-alive answered for %" PRId64 " s: our lease has ended", e->lease_ok_ttl_s);
+	if (e->state == EE_LEADING && e->lease_ok_sent + (uint64_t)e->lease_ok_ttl_s * 1000 <= now &&
+	    e->p.failsafe && e->fs_deadline != 0 && now < e->fs_deadline + e->p.margin_ms) {
+		/* failsafe: every member still hears us directly */
+		if (!e->fs_active)
+			set_state(e, EE_LEADING, "failsafe: no keep-alive answered for %" PRId64
+				  " s; leading on while every member hears us", e->lease_ok_ttl_s);
+		e->fs_active = 1;
+	} else if (e->state == EE_LEADING && e->lease_ok_sent + (uint64_t)e->lease_ok_ttl_s * 1000 <= now) {
+		e->fs_active = e->fs_rejoin = 0;
+		lose(e, now, "no keep-alive answered for %" PRId64 " s: our lease has ended%s", e->lease_ok_ttl_s,
+		     e->p.failsafe ? " (failsafe: not every member hears us)" : "");
 		/* etcd may have kept it (a new etcd leader extends leases): our
 		 * key is given up, deleted when etcd answers again */
 		e->resigned_rev = e->own_rev;
 		e->resign_retry_at = now;
 	}
 	if (e->lease == 0) {
-		if (now >= e->retry_at)
+		if (now >= e->retry_at && !pending(e, EE_GRANT))
 			req_grant(e);
 		return;
 	}
 	if (now >= e->keepalive_due)
 		req_keepalive(e);
+	/* failsafe: our key taken again once we have a lease (granted()) */
+	if (e->state == EE_LEADING && e->fs_rejoin && !pending(e, EE_CREATE) && now >= e->retry_at) {
+		struct ee_req *r = queue(e, EE_CREATE);
+		if (r != NULL) {
+			key_of(e, "leader", r->key);
+			node_value(r->value, sizeof(r->value), e->p.self, e->base);
+			r->lease = e->lease;
+			key_of(e, "term_base", r->guard);
+			r->guard_mod = e->base_mod;
+			e->campaign_base = e->base;
+			e->retry_at = now + e->p.request_ms;
+		}
+	}
+	/* failsafe, leading: P/failsafe names the members we hear */
+	if (e->p.failsafe && e->state == EE_LEADING && !e->fs_active && e->watching && !fs_current(e))
+		req_failsafe(e, now);
 	if (e->held_published && now >= e->holddown_until)
 		e->record_dirty = 1; /* out of the holddown: we may lead again */
 	if (e->record_dirty)
@@ -729,6 +892,14 @@ static void kept_alive(struct etcd_elect *e, const struct ee_reply *r, uint64_t 
 		e->keepalive_due = now + (ttl_ms / 10 > 0 ? ttl_ms / 10 : 1);
 		return;
 	}
+	if (r->ttl <= 0 && e->state == EE_LEADING && e->fs_active) {
+		/* failsafe: our lease ended while the members' word kept us
+		 * leading; a new one, and our key taken again (tick) */
+		e->lease = 0;
+		e->fs_rejoin = 1;
+		req_grant(e);
+		return;
+	}
 	if (r->ttl <= 0) {
 		/* etcd forgot it (it expired, or a revoke): a new lease and record */
 		e->lease = 0;
@@ -750,8 +921,10 @@ static void kept_alive(struct etcd_elect *e, const struct ee_reply *r, uint64_t 
 		if (e->campaign_at > now)
 			e->campaign_at = now ? now : 1;
 	}
-	if (e->state == EE_LEADING || e->state == EE_RESIGNING)
-		push(e, MS_IN_FENCE, NULL)->deadline = deadline(e);
+	if ((e->state == EE_LEADING || e->state == EE_RESIGNING) && !e->fs_rejoin) {
+		e->fs_fence_sent = fence_deadline(e);
+		push(e, MS_IN_FENCE, NULL)->deadline = e->fs_fence_sent;
+	}
 }
 
 static void read_done(struct etcd_elect *e, const struct ee_reply *r, uint64_t now)
@@ -802,6 +975,22 @@ static void created(struct etcd_elect *e, const struct ee_reply *r, uint64_t now
 {
 	char key[EE_KEY_MAX];
 
+	if (e->state == EE_LEADING && e->fs_rejoin) {
+		/* failsafe: our key again */
+		if (r->ok && r->succeeded) {
+			if (r->revision > e->leader_rev)
+				e->leader_rev = r->revision;
+			lead(e, r->revision, e->campaign_base, now);
+		} else if (r->ok) {
+			/* another holds it (a base that moved is asked again) */
+			key_of(e, "leader", key);
+			for (size_t i = 0; i < r->nkvs; i++)
+				if (strcmp(r->kvs[i].key, key) == 0)
+					apply(e, key, &r->kvs[i], r->revision, now);
+			e->retry_at = now;
+		}
+		return; /* no answer: again from tick */
+	}
 	if (e->state != EE_CAMPAIGNING)
 		return;
 	if (r->ok && r->succeeded) {
@@ -913,6 +1102,13 @@ void etcd_elect_reply(struct etcd_elect *e, const struct ee_reply *r, uint64_t n
 	case EE_SWAP: swapped(e, r, now); break;
 	case EE_DELETE_OWN: deleted(e, r, now); break;
 	case EE_PUT:
+		if (r->id == e->fs_put_id) {
+			/* the watch shows P/failsafe as written */
+			e->fs_put_id = 0;
+			if (r->ok)
+				e->fs_put_retry_at = 0;
+			break;
+		}
 		if (!r->ok)
 			e->record_dirty = 1; /* again at the next tick */
 		break;
@@ -956,16 +1152,77 @@ uint64_t etcd_elect_wake_at(const struct etcd_elect *e)
 	} else {
 		EARLIER(e->retry_at ? e->retry_at : 1);
 	}
+	if (e->state == EE_LEADING && e->p.failsafe) {
+		if (e->fs_active && e->fs_deadline != 0)
+			EARLIER(e->fs_deadline + e->p.margin_ms);
+		if (e->fs_put_retry_at != 0)
+			EARLIER(e->fs_put_retry_at);
+		if (e->fs_rejoin)
+			EARLIER(e->retry_at ? e->retry_at : 1);
+	}
 	if (!e->watching)
 		EARLIER(e->retry_at ? e->retry_at : 1);
 	if (e->campaign_at != 0)
 		EARLIER(e->campaign_at > e->holddown_until ? e->campaign_at : e->holddown_until);
 	if (e->next_mine)
 		EARLIER(e->next_until);
-	if (e->qn > 0 || e->record_dirty)
-		at = 1; /* now */
+	if (e->qn > 0 || e->record_dirty || e->nev > 0)
+		at = 1; /* now (events: etcd_elect_failsafe's, for mastership) */
 #undef EARLIER
 	return at == UINT64_MAX ? 0 : at;
+}
+
+void etcd_elect_failsafe(struct etcd_elect *e, uint64_t hold_until, uint64_t deadline_at, uint64_t now)
+{
+	uint64_t d;
+
+	if (!e->p.failsafe)
+		return;
+	if (hold_until != e->fs_hold_until) {
+		int released = hold_until < e->fs_hold_until;
+		e->fs_hold_until = hold_until;
+		/* the master we heard says it leads no more: the free key is
+		 * campaigned for in rank now, not when the hold would have ended */
+		if (released && e->state == EE_FOLLOWING && e->leader[0] == '\0' && e->leader_create_rev == 0)
+			schedule_campaign(e, now);
+		/* a campaign waiting for the hold keeps its rank */
+		if (e->campaign_at != 0 && e->campaign_at < hold_until)
+			e->campaign_at = hold_until;
+	}
+	e->fs_deadline = deadline_at;
+	if (e->state != EE_LEADING && e->state != EE_RESIGNING)
+		return;
+	/* the fence follows the members' word (up, or down when one stops
+	 * hearing us) */
+	d = fence_deadline(e);
+	if (d != e->fs_fence_sent) {
+		e->fs_fence_sent = d;
+		push(e, MS_IN_FENCE, NULL)->deadline = d;
+	}
+	/* leading on their word, and that word ran out: the lead ends */
+	if (e->state == EE_LEADING && e->fs_active && (e->fs_deadline == 0 || now >= e->fs_deadline + e->p.margin_ms))
+		etcd_elect_tick(e, now);
+}
+
+size_t etcd_elect_failsafe_members(const struct etcd_elect *e, const char **out, size_t max)
+{
+	size_t n = 0;
+
+	if (!e->p.failsafe || !e->fs_present || strcmp(e->fs_leader, e->p.self) != 0)
+		return 0;
+	for (size_t i = 0; i < e->fs_nmembers && n < max; i++) {
+		const struct ee_node *node;
+		if (strcmp(e->fs_members[i], e->p.self) == 0)
+			continue;
+		/* a member whose record says it runs without failsafe mode
+		 * campaigns whatever it hears: no failsafe lead with it */
+		for (node = e->nodes; node < e->nodes + e->nnodes && strcmp(node->id, e->fs_members[i]) != 0; node++)
+			;
+		if (node < e->nodes + e->nnodes && !node->failsafe)
+			return 0;
+		out[n++] = e->fs_members[i];
+	}
+	return n;
 }
 
 /* ---- cluster_ops */
@@ -977,6 +1234,8 @@ static void ee_resign(void *impl, const char *target, uint64_t holddown_ms, uint
 
 	e->holddown_until = holddown_ms > UINT64_MAX - now ? UINT64_MAX : now + holddown_ms;
 	e->campaign_at = 0;
+	/* a failsafe lead given up is over (our key, if any, is deleted) */
+	e->fs_active = e->fs_rejoin = 0;
 	if (e->state != EE_LEADING) {
 		if (e->state == EE_CAMPAIGNING)
 			set_state(e, EE_FOLLOWING, "resigned while campaigning");

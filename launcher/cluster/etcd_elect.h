@@ -21,6 +21,10 @@
  *   P/next         a resignation's successor: only it campaigns while the
  *                  key lives (it has a lease of the holddown)
  *   P/ask          a follower's switchover request to the leader
+ *   P/failsafe     failsafe mode: {"leader","members":[ids]}, no lease, the
+ *                  nodes the leader keeps hearing directly; a node not in
+ *                  it does not campaign (it may be cut off from a master
+ *                  that serves on because all members hear it)
  *
  * Leading: the leader keeps its lease alive every ttl/3; its fence deadline
  * is the send time of the last keep-alive that etcd answered, plus the
@@ -57,6 +61,8 @@ struct ee_params {
 	uint64_t settle_ms;     /* no campaign this long after the first read (peers started
 				 * together put their records first: the rank holds from the start) */
 	uint64_t initial_term;  /* the highest term this node knows (its state file) */
+	int failsafe;           /* cluster.etcd_failsafe: P/failsafe kept, the direct hearing
+				 * (failsafe.h) may carry a lead past its lease */
 	/* this node's record, JSON text (the caller's: role, broker URL, cache
 	 * port, health, eligibility, protocol version) */
 };
@@ -126,6 +132,7 @@ struct ee_node {
 	char id[MS_ID_MAX + 1];
 	uint32_t position;
 	int may_lead;          /* eligible, healthy, not held down (its record says) */
+	int failsafe;          /* it runs in failsafe mode (its record says) */
 	int64_t mod_rev;
 	char record[EE_VALUE_MAX];
 };
@@ -183,6 +190,19 @@ struct etcd_elect {
 	enum ee_req_type pending_type[EE_REQ_QUEUE];
 	uint64_t pending_sent[EE_REQ_QUEUE];
 	size_t npending;
+	/* failsafe mode (failsafe.h): P/failsafe as etcd shows it, our put of
+	 * it, what the direct hearing gives (etcd_elect_failsafe) */
+	int fs_present;
+	char fs_leader[MS_ID_MAX + 1];
+	char fs_members[EE_NODES_MAX][MS_ID_MAX + 1];
+	size_t fs_nmembers;
+	unsigned fs_put_id;
+	uint64_t fs_put_retry_at;
+	uint64_t fs_hold_until;  /* no campaign before (a master heard first-hand) */
+	uint64_t fs_deadline;    /* the members' hearing lets us serve until (0: it does not) */
+	uint64_t fs_fence_sent;  /* the fence deadline last told to mastership */
+	int fs_active;           /* leading past our lease on the members' word */
+	int fs_rejoin;           /* etcd is back: our key is taken again, the broker kept */
 	/* events for mastership */
 	struct ms_event ev[EE_EVENTS];
 	size_t evhead, nev;
@@ -202,6 +222,13 @@ void etcd_elect_reply(struct etcd_elect *e, const struct ee_reply *r, uint64_t n
 /* Events of the watch, at revision rev; or the watch ended (ended: why). */
 void etcd_elect_watch(struct etcd_elect *e, const struct ee_event *ev, size_t n, int64_t rev, uint64_t now);
 void etcd_elect_watch_ended(struct etcd_elect *e, const char *why, uint64_t now);
+/* Failsafe mode: no campaign before hold_until (0: none); as leader, the
+ * direct hearing lets the lead last until deadline (0: it does not). */
+void etcd_elect_failsafe(struct etcd_elect *e, uint64_t hold_until, uint64_t deadline, uint64_t now);
+/* The members a failsafe lead must hear (P/failsafe as we wrote it); 0
+ * when we did not write it, or a member's record says it runs without
+ * failsafe mode. */
+size_t etcd_elect_failsafe_members(const struct etcd_elect *e, const char **out, size_t max);
 /* When etcd_elect_tick wants to run next (monotonic ms). */
 uint64_t etcd_elect_wake_at(const struct etcd_elect *e);
 

@@ -13,17 +13,25 @@
 uint64_t link_send(struct link *l, const struct heartbeat *hb, uint8_t type, const struct link_extra *x)
 {
 	struct wire_msg m;
-	uint8_t buf[WIRE_MAX_LEN];
-	size_t n;
-	uint64_t now = clock_mono_ms();
 
 	memset(&m, 0, sizeof(m));
-	heartbeat_fill(hb, type, now, &m);
+	heartbeat_fill(hb, type, clock_mono_ms(), &m);
+	if (hb->el.state == EL_MASTER && x->serving)
+		m.flags |= WIRE_F_SERVING;
+	return link_send_msg(l, &m, x);
+}
+
+uint64_t link_send_msg(struct link *l, struct wire_msg *mp, const struct link_extra *x)
+{
+	struct wire_msg m = *mp;
+	uint8_t buf[WIRE_MAX_LEN];
+	size_t n;
+	uint8_t type = m.type;
+	uint64_t now = clock_mono_ms();
+
 	m.cluster = l->filter.cluster;
 	m.boot = l->boot;
 	m.seq = ++l->seq;
-	if (hb->el.state == EL_MASTER && x->serving)
-		m.flags |= WIRE_F_SERVING;
 	m.flags |= x->flags;
 	snprintf(m.url, sizeof(m.url), "%s", x->url);
 	if (type == WIRE_HEARTBEAT && x->payload != NULL) {

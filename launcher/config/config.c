@@ -785,6 +785,16 @@ static void check_etcd(struct config *c)
 		       c->origin[CFG_cluster_lease_ttl].where, c->cluster_lease_ttl, c->broker_stop_timeout,
 		       (unsigned long long)margin, least);
 	}
+	/* the direct hearing is the heartbeat socket's: signed, or anyone on
+	 * the network could keep a cut-off master serving beside a new one */
+	if (c->cluster_etcd_failsafe && strcmp(c->cluster_auth, "none") == 0)
+		errorf(c, "%s: cluster.etcd_failsafe needs cluster.auth = hmac: a forged packet could keep a master "
+			  "that etcd no longer hears serving beside another", c->origin[CFG_cluster_etcd_failsafe].where);
+	if (c->cluster_etcd_failsafe && (uint64_t)c->cluster_delay * 3 > ttl_ms)
+		errorf(c, "%s: cluster.delay: %ld ms; with cluster.etcd_failsafe the nodes must hear each other "
+			  "several times per lease (lease_ttl %ld s): set delay to %llu ms or less",
+		       c->origin[CFG_cluster_delay].where, c->cluster_delay, c->cluster_lease_ttl,
+		       (unsigned long long)(ttl_ms / 3));
 }
 
 static void cross_check(struct config *c)

@@ -27,6 +27,7 @@ struct report_view daemon_view(struct daemon *d, char *text, size_t len)
 		.hb_jitter_max_ms = d->hb_jitter_max, .hb_count = d->hb_count, .ctl_served = d->ctl.served,
 		.ctl_refused = d->ctl.refused, .cache_entries = d->cache ? cache_entries(d->cache) : 0,
 		.conflict_with = d->conflict.addr, .conflict_heard_at = d->conflict.dup.heard_at,
+		.failsafe_active = d->etcd != NULL && d->etcd->el.fs_active,
 	};
 	log_dropped(&v.log_dropped_own, &v.log_dropped_broker);
 	v.log_queued = log_queued();

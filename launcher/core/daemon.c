@@ -55,7 +55,10 @@ static int read_socket(struct daemon *d, int max)
 		if (m.type == WIRE_HEARTBEAT && d->cache != NULL && m.payload_len >= 2 &&
 		    bytes_get16(m.payload + WIRE_HB_CACHE_PORT) != 0)
 			cache_peer_seen(d->cache, m.node, &from, bytes_get16(m.payload + WIRE_HB_CACHE_PORT), m.cache_digest);
-		heartbeat_on_packet(&d->hb, &m, clock_mono_ms());
+		if (d->etcd != NULL)
+			daemon_failsafe_packet(d, &m); /* etcd leads; the beacons say who hears whom */
+		else
+			heartbeat_on_packet(&d->hb, &m, clock_mono_ms());
 		daemon_step(d, NULL);
 	}
 	return max > 0;
@@ -79,7 +82,7 @@ static void rx_cb(struct ev_loop *loop, ev_io *w, int revents)
  */
 static void drain(struct daemon *d)
 {
-	if (d->etcd != NULL)
+	if (d->etcd != NULL && !d->failsafe)
 		return; /* no cluster socket */
 	read_socket(d, DRAIN_MAX);
 }
@@ -110,7 +113,10 @@ static void hb_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	/* also while stopping: a master whose broker is still stopping must
 	 * keep the others from promoting.  The clock is read again: what the
 	 * drain fed the election was timed after "now" */
-	heartbeat_beat(&d->hb, clock_mono_ms());
+	if (d->etcd != NULL)
+		daemon_failsafe_beat(d); /* etcd_failsafe: a beacon */
+	else
+		heartbeat_beat(&d->hb, clock_mono_ms());
 	daemon_step(d, NULL);
 }
 
@@ -261,7 +267,7 @@ static void start_watchers(struct daemon *d, const struct config *c)
 
 	ev_init(&d->hb_w, hb_cb);
 	ev_init(&d->tick_w, tick_cb);
-	if (d->etcd != NULL)
+	if (d->etcd != NULL && !d->failsafe)
 		goto timers; /* no heartbeats: etcd's own timer (etcd_backend.c) */
 	ev_io_init(&d->rx_w, rx_cb, d->link.tr.fd, EV_READ);
 	ev_io_start(loop, &d->rx_w);
@@ -273,6 +279,8 @@ static void start_watchers(struct daemon *d, const struct config *c)
 	ev_timer_init(&d->hb_w, hb_cb, (double)(r % 1000) / 1000.0 * (double)c->cluster_delay / 1000.0,
 		      c->cluster_delay / 1000.0);
 	ev_timer_start(loop, &d->hb_w);
+	if (d->etcd != NULL)
+		goto timers; /* etcd_failsafe: beacons in and out, etcd's own timer */
 	ev_timer_init(&d->tick_w, tick_cb, 0., election_tick_ms(&d->hb.el) / 1000.0);
 	ev_timer_start(loop, &d->tick_w);
 timers:

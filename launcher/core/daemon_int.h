@@ -15,6 +15,7 @@
 #include "health.h"
 #include "heartbeat.h"
 #include "etcd_backend.h"
+#include "failsafe.h"
 #include "link.h"
 #include "mastership.h"
 #include "node.h"
@@ -40,6 +41,11 @@ struct daemon {
 	struct heartbeat hb;        /* the cluster backend: the election (with etcd: a mirror for reports) */
 	struct cluster cl;
 	struct etcd_backend *etcd;  /* cluster.backend = etcd (etcd_node.c); NULL: heartbeats */
+	int failsafe;               /* with etcd: cluster.etcd_failsafe, beacons on the cluster socket */
+	struct failsafe fs;         /* what those beacons say (failsafe.h) */
+	int fs_was_active;          /* a failsafe lead, as last logged */
+	int fs_hold_logged;         /* a campaign held for a master heard, logged */
+	char fs_weakest[WIRE_ID_MAX + 1]; /* the member whose word ran out first */
 	int etcd_writing;           /* with etcd: a write of the term file is under way */
 	uint64_t etcd_written;      /* the term last asked to be kept */
 	struct mastership ms;
@@ -122,6 +128,10 @@ void daemon_etcd_persisted(struct daemon *d, int ok, int err);
 /* How often the fence's deadline is renewed at the longest (ms). */
 uint64_t daemon_renew_interval(const struct daemon *d);
 void daemon_etcd_close(struct daemon *d);
+/* With etcd_failsafe: a beacon out (the heartbeat timer), one in (an
+ * authenticated packet of another node). */
+void daemon_failsafe_beat(struct daemon *d);
+void daemon_failsafe_packet(struct daemon *d, const struct wire_msg *m);
 
 void daemon_duplicate(struct daemon *d, const struct wire_msg *m, const struct sockaddr_in *from);
 void daemon_conflict_tick(struct daemon *d);

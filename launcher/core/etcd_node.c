@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "clock.h"
 #include "daemon_int.h"
 #include "etcd_backend.h"
@@ -111,6 +112,12 @@ int daemon_etcd_setup(struct daemon *d, const struct config *c)
 	ep.request_ms = ep.ttl_s * 1000 / 3;
 	ep.rank_step_ms = 200;
 	/* the highest term this node saw in any backend: terms go on from it */
+	ep.failsafe = c->cluster_etcd_failsafe;
+	if (ep.failsafe)
+		/* a node that starts listens for a lease before it campaigns: a
+		 * master it has not heard yet may be serving on its members'
+		 * word, with our hearing of it among them (failsafe.h) */
+		ep.settle_ms = ep.ttl_s * 1000;
 	ep.initial_term = d->hb.el.max_term;
 	t = state_read_term(c->cluster_state_dir);
 	if (t > ep.initial_term)
@@ -128,6 +135,9 @@ int daemon_etcd_setup(struct daemon *d, const struct config *c)
 		return -1;
 	}
 	d->cl = etcd_backend_cluster(d->etcd);
+	d->failsafe = ep.failsafe;
+	if (d->failsafe)
+		failsafe_init(&d->fs, d->node, ep.ttl_s * 1000);
 	log_info("cluster backend etcd: %zu endpoint%s (first %s), keys under %s/, lease %" PRIu64 " s asked", cp.nendpoints,
 		 cp.nendpoints == 1 ? "" : "s", cp.endpoints[0], ep.prefix, ep.ttl_s);
 	return 0;
@@ -246,12 +256,95 @@ void daemon_etcd_mirror(struct daemon *d)
 		mirror(d);
 }
 
+/* Failsafe: whether we lead for the beacons (a broker of ours still up
+ * counts: a slave must not campaign beside it), the campaign hold and the
+ * lead's deadline to etcd_elect. */
+static void failsafe_update(struct daemon *d, uint64_t now)
+{
+	struct etcd_elect *x = &d->etcd->el;
+	const char *members[EE_NODES_MAX];
+	size_t n;
+	uint64_t dl;
+	int leading = x->state == EE_LEADING || x->state == EE_RESIGNING || d->ms.leading ||
+		      (d->sup.state != SUP_IDLE && d->sup.state != SUP_BACKOFF);
+
+	if (x->granted_ttl_s > 0)
+		failsafe_set_window(&d->fs, (uint64_t)x->granted_ttl_s * 1000);
+	failsafe_set_leading(&d->fs, leading, now);
+	n = etcd_elect_failsafe_members(x, members, EE_NODES_MAX);
+	dl = failsafe_deadline(&d->fs, members, n, x->p.margin_ms);
+	etcd_elect_failsafe(x, failsafe_hold_until(&d->fs), dl, now);
+	if (x->fs_active) {
+		if (!d->fs_was_active)
+			log_warn("failsafe: etcd does not answer; serving on while every member hears us (%zu member%s, "
+				 "the lead ends %llu ms from now unless they keep hearing us)",
+				 n, n == 1 ? "" : "s", (unsigned long long)(dl > now ? dl - now : 0));
+		if (n > 0)
+			snprintf(d->fs_weakest, sizeof(d->fs_weakest), "%s", failsafe_weakest(&d->fs, members, n));
+	} else if (d->fs_was_active) {
+		if (x->state == EE_LEADING)
+			log_info("failsafe: etcd answers again; the lead goes on in term %llu", (unsigned long long)x->term);
+		else
+			log_warn("failsafe: the lead ends: %s no longer says it hears us",
+				 d->fs_weakest[0] ? d->fs_weakest : "a member");
+	}
+	d->fs_was_active = x->fs_active;
+	/* the key is free and we hold back for a master we hear: said once */
+	if (x->state == EE_FOLLOWING && x->leader[0] == '\0' && failsafe_hold_until(&d->fs) > now) {
+		if (!d->fs_hold_logged)
+			log_info("failsafe: the leader key is free, but %s is heard directly as master (it may serve "
+				 "without etcd): no campaign while it is heard", d->fs.master);
+		d->fs_hold_logged = 1;
+	} else if (x->leader[0] != '\0' || failsafe_hold_until(&d->fs) <= now) {
+		d->fs_hold_logged = 0;
+	}
+}
+
 void daemon_etcd_after(struct daemon *d)
 {
 	if (d->etcd == NULL)
 		return;
 	mirror(d);
 	put_record(d);
+	if (d->failsafe) {
+		int was = d->fs.leading;
+		failsafe_update(d, clock_mono_ms());
+		/* leading no more (a resignation, an exit): said at once, so
+		 * that the others' hold ends now, not a lease from now */
+		if (was && !d->fs.leading)
+			daemon_failsafe_beat(d);
+	}
+	etcd_backend_pump(d->etcd);
+}
+
+void daemon_failsafe_packet(struct daemon *d, const struct wire_msg *m)
+{
+	uint64_t now = clock_mono_ms();
+
+	failsafe_on_packet(&d->fs, m, now);
+	failsafe_update(d, now);
+}
+
+void daemon_failsafe_beat(struct daemon *d)
+{
+	uint8_t payload[WIRE_HB_PAYLOAD] = {0};
+	struct link_extra x = {.url = d->cfg->broker_url, .payload = payload, .payload_len = sizeof(payload)};
+	struct wire_msg m;
+	uint64_t now = clock_mono_ms();
+
+	failsafe_update(d, now);
+	memset(&m, 0, sizeof(m));
+	failsafe_fill(&d->fs, d->hb.el.term, now, &m);
+	m.position = (uint16_t)d->etcd->el.p.position;
+	if (m.role == WIRE_ROLE_MASTER && d->sup.state == SUP_SERVING)
+		m.flags |= WIRE_F_SERVING;
+	if (d->ms.ineligible)
+		x.flags |= WIRE_F_INELIGIBLE | WIRE_F_NOCLAIM;
+	/* no cache port: with etcd the cache finds its peers by their records */
+	bytes_put64(payload + WIRE_HB_SETTINGS, d->hb.el.p.settings);
+	bytes_put32(payload + WIRE_HB_TIMEOUT, (uint32_t)d->fs.window_ms);
+	link_send_msg(&d->link, &m, &x);
+	/* what changed goes to etcd_elect now (a hold, a deadline) */
 	etcd_backend_pump(d->etcd);
 }
 

@@ -176,7 +176,7 @@ int daemon_setup(struct daemon *d, const struct config *c, control_handler handl
 		log_info("node %s of cluster %s, position %ld, heartbeat %ld ms, master lost after %ld missed", d->node,
 			 c->cluster_name, c->cluster_position, c->cluster_delay, c->cluster_retries);
 
-	if (d->etcd != NULL)
+	if (d->etcd != NULL && !d->failsafe)
 		goto fence; /* no heartbeats: etcd says who leads */
 	log_info("Creating listener...");
 	if (settings_transport(c, &tp) != 0) {

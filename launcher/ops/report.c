@@ -346,6 +346,9 @@ void report_metrics(const struct report_view *v, struct ctl_out *o)
 			"settings that differ from the master's, a promise it cannot persist.");
 	for (size_t i = 0; i < HOLDS; i++)
 		ctl_printf(o, "failover_claim_hold{reason=\"%s\"} %d\n", holds[i].metric, (e->hold & holds[i].bit) != 0);
+	ctl_metric(o, "failover_etcd_failsafe", "gauge",
+		   "1 while this master serves past its etcd lease because every member hears it (etcd_failsafe).",
+		   v->failsafe_active);
 	ctl_metric(o, "failover_promotions_total", "counter", "Promotions to master.", e->promotions);
 	ctl_metric(o, "failover_demotions_total", "counter", "Demotions from master.", e->demotions);
 	ctl_metric(o, "failover_broker_up", "gauge", "1 while a broker process runs here.",

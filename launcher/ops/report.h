@@ -38,6 +38,9 @@ struct report_view {
 	 * its address, and when it was last heard (monotonic ms) */
 	const char *conflict_with;
 	uint64_t conflict_heard_at;
+	/* etcd_failsafe: this master serves past its lease on its members'
+	 * word (etcd does not answer) */
+	int failsafe_active;
 };
 
 /* The node-id conflict in *v: 1 while this node holds for it. */

@@ -86,6 +86,8 @@ void status_text(const struct report_view *v, char *buf, size_t len)
 			snprintf(h, sizeof(h), "; %.150s", v->ms->degraded_reason);
 		else if (v->health->ev.state == HEALTH_FAILING || v->health->ev.state == HEALTH_BAD)
 			health_describe(v->health, h + 2, sizeof(h) - 2), h[0] = ';', h[1] = ' ';
+		if (v->failsafe_active && h[0] == '\0')
+			snprintf(h, sizeof(h), "; failsafe: etcd does not answer, every member hears us");
 		snprintf(buf, len, "master; broker pid %ld serving%s", (long)s->pid, h);
 		break;
 	}

@@ -248,6 +248,26 @@ The password is never printed, also not by
 .BR \-n .
 ''', default='none')
 
+k('cluster', 'etcd_failsafe', r'''
+When no etcd member answers, a master normally stops its broker before its
+lease ends.
+With
+.BR yes ,
+it serves on while every other node in
+.IB PREFIX / name /failsafe
+(the members it wrote there while etcd answered) tells it, in the signed
+heartbeats that every node then sends on the cluster socket, that it hears
+it directly; a node that hears a master does not campaign, and a node not
+listed there never does.
+Needs
+.B auth = hmac
+and a
+.B delay
+of at most a third of
+.BR lease_ttl .
+Set it on every node, or on none.
+''', default='no')
+
 # ---------------------------------------------------------------- broker
 k('broker', 'home', r'''
 The broker's install root.

@@ -21,7 +21,7 @@ teardown() {
 # node I on the lab's etcd, lease TTL S seconds (default 3)
 etcd_ini() {
 	lab_ini "$1" "backend = etcd" "etcd_endpoint = ${ETCD_ENDPOINTS//,/$'\n'etcd_endpoint = }" \
-		"lease_ttl = ${2:-3}" "position = $((100 + $1))"
+		"lease_ttl = ${2:-3}" "position = $((100 + $1))" "${@:3}"
 }
 
 master_is() { lab_role_is "$1" master && lab_has_broker "$1"; }
@@ -128,5 +128,101 @@ two_brokers_watch() { # runs until $LAB_DIR/watch.stop; writes $LAB_DIR/two
 	lab_heal 2
 	wait_until 20 lab_role_is 2 slave
 	[ "$(lab_field 2 master)" = n3 ]
+	! grep -l 'Sanitizer' "$LAB_DIR"/n*/log
+}
+
+@test "etcd_failsafe: every member down, the master serves on while the other node hears it; cut apart, it stops; etcd back, one master" {
+	local t0 ms pid1
+	etcd_lab_start 1
+	etcd_ini 1 3 "etcd_failsafe = yes"
+	etcd_ini 2 3 "etcd_failsafe = yes"
+	lab_sampler_start 300
+	lab_start 1
+	lab_start 2
+	# a node in failsafe mode listens for a lease before its first campaign
+	wait_until 30 master_is 1
+	wait_until 10 lab_role_is 2 slave
+	# the members the lead must hear, kept in etcd without a lease
+	wait_until 10 eval 'etcdctl_lab get /failover-launcher/lab/failsafe --print-value-only | grep -q "\"members\":\[\"n1\",\"n2\"\]"'
+	pid1=$(lab_broker_pid 1)
+	# every member down: past two leases, n1 still serves (n2 hears it
+	# directly and says so), n2 does not campaign
+	etcd_kill 1
+	t0=$(lab_ms)
+	sleep 7
+	[ "$(lab_broker_pid 1)" = "$pid1" ] || { lab_ctl 1 status >&2; false; }
+	! lab_has_broker 2
+	grep -q "failsafe: etcd does not answer; serving on while every member hears us" "$LAB_DIR/n1/log"
+	lab_ctl 1 status | grep -q "failsafe"
+	# cut apart: n1 no longer hears n2's word and stops before its end;
+	# n2, without etcd, cannot lead
+	t0=$(lab_ms)
+	lab_partition 2
+	wait_until 10 ! lab_has_broker 1
+	ms=$(($(lab_ms) - t0))
+	echo "# failsafe: every etcd member down 7 s, n1 served on; n2 cut off -> n1's broker down after $ms ms (lease 3 s)" >&3
+	wait_until 5 grep -q "failsafe: the lead ends: n2 no longer says it hears us" "$LAB_DIR/n1/log"
+	sleep 1
+	! lab_has_broker 2
+	# etcd and the link back: one master again
+	lab_heal 2
+	etcd_restart 1
+	wait_until 40 eval 'master_is 1 || master_is 2'
+	lab_sampler_check
+	! grep -l 'Sanitizer' "$LAB_DIR"/n*/log
+}
+
+# node I's traffic to etcd member 1 dropped (nftables in its namespace);
+# its cluster traffic flows
+etcd_block() {
+	ip netns exec "$LAB-n$1" nft -f - <<-NFT
+		table inet etcdblock {
+			chain out { type filter hook output priority 0; ip daddr $(etcd_addr 1) drop; }
+		}
+	NFT
+}
+etcd_unblock() { ip netns exec "$LAB-n$1" nft delete table inet etcdblock; }
+
+@test "etcd_failsafe: the master cut from etcd alone serves on and takes its key again; kill -9 and SIGTERM still hand over" {
+	local t0 ms pid1 term1
+	etcd_lab_start 1
+	etcd_ini 1 3 "etcd_failsafe = yes"
+	etcd_ini 2 3 "etcd_failsafe = yes"
+	lab_sampler_start 300
+	lab_start 1
+	lab_start 2
+	wait_until 30 master_is 1
+	wait_until 10 lab_role_is 2 slave
+	# n1 cannot reach etcd, n2 can, and they hear each other: n1 serves
+	# on, n2 sees n1's key expire and does not campaign
+	pid1=$(lab_broker_pid 1)
+	term1=$(lab_field 1 term)
+	wait_until 10 eval 'etcdctl_lab get /failover-launcher/lab/failsafe --print-value-only | grep -q n2'
+	etcd_block 1
+	wait_until 15 eval '! etcdctl_lab get /failover-launcher/lab/leader --print-value-only | grep -q n1'
+	sleep 2
+	[ "$(lab_broker_pid 1)" = "$pid1" ] || { lab_ctl 1 status >&2; false; }
+	! lab_has_broker 2
+	grep -q "failsafe: the leader key is free, but n1 is heard directly as master" "$LAB_DIR/n2/log"
+	# etcd reachable again: n1 takes its key again in a new term, the
+	# broker kept
+	etcd_unblock 1
+	wait_until 15 eval 'etcdctl_lab get /failover-launcher/lab/leader --print-value-only | grep -q n1'
+	wait_until 10 eval '[ "$(lab_field 1 term)" -gt "$term1" ]'
+	[ "$(lab_broker_pid 1)" = "$pid1" ]
+	grep -q "failsafe: etcd answers again; the lead goes on" "$LAB_DIR/n1/log"
+	t0=$(lab_ms)
+	kill -TERM "$(lab_pid 1)"
+	wait_until 20 master_is 2
+	ms=$(($(lab_ms) - t0))
+	echo "# failsafe on: SIGTERM of the master -> n2 master after $ms ms" >&3
+	lab_start 1
+	wait_until 30 lab_role_is 1 slave
+	t0=$(lab_ms)
+	kill -9 "$(lab_pid 2)"
+	wait_until 30 master_is 1
+	ms=$(($(lab_ms) - t0))
+	echo "# failsafe on: kill -9 of the master -> n1 master after $ms ms (lease 3 s)" >&3
+	lab_sampler_check
 	! grep -l 'Sanitizer' "$LAB_DIR"/n*/log
 }

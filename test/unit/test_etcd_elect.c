@@ -688,6 +688,229 @@ static void many_records_do_not_hide_the_lost_lead(void **state)
 	assert_true(lost);
 }
 
+/* ---- failsafe mode (cluster.etcd_failsafe) */
+
+static struct ee_params fs_params(const char *self, uint32_t position)
+{
+	struct ee_params p = params(self, position, 0);
+
+	p.failsafe = 1;
+	return p;
+}
+
+/* n1 leads in failsafe mode with n2 (whose record says failsafe) known:
+ * P/failsafe is written without a lease, naming both; once the watch
+ * shows it, its members are the ones the lead must hear. */
+static void fs_lead(struct etcd_elect *e, const char *n2_record)
+{
+	struct ee_kv ks[1] = {kv("/fl/c1/nodes/n2", n2_record, 2, 2, 50)};
+	struct ee_req c, put;
+	struct ee_reply r;
+	struct ee_event w;
+
+	start(e, fs_params("n1", 101), ks, 1, 5);
+	etcd_elect_tick(e, 1010);
+	c = take(e, EE_CREATE, 1010);
+	r = ok(c.id, 7);
+	r.succeeded = 1;
+	etcd_elect_reply(e, &r, 1015);
+	assert_int_equal(e->state, EE_LEADING);
+	drain(e);
+	etcd_elect_tick(e, 1020);
+	put = take(e, EE_PUT, 1020);
+	assert_string_equal(put.key, "/fl/c1/failsafe");
+	assert_string_equal(put.value, "{\"leader\":\"n1\",\"members\":[\"n1\",\"n2\"]}");
+	assert_int_equal(put.lease, 0);
+	etcd_elect_reply(e, &(struct ee_reply){.id = put.id, .ok = 1, .revision = 8}, 1025);
+	memset(&w, 0, sizeof(w));
+	w.kv = kv("/fl/c1/failsafe", put.value, 8, 8, 0);
+	etcd_elect_watch(e, &w, 1, 8, 1030);
+	etcd_elect_tick(e, 1040);
+	no_request(e, 1040); /* written: not again */
+}
+
+/* etcd silent past the lease: while the members' word (the daemon's
+ * deadline) runs, the lead goes on and the fence follows it; when it ends
+ * the lead ends. */
+static void failsafe_carries_the_lead_past_the_lease(void **state)
+{
+	struct etcd_elect e;
+	const char *m[4];
+	struct ms_event ev;
+	int lost = 0;
+
+	(void)state;
+	fs_lead(&e, "{\"node\":\"n2\",\"position\":102,\"may_lead\":true,\"failsafe\":true}");
+	assert_int_equal(etcd_elect_failsafe_members(&e, m, 4), 1);
+	assert_string_equal(m[0], "n2");
+	/* the members' word reaches 9000 */
+	etcd_elect_failsafe(&e, 0, 9000, 1100);
+	ev = next_event(&e);
+	assert_int_equal(ev.type, MS_IN_FENCE);
+	assert_int_equal(ev.deadline, 9000);
+	/* no keep-alive answered: the lease (granted at 1000, 3 s) ends at 4000 */
+	etcd_elect_tick(&e, 2000);
+	take(&e, EE_KEEPALIVE, 2000);
+	etcd_elect_tick(&e, 4000);
+	while (etcd_elect_ops.next_event(&e, &ev))
+		lost |= ev.type == MS_IN_LEADERSHIP_LOST;
+	assert_false(lost);
+	assert_int_equal(e.state, EE_LEADING);
+	assert_true(e.fs_active);
+	assert_non_null(strstr(e.reason, "failsafe"));
+	/* the word ends (a member stops hearing us): the fence comes down at
+	 * once, the lead ends */
+	etcd_elect_failsafe(&e, 0, 0, 5000);
+	while (etcd_elect_ops.next_event(&e, &ev)) {
+		if (ev.type == MS_IN_FENCE)
+			assert_true(ev.deadline <= 5000);
+		lost |= ev.type == MS_IN_LEADERSHIP_LOST;
+	}
+	assert_true(lost);
+	assert_int_equal(e.state, EE_FOLLOWING);
+}
+
+/* etcd answers again after our lease ended on the members' word: a new
+ * lease, our key created again, a new term, and no loss of the lead in
+ * between (the broker is kept). */
+static void failsafe_lead_takes_its_key_again(void **state)
+{
+	struct etcd_elect e;
+	struct ee_req k, g, c;
+	struct ee_reply r;
+	struct ms_event ev;
+	int lost = 0, led = 0;
+
+	(void)state;
+	fs_lead(&e, "{\"node\":\"n2\",\"position\":102,\"may_lead\":true,\"failsafe\":true}");
+	etcd_elect_failsafe(&e, 0, 20000, 1100);
+	etcd_elect_tick(&e, 2000);
+	take(&e, EE_KEEPALIVE, 2000);
+	etcd_elect_tick(&e, 4100);
+	assert_true(e.fs_active);
+	etcd_elect_tick(&e, 4500); /* the failed keep-alive again */
+	k = take(&e, EE_KEEPALIVE, 4500);
+	r = ok(k.id, 30);
+	r.ttl = 0; /* etcd is back; our lease ended meanwhile */
+	etcd_elect_reply(&e, &r, 4600);
+	assert_int_equal(e.state, EE_LEADING);
+	g = take(&e, EE_GRANT, 4600);
+	r = ok(g.id, 31);
+	r.lease = 43;
+	r.ttl = TTL_S;
+	etcd_elect_reply(&e, &r, 4700);
+	take(&e, EE_PUT, 4700); /* our record on the new lease */
+	etcd_elect_tick(&e, 4710);
+	c = take(&e, EE_CREATE, 4710);
+	assert_string_equal(c.key, "/fl/c1/leader");
+	assert_int_equal(c.lease, 43);
+	r = ok(c.id, 32);
+	r.succeeded = 1;
+	etcd_elect_reply(&e, &r, 4720);
+	while (etcd_elect_ops.next_event(&e, &ev)) {
+		lost |= ev.type == MS_IN_LEADERSHIP_LOST;
+		if (ev.type == MS_IN_LEADER) {
+			assert_string_equal(ev.node, "n1");
+			assert_int_equal(ev.term, 32);
+			led = 1;
+		}
+	}
+	assert_false(lost);
+	assert_true(led);
+	assert_false(e.fs_active);
+}
+
+/* A member whose record does not say failsafe campaigns whatever it
+ * hears: the lead gets no members' word at all. */
+static void failsafe_needs_every_member_in_failsafe_mode(void **state)
+{
+	struct etcd_elect e;
+	const char *m[4];
+
+	(void)state;
+	fs_lead(&e, "{\"node\":\"n2\",\"position\":102,\"may_lead\":true}");
+	assert_int_equal(etcd_elect_failsafe_members(&e, m, 4), 0);
+}
+
+/* Time passes from..to in steps, keep-alives answered; the time of the
+ * first create (0: none). */
+static uint64_t run_until(struct etcd_elect *e, uint64_t from, uint64_t to)
+{
+	struct ee_req r;
+
+	for (uint64_t t = from; t <= to; t += 100) {
+		etcd_elect_tick(e, t);
+		while (etcd_elect_take_request(e, &r, t)) {
+			if (r.type == EE_CREATE)
+				return t;
+			if (r.type == EE_KEEPALIVE) {
+				struct ee_reply a = ok(r.id, 9);
+				a.ttl = TTL_S;
+				etcd_elect_reply(e, &a, t);
+			}
+		}
+	}
+	return 0;
+}
+
+/* A follower that hears a master waits for the hold; one not among
+ * P/failsafe's members never campaigns; a resignation's successor goes at
+ * once. */
+static void failsafe_follower_holds(void **state)
+{
+	struct etcd_elect e;
+	struct ee_kv ks[2] = {
+		kv("/fl/c1/failsafe", "{\"leader\":\"n2\",\"members\":[\"n2\",\"n1\"]}", 3, 3, 0),
+		kv("/fl/c1/leader", "{\"node\":\"n2\",\"base\":0}", 4, 4, 50),
+	};
+	struct ee_event w = {.deleted = 1, .kv = kv("/fl/c1/leader", "", 0, 9, 0)};
+
+	(void)state;
+	start(&e, fs_params("n1", 101), ks, 2, 5);
+	drain(&e);
+	etcd_elect_failsafe(&e, 6000, 0, 1500);
+	etcd_elect_watch(&e, &w, 1, 9, 2000); /* the key expired */
+	drain(&e);
+	assert_int_equal(run_until(&e, 2100, 5900), 0);
+	assert_non_null(strstr(e.reason, "failsafe"));
+	assert_true(run_until(&e, 6000, 6500) != 0);
+
+	/* held again, then released (the master's beacon says it leads no
+	 * more): a campaign in rank at once, not at the hold's end */
+	start(&e, fs_params("n1", 101), ks, 2, 5);
+	drain(&e);
+	etcd_elect_failsafe(&e, 60000, 0, 1500);
+	etcd_elect_watch(&e, &w, 1, 9, 2000);
+	drain(&e);
+	assert_int_equal(run_until(&e, 2100, 2500), 0);
+	etcd_elect_failsafe(&e, 0, 0, 2600);
+	assert_int_equal(run_until(&e, 2600, 3000), 2600);
+
+	/* not among the members: never */
+	ks[0] = kv("/fl/c1/failsafe", "{\"leader\":\"n2\",\"members\":[\"n2\",\"n3\"]}", 3, 3, 0);
+	start(&e, fs_params("n1", 101), ks, 2, 5);
+	drain(&e);
+	etcd_elect_watch(&e, &w, 1, 9, 2000);
+	drain(&e);
+	assert_int_equal(run_until(&e, 2100, 12000), 0);
+	assert_non_null(strstr(e.reason, "not among the members"));
+
+	/* named by the master's resignation: at once, whatever was heard */
+	ks[0] = kv("/fl/c1/failsafe", "{\"leader\":\"n2\",\"members\":[\"n2\",\"n1\"]}", 3, 3, 0);
+	start(&e, fs_params("n1", 101), ks, 2, 5);
+	drain(&e);
+	etcd_elect_failsafe(&e, 60000, 0, 1500);
+	{
+		struct ee_event two[2] = {
+			{.deleted = 1, .kv = kv("/fl/c1/leader", "", 0, 9, 0)},
+			{.deleted = 0, .kv = kv("/fl/c1/next", "{\"node\":\"n1\"}", 9, 9, 50)},
+		};
+		etcd_elect_watch(&e, two, 2, 9, 2000);
+	}
+	drain(&e);
+	assert_int_equal(run_until(&e, 2100, 2500), 2100);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -707,6 +930,10 @@ int main(void)
 		cmocka_unit_test(keepalive_ttl_bounds_the_fence),
 		cmocka_unit_test(stale_ask_is_not_obeyed),
 		cmocka_unit_test(many_records_do_not_hide_the_lost_lead),
+		cmocka_unit_test(failsafe_carries_the_lead_past_the_lease),
+		cmocka_unit_test(failsafe_lead_takes_its_key_again),
+		cmocka_unit_test(failsafe_needs_every_member_in_failsafe_mode),
+		cmocka_unit_test(failsafe_follower_holds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
