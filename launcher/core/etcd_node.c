@@ -20,6 +20,9 @@
 #include "state.h"
 #include "statewriter.h"
 
+/* The longest wait for one etcd request (see daemon_etcd_setup). */
+#define ETCD_REQUEST_MAX_MS 5000
+
 static void changed(void *ud)
 {
 	daemon_step(ud, NULL);
@@ -108,8 +111,12 @@ int daemon_etcd_setup(struct daemon *d, const struct config *c)
 	ep.position = (uint32_t)c->cluster_position;
 	ep.ttl_s = (uint64_t)c->cluster_lease_ttl;
 	ep.margin_ms = etcd_margin_ms((int)c->cluster_lease_ttl);
-	/* a keep-alive every third of the TTL has a third to be answered */
+	/* a keep-alive every third of the TTL has a third to be answered, and
+	 * 5 s at most: a long lease must not make a resignation wait past
+	 * systemd's stop timeout for an etcd that does not answer */
 	ep.request_ms = ep.ttl_s * 1000 / 3;
+	if (ep.request_ms > ETCD_REQUEST_MAX_MS)
+		ep.request_ms = ETCD_REQUEST_MAX_MS;
 	ep.rank_step_ms = 200;
 	/* the highest term this node saw in any backend: terms go on from it */
 	ep.failsafe = c->cluster_etcd_failsafe;
@@ -376,9 +383,9 @@ void daemon_etcd_persisted(struct daemon *d, int ok, int err)
 
 uint64_t daemon_renew_interval(const struct daemon *d)
 {
-	/* a keep-alive every third of the TTL, answered within a third */
+	/* a keep-alive every third of the TTL, answered within request_ms */
 	if (d->etcd != NULL)
-		return 2 * d->etcd->el.p.request_ms;
+		return d->etcd->el.p.ttl_s * 1000 / 3 + d->etcd->el.p.request_ms;
 	return (uint64_t)d->cfg->cluster_delay;
 }
 

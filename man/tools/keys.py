@@ -215,7 +215,8 @@ It starts with a slash and does not end with one.
 k('cluster', 'lease_ttl', r'''
 The TTL in seconds of this node's etcd lease, which the leader key and its
 record are bound to; etcd may grant more (the granted TTL is logged and used).
-Renewed every third of it.
+Renewed every third of it; a request to etcd waits a third of it, 5 s at
+most, before it counts as failed (and goes to the next endpoint).
 .B \-n
 refuses a TTL that does not leave the broker's
 .B stop_timeout
