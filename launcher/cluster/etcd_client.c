@@ -481,6 +481,13 @@ static void complete(struct etcd_call *call, CURLcode code)
 		d.result = ETCD_DONE;
 		if (retry_signed_out(call, status))
 			return;
+		/* 503 and the like: a member that lost its cluster's majority
+		 * ("no leader") or its leader answers, but cannot serve; another
+		 * member may */
+		if (status >= 500 && c->nendpoints > 1 && call->endpoint == c->cur) {
+			c->cur = (c->cur + 1) % c->nendpoints;
+			log_warn("etcd: %s answered HTTP %ld; now using %s", d.endpoint, status, c->endpoints[c->cur]);
+		}
 	}
 	finish(call, &d);
 }

@@ -1090,6 +1090,19 @@ void etcd_elect_reply(struct etcd_elect *e, const struct ee_reply *r, uint64_t n
 		return; /* timed out already, or not ours */
 	type = e->pending_type[i];
 	sent = e->pending_sent[i];
+	/* a request that failed may have lost the watch's connection with it
+	 * (a cut that ends no stream: no reset reaches us); after the next
+	 * answer the keys are read again and watched anew */
+	if (!r->ok) {
+		e->watch_suspect = 1;
+	} else if (e->watch_suspect) {
+		struct ee_req *c;
+		e->watch_suspect = 0;
+		if (e->watching && (c = queue(e, EE_CANCEL_WATCH)) != NULL) {
+			e->watching = 0;
+			e->retry_at = now;
+		}
+	}
 	e->npending--;
 	e->pending[i] = e->pending[e->npending];
 	e->pending_type[i] = e->pending_type[e->npending];

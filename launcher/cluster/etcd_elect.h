@@ -151,6 +151,7 @@ struct etcd_elect {
 	/* the cluster as last read or watched */
 	int64_t revision;        /* of the last reply or event */
 	int watching;
+	int watch_suspect;       /* a request failed: the watch is renewed after the next answer */
 	char leader[MS_ID_MAX + 1];
 	int64_t leader_create_rev, leader_base;
 	int64_t leader_rev;      /* the revision the leader key is known at: older news is stale */

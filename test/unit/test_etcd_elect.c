@@ -424,6 +424,11 @@ static void switchover_asked(void **state)
 static int made_until(struct etcd_elect *e, uint64_t from, uint64_t to, enum ee_req_type t, const char *key)
 {
 	struct ee_req r;
+	/* etcd's keys as these tests have them: our leader key (create 7,
+	 * lease 42) until a delete of it goes through */
+	struct ee_kv leader = kv("/fl/c1/leader", "{\"node\":\"n1\",\"base\":0}", 7, 7, 42);
+	int leader_alive = e->own_rev == 7 || e->resigned_rev == 7;
+	int64_t rev = 20; /* each answer a revision later, as etcd's writes make them */
 
 	for (uint64_t now = from; now <= to; now += 100) {
 		etcd_elect_tick(e, now);
@@ -431,11 +436,18 @@ static int made_until(struct etcd_elect *e, uint64_t from, uint64_t to, enum ee_
 			if (r.type == t && (key == NULL || strcmp(r.key, key) == 0))
 				return 1;
 			if (r.type == EE_KEEPALIVE) {
-				struct ee_reply k = ok(r.id, 20);
+				struct ee_reply k = ok(r.id, ++rev);
 				k.ttl = TTL_S;
 				etcd_elect_reply(e, &k, now);
+			} else if (r.type == EE_READ) {
+				struct ee_reply k = ok(r.id, ++rev);
+				k.kvs = &leader;
+				k.nkvs = leader_alive;
+				etcd_elect_reply(e, &k, now);
 			} else if (r.type != EE_WATCH && r.type != EE_CANCEL_WATCH) {
-				struct ee_reply k = ok(r.id, 20);
+				struct ee_reply k = ok(r.id, ++rev);
+				if (r.type == EE_DELETE_OWN && strcmp(r.key, leader.key) == 0)
+					leader_alive = 0;
 				k.succeeded = 1;
 				etcd_elect_reply(e, &k, now);
 			}
@@ -794,12 +806,14 @@ static void failsafe_lead_takes_its_key_again(void **state)
 	r.ttl = 0; /* etcd is back; our lease ended meanwhile */
 	etcd_elect_reply(&e, &r, 4600);
 	assert_int_equal(e.state, EE_LEADING);
+	take(&e, EE_CANCEL_WATCH, 4600); /* the watch may have died with the cut: anew */
 	g = take(&e, EE_GRANT, 4600);
 	r = ok(g.id, 31);
 	r.lease = 43;
 	r.ttl = TTL_S;
 	etcd_elect_reply(&e, &r, 4700);
 	take(&e, EE_PUT, 4700); /* our record on the new lease */
+	take(&e, EE_READ, 4700); /* and the keys read again */
 	etcd_elect_tick(&e, 4710);
 	c = take(&e, EE_CREATE, 4710);
 	assert_string_equal(c.key, "/fl/c1/leader");
@@ -911,6 +925,48 @@ static void failsafe_follower_holds(void **state)
 	assert_int_equal(run_until(&e, 2100, 2500), 2100);
 }
 
+/* A request fails (a cut that may have taken the watch's connection with
+ * it, without a reset to say so): after the next answer the watch is
+ * dropped and the keys read and watched again, so that a key change
+ * missed meanwhile is seen. */
+static void failed_request_renews_the_watch(void **state)
+{
+	struct etcd_elect e;
+	struct ee_req k, w;
+	struct ee_reply r;
+
+	(void)state;
+	lead_at(&e, 7);
+	etcd_elect_tick(&e, 2000);
+	k = take(&e, EE_KEEPALIVE, 2000);
+	etcd_elect_reply(&e, &(struct ee_reply){.id = k.id, .ok = 0}, 2100);
+	no_request(&e, 2100); /* nothing to renew yet: etcd did not answer */
+	etcd_elect_tick(&e, 2400);
+	k = take(&e, EE_KEEPALIVE, 2400);
+	r = ok(k.id, 9);
+	r.ttl = TTL_S;
+	etcd_elect_reply(&e, &r, 2450);
+	take(&e, EE_CANCEL_WATCH, 2450);
+	etcd_elect_tick(&e, 2460);
+	{
+		struct ee_kv mine = kv("/fl/c1/leader", "{\"node\":\"n1\",\"base\":0}", 7, 7, 42);
+		r = ok(take(&e, EE_READ, 2460).id, 10);
+		r.kvs = &mine;
+		r.nkvs = 1;
+		etcd_elect_reply(&e, &r, 2470);
+	}
+	w = take(&e, EE_WATCH, 2470);
+	assert_int_equal(w.rev, 11);
+	assert_int_equal(e.state, EE_LEADING);
+	/* no renewal without a failure */
+	etcd_elect_tick(&e, 3400);
+	k = take(&e, EE_KEEPALIVE, 3400);
+	r = ok(k.id, 11);
+	r.ttl = TTL_S;
+	etcd_elect_reply(&e, &r, 3410);
+	no_request(&e, 3410);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -934,6 +990,7 @@ int main(void)
 		cmocka_unit_test(failsafe_lead_takes_its_key_again),
 		cmocka_unit_test(failsafe_needs_every_member_in_failsafe_mode),
 		cmocka_unit_test(failsafe_follower_holds),
+		cmocka_unit_test(failed_request_renews_the_watch),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
