@@ -42,6 +42,7 @@ struct daemon {
 	struct etcd_backend *etcd;  /* cluster.backend = etcd (etcd_node.c); NULL: heartbeats */
 	int etcd_writing;           /* with etcd: a write of the term file is under way */
 	uint64_t etcd_written;      /* the term last asked to be kept */
+	char etcd_cache_addr[64];   /* with etcd: "IP:port" of our cache our record gives ("": none yet) */
 	struct mastership ms;
 	struct link link;           /* its packets: socket, filter, signing */
 	struct supervisor sup;
