@@ -43,6 +43,7 @@ struct daemon {
 	int etcd_writing;           /* with etcd: a write of the term file is under way */
 	uint64_t etcd_written;      /* the term last asked to be kept */
 	char etcd_cache_addr[64];   /* with etcd: "IP:port" of our cache our record gives ("": none yet) */
+	int etcd_cache_warned;      /* with etcd: said once that there is no address to give */
 	struct mastership ms;
 	struct link link;           /* its packets: socket, filter, signing */
 	struct supervisor sup;

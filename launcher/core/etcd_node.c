@@ -159,6 +159,12 @@ static void put_record(struct daemon *d)
 	    etcd_record_cache_host(cache_repl_host(d->cache), etcd_backend_local_ip(d->etcd), host, sizeof(host)) == 0) {
 		etcd_record_put_cache(o, host, cache_repl_port(d->cache));
 		snprintf(d->etcd_cache_addr, sizeof(d->etcd_cache_addr), "%s:%u", host, cache_repl_port(d->cache));
+	} else if (d->cache != NULL && *etcd_backend_local_ip(d->etcd) != '\0' && !d->etcd_cache_warned) {
+		/* etcd reached over IPv6: peers would never find this cache */
+		log_warn("cache: no IPv4 address to give peers (replication on every address, etcd reached from %s): "
+			 "set cluster.interface",
+			 etcd_backend_local_ip(d->etcd));
+		d->etcd_cache_warned = 1;
 	}
 	t = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
 	if (t != NULL)
