@@ -77,9 +77,13 @@ static void peer_json(const struct report_view *v, const struct el_peer *p, stru
 	json_str(o, p->url);
 	ctl_printf(o, ",\"master\":");
 	json_str(o, p->leader);
-	ctl_printf(o, ",\"serving\":%s,\"eligible\":%s,\"healthy\":%s,\"protocol\":%u}",
+	ctl_printf(o, ",\"serving\":%s,\"eligible\":%s,\"healthy\":%s",
 		   p->flags & WIRE_F_SERVING ? "true" : "false", p->flags & WIRE_F_INELIGIBLE ? "false" : "true",
-		   p->flags & WIRE_F_UNHEALTHY ? "false" : "true", p->version);
+		   p->flags & WIRE_F_UNHEALTHY ? "false" : "true");
+	/* the version of a peer's last packet: none with etcd */
+	if (!v->etcd_backend)
+		ctl_printf(o, ",\"protocol\":%u", p->version);
+	ctl_printf(o, "}");
 }
 
 static void peers_json(const struct report_view *v, struct ctl_out *o)
