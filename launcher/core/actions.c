@@ -28,6 +28,8 @@ struct report_view daemon_view(struct daemon *d, char *text, size_t len)
 		.ctl_refused = d->ctl.refused, .cache_entries = d->cache ? cache_entries(d->cache) : 0,
 		.conflict_with = d->conflict.addr, .conflict_heard_at = d->conflict.dup.heard_at,
 	};
+	/* with etcd, no packets (etcd_failsafe's beacons would change that) */
+	v.heartbeats = d->etcd == NULL;
 	if (d->etcd != NULL) {
 		const struct etcd_backend *b = d->etcd;
 		v.etcd_backend = 1;

@@ -80,8 +80,8 @@ static void peer_json(const struct report_view *v, const struct el_peer *p, stru
 	ctl_printf(o, ",\"serving\":%s,\"eligible\":%s,\"healthy\":%s",
 		   p->flags & WIRE_F_SERVING ? "true" : "false", p->flags & WIRE_F_INELIGIBLE ? "false" : "true",
 		   p->flags & WIRE_F_UNHEALTHY ? "false" : "true");
-	/* the version of a peer's last packet: none with etcd */
-	if (!v->etcd_backend)
+	/* the version of a peer's last packet: none without heartbeats */
+	if (v->heartbeats)
 		ctl_printf(o, ",\"protocol\":%u", p->version);
 	ctl_printf(o, "}");
 }
@@ -249,8 +249,8 @@ void report_status(const struct report_view *v, int json, struct ctl_out *o)
 		ctl_printf(o, "}");
 		ctl_printf(o, ",\"backend\":\"%s\",\"uptime_ms\":%llu,\"position\":%u", v->etcd_backend ? "etcd" : "heartbeat",
 			   (unsigned long long)(v->now - v->started_at), e->p.position);
-		/* the heartbeat's period means nothing with etcd */
-		if (!v->etcd_backend)
+		/* the heartbeat's period means nothing without heartbeats */
+		if (v->heartbeats)
 			ctl_printf(o, ",\"delay_ms\":%u", e->p.delay_ms);
 		ctl_printf(o, ",\"timeout_ms\":%llu,\"stopping\":%s", (unsigned long long)e->timeout,
 			   report_stopping(v) ? "true" : "false");
@@ -276,14 +276,14 @@ void report_status(const struct report_view *v, int json, struct ctl_out *o)
 			   (unsigned long long)s->crashes_total, supervisor_recent_crashes(s, v->now));
 		json_str(o, s->last_exit);
 		ctl_printf(o, "},\"cache\":{\"entries\":%llu}", (unsigned long long)v->cache_entries);
-		/* the wire protocol's version and the node-id conflict are the
-		 * heartbeats' (their packets tell them) */
-		if (!v->etcd_backend)
+		/* the wire protocol's version and the node-id conflict are told
+		 * by packets: none without the heartbeat socket */
+		if (v->heartbeats)
 			ctl_printf(o, ",\"protocol\":{\"version\":%d,\"newer_peers\":%zu}", WIRE_VERSION,
 				   election_newer_live(e, v->now));
 		ctl_printf(o, ",\"peers\":");
 		peers_json(v, o);
-		if (!v->etcd_backend) {
+		if (v->heartbeats) {
 			ctl_printf(o, ",\"conflict\":{\"node_id\":%s,\"with\":", report_conflict(v) ? "true" : "false");
 			json_str(o, report_conflict(v) ? conflict_with(v) : "");
 			ctl_printf(o, ",\"heard_ms_ago\":%llu}",
@@ -323,10 +323,11 @@ void report_status(const struct report_view *v, int json, struct ctl_out *o)
 		   (unsigned long long)e->demotions);
 	if (v->etcd_backend)
 		etcd_text(v, o);
-	else if (election_newer_live(e, v->now) > 0)
+	/* the wire protocol: only where packets go */
+	if (v->heartbeats && election_newer_live(e, v->now) > 0)
 		ctl_printf(o, "protocol:  %d; %zu live peers speak a newer one: not claiming (upgrade this node)\n",
 			   WIRE_VERSION, election_newer_live(e, v->now));
-	else
+	else if (v->heartbeats)
 		ctl_printf(o, "protocol:  %d\n", WIRE_VERSION);
 	ctl_printf(o, "peers:     %zu\n", e->npeers);
 	for (size_t i = 0; i < e->npeers; i++) {
@@ -525,7 +526,7 @@ void report_metrics(const struct report_view *v, struct ctl_out *o)
 	}
 	if (v->etcd_backend)
 		etcd_metrics(v, o);
-	else
+	if (v->heartbeats)
 		heartbeat_metrics(v, o);
 	ctl_metric(o, "failover_cache_entries", "gauge", "Entries in the replicated cache.", v->cache_entries);
 	ctl_metric_head(o, "failover_log_lines_dropped_total", "counter",

@@ -49,7 +49,8 @@ struct report_view {
 	 * its address, and when it was last heard (monotonic ms) */
 	const char *conflict_with;
 	uint64_t conflict_heard_at;
-	int etcd_backend;                  /* cluster.backend = etcd: etcd says, no heartbeats */
+	int etcd_backend;                  /* cluster.backend = etcd: etcd says who leads */
+	int heartbeats;                    /* the heartbeat socket runs: its packets' figures mean something */
 	struct report_etcd etcd;
 };
 
