@@ -188,6 +188,7 @@ struct cache *cache_open(struct ev_loop *loop, const struct cache_params *p, con
 		cache_close(k);
 		return NULL;
 	}
+	snprintf(k->repl_host, sizeof(k->repl_host), "%s", host);
 	k->repl_fd = listen_tcp(host, p->repl_port, &k->repl_port, e2, sizeof(e2));
 	if (k->repl_fd < 0) {
 		snprintf(err, errlen, "cache.port: %s", e2);
@@ -239,6 +240,7 @@ void cache_set_params(struct cache *k, const struct cache_params *p)
 }
 uint64_t cache_digest(const struct cache *k) { return k->st.digest; }
 uint16_t cache_repl_port(const struct cache *k) { return k->repl_port; }
+const char *cache_repl_host(const struct cache *k) { return k->repl_host; }
 uint64_t cache_entries(const struct cache *k) { return k->st.live; }
 const char *cache_address(const struct cache *k) { return k->address; }
 

@@ -62,7 +62,9 @@ void cache_close(struct cache *k);
 
 /* The term new local writes carry. */
 void cache_set_term(struct cache *k, uint64_t term);
-/* A heartbeat from peer node at addr, with its replication port and digest. */
+/* A heartbeat from peer node at addr, with its replication port and digest
+ * (or, with cluster.backend = etcd, the peer's record read from etcd: see
+ * etcd_node.c for the digest it passes). */
 void cache_peer_seen(struct cache *k, const char *node, const struct sockaddr_in *addr, uint16_t repl_port,
 		     uint64_t digest);
 /* A reload: the write mode, the acknowledgement timeout and the peer
@@ -71,6 +73,9 @@ void cache_set_params(struct cache *k, const struct cache_params *p);
 
 uint64_t cache_digest(const struct cache *k);
 uint16_t cache_repl_port(const struct cache *k);
+/* The replication listener's IPv4 address as text: cluster.interface's, or
+ * "0.0.0.0" when it listens on every address. */
+const char *cache_repl_host(const struct cache *k);
 uint64_t cache_entries(const struct cache *k);
 /* "host:port" of the memcached listener, for the broker's environment. */
 const char *cache_address(const struct cache *k);

@@ -34,6 +34,7 @@ struct cache {
 	uint64_t peer_timeout;
 	int mc_fd, repl_fd;
 	uint16_t repl_port;
+	char repl_host[64];         /* the replication listener's IPv4 address; 0.0.0.0: every address */
 	char address[96];
 	ev_io mc_w, repl_w;
 	ev_timer accept_pause_w;    /* a listener out of descriptors waits for it */

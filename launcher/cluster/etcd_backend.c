@@ -112,6 +112,7 @@ static void done_cb(void *ud, const struct etcd_done *d)
 		etcd_kvs_free(&kvs);
 	}
 	if (!r.ok) {
+		b->requests_failed++;
 		if (strcmp(b->last_error, r.why) != 0)
 			log_warn("etcd: %s", r.why);
 		snprintf(b->last_error, sizeof(b->last_error), "%s", r.why);
@@ -137,6 +138,7 @@ static void watch_line(void *ud, const char *line, size_t len)
 	size_t n = 0;
 
 	if (etcd_parse_watch(line, len, &w, err, sizeof(err)) != 0) {
+		b->requests_failed++;
 		log_warn("etcd: an unreadable watch line (%s): the watch starts again", err);
 		etcd_cancel(b->watch);
 		b->watch = NULL;
@@ -145,6 +147,7 @@ static void watch_line(void *ud, const char *line, size_t len)
 		return;
 	}
 	if (w.canceled || w.r.code != ETCD_OK) {
+		b->requests_failed++;
 		log_warn("etcd: the watch was canceled (%s%s): the keys are read again",
 			 w.cancel_reason[0] ? w.cancel_reason : w.r.error,
 			 w.compact_revision ? ", history compacted" : "");
@@ -190,6 +193,7 @@ static void watch_done(void *ud, const struct etcd_done *d)
 	struct etcd_backend *b = ud;
 
 	b->watch = NULL;
+	b->requests_failed++;
 	log_warn("etcd: the watch ended (%s%s%.100s): the keys are read again", d->endpoint,
 		 d->result == ETCD_DONE ? ": " : ": ", d->result == ETCD_DONE ? d->body : d->why);
 	etcd_elect_watch_ended(&b->el, d->why ? d->why : "ended", clock_mono_ms());
@@ -233,8 +237,11 @@ static void send_req(struct etcd_backend *b, const struct ee_req *r)
 	if (r->type == EE_WATCH) {
 		etcd_cancel(b->watch);
 		b->watch = etcd_stream(b->client, paths[EE_WATCH], body_of(r), watch_line, watch_done, b);
-		if (b->watch == NULL)
+		b->requests_sent++;
+		if (b->watch == NULL) {
+			b->requests_failed++;
 			etcd_elect_watch_ended(&b->el, "not started", clock_mono_ms());
+		}
 		return;
 	}
 	c = calloc(1, sizeof(*c));
@@ -244,7 +251,9 @@ static void send_req(struct etcd_backend *b, const struct ee_req *r)
 	c->id = r->id;
 	c->type = r->type;
 	c->call = etcd_call(b->client, paths[r->type], body_of(r), (uint32_t)b->el.p.request_ms, done_cb, c);
+	b->requests_sent++;
 	if (c->call == NULL) {
+		b->requests_failed++;
 		free(c);
 		return;
 	}
@@ -299,6 +308,16 @@ int etcd_backend_init(struct etcd_backend *b, struct ev_loop *loop, const struct
 struct cluster etcd_backend_cluster(struct etcd_backend *b)
 {
 	return (struct cluster){.ops = &etcd_elect_ops, .impl = &b->el};
+}
+
+const char *etcd_backend_endpoint(const struct etcd_backend *b)
+{
+	return b->client != NULL ? etcd_client_endpoint(b->client) : "";
+}
+
+const char *etcd_backend_local_ip(const struct etcd_backend *b)
+{
+	return b->client != NULL ? etcd_client_local_ip(b->client) : "";
 }
 
 void etcd_backend_close(struct etcd_backend *b)

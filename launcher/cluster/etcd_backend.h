@@ -34,6 +34,9 @@ struct etcd_backend {
 	void *ud;
 	char last_error[400];     /* the last failure etcd or the network gave */
 	uint64_t last_ok_at;      /* when etcd last answered (a reply or a watch line) */
+	/* for status and metrics: requests (and watches) sent, and those that
+	 * failed (no reply, an error reply, a watch that ended or was canceled) */
+	uint64_t requests_sent, requests_failed;
 };
 
 /* 0, or -1 (the client could not be made: why logged). */
@@ -42,6 +45,10 @@ int etcd_backend_init(struct etcd_backend *b, struct ev_loop *loop, const struct
 /* Sends what etcd_elect queued and sets the timer to its next wish. */
 void etcd_backend_pump(struct etcd_backend *b);
 struct cluster etcd_backend_cluster(struct etcd_backend *b);
+/* The endpoint in use, and this end's address on the last connection that
+ * reached etcd ("" before any). */
+const char *etcd_backend_endpoint(const struct etcd_backend *b);
+const char *etcd_backend_local_ip(const struct etcd_backend *b);
 /* Every call ended, nothing sent any more (the lease ends on its own). */
 void etcd_backend_close(struct etcd_backend *b);
 

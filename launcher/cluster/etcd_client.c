@@ -64,6 +64,9 @@ struct etcd_client {
 	struct etcd_call *calls;   /* every call not freed yet */
 	struct sock *socks;
 	int dispatching;
+	/* this end's address on the last connection that reached etcd: the
+	 * address on the network the nodes share (etcd_client_local_ip) */
+	char local_ip[64];
 };
 
 static int global_ready;
@@ -76,6 +79,21 @@ static char *dup_or_null(const char *s)
 const char *etcd_client_endpoint(const struct etcd_client *c)
 {
 	return c->endpoints[c->cur];
+}
+
+const char *etcd_client_local_ip(const struct etcd_client *c)
+{
+	return c->local_ip;
+}
+
+/* The local address of the connection a call used, once it reached etcd. */
+static void note_local_ip(struct etcd_client *c, CURL *easy)
+{
+	char *ip = NULL;
+
+	if (curl_easy_getinfo(easy, CURLINFO_LOCAL_IP, &ip) == CURLE_OK && ip != NULL && *ip != '\0' &&
+	    strlen(ip) < sizeof(c->local_ip))
+		memcpy(c->local_ip, ip, strlen(ip) + 1);
 }
 
 /* ---- libcurl's sockets and timer on the loop */
@@ -479,6 +497,7 @@ static void complete(struct etcd_call *call, CURLcode code)
 		}
 	} else {
 		d.result = ETCD_DONE;
+		note_local_ip(c, call->easy);
 		if (retry_signed_out(call, status))
 			return;
 		/* 503 and the like: a member that lost its cluster's majority

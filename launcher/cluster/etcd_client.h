@@ -70,5 +70,8 @@ void etcd_cancel(struct etcd_call *call);
 
 /* The endpoint calls go to now. */
 const char *etcd_client_endpoint(const struct etcd_client *c);
+/* This end's IP address (text) on the last connection that got an HTTP
+ * reply from etcd; "" before any. */
+const char *etcd_client_local_ip(const struct etcd_client *c);
 
 #endif

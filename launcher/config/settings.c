@@ -40,8 +40,14 @@ void settings_cache(const struct config *c, struct cache_params *p)
 	p->tombstone_ms = (uint64_t)c->cache_tombstone_ttl;
 	p->sync = strcmp(c->cache_mode, "sync") == 0;
 	p->sync_timeout_ms = (uint64_t)c->cache_sync_timeout;
-	/* the election's failure timeout (election.c: retries x delay) */
-	p->peer_timeout_ms = (uint64_t)c->cluster_delay * (uint64_t)c->cluster_retries;
+	/* the election's failure timeout (election.c: retries x delay); with
+	 * etcd the records are the peers' heartbeats (etcd_node.c), read again
+	 * at each answer, which comes at least every third of the lease TTL:
+	 * the TTL, what etcd gives a silent node, outlasts that gap */
+	if (strcmp(c->cluster_backend, "etcd") == 0)
+		p->peer_timeout_ms = (uint64_t)c->cluster_lease_ttl * 1000;
+	else
+		p->peer_timeout_ms = (uint64_t)c->cluster_delay * (uint64_t)c->cluster_retries;
 }
 
 int settings_transport(const struct config *c, struct transport_params *p)

@@ -29,6 +29,18 @@ struct report_view daemon_view(struct daemon *d, char *text, size_t len)
 		.conflict_with = d->conflict.addr, .conflict_heard_at = d->conflict.dup.heard_at,
 		.failsafe_active = d->etcd != NULL && d->etcd->el.fs_active,
 	};
+	/* with etcd, no packets unless etcd_failsafe sends its beacons */
+	v.heartbeats = d->etcd == NULL || d->failsafe;
+	if (d->etcd != NULL) {
+		const struct etcd_backend *b = d->etcd;
+		v.etcd_backend = 1;
+		v.etcd = (struct report_etcd){
+			.endpoint = etcd_backend_endpoint(b), .last_error = b->last_error,
+			.cache_addr = d->etcd_cache_addr, .requests_sent = b->requests_sent,
+			.requests_failed = b->requests_failed, .last_ok_at = b->last_ok_at,
+			.lease_ttl_s = b->el.lease != 0 ? b->el.granted_ttl_s : 0,
+		};
+	}
 	log_dropped(&v.log_dropped_own, &v.log_dropped_broker);
 	v.log_queued = log_queued();
 	if (text != NULL)

@@ -48,6 +48,8 @@ struct daemon {
 	char fs_weakest[WIRE_ID_MAX + 1]; /* the member whose word ran out first */
 	int etcd_writing;           /* with etcd: a write of the term file is under way */
 	uint64_t etcd_written;      /* the term last asked to be kept */
+	char etcd_cache_addr[64];   /* with etcd: "IP:port" of our cache our record gives ("": none yet) */
+	int etcd_cache_warned;      /* with etcd: said once that there is no address to give */
 	struct mastership ms;
 	struct link link;           /* its packets: socket, filter, signing */
 	struct supervisor sup;

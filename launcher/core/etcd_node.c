@@ -4,6 +4,7 @@
  * mirrored into the election's fields that the status, the hooks and the
  * reports read (the heartbeat protocol does not run in this mode).
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <json-c/json.h>
@@ -15,6 +16,7 @@
 #include "clock.h"
 #include "daemon_int.h"
 #include "etcd_backend.h"
+#include "etcd_record.h"
 #include "file.h"
 #include "log.h"
 #include "state.h"
@@ -118,13 +120,16 @@ int daemon_etcd_setup(struct daemon *d, const struct config *c)
 	if (ep.request_ms > ETCD_REQUEST_MAX_MS)
 		ep.request_ms = ETCD_REQUEST_MAX_MS;
 	ep.rank_step_ms = 200;
-	/* the highest term this node saw in any backend: terms go on from it */
+	/* nodes started together put their records before the first campaign,
+	 * so that the rank holds from the start (two requests' time) */
+	ep.settle_ms = 2 * ep.request_ms;
 	ep.failsafe = c->cluster_etcd_failsafe;
 	if (ep.failsafe)
 		/* a node that starts listens for a lease before it campaigns: a
 		 * master it has not heard yet may be serving on its members'
 		 * word, with our hearing of it among them (failsafe.h) */
 		ep.settle_ms = ep.ttl_s * 1000;
+	/* the highest term this node saw in any backend: terms go on from it */
 	ep.initial_term = d->hb.el.max_term;
 	t = state_read_term(c->cluster_state_dir);
 	if (t > ep.initial_term)
@@ -155,6 +160,7 @@ static void put_record(struct daemon *d)
 {
 	json_object *o = json_object_new_object();
 	const char *t;
+	char host[INET_ADDRSTRLEN];
 
 	if (o == NULL)
 		return;
@@ -166,6 +172,20 @@ static void put_record(struct daemon *d)
 	json_object_object_add(o, "eligible", json_object_new_boolean(!d->ms.ineligible));
 	json_object_object_add(o, "healthy",
 			       json_object_new_boolean(!(d->ms.health == MS_HEALTH_BAD || d->ms.degraded)));
+	/* where peers reach our cache: the replication listener's own address,
+	 * or (listening on every address) ours toward etcd, on the network the
+	 * nodes share; none until the first answer tells it */
+	if (d->cache != NULL &&
+	    etcd_record_cache_host(cache_repl_host(d->cache), etcd_backend_local_ip(d->etcd), host, sizeof(host)) == 0) {
+		etcd_record_put_cache(o, host, cache_repl_port(d->cache));
+		snprintf(d->etcd_cache_addr, sizeof(d->etcd_cache_addr), "%s:%u", host, cache_repl_port(d->cache));
+	} else if (d->cache != NULL && *etcd_backend_local_ip(d->etcd) != '\0' && !d->etcd_cache_warned) {
+		/* etcd reached over IPv6: peers would never find this cache */
+		log_warn("cache: no IPv4 address to give peers (replication on every address, etcd reached from %s): "
+			 "set cluster.interface",
+			 etcd_backend_local_ip(d->etcd));
+		d->etcd_cache_warned = 1;
+	}
 	t = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
 	if (t != NULL)
 		etcd_elect_set_record(&d->etcd->el, t);
@@ -255,6 +275,48 @@ static void mirror(struct daemon *d)
 			mirror_peer(&e->peers[e->npeers++], &x->nodes[i], seen);
 }
 
+/*
+ * The cache's peers from the records, as heartbeats give them in the
+ * other backend: every live peer whose record has a cache address.
+ *
+ * The digest: a heartbeat carries the sender's cache digest, and three
+ * quiet heartbeats with another one than ours make both sides exchange
+ * snapshots (mesh.c).  A record does not carry it: it would have to be
+ * written to etcd on every cache write.  Ours is passed instead, which
+ * mesh.c reads as "no disagreement": the repair by digest stays idle.
+ * Nothing depends on it for a peer that joins or comes back: every
+ * replication connection, once authenticated, starts with a full snapshot
+ * both ways (peer_ready), and writes go over that connection while it
+ * lasts; a connection that breaks is made again with new snapshots.
+ *
+ * Only while etcd answers: the records are as of its last answer, and a
+ * peer etcd no longer shows is dropped by the cache after its peer
+ * timeout (settings_cache: the lease TTL, longer than the gap between
+ * answers, which come at least every third of it).
+ */
+static void feed_cache(struct daemon *d)
+{
+	const struct etcd_elect *x = &d->etcd->el;
+	uint64_t now = clock_mono_ms(), seen = d->etcd->last_ok_at;
+	uint64_t ttl = (uint64_t)(x->granted_ttl_s ? x->granted_ttl_s : (int64_t)x->p.ttl_s) * 1000;
+
+	if (d->cache == NULL || seen == 0 || now - seen >= ttl)
+		return;
+	for (size_t i = 0; i < x->nnodes; i++) {
+		const struct ee_node *n = &x->nodes[i];
+		struct sockaddr_in a;
+		uint16_t port;
+		int rc;
+		if (strcmp(n->id, d->node) == 0 || strlen(n->id) > WIRE_ID_MAX)
+			continue;
+		rc = etcd_record_cache(n->record, &a, &port);
+		if (rc == 1)
+			cache_peer_seen(d->cache, n->id, &a, port, cache_digest(d->cache));
+		else if (rc < 0)
+			log_debug("etcd: the record of %s has no usable cache address or port", n->id);
+	}
+}
+
 /* Before a step's hooks and log lines: the term and the master they name
  * are etcd's as of now. */
 void daemon_etcd_mirror(struct daemon *d)
@@ -312,6 +374,7 @@ void daemon_etcd_after(struct daemon *d)
 	if (d->etcd == NULL)
 		return;
 	mirror(d);
+	feed_cache(d);
 	put_record(d);
 	if (d->failsafe) {
 		int was = d->fs.leading;

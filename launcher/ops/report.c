@@ -77,9 +77,13 @@ static void peer_json(const struct report_view *v, const struct el_peer *p, stru
 	json_str(o, p->url);
 	ctl_printf(o, ",\"master\":");
 	json_str(o, p->leader);
-	ctl_printf(o, ",\"serving\":%s,\"eligible\":%s,\"healthy\":%s,\"protocol\":%u}",
+	ctl_printf(o, ",\"serving\":%s,\"eligible\":%s,\"healthy\":%s",
 		   p->flags & WIRE_F_SERVING ? "true" : "false", p->flags & WIRE_F_INELIGIBLE ? "false" : "true",
-		   p->flags & WIRE_F_UNHEALTHY ? "false" : "true", p->version);
+		   p->flags & WIRE_F_UNHEALTHY ? "false" : "true");
+	/* the version of a peer's last packet: none without heartbeats */
+	if (v->heartbeats)
+		ctl_printf(o, ",\"protocol\":%u", p->version);
+	ctl_printf(o, "}");
 }
 
 static void peers_json(const struct report_view *v, struct ctl_out *o)
@@ -173,6 +177,54 @@ static void health_text(const struct report_view *v, struct ctl_out *o)
 		ctl_printf(o, "cluster:   %s\n", nobody_eligible(v));
 }
 
+/* ms since etcd last answered; -1: never */
+static long long etcd_age(const struct report_view *v)
+{
+	return v->etcd.last_ok_at ? (long long)(v->now - v->etcd.last_ok_at) : -1LL;
+}
+
+static const char *str_or_empty(const char *s)
+{
+	return s != NULL ? s : "";
+}
+
+static void etcd_json(const struct report_view *v, struct ctl_out *o)
+{
+	const struct report_etcd *x = &v->etcd;
+
+	ctl_printf(o, ",\"etcd\":{\"endpoint\":");
+	json_str(o, str_or_empty(x->endpoint));
+	ctl_printf(o, ",\"last_answer_ms_ago\":%lld,\"lease_ttl_s\":%lld,\"requests\":%llu,\"failed\":%llu,"
+		      "\"last_error\":",
+		   etcd_age(v), (long long)x->lease_ttl_s, (unsigned long long)x->requests_sent,
+		   (unsigned long long)x->requests_failed);
+	json_str(o, str_or_empty(x->last_error));
+	ctl_printf(o, ",\"cache_addr\":");
+	json_str(o, str_or_empty(x->cache_addr));
+	ctl_printf(o, "}");
+}
+
+static void etcd_text(const struct report_view *v, struct ctl_out *o)
+{
+	const struct report_etcd *x = &v->etcd;
+
+	ctl_printf(o, "etcd:      %s; ", str_or_empty(x->endpoint));
+	if (x->last_ok_at)
+		ctl_printf(o, "last answer %lld ms ago", etcd_age(v));
+	else
+		ctl_printf(o, "no answer yet");
+	if (x->lease_ttl_s > 0)
+		ctl_printf(o, ", lease TTL %lld s", (long long)x->lease_ttl_s);
+	else
+		ctl_printf(o, ", no lease");
+	ctl_printf(o, "; %llu requests, %llu failed\n", (unsigned long long)x->requests_sent,
+		   (unsigned long long)x->requests_failed);
+	if (*str_or_empty(x->last_error))
+		ctl_printf(o, "etcd error: %s\n", x->last_error);
+	if (*str_or_empty(x->cache_addr))
+		ctl_printf(o, "cache at:  %s (advertised in this node's record)\n", x->cache_addr);
+}
+
 void report_status(const struct report_view *v, int json, struct ctl_out *o)
 {
 	const struct election *e = v->el;
@@ -195,9 +247,15 @@ void report_status(const struct report_view *v, int json, struct ctl_out *o)
 		ctl_printf(o, ",\"mastership\":{\"state\":\"%s\",\"reason\":", mastership_state_name(v->ms->state));
 		json_str(o, v->ms->reason);
 		ctl_printf(o, "}");
-		ctl_printf(o, ",\"uptime_ms\":%llu,\"position\":%u,\"delay_ms\":%u,\"timeout_ms\":%llu,\"stopping\":%s",
-			   (unsigned long long)(v->now - v->started_at), e->p.position, e->p.delay_ms,
-			   (unsigned long long)e->timeout, report_stopping(v) ? "true" : "false");
+		ctl_printf(o, ",\"backend\":\"%s\",\"uptime_ms\":%llu,\"position\":%u", v->etcd_backend ? "etcd" : "heartbeat",
+			   (unsigned long long)(v->now - v->started_at), e->p.position);
+		/* the heartbeat's period means nothing without heartbeats */
+		if (v->heartbeats)
+			ctl_printf(o, ",\"delay_ms\":%u", e->p.delay_ms);
+		ctl_printf(o, ",\"timeout_ms\":%llu,\"stopping\":%s", (unsigned long long)e->timeout,
+			   report_stopping(v) ? "true" : "false");
+		if (v->etcd_backend)
+			etcd_json(v, o);
 		ctl_printf(o, ",\"quorum\":{\"expected\":%u,\"live\":%zu,\"ok\":%s}", e->p.expected_nodes, live,
 			   election_quorum(e, v->now) ? "true" : "false");
 		ctl_printf(o, ",\"hold\":{");
@@ -205,8 +263,11 @@ void report_status(const struct report_view *v, int json, struct ctl_out *o)
 			ctl_printf(o, "%s\"%s\":%s", i ? "," : "", holds[i].json, e->hold & holds[i].bit ? "true" : "false");
 		ctl_printf(o, ",\"reason\":");
 		json_str(o, e->hold ? e->hold_reason : "");
-		ctl_printf(o, "},\"settings\":{\"digest\":\"%016llx\",\"master_digest\":\"%016llx\"}",
-			   (unsigned long long)e->p.settings, (unsigned long long)e->master_settings);
+		ctl_printf(o, "}");
+		/* the settings' digests travel in heartbeats only */
+		if (!v->etcd_backend)
+			ctl_printf(o, ",\"settings\":{\"digest\":\"%016llx\",\"master_digest\":\"%016llx\"}",
+				   (unsigned long long)e->p.settings, (unsigned long long)e->master_settings);
 		health_json(v, o);
 		ctl_printf(o, ",\"broker\":{\"state\":\"%s\",\"pid\":%ld,\"uptime_ms\":%llu,\"starts\":%llu,"
 			      "\"restarts\":%llu,\"crashes\":%llu,\"recent_crashes\":%u,\"last_exit\":",
@@ -214,14 +275,20 @@ void report_status(const struct report_view *v, int json, struct ctl_out *o)
 			   (unsigned long long)s->starts, (unsigned long long)s->restarts,
 			   (unsigned long long)s->crashes_total, supervisor_recent_crashes(s, v->now));
 		json_str(o, s->last_exit);
-		ctl_printf(o, "},\"cache\":{\"entries\":%llu},\"protocol\":{\"version\":%d,\"newer_peers\":%zu},"
-			      "\"peers\":",
-			   (unsigned long long)v->cache_entries, WIRE_VERSION, election_newer_live(e, v->now));
+		ctl_printf(o, "},\"cache\":{\"entries\":%llu}", (unsigned long long)v->cache_entries);
+		/* the wire protocol's version and the node-id conflict are told
+		 * by packets: none without the heartbeat socket */
+		if (v->heartbeats)
+			ctl_printf(o, ",\"protocol\":{\"version\":%d,\"newer_peers\":%zu}", WIRE_VERSION,
+				   election_newer_live(e, v->now));
+		ctl_printf(o, ",\"peers\":");
 		peers_json(v, o);
-		ctl_printf(o, ",\"conflict\":{\"node_id\":%s,\"with\":", report_conflict(v) ? "true" : "false");
-		json_str(o, report_conflict(v) ? conflict_with(v) : "");
-		ctl_printf(o, ",\"heard_ms_ago\":%llu}",
-			   report_conflict(v) ? (unsigned long long)(v->now - v->conflict_heard_at) : 0ULL);
+		if (v->heartbeats) {
+			ctl_printf(o, ",\"conflict\":{\"node_id\":%s,\"with\":", report_conflict(v) ? "true" : "false");
+			json_str(o, report_conflict(v) ? conflict_with(v) : "");
+			ctl_printf(o, ",\"heard_ms_ago\":%llu}",
+				   report_conflict(v) ? (unsigned long long)(v->now - v->conflict_heard_at) : 0ULL);
+		}
 		ctl_printf(o, ",\"promotions\":%llu,\"demotions\":%llu}\n", (unsigned long long)e->promotions,
 			   (unsigned long long)e->demotions);
 		return;
@@ -254,10 +321,13 @@ void report_status(const struct report_view *v, int json, struct ctl_out *o)
 	ctl_printf(o, "uptime:    %llu s; %llu promotions, %llu demotions\n",
 		   (unsigned long long)((v->now - v->started_at) / 1000), (unsigned long long)e->promotions,
 		   (unsigned long long)e->demotions);
-	if (election_newer_live(e, v->now) > 0)
+	if (v->etcd_backend)
+		etcd_text(v, o);
+	/* the wire protocol: only where packets go */
+	if (v->heartbeats && election_newer_live(e, v->now) > 0)
 		ctl_printf(o, "protocol:  %d; %zu live peers speak a newer one: not claiming (upgrade this node)\n",
 			   WIRE_VERSION, election_newer_live(e, v->now));
-	else
+	else if (v->heartbeats)
 		ctl_printf(o, "protocol:  %d\n", WIRE_VERSION);
 	ctl_printf(o, "peers:     %zu\n", e->npeers);
 	for (size_t i = 0; i < e->npeers; i++) {
@@ -327,6 +397,73 @@ int report_locate(const struct report_view *v, const char *uri, struct ctl_out *
 	return 0;
 }
 
+/* The figures of the heartbeat protocol: its packets, its timer. */
+static void heartbeat_metrics(const struct report_view *v, struct ctl_out *o)
+{
+	const struct election *e = v->el;
+
+	ctl_metric(o, "failover_packets_sent_total", "counter", "Cluster packets sent.", v->sent);
+	ctl_metric(o, "failover_packets_send_errors_total", "counter", "Cluster packets the kernel refused.",
+		   v->send_errors);
+	ctl_metric(o, "failover_packets_received_total", "counter", "Datagrams received.", v->filter->received);
+	ctl_metric_head(o, "failover_packets_dropped_total", "counter", "Datagrams dropped, by reason.");
+	for (int i = 1; i < DROP_COUNT; i++)
+		ctl_printf(o, "failover_packets_dropped_total{reason=\"%s\"} %llu\n", filter_drop_names[i],
+			   (unsigned long long)v->filter->dropped[i]);
+	ctl_metric(o, "failover_node_id_conflict", "gauge",
+		   "1 while another launcher uses this node's id (this node neither claims nor votes).",
+		   (unsigned long long)report_conflict(v));
+	ctl_metric(o, "failover_packets_two_boots_total", "counter",
+		   "Packets of a peer's id from a second live process (two launchers share that id).",
+		   v->filter->two_boots);
+	ctl_metric(o, "failover_protocol_version", "gauge", "The cluster protocol version this node speaks.",
+		   (unsigned long long)WIRE_VERSION);
+	ctl_metric(o, "failover_peers_newer_protocol", "gauge",
+		   "Live peers speaking a newer protocol version (this node does not claim meanwhile).",
+		   election_newer_live(e, v->now));
+	ctl_metric(o, "failover_packets_newer_protocol_total", "counter",
+		   "Packets accepted from peers speaking a newer protocol version.", v->filter->newer_received);
+	ctl_metric(o, "failover_packets_newer_unknown_type_total", "counter",
+		   "Packets of a newer protocol with a type this version does not know (only their sender's state is used).",
+		   v->filter->newer_unknown_type);
+	ctl_metric_head(o, "failover_heartbeat_jitter_ms", "gauge", "Lateness of our heartbeat timer.");
+	ctl_printf(o, "failover_heartbeat_jitter_ms{stat=\"last\"} %.3f\nfailover_heartbeat_jitter_ms{stat=\"max\"} %.3f\n",
+		   v->hb_jitter_last_ms, v->hb_jitter_max_ms);
+	ctl_metric(o, "failover_heartbeats_total", "counter", "Heartbeats sent.", v->hb_count);
+}
+
+/* With etcd: its requests, its last answer, the lease. */
+static void etcd_metrics(const struct report_view *v, struct ctl_out *o)
+{
+	const struct report_etcd *x = &v->etcd;
+
+	ctl_metric(o, "failover_etcd_requests_total", "counter", "Requests sent to etcd (a watch counts once).",
+		   x->requests_sent);
+	ctl_metric(o, "failover_etcd_request_failures_total", "counter",
+		   "Requests to etcd that failed: no reply, an error reply, a watch that ended.", x->requests_failed);
+	ctl_metric_head(o, "failover_etcd_last_answer_age_seconds", "gauge",
+			"Time since etcd last answered (-1: never).");
+	if (x->last_ok_at)
+		ctl_printf(o, "failover_etcd_last_answer_age_seconds %.3f\n", (double)(v->now - x->last_ok_at) / 1000.0);
+	else
+		ctl_printf(o, "failover_etcd_last_answer_age_seconds -1\n");
+	ctl_metric(o, "failover_etcd_lease_ttl_seconds", "gauge", "The TTL etcd granted this node's lease (0: no lease).",
+		   (unsigned long long)(x->lease_ttl_s > 0 ? x->lease_ttl_s : 0));
+	ctl_metric(o, "failover_etcd_error", "gauge", "1 while the last request to etcd failed.",
+		   (unsigned long long)(*str_or_empty(x->last_error) != '\0'));
+	ctl_metric_head(o, "failover_etcd_endpoint", "gauge", "1 for the etcd endpoint in use.");
+	ctl_printf(o, "failover_etcd_endpoint{endpoint=\"");
+	/* a label value escapes backslash, quote and newline */
+	for (const char *c = str_or_empty(x->endpoint); *c; c++)
+		if (*c == '"' || *c == '\\')
+			ctl_printf(o, "\\%c", *c);
+		else if (*c == '\n')
+			ctl_printf(o, "\\n");
+		else
+			ctl_printf(o, "%c", *c);
+	ctl_printf(o, "\"} 1\n");
+}
+
 void report_metrics(const struct report_view *v, struct ctl_out *o)
 {
 	const struct election *e = v->el;
@@ -390,34 +527,10 @@ void report_metrics(const struct report_view *v, struct ctl_out *o)
 		ctl_metric(o, "failover_precheck_runs_total", "counter", "Precheck runs.", h->pre_runs);
 		ctl_metric(o, "failover_precheck_failures_total", "counter", "Precheck runs that failed.", h->pre_failures);
 	}
-	ctl_metric(o, "failover_packets_sent_total", "counter", "Cluster packets sent.", v->sent);
-	ctl_metric(o, "failover_packets_send_errors_total", "counter", "Cluster packets the kernel refused.",
-		   v->send_errors);
-	ctl_metric(o, "failover_packets_received_total", "counter", "Datagrams received.", v->filter->received);
-	ctl_metric_head(o, "failover_packets_dropped_total", "counter", "Datagrams dropped, by reason.");
-	for (int i = 1; i < DROP_COUNT; i++)
-		ctl_printf(o, "failover_packets_dropped_total{reason=\"%s\"} %llu\n", filter_drop_names[i],
-			   (unsigned long long)v->filter->dropped[i]);
-	ctl_metric(o, "failover_node_id_conflict", "gauge",
-		   "1 while another launcher uses this node's id (this node neither claims nor votes).",
-		   (unsigned long long)report_conflict(v));
-	ctl_metric(o, "failover_packets_two_boots_total", "counter",
-		   "Packets of a peer's id from a second live process (two launchers share that id).",
-		   v->filter->two_boots);
-	ctl_metric(o, "failover_protocol_version", "gauge", "The cluster protocol version this node speaks.",
-		   (unsigned long long)WIRE_VERSION);
-	ctl_metric(o, "failover_peers_newer_protocol", "gauge",
-		   "Live peers speaking a newer protocol version (this node does not claim meanwhile).",
-		   election_newer_live(e, v->now));
-	ctl_metric(o, "failover_packets_newer_protocol_total", "counter",
-		   "Packets accepted from peers speaking a newer protocol version.", v->filter->newer_received);
-	ctl_metric(o, "failover_packets_newer_unknown_type_total", "counter",
-		   "Packets of a newer protocol with a type this version does not know (only their sender's state is used).",
-		   v->filter->newer_unknown_type);
-	ctl_metric_head(o, "failover_heartbeat_jitter_ms", "gauge", "Lateness of our heartbeat timer.");
-	ctl_printf(o, "failover_heartbeat_jitter_ms{stat=\"last\"} %.3f\nfailover_heartbeat_jitter_ms{stat=\"max\"} %.3f\n",
-		   v->hb_jitter_last_ms, v->hb_jitter_max_ms);
-	ctl_metric(o, "failover_heartbeats_total", "counter", "Heartbeats sent.", v->hb_count);
+	if (v->etcd_backend)
+		etcd_metrics(v, o);
+	if (v->heartbeats)
+		heartbeat_metrics(v, o);
 	ctl_metric(o, "failover_cache_entries", "gauge", "Entries in the replicated cache.", v->cache_entries);
 	ctl_metric_head(o, "failover_log_lines_dropped_total", "counter",
 			"Output lines dropped because stdout or stderr was not read fast enough, by source.");

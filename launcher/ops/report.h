@@ -15,6 +15,17 @@
 #include "mastership.h"
 #include "supervisor.h"
 
+/* With cluster.backend = etcd: what an operator needs to know of etcd
+ * (etcd_backend.h), in place of the heartbeat figures. */
+struct report_etcd {
+	const char *endpoint;              /* the one in use */
+	const char *last_error;            /* "" while the last request succeeded */
+	const char *cache_addr;            /* what our record advertises for the cache ("": none) */
+	uint64_t requests_sent, requests_failed;
+	uint64_t last_ok_at;               /* monotonic ms etcd last answered; 0: never */
+	int64_t lease_ttl_s;               /* as granted; 0: no lease */
+};
+
 struct report_view {
 	const char *node;
 	const char *cluster_name;
@@ -38,6 +49,9 @@ struct report_view {
 	 * its address, and when it was last heard (monotonic ms) */
 	const char *conflict_with;
 	uint64_t conflict_heard_at;
+	int etcd_backend;                  /* cluster.backend = etcd: etcd says who leads */
+	int heartbeats;                    /* the heartbeat socket runs: its packets' figures mean something */
+	struct report_etcd etcd;
 	/* etcd_failsafe: this master serves past its lease on its members'
 	 * word (etcd does not answer) */
 	int failsafe_active;

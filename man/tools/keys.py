@@ -192,8 +192,9 @@ A master that cannot renew its lease stops its broker
 .B lease_ttl
 \(en margin after the last renewal it sent (the margin is a tenth of the TTL,
 at least 500 ms), before the lease can end; with etcd down, no node serves.
-With this backend no heartbeats are sent; the cache's replication between
-nodes needs the heartbeat backend for now.
+With this backend no heartbeats are sent: each node's record in etcd tells
+its peers where its cache replicates (see
+.BR cache.port ).
 ''')
 
 k('cluster', 'etcd_endpoint', r'''
@@ -649,8 +650,13 @@ k('cache', 'sync_timeout', r'''
 How long a synchronous write waits for acknowledgements.
 ''')
 k('cache', 'port', r'''
-The TCP port, on every local address, on which launchers replicate the
-cache to each other; advertised in heartbeats.
+The TCP port on which launchers replicate the cache to each other, on
+.BR cluster.interface 's
+address when it is set, else on every local address; advertised in
+heartbeats, or with
+.B cluster.backend = etcd
+in the node's record there, with the listener's address (else the node's
+address on its connection to etcd).
 0 takes any free port.
 Several launchers on one host each need their own (or 0), and their own
 .BR listen .

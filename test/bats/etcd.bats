@@ -111,6 +111,15 @@ two_brokers_watch() { # runs until $LAB_DIR/watch.stop; writes $LAB_DIR/two
 	grep -qE "role (listening|candidate) -> master" "$LAB_DIR/n1/log"
 	grep -qE "role listening -> slave .*master is n1" "$LAB_DIR/n2/log"
 	lab_ctl 1 metrics | grep -q '^failover_promotions_total 1$'
+	# etcd's figures in place of the heartbeats'
+	run lab_ctl 1 metrics
+	assert_line --regexp '^failover_etcd_requests_total [1-9][0-9]*$'
+	assert_line --regexp '^failover_etcd_lease_ttl_seconds [3-9]$'
+	assert_line "failover_etcd_endpoint{endpoint=\"$ETCD_ENDPOINTS\"} 1"
+	refute_line --partial failover_heartbeats_total
+	run lab_ctl 1 status
+	assert_line --regexp "^etcd: +$ETCD_ENDPOINTS; last answer [0-9]+ ms ago, lease TTL [3-9] s; [1-9][0-9]* requests, [0-9]+ failed$"
+	refute_line --partial "protocol:"
 	# a switchover says whom it hands over to
 	run lab_ctl 1 switchover n3
 	assert_success
@@ -125,6 +134,11 @@ two_brokers_watch() { # runs until $LAB_DIR/watch.stop; writes $LAB_DIR/two
 	assert_success
 	python3 -c 'import json,sys; s=json.loads(sys.argv[1]); assert not [p for p in s["peers"] if p["live"]], s["peers"]' "$output"
 	grep -q "role slave -> listening (etcd has not answered for" "$LAB_DIR/n2/log"
+	# the requests that failed meanwhile, and why
+	run lab_ctl 2 metrics
+	assert_line --regexp '^failover_etcd_request_failures_total [1-9][0-9]*$'
+	assert_line 'failover_etcd_error 1'
+	lab_ctl 2 status | grep -q '^etcd error: '
 	lab_heal 2
 	wait_until 20 lab_role_is 2 slave
 	[ "$(lab_field 2 master)" = n3 ]
@@ -224,5 +238,41 @@ etcd_unblock() { ip netns exec "$LAB-n$1" nft delete table inet etcdblock; }
 	ms=$(($(lab_ms) - t0))
 	echo "# failsafe on: kill -9 of the master -> n1 master after $ms ms (lease 3 s)" >&3
 	lab_sampler_check
+
+# node I's cache: replicating with N peers
+cache_peers_are() { lab_ctl "$1" metrics | grep -q "^failover_cache_replicating_peers $2\$"; }
+mc_put() { # mc_put I KEY VALUE: through node I's memcached port
+	mkdir -p "$BATS_TEST_TMPDIR/put"
+	printf '%s' "$3" >"$BATS_TEST_TMPDIR/put/$2"
+	ip netns exec "$LAB-n$1" memccp --servers=127.0.0.1:11311 "$BATS_TEST_TMPDIR/put/$2"
+}
+mc_get_is() { [ "$(ip netns exec "$LAB-n$1" memccat --servers=127.0.0.1:11311 "$2" 2>/dev/null)" = "$3" ]; }
+
+@test "etcd: the cache finds its peers in the records: a value set on one node is read on the others, and on one restarted" {
+	local i t0
+	command -v memccp >/dev/null || skip "libmemcached-tools is not installed"
+	etcd_lab_start 1
+	for i in 1 2 3; do etcd_ini "$i"; done
+	# n2 replicates on every address: its record gives its address toward etcd
+	sed -i '/^interface = eth0$/d' "$LAB_DIR/n2/launcher.ini"
+	t0=$(lab_ms)
+	# whoever leads: the cache replicates between all of them
+	for i in 1 2 3; do lab_start "$i"; done
+	for i in 1 2 3; do wait_until 20 cache_peers_are "$i" 2; done
+	echo "# every cache replicating with both peers $(($(lab_ms) - t0)) ms after the starts" >&3
+	run lab_ctl 2 status --json
+	python3 -c 'import json,sys; e=json.loads(sys.argv[1])["etcd"]; assert e["cache_addr"] == sys.argv[2] + ":2710", e' \
+		"$output" "$(lab_addr 2)"
+	mc_put 2 greeting "hello through etcd"
+	wait_until 5 mc_get_is 3 greeting "hello through etcd"
+	wait_until 5 mc_get_is 1 greeting "hello through etcd"
+	# a node that was away gets what it missed when it connects again
+	kill -9 "$(lab_pid 3)"
+	# stored here; unacknowledged by n3 until the cache gives it up
+	run mc_put 1 later "written while n3 was down"
+	mc_get_is 1 later "written while n3 was down"
+	lab_start 3
+	wait_until 20 mc_get_is 3 later "written while n3 was down"
+	mc_get_is 3 greeting "hello through etcd"
 	! grep -l 'Sanitizer' "$LAB_DIR"/n*/log
 }

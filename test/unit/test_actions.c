@@ -208,6 +208,7 @@ void cache_set_term(struct cache *c, uint64_t term) { (void)c, (void)term; }
 uint16_t cache_repl_port(const struct cache *c) { (void)c; return 0; }
 uint64_t cache_digest(const struct cache *c) { (void)c; return 0; }
 uint64_t cache_entries(const struct cache *c) { (void)c; return 0; }
+const char *etcd_backend_endpoint(const struct etcd_backend *b) { (void)b; return ""; }
 
 /* ---- the daemon under test ---- */
 
