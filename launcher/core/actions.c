@@ -28,6 +28,8 @@ struct report_view daemon_view(struct daemon *d, char *text, size_t len)
 		.ctl_refused = d->ctl.refused, .cache_entries = d->cache ? cache_entries(d->cache) : 0,
 		.conflict_with = d->conflict.addr, .conflict_heard_at = d->conflict.dup.heard_at,
 	};
+	if (d->etcd != NULL && d->etcd_silent)
+		v.backend_down = d->hb.el.reason;
 	log_dropped(&v.log_dropped_own, &v.log_dropped_broker);
 	v.log_queued = log_queued();
 	if (text != NULL)

@@ -40,6 +40,7 @@ struct daemon {
 	struct heartbeat hb;        /* the cluster backend: the election (with etcd: a mirror for reports) */
 	struct cluster cl;
 	struct etcd_backend *etcd;  /* cluster.backend = etcd (etcd_node.c); NULL: heartbeats */
+	int etcd_silent;            /* with etcd: no answer for a lease; hb.el.reason says since when and why */
 	int etcd_writing;           /* with etcd: a write of the term file is under way */
 	uint64_t etcd_written;      /* the term last asked to be kept */
 	struct mastership ms;
