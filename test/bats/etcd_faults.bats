@@ -175,12 +175,16 @@ undrop() { ip netns exec "$1" nft delete table inet faults; }
 	for i in 1 2; do
 		run lab_ctl "$i" status
 		assert_success
-		echo "# n$i status with etcd down: $(echo "$output" | tr '\n' '|')" >&3
+		echo "# n$i $(grep '^status:' <<<"$output")" >&3
 		refute_output --regexp 'role: *master'
 		# what the node waits for, and the error etcd's endpoints gave
 		assert_output --regexp 'status: +listening; etcd has not answered for [0-9]+ ms: http://10[.0-9]+:2379: '
 	done
+	# the log: the master's reason to stop, the follower's to stop
+	# following, and on every node the failed requests
 	grep -q "lead not renewed by its deadline" "$LAB_DIR/n1/log"
+	grep -q "role slave -> listening (etcd has not answered for [0-9]* ms: http" "$LAB_DIR/n2/log"
+	for i in 1 2; do grep -q "WARNING: etcd: http://[0-9.]*:2379: Failed to connect" "$LAB_DIR/n$i/log"; done
 	grep "WARNING: etcd: " "$LAB_DIR/n2/log" | tail -n 1 | sed "s/^/# n2: /" >&3
 	echo "# every etcd member killed: n1's broker down after $down ms, nobody served for $((TTL + 1)) s" >&3
 	t1=$(lab_ms)
