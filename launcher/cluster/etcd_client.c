@@ -474,6 +474,22 @@ static int retry_signed_out(struct etcd_call *call, long status)
 	return 1;
 }
 
+/* A request to an endpoint failed: streams still open there end too
+ * (not `call`, which is ending already).  A member cut off from its
+ * peers keeps a watch open and says nothing on it, no event and no error,
+ * while its requests time out; a follower whose watch stayed there would
+ * never see the leader key go.  Ended, the watch starts again on the next
+ * endpoint. */
+static void end_streams_on(struct etcd_client *c, size_t endpoint, const struct etcd_call *call, const char *why)
+{
+	for (struct etcd_call *s = c->calls; s != NULL; s = s->next) {
+		struct etcd_done d = {.result = ETCD_TRANSPORT, .why = why, .endpoint = c->endpoints[endpoint]};
+		if (s == call || s->dead || s->line == NULL || s->easy == NULL || s->endpoint != endpoint)
+			continue;
+		finish(s, &d); /* freed after the dispatch: s->next still holds */
+	}
+}
+
 static void complete(struct etcd_call *call, CURLcode code)
 {
 	struct etcd_client *c = call->c;
@@ -494,6 +510,7 @@ static void complete(struct etcd_call *call, CURLcode code)
 		if (c->nendpoints > 1 && call->endpoint == c->cur) {
 			c->cur = (c->cur + 1) % c->nendpoints;
 			log_warn("etcd: %s: %s; now using %s", d.endpoint, d.why, c->endpoints[c->cur]);
+			end_streams_on(c, call->endpoint, call, "a request there failed");
 		}
 	} else {
 		d.result = ETCD_DONE;

@@ -41,6 +41,8 @@ struct report_view daemon_view(struct daemon *d, char *text, size_t len)
 			.lease_ttl_s = b->el.lease != 0 ? b->el.granted_ttl_s : 0,
 		};
 	}
+	if (d->etcd != NULL && d->etcd_silent)
+		v.backend_down = d->hb.el.reason;
 	log_dropped(&v.log_dropped_own, &v.log_dropped_broker);
 	v.log_queued = log_queued();
 	if (text != NULL)

@@ -46,6 +46,7 @@ struct daemon {
 	int fs_was_active;          /* a failsafe lead, as last logged */
 	int fs_hold_logged;         /* a campaign held for a master heard, logged */
 	char fs_weakest[WIRE_ID_MAX + 1]; /* the member whose word ran out first */
+	int etcd_silent;            /* with etcd: no answer for a lease; hb.el.reason says since when and why */
 	int etcd_writing;           /* with etcd: a write of the term file is under way */
 	uint64_t etcd_written;      /* the term last asked to be kept */
 	char etcd_cache_addr[64];   /* with etcd: "IP:port" of our cache our record gives ("": none yet) */

@@ -259,6 +259,7 @@ static void mirror(struct daemon *d)
 	}
 	if (strcmp(e->reason, reason) != 0)
 		d->hb.changed = 1;
+	d->etcd_silent = stale && st != EL_MASTER;
 	e->state = st;
 	snprintf(e->reason, sizeof(e->reason), "%s", reason);
 	snprintf(e->master, sizeof(e->master), "%s", master);

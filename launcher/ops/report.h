@@ -38,6 +38,9 @@ struct report_view {
 	uint64_t now, started_at;          /* monotonic ms */
 	int stopped;                       /* the loop has ended */
 	const char *status_text;
+	/* why the cluster's backend is out of reach (etcd silent past a
+	 * lease), or NULL: what a listening node is waiting for */
+	const char *backend_down;
 	uint64_t sent, send_errors;
 	double hb_jitter_last_ms, hb_jitter_max_ms;
 	uint64_t hb_count;

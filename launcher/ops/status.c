@@ -56,7 +56,10 @@ void status_text(const struct report_view *v, char *buf, size_t len)
 	}
 	switch (e->state) {
 	case EL_LISTENING:
-		snprintf(buf, len, "listening; joining cluster %s", v->cluster_name);
+		if (v->backend_down != NULL)
+			snprintf(buf, len, "listening; %s", v->backend_down);
+		else
+			snprintf(buf, len, "listening; joining cluster %s", v->cluster_name);
 		return;
 	case EL_CANDIDATE:
 		snprintf(buf, len, "candidate; claiming term %llu", (unsigned long long)e->claim_term);

@@ -231,6 +231,11 @@ The CA file that https endpoints are checked with.
 k('cluster', 'etcd_cert', r'''
 A client certificate for etcd, with
 .BR etcd_key .
+With etcd's authentication on (and
+.BR etcd_user ),
+give one without a CommonName: etcd's JSON gateway refuses a request whose
+certificate has one (HTTP 400, \(lqCommonName of client sending a request
+against gateway will be ignored\(rq).
 ''', default='none')
 
 k('cluster', 'etcd_key', r'''

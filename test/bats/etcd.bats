@@ -238,6 +238,8 @@ etcd_unblock() { ip netns exec "$LAB-n$1" nft delete table inet etcdblock; }
 	ms=$(($(lab_ms) - t0))
 	echo "# failsafe on: kill -9 of the master -> n1 master after $ms ms (lease 3 s)" >&3
 	lab_sampler_check
+	! grep -l 'Sanitizer' "$LAB_DIR"/n*/log
+}
 
 # node I's cache: replicating with N peers
 cache_peers_are() { lab_ctl "$1" metrics | grep -q "^failover_cache_replicating_peers $2\$"; }
