@@ -967,6 +967,204 @@ static void failed_request_renews_the_watch(void **state)
 	no_request(&e, 3410);
 }
 
+/* ---- failsafe: the adversary's cases (review of the failsafe mode) */
+
+#define FS_N2 "{\"node\":\"n2\",\"position\":102,\"may_lead\":true,\"failsafe\":true}"
+
+/* Whether any event waiting is a loss of the lead; every fence deadline
+ * said is at most not_after (0: any). */
+static int lost_and_fenced(struct etcd_elect *e, uint64_t not_after)
+{
+	struct ms_event ev;
+	int lost = 0;
+
+	while (etcd_elect_ops.next_event(e, &ev)) {
+		if (ev.type == MS_IN_FENCE && not_after != 0)
+			assert_true(ev.deadline <= not_after);
+		lost |= ev.type == MS_IN_LEADERSHIP_LOST;
+	}
+	return lost;
+}
+
+/* etcd answers again (our lease gone), a new lease is granted, the create
+ * of our key is on its way; then a member stops hearing us.  The new
+ * lease holds no key: it must not carry the lead nor move the fence, or
+ * a member that no longer hears us campaigns (the key is free) while our
+ * broker serves on the new lease's deadline. */
+static void fs_rejoin_lease_does_not_carry_a_keyless_lead(void **state)
+{
+	struct etcd_elect e;
+	struct ee_req k, g;
+	struct ee_reply r;
+
+	(void)state;
+	fs_lead(&e, FS_N2);
+	etcd_elect_failsafe(&e, 0, 6000, 1100);
+	etcd_elect_tick(&e, 2000);
+	take(&e, EE_KEEPALIVE, 2000);
+	etcd_elect_tick(&e, 4100);
+	assert_true(e.fs_active);
+	etcd_elect_tick(&e, 4500);
+	k = take(&e, EE_KEEPALIVE, 4500);
+	r = ok(k.id, 30);
+	r.ttl = 0;
+	etcd_elect_reply(&e, &r, 4600);
+	g = take(&e, EE_GRANT, 4600);
+	r = ok(g.id, 31);
+	r.lease = 43;
+	r.ttl = TTL_S;
+	etcd_elect_reply(&e, &r, 4700);
+	take(&e, EE_PUT, 4700);
+	etcd_elect_tick(&e, 4710);
+	take(&e, EE_CREATE, 4710); /* no answer yet */
+	drain(&e);
+	/* n2 no longer hears us: the members' word is gone */
+	etcd_elect_failsafe(&e, 0, 0, 4800);
+	etcd_elect_tick(&e, 4800);
+	assert_true(lost_and_fenced(&e, 4800));
+	assert_int_not_equal(e.state, EE_LEADING);
+}
+
+/* The members' word ran out (deadline 5000: the fence came down then),
+ * the lead's timer is late, and a beacon read after it (a drain before
+ * the tick, after a stall) brings a fresh word: the lead that ended must
+ * not come back, its fence not move on. */
+static void fs_word_that_ran_out_does_not_revive(void **state)
+{
+	struct etcd_elect e;
+
+	(void)state;
+	fs_lead(&e, FS_N2);
+	etcd_elect_failsafe(&e, 0, 5000, 1100);
+	etcd_elect_tick(&e, 2000);
+	take(&e, EE_KEEPALIVE, 2000);
+	etcd_elect_tick(&e, 4000);
+	assert_true(e.fs_active);
+	drain(&e);
+	etcd_elect_failsafe(&e, 0, 9000, 5600);
+	assert_true(lost_and_fenced(&e, 5600));
+	assert_int_not_equal(e.state, EE_LEADING);
+}
+
+/* A node whose record does not say failsafe appears after P/failsafe was
+ * written (it is not listed yet, or the rewrite has not shown): it
+ * campaigns whatever it hears, so no failsafe lead. */
+static void fs_unlisted_node_without_failsafe_gives_no_lead(void **state)
+{
+	struct etcd_elect e;
+	const char *m[4];
+	struct ee_event w;
+
+	(void)state;
+	fs_lead(&e, FS_N2);
+	memset(&w, 0, sizeof(w));
+	w.kv = kv("/fl/c1/nodes/n3", "{\"node\":\"n3\",\"position\":103,\"may_lead\":true}", 9, 9, 60);
+	etcd_elect_watch(&e, &w, 1, 9, 1100);
+	drain(&e);
+	assert_int_equal(etcd_elect_failsafe_members(&e, m, 4), 0);
+}
+
+/* n3 joins; our put of P/failsafe naming it is answered, but etcd is cut
+ * off before the watch shows it.  In etcd n3 is listed: cut off from us
+ * it campaigns once the key is free, so its word is needed too. */
+static void fs_written_list_counts_before_the_watch_shows_it(void **state)
+{
+	struct etcd_elect e;
+	const char *m[4];
+	struct ee_event w;
+	struct ee_req put;
+	int n3 = 0;
+	size_t n;
+
+	(void)state;
+	fs_lead(&e, FS_N2);
+	memset(&w, 0, sizeof(w));
+	w.kv = kv("/fl/c1/nodes/n3", "{\"node\":\"n3\",\"position\":103,\"may_lead\":true,\"failsafe\":true}", 9, 9,
+		  60);
+	etcd_elect_watch(&e, &w, 1, 9, 1100);
+	drain(&e);
+	etcd_elect_tick(&e, 1110);
+	put = take(&e, EE_PUT, 1110);
+	assert_string_equal(put.key, "/fl/c1/failsafe");
+	assert_non_null(strstr(put.value, "n3"));
+	etcd_elect_reply(&e, &(struct ee_reply){.id = put.id, .ok = 1, .revision = 10}, 1120);
+	n = etcd_elect_failsafe_members(&e, m, 4);
+	for (size_t i = 0; i < n; i++)
+		n3 |= strcmp(m[i], "n3") == 0;
+	assert_true(n3);
+}
+
+/* etcd answers again before our lease ended on its side (a new etcd
+ * leader extends leases): the keep-alive is answered with a TTL, our key
+ * is still ours.  The failsafe lead is over: P/failsafe is kept up to date
+ * again (a node that joins is listed), the status says no failsafe. */
+static void fs_lead_ends_when_the_old_lease_answers(void **state)
+{
+	struct etcd_elect e;
+	struct ee_req k, r0;
+	struct ee_reply r;
+	struct ee_event w;
+	int put = 0;
+
+	(void)state;
+	fs_lead(&e, FS_N2);
+	etcd_elect_failsafe(&e, 0, 20000, 1100);
+	etcd_elect_tick(&e, 2000);
+	take(&e, EE_KEEPALIVE, 2000);
+	etcd_elect_tick(&e, 4100);
+	assert_true(e.fs_active);
+	etcd_elect_tick(&e, 4500);
+	k = take(&e, EE_KEEPALIVE, 4500);
+	r = ok(k.id, 30);
+	r.ttl = TTL_S;
+	etcd_elect_reply(&e, &r, 4600);
+	etcd_elect_tick(&e, 4700);
+	assert_false(e.fs_active);
+	memset(&w, 0, sizeof(w));
+	w.kv = kv("/fl/c1/nodes/n3", "{\"node\":\"n3\",\"position\":103,\"may_lead\":true,\"failsafe\":true}", 31,
+		  31, 60);
+	etcd_elect_watch(&e, &w, 1, 31, 4800);
+	etcd_elect_tick(&e, 4900);
+	while (etcd_elect_take_request(&e, &r0, 4900))
+		put |= r0.type == EE_PUT && strcmp(r0.key, "/fl/c1/failsafe") == 0;
+	assert_true(put);
+}
+
+/* Our put of P/failsafe goes unanswered in time, but it was made (the
+ * watch shows it): nothing is left to retry, so the wake-up time must not
+ * stay in the past (etcd_backend would run its timer at 0 s forever). */
+static void fs_unanswered_put_does_not_spin(void **state)
+{
+	struct etcd_elect e;
+	struct ee_kv ks[1] = {kv("/fl/c1/nodes/n2", FS_N2, 2, 2, 50)};
+	struct ee_req c, put, k;
+	struct ee_reply r;
+	struct ee_event w;
+
+	(void)state;
+	start(&e, fs_params("n1", 101), ks, 1, 5);
+	etcd_elect_tick(&e, 1010);
+	c = take(&e, EE_CREATE, 1010);
+	r = ok(c.id, 7);
+	r.succeeded = 1;
+	etcd_elect_reply(&e, &r, 1015);
+	drain(&e);
+	etcd_elect_tick(&e, 1020);
+	put = take(&e, EE_PUT, 1020);
+	memset(&w, 0, sizeof(w));
+	w.kv = kv("/fl/c1/failsafe", put.value, 8, 8, 0);
+	etcd_elect_watch(&e, &w, 1, 8, 1500);
+	etcd_elect_tick(&e, 2020); /* the put's reply is overdue */
+	k = take(&e, EE_KEEPALIVE, 2020);
+	r = ok(k.id, 9);
+	r.ttl = TTL_S;
+	etcd_elect_reply(&e, &r, 2030);
+	etcd_elect_tick(&e, 2100);
+	no_request(&e, 2100);
+	drain(&e);
+	assert_true(etcd_elect_wake_at(&e) > 2100);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -991,6 +1189,12 @@ int main(void)
 		cmocka_unit_test(failsafe_needs_every_member_in_failsafe_mode),
 		cmocka_unit_test(failsafe_follower_holds),
 		cmocka_unit_test(failed_request_renews_the_watch),
+		cmocka_unit_test(fs_rejoin_lease_does_not_carry_a_keyless_lead),
+		cmocka_unit_test(fs_word_that_ran_out_does_not_revive),
+		cmocka_unit_test(fs_unlisted_node_without_failsafe_gives_no_lead),
+		cmocka_unit_test(fs_written_list_counts_before_the_watch_shows_it),
+		cmocka_unit_test(fs_lead_ends_when_the_old_lease_answers),
+		cmocka_unit_test(fs_unanswered_put_does_not_spin),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

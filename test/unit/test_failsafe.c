@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "failsafe.h"
 
 #define W 3000
@@ -181,6 +182,31 @@ static void full_table_forgets_the_oldest(void **state)
 	assert_int_equal(failsafe_deadline(&f, members, 1, MARGIN), 0);
 }
 
+
+/* A member's campaign hold is its own lease's TTL (its granted one, its
+ * own lease_ttl: nothing compares the nodes' settings, and the beacon
+ * says it in its payload).  The master's deadline must not count on a
+ * longer hold than the member keeps: here the master's lease is 10 s, the
+ * member's 3 s; the member campaigns 3 s after it last heard us. */
+static void deadline_keeps_to_the_members_own_window(void **state)
+{
+	struct failsafe f;
+	struct wire_msg m;
+	uint8_t payload[WIRE_HB_PAYLOAD] = {0};
+	const char *members[] = {"n2"};
+
+	(void)state;
+	failsafe_init(&f, "n1", 10000);
+	failsafe_set_leading(&f, 1, 1000);
+	m = beacon("n2", WIRE_ROLE_SLAVE, "n1", 100);
+	bytes_put32(payload + WIRE_HB_TIMEOUT, 3000);
+	m.payload = payload;
+	m.payload_len = sizeof(payload);
+	failsafe_on_packet(&f, &m, 2000);
+	/* n2 heard us at 1900: it holds until 4900 */
+	assert_true(failsafe_deadline(&f, members, 1, MARGIN) <= 1900 + 3000 - MARGIN);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -189,6 +215,7 @@ int main(void)
 		cmocka_unit_test(a_new_lead_starts_without_word),
 		cmocka_unit_test(beacons_say_who_is_heard),
 		cmocka_unit_test(full_table_forgets_the_oldest),
+		cmocka_unit_test(deadline_keeps_to_the_members_own_window),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
