@@ -5,6 +5,8 @@
 
 #include <string.h>
 
+#include "bytes.h"
+
 static void copy_id(char *dst, const char *src)
 {
 	size_t n = strnlen(src, WIRE_ID_MAX);
@@ -55,6 +57,10 @@ void failsafe_on_packet(struct failsafe *f, const struct wire_msg *m, uint64_t n
 		return;
 	p = peer(f, m->node);
 	p->heard = now;
+	/* the hold it keeps: its own lease's TTL (a beacon without it gives
+	 * no word at all) */
+	p->window = m->payload != NULL && m->payload_len >= WIRE_HB_TIMEOUT + 4 ?
+			    bytes_get32(m->payload + WIRE_HB_TIMEOUT) : 0;
 	if (m->role == WIRE_ROLE_MASTER) {
 		copy_id(f->master, m->node);
 		f->master_heard = now;
@@ -101,7 +107,8 @@ static const struct fs_peer *find(const struct failsafe *f, const char *id)
 	return NULL;
 }
 
-/* The earliest member's hearing of us, and who; 0 when one never did. */
+/* The earliest end of a member's hold (its hearing of us plus the shorter
+ * of our window and its own), and whose; 0 when one never heard us. */
 static uint64_t earliest(const struct failsafe *f, const char *const *members, size_t n, const char **who)
 {
 	uint64_t least = UINT64_MAX;
@@ -112,16 +119,19 @@ static uint64_t earliest(const struct failsafe *f, const char *const *members, s
 		return 0;
 	for (size_t i = 0; i < n; i++) {
 		const struct fs_peer *p;
+		uint64_t w, end;
 		if (strcmp(members[i], f->self) == 0)
 			continue;
 		others++;
 		p = find(f, members[i]);
-		if (p == NULL || p->acked == 0) {
+		if (p == NULL || p->acked == 0 || p->window == 0) {
 			*who = members[i];
 			return 0;
 		}
-		if (p->acked < least) {
-			least = p->acked;
+		w = p->window < f->window_ms ? p->window : f->window_ms;
+		end = p->acked + w;
+		if (end < least) {
+			least = end;
 			*who = members[i];
 		}
 	}
@@ -131,11 +141,10 @@ static uint64_t earliest(const struct failsafe *f, const char *const *members, s
 uint64_t failsafe_deadline(const struct failsafe *f, const char *const *members, size_t n, uint64_t margin_ms)
 {
 	const char *who;
-	uint64_t t = earliest(f, members, n, &who), end;
+	uint64_t end = earliest(f, members, n, &who);
 
-	if (t == 0)
+	if (end == 0)
 		return 0;
-	end = t + f->window_ms;
 	return end > margin_ms + 1 ? end - margin_ms : 0;
 }
 

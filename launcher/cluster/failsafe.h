@@ -17,7 +17,9 @@
  *   the member's beacon, minus the age the beacon states), and may serve
  *   until the earliest of these plus W, minus the margin
  *   (failsafe_deadline).  A member that never said it hears this master
- *   gives no time at all.
+ *   gives no time at all.  W is the shorter of this node's and the
+ *   member's own (its beacon says it): lease_ttl may differ between
+ *   nodes, and a member holds for its own.
  * The margin covers a beacon's transit (the age is counted from when the
  * slave sent it, not when the master read it), as the quorum lease of
  * election.c does with its two ticks.
@@ -36,6 +38,8 @@ struct fs_peer {
 	char id[WIRE_ID_MAX + 1];
 	uint64_t heard; /* its last beacon (ms) */
 	uint64_t acked; /* when it last heard us as master first-hand, by our clock (0: never) */
+	uint64_t window; /* how long it holds after hearing a master: its own lease's TTL, as its
+			  * beacon says (0: not said, no word) */
 };
 
 struct failsafe {

@@ -17,6 +17,7 @@
 
 static struct wire_msg beacon(const char *node, uint8_t role, const char *target, uint32_t age)
 {
+	static uint8_t payload[WIRE_HB_PAYLOAD];
 	struct wire_msg m;
 
 	memset(&m, 0, sizeof(m));
@@ -27,6 +28,10 @@ static struct wire_msg beacon(const char *node, uint8_t role, const char *target
 	m.term = 7;
 	snprintf(m.target, sizeof(m.target), "%s", target);
 	m.master_age = age;
+	/* its hold: the same lease TTL as ours */
+	bytes_put32(payload + WIRE_HB_TIMEOUT, W);
+	m.payload = payload;
+	m.payload_len = sizeof(payload);
 	return m;
 }
 
