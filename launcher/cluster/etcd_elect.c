@@ -298,7 +298,9 @@ static uint64_t deadline(const struct etcd_elect *e)
  * hearing gives in failsafe mode (etcd_elect_failsafe). */
 static uint64_t fence_deadline(const struct etcd_elect *e)
 {
-	uint64_t d = deadline(e);
+	/* taking our key again: the new lease holds no key yet, so it gives
+	 * the lead no time (1: past; 0 would mean no fence at all) */
+	uint64_t d = e->fs_rejoin ? 1 : deadline(e);
 
 	return e->p.failsafe && e->fs_deadline > d ? e->fs_deadline : d;
 }
@@ -761,6 +763,8 @@ static void campaign(struct etcd_elect *e, uint64_t now)
 
 void etcd_elect_tick(struct etcd_elect *e, uint64_t now)
 {
+	int lease_over;
+
 	/* requests without an answer in time have failed */
 	for (size_t i = 0; i < e->npending;) {
 		if (now - e->pending_sent[i] >= e->p.request_ms) {
@@ -772,14 +776,15 @@ void etcd_elect_tick(struct etcd_elect *e, uint64_t now)
 		}
 		i++;
 	}
-	if (e->state == EE_LEADING && e->lease_ok_sent + (uint64_t)e->lease_ok_ttl_s * 1000 <= now &&
-	    e->p.failsafe && e->fs_deadline != 0 && now < e->fs_deadline + e->p.margin_ms) {
+	/* our key being taken again (fs_rejoin): no lease of ours holds it */
+	lease_over = e->lease_ok_sent + (uint64_t)e->lease_ok_ttl_s * 1000 <= now || e->fs_rejoin;
+	if (e->state == EE_LEADING && lease_over && e->p.failsafe && e->fs_deadline != 0 && now < e->fs_deadline) {
 		/* failsafe: every member still hears us directly */
 		if (!e->fs_active)
 			set_state(e, EE_LEADING, "failsafe: no keep-alive answered for %" PRId64
 				  " s; leading on while every member hears us", e->lease_ok_ttl_s);
 		e->fs_active = 1;
-	} else if (e->state == EE_LEADING && e->lease_ok_sent + (uint64_t)e->lease_ok_ttl_s * 1000 <= now) {
+	} else if (e->state == EE_LEADING && lease_over) {
 		e->fs_active = e->fs_rejoin = 0;
 		lose(e, now, "no keep-alive answered for %" PRId64 " s: our lease has ended%s", e->lease_ok_ttl_s,
 		     e->p.failsafe ? " (failsafe: not every member hears us)" : "");
@@ -811,6 +816,8 @@ void etcd_elect_tick(struct etcd_elect *e, uint64_t now)
 	/* failsafe, leading: P/failsafe names the members we hear */
 	if (e->p.failsafe && e->state == EE_LEADING && !e->fs_active && e->watching && !fs_current(e))
 		req_failsafe(e, now);
+	else if (e->fs_put_id == 0)
+		e->fs_put_retry_at = 0; /* nothing to write again: no wake-up for it */
 	if (e->held_published && now >= e->holddown_until)
 		e->record_dirty = 1; /* out of the holddown: we may lead again */
 	if (e->record_dirty)
@@ -908,6 +915,13 @@ static void kept_alive(struct etcd_elect *e, const struct ee_reply *r, uint64_t 
 		e->campaign_at = 0;
 		req_grant(e);
 		return;
+	}
+	if (e->state == EE_LEADING && e->fs_active && !e->fs_rejoin) {
+		/* etcd answers again and kept our lease (a new etcd leader
+		 * extends leases): our key is ours, the lead on the members'
+		 * word is over */
+		e->fs_active = 0;
+		set_state(e, EE_LEADING, "etcd answers again; our lease and key were kept (term %" PRIu64 ")", e->term);
 	}
 	if (sent > e->lease_ok_sent) {
 		e->lease_ok_sent = sent;
@@ -1167,7 +1181,7 @@ uint64_t etcd_elect_wake_at(const struct etcd_elect *e)
 	}
 	if (e->state == EE_LEADING && e->p.failsafe) {
 		if (e->fs_active && e->fs_deadline != 0)
-			EARLIER(e->fs_deadline + e->p.margin_ms);
+			EARLIER(e->fs_deadline);
 		if (e->fs_put_retry_at != 0)
 			EARLIER(e->fs_put_retry_at);
 		if (e->fs_rejoin)
@@ -1202,6 +1216,13 @@ void etcd_elect_failsafe(struct etcd_elect *e, uint64_t hold_until, uint64_t dea
 		if (e->campaign_at != 0 && e->campaign_at < hold_until)
 			e->campaign_at = hold_until;
 	}
+	/* leading on the members' word, and that word ran out (the fence came
+	 * down then): the lead ends, whatever word comes in late (a beacon
+	 * read after a stall; a member whose hold ended may be campaigning) */
+	if (e->state == EE_LEADING && e->fs_active && now >= e->fs_deadline) {
+		e->fs_deadline = 0;
+		etcd_elect_tick(e, now);
+	}
 	e->fs_deadline = deadline_at;
 	if (e->state != EE_LEADING && e->state != EE_RESIGNING)
 		return;
@@ -1213,7 +1234,7 @@ void etcd_elect_failsafe(struct etcd_elect *e, uint64_t hold_until, uint64_t dea
 		push(e, MS_IN_FENCE, NULL)->deadline = d;
 	}
 	/* leading on their word, and that word ran out: the lead ends */
-	if (e->state == EE_LEADING && e->fs_active && (e->fs_deadline == 0 || now >= e->fs_deadline + e->p.margin_ms))
+	if (e->state == EE_LEADING && e->fs_active && (e->fs_deadline == 0 || now >= e->fs_deadline))
 		etcd_elect_tick(e, now);
 }
 
