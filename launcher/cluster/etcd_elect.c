@@ -370,9 +370,13 @@ static void req_failsafe(struct etcd_elect *e, uint64_t now)
 		return;
 	}
 	json_object_array_add(a, json_object_new_string(e->p.self));
+	e->fs_nwrote = 0;
 	for (size_t i = 0; i < e->nnodes; i++)
-		if (strcmp(e->nodes[i].id, e->p.self) != 0)
+		if (strcmp(e->nodes[i].id, e->p.self) != 0) {
 			json_object_array_add(a, json_object_new_string(e->nodes[i].id));
+			if (e->fs_nwrote < EE_NODES_MAX)
+				copy_id(e->fs_wrote[e->fs_nwrote++], e->nodes[i].id);
+		}
 	json_object_object_add(o, "leader", json_object_new_string(e->p.self));
 	json_object_object_add(o, "members", a);
 	t = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
@@ -1238,24 +1242,42 @@ void etcd_elect_failsafe(struct etcd_elect *e, uint64_t hold_until, uint64_t dea
 		etcd_elect_tick(e, now);
 }
 
+static int fs_add(const char **out, size_t *n, size_t max, const char *self, const char *id)
+{
+	if (strcmp(id, self) == 0)
+		return 0;
+	for (size_t i = 0; i < *n; i++)
+		if (strcmp(out[i], id) == 0)
+			return 0;
+	if (*n == max)
+		return -1;
+	out[(*n)++] = id;
+	return 0;
+}
+
 size_t etcd_elect_failsafe_members(const struct etcd_elect *e, const char **out, size_t max)
 {
 	size_t n = 0;
 
 	if (!e->p.failsafe || !e->fs_present || strcmp(e->fs_leader, e->p.self) != 0)
 		return 0;
-	for (size_t i = 0; i < e->fs_nmembers && n < max; i++) {
-		const struct ee_node *node;
-		if (strcmp(e->fs_members[i], e->p.self) == 0)
-			continue;
-		/* a member whose record says it runs without failsafe mode
-		 * campaigns whatever it hears: no failsafe lead with it */
-		for (node = e->nodes; node < e->nodes + e->nnodes && strcmp(node->id, e->fs_members[i]) != 0; node++)
-			;
-		if (node < e->nodes + e->nnodes && !node->failsafe)
+	/* a node whose record says it runs without failsafe mode campaigns
+	 * whatever it hears, listed or not yet: no failsafe lead with it */
+	for (size_t i = 0; i < e->nnodes; i++)
+		if (!e->nodes[i].failsafe && strcmp(e->nodes[i].id, e->p.self) != 0)
 			return 0;
-		out[n++] = e->fs_members[i];
-	}
+	/* whoever etcd may list: the list shown, the list we put last (its
+	 * watch event may not have come), and every record (a put naming it
+	 * may be on its way) */
+	for (size_t i = 0; i < e->fs_nmembers; i++)
+		if (fs_add(out, &n, max, e->p.self, e->fs_members[i]) != 0)
+			return 0;
+	for (size_t i = 0; i < e->fs_nwrote; i++)
+		if (fs_add(out, &n, max, e->p.self, e->fs_wrote[i]) != 0)
+			return 0;
+	for (size_t i = 0; i < e->nnodes; i++)
+		if (fs_add(out, &n, max, e->p.self, e->nodes[i].id) != 0)
+			return 0;
 	return n;
 }
 

@@ -199,6 +199,10 @@ struct etcd_elect {
 	size_t fs_nmembers;
 	unsigned fs_put_id;
 	uint64_t fs_put_retry_at;
+	/* the members of our last put of it: in etcd maybe before the watch
+	 * shows them */
+	char fs_wrote[EE_NODES_MAX][MS_ID_MAX + 1];
+	size_t fs_nwrote;
 	uint64_t fs_hold_until;  /* no campaign before (a master heard first-hand) */
 	uint64_t fs_deadline;    /* the members' hearing lets us serve until (0: it does not) */
 	uint64_t fs_fence_sent;  /* the fence deadline last told to mastership */
@@ -226,9 +230,11 @@ void etcd_elect_watch_ended(struct etcd_elect *e, const char *why, uint64_t now)
 /* Failsafe mode: no campaign before hold_until (0: none); as leader, the
  * direct hearing lets the lead last until deadline (0: it does not). */
 void etcd_elect_failsafe(struct etcd_elect *e, uint64_t hold_until, uint64_t deadline, uint64_t now);
-/* The members a failsafe lead must hear (P/failsafe as we wrote it); 0
- * when we did not write it, or a member's record says it runs without
- * failsafe mode. */
+/* The members a failsafe lead must hear: P/failsafe as etcd shows it (we
+ * wrote it), the list we last put there (etcd may hold it already), and
+ * every node with a record (it may be listed in a put the watch has not
+ * shown).  0 when we did not write the list shown, when a node's record
+ * says it runs without failsafe mode, or when they are more than max. */
 size_t etcd_elect_failsafe_members(const struct etcd_elect *e, const char **out, size_t max);
 /* When etcd_elect_tick wants to run next (monotonic ms). */
 uint64_t etcd_elect_wake_at(const struct etcd_elect *e);
