@@ -1165,6 +1165,34 @@ static void fs_unanswered_put_does_not_spin(void **state)
 	assert_true(etcd_elect_wake_at(&e) > 2100);
 }
 
+
+/* A grant or a read on its way: nothing to do until its answer or its
+ * timeout, so the wake-up time is not "now" (the backend would run its
+ * timer at 0 s until the answer: a busy loop while etcd is slow or down). */
+static void waiting_for_an_answer_does_not_spin(void **state)
+{
+	struct etcd_elect e;
+	struct ee_req rd;
+	struct ee_params p = params("n1", 101, 0);
+
+	(void)state;
+	etcd_elect_init(&e, &p, 1000);
+	take(&e, EE_GRANT, 1000);
+	assert_true(etcd_elect_wake_at(&e) > 1000);
+	etcd_elect_tick(&e, 1001);
+	assert_true(etcd_elect_wake_at(&e) > 1001);
+
+	/* following; the watch ends, the read again is on its way */
+	start(&e, params("n1", 101, 0), NULL, 0, 5);
+	drain(&e);
+	etcd_elect_watch_ended(&e, "reset", 1100);
+	etcd_elect_tick(&e, 1400);
+	rd = take(&e, EE_READ, 1400);
+	(void)rd;
+	etcd_elect_tick(&e, 1401);
+	assert_true(etcd_elect_wake_at(&e) > 1401);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1195,6 +1223,7 @@ int main(void)
 		cmocka_unit_test(fs_written_list_counts_before_the_watch_shows_it),
 		cmocka_unit_test(fs_lead_ends_when_the_old_lease_answers),
 		cmocka_unit_test(fs_unanswered_put_does_not_spin),
+		cmocka_unit_test(waiting_for_an_answer_does_not_spin),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
