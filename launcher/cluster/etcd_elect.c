@@ -1180,7 +1180,8 @@ uint64_t etcd_elect_wake_at(const struct etcd_elect *e)
 		EARLIER(e->keepalive_due);
 		if (e->state == EE_LEADING)
 			EARLIER(e->lease_ok_sent + (uint64_t)e->lease_ok_ttl_s * 1000);
-	} else {
+	} else if (!pending(e, EE_GRANT)) {
+		/* a grant on its way: its answer or its timeout (above) */
 		EARLIER(e->retry_at ? e->retry_at : 1);
 	}
 	if (e->state == EE_LEADING && e->p.failsafe) {
@@ -1191,9 +1192,11 @@ uint64_t etcd_elect_wake_at(const struct etcd_elect *e)
 		if (e->fs_rejoin)
 			EARLIER(e->retry_at ? e->retry_at : 1);
 	}
-	if (!e->watching)
+	/* the read again (tick: once we have a lease), unless it is on its way */
+	if (!e->watching && e->lease != 0 && !pending(e, EE_READ))
 		EARLIER(e->retry_at ? e->retry_at : 1);
-	if (e->campaign_at != 0)
+	/* a campaign waits for the watch (tick): its start wakes us */
+	if (e->campaign_at != 0 && e->watching)
 		EARLIER(e->campaign_at > e->holddown_until ? e->campaign_at : e->holddown_until);
 	if (e->next_mine)
 		EARLIER(e->next_until);
