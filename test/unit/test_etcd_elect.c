@@ -1193,6 +1193,64 @@ static void waiting_for_an_answer_does_not_spin(void **state)
 	assert_true(etcd_elect_wake_at(&e) > 1401);
 }
 
+
+/* A resignation while our key is being created again (fs_rejoin): the
+ * create lands, the resignation's delete (of the old key's revision)
+ * fails and reads our new key.  That key is ours and our lease lives on:
+ * it must be deleted (or led), never left standing with nobody leading
+ * behind it (every other node would follow us for good). */
+static void fs_resign_during_rejoin_leaves_no_orphan_key(void **state)
+{
+	struct etcd_elect e;
+	struct ee_req k, g, c, d, r0;
+	struct ee_reply r;
+	struct ee_kv mine = kv("/fl/c1/leader", "{\"node\":\"n1\",\"base\":0}", 32, 32, 43);
+	int deletes = 0;
+
+	(void)state;
+	fs_lead(&e, FS_N2);
+	etcd_elect_failsafe(&e, 0, 20000, 1100);
+	etcd_elect_tick(&e, 2000);
+	take(&e, EE_KEEPALIVE, 2000);
+	etcd_elect_tick(&e, 4100);
+	etcd_elect_tick(&e, 4500);
+	k = take(&e, EE_KEEPALIVE, 4500);
+	r = ok(k.id, 30);
+	r.ttl = 0;
+	etcd_elect_reply(&e, &r, 4600);
+	g = take(&e, EE_GRANT, 4600);
+	r = ok(g.id, 31);
+	r.lease = 43;
+	r.ttl = TTL_S;
+	etcd_elect_reply(&e, &r, 4700);
+	take(&e, EE_PUT, 4700);
+	etcd_elect_tick(&e, 4710);
+	c = take(&e, EE_CREATE, 4710);
+	etcd_elect_ops.resign(&e, "", 0, 4720);
+	d = take(&e, EE_DELETE_OWN, 4720);
+	r = ok(c.id, 32);
+	r.succeeded = 1;
+	etcd_elect_reply(&e, &r, 4730);
+	r = ok(d.id, 33);
+	r.kvs = &mine;
+	r.nkvs = 1;
+	etcd_elect_reply(&e, &r, 4740);
+	drain(&e);
+	for (uint64_t t = 4800; t < 9000; t += 100) {
+		etcd_elect_tick(&e, t);
+		while (etcd_elect_take_request(&e, &r0, t)) {
+			if (r0.type == EE_DELETE_OWN && strcmp(r0.key, "/fl/c1/leader") == 0 && r0.rev == 32)
+				deletes++;
+			if (r0.type == EE_KEEPALIVE) {
+				struct ee_reply a = ok(r0.id, 34);
+				a.ttl = TTL_S;
+				etcd_elect_reply(&e, &a, t);
+			}
+		}
+	}
+	assert_true(deletes > 0 || e.state == EE_LEADING);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1224,6 +1282,7 @@ int main(void)
 		cmocka_unit_test(fs_lead_ends_when_the_old_lease_answers),
 		cmocka_unit_test(fs_unanswered_put_does_not_spin),
 		cmocka_unit_test(waiting_for_an_answer_does_not_spin),
+		cmocka_unit_test(fs_resign_during_rejoin_leaves_no_orphan_key),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
