@@ -539,6 +539,11 @@ static void leader_key(struct etcd_elect *e, const struct ee_kv *kv, uint64_t no
 		/* ours, given up (resigning, or lost by our clock): not a new
 		 * lead, whatever an older read still shows; it is being deleted */
 		if (e->state == EE_RESIGNING || (e->resigned_rev != 0 && kv->create_rev == e->resigned_rev)) {
+			/* resigning, a key of ours we did not know of (a
+			 * failsafe rejoin's create that landed): it is given
+			 * up too, deleted until etcd shows it gone */
+			if (e->state == EE_RESIGNING)
+				e->own_rev = e->resigned_rev = kv->create_rev;
 			e->leader_create_rev = kv->create_rev;
 			e->campaign_at = 0;
 			return;
