@@ -1251,6 +1251,49 @@ static void fs_resign_during_rejoin_leaves_no_orphan_key(void **state)
 	assert_true(deletes > 0 || e.state == EE_LEADING);
 }
 
+
+/* etcd may grant a longer TTL than asked (its minimum follows its
+ * election timeout).  A master counts on a member's hold of the granted
+ * TTL after its last hearing, and a restarted member listens before it
+ * campaigns so that the hearing of its previous run has run out: that
+ * listening must last the granted TTL, not the one asked. */
+static void fs_start_listens_for_the_granted_ttl(void **state)
+{
+	struct etcd_elect e;
+	struct ee_params p = fs_params("n1", 101);
+	struct ee_req g, rd, r0;
+	struct ee_reply r;
+	uint64_t created = 0;
+
+	(void)state;
+	p.settle_ms = TTL_S * 1000; /* as etcd_node.c sets it: the TTL asked */
+	etcd_elect_init(&e, &p, 1000);
+	g = take(&e, EE_GRANT, 1000);
+	r = ok(g.id, 5);
+	r.lease = 42;
+	r.ttl = 10; /* granted: 10 s */
+	etcd_elect_reply(&e, &r, 1005);
+	take(&e, EE_PUT, 1005);
+	rd = take(&e, EE_READ, 1005);
+	r = ok(rd.id, 5);
+	etcd_elect_reply(&e, &r, 1007);
+	take(&e, EE_WATCH, 1007);
+	drain(&e);
+	for (uint64_t t = 1100; t <= 12000 && created == 0; t += 100) {
+		etcd_elect_tick(&e, t);
+		while (etcd_elect_take_request(&e, &r0, t)) {
+			if (r0.type == EE_CREATE)
+				created = t;
+			if (r0.type == EE_KEEPALIVE) {
+				struct ee_reply a = ok(r0.id, 6);
+				a.ttl = 10;
+				etcd_elect_reply(&e, &a, t);
+			}
+		}
+	}
+	assert_true(created >= 1007 + 10000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1283,6 +1326,7 @@ int main(void)
 		cmocka_unit_test(fs_unanswered_put_does_not_spin),
 		cmocka_unit_test(waiting_for_an_answer_does_not_spin),
 		cmocka_unit_test(fs_resign_during_rejoin_leaves_no_orphan_key),
+		cmocka_unit_test(fs_start_listens_for_the_granted_ttl),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
