@@ -987,7 +987,13 @@ static void read_done(struct etcd_elect *e, const struct ee_reply *r, uint64_t n
 		}
 	if (e->state == EE_STARTING) {
 		set_state(e, EE_FOLLOWING, "watching the cluster's keys");
-		e->settle_until = now + e->p.settle_ms;
+		uint64_t settle = e->p.settle_ms;
+		/* failsafe (etcd_node.c asks a lease's listening): the
+		 * hearing a master may serve on lasts the TTL etcd granted,
+		 * which may be longer than the one asked */
+		if (e->p.failsafe && settle != 0 && (uint64_t)e->granted_ttl_s * 1000 > settle)
+			settle = (uint64_t)e->granted_ttl_s * 1000;
+		e->settle_until = now + settle;
 	}
 	if (!leader_seen)
 		apply(e, key, NULL, r->revision, now);
