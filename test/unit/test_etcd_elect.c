@@ -969,6 +969,19 @@ static void failed_request_renews_the_watch(void **state)
 
 /* ---- failsafe: the adversary's cases (review of the failsafe mode) */
 
+/* The first request of type t waiting; the others before it (a renewed
+ * watch's cancel and read) are left unanswered. */
+static struct ee_req take_skip(struct etcd_elect *e, enum ee_req_type t, uint64_t now)
+{
+	struct ee_req r;
+
+	while (etcd_elect_take_request(e, &r, now))
+		if (r.type == t)
+			return r;
+	fail_msg("no request of type %d", (int)t);
+	return r;
+}
+
 #define FS_N2 "{\"node\":\"n2\",\"position\":102,\"may_lead\":true,\"failsafe\":true}"
 
 /* Whether any event waiting is a loss of the lead; every fence deadline
@@ -1009,14 +1022,14 @@ static void fs_rejoin_lease_does_not_carry_a_keyless_lead(void **state)
 	r = ok(k.id, 30);
 	r.ttl = 0;
 	etcd_elect_reply(&e, &r, 4600);
-	g = take(&e, EE_GRANT, 4600);
+	g = take_skip(&e, EE_GRANT, 4600);
 	r = ok(g.id, 31);
 	r.lease = 43;
 	r.ttl = TTL_S;
 	etcd_elect_reply(&e, &r, 4700);
-	take(&e, EE_PUT, 4700);
+	take_skip(&e, EE_PUT, 4700);
 	etcd_elect_tick(&e, 4710);
-	take(&e, EE_CREATE, 4710); /* no answer yet */
+	take_skip(&e, EE_CREATE, 4710); /* no answer yet */
 	drain(&e);
 	/* n2 no longer hears us: the members' word is gone */
 	etcd_elect_failsafe(&e, 0, 0, 4800);
@@ -1120,6 +1133,21 @@ static void fs_lead_ends_when_the_old_lease_answers(void **state)
 	etcd_elect_reply(&e, &r, 4600);
 	etcd_elect_tick(&e, 4700);
 	assert_false(e.fs_active);
+	/* the watch renewed after the failures: the keys read again */
+	{
+		struct ee_kv ks[3] = {
+			kv("/fl/c1/leader", "{\"node\":\"n1\",\"base\":0}", 7, 7, 42),
+			kv("/fl/c1/failsafe", "{\"leader\":\"n1\",\"members\":[\"n1\",\"n2\"]}", 8, 8, 0),
+			kv("/fl/c1/nodes/n2", FS_N2, 2, 2, 50),
+		};
+		struct ee_req rd = take_skip(&e, EE_READ, 4700);
+		r = ok(rd.id, 30);
+		r.kvs = ks;
+		r.nkvs = 3;
+		etcd_elect_reply(&e, &r, 4710);
+		take_skip(&e, EE_WATCH, 4710);
+	}
+	drain(&e);
 	memset(&w, 0, sizeof(w));
 	w.kv = kv("/fl/c1/nodes/n3", "{\"node\":\"n3\",\"position\":103,\"may_lead\":true,\"failsafe\":true}", 31,
 		  31, 60);
@@ -1159,6 +1187,22 @@ static void fs_unanswered_put_does_not_spin(void **state)
 	r = ok(k.id, 9);
 	r.ttl = TTL_S;
 	etcd_elect_reply(&e, &r, 2030);
+	/* the watch renewed after the failure: the keys read again */
+	{
+		struct ee_kv ks2[3] = {
+			kv("/fl/c1/leader", "{\"node\":\"n1\",\"base\":0}", 7, 7, 42),
+			kv("/fl/c1/failsafe", put.value, 8, 8, 0),
+			kv("/fl/c1/nodes/n2", FS_N2, 2, 2, 50),
+		};
+		struct ee_req rd;
+		etcd_elect_tick(&e, 2040);
+		rd = take_skip(&e, EE_READ, 2040);
+		r = ok(rd.id, 9);
+		r.kvs = ks2;
+		r.nkvs = 3;
+		etcd_elect_reply(&e, &r, 2050);
+		take_skip(&e, EE_WATCH, 2050);
+	}
 	etcd_elect_tick(&e, 2100);
 	no_request(&e, 2100);
 	drain(&e);
@@ -1218,16 +1262,16 @@ static void fs_resign_during_rejoin_leaves_no_orphan_key(void **state)
 	r = ok(k.id, 30);
 	r.ttl = 0;
 	etcd_elect_reply(&e, &r, 4600);
-	g = take(&e, EE_GRANT, 4600);
+	g = take_skip(&e, EE_GRANT, 4600);
 	r = ok(g.id, 31);
 	r.lease = 43;
 	r.ttl = TTL_S;
 	etcd_elect_reply(&e, &r, 4700);
-	take(&e, EE_PUT, 4700);
+	take_skip(&e, EE_PUT, 4700);
 	etcd_elect_tick(&e, 4710);
-	c = take(&e, EE_CREATE, 4710);
+	c = take_skip(&e, EE_CREATE, 4710);
 	etcd_elect_ops.resign(&e, "", 0, 4720);
-	d = take(&e, EE_DELETE_OWN, 4720);
+	d = take_skip(&e, EE_DELETE_OWN, 4720);
 	r = ok(c.id, 32);
 	r.succeeded = 1;
 	etcd_elect_reply(&e, &r, 4730);
@@ -1261,7 +1305,7 @@ static void fs_start_listens_for_the_granted_ttl(void **state)
 {
 	struct etcd_elect e;
 	struct ee_params p = fs_params("n1", 101);
-	struct ee_req g, rd, r0;
+	struct ee_req g, put, rd, r0;
 	struct ee_reply r;
 	uint64_t created = 0;
 
@@ -1273,8 +1317,9 @@ static void fs_start_listens_for_the_granted_ttl(void **state)
 	r.lease = 42;
 	r.ttl = 10; /* granted: 10 s */
 	etcd_elect_reply(&e, &r, 1005);
-	take(&e, EE_PUT, 1005);
+	put = take(&e, EE_PUT, 1005);
 	rd = take(&e, EE_READ, 1005);
+	etcd_elect_reply(&e, &(struct ee_reply){.id = put.id, .ok = 1, .revision = 5}, 1006);
 	r = ok(rd.id, 5);
 	etcd_elect_reply(&e, &r, 1007);
 	take(&e, EE_WATCH, 1007);
