@@ -65,19 +65,24 @@ void failsafe_on_packet(struct failsafe *f, const struct wire_msg *m, uint64_t n
 		copy_id(f->master, m->node);
 		f->master_heard = now;
 		f->master_term = m->term;
+		/* its send time, echoed in our beacons */
+		f->master_stamp = m->payload != NULL && m->payload_len >= WIRE_HB_STAMP + 8 ?
+					  bytes_get64(m->payload + WIRE_HB_STAMP) : 0;
 	} else if (strcmp(f->master, m->node) == 0) {
 		/* the master we heard says it leads no more (it resigned, or
 		 * it restarted): nothing of it holds us back */
 		f->master[0] = '\0';
 		f->master_heard = 0;
+		f->master_stamp = 0;
 	}
-	/* it heard us, as master, master_age ago: by our clock no earlier
-	 * than now - master_age (its send, not our read: the margin covers
-	 * the transit) */
-	if (f->leading && m->role != WIRE_ROLE_MASTER && strcmp(m->target, f->self) == 0 &&
-	    m->master_age != WIRE_AGE_NONE && now >= m->master_age) {
-		uint64_t t = now - m->master_age;
-		if (t >= f->led_since && t > p->acked)
+	/* it heard our beacon sent at `echo` (our clock): its hold runs from
+	 * its receipt, which is later.  Counted from our own send time, a
+	 * beacon delayed on the way or queued in a socket while either loop
+	 * stalled gives no more time than it should (master_age would) */
+	if (f->leading && m->role != WIRE_ROLE_MASTER && strcmp(m->target, f->self) == 0 && m->payload != NULL &&
+	    m->payload_len >= WIRE_HB_ECHO + 8) {
+		uint64_t t = bytes_get64(m->payload + WIRE_HB_ECHO);
+		if (t != 0 && t <= now && t >= f->led_since && t > p->acked)
 			p->acked = t;
 	}
 }
@@ -154,6 +159,15 @@ const char *failsafe_weakest(const struct failsafe *f, const char *const *member
 
 	earliest(f, members, n, &who);
 	return who;
+}
+
+void failsafe_payload(const struct failsafe *f, uint64_t now, uint8_t *payload)
+{
+	int hears = !f->leading && f->master[0] != '\0' && now >= f->master_heard && now - f->master_heard < f->window_ms;
+
+	bytes_put32(payload + WIRE_HB_TIMEOUT, (uint32_t)f->window_ms);
+	bytes_put64(payload + WIRE_HB_STAMP, now);
+	bytes_put64(payload + WIRE_HB_ECHO, hears ? f->master_stamp : 0);
 }
 
 void failsafe_fill(const struct failsafe *f, uint64_t term, uint64_t now, struct wire_msg *m)

@@ -10,19 +10,19 @@
  *
  * The two sides of the promise, with W the lease's TTL:
  * - a slave does not campaign until W after it last heard a master
- *   first-hand (failsafe_hold_until), and says in each beacon when it
- *   last heard that master (master_age, as the heartbeat protocol does);
+ *   first-hand (failsafe_hold_until), and echoes in each beacon the send
+ *   time that master stamped on the last beacon it heard from it;
  * - a master takes, for each member of the cluster (the list it wrote to
- *   etcd, P/failsafe), the time that member last heard it (its receipt of
- *   the member's beacon, minus the age the beacon states), and may serve
- *   until the earliest of these plus W, minus the margin
- *   (failsafe_deadline).  A member that never said it hears this master
- *   gives no time at all.  W is the shorter of this node's and the
- *   member's own (its beacon says it): lease_ttl may differ between
- *   nodes, and a member holds for its own.
- * The margin covers a beacon's transit (the age is counted from when the
- * slave sent it, not when the master read it), as the quorum lease of
- * election.c does with its two ticks.
+ *   etcd, P/failsafe, and every node etcd showed), the send time the
+ *   member echoes: its own clock's, earlier than the member's receipt, so
+ *   no transit or stall of either loop can stretch it.  It may serve until
+ *   the earliest of these plus W, minus the margin (failsafe_deadline).  A
+ *   member that never echoed this lead's beacons gives no time at all.  W
+ *   is the shorter of this node's and the member's own (its beacon says
+ *   it): lease_ttl may differ between nodes, and a member holds for its
+ *   own.
+ * The margin covers what remains: the two clocks' rates, and the fence's
+ * own slack.
  */
 #ifndef FL_FAILSAFE_H
 #define FL_FAILSAFE_H
@@ -50,6 +50,7 @@ struct failsafe {
 	/* the master this node last heard first-hand */
 	char master[WIRE_ID_MAX + 1];
 	uint64_t master_heard, master_term;
+	uint64_t master_stamp;  /* its last beacon's send time (its clock), echoed */
 	/* this node leads since (acks of an earlier lead do not count) */
 	int leading;
 	uint64_t led_since;
@@ -70,6 +71,10 @@ uint64_t failsafe_hold_until(const struct failsafe *f);
 uint64_t failsafe_deadline(const struct failsafe *f, const char *const *members, size_t n, uint64_t margin_ms);
 /* The member that gives the earliest deadline (for the log); "" none. */
 const char *failsafe_weakest(const struct failsafe *f, const char *const *members, size_t n);
+/* A beacon's payload (WIRE_HB_BEACON_PAYLOAD bytes, wire.h): our hold,
+ * our send time, and the master's send time we echo.  The cache port and
+ * settings digest are the caller's. */
+void failsafe_payload(const struct failsafe *f, uint64_t now, uint8_t *payload);
 /* A beacon's election fields: role, term, the master heard and its age. */
 void failsafe_fill(const struct failsafe *f, uint64_t term, uint64_t now, struct wire_msg *m);
 

@@ -55,7 +55,14 @@
  *    0     2  the cache's replication port (0: no cache), since the first release
  *    2     8  the digest of the cluster-wide settings (cluster_settings.c;
  *             0 or absent: an older node, not compared)
- *   10     4  the sender's failure timeout, ms (retries x delay)
+ *   10     4  the sender's failure timeout, ms (retries x delay); in
+ *              etcd_failsafe's beacons its campaign hold (the lease's TTL)
+ *   14     8  etcd_failsafe's beacons only: the sender's send time (its
+ *              monotonic clock, ms)
+ *   22     8  etcd_failsafe's beacons only: the send time (as 14) of the
+ *              last beacon the sender heard from the master it names in
+ *              target, echoed back (0: none); the master counts a member's
+ *              hearing of it from its own clock, not from a transit
  *
  * A release can therefore introduce version 2 only after every node runs a
  * release that reads it; releases before this rule (64aed0b and earlier)
@@ -82,6 +89,9 @@
 #define WIRE_HB_SETTINGS 2
 #define WIRE_HB_TIMEOUT 10
 #define WIRE_HB_PAYLOAD 14
+#define WIRE_HB_STAMP 14   /* etcd_failsafe's beacons (failsafe.h) */
+#define WIRE_HB_ECHO 22
+#define WIRE_HB_BEACON_PAYLOAD 30
 
 enum wire_type {
 	WIRE_HEARTBEAT = 1, /* periodic: I am alive, my role and term */

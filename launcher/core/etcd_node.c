@@ -398,7 +398,7 @@ void daemon_failsafe_packet(struct daemon *d, const struct wire_msg *m)
 
 void daemon_failsafe_beat(struct daemon *d)
 {
-	uint8_t payload[WIRE_HB_PAYLOAD] = {0};
+	uint8_t payload[WIRE_HB_BEACON_PAYLOAD] = {0};
 	struct link_extra x = {.url = d->cfg->broker_url, .payload = payload, .payload_len = sizeof(payload)};
 	struct wire_msg m;
 	uint64_t now = clock_mono_ms();
@@ -413,7 +413,8 @@ void daemon_failsafe_beat(struct daemon *d)
 		x.flags |= WIRE_F_INELIGIBLE | WIRE_F_NOCLAIM;
 	/* no cache port: with etcd the cache finds its peers by their records */
 	bytes_put64(payload + WIRE_HB_SETTINGS, d->hb.el.p.settings);
-	bytes_put32(payload + WIRE_HB_TIMEOUT, (uint32_t)d->fs.window_ms);
+	/* our hold, our send time, and the master's that we echo */
+	failsafe_payload(&d->fs, now, payload);
 	link_send_msg(&d->link, &m, &x);
 	/* what changed goes to etcd_elect now (a hold, a deadline) */
 	etcd_backend_pump(d->etcd);
