@@ -101,10 +101,20 @@ two_brokers_watch() { # runs until $LAB_DIR/watch.stop; writes $LAB_DIR/two
 	printf '#!/bin/sh\necho "$FAILOVER_TERM $FAILOVER_MASTER" >>%s/hook.$FAILOVER_NODE\n' "$LAB_DIR" >"$LAB_DIR/hook.sh"
 	chmod +x "$LAB_DIR/hook.sh"
 	LAB_BROKER_INI=("on_promote = $LAB_DIR/hook.sh")
-	for i in 1 2 3; do etcd_ini "$i"; done
+	for i in 1 2 3; do
+		LAB_BROKER_INI=("on_promote = $LAB_DIR/hook.sh" "url = tcp://$(lab_addr "$i"):61616")
+		etcd_ini "$i"
+	done
 	for i in 1 2 3; do lab_start "$i"; done
 	wait_until 20 master_is 1
 	wait_until 10 lab_role_is 3 slave
+	# peers and locate read the records: the same answers as with heartbeats
+	wait_until 10 eval 'lab_ctl 2 peers | grep -qE "^n1 +master "'
+	run lab_ctl 2 locate
+	assert_success
+	assert_output "tcp://$(lab_addr 1):61616"
+	run lab_ctl 2 locate --uri failover
+	assert_output "failover:(tcp://$(lab_addr 1):61616,tcp://$(lab_addr 2):61616,tcp://$(lab_addr 3):61616)?randomize=false"
 	# the promote hook names the term the broker got, and its master
 	wait_until 5 test -s "$LAB_DIR/hook.n1"
 	[ "$(cat "$LAB_DIR/hook.n1")" = "$(lab_field 1 term) n1" ]
