@@ -179,6 +179,45 @@ jvm_option = -Dlong=$long"
 	done
 }
 
+# The keys an example sets without a comment: a key line that follows a
+# blank line or a section header (consecutive keys share the comment above
+# them, as conf/activemq.ini's property lines do).
+uncommented_keys() {
+	awk '/^[a-z_]+ =/ { if (prev == "blank" || prev == "section") print FILENAME ":" FNR ": " $1 }
+		/^[;#]/ { prev = "comment"; next }
+		/^[[:space:]]*$/ { prev = "blank"; next }
+		/^\[/ { prev = "section"; next }
+		{ prev = "key" }' "$@"
+}
+
+@test "conf/etcd-pair.ini and conf/etcd-sites.ini pass -n for Debian's ActiveMQ and comment every key they set" {
+	[ -d /usr/share/activemq/lib ] || skip "Debian's activemq package is not installed"
+	local f d=$BATS_TEST_TMPDIR tls
+	# the TLS and password files the examples name live on real nodes only:
+	# -n reads them, so stand-ins here (the password file private, as -n demands)
+	: >"$d/ca.pem"
+	: >"$d/client.pem"
+	: >"$d/client.key"
+	printf 'secret\n' >"$d/etcd.password"
+	chmod 600 "$d/client.key" "$d/etcd.password"
+	for f in etcd-pair etcd-sites; do
+		tls=()
+		[ $f = etcd-pair ] || tls=(-o cluster.etcd_ca="$d/ca.pem" -o cluster.etcd_cert="$d/client.pem"
+			-o cluster.etcd_key="$d/client.key" -o cluster.etcd_password_file="$d/etcd.password")
+		run "$LAUNCHER" -o cluster.key_file="$KEY" -n -c "$REPO_ROOT/conf/$f.ini" -o broker.java="$JAVA_STUB" \
+			-o cluster.state_dir="$d/state" "${tls[@]}"
+		assert_success
+		assert_line --regexp "^backend = etcd +; $REPO_ROOT/conf/$f.ini:[0-9]+$"
+		assert_output --partial "org.apache.activemq.console.Main start"
+		refute_output --partial secret
+	done
+	run uncommented_keys "$REPO_ROOT/conf/etcd-pair.ini" "$REPO_ROOT/conf/etcd-sites.ini"
+	assert_output ""
+	# and in the example the checks above were written for
+	run uncommented_keys "$REPO_ROOT/conf/activemq.ini"
+	assert_output ""
+}
+
 @test "-n: a key outside any section and an invalid node id are errors" {
 	bad $'name = x\n[cluster]\nnode = has space'
 	assert_failure 1
