@@ -350,7 +350,9 @@ int daemon_run(struct config *c, const char *ini, const struct strlist *override
 	}
 	start_watchers(d, c);
 	if (d->etcd != NULL)
-		log_info("Started: leadership from etcd");
+		log_info("Started: leadership from etcd%s", d->failsafe ? "; failsafe beacons on the cluster socket" : "");
+	if (d->etcd != NULL && !d->failsafe)
+		; /* no cluster socket */
 	else if (d->link.tr.multicast)
 		log_info("Started listener on %s:%ld%s%s", c->cluster_group, c->cluster_port, d->link.tr.ifname[0] ? " via " : "",
 			 d->link.tr.ifname);
@@ -360,7 +362,8 @@ int daemon_run(struct config *c, const char *ini, const struct strlist *override
 		daemon_send(d, WIRE_HEARTBEAT);
 	else
 		daemon_step(d, NULL); /* the first requests to etcd */
-	log_info("Started broadcaster");
+	if (d->etcd == NULL || d->failsafe)
+		log_info("Started broadcaster");
 	log_info("Failover Manager has started");
 	daemon_publish(d);
 
