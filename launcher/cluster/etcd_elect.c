@@ -711,6 +711,23 @@ void etcd_elect_set_record(struct etcd_elect *e, const char *json)
 	e->record_dirty = 1;
 }
 
+/* The leader key created on our lease if absent, guarded by the term base
+ * we know (a campaign, or failsafe's key taken again); NULL: a full queue. */
+static struct ee_req *req_create(struct etcd_elect *e)
+{
+	struct ee_req *r = queue(e, EE_CREATE);
+
+	if (r == NULL)
+		return NULL;
+	key_of(e, "leader", r->key);
+	node_value(r->value, sizeof(r->value), e->p.self, e->base);
+	r->lease = e->lease;
+	key_of(e, "term_base", r->guard);
+	r->guard_mod = e->base_mod;
+	e->campaign_base = e->base;
+	return r;
+}
+
 static void campaign(struct etcd_elect *e, uint64_t now)
 {
 	struct ee_req *r;
@@ -757,16 +774,10 @@ static void campaign(struct etcd_elect *e, uint64_t now)
 		r->mod = e->base_mod;
 		return; /* the reply campaigns again */
 	}
-	if ((r = queue(e, EE_CREATE)) == NULL) {
+	if (req_create(e) == NULL) {
 		e->campaign_at = now + e->p.rank_step_ms; /* a full queue: soon again */
 		return;
 	}
-	key_of(e, "leader", r->key);
-	node_value(r->value, sizeof(r->value), e->p.self, e->base);
-	r->lease = e->lease;
-	key_of(e, "term_base", r->guard);
-	r->guard_mod = e->base_mod;
-	e->campaign_base = e->base;
 	set_state(e, EE_CAMPAIGNING, "campaigning: creating the leader key");
 }
 
@@ -811,16 +822,8 @@ void etcd_elect_tick(struct etcd_elect *e, uint64_t now)
 		req_keepalive(e);
 	/* failsafe: our key taken again once we have a lease (granted()) */
 	if (e->state == EE_LEADING && e->fs_rejoin && !pending(e, EE_CREATE) && now >= e->retry_at) {
-		struct ee_req *r = queue(e, EE_CREATE);
-		if (r != NULL) {
-			key_of(e, "leader", r->key);
-			node_value(r->value, sizeof(r->value), e->p.self, e->base);
-			r->lease = e->lease;
-			key_of(e, "term_base", r->guard);
-			r->guard_mod = e->base_mod;
-			e->campaign_base = e->base;
+		if (req_create(e) != NULL)
 			e->retry_at = now + e->p.request_ms;
-		}
 	}
 	/* failsafe, leading: P/failsafe names the members we hear */
 	if (e->p.failsafe && e->state == EE_LEADING && !e->fs_active && e->watching && !fs_current(e))
