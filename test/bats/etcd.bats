@@ -155,17 +155,23 @@ two_brokers_watch() { # runs until $LAB_DIR/watch.stop; writes $LAB_DIR/two
 	! grep -l 'Sanitizer' "$LAB_DIR"/n*/log
 }
 
-@test "etcd_failsafe: every member down, the master serves on while the other node hears it; cut apart, it stops; etcd back, one master" {
-	local t0 ms pid1
+# one etcd member; n1 and n2 with etcd_failsafe, lease 3 s, the sampler
+# running; n1 master, n2 slave (a node in failsafe mode listens for a
+# lease before its first campaign)
+failsafe_pair_up() {
 	etcd_lab_start 1
 	etcd_ini 1 3 "etcd_failsafe = yes"
 	etcd_ini 2 3 "etcd_failsafe = yes"
 	lab_sampler_start 300
 	lab_start 1
 	lab_start 2
-	# a node in failsafe mode listens for a lease before its first campaign
 	wait_until 30 master_is 1
 	wait_until 10 lab_role_is 2 slave
+}
+
+@test "etcd_failsafe: every member down, the master serves on while the other node hears it; cut apart, it stops; etcd back, one master" {
+	local t0 ms pid1
+	failsafe_pair_up
 	# the members the lead must hear, kept in etcd without a lease
 	wait_until 10 eval 'etcdctl_lab get /failover-launcher/lab/failsafe --print-value-only | grep -q "\"members\":\[\"n1\",\"n2\"\]"'
 	pid1=$(lab_broker_pid 1)
@@ -209,14 +215,7 @@ etcd_unblock() { ip netns exec "$LAB-n$1" nft delete table inet etcdblock; }
 
 @test "etcd_failsafe: the master cut from etcd alone serves on and takes its key again; kill -9 and SIGTERM still hand over" {
 	local t0 ms pid1 term1
-	etcd_lab_start 1
-	etcd_ini 1 3 "etcd_failsafe = yes"
-	etcd_ini 2 3 "etcd_failsafe = yes"
-	lab_sampler_start 300
-	lab_start 1
-	lab_start 2
-	wait_until 30 master_is 1
-	wait_until 10 lab_role_is 2 slave
+	failsafe_pair_up
 	# n1 cannot reach etcd, n2 can, and they hear each other: n1 serves
 	# on, n2 sees n1's key expire and does not campaign
 	pid1=$(lab_broker_pid 1)
