@@ -999,6 +999,35 @@ static int lost_and_fenced(struct etcd_elect *e, uint64_t not_after)
 	return lost;
 }
 
+/* A failsafe lead (fs_lead) whose members' word runs to `word`: no
+ * keep-alive answered from 2000 on, the lease ends and the word carries
+ * the lead; at 4600 etcd answers that the lease is gone, a new one (43)
+ * is granted, and the create of our key goes out at 4710 (returned). */
+static struct ee_req fs_etcd_back(struct etcd_elect *e, uint64_t word)
+{
+	struct ee_req k, g;
+	struct ee_reply r;
+
+	etcd_elect_failsafe(e, 0, word, 1100);
+	etcd_elect_tick(e, 2000);
+	take(e, EE_KEEPALIVE, 2000);
+	etcd_elect_tick(e, 4100);
+	assert_true(e->fs_active);
+	etcd_elect_tick(e, 4500);
+	k = take(e, EE_KEEPALIVE, 4500);
+	r = ok(k.id, 30);
+	r.ttl = 0;
+	etcd_elect_reply(e, &r, 4600);
+	g = take_skip(e, EE_GRANT, 4600);
+	r = ok(g.id, 31);
+	r.lease = 43;
+	r.ttl = TTL_S;
+	etcd_elect_reply(e, &r, 4700);
+	take_skip(e, EE_PUT, 4700);
+	etcd_elect_tick(e, 4710);
+	return take_skip(e, EE_CREATE, 4710);
+}
+
 /* etcd answers again (our lease gone), a new lease is granted, the create
  * of our key is on its way; then a member stops hearing us.  The new
  * lease holds no key: it must not carry the lead nor move the fence, or
@@ -1007,29 +1036,10 @@ static int lost_and_fenced(struct etcd_elect *e, uint64_t not_after)
 static void fs_rejoin_lease_does_not_carry_a_keyless_lead(void **state)
 {
 	struct etcd_elect e;
-	struct ee_req k, g;
-	struct ee_reply r;
 
 	(void)state;
 	fs_lead(&e, FS_N2);
-	etcd_elect_failsafe(&e, 0, 6000, 1100);
-	etcd_elect_tick(&e, 2000);
-	take(&e, EE_KEEPALIVE, 2000);
-	etcd_elect_tick(&e, 4100);
-	assert_true(e.fs_active);
-	etcd_elect_tick(&e, 4500);
-	k = take(&e, EE_KEEPALIVE, 4500);
-	r = ok(k.id, 30);
-	r.ttl = 0;
-	etcd_elect_reply(&e, &r, 4600);
-	g = take_skip(&e, EE_GRANT, 4600);
-	r = ok(g.id, 31);
-	r.lease = 43;
-	r.ttl = TTL_S;
-	etcd_elect_reply(&e, &r, 4700);
-	take_skip(&e, EE_PUT, 4700);
-	etcd_elect_tick(&e, 4710);
-	take_skip(&e, EE_CREATE, 4710); /* no answer yet */
+	fs_etcd_back(&e, 6000); /* the create: no answer yet */
 	drain(&e);
 	/* n2 no longer hears us: the members' word is gone */
 	etcd_elect_failsafe(&e, 0, 0, 4800);
@@ -1246,30 +1256,14 @@ static void waiting_for_an_answer_does_not_spin(void **state)
 static void fs_resign_during_rejoin_leaves_no_orphan_key(void **state)
 {
 	struct etcd_elect e;
-	struct ee_req k, g, c, d, r0;
+	struct ee_req c, d, r0;
 	struct ee_reply r;
 	struct ee_kv mine = kv("/fl/c1/leader", "{\"node\":\"n1\",\"base\":0}", 32, 32, 43);
 	int deletes = 0;
 
 	(void)state;
 	fs_lead(&e, FS_N2);
-	etcd_elect_failsafe(&e, 0, 20000, 1100);
-	etcd_elect_tick(&e, 2000);
-	take(&e, EE_KEEPALIVE, 2000);
-	etcd_elect_tick(&e, 4100);
-	etcd_elect_tick(&e, 4500);
-	k = take(&e, EE_KEEPALIVE, 4500);
-	r = ok(k.id, 30);
-	r.ttl = 0;
-	etcd_elect_reply(&e, &r, 4600);
-	g = take_skip(&e, EE_GRANT, 4600);
-	r = ok(g.id, 31);
-	r.lease = 43;
-	r.ttl = TTL_S;
-	etcd_elect_reply(&e, &r, 4700);
-	take_skip(&e, EE_PUT, 4700);
-	etcd_elect_tick(&e, 4710);
-	c = take_skip(&e, EE_CREATE, 4710);
+	c = fs_etcd_back(&e, 20000);
 	etcd_elect_ops.resign(&e, "", 0, 4720);
 	d = take_skip(&e, EE_DELETE_OWN, 4720);
 	r = ok(c.id, 32);
