@@ -1,0 +1,163 @@
+#!/usr/bin/env bats
+# The HTTP endpoint ([http] listen) against a live 3-node lab with fake
+# brokers: every route's status on the master and the slaves, bodies a
+# JSON parser and Prometheus accept, 404/405, an oversized request refused,
+# and silent clients that hold connections open without delaying a
+# heartbeat.  curl runs inside the node namespaces, to the lab's addresses.
+
+load helpers
+load ../lib/lab
+
+PORT=8008
+
+setup_file() {
+	lab_setup_file 3
+}
+
+teardown_file() {
+	lab_teardown_file
+}
+
+setup() {
+	lab_setup 3
+}
+
+teardown() {
+	lab_teardown
+}
+
+# every node advertises its broker URL and serves HTTP on its own address
+start_http() {
+	local i
+	for i in 1 2 3; do
+		LAB_BROKER_INI=("url = tcp://$(lab_addr "$i"):61616")
+		lab_ini "$i"
+		printf '[http]\nlisten = %s:%s\n' "$(lab_addr "$i")" "$PORT" >>"$LAB_DIR/n$i/launcher.ini"
+	done
+	LAB_BROKER_INI=()
+	start_three --heard --broker
+}
+
+# get FROM TO PATH [curl options]: from node FROM's namespace, the status
+# code of PATH on node TO; the body is left in $LAB_DIR/body
+get() {
+	local from=$1 to=$2 path=$3
+	shift 3
+	ip netns exec "$LAB-n$from" curl -s -o "$LAB_DIR/body" -w '%{http_code}' --max-time 3 "$@" \
+		"http://$(lab_addr "$to"):$PORT$path"
+}
+
+is_json() { python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$LAB_DIR/body"; }
+
+primary_ok() { [ "$(get "$1" "$1" /primary)" = 200 ]; }
+
+@test "http: routes answer by role on the master and the slaves, with the status JSON and the metrics" {
+	start_http
+	wait_until 5 primary_ok "$m"
+	for i in 1 2 3; do
+		if [ "$i" = "$m" ]; then primary=200 replica=503; else primary=503 replica=200; fi
+		[ "$(get "$i" "$i" /primary)" = $primary ] || fail "n$i /primary: not $primary"
+		is_json
+		[ "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["node"])' "$LAB_DIR/body")" = "n$i" ]
+		[ "$(get "$i" "$i" /replica)" = $replica ] || fail "n$i /replica: not $replica"
+		is_json
+		for path in /health /liveness /readiness /status; do
+			[ "$(get "$i" "$i" "$path")" = 200 ] || fail "n$i $path: not 200"
+			is_json
+		done
+		[ "$(get "$i" "$i" /peers)" = 200 ]
+		[ "$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$LAB_DIR/body")" = 2 ]
+		[ "$(get "$i" "$i" /metrics)" = 200 ]
+		grep -q '^failover_role{role="[a-z]*"} 1$' "$LAB_DIR/body" || fail "n$i /metrics has no failover_role"
+	done
+	# from another node, as a balancer would ask; HEAD as well as GET
+	s=$(echo 1 2 3 | tr -d "$m" | awk '{print $1}')
+	[ "$(get "$s" "$m" /primary)" = 200 ]
+	[ "$(get "$s" "$m" /primary -I)" = 200 ]
+	# the same JSON and text as failoverctl (its fields, not its timings)
+	get "$m" "$m" /status >/dev/null
+	[ "$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["role"], d["master"], d["broker"]["state"])' "$LAB_DIR/body")" = "master n$m serving" ]
+	ip netns exec "$LAB-n$m" curl -s -D "$LAB_DIR/headers" -o /dev/null --max-time 3 "http://$(lab_addr "$m"):$PORT/metrics"
+	grep -qi '^content-type: text/plain; version=0.0.4' "$LAB_DIR/headers"
+	get "$m" "$m" /metrics >/dev/null
+	diff <(sed -n 's/^\(# [A-Z]* [a-z_]*\).*/\1/p' "$LAB_DIR/body") \
+		<(lab_ctl "$m" metrics | sed -n 's/^\(# [A-Z]* [a-z_]*\).*/\1/p')
+	lab_sampler_check
+}
+
+@test "http: read-only and bounded: 404, 405, an oversized request refused" {
+	start_http
+	[ "$(get "$m" "$m" /)" = 404 ]
+	[ "$(get "$m" "$m" /nope)" = 404 ]
+	[ "$(get "$m" "$m" /primary -X POST -d x=1)" = 405 ]
+	[ "$(get "$m" "$m" /status -X DELETE)" = 405 ]
+	[ "$(get "$m" "$m" /metrics -X PUT -d '')" = 405 ]
+	grep -q 'read-only' "$LAB_DIR/body"
+	# a request larger than a connection's memory (8 KiB): refused, not served
+	big=$(head -c 12000 /dev/zero | tr '\0' a)
+	code=$(get "$m" "$m" /status -H "X-Big: $big")
+	case $code in 413 | 414 | 431) ;; *) fail "an oversized header got $code" ;; esac
+	code=$(get "$m" "$m" "/status?$big")
+	case $code in 413 | 414 | 431) ;; *) fail "an oversized URL got $code" ;; esac
+	# and the endpoint still answers
+	[ "$(get "$m" "$m" /primary)" = 200 ]
+	lab_sampler_check
+}
+
+@test "http: clients that connect and send nothing delay no heartbeat; they are closed after 5 s" {
+	start_http
+	wait_until 5 primary_ok "$m"
+	term=$(lab_ctl "$m" status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["term"])')
+	# 24 silent connections to the master's endpoint, more than its 16 slots,
+	# held 6 s from another node
+	s=$(echo 1 2 3 | tr -d "$m" | awk '{print $1}')
+	ip netns exec "$LAB-n$s" python3 -I -S -c '
+import socket, sys, time
+held = []
+for _ in range(24):
+    c = socket.socket()
+    c.settimeout(1)
+    try:
+        c.connect((sys.argv[1], int(sys.argv[2])))
+    except OSError:
+        pass
+    held.append(c)
+t = time.monotonic()
+closed = 0
+for c in held:
+    c.settimeout(max(0.1, 6.5 - (time.monotonic() - t)))
+    try:
+        if c.recv(1) == b"":
+            closed += 1
+    except OSError:
+        pass
+print(closed)
+' "$(lab_addr "$m")" "$PORT" >"$LAB_DIR/closed" &
+	holder=$!
+	echo "$holder" >>"$LAB_DIR/pids"
+	# meanwhile: the same master, the same term, heartbeats every 200 ms
+	sleep 1
+	for _ in 1 2 3 4 5 6 7 8 9 10; do
+		[ "$(lab_masters)" = "$m" ] || fail "the master changed while HTTP clients were silent: $(lab_masters)"
+		[ "$(lab_ctl "$m" status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["term"])')" = "$term" ]
+		sleep 0.3
+	done
+	wait "$holder"
+	# MHD's 5 s timeout closed the ones it accepted
+	[ "$(cat "$LAB_DIR/closed")" -ge 16 ] || fail "only $(cat "$LAB_DIR/closed") silent connections closed"
+	wait_until 5 primary_ok "$m"
+	# no peer was lost on any node
+	lab_peers_all 2
+	[ "$(lab_masters)" = "$m" ]
+	[ "$(lab_ctl "$m" status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["term"])')" = "$term" ]
+	lab_sampler_check
+}
+
+@test "http: a reload keeps the listener and says a changed address needs a restart" {
+	start_http
+	sed -i "s/^listen = .*:$PORT\$/listen = 127.0.0.1:9009/" "$LAB_DIR/n$m/launcher.ini"
+	kill -HUP "$(lab_pid "$m")"
+	wait_until 5 grep -q 'reload: http.listen changed: it takes effect after a restart' "$LAB_DIR/n$m/log"
+	[ "$(get "$m" "$m" /primary)" = 200 ]
+	lab_sampler_check
+}
