@@ -23,7 +23,11 @@ setup() {
 }
 
 teardown() {
+	# a sanitizer's report in a launcher's log fails the test that saw it
+	local bad
+	bad=$(grep -l 'AddressSanitizer\|runtime error:' "$LAB_DIR"/n*/log 2>/dev/null) || true
 	lab_teardown
+	[ -z "$bad" ] || fail "sanitizer report in $bad"
 }
 
 # every node advertises its broker URL and serves HTTP on its own address
@@ -47,7 +51,7 @@ get() {
 		"http://$(lab_addr "$to"):$PORT$path"
 }
 
-is_json() { python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$LAB_DIR/body"; }
+is_json() { python3 -I -S -c 'import json,sys; json.load(open(sys.argv[1]))' "$LAB_DIR/body"; }
 
 primary_ok() { [ "$(get "$1" "$1" /primary)" = 200 ]; }
 
@@ -58,7 +62,7 @@ primary_ok() { [ "$(get "$1" "$1" /primary)" = 200 ]; }
 		if [ "$i" = "$m" ]; then primary=200 replica=503; else primary=503 replica=200; fi
 		[ "$(get "$i" "$i" /primary)" = $primary ] || fail "n$i /primary: not $primary"
 		is_json
-		[ "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["node"])' "$LAB_DIR/body")" = "n$i" ]
+		[ "$(python3 -I -S -c 'import json,sys; print(json.load(open(sys.argv[1]))["node"])' "$LAB_DIR/body")" = "n$i" ]
 		[ "$(get "$i" "$i" /replica)" = $replica ] || fail "n$i /replica: not $replica"
 		is_json
 		for path in /health /liveness /readiness /status; do
@@ -66,7 +70,7 @@ primary_ok() { [ "$(get "$1" "$1" /primary)" = 200 ]; }
 			is_json
 		done
 		[ "$(get "$i" "$i" /peers)" = 200 ]
-		[ "$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$LAB_DIR/body")" = 2 ]
+		[ "$(python3 -I -S -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$LAB_DIR/body")" = 2 ]
 		[ "$(get "$i" "$i" /metrics)" = 200 ]
 		grep -q '^failover_role{role="[a-z]*"} 1$' "$LAB_DIR/body" || fail "n$i /metrics has no failover_role"
 	done
@@ -76,7 +80,7 @@ primary_ok() { [ "$(get "$1" "$1" /primary)" = 200 ]; }
 	[ "$(get "$s" "$m" /primary -I)" = 200 ]
 	# the same JSON and text as failoverctl (its fields, not its timings)
 	get "$m" "$m" /status >/dev/null
-	[ "$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["role"], d["master"], d["broker"]["state"])' "$LAB_DIR/body")" = "master n$m serving" ]
+	[ "$(python3 -I -S -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["role"], d["master"], d["broker"]["state"])' "$LAB_DIR/body")" = "master n$m serving" ]
 	ip netns exec "$LAB-n$m" curl -s -D "$LAB_DIR/headers" -o /dev/null --max-time 3 "http://$(lab_addr "$m"):$PORT/metrics"
 	grep -qi '^content-type: text/plain; version=0.0.4' "$LAB_DIR/headers"
 	get "$m" "$m" /metrics >/dev/null
@@ -107,7 +111,7 @@ primary_ok() { [ "$(get "$1" "$1" /primary)" = 200 ]; }
 @test "http: clients that connect and send nothing delay no heartbeat; they are closed after 5 s" {
 	start_http
 	wait_until 5 primary_ok "$m"
-	term=$(lab_ctl "$m" status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["term"])')
+	term=$(lab_ctl "$m" status --json | python3 -I -S -c 'import json,sys; print(json.load(sys.stdin)["term"])')
 	# 24 silent connections to the master's endpoint, more than its 16 slots,
 	# held 6 s from another node
 	s=$(echo 1 2 3 | tr -d "$m" | awk '{print $1}')
@@ -139,7 +143,7 @@ print(closed)
 	sleep 1
 	for _ in 1 2 3 4 5 6 7 8 9 10; do
 		[ "$(lab_masters)" = "$m" ] || fail "the master changed while HTTP clients were silent: $(lab_masters)"
-		[ "$(lab_ctl "$m" status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["term"])')" = "$term" ]
+		[ "$(lab_ctl "$m" status --json | python3 -I -S -c 'import json,sys; print(json.load(sys.stdin)["term"])')" = "$term" ]
 		sleep 0.3
 	done
 	wait "$holder"
@@ -149,7 +153,7 @@ print(closed)
 	# no peer was lost on any node
 	lab_peers_all 2
 	[ "$(lab_masters)" = "$m" ]
-	[ "$(lab_ctl "$m" status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["term"])')" = "$term" ]
+	[ "$(lab_ctl "$m" status --json | python3 -I -S -c 'import json,sys; print(json.load(sys.stdin)["term"])')" = "$term" ]
 	lab_sampler_check
 }
 
