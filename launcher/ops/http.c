@@ -176,13 +176,22 @@ int http_open(struct http *h, struct ev_loop *loop, const struct http_params *p,
 		return -1;
 	}
 	sa.sin_port = htons((uint16_t)atoi(colon + 1));
+	/* the daemon does not ignore SIGPIPE: a client gone mid-answer must
+	 * not end it, so MHD has to suppress the signal on its own sends */
+	if (MHD_is_feature_supported(MHD_FEATURE_AUTOSUPPRESS_SIGPIPE) != MHD_YES ||
+	    MHD_is_feature_supported(MHD_FEATURE_EPOLL) != MHD_YES) {
+		snprintf(err, errlen, "http.listen: this libmicrohttpd lacks epoll or SIGPIPE suppression");
+		return -1;
+	}
 	/* no MHD_USE_INTERNAL_POLLING_THREAD: the loop drives MHD_run */
 	h->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, h,
 				  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 				  MHD_OPTION_CONNECTION_LIMIT, p->max_conns,
 				  MHD_OPTION_CONNECTION_TIMEOUT, p->timeout_s,
 				  MHD_OPTION_CONNECTION_MEMORY_LIMIT, p->conn_memory,
-				  MHD_OPTION_LISTEN_BACKLOG_SIZE, p->max_conns,
+				  /* a burst of checks waits in the kernel's queue, not
+				   * for a SYN retransmission (1 s) */
+				  MHD_OPTION_LISTEN_BACKLOG_SIZE, p->max_conns * 4,
 				  MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 				  MHD_OPTION_END);
 	if (h->mhd == NULL) {

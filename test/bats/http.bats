@@ -123,6 +123,17 @@ PY
 	case $code in 413 | 414 | 431) ;; *) fail "an oversized header got $code" ;; esac
 	code=$(get "$m" "$m" "/status?$big")
 	case $code in 413 | 414 | 431) ;; *) fail "an oversized URL got $code" ;; esac
+	# clients that reset the connection before the answer is read (no
+	# SIGPIPE for the launcher: it does not ignore the signal)
+	ip netns exec "$LAB-n$m" python3 -I -S -c '
+import socket, struct, sys
+for _ in range(50):
+    c = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=3)
+    c.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    c.close()
+' "$(lab_addr "$m")" "$PORT"
+	lab_alive "$(lab_pid "$m")"
 	# and the endpoint still answers
 	[ "$(get "$m" "$m" /primary)" = 200 ]
 	lab_sampler_check
