@@ -694,7 +694,8 @@ health checks and for Prometheus:
 .B GET /primary
 answers 200 on the master while its broker serves and is healthy, else 503;
 .B /replica
-200 on an eligible slave that sees a master, else 503;
+200 on an eligible slave that sees a master, else 503 (both 503 from
+SIGTERM on, so that a balancer moves away before the broker stops);
 .B /health
 and
 .B /liveness
