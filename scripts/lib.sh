@@ -6,7 +6,7 @@
 BUILD_PACKAGES=(
 	cmake make gcc clang libclang-rt-14-dev pkg-config
 	libev-dev libinih-dev libsystemd-dev libsodium-dev libcmocka-dev
-	libjson-c-dev libcurl4-openssl-dev
+	libjson-c-dev libcurl4-openssl-dev libmicrohttpd-dev
 )
 RUNTIME_TEST_PACKAGES=(
 	bats bats-support bats-assert bats-file

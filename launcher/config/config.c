@@ -221,6 +221,20 @@ static int parse_hostport(const char *s, long min_port)
 	return 0;
 }
 
+/* The host of a listener's host:port, a dotted IPv4 address: 0 or -1. */
+static int listen_host_ok(const char *s)
+{
+	const char *colon = strrchr(s, ':');
+	char host[INET_ADDRSTRLEN];
+	struct in_addr a;
+
+	if (colon == NULL || (size_t)(colon - s) >= sizeof(host))
+		return -1;
+	memcpy(host, s, (size_t)(colon - s));
+	host[colon - s] = '\0';
+	return inet_pton(AF_INET, host, &a) == 1 ? 0 : -1;
+}
+
 /* Checks one value; 0 when allowed, else -1 and the reason in why. */
 static int check_value(int id, const char *v, char *why, size_t len, long *num)
 {
@@ -284,6 +298,12 @@ static int check_value(int id, const char *v, char *why, size_t len, long *num)
 		if (parse_hostport(v, id == CFG_cache_listen ? 0 : 1) != 0) {
 			snprintf(why, len, "'%s' is not host:port; allowed a host and a port %d..65535", v,
 				 id == CFG_cache_listen ? 0 : 1);
+			return -1;
+		}
+		/* a listener binds: its host must be an address of this host,
+		 * given as a dotted IPv4 address (no name lookup at start) */
+		if (id == CFG_http_listen && listen_host_ok(v) != 0) {
+			snprintf(why, len, "'%s': the host must be a dotted IPv4 address (0.0.0.0: every address)", v);
 			return -1;
 		}
 		return 0;

@@ -24,6 +24,18 @@ struct el_params settings_election(const struct config *c, const char *self)
 	return p;
 }
 
+/* A load balancer's check and a scrape each take one connection for a few
+ * ms: 16 serve several balancers and scrapers; 5 s of silence is a client
+ * that will not finish; 8 KiB holds any sane request line and headers
+ * (MHD refuses longer ones: 414, 431). */
+void settings_http(const struct config *c, struct http_params *p)
+{
+	memset(p, 0, sizeof(*p));
+	snprintf(p->listen, sizeof(p->listen), "%s", c->http_listen);
+	p->max_conns = 16;
+	p->timeout_s = 5;
+	p->conn_memory = 8192;
+}
 
 void settings_cache(const struct config *c, struct cache_params *p)
 {

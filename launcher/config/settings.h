@@ -11,6 +11,7 @@
 #include "config.h"
 #include "election.h"
 #include "health.h"
+#include "http.h"
 #include "mastership.h"
 #include "supervisor.h"
 #include "transport.h"
@@ -23,6 +24,9 @@ void settings_cache(const struct config *c, struct cache_params *p);
 int settings_transport(const struct config *c, struct transport_params *p);
 /* 0, or -1 when out of memory (p is then empty). */
 int settings_supervisor(const struct config *c, struct sup_params *p);
+
+/* The HTTP endpoint: the address, and its fixed bounds. */
+void settings_http(const struct config *c, struct http_params *p);
 
 /* 0, or -1 when out of memory (p is then empty). */
 int settings_health(const struct config *c, struct health_params *p);

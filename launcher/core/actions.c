@@ -25,7 +25,7 @@ struct report_view daemon_view(struct daemon *d, char *text, size_t len)
 		.started_at = d->started_at, .stopped = d->stopped, .status_text = text, .sent = d->link.sent,
 		.send_errors = d->link.send_errors, .hb_jitter_last_ms = d->hb_jitter_last,
 		.hb_jitter_max_ms = d->hb_jitter_max, .hb_count = d->hb_count, .ctl_served = d->ctl.served,
-		.ctl_refused = d->ctl.refused, .cache_entries = d->cache ? cache_entries(d->cache) : 0,
+		.ctl_refused = d->ctl.refused, .http_on = d->http.mhd != NULL, .http_served = d->http.served, .cache_entries = d->cache ? cache_entries(d->cache) : 0,
 		.conflict_with = d->conflict.addr, .conflict_heard_at = d->conflict.dup.heard_at,
 		.failsafe_active = d->etcd != NULL && d->etcd->el.fs_active,
 	};

@@ -229,6 +229,44 @@ static int control_cb(void *ud, const struct ctl_request *req, struct ctl_out *o
 	return rc;
 }
 
+void daemon_http_facts(void *ud, struct http_facts *f)
+{
+	struct daemon *d = ud;
+	const struct election *e = &d->hb.el;
+
+	f->stopping = d->stopped || mastership_exiting(&d->ms);
+	f->role_known = e->state != EL_LISTENING;
+	f->master = e->state == EL_MASTER;
+	f->slave = e->state == EL_SLAVE;
+	f->master_known = e->master[0] != '\0';
+	f->serving = d->sup.state == SUP_SERVING;
+	/* failing checks below health.fall still serve (the balancer's own
+	 * check would flap with them); unhealthy past fall does not */
+	f->healthy = d->health.ev.state != HEALTH_BAD && !(d->ms.degraded && d->ms.degraded_by_health);
+	f->eligible = !d->ms.ineligible && !e->noclaim && !e->hold;
+}
+
+void daemon_http_body(void *ud, enum http_body b, struct ctl_out *o)
+{
+	struct daemon *d = ud;
+	char text[256];
+	struct report_view v = daemon_view(d, text, sizeof(text));
+
+	switch (b) {
+	case HTTP_BODY_STATUS:
+		report_status(&v, 1, o);
+		break;
+	case HTTP_BODY_PEERS:
+		report_peers(&v, 1, o);
+		break;
+	case HTTP_BODY_METRICS:
+		dispatch_metrics(&v, d->cache, o);
+		break;
+	case HTTP_BODY_NONE:
+		break;
+	}
+}
+
 static void usr1_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
 	struct daemon *d = w->data;
@@ -342,6 +380,7 @@ int daemon_run(struct config *c, const char *ini, const struct strlist *override
 		health_close(&d->health);
 		cache_close(d->cache);
 		control_close(&d->ctl);
+		http_close(&d->http);
 		state_writer_close(d->writer);
 		config_free(d->cfg);
 		log_async_stop(LOG_EXIT_FLUSH_MS);
@@ -379,6 +418,7 @@ int daemon_run(struct config *c, const char *ini, const struct strlist *override
 		log_warn("the fence process %ld did not exit within 1 s", (long)d->fence.pid);
 	cache_close(d->cache);
 	control_close(&d->ctl);
+	http_close(&d->http);
 	transport_close(&d->link.tr);
 	daemon_etcd_close(d);
 	state_writer_close(d->writer);

@@ -14,6 +14,7 @@
 #include "fence.h"
 #include "health.h"
 #include "heartbeat.h"
+#include "http.h"
 #include "etcd_backend.h"
 #include "failsafe.h"
 #include "link.h"
@@ -64,6 +65,7 @@ struct daemon {
 	uint64_t boot, seq;
 	struct status_file status;
 	struct control ctl;
+	struct http http;           /* [http] listen: off when http.mhd is NULL */
 	ev_io rx_w;
 	ev_io log_w[2];             /* stdout, stderr writable: log.c's queue */
 	ev_timer hb_w, tick_w, wake_w, status_w, wd_w, extend_w;
@@ -86,6 +88,9 @@ struct daemon {
  * cache, the supervisor and the socket.  0, -1 (a failure: restarting may
  * help) or -2 (a configuration error). */
 int daemon_setup(struct daemon *d, const struct config *c, control_handler handler);
+/* daemon.c: what the HTTP endpoint's routes depend on, and their bodies */
+void daemon_http_facts(void *ud, struct http_facts *f);
+void daemon_http_body(void *ud, enum http_body b, struct ctl_out *o);
 
 /* Applies a checked reload (reload_prepare) whole; takes its configuration. */
 void daemon_reconfigure(struct daemon *d, struct reload *r);

@@ -14,6 +14,7 @@
 #include "command.h"
 #include "config.h"
 #include "daemon.h"
+#include "http.h"
 #include "log.h"
 
 #ifndef FL_SYSCONFDIR
@@ -188,6 +189,10 @@ static int check(const struct config *c)
 		fprintf(stderr, "%s: %s\n", c->ini_path ? c->ini_path : "configuration", err);
 		return EXIT_CONFIG;
 	}
+	if (http_listen_wildcard(c->http_listen))
+		fprintf(stderr, "%s: warning: http.listen = %s answers on every address of this host, unauthenticated; "
+				"give the address the load balancer and the scraper reach\n",
+			c->ini_path ? c->ini_path : "configuration", c->http_listen);
 	/* the broker's command is part of the configuration: preflight it too */
 	if (command_build(c, environ, &cmd, err, sizeof(err)) != 0) {
 		fprintf(stderr, "%s: %s\n", c->ini_path ? c->ini_path : "configuration", err);

@@ -106,6 +106,27 @@ static int setup_cluster(struct daemon *d, const struct config *c)
 	return 0;
 }
 
+/* The HTTP endpoint, when http.listen is set: after the election exists
+ * (its routes read it), before the broker. */
+static int setup_http(struct daemon *d, const struct config *c)
+{
+	struct http_params hp;
+	char err[256];
+
+	settings_http(c, &hp);
+	if (http_open(&d->http, d->loop, &hp, daemon_http_facts, daemon_http_body, d, err, sizeof(err)) != 0) {
+		log_err("%s", err);
+		return -1;
+	}
+	if (d->http.mhd == NULL)
+		return 0;
+	if (http_listen_wildcard(hp.listen))
+		log_warn("http.listen = %s: the HTTP endpoint answers on every address of this host, unauthenticated; "
+			 "give the address the load balancer and the scraper reach", hp.listen);
+	log_info("HTTP endpoint on %s", hp.listen);
+	return 0;
+}
+
 int daemon_setup(struct daemon *d, const struct config *c, control_handler handler)
 {
 	char err[512], dir[256], *slash;
@@ -134,6 +155,8 @@ int daemon_setup(struct daemon *d, const struct config *c, control_handler handl
 		return rc == -2 ? -2 : -1;
 	}
 	if ((rc = setup_cluster(d, c)) != 0)
+		return rc;
+	if ((rc = setup_http(d, c)) != 0)
 		return rc;
 	d->writer = state_writer_open(d->loop, c->cluster_state_dir, daemon_persisted, d);
 	if (d->writer == NULL) {

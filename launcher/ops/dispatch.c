@@ -9,6 +9,12 @@
 
 #include "log.h"
 
+void dispatch_metrics(const struct report_view *v, const struct cache *cache, struct ctl_out *out)
+{
+	report_metrics(v, out);
+	cache_metrics(cache, out);
+}
+
 enum dispatch_result dispatch_control(const struct report_view *v, const struct cache *cache,
 				      const struct ctl_request *req, struct ctl_out *out, struct ms_event *ev)
 {
@@ -24,8 +30,7 @@ enum dispatch_result dispatch_control(const struct report_view *v, const struct 
 		report_peers(v, req->json, out);
 		return DISPATCH_DONE;
 	case CTL_METRICS:
-		report_metrics(v, out);
-		cache_metrics(cache, out);
+		dispatch_metrics(v, cache, out);
 		return DISPATCH_DONE;
 	case CTL_LOCATE:
 		return report_locate(v, req->arg, out) == 0 ? DISPATCH_DONE : DISPATCH_ERROR;

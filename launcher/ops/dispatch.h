@@ -26,6 +26,8 @@ enum dispatch_result dispatch_control(const struct report_view *v, const struct 
  * master when it was asked.  0, or -1 when it was refused. */
 int dispatch_answer(const struct report_view *v, const struct ctl_request *req, const struct node_out *res,
 		    const char *from, struct ctl_out *out);
+/* The metrics, for the control socket and the HTTP endpoint alike. */
+void dispatch_metrics(const struct report_view *v, const struct cache *cache, struct ctl_out *out);
 /* SIGUSR1: the status and metrics, one log line each. */
 void dispatch_dump(const struct report_view *v);
 

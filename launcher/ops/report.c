@@ -543,4 +543,7 @@ void report_metrics(const struct report_view *v, struct ctl_out *o)
 	ctl_printf(o, "failover_control_requests_total{result=\"served\"} %llu\n"
 		      "failover_control_requests_total{result=\"refused\"} %llu\n",
 		   v->ctl_served, v->ctl_refused);
+	if (v->http_on)
+		ctl_metric(o, "failover_http_requests_total", "counter",
+			   "HTTP requests answered (any status) on http.listen.", v->http_served);
 }

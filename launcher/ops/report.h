@@ -45,6 +45,8 @@ struct report_view {
 	double hb_jitter_last_ms, hb_jitter_max_ms;
 	uint64_t hb_count;
 	unsigned long long ctl_served, ctl_refused;
+	int http_on;                       /* http.listen is set */
+	unsigned long long http_served;    /* HTTP requests answered, any status */
 	uint64_t cache_entries;
 	uint64_t log_dropped_own, log_dropped_broker; /* output lines (log_dropped) */
 	uint64_t log_queued;               /* output bytes waiting */

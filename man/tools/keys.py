@@ -687,6 +687,41 @@ The socket's permissions, in octal; connecting needs write permission, so
 0660 admits the launcher's user and group.
 ''')
 
+# ---------------------------------------------------------------- http
+k('http', 'listen', r'''
+The address and port of the read-only HTTP endpoint, for load balancers'
+health checks and for Prometheus:
+.B GET /primary
+answers 200 on the master while its broker serves and is healthy, else 503;
+.B /replica
+200 on an eligible slave that sees a master, else 503 (both 503 from
+SIGTERM on, so that a balancer moves away before the broker stops);
+.B /health
+and
+.B /liveness
+200 while the daemon's loop runs;
+.B /readiness
+200 once the node knows its role (past listening), else 503.
+Their body, and that of
+.BR /status ,
+is the JSON of
+.BR "failoverctl status \-\-json" ;
+.B /peers
+is that of
+.BR "failoverctl peers \-\-json" ,
+.B /metrics
+the Prometheus text of
+.BR "failoverctl metrics" .
+Only GET and HEAD (else 405); another path is 404.
+The host is a dotted IPv4 address of this host;
+.B 0.0.0.0
+(every address) is accepted with a warning: the endpoint has no
+authentication.
+It is served on the daemon's event loop, at most 16 connections at once,
+each closed after 5 s without progress and refused (414 or 431) past 8 KiB
+of request line and headers.
+''', default='empty (off)')
+
 # ---------------------------------------------------------------- log
 k('log', 'level', r'''
 The least severe level logged.

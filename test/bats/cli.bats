@@ -86,7 +86,7 @@ bad() { # bad INI-TEXT: runs -n on it
 @test "-n: unknown section, unknown key, bad number, out of range, bad address exit 1 with FILE:LINE: key" {
 	bad $'[clusterr]\nname = x'
 	assert_failure 1
-	assert_output --partial "bad.ini:1: [clusterr]: unknown section; allowed sections: cluster, broker, health, cache, control, log"
+	assert_output --partial "bad.ini:1: [clusterr]: unknown section; allowed sections: cluster, broker, health, cache, control, http, log"
 	bad $'[cluster]\nprot = 1'
 	assert_failure 1
 	assert_output --partial "bad.ini:2: cluster.prot: unknown key; keys of [cluster]:"
@@ -221,7 +221,7 @@ uncommented_keys() {
 @test "-n: a key outside any section and an invalid node id are errors" {
 	bad $'name = x\n[cluster]\nnode = has space'
 	assert_failure 1
-	assert_output --partial "bad.ini:1: name: key outside any section; put it under one of [cluster, broker, health, cache, control, log]"
+	assert_output --partial "bad.ini:1: name: key outside any section; put it under one of [cluster, broker, health, cache, control, http, log]"
 	assert_output --partial "cluster.node: 'has space' is not a node id"
 }
 

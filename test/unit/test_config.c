@@ -82,7 +82,7 @@ static void unknown_section(void **state)
 {
 	struct fx *f = *state;
 	assert_int_equal(load(f, "[cluster]\nname=x\n\n[brokr]\nhome=/x\n", NULL), -1);
-	expect_error(f, "l.ini:4: [brokr]: unknown section", "allowed sections: cluster, broker, health, cache, control, log");
+	expect_error(f, "l.ini:4: [brokr]: unknown section", "allowed sections: cluster, broker, health, cache, control, http, log");
 }
 
 static void unknown_key(void **state)
@@ -111,6 +111,29 @@ static void bad_address(void **state)
 	struct fx *f = *state;
 	assert_int_equal(load(f, "[cluster]\ngroup = 10.0.0.1\n", NULL), -1);
 	expect_error(f, "l.ini:2: cluster.group: '10.0.0.1' is not an IPv4 multicast address", "224.0.0.0");
+}
+
+/* http.listen binds: a dotted IPv4 address and a port, empty for off */
+static void http_listen(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(load(f, "[http]\nlisten = localhost:8008\n", NULL), -1);
+	expect_error(f, "l.ini:2: http.listen: 'localhost:8008': the host must be a dotted IPv4 address", "0.0.0.0");
+	config_free(f->c);
+	f->c = config_new();
+	assert_int_equal(load(f, "[http]\nlisten = 10.0.0.1:0\n", NULL), -1);
+	expect_error(f, "http.listen: '10.0.0.1:0' is not host:port", "1..65535");
+	config_free(f->c);
+	f->c = config_new();
+	assert_int_equal(load(f, "[http]\nlisten = 10.0.0.1\n", NULL), -1);
+	config_free(f->c);
+	f->c = config_new();
+	assert_int_equal(load(f, "[http]\nlisten = 10.0.0.1:8008\n", NULL), 0);
+	assert_string_equal(f->c->http_listen, "10.0.0.1:8008");
+	config_free(f->c);
+	f->c = config_new();
+	assert_int_equal(load(f, "[cluster]\nname = x\n", NULL), 0);
+	assert_string_equal(f->c->http_listen, ""); /* off by default */
 }
 
 /* health.tcp is connected to from the event loop: numbers only, no name
@@ -465,7 +488,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
-		T(defaults), T(unknown_section), T(unknown_key), T(bad_number), T(out_of_range), T(bad_address), T(health_keys), T(etcd_keys),
+		T(defaults), T(unknown_section), T(unknown_key), T(bad_number), T(out_of_range), T(bad_address), T(http_listen), T(health_keys), T(etcd_keys),
 		T(bad_bool_and_enum), T(missing_required), T(unreadable_file), T(unreadable_bootstrap),
 		T(long_line_refused_not_cut), T(syntax_error), T(indented_line_is_not_a_continuation),
 		T(repeated_keys_make_lists), T(precedence), T(interlok_failover_keys),
