@@ -343,6 +343,7 @@ int daemon_run(struct config *c, const char *ini, const struct strlist *override
 		cache_close(d->cache);
 		control_close(&d->ctl);
 		state_writer_close(d->writer);
+		history_log_close(d->history);
 		config_free(d->cfg);
 		log_async_stop(LOG_EXIT_FLUSH_MS);
 		free(d);
@@ -382,6 +383,7 @@ int daemon_run(struct config *c, const char *ini, const struct strlist *override
 	transport_close(&d->link.tr);
 	daemon_etcd_close(d);
 	state_writer_close(d->writer);
+	history_log_close(d->history);
 	log_info("stopped");
 	rc = d->exit_code;
 	config_free(d->cfg);
