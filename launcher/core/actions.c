@@ -102,7 +102,9 @@ static void log_changes(struct daemon *d, const struct node_out *o)
 	while (heartbeat_take_note(&d->hb, &n))
 		if (n.kind == HB_NOTE_ROLE) {
 			log_info("role %s -> %s (%s)", election_state_name(n.from), election_state_name(n.to), n.text);
-			history_log_add(d->history, d->hb.el.term, HISTORY_ROLE, d->node, "%s -> %s: %s",
+			/* a candidate's term is the one it claims */
+			history_log_add(d->history, n.to == EL_CANDIDATE ? d->hb.el.claim_term : d->hb.el.term,
+					HISTORY_ROLE, d->node, "%s -> %s: %s",
 					election_state_name(n.from), election_state_name(n.to), n.text);
 		} else if (n.kind == HB_NOTE_HEALED) {
 			log_info("%s", n.text);
