@@ -948,14 +948,16 @@ unsigned election_on_packet(struct election *e, const struct wire_msg *m, uint64
 	/* a master that stepped down for us: the split it lived in has healed.
 	 * Once per step-down (the flag's rising edge), whether or not we heard
 	 * it as master first (it may have heard us first) */
-	if (m->type == WIRE_HEARTBEAT && e->state == EL_MASTER && (m->flags & WIRE_F_YIELDED) &&
-	    !(p->flags & WIRE_F_YIELDED) && strcmp(m->target, e->p.self) == 0) {
+	if (m->type == WIRE_HEARTBEAT && e->state == EL_MASTER && (m->flags & WIRE_F_YIELDED) && !p->yielded &&
+	    strcmp(m->target, e->p.self) == 0) {
 		snprintf(e->yielded_by, sizeof(e->yielded_by), "%s", m->node);
 		snprintf(e->reason, sizeof(e->reason),
 			 "split healed: master %s met us and stepped down; on_promote runs again so that others learn "
 			 "that we are master (term %llu)", m->node, (unsigned long long)e->term);
 		act |= EL_RIVAL_YIELDED;
 	}
+	if (m->type == WIRE_HEARTBEAT)
+		p->yielded = (m->flags & WIRE_F_YIELDED) != 0;
 	p->last_seen = now;
 	p->role = m->role;
 	p->term = m->term;

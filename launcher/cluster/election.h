@@ -107,6 +107,7 @@ struct el_peer {
 	uint64_t acked;          /* as our slave, it said it heard us first-hand then */
 	uint64_t settings;       /* its settings digest (wire.h, heartbeat payload); 0: not sent */
 	uint64_t timeout;        /* its failure timeout, ms (heartbeat payload); 0: not sent */
+	int yielded;             /* its last heartbeat had WIRE_F_YIELDED (other packets never do) */
 };
 
 struct election {

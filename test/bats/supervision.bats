@@ -230,6 +230,11 @@ wait_gone() { # wait_gone PID SECONDS: the process has exited within SECONDS
 	# the second run says what a promotion says: master, its term, itself
 	[ "$(sed -n 2p "$h.n$m2")" = "promote master $(lab_field "$m2" term) n$m2" ]
 	[ "$(sed -n 1p "$h.n$m2")" = "$(sed -n 2p "$h.n$m2")" ]
+	# and the history says why
+	run lab_ctl "$m2" history
+	assert_line --regexp "  n$m2  role +split healed: master n$m met us and stepped down; on_promote runs again"
+	run lab_ctl "$m" history
+	assert_line --regexp "  n$m  role +master -> slave: master n$m2 \(term 2, position [0-9]+\) outranks us \(term 1\): demoting$"
 	lab_sampler_check
 }
 
