@@ -291,7 +291,8 @@ static void fence_renew(struct daemon *d)
 	if (fence_take_fired(&d->fence, &ff)) {
 		history_log_add(d->history, d->hb.el.term, HISTORY_FENCE, d->node,
 				"the fence stopped the broker: its deadline was not renewed for %llu ms (%s)",
-				(unsigned long long)ff.unrenewed_ms, ff.sig == SIGKILL ? "SIGKILL" : "SIGTERM");
+				(unsigned long long)ff.unrenewed_ms,
+				ff.sig != SIGKILL ? "SIGTERM" : ff.count > 1 ? "SIGTERM, then SIGKILL" : "SIGKILL");
 		log_err("the fence stopped the broker: the launcher did not renew its deadline for %llu ms (%s to "
 			"process group %ld, %llu ms after %s)",
 			(unsigned long long)ff.unrenewed_ms,
