@@ -44,8 +44,10 @@ static void set_state(struct election *e, enum el_state s, unsigned *act, const 
 	va_end(ap);
 	if (e->state == EL_MASTER && s != EL_MASTER)
 		e->demotions++;
-	if (s == EL_MASTER && e->state != EL_MASTER)
+	if (s == EL_MASTER && e->state != EL_MASTER) {
 		e->promotions++;
+		e->yielded_until = 0; /* leading again: we yield to nobody */
+	}
 	if (s != EL_CANDIDATE)
 		e->claim_unsent = 0; /* a claim withdrawn before it went out stays unsent */
 	e->state = s;
@@ -723,6 +725,7 @@ static void on_master_heard(struct election *e, const struct wire_msg *m, uint64
 		if (wins(m->term, m->position, m->node, e->term, e->p.position, e->p.self)) {
 			set_state(e, EL_SLAVE, act, "master %s (term %llu, position %u) outranks us (term %llu): demoting",
 				  m->node, (unsigned long long)m->term, m->position, (unsigned long long)e->term);
+			e->yielded_until = now + e->timeout;
 			follow(e, m, now, act);
 		} else {
 			*act |= EL_SEND_HEARTBEAT; /* make it hear us and step down */
@@ -942,6 +945,19 @@ unsigned election_on_packet(struct election *e, const struct wire_msg *m, uint64
 	 * whether anyone could take over */
 	if (((p->flags ^ m->flags) & (WIRE_F_NOCLAIM | WIRE_F_INELIGIBLE | WIRE_F_UNHEALTHY)) || p->role != m->role)
 		act |= EL_PEERS_CHANGED;
+	/* a master that stepped down for us: the split it lived in has healed.
+	 * Once per step-down (the flag's rising edge), whether or not we heard
+	 * it as master first (it may have heard us first) */
+	if (m->type == WIRE_HEARTBEAT && e->state == EL_MASTER && (m->flags & WIRE_F_YIELDED) && !p->yielded &&
+	    strcmp(m->target, e->p.self) == 0) {
+		snprintf(e->yielded_by, sizeof(e->yielded_by), "%s", m->node);
+		snprintf(e->reason, sizeof(e->reason),
+			 "split healed: master %s met us and stepped down; on_promote runs again so that others learn "
+			 "that we are master (term %llu)", m->node, (unsigned long long)e->term);
+		act |= EL_RIVAL_YIELDED;
+	}
+	if (m->type == WIRE_HEARTBEAT)
+		p->yielded = (m->flags & WIRE_F_YIELDED) != 0;
 	p->last_seen = now;
 	p->role = m->role;
 	p->term = m->term;
@@ -1108,4 +1124,6 @@ void election_fill(const struct election *e, uint8_t type, uint64_t now, struct 
 	if (type == WIRE_HEARTBEAT && heard_first_hand(e, now))
 		m->master_age = (uint32_t)(now - e->master_heard);
 	m->flags = may_not_lead(e) || e->holddown_until > e->last_call ? WIRE_F_NOCLAIM : 0;
+	if (type == WIRE_HEARTBEAT && e->state != EL_MASTER && e->yielded_until > now && e->master[0])
+		m->flags |= WIRE_F_YIELDED;
 }

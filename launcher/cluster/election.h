@@ -65,6 +65,8 @@ enum el_action {
 	EL_HOLD_CHANGED = 1 << 9,   /* e->hold changed: e->hold_reason says why */
 	EL_PERSIST = 1 << 10,       /* make max_term, voted_term and voted_for durable,
 				     * then call election_durable(voted_term) */
+	EL_RIVAL_YIELDED = 1 << 11, /* as master: another master met us and stepped
+				     * down (a split healed): e->yielded_by, e->reason */
 };
 
 /* Reasons this node may neither claim nor vote (e->hold), whatever the
@@ -105,6 +107,7 @@ struct el_peer {
 	uint64_t acked;          /* as our slave, it said it heard us first-hand then */
 	uint64_t settings;       /* its settings digest (wire.h, heartbeat payload); 0: not sent */
 	uint64_t timeout;        /* its failure timeout, ms (heartbeat payload); 0: not sent */
+	int yielded;             /* its last heartbeat had WIRE_F_YIELDED (other packets never do) */
 };
 
 struct election {
@@ -158,6 +161,12 @@ struct election {
 	uint64_t late_at;        /* the last call after a gap of missed ticks (0: none) */
 	uint64_t handover_sent_at;
 	uint64_t became_master_at;
+	/* outranked by another master (a split healed): our heartbeats say so
+	 * (WIRE_F_YIELDED) until then, so that the winner learns it even when
+	 * it never heard us as master */
+	uint64_t yielded_until;
+	/* as master: the last master that stepped down for us */
+	char yielded_by[WIRE_ID_MAX + 1];
 	uint64_t last_beat;      /* as master: when our last heartbeat went out */
 	char handover_target[WIRE_ID_MAX + 1];
 	/* Why the state last changed (set_state(), logged by the caller on

@@ -122,6 +122,15 @@ static void translate(struct heartbeat *h, unsigned a, enum el_state old, const 
 	}
 	if (a & EL_PEERS_CHANGED)
 		queue_event(h, MS_IN_PEERS_CHANGED);
+	if ((a & EL_RIVAL_YIELDED) && e->state == EL_MASTER) {
+		if ((n = note(h, HB_NOTE_HEALED)) != NULL)
+			snprintf(n->text, sizeof(n->text), "%s", e->reason);
+		if ((ev = queue_event(h, MS_IN_RIVAL_YIELDED)) != NULL) {
+			copy_str(ev->node, sizeof(ev->node), e->yielded_by);
+			ev->term = e->term;
+			copy_str(ev->reason, sizeof(ev->reason), e->reason);
+		}
+	}
 	if (a & EL_PERSIST)
 		h->persist = 1;
 	if (a & EL_HOLD_CHANGED) {

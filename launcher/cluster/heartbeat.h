@@ -26,7 +26,7 @@
 
 /* What the caller logs: a role change of the election, or a new master. */
 struct hb_note {
-	enum { HB_NOTE_ROLE, HB_NOTE_MASTER, HB_NOTE_INFO, HB_NOTE_WARN } kind;
+	enum { HB_NOTE_ROLE, HB_NOTE_MASTER, HB_NOTE_INFO, HB_NOTE_WARN, HB_NOTE_HEALED } kind;
 	enum el_state from, to; /* HB_NOTE_ROLE */
 	char text[240];         /* the reason, or the line */
 };

@@ -119,6 +119,11 @@ enum wire_role {
  * which an ineligible node sets too, so older nodes skip it as well. */
 #define WIRE_F_INELIGIBLE 0x08 /* sender's precheck fails: it may not lead (with NOCLAIM) */
 #define WIRE_F_UNHEALTHY 0x10  /* sender's broker fails its health checks (master), or it runs degraded */
+/* Sender was master until it heard the master it now names (target) and
+ * stepped down for it, within one failure timeout: that master learns that
+ * a split has healed (and runs its on_promote hook again).  An older node
+ * ignores it. */
+#define WIRE_F_YIELDED 0x20
 #define WIRE_AGE_NONE 0xffffffffu
 
 struct wire_msg {

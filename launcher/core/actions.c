@@ -28,6 +28,7 @@ struct report_view daemon_view(struct daemon *d, char *text, size_t len)
 		.ctl_refused = d->ctl.refused, .http_on = d->http.mhd != NULL, .http_served = d->http.served, .cache_entries = d->cache ? cache_entries(d->cache) : 0,
 		.conflict_with = d->conflict.addr, .conflict_heard_at = d->conflict.dup.heard_at,
 		.failsafe_active = d->etcd != NULL && d->etcd->el.fs_active,
+		.history = d->history != NULL ? &d->history->ring : NULL,
 	};
 	/* with etcd, no packets unless etcd_failsafe sends its beacons */
 	v.heartbeats = d->etcd == NULL || d->failsafe;
@@ -99,9 +100,16 @@ static void log_changes(struct daemon *d, const struct node_out *o)
 	struct hb_note n;
 
 	while (heartbeat_take_note(&d->hb, &n))
-		if (n.kind == HB_NOTE_ROLE)
+		if (n.kind == HB_NOTE_ROLE) {
 			log_info("role %s -> %s (%s)", election_state_name(n.from), election_state_name(n.to), n.text);
-		else if (n.kind == HB_NOTE_WARN)
+			/* a candidate's term is the one it claims */
+			history_log_add(d->history, n.to == EL_CANDIDATE ? d->hb.el.claim_term : d->hb.el.term,
+					HISTORY_ROLE, d->node, "%s -> %s: %s",
+					election_state_name(n.from), election_state_name(n.to), n.text);
+		} else if (n.kind == HB_NOTE_HEALED) {
+			log_info("%s", n.text);
+			history_log_add(d->history, d->hb.el.term, HISTORY_ROLE, d->node, "%s", n.text);
+		} else if (n.kind == HB_NOTE_WARN)
 			log_warn("%s", n.text);
 		else
 			log_info("%s", n.text);
@@ -109,6 +117,13 @@ static void log_changes(struct daemon *d, const struct node_out *o)
 		const struct ms_transition *t = &o->transitions[i];
 		log_info("mastership %s -> %s (%s)", mastership_state_name(t->from), mastership_state_name(t->to),
 			 t->reason);
+		/* the lead given away (the election's role change follows once the
+		 * broker is down); a lead forfeit at the fence's deadline is the
+		 * fence's doing */
+		if (t->to == MS_HANDING_OVER)
+			history_log_add(d->history, d->hb.el.term,
+					strstr(t->reason, "not renewed by its deadline") ? HISTORY_FENCE : HISTORY_HANDOVER,
+					d->node, "%s", t->reason);
 		if (t->to == MS_MASTER) {
 			/* the seed's lines: operators' alerts match them */
 			log_info("Promoted to Master node");
@@ -207,6 +222,15 @@ static int take_health(struct daemon *d, struct node_out *o)
 		}
 		ev.count = r.passes;
 		snprintf(ev.reason, sizeof(ev.reason), "%s", r.reason);
+		/* the verdicts that matter: failing or bad, and their end (not
+		 * every start and stop of the checks with the broker) */
+		if ((int)r.state != d->hist_health &&
+		    (r.state >= HEALTH_FAILING || d->hist_health >= (int)HEALTH_FAILING)) {
+			history_log_add(d->history, d->hb.el.term, HISTORY_HEALTH, d->node, "%s -> %s%s%s",
+					health_state_name((enum health_state)d->hist_health), health_state_name(r.state),
+					r.reason[0] ? ": " : "", r.reason);
+		}
+		d->hist_health = (int)r.state;
 		node_feed(&d->ms, &d->cl, &ev, clock_mono_ms(), o);
 	}
 	memset(&ev, 0, sizeof(ev));
@@ -264,12 +288,17 @@ static void fence_renew(struct daemon *d)
 		fence_publish(&d->fence, at,
 			      fence_term_at(at, now, d->sup.p.stop_timeout_ms, daemon_renew_interval(d)), now);
 	}
-	if (fence_take_fired(&d->fence, &ff))
+	if (fence_take_fired(&d->fence, &ff)) {
+		history_log_add(d->history, d->hb.el.term, HISTORY_FENCE, d->node,
+				"the fence stopped the broker: its deadline was not renewed for %llu ms (%s)",
+				(unsigned long long)ff.unrenewed_ms,
+				ff.sig != SIGKILL ? "SIGTERM" : ff.count > 1 ? "SIGTERM, then SIGKILL" : "SIGKILL");
 		log_err("the fence stopped the broker: the launcher did not renew its deadline for %llu ms (%s to "
 			"process group %ld, %llu ms after %s)",
 			(unsigned long long)ff.unrenewed_ms,
 			ff.sig != SIGKILL ? "SIGTERM" : ff.count > 1 ? "SIGTERM, then SIGKILL" : "SIGKILL", (long)ff.pid,
 			(unsigned long long)ff.late_ms, ff.sig == SIGKILL ? "the deadline" : "its SIGTERM point");
+	}
 }
 
 /*

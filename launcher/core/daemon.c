@@ -382,6 +382,7 @@ int daemon_run(struct config *c, const char *ini, const struct strlist *override
 		control_close(&d->ctl);
 		http_close(&d->http);
 		state_writer_close(d->writer);
+		history_log_close(d->history);
 		config_free(d->cfg);
 		log_async_stop(LOG_EXIT_FLUSH_MS);
 		free(d);
@@ -422,6 +423,7 @@ int daemon_run(struct config *c, const char *ini, const struct strlist *override
 	transport_close(&d->link.tr);
 	daemon_etcd_close(d);
 	state_writer_close(d->writer);
+	history_log_close(d->history);
 	log_info("stopped");
 	rc = d->exit_code;
 	config_free(d->cfg);

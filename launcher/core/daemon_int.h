@@ -13,6 +13,7 @@
 #include "control.h"
 #include "fence.h"
 #include "health.h"
+#include "histwriter.h"
 #include "heartbeat.h"
 #include "http.h"
 #include "etcd_backend.h"
@@ -81,6 +82,10 @@ struct daemon {
 	int persist_held;
 	char persist_error[128];
 	struct conflict conflict;
+	/* the failover history (histwriter.h; NULL: its thread did not
+	 * start), and the health verdict it last recorded */
+	struct history_log *history;
+	int hist_health;
 	int exit_code;              /* daemon_run's, when not 0 */
 };
 

@@ -251,6 +251,9 @@ static void mirror(struct daemon *d)
 	if (st != e->state || strcmp(master, e->master) != 0) {
 		log_info("role %s -> %s (%s%s%s)", election_state_name(e->state), election_state_name(st), reason,
 			 master[0] && st != EL_MASTER ? "; master is " : "", st != EL_MASTER ? master : "");
+		history_log_add(d->history, st == EL_MASTER ? x->term : e->term, HISTORY_ROLE, d->node, "%s -> %s: %s%s%s",
+				election_state_name(e->state), election_state_name(st), reason,
+				master[0] && st != EL_MASTER ? "; master is " : "", st != EL_MASTER ? master : "");
 		if (st == EL_MASTER)
 			e->promotions++;
 		else if (e->state == EL_MASTER)

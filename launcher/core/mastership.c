@@ -16,6 +16,7 @@ static const char *const state_names[MS_STATE_COUNT] = {
 
 static const char *const input_names[MS_INPUT_COUNT] = {
 	"leader", "no-leader", "leadership-lost", "fence", "peers-changed", "handover-asked", "resign-sent",
+	"rival-yielded",
 	"broker-up", "broker-ready", "broker-down", "broker-failed", "healthy", "health-failing", "unhealthy",
 	"eligible", "ineligible", "pause", "resume", "stop", "resign", "switchover", "time",
 };
@@ -418,6 +419,14 @@ void mastership_step(struct mastership *m, const struct ms_event *ev, uint64_t n
 		else if (m->state == MS_EXIT_RESIGNING) {
 			set_state(m, MS_EXITED, out, "resignation sent");
 			out->exit = 1;
+		}
+		break;
+	case MS_IN_RIVAL_YIELDED:
+		/* only a master that keeps the lead: one handing over is on its
+		 * way out, and its successor's promotion tells the world */
+		if (m->state == MS_MASTER) {
+			out->hook_promote = 1;
+			out->status = MS_STATUS_NOW;
 		}
 		break;
 	case MS_IN_BROKER_UP:

@@ -56,6 +56,10 @@ enum ms_input {
 	MS_IN_PEERS_CHANGED,   /* membership changed: the status shows it, later */
 	MS_IN_HANDOVER_ASKED,  /* a peer asks us, as leader, to hand over to target */
 	MS_IN_RESIGN_SENT,     /* our resignation has gone out in full */
+	/* as leader: another leader met us and stepped down (node; a split
+	 * healed): the promote hook runs again, so that whatever the other's
+	 * hook told in the split is put right */
+	MS_IN_RIVAL_YIELDED,
 	/* from the broker supervisor */
 	MS_IN_BROKER_UP,       /* a broker process exists */
 	MS_IN_BROKER_READY,    /* it serves */

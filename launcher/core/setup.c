@@ -163,6 +163,11 @@ int daemon_setup(struct daemon *d, const struct config *c, control_handler handl
 		log_err("cannot start the thread that keeps the election state: %s", strerror(errno));
 		return -1;
 	}
+	/* the history is for people: without it the node still serves */
+	d->history = history_log_open(d->loop, c->cluster_state_dir);
+	if (d->history == NULL)
+		log_warn("cannot start the thread that keeps the failover history: %s; failoverctl history stays empty",
+			 strerror(errno));
 	snprintf(d->status.path, sizeof(d->status.path), "%s/status", c->cluster_state_dir);
 	settings_cache(c, &cp);
 	d->cache = cache_open(d->loop, &cp, d->node, d->auth ? &d->keys : NULL, err, sizeof(err));

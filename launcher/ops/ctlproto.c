@@ -15,7 +15,7 @@ static const struct {
 } commands[] = {
 	{"status", CTL_STATUS, 1},  {"peers", CTL_PEERS, 1},   {"switchover", CTL_SWITCHOVER, 1},
 	{"resign", CTL_RESIGN, 0},  {"locate", CTL_LOCATE, 2}, {"metrics", CTL_METRICS, 0},
-	{"cache", CTL_CACHE, CTL_ARGS_MAX}, {"ping", CTL_PING, 0},
+	{"cache", CTL_CACHE, CTL_ARGS_MAX}, {"ping", CTL_PING, 0}, {"history", CTL_HISTORY, 1},
 };
 
 int ctl_parse(const char *line, size_t len, struct ctl_request *req, char *err, size_t errlen)
@@ -45,7 +45,7 @@ int ctl_parse(const char *line, size_t len, struct ctl_request *req, char *err, 
 	}
 	if (n == 0) {
 		snprintf(err, errlen, "empty request; commands: status, peers, switchover, resign, locate, metrics, "
-				      "cache, ping");
+				      "cache, ping, history");
 		return -1;
 	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
@@ -55,7 +55,7 @@ int ctl_parse(const char *line, size_t len, struct ctl_request *req, char *err, 
 		}
 	if (max < 0) {
 		snprintf(err, errlen, "unknown command '%.40s'; commands: status, peers, switchover, resign, locate, "
-				      "metrics, cache, ping", words[0]);
+				      "metrics, cache, ping, history", words[0]);
 		return -1;
 	}
 	if (n - 1 > max) {
@@ -68,6 +68,7 @@ int ctl_parse(const char *line, size_t len, struct ctl_request *req, char *err, 
 	switch (req->cmd) {
 	case CTL_STATUS:
 	case CTL_PEERS:
+	case CTL_HISTORY:
 		if (req->argc == 1 && strcmp(req->argv[0], "--json") != 0) {
 			snprintf(err, errlen, "%s takes only --json", words[0]);
 			return -1;

@@ -23,6 +23,7 @@ enum ctl_cmd {
 	CTL_METRICS,
 	CTL_CACHE,      /* get|put|del|list ... (the cache's own parser) */
 	CTL_PING,
+	CTL_HISTORY,    /* [--json] */
 };
 
 struct ctl_request {

@@ -32,6 +32,20 @@ enum dispatch_result dispatch_control(const struct report_view *v, const struct 
 	case CTL_METRICS:
 		dispatch_metrics(v, cache, out);
 		return DISPATCH_DONE;
+	case CTL_HISTORY: {
+		static const struct history empty; /* no history kept: none to show */
+		struct buf b = {0};
+
+		if (history_format(v->history != NULL ? v->history : &empty, req->json, &b) != 0) {
+			buf_free(&b);
+			ctl_printf(out, "out of memory");
+			return DISPATCH_ERROR;
+		}
+		if (b.len > b.off)
+			ctl_printf(out, "%.*s", (int)(b.len - b.off), (const char *)b.p + b.off);
+		buf_free(&b);
+		return DISPATCH_DONE;
+	}
 	case CTL_LOCATE:
 		return report_locate(v, req->arg, out) == 0 ? DISPATCH_DONE : DISPATCH_ERROR;
 	case CTL_RESIGN:

@@ -50,6 +50,8 @@ static void usage(FILE *out)
 		"                          the master's broker URL, or a client URI listing every\n"
 		"                          node's URL with the master first\n"
 		"  metrics                 Prometheus text format\n"
+		"  history [--json]        the last 200 role changes, handovers, health verdicts\n"
+		"                          and fence actions of this node, newest last\n"
 		"  cache get KEY           print a value of the replicated cache\n"
 		"  cache put KEY VALUE     store a value (VALUE - reads standard input); in sync\n"
 		"                          mode it returns once every live peer has it\n"

@@ -12,6 +12,7 @@
 #include "election.h"
 #include "filter.h"
 #include "health.h"
+#include "history.h"
 #include "mastership.h"
 #include "supervisor.h"
 
@@ -57,6 +58,7 @@ struct report_view {
 	int etcd_backend;                  /* cluster.backend = etcd: etcd says who leads */
 	int heartbeats;                    /* the heartbeat socket runs: its packets' figures mean something */
 	struct report_etcd etcd;
+	const struct history *history;     /* the failover history, or NULL */
 	/* etcd_failsafe: this master serves past its lease on its members'
 	 * word (etcd does not answer) */
 	int failsafe_active;

@@ -531,6 +531,14 @@ and
 (see
 .BR failover-launcher (8));
 its output is logged.
+After a partition heals and two masters meet, the one that stays master
+runs it again, with the same environment, once the other has stepped down
+(and the other runs
+.BR on_demote ):
+whatever the loser's hook told other systems during the split is put right.
+With
+.BR "cluster.backend = etcd" ,
+there is no such meeting: etcd names one leader.
 ''', default='none')
 k('broker', 'on_demote', r'''
 The same, started when this node stops being master, with

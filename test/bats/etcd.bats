@@ -120,6 +120,9 @@ two_brokers_watch() { # runs until $LAB_DIR/watch.stop; writes $LAB_DIR/two
 	[ "$(cat "$LAB_DIR/hook.n1")" = "$(lab_field 1 term) n1" ]
 	grep -qE "role (listening|candidate) -> master" "$LAB_DIR/n1/log"
 	grep -qE "role listening -> slave .*master is n1" "$LAB_DIR/n2/log"
+	# the history has them too, the master's with its term
+	lab_ctl 1 history | grep -qE "  term $(lab_field 1 term)  n1  role +(listening|candidate) -> master: "
+	lab_ctl 2 history | grep -qE "  n2  role +listening -> slave: .*; master is n1$"
 	lab_ctl 1 metrics | grep -q '^failover_promotions_total 1$'
 	# etcd's figures in place of the heartbeats'
 	run lab_ctl 1 metrics

@@ -74,6 +74,8 @@ thaw_and_check() {
 	wait_until 10 grep -q "the fence stopped the broker: the launcher did not renew its deadline for" \
 		"$LAB_DIR/n$m/log" || { lab_logs >&2; return 1; }
 	grep "the fence stopped the broker" "$LAB_DIR/n$m/log" | tail -n 1 | sed 's/^/# n'"$m"': /' >&3
+	# and so does its history
+	lab_ctl "$m" history | grep -q "  n$m  fence     the fence stopped the broker: its deadline was not renewed for"
 	lab_wait_role "$m" slave 10 || lab_wait_role "$m" listening 5
 	[ "$(lab_wait_one_master "1 2 3" 10)" = "$FENCE_M2" ]
 	[ "$(lab_brokers_alive)" = "$FENCE_M2" ]

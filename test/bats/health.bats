@@ -69,6 +69,11 @@ starts_at_least() { [ "$(broker_starts "$1")" -ge "$2" ]; } # starts_at_least I 
 	grep -q "health: failing 1 of 2 (command exit status 1) -> unhealthy (command exit status 1)" "$LAB_DIR/n1/log"
 	grep -q "resigning mastership: health check failed: command exit status 1" "$LAB_DIR/n1/log"
 	[ "$(grep -c 'health: .* -> unhealthy' "$LAB_DIR/n1/log")" -eq 1 ]
+	# the history has the verdicts and the handover, in order
+	lab_ctl 1 history | sed 's/^/# n1: /' >&3
+	[ "$(lab_ctl 1 history | awk '{print $5}' | grep -v role | head -n 3 | tr '\n' ' ')" = "health health handover " ]
+	lab_ctl 1 history | grep -q "  n1  health    healthy -> failing: command exit status 1$"
+	lab_ctl 1 history | grep -q "  n1  health    failing -> unhealthy: command exit status 1$"
 	# the new master's broker is checked too; the metrics count what failed
 	wait_log 2 "health: unknown -> healthy" 5
 	lab_ctl 1 metrics | grep -qx 'failover_health_level_failures_total{level="command"} 2'

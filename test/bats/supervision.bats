@@ -31,6 +31,8 @@ wait_log() { # wait_log I TEXT SECONDS: node I's log contains TEXT
 	wait_until "$3" grep -qF "$2" "$LAB_DIR/n$1/log"
 }
 
+at_most_one_master() { [ "$(lab_masters | wc -w)" -le 1 ]; }
+
 wait_gone() { # wait_gone PID SECONDS: the process has exited within SECONDS
 	WAIT_POLL=0.01 wait_until "$2" ! lab_alive "$1"
 }
@@ -192,6 +194,47 @@ wait_gone() { # wait_gone PID SECONDS: the process has exited within SECONDS
 	lab_stop_node "$m" TERM
 	grep -q "^FAILOVER_EVENT=demote$" "$h.demote"
 	grep -q "^FAILOVER_ROLE=slave$" "$h.demote"
+	lab_sampler_check
+}
+
+@test "hooks after a split heals: the winner runs on_promote again, the loser on_demote once" {
+	local h="$BATS_TEST_TMPDIR/hook" i m2 others
+	# one line per run, in the file of the node that ran it
+	LAB_BROKER_INI=("on_promote = echo \$FAILOVER_EVENT \$FAILOVER_ROLE \$FAILOVER_TERM \$FAILOVER_MASTER >> $h.\$FAILOVER_NODE"
+		"on_demote = echo \$FAILOVER_EVENT \$FAILOVER_ROLE \$FAILOVER_TERM \$FAILOVER_MASTER >> $h.\$FAILOVER_NODE")
+	for i in 1 2 3; do lab_ini "$i"; done
+	start_three --broker
+	wait_until 5 test -s "$h.n$m"
+	# no quorum: each side of the split has a master
+	others=$(echo 1 2 3 | tr -d "$m")
+	lab_groups "$others" "$m"
+	lab_partition "$m"
+	m2=$(lab_wait_one_master "$others" 10)
+	wait_until 5 test -s "$h.n$m2"
+	[ "$(lab_role "$m")" = master ]
+	lab_heal "$m"
+	# the two masters meet: the lower term demotes, the other stays
+	WAIT_POLL=0.01 wait_until 5 at_most_one_master
+	lab_groups "1 2 3"
+	[ "$(lab_wait_one_master "1 2 3" 5)" = "$m2" ]
+	wait_until 5 test "$(grep -c '^promote' "$h.n$m2")" = 2
+	wait_log "$m2" "split healed: master n$m met us and stepped down" 5
+	wait_until 5 grep -q '^demote' "$h.n$m"
+	# once each, also after the loser's step-down flag has run out
+	sleep 2
+	echo "# n$m2 (winner): $(tr '\n' ';' <"$h.n$m2")  n$m (loser): $(tr '\n' ';' <"$h.n$m")" >&3
+	[ "$(grep -c '^promote' "$h.n$m2")" = 2 ]
+	[ "$(grep -c '^demote' "$h.n$m2")" = 0 ]
+	[ "$(grep -c '^demote' "$h.n$m")" = 1 ]
+	[ "$(grep -c '^promote' "$h.n$m")" = 1 ]
+	# the second run says what a promotion says: master, its term, itself
+	[ "$(sed -n 2p "$h.n$m2")" = "promote master $(lab_field "$m2" term) n$m2" ]
+	[ "$(sed -n 1p "$h.n$m2")" = "$(sed -n 2p "$h.n$m2")" ]
+	# and the history says why
+	run lab_ctl "$m2" history
+	assert_line --regexp "  n$m2  role +split healed: master n$m met us and stepped down; on_promote runs again"
+	run lab_ctl "$m" history
+	assert_line --regexp "  n$m  role +master -> slave: master n$m2 \(term 2, position [0-9]+\) outranks us \(term 1\): demoting$"
 	lab_sampler_check
 }
 

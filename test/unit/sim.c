@@ -427,7 +427,9 @@ static void carry_out(struct sim *s, int i, struct node_out *out)
 		nd->fence_at = mastership_fence(&nd->ms);
 	else if (!nd->b.alive)
 		nd->fence_at = 0;
-	/* the daemon logs out->transitions here */
+	/* the daemon logs out->transitions and runs the hooks here */
+	nd->hooks_promote += out->hook_promote != 0;
+	nd->hooks_demote += out->hook_demote != 0;
 	nd->at[ST_RESIGN] = s->backend == SIM_HEARTBEAT ? heartbeat_wake_at(&nd->hb) : 0;
 	nd->at[ST_WAKE] = out->wake_at;
 	if (s->backend == SIM_ETCD)

@@ -151,6 +151,7 @@ struct sim_node {
 	struct cluster inner; /* the backend */
 	uint64_t resigned_with_broker; /* resignations while the broker process lived */
 	uint64_t resigns;
+	uint64_t hooks_promote, hooks_demote; /* on_promote and on_demote runs */
 	struct fake_broker b;
 	uint64_t at[ST_COUNT];     /* timer expiry (0: stopped) */
 	uint64_t repeat[ST_COUNT]; /* 0: one-shot */

@@ -186,6 +186,46 @@ static void partition_heal_two_masters_meet(void **state)
 	assert_true(s.longest_overlap <= 2 * 100);
 }
 
+/* The winner of a healed split runs on_promote again, once, whichever of
+ * the two heard the other first; the loser runs on_demote once. */
+static void split_heal_refires_the_winners_promote_hook(void **state)
+{
+	(void)state;
+	for (int who_hears_first = 0; who_hears_first < 2; who_hears_first++) {
+		struct sim s;
+		uint64_t p0, d0, p1, d1;
+
+		sim_init(&s, 3, 100, 3);
+		assert_int_equal(sim_until_master(&s, 5000, NULL), 0);
+		s.nd[0].group = 1; /* n1 alone: n2 or n3 takes over */
+		sim_run(&s, 2000);
+		assert_int_equal(EL(&s, 0).state, EL_MASTER);
+		int w = EL(&s, 1).state == EL_MASTER ? 1 : 2;
+		assert_int_equal(EL(&s, w).state, EL_MASTER);
+		p0 = s.nd[0].hooks_promote;
+		d0 = s.nd[0].hooks_demote;
+		p1 = s.nd[w].hooks_promote;
+		d1 = s.nd[w].hooks_demote;
+		assert_int_equal(p1, 1);
+		/* healed at two phases of the heartbeat timers: the winner may
+		 * hear the loser as master first, or only its step-down */
+		s.nd[0].group = 0; /* heal */
+		if (who_hears_first)
+			sim_run(&s, 50);
+		sim_run(&s, 2000);
+		assert_int_equal(count_masters(&s), 1);
+		assert_int_equal(EL(&s, w).state, EL_MASTER);
+		assert_int_equal(s.nd[w].hooks_promote, p1 + 1);
+		assert_int_equal(s.nd[w].hooks_demote, d1);
+		assert_int_equal(s.nd[0].hooks_demote, d0 + 1);
+		assert_int_equal(s.nd[0].hooks_promote, p0);
+		assert_string_equal(EL(&s, w).yielded_by, "n1");
+		/* the flag runs out: nothing fires again */
+		sim_run(&s, 3000);
+		assert_int_equal(s.nd[w].hooks_promote, p1 + 1);
+	}
+}
+
 static void quorum(void **state)
 {
 	struct sim s;
@@ -1641,6 +1681,7 @@ int main(void)
 		cmocka_unit_test(start_together), cmocka_unit_test(position_decides),
 		cmocka_unit_test(crash_takeover_and_terms_grow), cmocka_unit_test(resign_is_fast),
 		cmocka_unit_test(stall_steps_down), cmocka_unit_test(time_read_early_is_not_a_stall), cmocka_unit_test(partition_heal_two_masters_meet),
+		cmocka_unit_test(split_heal_refires_the_winners_promote_hook),
 		cmocka_unit_test(quorum), cmocka_unit_test(no_failback_and_preempt),
 		cmocka_unit_test(handover_request), cmocka_unit_test(handover_to_a_node_in_holddown_refused),
 		cmocka_unit_test(restarted_master_detected), cmocka_unit_test(short_master_pause_steps_down_before_sending),
