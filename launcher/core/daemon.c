@@ -262,6 +262,11 @@ void daemon_http_body(void *ud, enum http_body b, struct ctl_out *o)
 	case HTTP_BODY_METRICS:
 		dispatch_metrics(&v, d->cache, o);
 		break;
+	case HTTP_BODY_HISTORY:
+		/* out of memory: a 500, not the reason as a history */
+		if (dispatch_history(&v, 1, o) != 0)
+			o->overflow = 1;
+		break;
 	case HTTP_BODY_NONE:
 		break;
 	}

@@ -15,6 +15,23 @@ void dispatch_metrics(const struct report_view *v, const struct cache *cache, st
 	cache_metrics(cache, out);
 }
 
+int dispatch_history(const struct report_view *v, int json, struct ctl_out *out)
+{
+	static const struct history empty; /* no history kept: none to show */
+	struct buf b = {0};
+
+	/* the newest entries that fit in a reply, whatever the reasons hold */
+	if (history_format(v->history != NULL ? v->history : &empty, json, CONTROL_REPLY_MAX / 2, &b) != 0) {
+		buf_free(&b);
+		ctl_printf(out, "out of memory");
+		return -1;
+	}
+	if (b.len > b.off)
+		ctl_printf(out, "%.*s", (int)(b.len - b.off), (const char *)b.p + b.off);
+	buf_free(&b);
+	return 0;
+}
+
 enum dispatch_result dispatch_control(const struct report_view *v, const struct cache *cache,
 				      const struct ctl_request *req, struct ctl_out *out, struct ms_event *ev)
 {
@@ -32,20 +49,8 @@ enum dispatch_result dispatch_control(const struct report_view *v, const struct 
 	case CTL_METRICS:
 		dispatch_metrics(v, cache, out);
 		return DISPATCH_DONE;
-	case CTL_HISTORY: {
-		static const struct history empty; /* no history kept: none to show */
-		struct buf b = {0};
-
-		if (history_format(v->history != NULL ? v->history : &empty, req->json, &b) != 0) {
-			buf_free(&b);
-			ctl_printf(out, "out of memory");
-			return DISPATCH_ERROR;
-		}
-		if (b.len > b.off)
-			ctl_printf(out, "%.*s", (int)(b.len - b.off), (const char *)b.p + b.off);
-		buf_free(&b);
-		return DISPATCH_DONE;
-	}
+	case CTL_HISTORY:
+		return dispatch_history(v, req->json, out) == 0 ? DISPATCH_DONE : DISPATCH_ERROR;
 	case CTL_LOCATE:
 		return report_locate(v, req->arg, out) == 0 ? DISPATCH_DONE : DISPATCH_ERROR;
 	case CTL_RESIGN:

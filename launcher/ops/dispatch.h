@@ -28,6 +28,10 @@ int dispatch_answer(const struct report_view *v, const struct ctl_request *req, 
 		    const char *from, struct ctl_out *out);
 /* The metrics, for the control socket and the HTTP endpoint alike. */
 void dispatch_metrics(const struct report_view *v, const struct cache *cache, struct ctl_out *out);
+
+/* failoverctl history [--json] and GET /history: -1 (with the reason in
+ * OUT) when memory runs out */
+int dispatch_history(const struct report_view *v, int json, struct ctl_out *out);
 /* SIGUSR1: the status and metrics, one log line each. */
 void dispatch_dump(const struct report_view *v);
 

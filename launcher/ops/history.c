@@ -313,33 +313,55 @@ static void iso_time(uint64_t wall_ms, char *out, size_t len)
 		 tm.tm_hour, tm.tm_min, tm.tm_sec, (unsigned)(wall_ms % 1000));
 }
 
-int history_format(const struct history *h, int json, struct buf *out)
+/* entry E, after SEP, as text or as a JSON object */
+static int format_entry(const struct history_entry *e, int json, const char *sep, struct buf *out)
 {
 	char when[48], node[4 * HISTORY_NODE_MAX + 1], reason[4 * HISTORY_REASON_MAX + 1];
 	int rc = 0;
 
+	iso_time(e->wall_ms, when, sizeof(when));
+	if (json) {
+		rc |= put(out, "%s{\"time\":\"%s\",\"wall_ms\":%llu,\"term\":%llu,\"kind\":\"%s\",\"node\":", sep,
+			  when, (unsigned long long)e->wall_ms, (unsigned long long)e->term, history_kind_name(e->kind));
+		rc |= json_str(out, e->node);
+		rc |= put(out, ",\"reason\":");
+		rc |= json_str(out, e->reason);
+		rc |= put(out, "}");
+		return rc;
+	}
+	/* the reason last and escaped: one entry is one line */
+	history_escape(e->node, 1, node, sizeof(node));
+	history_escape(e->reason, 0, reason, sizeof(reason));
+	return put(out, "%s  term %llu  %s  %-8s  %s\n", when, (unsigned long long)e->term, node[0] ? node : "-",
+		   history_kind_name(e->kind), reason);
+}
+
+int history_format(const struct history *h, int json, size_t max, struct buf *out)
+{
+	size_t first = 0, total = 3; /* "[", "]\n" */
+	int rc = 0;
+
+	/* bounded: the newest entries that fit in MAX bytes */
+	for (size_t i = h->n; max > 0 && i-- > 0;) {
+		struct buf one = {0};
+		size_t n;
+
+		if (format_entry(history_at(h, i), json, ",", &one) != 0) {
+			buf_free(&one);
+			return -1;
+		}
+		n = one.len - one.off;
+		buf_free(&one);
+		if (total + n > max) {
+			first = i + 1;
+			break;
+		}
+		total += n;
+	}
 	if (json)
 		rc |= put(out, "[");
-	for (size_t i = 0; i < h->n; i++) {
-		const struct history_entry *e = history_at(h, i);
-
-		iso_time(e->wall_ms, when, sizeof(when));
-		if (json) {
-			rc |= put(out, "%s{\"time\":\"%s\",\"wall_ms\":%llu,\"term\":%llu,\"kind\":\"%s\",\"node\":",
-				  i ? "," : "", when, (unsigned long long)e->wall_ms, (unsigned long long)e->term,
-				  history_kind_name(e->kind));
-			rc |= json_str(out, e->node);
-			rc |= put(out, ",\"reason\":");
-			rc |= json_str(out, e->reason);
-			rc |= put(out, "}");
-			continue;
-		}
-		/* the reason last and escaped: one entry is one line */
-		history_escape(e->node, 1, node, sizeof(node));
-		history_escape(e->reason, 0, reason, sizeof(reason));
-		rc |= put(out, "%s  term %llu  %s  %-8s  %s\n", when, (unsigned long long)e->term, node[0] ? node : "-",
-			  history_kind_name(e->kind), reason);
-	}
+	for (size_t i = first; i < h->n; i++)
+		rc |= format_entry(history_at(h, i), json, i > first ? "," : "", out);
 	if (json)
 		rc |= put(out, "]\n");
 	return rc ? -1 : 0;

@@ -81,7 +81,8 @@ int history_decode(const char *line, size_t len, struct history_entry *e);
  * is returned. */
 size_t history_load(struct history *h, const char *data, size_t len, size_t *lines);
 
-/* The ring as text, one entry a line, newest last; or as a JSON array. */
-int history_format(const struct history *h, int json, struct buf *out);
+/* The ring as text, one entry a line, newest last; or as a JSON array.
+ * MAX > 0: only the newest entries whose output fits in MAX bytes. */
+int history_format(const struct history *h, int json, size_t max, struct buf *out);
 
 #endif

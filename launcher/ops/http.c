@@ -41,6 +41,8 @@ struct http_answer http_route(const char *method, const char *path, const struct
 		a = (struct http_answer){200, HTTP_BODY_PEERS};
 	else if (strcmp(path, "/metrics") == 0)
 		a = (struct http_answer){200, HTTP_BODY_METRICS};
+	else if (strcmp(path, "/history") == 0)
+		a = (struct http_answer){200, HTTP_BODY_HISTORY};
 	/* read-only: a known path with another method is 405, an unknown
 	 * one 404 whatever the method */
 	if (a.code != 404 && strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)

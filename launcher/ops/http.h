@@ -34,6 +34,7 @@ enum http_body {
 	HTTP_BODY_STATUS,  /* failoverctl status --json */
 	HTTP_BODY_PEERS,   /* failoverctl peers --json */
 	HTTP_BODY_METRICS, /* failoverctl metrics */
+	HTTP_BODY_HISTORY, /* failoverctl history --json */
 };
 
 struct http_answer {

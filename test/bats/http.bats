@@ -56,7 +56,7 @@ is_json() { python3 -I -S -c 'import json,sys; json.load(open(sys.argv[1]))' "$L
 primary_ok() { [ "$(get "$1" "$1" /primary)" = 200 ]; }
 answers() { [ "$(get "$1" "$1" "$2")" = "$3" ]; } # answers I PATH CODE
 
-ROUTES="primary replica health liveness readiness status peers metrics"
+ROUTES="primary replica health liveness readiness status peers metrics history"
 
 # fetch I: every route of node I in one curl, from its own namespace; the
 # bodies in $LAB_DIR/n$I.ROUTE, "ROUTE CODE" lines out
@@ -78,13 +78,17 @@ d, m = sys.argv[1], sys.argv[2]
 for i in "123":
     codes = dict(l.split() for l in open(f"{d}/n{i}.codes"))
     want = {"primary": "200" if i == m else "503", "replica": "503" if i == m else "200"}
-    for r in "primary replica health liveness readiness status peers metrics".split():
+    for r in "primary replica health liveness readiness status peers metrics history".split():
         assert codes[r] == want.get(r, "200"), (i, r, codes[r])
         body = open(f"{d}/n{i}.{r}").read()
         if r == "metrics":
             assert 'failover_role{role="%s"} 1' % ("master" if i == m else "slave") in body, (i, body[:200])
             continue
         j = json.loads(body)
+        if r == "history":
+            # the same as failoverctl history --json: this node's own role change
+            assert any(e["kind"] == "role" and e["node"] == "n" + i for e in j), (i, j)
+            continue
         if r == "peers":
             assert len(j) == 2, (i, j)
         else:

@@ -24,7 +24,7 @@ static char *format(const struct history *h, int json)
 	struct buf b = {0};
 	char *s;
 
-	assert_int_equal(history_format(h, json, &b), 0);
+	assert_int_equal(history_format(h, json, 0, &b), 0);
 	s = malloc(b.len - b.off + 1);
 	if (b.len > b.off)
 		memcpy(s, b.p + b.off, b.len - b.off);
@@ -176,6 +176,45 @@ static void load_skips_bad_and_torn_lines(void **state)
 	assert_int_equal(h->n, 0);
 }
 
+/* a full ring of reasons that escape six-fold stays within a bound: the
+ * newest entries, a whole JSON array */
+static void bounded_output(void **state)
+{
+	struct history *h = fresh(HISTORY_MAX);
+	char why[HISTORY_REASON_MAX], node[HISTORY_NODE_MAX];
+	struct buf b = {0};
+	size_t len;
+
+	(void)state;
+	memset(why, 0x01, sizeof(why) - 1);
+	why[sizeof(why) - 1] = '\0';
+	memset(node, 0x02, sizeof(node) - 1);
+	node[sizeof(node) - 1] = '\0';
+	for (int i = 0; i < HISTORY_MAX; i++)
+		history_add(h, (uint64_t)i, (uint64_t)i, HISTORY_FENCE, node, why);
+	/* unbounded, it is larger than a control reply */
+	assert_int_equal(history_format(h, 1, 0, &b), 0);
+	assert_true(b.len - b.off > 256 * 1024);
+	buf_free(&b);
+	memset(&b, 0, sizeof(b));
+	assert_int_equal(history_format(h, 1, 128 * 1024, &b), 0);
+	len = b.len - b.off;
+	assert_true(len <= 128 * 1024);
+	assert_true(len > 100 * 1024);
+	assert_memory_equal(b.p + b.off, "[{", 2);
+	assert_memory_equal(b.p + b.off + len - 3, "}]\n", 3);
+	/* the newest is kept, the oldest dropped */
+	assert_non_null(memmem(b.p + b.off, len, "\"term\":199,", 11));
+	assert_null(memmem(b.p + b.off, len, "\"term\":0,", 9));
+	buf_free(&b);
+	/* nothing fits: an empty array, still JSON */
+	memset(&b, 0, sizeof(b));
+	assert_int_equal(history_format(h, 1, 10, &b), 0);
+	assert_int_equal(b.len - b.off, 3);
+	assert_memory_equal(b.p + b.off, "[]\n", 3);
+	buf_free(&b);
+}
+
 static void text_and_json(void **state)
 {
 	struct history *h = fresh(10);
@@ -209,7 +248,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(round_trip),       cmocka_unit_test(hostile_round_trip),
 		cmocka_unit_test(corrupt_lines_refused), cmocka_unit_test(bounded_ring),
-		cmocka_unit_test(load_skips_bad_and_torn_lines), cmocka_unit_test(text_and_json),
+		cmocka_unit_test(load_skips_bad_and_torn_lines), cmocka_unit_test(text_and_json), cmocka_unit_test(bounded_output),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -89,12 +89,14 @@ static void reports(void **state)
 	assert_int_equal(http_route("GET", "/peers", &SLAVE).body, HTTP_BODY_PEERS);
 	assert_int_equal(code("GET", "/metrics", &LISTENING), 200);
 	assert_int_equal(http_route("GET", "/metrics", &MASTER).body, HTTP_BODY_METRICS);
+	assert_int_equal(code("GET", "/history", &LISTENING), 200);
+	assert_int_equal(http_route("GET", "/history", &SLAVE).body, HTTP_BODY_HISTORY);
 }
 
 static void read_only(void **state)
 {
 	static const char *const paths[] = {"/primary", "/replica", "/health", "/liveness", "/readiness",
-					    "/status", "/peers", "/metrics"};
+					    "/status", "/peers", "/metrics", "/history"};
 	static const char *const methods[] = {"POST", "PUT", "DELETE", "PATCH", "OPTIONS", "get"};
 	(void)state;
 
@@ -109,7 +111,7 @@ static void read_only(void **state)
 static void unknown(void **state)
 {
 	static const char *const paths[] = {"/", "", "/primary/", "/PRIMARY", "/metrics/x", "/status?x",
-					    "//primary", "/history"};
+					    "//primary", "/history/x"};
 	(void)state;
 
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
