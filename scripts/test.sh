@@ -128,9 +128,22 @@ else
 	bats_files=(test/bats/*.bats)
 fi
 
+# fake-broker files whose behaviour does not hang on the build: the
+# sanitizer pass runs them, and the plain pass does not run them again (the
+# suite's 30 minutes; a file run by hand runs in any build)
+SANITIZER_PASS_ONLY=" cache control http maintenance man notify security start_failover supervision systemd jvm_agent "
+plain_files=()
+for f in "${bats_files[@]}"; do
+	b=$(basename "$f" .bats)
+	[[ "$SANITIZER_PASS_ONLY" == *" $b "* ]] || plain_files+=("$f")
+done
+
 # the 30 %-loss run for 60 s, in this pass only (120 s by hand): the etcd
 # labs needed the room in the suite's 30 minutes
-build build && { run_ctest build; LOSS_SECONDS=60 run_bats build "${bats_files[@]}"; }
+build build && {
+	run_ctest build
+	[ ${#plain_files[@]} -eq 0 ] || LOSS_SECONDS=60 run_bats build "${plain_files[@]}"
+}
 # the sanitizer pass runs every bats file too but the loss run; the real
 # components (ActiveMQ, the chaos run with it: 75 s, 300 s by hand) run in
 # this pass only
