@@ -122,7 +122,7 @@ static void log_changes(struct daemon *d, const struct node_out *o)
 		 * fence's doing */
 		if (t->to == MS_HANDING_OVER)
 			history_log_add(d->history, d->hb.el.term,
-					strstr(t->reason, "not renewed by its deadline") ? HISTORY_FENCE : HISTORY_HANDOVER,
+					t->forfeit ? HISTORY_FENCE : HISTORY_HANDOVER,
 					d->node, "%s", t->reason);
 		if (t->to == MS_MASTER) {
 			/* the seed's lines: operators' alerts match them */

@@ -93,6 +93,7 @@ static void set_state(struct mastership *m, enum ms_state to, struct ms_actions 
 		t = &out->transitions[out->ntransitions++];
 		t->from = m->state;
 		t->to = to;
+		t->forfeit = 0;
 		memcpy(t->reason, m->reason, sizeof(t->reason));
 	}
 	m->state = to;
@@ -489,10 +490,14 @@ void mastership_step(struct mastership *m, const struct ms_event *ev, uint64_t n
 	 * may renew again yet): it is told to give it up, once the broker is
 	 * down, or it would hold the lead with no broker behind it */
 	if (m->state == MS_MASTER && m->fence_until != 0 && now >= m->fence_until) {
+		size_t at = out->ntransitions;
+
 		m->fence_until = 0;
 		/* the lead is forfeit at the deadline, whatever the backend holds */
 		lead_lost(m, out, "lead not renewed by its deadline");
 		hand_over(m, "", 0, out, "lead not renewed by its deadline: stopping the broker, then giving the lead up");
+		if (at < out->ntransitions)
+			out->transitions[at].forfeit = 1;
 	}
 	out->want_broker = mastership_wants_broker(m);
 	out->broker_term = m->term;

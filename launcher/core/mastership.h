@@ -120,6 +120,7 @@ enum ms_status { MS_STATUS_KEEP, MS_STATUS_LATER, MS_STATUS_NOW };
 struct ms_transition {
 	enum ms_state from, to;
 	char reason[MS_REASON_MAX];
+	int forfeit; /* the lead given up at its fence deadline, not by choice */
 };
 
 struct ms_actions {

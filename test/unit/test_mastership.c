@@ -101,6 +101,8 @@ static void resign_waits_for_the_broker(void **state)
 	step(&m, MS_IN_RESIGN, 200, &a);
 	assert_false(a.refused);
 	assert_int_equal(m.state, MS_HANDING_OVER);
+	assert_int_equal(a.ntransitions, 1);
+	assert_false(a.transitions[0].forfeit); /* given, not forfeit */
 	assert_false(a.want_broker);
 	assert_int_equal(a.cluster, MS_CL_NONE);
 	assert_false(a.claimable);
@@ -445,6 +447,10 @@ static void fence_deadline_demotes(void **state)
 	assert_int_equal(a.cluster, MS_CL_NONE); /* the broker first */
 	assert_int_equal(a.wake_at, 0);
 	assert_non_null(strstr(m.reason, "not renewed"));
+	/* the transition says it was forfeit (the history files it as the fence's) */
+	assert_int_equal(a.ntransitions, 1);
+	assert_int_equal(a.transitions[0].to, MS_HANDING_OVER);
+	assert_true(a.transitions[0].forfeit);
 	/* then the backend, which may still hold the lead, gives it up */
 	step(&m, MS_IN_BROKER_DOWN, 5100, &a);
 	assert_int_equal(a.cluster, MS_CL_RESIGN);
