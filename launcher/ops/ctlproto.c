@@ -18,9 +18,25 @@ static const struct {
 	{"cache", CTL_CACHE, CTL_ARGS_MAX}, {"ping", CTL_PING, 0}, {"history", CTL_HISTORY, 1},
 };
 
+/* the command names, from the table: one list to keep */
+static const char *command_names(char *out, size_t len)
+{
+	size_t o = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		int n = snprintf(out + o, len - o, "%s%s", i ? ", " : "", commands[i].name);
+
+		if (n < 0 || (size_t)n >= len - o)
+			break;
+		o += (size_t)n;
+	}
+	return out;
+}
+
 int ctl_parse(const char *line, size_t len, struct ctl_request *req, char *err, size_t errlen)
 {
-	char *words[CTL_ARGS_MAX + 1], *save = NULL, *w;
+	char *words[CTL_ARGS_MAX + 1], *save = NULL, *w, names[192];
 	int n = 0, max = -1;
 
 	memset(req, 0, sizeof(*req));
@@ -44,8 +60,7 @@ int ctl_parse(const char *line, size_t len, struct ctl_request *req, char *err, 
 		words[n++] = w;
 	}
 	if (n == 0) {
-		snprintf(err, errlen, "empty request; commands: status, peers, switchover, resign, locate, metrics, "
-				      "cache, ping, history");
+		snprintf(err, errlen, "empty request; commands: %s", command_names(names, sizeof(names)));
 		return -1;
 	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
@@ -54,8 +69,7 @@ int ctl_parse(const char *line, size_t len, struct ctl_request *req, char *err, 
 			max = commands[i].max_args;
 		}
 	if (max < 0) {
-		snprintf(err, errlen, "unknown command '%.40s'; commands: status, peers, switchover, resign, locate, "
-				      "metrics, cache, ping, history", words[0]);
+		snprintf(err, errlen, "unknown command '%.40s'; commands: %s", words[0], command_names(names, sizeof(names)));
 		return -1;
 	}
 	if (n - 1 > max) {
