@@ -79,6 +79,23 @@ for s in sorted(r["data"]["result"], key=lambda s: s["metric"].get("instance", "
 PY
 }
 
+# prom_first SELECTOR VALUE: the epoch ms of the first sample of SELECTOR
+# over the last minute that equals VALUE (Prometheus's own scrape time)
+prom_first() {
+	ip netns exec "$LAB-sw" curl -s --max-time 3 -G --data-urlencode "query=$1[1m]" \
+		"http://$SW_ADDR:$PROM_PORT/api/v1/query" >"$LAB_DIR/prom.json" || return 1
+	python3 -I -S - "$LAB_DIR/prom.json" "$2" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+for s in r["data"]["result"]:
+    for t, v in s["values"]:
+        if v == sys.argv[2]:
+            print(round(t * 1000))
+            sys.exit(0)
+sys.exit(1)
+PY
+}
+
 # prom_is EXPR WANT: the query's lines are WANT (newline-separated)
 prom_is() { [ "$(prom "$1" 2>/dev/null)" = "$2" ]; }
 
@@ -96,7 +113,7 @@ sw_listens_on_lab_only() {
 }
 
 @test "Prometheus scrapes the three nodes every second: up, one master; after kill -9 of the master the new one" {
-	local i m2 t_kill old new
+	local i m2 t_kill old new seen down up
 	command -v prometheus >/dev/null || skip "prometheus is not installed (scripts/test.sh installs it)"
 	for i in 1 2 3; do
 		LAB_BROKER_INI=("url = tcp://$(lab_addr "$i"):61616")
@@ -139,7 +156,12 @@ sw_listens_on_lab_only() {
 	wait_until 20 prom_is "up{instance=\"$old\"}" "$old 0" || { prom up; false; }
 	wait_until 20 prom_is 'failover_role{role="master"} == 1' "$new 1" ||
 		{ prom 'failover_role{role="master"}'; false; }
-	echo "# Prometheus: n$m killed; n$m2 master in its query API after $(($(lab_ms) - t_kill)) ms (1 s scrapes)" >&3
+	seen=$(($(lab_ms) - t_kill))
+	# when Prometheus scraped them: the old target's first failure, the
+	# new master's first master sample
+	down=$(prom_first "up{instance=\"$old\"}" 0)
+	up=$(prom_first "failover_role{role=\"master\",instance=\"$new\"}" 1)
+	echo "# Prometheus (1 s scrapes): n$m killed; its target down in the data after $((down - t_kill)) ms, n$m2 master after $((up - t_kill)) ms; the test's polling saw both after $seen ms" >&3
 	# the rules see it too: the dead node's alert is pending (for: 30s)
 	wait_until 10 prom_is "ALERTS{alertname=\"FailoverNodeDown\",alertstate=\"pending\"}" "$old 1"
 	lab_sampler_check
