@@ -140,7 +140,8 @@ sw_listens_on_lab_only() {
 	[ "$(prom 'sum(failover_role{role="master"})')" = "- 1" ]
 	[ "$(prom 'count(failover_role{role="slave"} == 1)')" = "- 2" ]
 	ip netns exec "$LAB-sw" curl -s --max-time 3 "http://$SW_ADDR:$PROM_PORT/api/v1/rules" |
-		python3 -I -S -c 'import json,sys; g = json.load(sys.stdin)["data"]["groups"]; r = [x for y in g for x in y["rules"]]; assert len(r) == 14 and all(x["health"] == "ok" for x in r), r'
+		python3 -I -S -c 'import json,sys; g = json.load(sys.stdin)["data"]["groups"]; r = [x for y in g for x in y["rules"]]; assert len(r) == int(sys.argv[1]) and all(x["health"] == "ok" for x in r), r' \
+			"$(grep -c '^ *- alert: ' "$REPO_ROOT/conf/failover-alerts.yml")"
 	# every family the master prints (cache and http on) is in README's list
 	for f in $(lab_ctl "$m" metrics | sed -n 's/^# TYPE \(failover_[a-z_]*\) .*/\1/p'); do
 		grep -qE "\`$f(\`|\{)" "$REPO_ROOT/README.md" || fail "README.md does not name the metric $f"
@@ -222,5 +223,11 @@ sent_at_least() { [ "$(wc -l <"$LAB_DIR/sent")" -ge "$1" ]; }
 	[ "$cons_rc" -eq 0 ] || { cat "$LAB_DIR/consumer.err"; false; }
 	[ "$(sort -un "$LAB_DIR/received" | wc -l)" -eq "$count" ]
 	[ "$(lab_field "$m2" broker)" = serving ]
+	# HAProxy's own view (its warnings on stderr): only the master was ever
+	# up, the old one (a health flap may take it down and up), then the new
+	# one; the slaves' 503 kept them down
+	[ "$(sed -n 's|.*Server brokers/\(n[0-9]\) is UP.*|\1|p' "$LAB_DIR/haproxy.log" | uniq | tr '\n' ' ')" = "n$m n$m2 " ] ||
+		{ cat "$LAB_DIR/haproxy.log"; fail "HAProxy's servers went up in another order"; }
+	grep -q "Server brokers/n$m is DOWN" "$LAB_DIR/haproxy.log"
 	lab_sampler_check
 }

@@ -12,8 +12,10 @@
  * Everything else (transport interrupted/resumed, the summary, errors) goes to
  * stderr, with the first send acknowledged after each interruption as
  *
- *   producer: first acknowledged after the interruption: ID at EPOCH_MS  Exit 0 when all COUNT were acknowledged, 1 on an error or when
- * TIMEOUT_S seconds (default 120) pass first, 2 on bad usage.
+ *   producer: first acknowledged after the interruption: ID at EPOCH_MS
+ *
+ * Exit 0 when all COUNT were acknowledged, 1 on an error or when TIMEOUT_S
+ * seconds (default 120) pass first, 2 on bad usage.
  */
 import javax.jms.Connection;
 import javax.jms.DeliveryMode;
