@@ -210,8 +210,9 @@ sent_at_least() { [ "$(wc -l <"$LAB_DIR/sent")" -ge "$1" ]; }
 	[ "$prod_rc" -eq 0 ] || { cat "$LAB_DIR/producer.err" "$LAB_DIR/haproxy.log"; lab_logs 30; false; }
 	[ "$(sort -un "$LAB_DIR/sent" | wc -l)" -eq "$count" ]
 	# the producer's clock (epoch ms) at its first acknowledged send after
-	# the interruption; the kill was the only one
-	line=$(grep 'first acknowledged after the interruption' "$LAB_DIR/producer.err" | tail -n 1)
+	# an interruption, the first such send after the kill
+	line=$(awk -v t="$t_kill" '/first acknowledged after the interruption/ && $NF >= t {print; exit}' \
+		"$LAB_DIR/producer.err")
 	[ -n "$line" ] || { cat "$LAB_DIR/producer.err"; fail "the producer saw no interruption"; }
 	first=${line##* at }
 	id=$(sed -n 's/.*interruption: \([0-9]*\) at.*/\1/p' <<<"$line")
