@@ -15,7 +15,14 @@ RUNTIME_TEST_PACKAGES=(
 	libmemcached-tools python3-pymemcache memcached nftables spin
 	systemd-container python3-fusepy curl
 	etcd-server etcd-client openssl
+	prometheus haproxy
 )
+
+# Packages whose postinst starts a daemon (invoke-rc.d / deb-systemd-invoke)
+# and enables it at boot: prometheus listens on *:9090, haproxy runs its
+# default configuration.  The labs run their own copies inside network
+# namespaces, so install_missing keeps these from starting (see below).
+DAEMON_PACKAGES=(prometheus haproxy memcached etcd-server)
 
 # install_missing PACKAGE...: apt-get installs those not installed yet
 # (one apt-get update first).  Needs root when something is missing.
@@ -31,5 +38,26 @@ install_missing() {
 		return 1
 	fi
 	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	# --no-install-recommends also keeps prometheus-node-exporter (another
+	# listening daemon, *:9100) out.  A policy-rc.d that answers 101 tells
+	# invoke-rc.d and deb-systemd-invoke not to start the packages'
+	# services; Debian's container images ship one already, a plain host
+	# does not, so one is put in place for this install only.
+	local policy=/usr/sbin/policy-rc.d own_policy=0 rc=0
+	if [ ! -e "$policy" ]; then
+		printf '#!/bin/sh\n# scripts/lib.sh install_missing: start no services\nexit 101\n' >"$policy" &&
+			chmod 755 "$policy" && own_policy=1
+	fi
+	apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || rc=$?
+	[ $own_policy -eq 1 ] && rm -f "$policy"
+	# On a systemd host the postinst has also enabled the units for the
+	# next boot; the tests never want them, so disable those we installed.
+	if [ -d /run/systemd/system ]; then
+		local d units=()
+		for d in "${DAEMON_PACKAGES[@]}"; do
+			for p in "${missing[@]}"; do [ "$p" = "$d" ] && units+=("${d%-server}"); done
+		done
+		[ ${#units[@]} -eq 0 ] || systemctl disable --quiet "${units[@]}" 2>/dev/null || true
+	fi
+	return $rc
 }

@@ -717,6 +717,9 @@ is the JSON of
 .B /peers
 is that of
 .BR "failoverctl peers \-\-json" ,
+.B /history
+that of
+.BR "failoverctl history \-\-json" ,
 .B /metrics
 the Prometheus text of
 .BR "failoverctl metrics" .
@@ -728,6 +731,10 @@ authentication.
 It is served on the daemon's event loop, at most 16 connections at once,
 each closed after 5 s without progress and refused (414 or 431) past 8 KiB
 of request line and headers.
+Examples for HAProxy (a health check on
+.BR /primary )
+and Prometheus, with alerting rules, are in
+.IR /usr/share/failover\-launcher/examples .
 ''', default='empty (off)')
 
 # ---------------------------------------------------------------- log

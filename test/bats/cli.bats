@@ -248,3 +248,37 @@ uncommented_keys() {
 	assert_failure 1
 	assert_output --partial "cluster.expected_nodes: no meaning with backend = etcd"
 }
+
+@test "conf/prometheus.yml, conf/failover-alerts.yml and conf/haproxy.cfg pass their tools' checks" {
+	local t=0
+	if command -v promtool >/dev/null; then
+		t=1
+		run promtool check rules "$REPO_ROOT/conf/failover-alerts.yml"
+		assert_success
+		# prometheus.yml loads the rules file next to it
+		run promtool check config "$REPO_ROOT/conf/prometheus.yml"
+		assert_success
+		assert_output --partial "SUCCESS: 1 rule files found"
+		# the rules fire (and stay quiet) as their comments say
+		run promtool test rules "$REPO_ROOT/test/fixtures/prometheus/failover-alerts.test.yml"
+		assert_success
+	fi
+	if command -v haproxy >/dev/null; then
+		t=1
+		run haproxy -c -f "$REPO_ROOT/conf/haproxy.cfg"
+		assert_success
+	fi
+	[ $t = 1 ] || skip "neither promtool nor haproxy is installed (scripts/test.sh installs prometheus and haproxy)"
+}
+
+@test "README names every metric family of the sources; the alert rules use no other" {
+	local name
+	# every family the launcher can print (some only with etcd, cache or http)
+	for name in $(grep -rhoE '"failover_[a-z_]+' "$REPO_ROOT/launcher" | tr -d '"' | sort -u); do
+		grep -qE "\`$name(\`|\{)" "$REPO_ROOT/README.md" || fail "README.md does not name the metric $name"
+	done
+	# and no rule asks for a metric that does not exist
+	for name in $(grep -oE '\bfailover_[a-z_]+' "$REPO_ROOT/conf/failover-alerts.yml" | sort -u); do
+		grep -rqF "\"$name" "$REPO_ROOT/launcher" || fail "conf/failover-alerts.yml uses $name, which no source prints"
+	done
+}

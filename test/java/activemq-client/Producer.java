@@ -10,8 +10,12 @@
  * broker failure blocks until the transport has reconnected and is replayed.
  *
  * Everything else (transport interrupted/resumed, the summary, errors) goes to
- * stderr.  Exit 0 when all COUNT were acknowledged, 1 on an error or when
- * TIMEOUT_S seconds (default 120) pass first, 2 on bad usage.
+ * stderr, with the first send acknowledged after each interruption as
+ *
+ *   producer: first acknowledged after the interruption: ID at EPOCH_MS
+ *
+ * Exit 0 when all COUNT were acknowledged, 1 on an error or when TIMEOUT_S
+ * seconds (default 120) pass first, 2 on bad usage.
  */
 import javax.jms.Connection;
 import javax.jms.DeliveryMode;
@@ -27,6 +31,8 @@ import org.apache.activemq.transport.TransportListener;
 
 public final class Producer {
     private static volatile int acked = 0;
+    /* set when the transport fails, cleared by the next acknowledged send */
+    private static volatile boolean interrupted = false;
 
     static void err(String s) {
         System.err.println(String.format("%tT.%<tL producer: %s", System.currentTimeMillis(), s));
@@ -75,7 +81,10 @@ public final class Producer {
                 public void onCommand(Object command) { }
                 public void onException(java.io.IOException e) { err("transport error: " + e); }
                 /* sic: ActiveMQ's TransportListener spells it "Interupted" */
-                public void transportInterupted() { err("transport interrupted"); }
+                public void transportInterupted() {
+                    interrupted = true;
+                    err("transport interrupted");
+                }
                 public void transportResumed() { err("transport resumed"); }
             });
             conn.start();
@@ -88,6 +97,12 @@ public final class Producer {
                 m.setIntProperty("id", id);
                 producer.send(m);
                 acked = id;
+                if (interrupted) {
+                    /* the epoch ms, for a test to measure a takeover as a
+                     * client sees it (kill -> first acknowledged send) */
+                    interrupted = false;
+                    err("first acknowledged after the interruption: " + id + " at " + System.currentTimeMillis());
+                }
                 System.out.println(id);
                 System.out.flush();
                 if (interval > 0 && id < count) Thread.sleep(interval);
