@@ -248,6 +248,12 @@ static int check_value(int id, const char *v, char *why, size_t len, long *num)
 			snprintf(why, len, "missing required value; give a %s", d->help);
 			return -1;
 		}
+		/* heartbeats and etcd records carry the URL whole, or peers'
+		 * locate would give a cut one */
+		if (id == CFG_broker_url && strlen(v) > WIRE_URL_MAX) {
+			snprintf(why, len, "%zu bytes, longer than the %d a heartbeat carries", strlen(v), WIRE_URL_MAX);
+			return -1;
+		}
 		return 0;
 	case CFG_T_PATH:
 	case CFG_T_LIST:
@@ -302,7 +308,7 @@ static int check_value(int id, const char *v, char *why, size_t len, long *num)
 		}
 		/* a listener binds: its host must be an address of this host,
 		 * given as a dotted IPv4 address (no name lookup at start) */
-		if (id == CFG_http_listen && listen_host_ok(v) != 0) {
+		if ((id == CFG_http_listen || id == CFG_cache_listen) && listen_host_ok(v) != 0) {
 			snprintf(why, len, "'%s': the host must be a dotted IPv4 address (0.0.0.0: every address)", v);
 			return -1;
 		}
