@@ -87,6 +87,13 @@ static int repl_host(const char *on, char *host, size_t len, char *err, size_t e
 	return found ? 0 : -1;
 }
 
+int cache_check_interface(const char *on, char *err, size_t errlen)
+{
+	char host[INET_ADDRSTRLEN];
+
+	return repl_host(on, host, sizeof(host), err, errlen);
+}
+
 /* How long a listener that ran out of descriptors waits before it tries
  * again, and how often that is logged at most. */
 #define ACCEPT_PAUSE_S 0.1

@@ -53,6 +53,10 @@ struct cache_params {
 
 /* Opens the memcached listener, the replication listener and restores
  * STATE_DIR/cache.db.  NULL with the reason in err. */
+/* For failover-launcher -n, what cache_open does first: the replication
+ * listener's host from cluster.interface (an IPv4 address of it). */
+int cache_check_interface(const char *on, char *err, size_t errlen);
+
 struct auth_keys;
 /* keys NULL: cluster.auth = none (replication frames are still tagged, with
  * a key everyone knows). */

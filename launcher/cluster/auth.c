@@ -51,7 +51,16 @@ int auth_load(struct auth_keys *ks, const char *path, int signing_id, char *err,
 		if (*p == '#' || *p == '\n' || *p == '\0')
 			continue;
 		colon = strchr(p, ':');
-		id = colon ? strtol(p, NULL, 10) : 0;
+		id = 0;
+		if (colon != NULL) {
+			char *end;
+
+			errno = 0;
+			id = strtol(p, &end, 10);
+			/* the digits and nothing else before the colon: "1x:" is no id */
+			if (end == p || end != colon || errno != 0 || *p == '+' || *p == '-')
+				id = 0;
+		}
 		if (colon == NULL || id < 1 || id > 255) {
 			snprintf(err, errlen, "%s:%d: expected ID:HEX with ID 1..255", path, lineno);
 			goto bad;

@@ -48,7 +48,7 @@ static int resolve_interface(const char *spec, struct ip_mreqn *mr, char *ifname
 	return mr->imr_ifindex > 0 ? 0 : -1;
 }
 
-static int resolve_peer(const char *hostport, struct sockaddr_in *out)
+int transport_resolve_peer(const char *hostport, struct sockaddr_in *out)
 {
 	char host[256];
 	const char *colon = strrchr(hostport, ':');
@@ -62,6 +62,14 @@ static int resolve_peer(const char *hostport, struct sockaddr_in *out)
 	memcpy(out, res->ai_addr, sizeof(*out));
 	freeaddrinfo(res);
 	return 0;
+}
+
+int transport_check_interface(const char *spec)
+{
+	struct ip_mreqn mr = {0};
+	char name[IF_NAMESIZE + 1];
+
+	return resolve_interface(spec, &mr, name, sizeof(name));
 }
 
 int transport_open(struct transport *t, const struct transport_params *p, char *err, size_t len)
@@ -103,7 +111,7 @@ int transport_open(struct transport *t, const struct transport_params *p, char *
 	} else {
 		bind_addr.sin_addr.s_addr = htonl(INADDR_ANY);
 		for (size_t i = 0; i < p->npeers; i++) {
-			if (resolve_peer(p->peers[i], &t->peers[t->npeers]) != 0) {
+			if (transport_resolve_peer(p->peers[i], &t->peers[t->npeers]) != 0) {
 				snprintf(err, len, "cluster.peer: cannot resolve %s", p->peers[i]);
 				return -1;
 			}

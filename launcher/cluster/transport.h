@@ -35,6 +35,11 @@ struct transport {
 
 /* Opens and binds; 0, or -1 with the reason in err. */
 int transport_open(struct transport *t, const struct transport_params *p, char *err, size_t len);
+
+/* For failover-launcher -n, what transport_open does first: a peer's
+ * host:port resolved (0, or -1), an interface found by name or address. */
+int transport_resolve_peer(const char *hostport, struct sockaddr_in *out);
+int transport_check_interface(const char *spec);
 /* Sends to the group, or to every peer.  Returns the number of
  * destinations that failed (0 on full success). */
 int transport_send(struct transport *t, const void *buf, size_t len);

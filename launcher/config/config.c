@@ -248,6 +248,12 @@ static int check_value(int id, const char *v, char *why, size_t len, long *num)
 			snprintf(why, len, "missing required value; give a %s", d->help);
 			return -1;
 		}
+		/* heartbeats and etcd records carry the URL whole, or peers'
+		 * locate would give a cut one */
+		if (id == CFG_broker_url && strlen(v) > WIRE_URL_MAX) {
+			snprintf(why, len, "%zu bytes, longer than the %d a heartbeat carries", strlen(v), WIRE_URL_MAX);
+			return -1;
+		}
 		return 0;
 	case CFG_T_PATH:
 	case CFG_T_LIST:
@@ -302,7 +308,7 @@ static int check_value(int id, const char *v, char *why, size_t len, long *num)
 		}
 		/* a listener binds: its host must be an address of this host,
 		 * given as a dotted IPv4 address (no name lookup at start) */
-		if (id == CFG_http_listen && listen_host_ok(v) != 0) {
+		if ((id == CFG_http_listen || id == CFG_cache_listen) && listen_host_ok(v) != 0) {
 			snprintf(why, len, "'%s': the host must be a dotted IPv4 address (0.0.0.0: every address)", v);
 			return -1;
 		}
@@ -430,6 +436,8 @@ struct ini_ctx {
 	int line;
 	char *buf;
 	size_t cap;
+	int set_at[CFG_COUNT]; /* the line that set a key in this file (0: none) */
+	int nul_line;          /* the line being read held a NUL byte */
 };
 
 /*
@@ -451,6 +459,15 @@ static char *line_reader(char *str, int num, void *stream)
 	len = (size_t)n;
 	while (len > 0 && (s[len - 1] == '\n' || s[len - 1] == '\r'))
 		s[--len] = '\0';
+	/* a NUL would end the value where it stands ("bad\0 1" read as
+	 * "bad"): the line is refused whole */
+	if (memchr(s, '\0', len) != NULL) {
+		errorf(x->c, "%s:%d: line contains a NUL byte; the file is not a text configuration", x->path,
+		       x->line);
+		str[0] = '\n';
+		str[1] = '\0';
+		return str;
+	}
 	/* inih needs room for the line, its newline and the terminator. */
 	if (len + 2 > (size_t)num) {
 		errorf(x->c,
@@ -504,6 +521,14 @@ static int key_handler(void *user, const char *section, const char *name, const 
 		errorf(x->c, "%s: %s.%s: unknown key; keys of [%s]: %s", where, section, name, section, keys);
 		return 1;
 	}
+	/* one value per key in one file: a second one silently winning is the
+	 * surprise (a list key takes each value in turn) */
+	if (cfg_table[id].type != CFG_T_LIST && x->set_at[id] != 0) {
+		errorf(x->c, "%s: %s.%s: given twice in this file (first at line %d); a key takes one value", where,
+		       section, name, x->set_at[id]);
+		return 1;
+	}
+	x->set_at[id] = x->line;
 	config_set(x->c, id, value, CFG_FROM_INI, where);
 	return 1;
 }
@@ -517,6 +542,13 @@ static int load_ini(struct config *c, const char *path)
 	x.fp = fopen(path, "r");
 	if (x.fp == NULL) {
 		errorf(c, "%s:0: cannot read the configuration: %s", path, strerror(errno));
+		return -1;
+	}
+	/* a directory opens, then reads as an empty file: every default */
+	struct stat st;
+	if (fstat(fileno(x.fp), &st) == 0 && S_ISDIR(st.st_mode)) {
+		fclose(x.fp);
+		errorf(c, "%s:0: cannot read the configuration: it is a directory (give the INI file in it)", path);
 		return -1;
 	}
 	rc = ini_parse_stream(line_reader, &x, key_handler, &x);

@@ -6,16 +6,19 @@
  * of the modes (-n check, --print-command, the daemon).
  */
 #include <getopt.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "auth.h"
+#include "cache.h"
 #include "command.h"
 #include "config.h"
 #include "daemon.h"
 #include "http.h"
 #include "log.h"
+#include "transport.h"
 
 #ifndef FL_SYSCONFDIR
 #define FL_SYSCONFDIR "/etc"
@@ -171,6 +174,47 @@ static int print_command(const struct config *c, int mode)
 	return EXIT_CLEAN;
 }
 
+/* ready_tcp's host resolves (the probe looks it up at each try) */
+static int resolves(const char *hostport)
+{
+	char host[256];
+	const char *colon = strrchr(hostport, ':');
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res;
+
+	if (colon == NULL || (size_t)(colon - hostport) >= sizeof(host))
+		return -1;
+	snprintf(host, sizeof(host), "%.*s", (int)(colon - hostport), hostport);
+	if (getaddrinfo(host, colon + 1, &hints, &res) != 0)
+		return -1;
+	freeaddrinfo(res);
+	return 0;
+}
+
+/* the interface, the peers and the readiness address, on this host */
+static int host_checks(const struct config *c, char *err, size_t len)
+{
+	struct sockaddr_in a;
+
+	if (*c->cluster_interface != '\0' && transport_check_interface(c->cluster_interface) != 0) {
+		snprintf(err, len, "cluster.interface: %s: no such interface or address on this host",
+			 c->cluster_interface);
+		return -1;
+	}
+	if (cache_check_interface(c->cluster_interface, err, len) != 0)
+		return -1;
+	if (strcmp(c->cluster_backend, "multicast") == 0)
+		for (size_t i = 0; i < c->cluster_peer.n; i++)
+			if (transport_resolve_peer(c->cluster_peer.v[i], &a) != 0) {
+				snprintf(err, len, "cluster.peer: cannot resolve %s", c->cluster_peer.v[i]);
+				return -1;
+			}
+	if (*c->broker_ready_tcp != '\0' && resolves(c->broker_ready_tcp) != 0) {
+		snprintf(err, len, "broker.ready_tcp: cannot resolve the host of %s", c->broker_ready_tcp);
+		return -1;
+	}
+	return 0;
+}
+
 static int check(const struct config *c)
 {
 	struct command cmd;
@@ -189,6 +233,17 @@ static int check(const struct config *c)
 		fprintf(stderr, "%s: %s\n", c->ini_path ? c->ini_path : "configuration", err);
 		return EXIT_CONFIG;
 	}
+	/* what the start does with the network settings, checked here: what
+	 * -n passes must start */
+	if (host_checks(c, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s: %s\n", c->ini_path ? c->ini_path : "configuration", err);
+		return EXIT_CONFIG;
+	}
+	if (strncmp(c->cache_listen, "0.0.0.0:", 8) == 0)
+		fprintf(stderr, "%s: warning: cache.listen = %s answers on every address of this host; the memcached "
+				"port has no authentication, so every host that reaches it can read and change the cache: "
+				"give 127.0.0.1 or an address only the broker reaches\n",
+			c->ini_path ? c->ini_path : "configuration", c->cache_listen);
 	if (http_listen_wildcard(c->http_listen))
 		fprintf(stderr, "%s: warning: http.listen = %s answers on every address of this host, unauthenticated; "
 				"give the address the load balancer and the scraper reach\n",

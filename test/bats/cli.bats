@@ -281,4 +281,33 @@ uncommented_keys() {
 	for name in $(grep -oE '\bfailover_[a-z_]+' "$REPO_ROOT/conf/failover-alerts.yml" | sort -u); do
 		grep -rqF "\"$name" "$REPO_ROOT/launcher" || fail "conf/failover-alerts.yml uses $name, which no source prints"
 	done
+@test "-n checks on this host what the start needs: interface, peers, readiness host, cache address; a cache on every address warned" {
+	# in a network namespace of the test's own: a name lookup cannot leave it
+	ns() { unshare -n sh -c 'ip link set lo up && exec "$@"' sh "$@"; }
+	base=(-o cluster.key_file="$KEY" -n -c "$INI" -o broker.java="$JAVA_STUB")
+	run ns "$LAUNCHER" "${base[@]}" -o cluster.interface=nosuch0
+	assert_failure 1
+	assert_output --partial "cluster.interface: nosuch0: no such interface or address on this host"
+	run ns "$LAUNCHER" "${base[@]}" -o cluster.interface=10.99.99.99
+	assert_failure 1
+	assert_output --partial "cluster.interface: 10.99.99.99: no such interface or address"
+	run ns "$LAUNCHER" "${base[@]}" -o cluster.peer=nonsense.invalid:2710
+	assert_failure 1
+	assert_output --partial "cluster.peer: cannot resolve nonsense.invalid:2710"
+	run ns "$LAUNCHER" "${base[@]}" -o broker.ready_tcp=nonsense.invalid:61616
+	assert_failure 1
+	assert_output --partial "broker.ready_tcp: cannot resolve the host of nonsense.invalid:61616"
+	run ns "$LAUNCHER" "${base[@]}" -o cache.listen=localhost:11311
+	assert_failure 1
+	assert_output --partial "cache.listen: 'localhost:11311': the host must be a dotted IPv4 address"
+	# what -n passes here starts here
+	run ns "$LAUNCHER" "${base[@]}" -o cluster.interface=lo -o cluster.peer=127.0.0.1:2710 \
+		-o broker.ready_tcp=localhost:61616 -o cache.listen=0.0.0.0:11311
+	assert_success
+	assert_output --partial "warning: cache.listen = 0.0.0.0:11311 answers on every address of this host; the memcached port has no authentication"
+	# and what it refuses, the start refuses too (exit 2), naming the same key
+	run ns "$LAUNCHER" -o cluster.key_file="$KEY" -c "$INI" -o broker.java="$JAVA_STUB" -o cluster.interface=nosuch0 \
+		-o control.socket="$BATS_TEST_TMPDIR/ctl.sock" -o cluster.state_dir="$BATS_TEST_TMPDIR/state"
+	assert_failure 2
+	assert_output --partial "nosuch0"
 }

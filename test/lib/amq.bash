@@ -18,6 +18,7 @@ amq_ini() {
 	addr=$(lab_addr "$i")
 	shared="$LAB_DIR/amq-shared"
 	mkdir -p "$shared" "$LAB_DIR/n$i/amq/tmp"
+	{
 	sed -e "s|/etc/failover-launcher/activemq|$REPO_ROOT/conf/activemq|g" \
 		-e "s|^property = activemq.data=.*|property = activemq.data=$shared|" \
 		-e "s|^property = activemq.base=.*|property = activemq.base=$LAB_DIR/n$i/amq|" \
@@ -35,10 +36,11 @@ amq_ini() {
 		-e "s|^socket = .*|socket = $LAB_DIR/n$i/ctl.sock|" \
 		-e "s|^key_file = .*|key_file = $LAB_DIR/cluster.key|" \
 		-e "s|^probe = .*|probe = $probe|" \
-		"$REPO_ROOT/conf/activemq.ini" >"$LAB_DIR/n$i/launcher.ini"
-	# readiness: the broker's own "started" line (a section may appear twice)
-	printf '\n[broker]\nready_pattern = ) started\nready_timeout = 60000\n%s\n' "$*" \
-		>>"$LAB_DIR/n$i/launcher.ini"
+		"$REPO_ROOT/conf/activemq.ini"
+	# readiness: the broker's own "started" line; the caller's lines
+	# replace the example's values (lab_last_wins: a key once per file)
+	printf '\n[broker]\nready_pattern = ) started\nready_timeout = 60000\n%s\n' "$*"
+	} | lab_last_wins >"$LAB_DIR/n$i/launcher.ini"
 }
 
 # The client URL listing every node, as an ActiveMQ client would use it.

@@ -152,7 +152,22 @@ lab_ini() {
 		printf 'env = FAKE_DIR=%s\n' "$LAB_DIR/n$i/broker"
 		printf 'stop_timeout = 2000\nrestart_min = 200\nrestart_max = 1000\n'
 		printf '%s\n' "${LAB_BROKER_INI[@]}"
-	} >"$LAB_DIR/n$i/launcher.ini"
+	} | lab_last_wins >"$LAB_DIR/n$i/launcher.ini"
+}
+
+# lab_last_wins: INI on stdin, with each scalar key's earlier values in a
+# section dropped, so that a test's own line replaces the lab's default
+# (the launcher refuses a scalar key given twice in one file); list keys
+# (config.def's LIST) keep every value
+lab_last_wins() {
+	local lists
+	lists=" $(sed -n 's/^CFG(\([a-z_]*\), *\([a-z_]*\), *LIST.*/\1.\2/p' "$REPO_ROOT/launcher/config/config.def" | tr '\n' ' ') "
+	awk -v lists="$lists" '
+	function key(line) { sub(/[ \t]*=.*/, "", line); sub(/^[ \t]*/, "", line); return sec "." line }
+	{ a[NR] = $0 }
+	/^[ \t]*\[/ { sec = $0; gsub(/[][ \t]/, "", sec); next }
+	/^[ \t]*[a-z_]+[ \t]*=/ { k = key($0); if (index(lists, " " k " ") == 0) { if (k in last) drop[last[k]] = 1; last[k] = NR } }
+	END { for (n = 1; n <= NR; n++) if (!(n in drop)) print a[n] }'
 }
 
 # lab_start I [launcher options]: starts node I's launcher in its namespace.

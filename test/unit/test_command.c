@@ -45,13 +45,32 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* EXTRA sets KEY on a line of its own */
+static int has_key(const char *extra, const char *key)
+{
+	size_t n = strlen(key);
+
+	for (const char *l = extra; l != NULL && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+		if (strncmp(l, key, n) == 0 && (l[n] == ' ' || l[n] == '='))
+			return 1;
+	return 0;
+}
+
 /* Loads "[broker]\nhome = TREE\njava = fake\n" plus extra lines, then builds. */
 static int build_env(struct fx *f, const char *extra, char *const *env)
 {
 	char ini[4096];
 	char *p;
+	size_t o;
 
-	snprintf(ini, sizeof(ini), "[broker]\nhome = %s\njava = %s\n%s", TREE, f->java, extra);
+	/* EXTRA's own home or java replaces the default (a scalar key is
+	 * refused when given twice in one file) */
+	o = (size_t)snprintf(ini, sizeof(ini), "[broker]\n");
+	if (!has_key(extra, "home"))
+		o += (size_t)snprintf(ini + o, sizeof(ini) - o, "home = %s\n", TREE);
+	if (!has_key(extra, "java"))
+		o += (size_t)snprintf(ini + o, sizeof(ini) - o, "java = %s\n", f->java);
+	snprintf(ini + o, sizeof(ini) - o, "%s", extra);
 	p = tu_write(f->dir, "c.ini", ini);
 	config_free(f->c);
 	f->c = config_new();

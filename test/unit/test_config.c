@@ -136,6 +136,41 @@ static void http_listen(void **state)
 	assert_string_equal(f->c->http_listen, ""); /* off by default */
 }
 
+/* cache.listen binds at start: a dotted address, as http.listen; the
+ * broker URL fits a heartbeat whole */
+static void cache_listen_and_url(void **state)
+{
+	struct fx *f = *state;
+	char url[400];
+	struct strlist over = {0};
+
+	assert_int_equal(load(f, "[cache]\nlisten = localhost:11211\n", NULL), -1);
+	expect_error(f, "l.ini:2: cache.listen: 'localhost:11211': the host must be a dotted IPv4 address", NULL);
+	config_free(f->c);
+	f->c = config_new();
+	assert_int_equal(load(f, "[cache]\nlisten = 127.0.0.1:0\n", NULL), 0);
+	/* a URL of 256 bytes (from an override: an INI line is shorter) */
+	config_free(f->c);
+	f->c = config_new();
+	/* "broker.url=" and tcp:// + 248 letters + ":1": 256 bytes of value */
+	snprintf(url, sizeof(url), "broker.url=tcp://");
+	memset(url + strlen(url), 'a', 248);
+	snprintf(url + 17 + 248, sizeof(url) - 17 - 248, ":1");
+	strlist_add(&over, url);
+	assert_int_equal(load(f, "[cluster]\nname = x\n", &over), -1);
+	expect_error(f, "broker.url: 256 bytes, longer than the 255 a heartbeat carries", NULL);
+	strlist_clear(&over);
+	/* 255 is accepted */
+	config_free(f->c);
+	f->c = config_new();
+	memmove(url + strlen(url) - 3, ":1", 3); /* 255 bytes of value */
+	strlist_add(&over, url);
+	if (load(f, "[cluster]\nname = x\n", &over) != 0)
+		fail_msg("%s", f->c->errors.n ? f->c->errors.v[0] : "refused");
+	assert_int_equal(strlen(f->c->broker_url), 255);
+	strlist_clear(&over);
+}
+
 /* health.tcp is connected to from the event loop: numbers only, no name
  * lookup; the [health] keys and their defaults */
 static void health_keys(void **state)
@@ -221,6 +256,45 @@ static void unreadable_file(void **state)
 	struct fx *f = *state;
 	assert_int_equal(config_load(f->c, "/nonexistent/dir/l.ini", NULL, no_env), -1);
 	expect_error(f, "/nonexistent/dir/l.ini:0: cannot read the configuration", "No such file");
+}
+
+/* a directory reads as an empty file: every default, no word said */
+static void directory_refused(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(config_load(f->c, f->dir, NULL, no_env), -1);
+	expect_error(f, ":0: cannot read the configuration: it is a directory", NULL);
+}
+
+/* "node = bad<NUL> 1" is not "bad": the line is refused */
+static void nul_byte_refused(void **state)
+{
+	struct fx *f = *state;
+	static const char ini[] = "[cluster]\nnode = bad\0 1\nname = x\n";
+	char path[4096];
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/nul.ini", f->dir);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	assert_int_equal(fwrite(ini, 1, sizeof(ini) - 1, fp), sizeof(ini) - 1);
+	fclose(fp);
+	assert_int_equal(config_load(f->c, path, NULL, no_env), -1);
+	expect_error(f, "nul.ini:2: line contains a NUL byte", NULL);
+	assert_string_not_equal(f->c->cluster_node, "bad");
+	assert_string_equal(f->c->cluster_name, "x"); /* the lines after it are read */
+}
+
+/* a scalar key twice in one file: refused, naming both lines */
+static void scalar_twice_refused(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(load(f, "[cluster]\nname = a\nport = 9000\n\n[cluster]\nname = b\n", NULL), -1);
+	expect_error(f, "l.ini:6: cluster.name: given twice in this file (first at line 2)", NULL);
+	/* the same key in another section is another key */
+	config_free(f->c);
+	f->c = config_new();
+	assert_int_equal(load(f, "[cluster]\nname = a\n[broker]\nhome = /x\n", NULL), 0);
 }
 
 static void unreadable_bootstrap(void **state)
@@ -489,7 +563,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 		T(defaults), T(unknown_section), T(unknown_key), T(bad_number), T(out_of_range), T(bad_address), T(http_listen), T(health_keys), T(etcd_keys),
-		T(bad_bool_and_enum), T(missing_required), T(unreadable_file), T(unreadable_bootstrap),
+		T(bad_bool_and_enum), T(missing_required), T(unreadable_file), T(directory_refused), T(cache_listen_and_url), T(nul_byte_refused),
+		T(scalar_twice_refused), T(unreadable_bootstrap),
 		T(long_line_refused_not_cut), T(syntax_error), T(indented_line_is_not_a_continuation),
 		T(repeated_keys_make_lists), T(precedence), T(interlok_failover_keys),
 		T(seed_keys_and_timeout_with_ini_delay), T(alias_conflict), T(bootstrap_bad_value), T(override_errors),
