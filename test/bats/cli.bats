@@ -281,6 +281,8 @@ uncommented_keys() {
 	for name in $(grep -oE '\bfailover_[a-z_]+' "$REPO_ROOT/conf/failover-alerts.yml" | sort -u); do
 		grep -rqF "\"$name" "$REPO_ROOT/launcher" || fail "conf/failover-alerts.yml uses $name, which no source prints"
 	done
+}
+
 @test "-n checks on this host what the start needs: interface, peers, readiness host, cache address; a cache on every address warned" {
 	# in a network namespace of the test's own: a name lookup cannot leave it
 	ns() { unshare -n sh -c 'ip link set lo up && exec "$@"' sh "$@"; }
