@@ -254,22 +254,45 @@ const char *cache_address(const struct cache *k) { return k->address; }
 struct list_ctx {
 	struct ctl_out *o;
 	uint64_t now;
+	uint64_t more; /* entries left out: the reply is full */
 };
+
+/* room kept for the last line, so the listing ends inside a reply */
+#define LIST_ROOM 512
 
 static void list_cb(void *ud, const struct store_entry *e)
 {
 	struct list_ctx *l = ud;
+	char key[4 * 250 + 1];
+	size_t o = 0;
 
 	if (e->tombstone || (e->expires && e->expires <= l->now))
 		return;
-	ctl_printf(l->o, "%s %u bytes, flags %u, term %llu, written by %s\n", e->key, e->len, e->flags,
+	if (l->o->len + LIST_ROOM + sizeof(key) + 128 > CONTROL_REPLY_MAX) {
+		l->more++;
+		return;
+	}
+	/* a key is printed as one safe word: bytes that are not printable
+	 * ASCII as \xNN (what the memcached parser let in is not trusted
+	 * here: a replicated key was checked by another node) */
+	for (const unsigned char *k = (const unsigned char *)e->key; *k && o + 5 < sizeof(key); k++)
+		if (*k > 0x20 && *k < 0x7f && *k != '\\')
+			key[o++] = (char)*k;
+		else
+			o += (size_t)snprintf(key + o, sizeof(key) - o, "\\x%02x", *k);
+	key[o] = '\0';
+	ctl_printf(l->o, "%s %u bytes, flags %u, term %llu, written by %s\n", key, e->len, e->flags,
 		   (unsigned long long)e->v.term, e->v.node);
 }
 
 void cache_list(const struct cache *k, struct ctl_out *o)
 {
 	struct list_ctx l = {.o = o, .now = clock_wall_ms()};
+
 	store_each(&k->st, list_cb, &l);
+	if (l.more > 0)
+		ctl_printf(o, "... and %llu more entries, left out: a reply holds %d KiB (read one with failoverctl "
+			      "cache get KEY)\n", (unsigned long long)l.more, CONTROL_REPLY_MAX / 1024);
 }
 
 void cache_metrics(const struct cache *k, struct ctl_out *o)

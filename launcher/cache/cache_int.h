@@ -36,6 +36,7 @@ struct cache {
 	uint16_t repl_port;
 	char repl_host[64];         /* the replication listener's IPv4 address; 0.0.0.0: every address */
 	char address[96];
+	char full_reply[128];       /* SERVER_ERROR for a full cache, with its limit */
 	ev_io mc_w, repl_w;
 	ev_timer accept_pause_w;    /* a listener out of descriptors waits for it */
 	uint64_t accept_logged_at;  /* monotonic ms of the last message about it */

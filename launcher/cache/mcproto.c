@@ -46,6 +46,18 @@ static enum mc_status fail(char *err, size_t errlen, const char *text)
 	return MC_ERROR;
 }
 
+/* a key as memcached's text protocol allows it: 1..max bytes, no control
+ * character and no blank (a tab or a DEL would pass a split on spaces) */
+static int key_ok(const char *k, size_t max_key)
+{
+	size_t n = 0;
+
+	for (; k[n]; n++)
+		if ((unsigned char)k[n] <= 0x20 || (unsigned char)k[n] == 0x7f)
+			return 0;
+	return n > 0 && n <= max_key;
+}
+
 enum mc_status mc_parse(const uint8_t *buf, size_t len, size_t max_key, size_t max_value, struct mc_req *req,
 			size_t *consumed, char *err, size_t errlen)
 {
@@ -56,6 +68,13 @@ enum mc_status mc_parse(const uint8_t *buf, size_t len, size_t max_key, size_t m
 
 	memset(req, 0, sizeof(*req));
 	*consumed = 0;
+	/* the binary protocol's request magic: its header has no newline, so
+	 * waiting for one would leave the client hanging; say so and close */
+	if (len > 0 && buf[0] == 0x80) {
+		req->close = 1;
+		*consumed = len;
+		return fail(err, errlen, "CLIENT_ERROR the binary protocol is not served here; use the text protocol");
+	}
 	if (nl == NULL) {
 		if (len >= MC_LINE_MAX) {
 			req->close = 1;
@@ -86,7 +105,7 @@ enum mc_status mc_parse(const uint8_t *buf, size_t len, size_t max_key, size_t m
 		if (n - 1 > MC_KEYS_MAX)
 			return fail(err, errlen, "CLIENT_ERROR too many keys");
 		for (size_t i = 1; i < n; i++) {
-			if (strlen(w[i]) > max_key)
+			if (!key_ok(w[i], max_key))
 				return fail(err, errlen, "CLIENT_ERROR bad command line format");
 			req->keys[req->nkeys++] = w[i];
 		}
@@ -94,7 +113,7 @@ enum mc_status mc_parse(const uint8_t *buf, size_t len, size_t max_key, size_t m
 	}
 	if (strcmp(w[0], "delete") == 0) {
 		req->cmd = MC_DELETE;
-		if (n < 2 || n > 4 || strlen(w[1]) > max_key)
+		if (n < 2 || n > 4 || !key_ok(w[1], max_key))
 			return fail(err, errlen, "CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]");
 		req->keys[req->nkeys++] = w[1];
 		/* "delete <key> 0" (an old time argument) is still accepted */
@@ -142,7 +161,7 @@ enum mc_status mc_parse(const uint8_t *buf, size_t len, size_t max_key, size_t m
 			return fail(err, errlen, "CLIENT_ERROR bad command line format");
 		}
 		req->bytes = (uint32_t)u;
-		if (strlen(w[1]) > max_key || parse_u64(w[2], UINT32_MAX, &u) != 0 || parse_i64(w[3], &req->exptime) != 0 ||
+		if (!key_ok(w[1], max_key) || parse_u64(w[2], UINT32_MAX, &u) != 0 || parse_i64(w[3], &req->exptime) != 0 ||
 		    (req->cmd == MC_CAS && parse_u64(w[5], UINT64_MAX, &req->cas) != 0)) {
 			req->skip = (size_t)req->bytes + 2;
 			return fail(err, errlen, "CLIENT_ERROR bad command line format");

@@ -86,6 +86,10 @@ static uint64_t expiry(int64_t exptime)
 		return 1; /* already expired */
 	if (exptime <= 60 * 60 * 24 * 30)
 		return clock_wall_ms() + (uint64_t)exptime * 1000;
+	/* a Unix time; one past what milliseconds hold is "never" rather than
+	 * a product that wraps to the past (gone at once) */
+	if ((uint64_t)exptime > UINT64_MAX / 1000)
+		return UINT64_MAX;
 	return (uint64_t)exptime * 1000;
 }
 

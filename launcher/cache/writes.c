@@ -81,8 +81,12 @@ const char *writes_local(struct cache *k, struct mcconn *c, const char *key, con
 
 	if (r == STORE_TOO_LARGE)
 		return "SERVER_ERROR object too large for cache\r\n";
-	if (r == STORE_FULL)
-		return "SERVER_ERROR out of memory storing object\r\n";
+	if (r == STORE_FULL) {
+		/* full, not out of memory: the operator's limit, named */
+		snprintf(k->full_reply, sizeof(k->full_reply),
+			 "SERVER_ERROR cache full: %zu entries, the limit cache.max_entries\r\n", k->st.lim.max_entries);
+		return k->full_reply;
+	}
 	if (r == STORE_NOMEM)
 		return "SERVER_ERROR out of memory\r\n";
 	persist_dirty(k);

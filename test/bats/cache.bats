@@ -209,6 +209,51 @@ print(Client(('127.0.0.1', 11311), timeout=5).set('k', b'v2', noreply=False))"
 	lab_ctl 1 ping
 }
 
+@test "memcached port: binary protocol closed at once, a full cache named, a far exptime kept, control characters refused; list bounded" {
+	lab_ini 1 "[cache]" "max_entries = 1000"
+	lab_start 1
+	lab_wait_role 1 master 10
+	run on 1 "$PY" - <<-'PY'
+	import socket, time
+	def talk(data):
+	    s = socket.create_connection(('127.0.0.1', 11311), timeout=3)
+	    s.sendall(data)
+	    out = b''
+	    while not out.endswith(b'\r\n'):
+	        b = s.recv(4096)
+	        if not b: break
+	        out += b
+	    return s, out
+	# a binary get (magic 0x80): an error line, then the connection closes
+	t = time.monotonic()
+	s, out = talk(b'\x80\x00\x00\x01' + b'\x00' * 7 + b'\x01' + b'\x00' * 12 + b'k')
+	assert out.startswith(b'CLIENT_ERROR the binary protocol is not served here'), out
+	assert s.recv(10) == b'', 'still open'
+	assert time.monotonic() - t < 2
+	# control characters in a key
+	assert talk(b'set a\tb 0 0 1\r\nz\r\n')[1].startswith(b'CLIENT_ERROR'), 'tab in a key'
+	assert talk(b'get a\x1b\r\n')[1].startswith(b'CLIENT_ERROR'), 'escape in a key'
+	# an exptime past what milliseconds hold: stored and still there
+	assert talk(b'set far 0 18446744073709552 1\r\nx\r\n')[1] == b'STORED\r\n'
+	assert talk(b'get far\r\n')[1].startswith(b'VALUE far 0 1'), 'gone at once'
+	# full at max_entries: said so, with the limit (one entry is "far")
+	for i in range(999):
+	    k = b'k%03d' % i + b'x' * 240
+	    assert talk(b'set ' + k + b' 0 0 1\r\nv\r\n')[1] == b'STORED\r\n', i
+	out = talk(b'set one-more 0 0 1\r\nv\r\n')[1]
+	assert out == b'SERVER_ERROR cache full: 1000 entries, the limit cache.max_entries\r\n', out
+	print('ok')
+	PY
+	assert_success
+	assert_output ok
+	# 1000 keys of 244 bytes do not fit a reply: the list says what it left out
+	run lab_ctl 1 cache list
+	assert_success
+	assert_output --regexp "\.\.\. and [0-9]+ more entries, left out: a reply holds 256 KiB"
+	[ "${#lines[@]}" -gt 500 ]
+	lab_ctl 1 ping
+}
+
 @test "failoverctl cache get, put, del and list" {
 	start_three --no-sampler --replicating
 	run lab_ctl "$m" cache put color "deep blue"

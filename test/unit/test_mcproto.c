@@ -81,10 +81,52 @@ static void errors(void **state)
 	assert_int_equal(parse(line, &r, &used, err), MC_ERROR); /* key over 250 */
 }
 
+/* a binary-protocol request is answered and closed at once, never
+ * left waiting for a newline it does not have */
+static void binary_protocol_closed(void **state)
+{
+	static const uint8_t get[24 + 1] = {0x80, 0x00, 0x00, 0x01, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0,
+					    0, 0, 0, 0, 0, 0, 0, 0, 'k'};
+	struct mc_req r;
+	size_t used;
+	char err[128];
+
+	(void)state;
+	assert_int_equal(mc_parse(get, sizeof(get), 250, 1000, &r, &used, err, sizeof(err)), MC_ERROR);
+	assert_true(r.close);
+	assert_int_equal(used, sizeof(get));
+	assert_non_null(strstr(err, "CLIENT_ERROR the binary protocol is not served here"));
+	/* even its first byte alone */
+	assert_int_equal(mc_parse(get, 1, 250, 1000, &r, &used, err, sizeof(err)), MC_ERROR);
+	assert_true(r.close);
+}
+
+/* keys with a control character, a tab or DEL are refused, as memcached does */
+static void control_characters_in_keys(void **state)
+{
+	static const char *const bad[] = {"get a\tb\r\n", "get a\x01\r\n", "delete a\x7f\r\n",
+					  "set a\tb 0 0 1\r\nz\r\n", "set \x1b[2J 0 0 1\r\nz\r\n"};
+	struct mc_req r;
+	size_t used;
+	char err[128];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(parse(bad[i], &r, &used, err), MC_ERROR);
+		assert_non_null(strstr(err, "CLIENT_ERROR bad command line format"));
+		assert_false(r.close); /* the stream goes on: a set's data is skipped */
+	}
+	assert_int_equal(parse("set \x1b[2J 0 0 1\r\nz\r\n", &r, &used, err), MC_ERROR);
+	assert_int_equal(r.skip, 3);
+	/* UTF-8 and punctuation stay allowed */
+	assert_int_equal(parse("get caf\xc3\xa9:{x}\r\n", &r, &used, err), MC_REQUEST);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(requests), cmocka_unit_test(incomplete), cmocka_unit_test(errors),
+		cmocka_unit_test(binary_protocol_closed), cmocka_unit_test(control_characters_in_keys),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
