@@ -28,7 +28,26 @@ struct control_client {
 	struct ctl_out out;
 	size_t sent;
 	int writing;
+	int draining; /* answered: reading to the client's end, so it gets no reset */
 };
+
+/* Reads and drops what is already there, without waiting: 0 when the
+ * client has closed or failed, 1 when it may send more. */
+static int drain(int fd)
+{
+	char scratch[4096];
+
+	for (int i = 0; i < 64; i++) {
+		ssize_t n = read(fd, scratch, sizeof(scratch));
+
+		if (n > 0)
+			continue;
+		if (n < 0 && errno == EINTR)
+			continue;
+		return n < 0 && errno == EAGAIN ? 1 : 0;
+	}
+	return 1;
+}
 
 void ctl_printf(struct ctl_out *o, const char *fmt, ...)
 {
@@ -139,6 +158,11 @@ static void client_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 	(void)loop;
 	(void)revents;
+	if (cl->draining) {
+		if (drain(cl->fd) == 0)
+			client_free(cl);
+		return;
+	}
 	if (cl->writing) {
 		n = write(cl->fd, cl->out.p + cl->sent, cl->out.len - cl->sent);
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -150,7 +174,20 @@ static void client_cb(struct ev_loop *loop, ev_io *w, int revents)
 		cl->sent += (size_t)n;
 		if (cl->sent == cl->out.len) {
 			cl->c->served++;
-			client_free(cl);
+			/* a close with unread input resets the connection, and the
+			 * client may lose the answer (an over-long request, say):
+			 * the end of the answer is signalled, and what the client
+			 * still sends is read until it closes (or the deadline) */
+			shutdown(cl->fd, SHUT_WR);
+			if (drain(cl->fd) == 0) {
+				client_free(cl);
+				return;
+			}
+			cl->writing = 0;
+			cl->draining = 1;
+			ev_io_stop(cl->c->loop, &cl->w);
+			ev_io_set(&cl->w, cl->fd, EV_READ);
+			ev_io_start(cl->c->loop, &cl->w);
 		}
 		return;
 	}
@@ -199,6 +236,9 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 		if (c->nclients >= CONTROL_MAX_CLIENTS) {
 			static const char busy[] = "error: too many clients; try again\n";
 			(void)!write(fd, busy, sizeof(busy) - 1);
+			/* its request, if already here, read: no reset to lose the line */
+			shutdown(fd, SHUT_WR);
+			(void)drain(fd);
 			close(fd);
 			c->refused++;
 			continue;

@@ -10,6 +10,7 @@
 #include <getopt.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "ctlproto.h"
 
 /* The launcher's default control.socket, read from its configuration
  * table so that the two programs cannot disagree. */
@@ -156,10 +158,27 @@ static int request(const char *line, char **reply)
 		close(fd);
 		return 2;
 	}
-	if (write(fd, line, strlen(line)) != (ssize_t)strlen(line) || write(fd, "\n", 1) != 1) {
-		fprintf(stderr, "failoverctl: sending to %s: %s\n", sock_path, strerror(errno));
-		close(fd);
-		return 2;
+	{
+		/* one write; a launcher that answered early (an error) and closed
+		 * fails it with EPIPE, and its answer is still there to read */
+		size_t n = strlen(line);
+		char *out = malloc(n + 1);
+		ssize_t w;
+
+		if (out == NULL) {
+			fprintf(stderr, "failoverctl: out of memory\n");
+			close(fd);
+			return 2;
+		}
+		memcpy(out, line, n);
+		out[n] = '\n';
+		w = write(fd, out, n + 1);
+		free(out);
+		if (w != (ssize_t)(n + 1) && !(w < 0 && (errno == EPIPE || errno == ECONNRESET))) {
+			fprintf(stderr, "failoverctl: sending to %s: %s\n", sock_path, w < 0 ? strerror(errno) : "cut short");
+			close(fd);
+			return 2;
+		}
 	}
 	if (read_until(fd, deadline, NULL, &buf, &len) != 0) {
 		if (buf == NULL)
@@ -357,12 +376,14 @@ int main(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	static char inst[300];
-	char line[1100];
+	char line[4 * CTL_LINE_MAX]; /* ctl_parse says when it is too long */
 	size_t off = 0;
 	int ch, no_wait = 0, timeout_given = 0, rc;
 	char *reply = NULL;
 	const char *env = getenv("FAILOVERCTL_SOCKET");
 
+	/* a launcher that closes first is an error to report, not a death */
+	signal(SIGPIPE, SIG_IGN);
 	sock_path = env && *env ? env : default_socket();
 	/* "+": options stop at the command, whose own flags (--json) pass on */
 	while ((ch = getopt_long(argc, argv, "+s:i:t:hV", longopts, NULL)) != -1) {
@@ -404,11 +425,26 @@ int main(int argc, char **argv)
 			no_wait = 1;
 			continue;
 		}
-		if (strpbrk(argv[i], " \t\n") != NULL || off + strlen(argv[i]) + 2 > sizeof(line)) {
-			fprintf(stderr, "failoverctl: argument '%s' is not allowed (blanks, or too long)\n", argv[i]);
+		if (strpbrk(argv[i], " \t\n") != NULL) {
+			fprintf(stderr, "failoverctl: argument '%.80s' is not allowed: it has a blank\n", argv[i]);
+			return 1;
+		}
+		if (off + strlen(argv[i]) + 2 > sizeof(line)) {
+			fprintf(stderr, "failoverctl: request longer than %d bytes\n", CTL_LINE_MAX);
 			return 1;
 		}
 		off += (size_t)snprintf(line + off, sizeof(line) - off, "%s%s", off ? " " : "", argv[i]);
+	}
+	/* the request checked here as the launcher would: a wrong one is a
+	 * usage error whether a launcher runs or not */
+	{
+		struct ctl_request req;
+		char err[256];
+
+		if (ctl_parse(line, strlen(line), &req, err, sizeof(err)) != 0) {
+			fprintf(stderr, "failoverctl: %s\nTry 'failoverctl --help' for more information.\n", err);
+			return 1;
+		}
 	}
 	if (strcmp(argv[optind], "switchover") == 0) {
 		char old[128] = "";

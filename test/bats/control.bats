@@ -286,3 +286,54 @@ hist() { # hist I EXPRESSION: python over `history --json` of node I (h: the arr
 	[ "$(grep -c '^h1 ' "$h")" -ge "$before" ]
 	lab_sampler_check
 }
+
+@test "control socket: an over-long request and a client past the limit get their error line; failoverctl never dies of SIGPIPE" {
+	lab_start 1
+	lab_wait_role 1 master 10
+	sock="$LAB_DIR/n1/ctl.sock"
+	run python3 -I -S - "$sock" <<-'PY'
+	import socket, sys
+	def talk(data, hold=()):
+	    s = socket.socket(socket.AF_UNIX)
+	    s.settimeout(3)
+	    s.connect(sys.argv[1])
+	    try:
+	        s.sendall(data)
+	    except OSError:
+	        pass  # closed early: the answer is still to be read
+	    out = b''
+	    while True:
+	        try:
+	            b = s.recv(4096)
+	        except ConnectionResetError:
+	            return out + b'<reset>'
+	        if not b:
+	            return out
+	        out += b
+	# an over-long request, with and without its newline, and far over
+	for data in (b'status ' + b'a' * 2000, b'status ' + b'a' * 2000 + b'\n', b'x' * 200000):
+	    out = talk(data)
+	    assert out == b'error: request longer than 1024 bytes\n', out
+	# more clients than the launcher serves at once: the error line, no reset
+	held = []
+	for _ in range(32):
+	    c = socket.socket(socket.AF_UNIX)
+	    c.connect(sys.argv[1])
+	    held.append(c)
+	out = talk(b'status\n')
+	assert out == b'error: too many clients; try again\n', out
+	for c in held:
+	    c.close()
+	print('ok')
+	PY
+	assert_success
+	assert_output ok
+	# failoverctl checks what it sends: usage errors, launcher or not
+	run "$FAILOVERCTL" -s "$sock" status "$(head -c 1100 /dev/zero | tr '\0' a)"
+	assert_failure 1
+	assert_output --partial "request longer than 1024 bytes"
+	run "$FAILOVERCTL" -s "$LAB_DIR/none.sock" bogus
+	assert_failure 1
+	assert_output --partial "unknown command 'bogus'"
+	lab_ctl 1 ping
+}
