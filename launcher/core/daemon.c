@@ -16,8 +16,11 @@
 #include <ev.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -29,6 +32,7 @@
 #include "notify.h"
 #include "cluster_settings.h"
 #include "settings.h"
+#include "state.h"
 
 /* how long the exit waits for a slow reader of what is still queued */
 #define LOG_EXIT_FLUSH_MS 1500
@@ -153,6 +157,46 @@ static void status_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	struct report_view v = daemon_view(d, NULL, 0);
 
 	status_write(&d->status, &v);
+}
+
+/* How often the state directory is looked for: a removed one (a cleanup
+ * script, a tmpfs remounted) is made again with what this node keeps there,
+ * rather than left missing until the next promotion writes a term. */
+#define STATEDIR_CHECK_S 5.0
+
+static void statedir_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct daemon *d = w->data;
+	const char *dir = d->cfg->cluster_state_dir;
+	uint64_t max_term = d->etcd != NULL ? d->etcd->el.max_term : d->hb.el.max_term;
+	char path[4200], id[WIRE_ID_MAX + 2];
+	struct stat st;
+	int n;
+
+	(void)loop;
+	(void)revents;
+	if (stat(dir, &st) == 0 || errno != ENOENT)
+		return;
+	if (state_mkdir(dir) != 0) {
+		log_err("state directory %s was removed and cannot be made again: %s", dir, strerror(errno));
+		return;
+	}
+	/* the id as it is now (never a new one; kept only when it was made
+	 * here, not configured), the boot, the election's
+	 * promises and the term (fsync'd: rare, and a restart must find them) */
+	n = snprintf(id, sizeof(id), "%s\n", d->node);
+	snprintf(path, sizeof(path), "%s/node-id", dir);
+	if ((*d->cfg->cluster_node == '\0' && state_write_file(path, id, (size_t)n, 1) != 0) ||
+	    state_write_boot(dir, d->boot) != 0 ||
+	    state_write_election(dir, max_term, d->hb.el.voted_term, d->hb.el.voted_for) != 0) {
+		log_err("state directory %s was removed; made again, but its files cannot be written: %s", dir,
+			strerror(errno));
+		return;
+	}
+	d->status.last[0] = '\0'; /* the status file too, at once */
+	status_cb(loop, &d->status_w, 0);
+	log_warn("state directory %s was removed while running: made again with the node id, the boot id, term %llu "
+		 "and the election state", dir, (unsigned long long)max_term);
 }
 
 static void stop_cb(struct ev_loop *loop, ev_signal *w, int revents)
@@ -329,6 +373,9 @@ static void start_watchers(struct daemon *d, const struct config *c)
 timers:
 	ev_init(&d->wake_w, wake_cb);
 	ev_init(&d->status_w, status_cb);
+	ev_timer_init(&d->statedir_w, statedir_cb, STATEDIR_CHECK_S, STATEDIR_CHECK_S);
+	d->statedir_w.data = d;
+	ev_timer_start(loop, &d->statedir_w);
 	ev_init(&d->extend_w, extend_cb);
 	ev_prepare_init(&d->reports_w, reports_cb);
 	ev_prepare_start(loop, &d->reports_w);

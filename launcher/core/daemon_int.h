@@ -70,6 +70,7 @@ struct daemon {
 	ev_io rx_w;
 	ev_io log_w[2];             /* stdout, stderr writable: log.c's queue */
 	ev_timer hb_w, tick_w, wake_w, status_w, wd_w, extend_w;
+	ev_timer statedir_w; /* state_dir removed while running: made again */
 	ev_prepare reports_w;
 	ev_signal term_w, int_w, hup_w, usr1_w;
 	uint64_t started_at, last_hb_at, hb_count;

@@ -337,3 +337,20 @@ hist() { # hist I EXPRESSION: python over `history --json` of node I (h: the arr
 	assert_output --partial "unknown command 'bogus'"
 	lab_ctl 1 ping
 }
+
+@test "state directory removed while running: made again with the node id, term and election state" {
+	lab_start 1
+	lab_wait_role 1 master 10
+	st="$LAB_DIR/n1/state"
+	term=$(cat "$st/term")
+	boot=$(cat "$st/boot")
+	rm -rf "$st"
+	wait_until 15 test -f "$st/term"
+	[ "$(cat "$st/term")" = "$term" ]
+	[ "$(cat "$st/boot")" = "$boot" ]
+	[ ! -e "$st/node-id" ] # configured (node = n1): never kept there
+	grep -q "^max_term=$term$" "$st/election"
+	wait_until 5 grep -q '^role=master$' "$st/status"
+	grep -q "state directory $st was removed while running: made again" "$LAB_DIR/n1/log"
+	lab_ctl 1 ping
+}

@@ -5,7 +5,11 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <errno.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "state.h"
 #include "testutil.h"
@@ -100,6 +104,52 @@ static void election_file(void **state)
 	assert_string_equal(vf, "n3");
 }
 
+/* a write cut short (a full disk, here a file size limit) reports the
+ * error that stopped it, leaves no temporary file and the old file whole */
+static void short_write_reports_why(void **state)
+{
+	const char *dir = *state;
+	char path[512], tmp[600], big[8192];
+	struct rlimit old, lim;
+	void (*was)(int);
+
+	snprintf(path, sizeof(path), "%s/status", dir);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	assert_int_equal(state_write_file(path, "role=slave\n", 11, 0), 0);
+	memset(big, 'x', sizeof(big));
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = 4096;
+	was = signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	errno = EAGAIN; /* what a loop leaves behind */
+	assert_int_equal(state_write_file(path, big, sizeof(big), 0), -1);
+	assert_int_equal(errno, EFBIG);
+	setrlimit(RLIMIT_FSIZE, &old);
+	signal(SIGXFSZ, was);
+	assert_int_equal(access(tmp, F_OK), -1);
+	assert_string_equal(slurp(dir, "status"), "role=slave\n");
+}
+
+/* a state directory removed under a writer: the write says so (ENOENT),
+ * and state_mkdir makes it again */
+static void removed_directory(void **state)
+{
+	const char *dir = *state;
+	char sub[512], path[600];
+
+	snprintf(sub, sizeof(sub), "%s/state", dir);
+	snprintf(path, sizeof(path), "%s/term", sub);
+	assert_int_equal(state_mkdir(sub), 0);
+	assert_int_equal(state_write_term(sub, 7), 0);
+	tu_rmrf(sub);
+	assert_int_equal(state_write_term(sub, 8), -1);
+	assert_int_equal(errno, ENOENT);
+	assert_int_equal(state_mkdir(sub), 0);
+	assert_int_equal(state_write_term(sub, 8), 0);
+	assert_int_equal(state_read_term(sub), 8);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -107,6 +157,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(writes_the_frozen_format, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(missing_term_is_zero, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(election_file, setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(short_write_reports_why, setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(removed_directory, setup_dir, teardown_dir),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
