@@ -240,6 +240,7 @@ static void ready_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		(unsigned long long)s->run_ready_timeout_ms);
 	ev_timer_stop(s->loop, &s->probe_w);
 	probe_close(s);
+	s->ready_failed = 1; /* its exit is this, not a death of its own */
 	kill(-s->pid, SIGKILL);
 }
 
@@ -295,7 +296,8 @@ static void child_cb(struct ev_loop *loop, ev_child *w, int revents)
 	if (s->state == SUP_STOPPING) {
 		s->clean_stops++;
 		if (clean)
-			log_info("broker pid %ld stopped (%s) after %llu ms", (long)s->pid, s->last_exit,
+			log_info("broker pid %ld stopped (%s) %llu ms after SIGTERM; it ran %llu ms", (long)s->pid,
+				 s->last_exit, (unsigned long long)(now - s->stop_at),
 				 (unsigned long long)(now - s->started_at));
 		else
 			log_warn("broker pid %ld stopped: %s", (long)s->pid, s->last_exit);
@@ -304,7 +306,11 @@ static void child_cb(struct ev_loop *loop, ev_child *w, int revents)
 		reconcile(s);
 		return;
 	}
-	log_err("broker pid %ld died unexpectedly: %s", (long)s->pid, s->last_exit);
+	if (s->ready_failed)
+		log_err("broker pid %ld killed (%s): not ready within %llu ms, a failed start", (long)s->pid,
+			s->last_exit, (unsigned long long)s->run_ready_timeout_ms);
+	else
+		log_err("broker pid %ld died unexpectedly: %s", (long)s->pid, s->last_exit);
 	s->pid = 0;
 	record_crash(s, now);
 	n = supervisor_recent_crashes(s, now);
@@ -419,6 +425,7 @@ static void start(struct supervisor *s)
 	}
 	s->pid = res.pid;
 	s->term_sent = 0;
+	s->ready_failed = 0;
 	s->started_at = now;
 	s->ready_at = 0;
 	s->starts++;
@@ -481,6 +488,7 @@ static void stop(struct supervisor *s)
 	log_info("stopping the broker: SIGTERM to process group %ld, SIGKILL in %llu ms", (long)s->pid,
 		 (unsigned long long)s->p.stop_timeout_ms);
 	s->term_sent = 1;
+	s->stop_at = clock_mono_ms();
 	ev_timer_stop(s->loop, &s->ready_w);
 	ev_timer_stop(s->loop, &s->probe_w);
 	probe_close(s);

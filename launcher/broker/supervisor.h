@@ -92,6 +92,8 @@ struct supervisor {
 	int term_sent;            /* our SIGTERM went out: exit 143 is clean */
 	int restart_pending;      /* stopping to start again (supervisor_restart) */
 	uint64_t started_at;      /* monotonic ms */
+	uint64_t stop_at;         /* our SIGTERM went out (monotonic ms) */
+	int ready_failed;         /* killed by us: not ready within ready_timeout */
 	uint64_t ready_at;
 	uint64_t starts, restarts, crashes_total, clean_stops;
 	uint64_t crash_at[SUP_MAX_CRASHES];

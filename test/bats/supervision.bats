@@ -264,7 +264,9 @@ wait_gone() { # wait_gone PID SECONDS: the process has exited within SECONDS
 	lab_wait_role 3 master 10
 	wait_log 3 "degraded: no eligible healthy standby" 5
 	grep -q "not ready within 500 ms: a failed start" "$LAB_DIR/n3/log"
-	grep -q "killed by signal 9" "$LAB_DIR/n3/log"
+	# its exit is said to be the kill for the failed start, not a death
+	grep -q "killed (killed by signal 9 [^)]*)): not ready within 500 ms, a failed start" "$LAB_DIR/n3/log"
+	! grep -q "died unexpectedly: killed by signal 9" "$LAB_DIR/n3/log"
 	wait_until 5 lab_field_is 3 degraded yes
 	lab_role_is 3 master
 	LAB_BROKER_INI=()
@@ -288,5 +290,10 @@ wait_gone() { # wait_gone PID SECONDS: the process has exited within SECONDS
 	wait "$(lab_pid 1)" || rc=$?
 	[ "$rc" -eq 0 ]
 	grep -q "stopped (exit status 143 after SIGTERM)" "$LAB_DIR/n1/log" || grep -q "stopped (exit status 143)" "$LAB_DIR/n1/log"
+	# the time the stop took, then the lifetime (not the lifetime alone)
+	line=$(grep -o "stopped (exit status 143[^)]*) [0-9]* ms after SIGTERM; it ran [0-9]* ms" "$LAB_DIR/n1/log")
+	took=$(echo "$line" | sed 's/.*) \([0-9]*\) ms after.*/\1/')
+	ran=$(echo "$line" | sed 's/.*it ran \([0-9]*\) ms/\1/')
+	[ "$took" -lt 2000 ] && [ "$ran" -gt "$took" ] || fail "stop: $line"
 	[ "$(lab_role 1)" = stopped ]
 }
