@@ -164,6 +164,12 @@ jvm_option = -Dlong=$long"
 	for k in $keys; do
 		grep -qE "^;?$k =( |\$)" "$REPO_ROOT/conf/interlok.ini" || fail "conf/interlok.ini does not document '$k'"
 	done
+	# the install's own ADAPTRIS_HOME is the broker's home: the example
+	# does not override it
+	ADAPTRIS_HOME="$TREE" run "$LAUNCHER" -o cluster.key_file="$KEY" -n -c "$REPO_ROOT/conf/interlok.ini" \
+		-o broker.java="$JAVA_STUB"
+	assert_success
+	assert_line "home = $TREE ; environment ADAPTRIS_HOME"
 }
 
 @test "conf/activemq.ini is valid for Debian's ActiveMQ and documents every key" {
@@ -312,4 +318,26 @@ uncommented_keys() {
 		-o control.socket="$BATS_TEST_TMPDIR/ctl.sock" -o cluster.state_dir="$BATS_TEST_TMPDIR/state"
 	assert_failure 2
 	assert_output --partial "nosuch0"
+}
+
+@test "cmake --install --prefix DIR writes only under DIR, with the default failover-launcher.ini, and keeps an edited one" {
+	command -v cmake >/dev/null || skip "cmake is not installed"
+	d="$BATS_TEST_TMPDIR/inst"
+	run cmake --install "$BUILD_DIR" --prefix "$d"
+	assert_success
+	[ -f "$d/etc/failover-launcher/failover-launcher.ini" ]
+	[ -f "$d/etc/failover-launcher/activemq.ini" ]
+	# nothing outside the prefix (the examples went to the real /etc before)
+	run grep -v "^$d/" "$BUILD_DIR/install_manifest.txt"
+	assert_failure
+	# the installed default passes -n once its broker exists
+	run "$LAUNCHER" -n -c "$d/etc/failover-launcher/failover-launcher.ini" -o cluster.key_file="$KEY" \
+		-o broker.home="$TREE" -o broker.java="$JAVA_STUB"
+	assert_success
+	# an operator's edits survive a second install
+	echo "; mine" >>"$d/etc/failover-launcher/failover-launcher.ini"
+	run cmake --install "$BUILD_DIR" --prefix "$d"
+	assert_success
+	assert_output --partial "Kept: $d/etc/failover-launcher/failover-launcher.ini"
+	tail -n 1 "$d/etc/failover-launcher/failover-launcher.ini" | grep -qx "; mine"
 }
