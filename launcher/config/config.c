@@ -756,8 +756,14 @@ static void finalize(struct config *c, char *const *envp)
 		/* a bare "java" is looked up in PATH, not under home */
 		if (i == CFG_broker_java && strchr(c->broker_java, '/') == NULL)
 			continue;
-		if (cfg_table[i].type == CFG_T_PATH && i != CFG_broker_home)
+		if (cfg_table[i].type != CFG_T_PATH || i == CFG_broker_home)
+			continue;
+		/* the broker's files are the install's; the launcher's own (its
+		 * state, keys, socket) are the configuration's, as home is */
+		if (strcmp(cfg_table[i].section, "broker") == 0)
 			resolve_path(c, i, c->broker_home);
+		else if (inidir != NULL)
+			resolve_path(c, i, inidir);
 	}
 	if (c->origin[CFG_broker_working_dir].level == CFG_FROM_DEFAULT)
 		config_set(c, CFG_broker_working_dir, c->broker_home, CFG_FROM_DEFAULT, "default (broker.home)");
@@ -984,6 +990,31 @@ static void dump_value(FILE *out, const char *key, const char *value, const char
 	fprintf(out, "%s%*s ; %s\n", line, n < 40 ? 40 - n : 0, "", where);
 }
 
+/* The origin of a list's K-th of N values: "FILE:L1,L2,..." gives each
+ * value its own line when there is one line per value (a line split into
+ * several values keeps the whole list). */
+static const char *list_where(const char *where, size_t n, size_t k, char *out, size_t len)
+{
+	const char *colon = strrchr(where, ':'), *p;
+	size_t lines = 1;
+
+	if (colon == NULL || n < 2)
+		return where;
+	for (p = colon + 1; *p; p++) {
+		if (*p == ',')
+			lines++;
+		else if (*p < '0' || *p > '9')
+			return where;
+	}
+	if (lines != n)
+		return where;
+	p = colon + 1;
+	for (size_t i = 0; i < k; i++)
+		p = strchr(p, ',') + 1;
+	snprintf(out, len, "%.*s%.*s", (int)(colon - where + 1), where, (int)strcspn(p, ","), p);
+	return out;
+}
+
 void config_dump(const struct config *c, FILE *out)
 {
 	const char *section = "";
@@ -1013,8 +1044,11 @@ void config_dump(const struct config *c, FILE *out)
 			const struct strlist *l = f;
 			if (l->n == 0)
 				dump_value(out, d->key, "", where);
-			for (size_t k = 0; k < l->n; k++)
-				dump_value(out, d->key, l->v[k], where);
+			for (size_t k = 0; k < l->n; k++) {
+				char one[sizeof(c->origin[0].where)];
+
+				dump_value(out, d->key, l->v[k], list_where(where, l->n, k, one, sizeof(one)));
+			}
 			break;
 		}
 		default:

@@ -141,8 +141,9 @@ The directory of the node id, the term, the status file (see
 and the cache's file
 .IR cache.db ;
 created (mode 0750) when the daemon starts.
-A relative path is taken from
-.BR broker.home .
+A relative path is taken from the INI file's directory, as for every path
+key outside
+.BR [broker] .
 ''')
 
 k('cluster', 'auth', r'''
@@ -278,8 +279,10 @@ Set it on every node, or on none.
 # ---------------------------------------------------------------- broker
 k('broker', 'home', r'''
 The broker's install root.
-Relative paths of the other path keys (marked \(lqpath\(rq) are taken from
-it; a relative
+Relative paths of the other
+.B [broker]
+path keys (marked \(lqpath\(rq) are taken from it (those of the launcher's
+own files, in the other sections, from the INI file's directory); a relative
 .B home
 itself is taken from the INI file's directory.
 ''', default=r'\fB$ADAPTRIS_HOME\fR, else the INI file\(aqs directory')

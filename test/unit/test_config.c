@@ -459,6 +459,28 @@ static void env_home_and_java_home(void **state)
 	assert_string_equal(f->c->broker_working_dir, "/opt/adaptris");
 }
 
+/* the launcher's own relative paths are the configuration's (its
+ * directory), the broker's are the install's (broker.home) */
+static void relative_paths(void **state)
+{
+	struct fx *f = *state;
+	char *env[] = {"ADAPTRIS_HOME=/opt/adaptris", NULL};
+	char *p = tu_write(f->dir, "l.ini",
+			   "[cluster]\nstate_dir = state\nkey_file = keys/cluster.key\n[control]\nsocket = ctl.sock\n"
+			   "[broker]\nconfig_dir = conf\n");
+	char want[4096];
+
+	assert_int_equal(config_load(f->c, p, NULL, env), 0);
+	free(p);
+	snprintf(want, sizeof(want), "%s/state", f->dir);
+	assert_string_equal(f->c->cluster_state_dir, want);
+	snprintf(want, sizeof(want), "%s/keys/cluster.key", f->dir);
+	assert_string_equal(f->c->cluster_key_file, want);
+	snprintf(want, sizeof(want), "%s/ctl.sock", f->dir);
+	assert_string_equal(f->c->control_socket, want);
+	assert_string_equal(f->c->broker_config_dir, "/opt/adaptris/conf");
+}
+
 static void pairs_checked(void **state)
 {
 	struct fx *f = *state;
@@ -484,6 +506,19 @@ static void dump_shows_origins(void **state)
 	assert_non_null(strstr(out, "l.ini:2\n"));
 	assert_non_null(strstr(out, "group = 230.0.0.1"));
 	assert_non_null(strstr(out, "mode = 0660"));
+	free(out);
+	/* each value of a list with its own line, not every line each time */
+	config_free(f->c);
+	f->c = config_new();
+	assert_int_equal(load(f, "[broker]\nproperty = a=1\nproperty = b=2\n\nproperty = c=3\n", NULL), 0);
+	mem = open_memstream(&out, &len);
+	config_dump(f->c, mem);
+	fclose(mem);
+	assert_non_null(strstr(out, "l.ini:2\n"));
+	assert_non_null(strstr(out, "c=3"));
+	assert_null(strstr(out, "l.ini:2,3,5"));
+	assert_non_null(strstr(strstr(out, "property = b=2"), "l.ini:3\n"));
+	assert_non_null(strstr(strstr(out, "property = c=3"), "l.ini:5\n"));
 	free(out);
 }
 
@@ -563,7 +598,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 		T(defaults), T(unknown_section), T(unknown_key), T(bad_number), T(out_of_range), T(bad_address), T(http_listen), T(health_keys), T(etcd_keys),
-		T(bad_bool_and_enum), T(missing_required), T(unreadable_file), T(directory_refused), T(cache_listen_and_url), T(nul_byte_refused),
+		T(bad_bool_and_enum), T(missing_required), T(unreadable_file), T(directory_refused), T(relative_paths), T(cache_listen_and_url), T(nul_byte_refused),
 		T(scalar_twice_refused), T(unreadable_bootstrap),
 		T(long_line_refused_not_cut), T(syntax_error), T(indented_line_is_not_a_continuation),
 		T(repeated_keys_make_lists), T(precedence), T(interlok_failover_keys),
