@@ -380,7 +380,8 @@ int winpath_convert(const struct winpath_table *t, const char *path, char **out,
 	if (best == NULL) {
 		snprintf(err, errlen,
 			 "%s has no Windows path for the JVM: no mount of the %s mount table holds it and it is not "
-			 "under the drive prefix %s/<drive>; move it to a Windows drive, or set broker.path_style",
+			 "under the drive prefix %s/<drive>; move it to a Windows drive, or check broker.path_style and "
+			 "broker.mount_table",
 			 path, winpath_style_name(t->style), t->drive_prefix);
 		return -1;
 	}

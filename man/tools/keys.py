@@ -353,14 +353,14 @@ or
 expanded by the launcher in byte order, which must match something; or
 .IB dir /*\fR,\fP
 Java's own wildcard, passed to java as is.
-Relative entries are
-.I not
-taken from
-.BR home :
-they are checked from the launcher's working directory and used by java
-from
-.BR working_dir ;
-give absolute paths.
+Relative entries are taken from
+.B home
+like every other path (with
+.B path_style = none
+and the
+.B windows
+separator they go to java as they are, and java reads them from
+.BR working_dir ).
 ''', default='none')
 k('broker', 'classpath_separator', r'''
 .B unix
@@ -392,6 +392,12 @@ A classpath entry already in Windows form
 .RI ( C:/x ,
 .IR \e\eserver\ex )
 is passed as it is, unchecked.
+A path inside another value (an
+.I xbean:file:/...
+argument, a
+.B \-D
+value that is a URL or a list) is not converted: write it in the form the
+JVM reads.
 The java binary and the working directory stay Unix paths: the launcher
 uses them itself.
 ''')
