@@ -9,22 +9,18 @@
 #
 #   failover-launcher -c CONFIG [-o ...] [LAUNCHER-OPTIONS...]
 #
-# KNOWN LIMIT (native Windows JVM).  On Cygwin and MSYS2/MinGW the launcher is
-# a Unix-like program and the JVM a native Windows one (on WSL too when
-# JAVA_HOME holds bin/java.exe).  This script converts what it owns for the
-# JVM: ADAPTRIS_HOME and JAVA_HOME in the JVM's environment become Windows
-# paths (cygpath -w, on WSL wslpath -w), and the classpath separator becomes
-# ';' (-o broker.classpath_separator=windows).  But the launcher reads lib/
-# itself, so broker.home stays a Unix path and the paths it builds into the
-# broker's command (the -cp entries, -javaagent:, the bootstrap argument)
-# are Unix paths too (/cygdrive/c/..., /c/..., /mnt/c/...), which a native
-# JVM cannot open.  Converting each of those entries needs the launcher's help
-# (a path-conversion setting, or treating "C:/..." as absolute so that a
-# `cygpath -m` home works): it cannot be done from here.  The existing
-# options offer no clean way round it: `--print-command=lines` shows the
-# argv, but rewriting it here would mean running the JVM without the
-# launcher.  (The MSYS2 runtime rewrites some POSIX-looking arguments of native
-# programs on its own, see MSYS2_ARG_CONV_EXCL; do not rely on it.)
+# A native Windows JVM.  On Cygwin and MSYS2/MinGW the launcher is a
+# Unix-like program and the JVM a native Windows one (on WSL too when
+# JAVA_HOME holds bin/java.exe).  The launcher keeps its Unix paths (it reads
+# lib/ under broker.home and execs broker.java) and is told to write the
+# paths it puts on the JVM's command line (the -cp entries, -javaagent:, the
+# bootstrap argument) as Windows paths: -o broker.classpath_separator=windows
+# and -o broker.path_style=cygwin|msys2|wsl, converted through the host's
+# mount table (/proc/mounts).  What this script owns for the JVM, ADAPTRIS_HOME
+# and JAVA_HOME in its environment, it converts itself (cygpath -w, on WSL
+# wslpath -w).  (The MSYS2 runtime rewrites some POSIX-looking arguments of
+# native programs on its own, see MSYS2_ARG_CONV_EXCL; the launcher's are
+# Windows paths already.)
 #
 # Exit status: 1 for a configuration or usage error found here (like the
 # launcher's, restarting will not help); otherwise the launcher's own.
@@ -42,7 +38,8 @@ Starts failover-launcher on a host without systemd (Linux, Darwin) or on a
 Windows-like host (WSL, Cygwin, MSYS2/MinGW), after checking ADAPTRIS_HOME and
 JAVA_HOME.  Where the JVM is a native Windows program (Cygwin, MSYS2/MinGW,
 WSL with JAVA_HOME holding bin/java.exe), the JVM gets ADAPTRIS_HOME and
-JAVA_HOME as Windows paths and the launcher is told to join the classpath
+JAVA_HOME as Windows paths and the launcher is told to write the paths on
+the JVM's command line as Windows paths (C:\...) and to join the classpath
 with ';'.
 
 Options:
@@ -181,6 +178,8 @@ done
 
 kernel=$(uname -s 2>/dev/null) || kernel=
 converter=
+# path_style: the launcher's broker.path_style for a native Windows JVM
+path_style=
 case $kernel in
 Linux)
 	# WSL 1 says "Microsoft", WSL 2 "microsoft" in /proc/version.
@@ -188,6 +187,7 @@ Linux)
 	if grep -qi microsoft "${FAILOVER_PROC_VERSION:-/proc/version}" 2>/dev/null; then
 		platform=WSL
 		converter=wslpath
+		path_style=wsl
 	else
 		platform=Linux
 	fi
@@ -195,14 +195,17 @@ Linux)
 CYGWIN*)
 	platform=Cygwin
 	converter=cygpath
+	path_style=cygwin
 	;;
 MSYS*)
 	platform=MSYS2
 	converter=cygpath
+	path_style=msys2
 	;;
 MINGW*)
 	platform=MinGW
 	converter=cygpath
+	path_style=msys2
 	;;
 Darwin)
 	platform=Darwin
@@ -316,18 +319,20 @@ if [ -n "$java_home" ]; then
 fi
 
 if [ "$jvm" = windows ]; then
-	printf '%s: native Windows JVM %s: Windows paths from %s, classpath separator ;\n' \
-		"$prog" "$java" "$converter" >&2
+	printf '%s: native Windows JVM %s: Windows paths from %s, launcher path style %s, classpath separator ;\n' \
+		"$prog" "$java" "$converter" "$path_style" >&2
 	# The launcher gets the Unix paths on its command line: it reads lib/
 	# under broker.home itself and execs broker.java, so both stay Unix
-	# paths, and so do the classpath entries it builds from them (the known
-	# limit at the top).  -o beats the INI file, so the checked install wins.
-	# broker.java_home is given too, so that `-n` does not show the Windows
-	# JAVA_HOME of the environment (only broker.java is used).
+	# paths; the paths it builds for the JVM it converts itself, by
+	# path_style through the host's mount table.  -o beats the INI file, so
+	# the checked install wins.  broker.java_home is given too, so that `-n`
+	# does not show the Windows JAVA_HOME of the environment (only
+	# broker.java is used).
 	if [ -n "$java_home" ]; then
 		set -- -o "broker.java_home=$java_home" "$@"
 	fi
-	set -- -o "broker.home=$home" -o "broker.java=$java" -o broker.classpath_separator=windows "$@"
+	set -- -o "broker.home=$home" -o "broker.java=$java" -o broker.classpath_separator=windows \
+		-o "broker.path_style=$path_style" "$@"
 	# The JVM inherits the environment: there it gets Windows paths.
 	ADAPTRIS_HOME=$(windows_path "$home") || exit 1
 	if [ -n "$java_home" ]; then

@@ -18,8 +18,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "file.h"
 #include "hash.h"
 #include "props.h"
+#include "winpath.h"
 
 const char *const command_stripped_env[] = {
 	"NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", NULL,
@@ -151,10 +153,12 @@ static int is_java_wildcard(const char *e)
 					   strchr(e, '*') == e + n - 1);
 }
 
-static int build_classpath(const struct command_params *p, struct strlist *cp, struct strlist *jars, char *err,
-			   size_t len)
+/* convert: the entries are converted for a Windows JVM afterwards, so the
+ * launcher reads them as its own paths like a Unix JVM's. */
+static int build_classpath(const struct command_params *p, int convert, struct strlist *cp, struct strlist *jars,
+			   char *err, size_t len)
 {
-	int native_paths = strcmp(p->classpath_separator, "unix") == 0;
+	int native_paths = strcmp(p->classpath_separator, "unix") == 0 || convert;
 
 	if (*p->config_dir != '\0') {
 		if (!is_dir(p->config_dir))
@@ -183,6 +187,11 @@ static int build_classpath(const struct command_params *p, struct strlist *cp, s
 	for (size_t i = 0; i < p->classpath.n; i++) {
 		const char *e = p->classpath.v[i];
 		char abs[4096];
+		/* already the JVM's own (C:\x, \\server\x): nothing to read */
+		if (convert && winpath_is_windows(e)) {
+			strlist_add(cp, e);
+			continue;
+		}
 		/* like every other path: relative to broker.home */
 		if (native_paths && e[0] != '/') {
 			snprintf(abs, sizeof(abs), "%s/%s", p->home, e);
@@ -406,6 +415,9 @@ static char *join(const struct strlist *l, const char *sep)
 	return s;
 }
 
+static int win_path(const struct winpath_table *t, const char *what, const char *path, char **out, char *err,
+		    size_t len);
+
 /*
  * Class-data sharing: a dynamic archive of the broker's classes, written by
  * the JVM when it exits (-XX:ArchiveClassesAtExit) and mapped at the next
@@ -422,7 +434,8 @@ static uint64_t fnv_word(uint64_t h, const char *w)
 	return hash_fnv1a(hash_fnv1a_str(h, w), &sep, 1);
 }
 
-static int cds(const struct command_params *p, struct command *cmd, const struct strlist *cp, char *err, size_t len)
+static int cds(const struct command_params *p, const struct winpath_table *win, struct command *cmd,
+	       const struct strlist *cp, char *err, size_t len)
 {
 	uint64_t h = HASH_FNV1A_INIT;
 	struct stat st;
@@ -453,9 +466,14 @@ static int cds(const struct command_params *p, struct command *cmd, const struct
 		return fail(err, len, "out of memory");
 	cmd->cds_exists = stat(cmd->cds_archive, &st) == 0 && st.st_size > 0;
 	{
-		char *opt;
-		if (asprintf(&opt, "-XX:%s=%s", cmd->cds_exists ? "SharedArchiveFile" : "ArchiveClassesAtExit",
-			     cmd->cds_archive) < 0)
+		char *opt, *w = NULL;
+		int rc;
+		if (win != NULL && win_path(win, "broker.cds", cmd->cds_archive, &w, err, len) != 0)
+			return -1;
+		rc = asprintf(&opt, "-XX:%s=%s", cmd->cds_exists ? "SharedArchiveFile" : "ArchiveClassesAtExit",
+			      w != NULL ? w : cmd->cds_archive);
+		free(w);
+		if (rc < 0)
 			return fail(err, len, "out of memory");
 		strlist_add(&cmd->argv, opt);
 		free(opt);
@@ -463,11 +481,94 @@ static int cds(const struct command_params *p, struct command *cmd, const struct
 	return 0;
 }
 
+/*
+ * A native Windows JVM (classpath_separator = windows) on Cygwin, MSYS2 or
+ * WSL: the launcher reads and checks its Unix paths, the JVM gets each path
+ * on its command line converted through the host's mount table.  The java
+ * binary and the working directory stay Unix paths: the launcher uses them.
+ */
+#if defined(__MSYS__)
+#define HOST_PATH_STYLE WINPATH_MSYS2
+#elif defined(__CYGWIN__)
+#define HOST_PATH_STYLE WINPATH_CYGWIN
+#else
+/* a Linux launcher with a Windows JVM is on WSL */
+#define HOST_PATH_STYLE WINPATH_WSL
+#endif
+
+static int load_winpaths(const struct command_params *p, char *const *env, struct winpath_table *t, char *err,
+			 size_t len)
+{
+	const char *file = *p->mount_table != '\0' ? p->mount_table : "/proc/mounts";
+	int style = winpath_style_parse(p->path_style);
+	char *text = NULL;
+	size_t n;
+	int rc;
+
+	if (file_read_all(file, &text, &n) != 0) {
+		/* no /proc/mounts: the convention's defaults alone */
+		if (*p->mount_table != '\0' || errno != ENOENT)
+			return fail(err, len,
+				    "broker.mount_table: cannot read %s: %s; point mount_table at the host's mount table "
+				    "(the output of `mount` will do)",
+				    file, strerror(errno));
+		text = NULL;
+	}
+	if (style == WINPATH_AUTO)
+		style = winpath_detect(text != NULL ? text : "", HOST_PATH_STYLE);
+	rc = winpath_table_parse(t, (enum winpath_style)style, text != NULL ? text : "",
+				 env_lookup(env, "WSL_DISTRO_NAME"));
+	free(text);
+	return rc != 0 ? fail(err, len, "out of memory") : 0;
+}
+
+/* what's path in the JVM's form into *out (malloc'd). */
+static int win_path(const struct winpath_table *t, const char *what, const char *path, char **out, char *err,
+		    size_t len)
+{
+	char why[1024];
+
+	if (winpath_convert(t, path, out, why, sizeof(why)) != 0)
+		return fail(err, len, "%s: %s", what, why);
+	return 0;
+}
+
+/* An argument or a property's value the JVM opens: an absolute path that
+ * exists (a URL path or a name that only looks like a path stays as is). */
+static int names_file(const char *v)
+{
+	return v[0] == '/' && access(v, F_OK) == 0;
+}
+
+/* "-DNAME=VALUE" (prefix "-D") or "NAME=VALUE" (prefix "") with a VALUE
+ * naming a file: the value converted.  *out malloc'd. */
+static int win_property(const struct winpath_table *t, const char *what, const char *prefix, const char *kv,
+			char **out, char *err, size_t len)
+{
+	const char *eq = strchr(kv, '=');
+	char *v;
+	int rc;
+
+	if (t == NULL || eq == NULL || !names_file(eq + 1)) {
+		if (asprintf(out, "%s%s", prefix, kv) < 0)
+			return fail(err, len, "out of memory");
+		return 0;
+	}
+	if (win_path(t, what, eq + 1, &v, err, len) != 0)
+		return -1;
+	rc = asprintf(out, "%s%.*s=%s", prefix, (int)(eq - kv), kv, v);
+	free(v);
+	return rc < 0 ? fail(err, len, "out of memory") : 0;
+}
+
 int command_build_params(const struct command_params *p, char *const *env, struct command *cmd, char *err,
 			 size_t errlen)
 {
-	struct strlist cp = {0}, jars = {0};
-	char *s = NULL;
+	struct strlist cp = {0}, jars = {0}, wcp = {0};
+	struct winpath_table wt = {0};
+	const struct winpath_table *win = NULL; /* converting for a Windows JVM */
+	const struct strlist *jvm_cp = &cp;
+	char *s = NULL, *w = NULL;
 	int rc = -1;
 
 	memset(cmd, 0, sizeof(*cmd));
@@ -478,9 +579,14 @@ int command_build_params(const struct command_params *p, char *const *env, struc
 			     "classes; give broker.main_class instead");
 			goto out;
 		}
+	if (strcmp(p->classpath_separator, "windows") == 0 && strcmp(p->path_style, "none") != 0) {
+		if (load_winpaths(p, env, &wt, err, errlen) != 0)
+			goto out;
+		win = &wt;
+	}
 	if (resolve_java(p, env, &cmd->java, err, errlen) != 0)
 		goto out;
-	if (build_classpath(p, &cp, &jars, err, errlen) != 0)
+	if (build_classpath(p, win != NULL, &cp, &jars, err, errlen) != 0)
 		goto out;
 	if (p->profiler) {
 		if (*p->agent != '\0') {
@@ -496,30 +602,61 @@ int command_build_params(const struct command_params *p, char *const *env, struc
 		if (check_profiler_props(&cp, err, errlen) != 0)
 			goto out;
 	}
+	if (win != NULL) {
+		for (size_t i = 0; i < cp.n; i++) {
+			if (win_path(win, "broker.classpath", cp.v[i], &w, err, errlen) != 0)
+				goto out;
+			if (strlist_add(&wcp, w) != 0)
+				goto oom;
+			free(w);
+			w = NULL;
+		}
+		jvm_cp = &wcp;
+	}
 
 	strlist_add(&cmd->argv, cmd->java);
-	for (size_t i = 0; i < p->jvm_option.n; i++)
-		strlist_add(&cmd->argv, p->jvm_option.v[i]);
-	if (p->cds && cds(p, cmd, &cp, err, errlen) != 0)
+	for (size_t i = 0; i < p->jvm_option.n; i++) {
+		const char *o = p->jvm_option.v[i];
+		/* -Dname=/a/file among the options too */
+		if (strncmp(o, "-D", 2) == 0) {
+			if (win_property(win, "broker.jvm_option", "-D", o + 2, &s, err, errlen) != 0)
+				goto out;
+			strlist_add(&cmd->argv, s);
+			free(s);
+		} else {
+			strlist_add(&cmd->argv, o);
+		}
+	}
+	if (p->cds && cds(p, win, cmd, &cp, err, errlen) != 0)
 		goto out;
 	if (cmd->agent != NULL) {
-		if (asprintf(&s, "-javaagent:%s", cmd->agent) < 0)
+		if (win != NULL && win_path(win, "broker.agent", cmd->agent, &w, err, errlen) != 0)
+			goto out;
+		if (asprintf(&s, "-javaagent:%s", w != NULL ? w : cmd->agent) < 0)
 			goto oom;
 		strlist_add(&cmd->argv, s);
 		free(s);
-		if (asprintf(&s, "-Dorg.aspectj.weaver.loadtime.configuration=%s", p->aop_config) < 0)
+		free(w);
+		w = NULL;
+		/* a resource name as a rule; an absolute path is a file */
+		if (win != NULL && p->aop_config[0] == '/' &&
+		    win_path(win, "broker.aop_config", p->aop_config, &w, err, errlen) != 0)
+			goto out;
+		if (asprintf(&s, "-Dorg.aspectj.weaver.loadtime.configuration=%s", w != NULL ? w : p->aop_config) < 0)
 			goto oom;
 		strlist_add(&cmd->argv, s);
 		free(s);
+		free(w);
+		w = NULL;
 	}
 	for (size_t i = 0; i < p->property.n; i++) {
-		if (asprintf(&s, "-D%s", p->property.v[i]) < 0)
-			goto oom;
+		if (win_property(win, "broker.property", "-D", p->property.v[i], &s, err, errlen) != 0)
+			goto out;
 		strlist_add(&cmd->argv, s);
 		free(s);
 	}
 	if (cp.n > 0) {
-		s = join(&cp, strcmp(p->classpath_separator, "windows") == 0 ? ";" : ":");
+		s = join(jvm_cp, strcmp(p->classpath_separator, "windows") == 0 ? ";" : ":");
 		if (s == NULL)
 			goto oom;
 		strlist_add(&cmd->argv, "-cp");
@@ -528,8 +665,19 @@ int command_build_params(const struct command_params *p, char *const *env, struc
 	}
 	s = NULL;
 	strlist_add(&cmd->argv, p->main_class);
-	for (size_t i = 0; i < p->argument.n; i++)
-		strlist_add(&cmd->argv, p->argument.v[i]);
+	for (size_t i = 0; i < p->argument.n; i++) {
+		const char *a = p->argument.v[i];
+		/* the bootstrap properties, by default */
+		if (win != NULL && names_file(a)) {
+			if (win_path(win, "broker.argument", a, &w, err, errlen) != 0)
+				goto out;
+			strlist_add(&cmd->argv, w);
+			free(w);
+			w = NULL;
+		} else {
+			strlist_add(&cmd->argv, a);
+		}
+	}
 	if (build_env(p, env, cmd) != 0)
 		goto oom;
 	cmd->cwd = strdup(p->working_dir);
@@ -540,8 +688,11 @@ int command_build_params(const struct command_params *p, char *const *env, struc
 oom:
 	fail(err, errlen, "out of memory");
 out:
+	free(w);
 	strlist_clear(&cp);
+	strlist_clear(&wcp);
 	strlist_clear(&jars);
+	winpath_table_free(&wt);
 	if (rc != 0)
 		command_free(cmd);
 	return rc;
@@ -636,6 +787,7 @@ int command_params_from_config(struct command_params *p, const struct config *c)
 	    copy_str(&p->aop_config, c->broker_aop_config) != 0 || copy_str(&p->main_class, c->broker_main_class) != 0 ||
 	    copy_str(&p->working_dir, c->broker_working_dir) != 0 ||
 	    copy_str(&p->classpath_separator, c->broker_classpath_separator) != 0 ||
+	    copy_str(&p->path_style, c->broker_path_style) != 0 || copy_str(&p->mount_table, c->broker_mount_table) != 0 ||
 	    copy_str(&p->state_dir, c->cluster_state_dir) != 0 ||
 	    strlist_copy(&p->classpath, &c->broker_classpath) != 0 ||
 	    strlist_copy(&p->jvm_option, &c->broker_jvm_option) != 0 ||
@@ -650,7 +802,8 @@ int command_params_from_config(struct command_params *p, const struct config *c)
 void command_params_free(struct command_params *p)
 {
 	char **strs[] = {&p->home,	 &p->java,	 &p->java_home,	 &p->config_dir,	  &p->lib_dir,	&p->agent,
-			 &p->aop_config, &p->main_class, &p->working_dir, &p->classpath_separator, &p->state_dir};
+			 &p->aop_config, &p->main_class, &p->working_dir, &p->classpath_separator, &p->state_dir,
+			 &p->path_style, &p->mount_table};
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
 		free(*strs[i]);
 		*strs[i] = NULL;

@@ -35,6 +35,8 @@ int command_env_stripped(const char *kv);
 struct command_params {
 	char *home, *java, *java_home, *config_dir, *lib_dir, *agent, *aop_config, *main_class, *working_dir;
 	char *classpath_separator; /* "unix" or "windows" */
+	char *path_style;          /* with "windows": auto|cygwin|msys2|wsl|none */
+	char *mount_table;         /* "": /proc/mounts */
 	char *state_dir;           /* where broker.cds keeps its archive */
 	int java_home_from_env;    /* java_home came from $JAVA_HOME (for messages) */
 	int lib_recursive, profiler, cds;

@@ -344,7 +344,11 @@ k('broker', 'classpath', r'''
 An extra classpath entry after the jars, one key each: a path, which must
 exist (with the
 .B unix
-separator); a glob with
+separator, and with
+.B windows
+unless
+.BR "path_style = none" );
+a glob with
 .BR * ,
 .B ?\&
 or
@@ -352,14 +356,14 @@ or
 expanded by the launcher in byte order, which must match something; or
 .IB dir /*\fR,\fP
 Java's own wildcard, passed to java as is.
-Relative entries are
-.I not
-taken from
-.BR home :
-they are checked from the launcher's working directory and used by java
-from
-.BR working_dir ;
-give absolute paths.
+Relative entries are taken from
+.B home
+like every other path (with
+.B path_style = none
+and the
+.B windows
+separator they go to java as they are, and java reads them from
+.BR working_dir ).
 ''', default='none')
 k('broker', 'classpath_separator', r'''
 .B unix
@@ -368,10 +372,78 @@ joins the classpath with
 .B windows
 with
 .BR ; ,
-for a native Windows JVM (then
-.B classpath
-paths are not checked).
+for a native Windows JVM started from Cygwin, MSYS2/MinGW or WSL.
+With
+.B windows
+the launcher still reads and checks its own (Unix) paths, and every path it
+puts on the JVM's command line (the classpath entries, the
+.B \-javaagent
+jar, an absolute
+.BR aop_config ,
+the class-data archive, and arguments and
+.B \-D
+values that name an existing file, such as the bootstrap properties) is
+written as the JVM reads it:
+.I C:\e...
+or
+.IR \e\eserver\eshare\e... ,
+through the host's mount table (see
+.B path_style
+and
+.BR mount_table ).
+A classpath entry already in Windows form
+.RI ( C:/x ,
+.IR \e\eserver\ex )
+is passed as it is, unchecked.
+A path inside another value (an
+.I xbean:file:/...
+argument, a
+.B \-D
+value that is a URL or a list) is not converted: write it in the form the
+JVM reads.
+The java binary and the working directory stay Unix paths: the launcher
+uses them itself.
 ''')
+k('broker', 'path_style', r'''
+With
+.BR "classpath_separator = windows" :
+the host's convention for turning Unix paths into Windows ones.
+.B cygwin
+(drives under the cygdrive prefix,
+.IR /cygdrive/c ),
+.B msys2
+.RI ( /c ),
+.B wsl
+(drives under the automount root,
+.IR /mnt/c ;
+the distribution's own files become
+.I \e\ewsl.localhost\eDISTRO\e...
+when
+.B WSL_DISTRO_NAME
+is set);
+a prefix the mount table shows (a drive's own mount, a
+.B cygdrive
+fstab line) replaces the default one, and the longest mount holding a path
+wins.
+.B auto
+reads the convention from the mount table (a drvfs mount: WSL; another
+Windows source: Cygwin or MSYS2, which read alike) and otherwise takes the
+platform the launcher was built for.
+.B none
+passes the paths as they are (the JVM must then be given paths it can open).
+A path under no mount and no drive is an error that names it.
+''')
+k('broker', 'mount_table', r'''
+The mount table the Windows paths come from, read at each start of the
+broker: the host's
+.I /proc/mounts
+(Cygwin, MSYS2 and WSL all have one) or a file holding the output of
+.BR mount .
+Not read with the
+.B unix
+separator or
+.BR "path_style = none" .
+''', default=r'\fI/proc/mounts\fR (none there: the convention\(aqs defaults)')
 k('broker', 'profiler', r'''
 Run the AspectJ profiler agent that Interlok's failover needs:
 .BI \-javaagent: agent

@@ -133,7 +133,7 @@ assert_converted() {
 	assert_success
 	assert_stderr_has "start-failover.sh: platform: WSL (uname -s: Linux)"
 	assert_stderr_has "native Windows JVM $WJ/bin/java.exe: Windows paths from wslpath"
-	assert_output "ADAPTRIS_HOME='$(wsl_w "$AH")' JAVA_HOME='$(wsl_w "$WJ")' WSLENV=USERPROFILE/p:ADAPTRIS_HOME:JAVA_HOME $LAUNCHER -c $INI -o broker.home=$AH -o broker.java=$WJ/bin/java.exe -o broker.classpath_separator=windows -o broker.java_home=$WJ -v"
+	assert_output "ADAPTRIS_HOME='$(wsl_w "$AH")' JAVA_HOME='$(wsl_w "$WJ")' WSLENV=USERPROFILE/p:ADAPTRIS_HOME:JAVA_HOME $LAUNCHER -c $INI -o broker.home=$AH -o broker.java=$WJ/bin/java.exe -o broker.classpath_separator=windows -o broker.path_style=wsl -o broker.java_home=$WJ -v"
 	assert_converted "wslpath -w $AH" "wslpath -w $WJ"
 }
 
@@ -144,7 +144,7 @@ assert_converted() {
 	assert_success
 	assert_stderr_has "start-failover.sh: platform: Cygwin (uname -s: CYGWIN_NT-10.0-19045)"
 	assert_stderr_has "native Windows JVM $WJ/bin/java.exe: Windows paths from cygpath"
-	assert_output "ADAPTRIS_HOME='$(cyg_w "$AH")' JAVA_HOME='$(cyg_w "$WJ")' $LAUNCHER -c $INI -o broker.home=$AH -o broker.java=$WJ/bin/java.exe -o broker.classpath_separator=windows -o broker.java_home=$WJ"
+	assert_output "ADAPTRIS_HOME='$(cyg_w "$AH")' JAVA_HOME='$(cyg_w "$WJ")' $LAUNCHER -c $INI -o broker.home=$AH -o broker.java=$WJ/bin/java.exe -o broker.classpath_separator=windows -o broker.path_style=cygwin -o broker.java_home=$WJ"
 	assert_converted "cygpath -w $AH" "cygpath -w $WJ"
 }
 
@@ -154,7 +154,7 @@ assert_converted() {
 	run --separate-stderr env ADAPTRIS_HOME="$(cyg_w "$AH")" JAVA_HOME="$(cyg_w "$WJ")" \
 		"$DASH" "$SCRIPT" -c "$INI" --dry-run
 	assert_success
-	assert_output "ADAPTRIS_HOME='$(cyg_w "$AH")' JAVA_HOME='$(cyg_w "$WJ")' $LAUNCHER -c $INI -o broker.home=$AH -o broker.java=$WJ/bin/java.exe -o broker.classpath_separator=windows -o broker.java_home=$WJ"
+	assert_output "ADAPTRIS_HOME='$(cyg_w "$AH")' JAVA_HOME='$(cyg_w "$WJ")' $LAUNCHER -c $INI -o broker.home=$AH -o broker.java=$WJ/bin/java.exe -o broker.classpath_separator=windows -o broker.path_style=cygwin -o broker.java_home=$WJ"
 	assert_converted "cygpath -u $(cyg_w "$AH")" "cygpath -u $(cyg_w "$WJ")" "cygpath -w $AH" "cygpath -w $WJ"
 }
 
@@ -164,7 +164,7 @@ assert_converted() {
 	run --separate-stderr env ADAPTRIS_HOME="$AH" JAVA_HOME="$WJ" "$DASH" "$SCRIPT" -c "$INI" --dry-run
 	assert_success
 	assert_stderr_has "start-failover.sh: platform: MSYS2 (uname -s: MSYS_NT-10.0-19045)"
-	assert_output "ADAPTRIS_HOME='$(cyg_w "$AH")' JAVA_HOME='$(cyg_w "$WJ")' $LAUNCHER -c $INI -o broker.home=$AH -o broker.java=$WJ/bin/java.exe -o broker.classpath_separator=windows -o broker.java_home=$WJ"
+	assert_output "ADAPTRIS_HOME='$(cyg_w "$AH")' JAVA_HOME='$(cyg_w "$WJ")' $LAUNCHER -c $INI -o broker.home=$AH -o broker.java=$WJ/bin/java.exe -o broker.classpath_separator=windows -o broker.path_style=msys2 -o broker.java_home=$WJ"
 	assert_converted "cygpath -w $AH" "cygpath -w $WJ"
 }
 
@@ -176,7 +176,7 @@ assert_converted() {
 	assert_success
 	assert_stderr_has "start-failover.sh: platform: MinGW (uname -s: MINGW64_NT-10.0-19045)"
 	assert_stderr_has "native Windows JVM $STUBS/java: Windows paths from cygpath"
-	assert_output "ADAPTRIS_HOME='$(cyg_w "$AH")' $LAUNCHER -c $INI -o broker.home=$AH -o broker.java=$STUBS/java -o broker.classpath_separator=windows"
+	assert_output "ADAPTRIS_HOME='$(cyg_w "$AH")' $LAUNCHER -c $INI -o broker.home=$AH -o broker.java=$STUBS/java -o broker.classpath_separator=windows -o broker.path_style=msys2"
 	assert_converted "cygpath -w $AH"
 }
 
@@ -282,6 +282,8 @@ JAVA_HOME=$(cyg_w "$WJ")
 [broker.java=$WJ/bin/java.exe]
 [-o]
 [broker.classpath_separator=windows]
+[-o]
+[broker.path_style=cygwin]
 [-o]
 [broker.java_home=$WJ]
 [-o]
@@ -438,20 +440,113 @@ real_uname() {
 	assert_stderr_has "failover-launcher --help"
 }
 
-@test "real run, Cygwin branch: the launcher accepts the -o options and joins the classpath with ';'" {
+# mounts LINE...: a mount table of a Windows-like host in $MOUNTS
+mounts() {
+	MOUNTS="$BATS_TEST_TMPDIR/mounts"
+	printf '%s\n' "$@" >"$MOUNTS"
+}
+
+# the Windows form of the fixture tree under a root, as the JVM gets it
+win_tree() { printf '%s%s' "$1" "${TREE//\//\\}"; }
+
+@test "real run, Cygwin branch: the JVM's paths through the mount table, C:\\ like cygpath -w" {
 	stub_uname CYGWIN_NT-10.0-19045
 	stub_cygpath
+	# Cygwin's /proc/mounts for a root at C:\cygwin64 (what the cygpath stub assumes)
+	mounts 'C:/cygwin64/bin /usr/bin ntfs binary,auto 1 1' 'C:/cygwin64/lib /usr/lib ntfs binary,auto 1 1' \
+		'C:/cygwin64 / ntfs binary,auto 1 1' 'C: /cygdrive/c ntfs binary,posix=0,user,noumount,auto 1 1'
 	run --separate-stderr env ADAPTRIS_HOME="$TREE" JAVA_HOME="$WJ" \
-		"$DASH" "$SCRIPT" -c "$INI" -- --print-command=lines
+		"$DASH" "$SCRIPT" -c "$INI" -- -o "broker.mount_table=$MOUNTS" --print-command=lines
 	assert_success
+	assert_stderr_has "launcher path style cygwin"
+	local w
+	w=$(win_tree 'C:\cygwin64')
+	# java stays the launcher's to exec; everything the JVM opens is Windows
 	assert_line --index 0 "$WJ/bin/java.exe"
+	assert_line "-javaagent:$w\\lib\\aspectjweaver-1.9.5.jar"
 	assert_line "-cp"
-	assert_line "$TREE/config;$TREE/lib/Zeta.jar;$TREE/lib/a-core.jar;$TREE/lib/aspectjweaver-1.9.5.jar;$TREE/lib/b_util.jar;$TREE/lib/interlok-core.jar;$TREE/lib/interlok.jar"
+	assert_line "$w\\config;$w\\lib\\Zeta.jar;$w\\lib\\a-core.jar;$w\\lib\\aspectjweaver-1.9.5.jar;$w\\lib\\b_util.jar;$w\\lib\\interlok-core.jar;$w\\lib\\interlok.jar"
+	assert_line "$w\\config\\bootstrap.properties"
+	# the same form the script gave ADAPTRIS_HOME
+	assert_equal "$w" "$(cyg_w "$TREE")"
+	refute_output --partial "$TREE/"
 
-	run --separate-stderr env ADAPTRIS_HOME="$TREE" JAVA_HOME="$WJ" "$DASH" "$SCRIPT" -c "$INI" -- -n -o cluster.auth=none
+	# -n checks the JVM's command with the same conversion
+	run --separate-stderr env ADAPTRIS_HOME="$TREE" JAVA_HOME="$WJ" "$DASH" "$SCRIPT" -c "$INI" -- -n \
+		-o cluster.auth=none -o "broker.mount_table=$MOUNTS"
 	assert_success
+	assert_output --partial "-javaagent:$w\\lib\\aspectjweaver-1.9.5.jar"
 	assert_line --regexp "^home = $TREE +; command line$"
 	assert_line --regexp "^java = $WJ/bin/java\.exe +; command line$"
 	assert_line --regexp "^java_home = $WJ +; command line$"
 	assert_line --regexp "^classpath_separator = windows +; command line$"
+	assert_line --regexp "^path_style = cygwin +; command line$"
+}
+
+@test "real run, Cygwin branch: a drive mounted on a directory of its own (\`mount\` output)" {
+	stub_uname CYGWIN_NT-10.0-19045
+	stub_cygpath
+	# the tree's top directory is drive D:, as Cygwin's `mount` prints it
+	local top=${TREE#/}
+	top=/${top%%/*}
+	mounts 'C:/cygwin64 on / type ntfs (binary,auto)' "D: on $top type ntfs (binary,user)"
+	run --separate-stderr env ADAPTRIS_HOME="$TREE" JAVA_HOME="$WJ" \
+		"$DASH" "$SCRIPT" -c "$INI" -- -o "broker.mount_table=$MOUNTS" --print-command=lines
+	assert_success
+	local rest=${TREE#"$top"}
+	local w="D:${rest//\//\\}"
+	assert_line "-javaagent:$w\\lib\\aspectjweaver-1.9.5.jar"
+	assert_line "$w\\config\\bootstrap.properties"
+}
+
+@test "real run, MSYS2 branch: C:\\msys64 root, /c drives" {
+	stub_uname MSYS_NT-10.0-19045
+	stub_cygpath
+	mounts 'C:/msys64 / ntfs binary,noacl,auto 1 1' 'C:/msys64/usr/bin /bin ntfs binary,noacl,auto 1 1' \
+		'C: /c ntfs binary,noacl,posix=0,user,noumount,auto 1 1'
+	run --separate-stderr env ADAPTRIS_HOME="$TREE" JAVA_HOME="$WJ" \
+		"$DASH" "$SCRIPT" -c "$INI" -- -o "broker.mount_table=$MOUNTS" --print-command=lines
+	assert_success
+	assert_stderr_has "launcher path style msys2"
+	local w
+	w=$(win_tree 'C:\msys64')
+	assert_line --index 0 "$WJ/bin/java.exe"
+	assert_line "-javaagent:$w\\lib\\aspectjweaver-1.9.5.jar"
+	assert_line "$w\\config;$w\\lib\\Zeta.jar;$w\\lib\\a-core.jar;$w\\lib\\aspectjweaver-1.9.5.jar;$w\\lib\\b_util.jar;$w\\lib\\interlok-core.jar;$w\\lib\\interlok.jar"
+	assert_line "$w\\config\\bootstrap.properties"
+}
+
+@test "real run, WSL branch with a Windows JVM: drvfs mounts give C:\\, the distribution's own files \\\\wsl.localhost" {
+	wsl_kernel
+	stub_wslpath
+	# the fixtures on a drvfs mount of C:\fx (WSL 2's /proc/mounts)
+	local fx=${TREE%/*}
+	mounts '/dev/sdc / ext4 rw,relatime,discard,errors=remount-ro,data=ordered 0 0' \
+		'C:\134 /mnt/c 9p rw,noatime,dirsync,aname=drvfs;path=C:\;uid=1000;gid=1000;symlinkroot=/mnt/,mmap,access=client,msize=262144,trans=virtio 0 0' \
+		"drvfs $fx 9p rw,noatime,dirsync,aname=drvfs;path=C:\\fx;symlinkroot=/mnt/,mmap,access=client,msize=262144,trans=virtio 0 0"
+	run --separate-stderr env ADAPTRIS_HOME="$TREE" JAVA_HOME="$WJ" WSL_DISTRO_NAME=Debian \
+		"$DASH" "$SCRIPT" -c "$INI" -- -o "broker.mount_table=$MOUNTS" --print-command=lines
+	assert_success
+	assert_stderr_has "launcher path style wsl"
+	local w='C:\fx\interlok'
+	assert_line --index 0 "$WJ/bin/java.exe"
+	assert_line "-javaagent:$w\\lib\\aspectjweaver-1.9.5.jar"
+	assert_line "$w\\config;$w\\lib\\Zeta.jar;$w\\lib\\a-core.jar;$w\\lib\\aspectjweaver-1.9.5.jar;$w\\lib\\b_util.jar;$w\\lib\\interlok-core.jar;$w\\lib\\interlok.jar"
+	assert_line "$w\\config\\bootstrap.properties"
+
+	# not on a Windows drive: through \\wsl.localhost, like wslpath -w
+	mounts '/dev/sdc / ext4 rw,relatime 0 0' \
+		'C:\134 /mnt/c 9p rw,noatime,dirsync,aname=drvfs;path=C:\;symlinkroot=/mnt/,mmap 0 0'
+	run --separate-stderr env ADAPTRIS_HOME="$TREE" JAVA_HOME="$WJ" WSL_DISTRO_NAME=Debian \
+		"$DASH" "$SCRIPT" -c "$INI" -- -o "broker.mount_table=$MOUNTS" --print-command=lines
+	assert_success
+	w=$(wsl_w "$TREE")
+	assert_line "-javaagent:$w\\lib\\aspectjweaver-1.9.5.jar"
+	assert_line "$w\\config\\bootstrap.properties"
+
+	# and without the distribution's name: an error that names the path
+	run --separate-stderr env -u WSL_DISTRO_NAME ADAPTRIS_HOME="$TREE" JAVA_HOME="$WJ" \
+		"$DASH" "$SCRIPT" -c "$INI" -- -o "broker.mount_table=$MOUNTS" --print-command=lines
+	assert_failure 1
+	assert_stderr_has "$TREE/config has no Windows path for the JVM"
 }

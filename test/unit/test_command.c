@@ -144,7 +144,7 @@ static void classpath_recursive_extra_and_windows_separator(void **state)
 
 	snprintf(extra, sizeof(extra),
 		 "lib_recursive = yes\nclasspath = %s/lib/optional/*\nclasspath = %s/lib/[ab]*.jar\n"
-		 "classpath_separator = windows\n", TREE, TREE);
+		 "classpath_separator = windows\npath_style = none\n", TREE, TREE);
 	assert_int_equal(build(f, extra), 0);
 	assert_string_equal(after(&f->cmd.argv, "-cp"),
 			    TREE "/config;" TREE "/lib/Zeta.jar;" TREE "/lib/a-core.jar;" TREE
@@ -153,6 +153,102 @@ static void classpath_recursive_extra_and_windows_separator(void **state)
 				 /* Java's own wildcard kept, a glob expanded in order */
 				 TREE "/lib/optional/*;" TREE "/lib/a-core.jar;" TREE "/lib/aspectjweaver-1.9.5.jar;" TREE
 				 "/lib/b_util.jar");
+}
+
+/* index of the argument starting with prefix, or -1 */
+static int index_prefix(const struct strlist *l, const char *prefix)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (strncmp(l->v[i], prefix, strlen(prefix)) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* A native Windows JVM on Cygwin: every path on its command line through
+ * the mount table, the java binary left for the launcher to exec. */
+static void windows_jvm_paths_cygwin(void **state)
+{
+	struct fx *f = *state;
+	char extra[2048], *mounts;
+	const struct strlist *a;
+	int mainc;
+
+	mounts = tu_write(f->dir, "mounts",
+			  "C:/cygwin64 / ntfs binary,auto 1 1\n"
+			  "D:/fx " FIXTURES " ntfs binary 1 1\n"
+			  "C: /cygdrive/c ntfs binary,posix=0,user,noumount,auto 1 1\n");
+	snprintf(extra, sizeof(extra),
+		 "bootstrap = config/bootstrap.properties\nclasspath_separator = windows\npath_style = cygwin\n"
+		 "mount_table = %s\nclasspath = C:/extra/x.jar\nclasspath = %s/lib/a-core.jar\n"
+		 "property = boot=%s/config/bootstrap.properties\nproperty = url=/api\n"
+		 "jvm_option = -Dlog.dir=%s/lib\n",
+		 mounts, TREE, TREE, TREE);
+	assert_int_equal(build(f, extra), 0);
+	a = &f->cmd.argv;
+	assert_string_equal(a->v[0], f->java);
+	assert_string_equal(a->v[1], "-Dlog.dir=D:\\fx\\interlok\\lib");
+	assert_true(index_of(a, "-javaagent:D:\\fx\\interlok\\lib\\aspectjweaver-1.9.5.jar") > 0);
+	assert_true(index_of(a, "-Dorg.aspectj.weaver.loadtime.configuration=META-INF/profiler-aop.xml") > 0);
+	assert_true(index_of(a, "-Dboot=D:\\fx\\interlok\\config\\bootstrap.properties") > 0);
+	assert_true(index_of(a, "-Durl=/api") > 0);
+	assert_string_equal(after(a, "-cp"),
+			    "D:\\fx\\interlok\\config;D:\\fx\\interlok\\lib\\Zeta.jar;D:\\fx\\interlok\\lib\\a-core.jar;"
+			    "D:\\fx\\interlok\\lib\\aspectjweaver-1.9.5.jar;D:\\fx\\interlok\\lib\\b_util.jar;"
+			    "D:\\fx\\interlok\\lib\\interlok-core.jar;D:\\fx\\interlok\\lib\\interlok.jar;"
+			    /* a Windows entry is the JVM's own: as it is */
+			    "C:/extra/x.jar;D:\\fx\\interlok\\lib\\a-core.jar");
+	mainc = index_of(a, "com.adaptris.core.management.SimpleBootstrap");
+	assert_string_equal(a->v[mainc + 1], "D:\\fx\\interlok\\config\\bootstrap.properties");
+	/* the launcher's own view is unchanged */
+	assert_string_equal(f->cmd.agent, TREE "/lib/aspectjweaver-1.9.5.jar");
+	assert_string_equal(f->cmd.cwd, TREE);
+	free(mounts);
+}
+
+/* auto: a WSL mount table (drvfs) decides the convention; the CDS archive
+ * in state_dir is a path of the JVM too. */
+static void windows_jvm_paths_wsl_auto_and_cds(void **state)
+{
+	struct fx *f = *state;
+	char extra[2048], *mounts;
+	int i;
+
+	mounts = tu_write(f->dir, "mounts",
+			  "/dev/sdc / ext4 rw,relatime 0 0\n"
+			  "drvfs " FIXTURES " 9p rw,noatime,aname=drvfs;path=E:\\;symlinkroot=/mnt/,mmap 0 0\n");
+	snprintf(extra, sizeof(extra),
+		 "classpath_separator = windows\nmount_table = %s\nconfig_dir =\nprofiler = no\ncds = yes\n"
+		 "[cluster]\nstate_dir = " FIXTURES "/interlok/lib\n",
+		 mounts);
+	assert_int_equal(build(f, extra), 0);
+	assert_string_equal(after(&f->cmd.argv, "-cp"),
+			    "E:\\interlok\\lib\\Zeta.jar;E:\\interlok\\lib\\a-core.jar;"
+			    "E:\\interlok\\lib\\aspectjweaver-1.9.5.jar;E:\\interlok\\lib\\b_util.jar;"
+			    "E:\\interlok\\lib\\interlok-core.jar;E:\\interlok\\lib\\interlok.jar");
+	i = index_prefix(&f->cmd.argv, "-XX:ArchiveClassesAtExit=E:\\interlok\\lib\\broker-");
+	assert_true(i > 0);
+	/* the launcher checks and names the archive by its own path */
+	assert_true(strncmp(f->cmd.cds_archive, TREE "/lib/broker-", strlen(TREE "/lib/broker-")) == 0);
+	free(mounts);
+}
+
+static void windows_jvm_paths_errors(void **state)
+{
+	struct fx *f = *state;
+	char extra[2048], *mounts;
+
+	/* MSYS2 with no mount holding the tree */
+	mounts = tu_write(f->dir, "mounts", "C: /c ntfs binary,noacl,posix=0,user,noumount,auto 1 1\n");
+	snprintf(extra, sizeof(extra), "classpath_separator = windows\npath_style = msys2\nmount_table = %s\n",
+		 mounts);
+	assert_int_equal(build(f, extra), -1);
+	assert_non_null(strstr(f->err, "broker.classpath: " TREE "/config has no Windows path for the JVM"));
+	free(mounts);
+	snprintf(extra, sizeof(extra), "classpath_separator = windows\nmount_table = %s/nomounts\n", f->dir);
+	assert_int_equal(build(f, extra), -1);
+	assert_non_null(strstr(f->err, "broker.mount_table: cannot read"));
+	/* the unix separator never reads it */
+	assert_int_equal(build(f, extra + strlen("classpath_separator = windows\n")), 0);
 }
 
 static void classpath_errors(void **state)
@@ -436,7 +532,8 @@ int main(void)
 		T(classpath_errors), T(agent_none_one_several), T(agent_configured_missing), T(profiler_properties),
 		T(java_resolution), T(env_stripped_and_added), T(failover_env_broker_and_hook),
 		T(failover_env_replaces_inherited), T(jar_refused), T(quoting), T(print_line_runs_in_a_shell),
-		T(child_env_for_hooks_and_checks),
+		T(child_env_for_hooks_and_checks), T(windows_jvm_paths_cygwin), T(windows_jvm_paths_wsl_auto_and_cds),
+		T(windows_jvm_paths_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
