@@ -749,6 +749,14 @@ void command_print_line(const struct command *cmd, FILE *out)
 {
 	const char *sep = "";
 
+	/* the broker starts in its working directory: a line a shell runs as
+	 * is starts there too */
+	if (cmd->cwd != NULL && *cmd->cwd != '\0') {
+		print_quoted(out, "cd", "");
+		print_quoted(out, cmd->cwd, " ");
+		fputs(" &&", out);
+		sep = " ";
+	}
 	for (size_t i = 0; i < cmd->setenv.n; i++) {
 		const char *eq = strchr(cmd->setenv.v[i], '=');
 		fprintf(out, "%s%.*s=", sep, (int)(eq - cmd->setenv.v[i]), cmd->setenv.v[i]);

@@ -130,7 +130,7 @@ jvm_option = -Dlong=$long"
 	assert_success
 	assert_equal "${#lines[@]}" 1
 	cp="$TREE/config:$TREE/lib/Zeta.jar:$TREE/lib/a-core.jar:$TREE/lib/aspectjweaver-1.9.5.jar:$TREE/lib/b_util.jar:$TREE/lib/interlok-core.jar:$TREE/lib/interlok.jar"
-	assert_output "$JAVA_STUB -Xmx64m -XX:+UseSerialGC -javaagent:$TREE/lib/aspectjweaver-1.9.5.jar -Dorg.aspectj.weaver.loadtime.configuration=META-INF/profiler-aop.xml -Dstandin.marker=fixture '-Dfixture.greeting=hello world' -cp $cp com.adaptris.core.management.SimpleBootstrap $TREE/config/bootstrap.properties"
+	assert_output "cd $TREE && $JAVA_STUB -Xmx64m -XX:+UseSerialGC -javaagent:$TREE/lib/aspectjweaver-1.9.5.jar -Dorg.aspectj.weaver.loadtime.configuration=META-INF/profiler-aop.xml -Dstandin.marker=fixture '-Dfixture.greeting=hello world' -cp $cp com.adaptris.core.management.SimpleBootstrap $TREE/config/bootstrap.properties"
 	# a shell runs it as is, arguments intact
 	run sh -c "$output"
 	assert_success

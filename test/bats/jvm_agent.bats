@@ -62,8 +62,10 @@ print_command() {
     return 1
   fi
   cmd="$output"
+  # the line starts in the broker's working directory: "cd DIR && java ..."
+  [[ $cmd == "cd "*" && "* ]] || { echo "no cd to the working directory: $cmd" >&2; return 1; }
   argv=()
-  eval "argv=($cmd)"
+  eval "argv=(${cmd#* && })"
 }
 
 # index_of WORD: index in argv of the first word equal to WORD (glob
