@@ -53,7 +53,9 @@ Options:
                      -- -n (check the configuration), -- --print-command, -- -v
 
 Environment:
-  ADAPTRIS_HOME      required: the Interlok install directory (holding lib/)
+  ADAPTRIS_HOME      the Interlok install directory (holding lib/), checked
+                     when set; unset for a broker whose home the
+                     configuration gives (broker.home, as for ActiveMQ)
   JAVA_HOME          the JDK or JRE (holding bin/java, or bin/java.exe for a
                      Windows JVM); unset: java from PATH
   FAILOVER_LAUNCHER  the launcher binary (default: failover-launcher next to
@@ -226,11 +228,15 @@ esac
 
 # --- ADAPTRIS_HOME ----------------------------------------------------------
 
-home_hint="set ADAPTRIS_HOME to the Interlok install directory (the one holding lib/)"
-[ -n "${ADAPTRIS_HOME:-}" ] || die "ADAPTRIS_HOME is not set; $home_hint"
-home=$(unix_path "$ADAPTRIS_HOME") || exit 1
-[ -d "$home" ] || die "ADAPTRIS_HOME=$ADAPTRIS_HOME is not a directory; $home_hint"
-[ -d "$home/lib" ] || die "ADAPTRIS_HOME=$ADAPTRIS_HOME has no lib/ directory; $home_hint"
+# Interlok's install exports it; another broker (ActiveMQ) has its home in
+# the configuration (broker.home) and needs none.  Given, it is checked.
+home_hint="set ADAPTRIS_HOME to the Interlok install directory (the one holding lib/), or unset it for a broker whose home the configuration gives"
+home=
+if [ -n "${ADAPTRIS_HOME:-}" ]; then
+	home=$(unix_path "$ADAPTRIS_HOME") || exit 1
+	[ -d "$home" ] || die "ADAPTRIS_HOME=$ADAPTRIS_HOME is not a directory; $home_hint"
+	[ -d "$home/lib" ] || die "ADAPTRIS_HOME=$ADAPTRIS_HOME has no lib/ directory; $home_hint"
+fi
 
 # --- JAVA_HOME / java -------------------------------------------------------
 
@@ -279,14 +285,18 @@ esac
 # --- configuration and launcher ---------------------------------------------
 
 if [ -z "$config" ]; then
-	if [ -f "$home/config/failover-launcher.ini" ]; then
+	if [ -n "$home" ] && [ -f "$home/config/failover-launcher.ini" ]; then
 		config=$home/config/failover-launcher.ini
 	else
 		config=/etc/failover-launcher/failover-launcher.ini
 	fi
 fi
-[ -f "$config" ] ||
-	die "configuration $config not found; give it with -c FILE, or create $home/config/failover-launcher.ini or /etc/failover-launcher/failover-launcher.ini"
+if [ ! -f "$config" ]; then
+	if [ -n "$home" ]; then
+		die "configuration $config not found; give it with -c FILE, or create $home/config/failover-launcher.ini or /etc/failover-launcher/failover-launcher.ini"
+	fi
+	die "configuration $config not found; give it with -c FILE, or create /etc/failover-launcher/failover-launcher.ini (or set ADAPTRIS_HOME for an Interlok install's config/failover-launcher.ini)"
+fi
 
 if [ -n "${FAILOVER_LAUNCHER:-}" ]; then
 	launcher=$FAILOVER_LAUNCHER
@@ -311,10 +321,13 @@ fi
 
 # The launcher and everything it starts see ADAPTRIS_HOME and JAVA_HOME as
 # checked above (absolute; Unix paths, or Windows paths for a Windows JVM).
-env_names="ADAPTRIS_HOME"
-ADAPTRIS_HOME=$home
+env_names=
+if [ -n "$home" ]; then
+	env_names="ADAPTRIS_HOME"
+	ADAPTRIS_HOME=$home
+fi
 if [ -n "$java_home" ]; then
-	env_names="$env_names JAVA_HOME"
+	env_names="${env_names:+$env_names }JAVA_HOME"
 	JAVA_HOME=$java_home
 fi
 
@@ -331,17 +344,24 @@ if [ "$jvm" = windows ]; then
 	if [ -n "$java_home" ]; then
 		set -- -o "broker.java_home=$java_home" "$@"
 	fi
-	set -- -o "broker.home=$home" -o "broker.java=$java" -o broker.classpath_separator=windows \
-		-o "broker.path_style=$path_style" "$@"
+	set -- -o "broker.java=$java" -o broker.classpath_separator=windows -o "broker.path_style=$path_style" "$@"
+	if [ -n "$home" ]; then
+		set -- -o "broker.home=$home" "$@"
+	fi
 	# The JVM inherits the environment: there it gets Windows paths.
-	ADAPTRIS_HOME=$(windows_path "$home") || exit 1
+	wslenv=
+	if [ -n "$home" ]; then
+		ADAPTRIS_HOME=$(windows_path "$home") || exit 1
+		wslenv=ADAPTRIS_HOME
+	fi
 	if [ -n "$java_home" ]; then
 		JAVA_HOME=$(windows_path "$java_home") || exit 1
+		wslenv=${wslenv:+$wslenv:}JAVA_HOME
 	fi
-	if [ "$platform" = WSL ]; then
+	if [ "$platform" = WSL ] && [ -n "$wslenv" ]; then
 		# WSL hands a Windows program only the variables named in WSLENV
-		WSLENV=${WSLENV:+$WSLENV:}ADAPTRIS_HOME:JAVA_HOME
-		env_names="$env_names WSLENV"
+		WSLENV=${WSLENV:+$WSLENV:}$wslenv
+		env_names="${env_names:+$env_names }WSLENV"
 	fi
 fi
 set -- "$launcher" -c "$config" "$@"
