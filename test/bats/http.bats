@@ -211,3 +211,36 @@ print(closed)
 	wait_until 5 answers 1 /readiness 200
 	wait_until 5 primary_ok 1
 }
+
+@test "http: clients that trickle a byte every 2 s hold no slot past the request time" {
+	start_http
+	wait_until 5 primary_ok "$m"
+	# 16 connections (every slot) from another node, each sending its
+	# request line one byte every 2 s for 26 s: never idle for MHD's 5 s
+	s=$(echo 1 2 3 | tr -d "$m" | awk '{print $1}')
+	ip netns exec "$LAB-n$s" python3 -I -S -c '
+import socket, sys, time
+held = []
+for _ in range(16):
+    c = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=1)
+    c.sendall(b"GET /status HTTP/1.1\r\nX-Slow: ")
+    held.append(c)
+end = time.monotonic() + 26
+while held and time.monotonic() < end:
+    time.sleep(2)
+    for c in list(held):
+        try:
+            c.sendall(b"a")
+        except OSError:
+            held.remove(c)
+print(len(held))
+' "$(lab_addr "$m")" "$PORT" >"$LAB_DIR/trickled" &
+	holder=$!
+	echo "$holder" >>"$LAB_DIR/pids"
+	sleep 3
+	# the balancer's check gets its answer while the trickle goes on
+	wait_until 16 primary_ok "$m"
+	lab_alive "$holder" || fail "/primary answered only once the trickling clients gave up"
+	wait "$holder"
+	[ "$(cat "$LAB_DIR/trickled")" = 0 ] || fail "$(cat "$LAB_DIR/trickled") trickling connections still open after 26 s"
+}
