@@ -272,3 +272,25 @@ finally:
 	# and stays so
 	primary_ok "$m"
 }
+
+@test "http: a launcher stopped with HTTP requests half sent exits cleanly" {
+	start_http
+	wait_until 5 primary_ok "$m"
+	s=$(echo 1 2 3 | tr -d "$m" | awk '{print $1}')
+	# every slot held by a half-sent request while the master stops
+	ip netns exec "$LAB-n$s" python3 -I -S -c '
+import socket, sys, time
+held = [socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=1) for _ in range(16)]
+for c in held:
+    c.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")
+time.sleep(8)
+' "$(lab_addr "$m")" "$PORT" &
+	holder=$!
+	echo "$holder" >>"$LAB_DIR/pids"
+	sleep 1
+	pid=$(lab_pid "$m")
+	kill -TERM "$pid"
+	wait_until 6 ! lab_alive "$pid"
+	grep -q 'stopped' "$LAB_DIR/n$m/log"
+	wait "$holder" || true
+}

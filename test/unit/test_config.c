@@ -150,6 +150,18 @@ static void http_listen_fits(void **state)
 	config_free(f->c);
 	f->c = config_new();
 	assert_int_equal(load(f, "[http]\nlisten = 10.0.0.1:+8008\n", NULL), -1);
+	/* hostile values: no host, a bad address, a port out of range, IPv6,
+	 * a name, a port with more after it */
+	static const char *const bad[] = {":0", ":8008", "999.1.1.1:80", "10.0.0.1:99999", "10.0.0.1:65536",
+					  "[::1]:8008", "::1:8008", "localhost:8008", "10.0.0.1:80x", "10.0.0.1:",
+					  "10.0.0.1:-1", "10.0.0.1.:80"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		config_free(f->c);
+		f->c = config_new();
+		snprintf(ini, sizeof(ini), "[http]\nlisten = %s\n", bad[i]);
+		if (load(f, ini, NULL) != -1)
+			fail_msg("http.listen = %s accepted", bad[i]);
+	}
 }
 
 /* health.tcp is connected to from the event loop: numbers only, no name

@@ -214,6 +214,24 @@ static void a_symlinked_tmp_is_not_followed(void **state)
 	unlink(tmp);
 }
 
+/* Closed while its thread writes, again and again: nothing is used after
+ * it is freed, and nothing is left behind (the sanitizer's leak check). */
+static void closed_while_writing(void **state)
+{
+	struct ev_loop *loop = ev_loop_new(0);
+
+	(void)state;
+	for (int round = 0; round < 200; round++) {
+		struct history_log *l = history_log_open(loop, dir);
+
+		assert_non_null(l);
+		for (int i = 0; i < 5; i++)
+			history_log_add(l, (uint64_t)i, HISTORY_ROLE, "n1", "round %d entry %d", round, i);
+		history_log_close(l);
+	}
+	ev_loop_destroy(loop);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -222,6 +240,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(a_failing_write_is_reported_not_fatal, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_fifo_does_not_hang_the_start, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_symlinked_tmp_is_not_followed, setup, teardown),
+		cmocka_unit_test_setup_teardown(closed_while_writing, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
