@@ -947,9 +947,14 @@ unsigned election_on_packet(struct election *e, const struct wire_msg *m, uint64
 		act |= EL_PEERS_CHANGED;
 	/* a master that stepped down for us: the split it lived in has healed.
 	 * Once per step-down (the flag's rising edge), whether or not we heard
-	 * it as master first (it may have heard us first) */
+	 * it as master first (it may have heard us first).  And at most once
+	 * per failure timeout: a real loser raises the flag once and keeps it
+	 * up that long, but a peer flipping it on every packet (forged,
+	 * broken) would otherwise start a hook on every other one */
 	if (m->type == WIRE_HEARTBEAT && e->state == EL_MASTER && (m->flags & WIRE_F_YIELDED) && !p->yielded &&
-	    strcmp(m->target, e->p.self) == 0) {
+	    strcmp(m->target, e->p.self) == 0 &&
+	    (e->rival_yielded_at == 0 || now >= e->rival_yielded_at + e->timeout)) {
+		e->rival_yielded_at = now;
 		snprintf(e->yielded_by, sizeof(e->yielded_by), "%s", m->node);
 		snprintf(e->reason, sizeof(e->reason),
 			 "split healed: master %s met us and stepped down; on_promote runs again so that others learn "

@@ -165,8 +165,10 @@ struct election {
 	 * (WIRE_F_YIELDED) until then, so that the winner learns it even when
 	 * it never heard us as master */
 	uint64_t yielded_until;
-	/* as master: the last master that stepped down for us */
+	/* as master: the last master that stepped down for us, and when that
+	 * re-ran on_promote (0: never; once per failure timeout at most) */
 	char yielded_by[WIRE_ID_MAX + 1];
+	uint64_t rival_yielded_at;
 	uint64_t last_beat;      /* as master: when our last heartbeat went out */
 	char handover_target[WIRE_ID_MAX + 1];
 	/* Why the state last changed (set_state(), logged by the caller on

@@ -221,14 +221,20 @@ static int parse_hostport(const char *s, long min_port)
 	return 0;
 }
 
-/* The host of a listener's host:port, a dotted IPv4 address: 0 or -1. */
+/* A listener's host:port: a dotted IPv4 address, and a port of 1 to 5
+ * digits only (strtol also takes "+80", " 80" and any number of leading
+ * zeros; the value must fit whole where it is copied).  0 or -1. */
 static int listen_host_ok(const char *s)
 {
 	const char *colon = strrchr(s, ':');
 	char host[INET_ADDRSTRLEN];
 	struct in_addr a;
+	size_t digits;
 
 	if (colon == NULL || (size_t)(colon - s) >= sizeof(host))
+		return -1;
+	digits = strspn(colon + 1, "0123456789");
+	if (digits == 0 || digits > 5 || colon[1 + digits] != '\0')
 		return -1;
 	memcpy(host, s, (size_t)(colon - s));
 	host[colon - s] = '\0';
@@ -309,7 +315,9 @@ static int check_value(int id, const char *v, char *why, size_t len, long *num)
 		/* a listener binds: its host must be an address of this host,
 		 * given as a dotted IPv4 address (no name lookup at start) */
 		if ((id == CFG_http_listen || id == CFG_cache_listen) && listen_host_ok(v) != 0) {
-			snprintf(why, len, "'%s': the host must be a dotted IPv4 address (0.0.0.0: every address)", v);
+			snprintf(why, len,
+				 "'%s': the host must be a dotted IPv4 address (0.0.0.0: every address), the port digits",
+				 v);
 			return -1;
 		}
 		return 0;

@@ -26,14 +26,16 @@ struct el_params settings_election(const struct config *c, const char *self)
 
 /* A load balancer's check and a scrape each take one connection for a few
  * ms: 16 serve several balancers and scrapers; 5 s of silence is a client
- * that will not finish; 8 KiB holds any sane request line and headers
- * (MHD refuses longer ones: 414, 431). */
+ * that will not finish, and so is one whose request and answer take 10 s,
+ * however slowly it trickles bytes; 8 KiB holds any sane request line and
+ * headers (MHD refuses longer ones: 414, 431). */
 void settings_http(const struct config *c, struct http_params *p)
 {
 	memset(p, 0, sizeof(*p));
 	snprintf(p->listen, sizeof(p->listen), "%s", c->http_listen);
 	p->max_conns = 16;
 	p->timeout_s = 5;
+	p->request_s = 10;
 	p->conn_memory = 8192;
 }
 

@@ -11,10 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "clock.h"
-#include "file.h"
 #include "log.h"
 
 static int write_all(int fd, const uint8_t *p, size_t n)
@@ -39,7 +39,9 @@ static int write_file(const char *path, const uint8_t *p, size_t n, int rewrite)
 	int fd, err;
 
 	if (!rewrite) {
-		if ((fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600)) < 0)
+		/* a symlink in its place fails the append (ELOOP): the next
+		 * entry's rewrite replaces it with a file */
+		if ((fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
 			return -1;
 		if (write_all(fd, p, n) != 0) {
 			err = errno;
@@ -49,8 +51,11 @@ static int write_file(const char *path, const uint8_t *p, size_t n, int rewrite)
 		}
 		return close(fd);
 	}
+	/* a fresh file: whatever was left at tmp (a symlink among them) is
+	 * neither followed nor truncated */
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
+	unlink(tmp);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
 		return -1;
 	if (write_all(fd, p, n) != 0 || fsync(fd) != 0) {
 		err = errno;
@@ -131,21 +136,94 @@ static void done_cb(struct ev_loop *loop, ev_async *a, int revents)
 	}
 }
 
+/* The file as the daemon wrote it can hold 2 x HISTORY_MAX lines; more
+ * is not read (only its end is: its newest entries). */
+#define HISTORY_FILE_MAX (2 * HISTORY_MAX * HISTORY_LINE_MAX)
+
+/* Reads the end of the history file, at most HISTORY_FILE_MAX bytes: a
+ * regular file only (not a FIFO, a device or a symlink, which could block
+ * or never end the start).  *cut: the file was longer.  0, or -1 with
+ * errno. */
+static int read_file(const char *path, char **data, size_t *len, int *cut)
+{
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC), err;
+	struct stat st;
+	size_t n = 0, want;
+	char *p;
+
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) != 0) {
+		err = errno;
+		close(fd);
+		errno = err;
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		errno = EINVAL;
+		return -1;
+	}
+	*cut = (uint64_t)st.st_size > HISTORY_FILE_MAX;
+	want = (uint64_t)st.st_size > HISTORY_FILE_MAX ? HISTORY_FILE_MAX : (size_t)st.st_size;
+	if (want < (size_t)st.st_size && lseek(fd, st.st_size - (off_t)want, SEEK_SET) < 0) {
+		err = errno;
+		close(fd);
+		errno = err;
+		return -1;
+	}
+	if ((p = malloc(want + 1)) == NULL) {
+		close(fd);
+		errno = ENOMEM;
+		return -1;
+	}
+	while (n < want) {
+		ssize_t r = read(fd, p + n, want - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			err = errno;
+			free(p);
+			close(fd);
+			errno = err;
+			return -1;
+		}
+		if (r == 0)
+			break; /* it shrank meanwhile */
+		n += (size_t)r;
+	}
+	close(fd);
+	p[n] = '\0';
+	/* cut at the end: the first line is a part of one, skip it whole */
+	if (want < (size_t)st.st_size) {
+		char *nl = memchr(p, '\n', n);
+		size_t skip = nl != NULL ? (size_t)(nl + 1 - p) : n;
+		memmove(p, p + skip, n - skip + 1);
+		n -= skip;
+	}
+	*data = p;
+	*len = n;
+	return 0;
+}
+
 struct history_log *history_log_open(struct ev_loop *loop, const char *dir)
 {
 	struct history_log *l = calloc(1, sizeof(*l));
 	char *data = NULL;
 	size_t len = 0, skipped;
 	sigset_t all, old;
-	int rc;
+	int rc, cut = 0;
 
 	if (l == NULL)
 		return NULL;
 	l->loop = loop;
 	snprintf(l->path, sizeof(l->path), "%s/history", dir);
 	history_init(&l->ring, HISTORY_MAX);
-	if (file_read_all(l->path, &data, &len) == 0) {
+	if (read_file(l->path, &data, &len, &cut) == 0) {
 		skipped = history_load(&l->ring, data, len, &l->file_lines);
+		/* a file longer than the daemon leaves it: short again */
+		if (cut || l->file_lines > 2 * HISTORY_MAX)
+			l->need_rewrite = 1;
 		if (skipped > 0) {
 			log_warn("failover history %s: %zu line%s that cannot be read skipped", l->path, skipped,
 				 skipped == 1 ? "" : "s");

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "log.h"
 
@@ -121,10 +122,28 @@ static void rearm(struct http *h)
 	}
 }
 
+static unsigned conns_open(struct http *h)
+{
+	const union MHD_DaemonInfo *i = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+
+	return i != NULL ? i->num_connections : 0;
+}
+
+/* A run that closed connections runs once more: at its connection limit
+ * MHD takes its listening socket out of its epoll set, and puts it back
+ * only at the start of a run; after the last connection closed nothing
+ * else would call one (no descriptor ready, no timeout), and the endpoint
+ * would never accept again. */
 static void run(struct http *h)
 {
-	if (MHD_run(h->mhd) != MHD_YES)
-		log_debug("http: MHD_run failed");
+	for (int i = 0; i < 3; i++) {
+		unsigned before = conns_open(h);
+
+		if (MHD_run(h->mhd) != MHD_YES)
+			log_debug("http: MHD_run failed");
+		if (conns_open(h) >= before)
+			break;
+	}
 	rearm(h);
 }
 
@@ -140,6 +159,76 @@ static void tm_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)loop;
 	(void)revents;
 	run(w->data);
+}
+
+/* The connections, each with when its current request began: MHD's own
+ * timeout is one of idleness, which a byte every few seconds resets, so
+ * that max_conns such clients would hold every slot for hours. */
+static struct http_conn *conn_slot(struct http *h, const struct MHD_Connection *c)
+{
+	for (unsigned i = 0; i < h->nconns; i++)
+		if (h->conns[i].c == c)
+			return &h->conns[i];
+	return NULL;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+			  enum MHD_ConnectionNotificationCode toe)
+{
+	struct http *h = cls;
+	struct http_conn *slot;
+
+	(void)socket_context;
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		if ((slot = conn_slot(h, NULL)) == NULL)
+			return; /* not above max_conns (MHD's limit) */
+		slot->c = c;
+		slot->since = ev_now(h->loop);
+		if (!ev_is_active(&h->cut_w))
+			ev_timer_again(h->loop, &h->cut_w);
+	} else if ((slot = conn_slot(h, c)) != NULL)
+		slot->c = NULL;
+}
+
+/* an answer sent (or a request ended): the next one has its own time */
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+	struct http *h = cls;
+	struct http_conn *slot = conn_slot(h, c);
+
+	(void)con_cls;
+	(void)toe;
+	if (slot != NULL)
+		slot->since = ev_now(h->loop);
+}
+
+static void cut_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct http *h = w->data;
+	ev_tstamp now = ev_now(loop);
+	int open = 0, cut = 0;
+
+	(void)revents;
+	for (unsigned i = 0; i < h->nconns; i++) {
+		const union MHD_ConnectionInfo *ci;
+
+		if (h->conns[i].c == NULL)
+			continue;
+		open = 1;
+		if (h->request_s <= 0 || now - h->conns[i].since < h->request_s)
+			continue;
+		/* MHD has no call to close one connection: a shut socket reads
+		 * as the client's end, and MHD closes it on its next run */
+		ci = MHD_get_connection_info(h->conns[i].c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		if (ci != NULL && shutdown(ci->connect_fd, SHUT_RDWR) == 0)
+			cut = 1;
+	}
+	if (!open)
+		ev_timer_stop(loop, w);
+	if (cut) {
+		log_debug("http: a request took more than %.0f s: its connection is closed", h->request_s);
+		run(h);
+	}
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
@@ -184,8 +273,20 @@ int http_open(struct http *h, struct ev_loop *loop, const struct http_params *p,
 		snprintf(err, errlen, "http.listen: this libmicrohttpd has no epoll support");
 		return -1;
 	}
+	h->conns = calloc(p->max_conns, sizeof(*h->conns));
+	if (h->conns == NULL) {
+		snprintf(err, errlen, "HTTP on %s: out of memory", p->listen);
+		return -1;
+	}
+	h->nconns = p->max_conns;
+	h->request_s = p->request_s;
+	ev_init(&h->cut_w, cut_cb);
+	h->cut_w.repeat = 1.;
+	h->cut_w.data = h;
 	/* no MHD_USE_INTERNAL_POLLING_THREAD: the loop drives MHD_run */
 	h->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, h,
+				  /* first: MHD's messages about the options go here too */
+				  MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 				  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 				  MHD_OPTION_CONNECTION_LIMIT, p->max_conns,
 				  MHD_OPTION_CONNECTION_TIMEOUT, p->timeout_s,
@@ -193,9 +294,12 @@ int http_open(struct http *h, struct ev_loop *loop, const struct http_params *p,
 				  /* a burst of checks waits in the kernel's queue, not
 				   * for a SYN retransmission (1 s) */
 				  MHD_OPTION_LISTEN_BACKLOG_SIZE, p->max_conns * 4,
-				  MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+				  MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
+				  MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
 				  MHD_OPTION_END);
 	if (h->mhd == NULL) {
+		free(h->conns);
+		h->conns = NULL;
 		snprintf(err, errlen, "cannot listen on %s for HTTP (in use, or not an address of this host)",
 			 p->listen);
 		return -1;
@@ -204,6 +308,8 @@ int http_open(struct http *h, struct ev_loop *loop, const struct http_params *p,
 	if (info == NULL || info->epoll_fd < 0) {
 		MHD_stop_daemon(h->mhd);
 		h->mhd = NULL;
+		free(h->conns);
+		h->conns = NULL;
 		snprintf(err, errlen, "HTTP on %s: libmicrohttpd has no epoll descriptor", p->listen);
 		return -1;
 	}
@@ -222,6 +328,9 @@ void http_close(struct http *h)
 		return;
 	ev_io_stop(h->loop, &h->io_w);
 	ev_timer_stop(h->loop, &h->tm_w);
-	MHD_stop_daemon(h->mhd);
+	MHD_stop_daemon(h->mhd); /* its connections' notices still come */
+	ev_timer_stop(h->loop, &h->cut_w);
 	h->mhd = NULL;
+	free(h->conns);
+	h->conns = NULL;
 }

@@ -53,6 +53,10 @@ struct http_params {
 	char listen[64];        /* IPv4 address:port (config.c checked it); "": off */
 	unsigned max_conns;     /* connections at once */
 	unsigned timeout_s;     /* a connection idle this long is closed */
+	unsigned request_s;     /* a request not answered in full this long after
+				 * the connection or its last answer is cut: a
+				 * client that trickles a byte now and then is not
+				 * idle (0: no bound) */
 	size_t conn_memory;     /* per connection: the request line and headers, the reply's headers */
 };
 
@@ -67,6 +71,13 @@ struct http {
 	struct MHD_Daemon *mhd; /* NULL: off */
 	ev_io io_w;             /* MHD's epoll descriptor readable */
 	ev_timer tm_w;          /* MHD's next timeout */
+	ev_timer cut_w;         /* each second while connections are open */
+	struct http_conn {
+		struct MHD_Connection *c; /* NULL: a free slot */
+		ev_tstamp since;          /* its connection, or its last answer */
+	} *conns;                       /* max_conns slots */
+	unsigned nconns;
+	ev_tstamp request_s;
 	http_facts_fn facts;
 	http_body_fn body;
 	void *ud;

@@ -804,8 +804,9 @@ The host is a dotted IPv4 address of this host;
 (every address) is accepted with a warning: the endpoint has no
 authentication.
 It is served on the daemon's event loop, at most 16 connections at once,
-each closed after 5 s without progress and refused (414 or 431) past 8 KiB
-of request line and headers.
+each closed after 5 s without progress or 10 s into a request that is not
+yet answered (however slowly it trickles in), and refused (414 or 431)
+past 8 KiB of request line and headers.
 Examples for HAProxy (a health check on
 .BR /primary )
 and Prometheus, with alerting rules, are in

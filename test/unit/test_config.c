@@ -136,6 +136,34 @@ static void http_listen(void **state)
 	assert_string_equal(f->c->http_listen, ""); /* off by default */
 }
 
+/* http.listen is copied into a 64-byte field (settings_http): a value the
+ * check accepts must fit whole, or the port is cut (here to 0: MHD would
+ * bind a random port) while the log names the address meant */
+static void http_listen_fits(void **state)
+{
+	struct fx *f = *state;
+	char ini[256];
+
+	snprintf(ini, sizeof(ini), "[http]\nlisten = 10.0.0.1:%s8008\n",
+		 "000000000000000000000000000000000000000000000000000000000000");
+	assert_int_equal(load(f, ini, NULL), -1);
+	config_free(f->c);
+	f->c = config_new();
+	assert_int_equal(load(f, "[http]\nlisten = 10.0.0.1:+8008\n", NULL), -1);
+	/* hostile values: no host, a bad address, a port out of range, IPv6,
+	 * a name, a port with more after it */
+	static const char *const bad[] = {":0", ":8008", "999.1.1.1:80", "10.0.0.1:99999", "10.0.0.1:65536",
+					  "[::1]:8008", "::1:8008", "localhost:8008", "10.0.0.1:80x", "10.0.0.1:",
+					  "10.0.0.1:-1", "10.0.0.1.:80"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		config_free(f->c);
+		f->c = config_new();
+		snprintf(ini, sizeof(ini), "[http]\nlisten = %s\n", bad[i]);
+		if (load(f, ini, NULL) != -1)
+			fail_msg("http.listen = %s accepted", bad[i]);
+	}
+}
+
 /* cache.listen binds at start: a dotted address, as http.listen; the
  * broker URL fits a heartbeat whole */
 static void cache_listen_and_url(void **state)
@@ -597,7 +625,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
-		T(defaults), T(unknown_section), T(unknown_key), T(bad_number), T(out_of_range), T(bad_address), T(http_listen), T(health_keys), T(etcd_keys),
+		T(defaults), T(unknown_section), T(unknown_key), T(bad_number), T(out_of_range), T(bad_address), T(http_listen), T(http_listen_fits), T(health_keys), T(etcd_keys),
 		T(bad_bool_and_enum), T(missing_required), T(unreadable_file), T(directory_refused), T(relative_paths), T(cache_listen_and_url), T(nul_byte_refused),
 		T(scalar_twice_refused), T(unreadable_bootstrap),
 		T(long_line_refused_not_cut), T(syntax_error), T(indented_line_is_not_a_continuation),

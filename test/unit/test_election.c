@@ -226,6 +226,38 @@ static void split_heal_refires_the_winners_promote_hook(void **state)
 	}
 }
 
+/* A peer whose heartbeats flip WIRE_F_YIELDED on and off (a forged or
+ * broken one: a real loser keeps the flag up for a failure timeout) must
+ * not make the master run on_promote on every other packet: one split
+ * heals once per failure timeout at most, else a hook storm. */
+static void yielded_flag_toggled_is_no_hook_storm(void **state)
+{
+	struct sim s;
+	uint64_t first = 0;
+	(void)state;
+
+	sim_init(&s, 3, 100, 3);
+	settle_n1_master(&s);
+	assert_int_equal(EL(&s, 0).state, EL_MASTER);
+	for (int k = 0; k < 40; k++) {
+		struct wire_msg m;
+
+		memset(&m, 0, sizeof(m));
+		election_fill(&EL(&s, 1), WIRE_HEARTBEAT, s.now, &m);
+		m.boot = 1001; /* node 1's boot id when unfiltered (sim.h) */
+		m.seq = ++s.nd[1].seq;
+		snprintf(m.target, sizeof(m.target), "%s", EL(&s, 0).p.self);
+		if (k % 2 == 0)
+			m.flags |= WIRE_F_YIELDED;
+		sim_packet(&s, 0, &m);
+		if (k == 0)
+			first = s.nd[0].hooks_promote; /* the first rise: on_promote again */
+	}
+	assert_int_equal(EL(&s, 0).state, EL_MASTER);
+	/* the 19 rises after it, within one failure timeout: nothing more */
+	assert_int_equal(s.nd[0].hooks_promote, first);
+}
+
 static void quorum(void **state)
 {
 	struct sim s;
@@ -1682,6 +1714,7 @@ int main(void)
 		cmocka_unit_test(crash_takeover_and_terms_grow), cmocka_unit_test(resign_is_fast),
 		cmocka_unit_test(stall_steps_down), cmocka_unit_test(time_read_early_is_not_a_stall), cmocka_unit_test(partition_heal_two_masters_meet),
 		cmocka_unit_test(split_heal_refires_the_winners_promote_hook),
+		cmocka_unit_test(yielded_flag_toggled_is_no_hook_storm),
 		cmocka_unit_test(quorum), cmocka_unit_test(no_failback_and_preempt),
 		cmocka_unit_test(handover_request), cmocka_unit_test(handover_to_a_node_in_holddown_refused),
 		cmocka_unit_test(restarted_master_detected), cmocka_unit_test(short_master_pause_steps_down_before_sending),
