@@ -141,6 +141,35 @@ static void log_changes(struct daemon *d, const struct node_out *o)
 }
 
 /*
+ * A health verdict in the history.  To and from unhealthy always; a check
+ * that flaps between failing and healthy is kept HIST_FLAPS_MAX times per
+ * window, then left out (and counted in the next entry), so that 200
+ * entries still reach back to the failovers they are there for.
+ */
+static void history_health(struct daemon *d, enum health_state to, const char *reason)
+{
+	uint64_t now = clock_mono_ms(), *oldest = &d->hist_flaps[d->hist_flaps_next];
+	int flap = to != HEALTH_BAD && d->hist_health != (int)HEALTH_BAD;
+	char skipped[64] = "";
+
+	if (flap) {
+		if (*oldest != 0 && now - *oldest < HIST_FLAPS_WINDOW_MS) {
+			d->hist_flaps_skipped++;
+			return;
+		}
+		*oldest = now;
+		d->hist_flaps_next = (d->hist_flaps_next + 1) % HIST_FLAPS_MAX;
+	}
+	if (d->hist_flaps_skipped > 0)
+		snprintf(skipped, sizeof(skipped), " (%u failing/healthy changes before this not recorded)",
+			 d->hist_flaps_skipped);
+	d->hist_flaps_skipped = 0;
+	history_log_add(d->history, d->hb.el.term, HISTORY_HEALTH, d->node, "%s -> %s%s%s%s",
+			health_state_name((enum health_state)d->hist_health), health_state_name(to),
+			reason[0] ? ": " : "", reason, skipped);
+}
+
+/*
  * The election's promises go to the writer thread, one write at a time
  * (heartbeat.h); a promoted master's term is in max_term.  The log says
  * when a node stops claiming and voting because its state cannot be kept,
@@ -225,11 +254,8 @@ static int take_health(struct daemon *d, struct node_out *o)
 		/* the verdicts that matter: failing or bad, and their end (not
 		 * every start and stop of the checks with the broker) */
 		if ((int)r.state != d->hist_health &&
-		    (r.state >= HEALTH_FAILING || d->hist_health >= (int)HEALTH_FAILING)) {
-			history_log_add(d->history, d->hb.el.term, HISTORY_HEALTH, d->node, "%s -> %s%s%s",
-					health_state_name((enum health_state)d->hist_health), health_state_name(r.state),
-					r.reason[0] ? ": " : "", r.reason);
-		}
+		    (r.state >= HEALTH_FAILING || d->hist_health >= (int)HEALTH_FAILING))
+			history_health(d, r.state, r.reason);
 		d->hist_health = (int)r.state;
 		node_feed(&d->ms, &d->cl, &ev, clock_mono_ms(), o);
 	}

@@ -35,6 +35,10 @@ struct conflict {
 	uint64_t packets;           /* its packets heard, ever */
 };
 
+/* failing <-> healthy history entries kept per HIST_FLAPS_WINDOW_MS */
+#define HIST_FLAPS_MAX 6
+#define HIST_FLAPS_WINDOW_MS (10 * 60 * 1000)
+
 struct daemon {
 	struct ev_loop *loop;
 	struct config *cfg;         /* owned; replaced by a reload */
@@ -87,6 +91,11 @@ struct daemon {
 	 * start), and the health verdict it last recorded */
 	struct history_log *history;
 	int hist_health;
+	/* failing <-> healthy entries recorded lately (monotonic ms, a ring),
+	 * and those left out since: a flapping check must not push the
+	 * failovers out of the history */
+	uint64_t hist_flaps[HIST_FLAPS_MAX];
+	unsigned hist_flaps_next, hist_flaps_skipped;
 	int exit_code;              /* daemon_run's, when not 0 */
 };
 

@@ -251,3 +251,22 @@ starts_at_least() { [ "$(broker_starts "$1")" -ge "$2" ]; } # starts_at_least I 
 	lab_wait_role 2 master 10
 	lab_sampler_check
 }
+
+@test "history: a check that flaps between failing and healthy is kept six times, then counted, not recorded each time" {
+	# fails every other run; always once $LAB_DIR/n1/sick exists
+	printf '#!/bin/sh\n[ -e "%s/sick" ] && exit 1\nn=$(cat "%s/count" 2>/dev/null || echo 0)\necho $((n + 1)) >"%s/count"\nexit $((n %% 2))\n' \
+		"$LAB_DIR/n1" "$LAB_DIR/n1" "$LAB_DIR/n1" >"$LAB_DIR/flap.sh"
+	chmod 755 "$LAB_DIR/flap.sh"
+	health_ini 1 "action = restart" "fall = 3"
+	sed -i "s|^command = .*|command = $LAB_DIR/flap.sh|" "$LAB_DIR/n1/launcher.ini"
+	lab_start 1
+	lab_wait_role 1 master 10
+	# twenty flaps or more (a check every 200 ms, one flap per two)
+	wait_until 30 sh -c "[ \$(cat '$LAB_DIR/n1/count' 2>/dev/null || echo 0) -ge 44 ]"
+	touch "$LAB_DIR/n1/sick"
+	wait_until 10 sh -c "'$FAILOVERCTL' -s '$LAB_DIR/n1/ctl.sock' history | grep -q 'failing -> unhealthy'"
+	lab_ctl 1 history | sed 's/^/# n1: /' >&3
+	flaps=$(lab_ctl 1 history | grep -cE "health +(healthy -> failing|failing -> healthy)") || true
+	[ "$flaps" -le 6 ] || fail "$flaps flaps recorded"
+	lab_ctl 1 history | grep -qE "failing -> unhealthy: .* \([0-9]+ failing/healthy changes before this not recorded\)$"
+}
