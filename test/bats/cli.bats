@@ -341,3 +341,10 @@ uncommented_keys() {
 	assert_output --partial "Kept: $d/etc/failover-launcher/failover-launcher.ini"
 	tail -n 1 "$d/etc/failover-launcher/failover-launcher.ini" | grep -qx "; mine"
 }
+
+@test "the demo's lab: a node with no status file yet is 'none', with nothing on stderr" {
+	run --separate-stderr bash -c 'LAB_DIR=$1; . "$2/test/lib/lab.bash"; lab_role 1' sh "$BATS_TEST_TMPDIR/nolab" "$REPO_ROOT"
+	assert_success
+	assert_output none
+	[ -z "$stderr" ] || fail "stderr: $stderr"
+}

@@ -192,7 +192,7 @@ lab_role() {
 	local line
 	while IFS= read -r line; do
 		case $line in role=*) echo "${line#role=}"; return 0 ;; esac
-	done <"$LAB_DIR/n$1/state/status" 2>/dev/null
+	done 2>/dev/null <"$LAB_DIR/n$1/state/status" # (2> first: it hides a missing file)
 	echo none
 }
 
