@@ -465,3 +465,11 @@ void daemon_etcd_close(struct daemon *d)
 	free(d->etcd);
 	d->etcd = NULL;
 }
+
+int daemon_etcd_pause(struct daemon *d, const struct pause_rec *r, struct ctl_out *out)
+{
+	(void)d;
+	(void)r;
+	ctl_printf(out, "pause is not available with cluster.backend = etcd yet");
+	return -1;
+}

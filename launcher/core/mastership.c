@@ -345,6 +345,11 @@ static void on_resign_request(struct mastership *m, struct ms_actions *out)
 		refuse(out, "this node is %s, not master", mastership_state_name(m->state));
 		return;
 	}
+	/* maintenance: nobody could take the lead (every node is paused) */
+	if (m->paused) {
+		refuse(out, "paused: this master does not resign (failoverctl resume first)");
+		return;
+	}
 	hand_over(m, "", m->p.handover_holddown_ms, out, "resign requested: stopping the broker, then handing over");
 }
 
@@ -356,8 +361,8 @@ static void on_switchover(struct mastership *m, const struct ms_event *ev, struc
 	}
 	/* the backend would come back with MS_IN_HANDOVER_ASKED, refused
 	 * there as an event, where the caller's request sees nothing */
-	if (m->paused && m->state == MS_MASTER) {
-		refuse(out, "paused: this master makes no handover");
+	if (m->paused) {
+		refuse(out, "paused: no switchover during maintenance (failoverctl resume first)");
 		return;
 	}
 	out->cluster = MS_CL_HANDOVER;

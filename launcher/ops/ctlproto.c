@@ -16,6 +16,7 @@ static const struct {
 	{"status", CTL_STATUS, 1},  {"peers", CTL_PEERS, 1},   {"switchover", CTL_SWITCHOVER, 1},
 	{"resign", CTL_RESIGN, 0},  {"locate", CTL_LOCATE, 2}, {"metrics", CTL_METRICS, 0},
 	{"cache", CTL_CACHE, CTL_ARGS_MAX}, {"ping", CTL_PING, 0}, {"history", CTL_HISTORY, 1},
+	{"pause", CTL_PAUSE, 0},    {"resume", CTL_RESUME, 0},
 };
 
 int ctl_parse(const char *line, size_t len, struct ctl_request *req, char *err, size_t errlen)
@@ -45,7 +46,7 @@ int ctl_parse(const char *line, size_t len, struct ctl_request *req, char *err, 
 	}
 	if (n == 0) {
 		snprintf(err, errlen, "empty request; commands: status, peers, switchover, resign, locate, metrics, "
-				      "cache, ping, history");
+				      "cache, ping, history, pause, resume");
 		return -1;
 	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
@@ -55,7 +56,7 @@ int ctl_parse(const char *line, size_t len, struct ctl_request *req, char *err, 
 		}
 	if (max < 0) {
 		snprintf(err, errlen, "unknown command '%.40s'; commands: status, peers, switchover, resign, locate, "
-				      "metrics, cache, ping, history", words[0]);
+				      "metrics, cache, ping, history, pause, resume", words[0]);
 		return -1;
 	}
 	if (n - 1 > max) {

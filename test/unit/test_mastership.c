@@ -519,6 +519,42 @@ static void switchover_refused_while_paused_master(void **state)
 	assert_int_equal(a.cluster, MS_CL_HANDOVER);
 }
 
+/* Paused (maintenance): a resign asked of the master is refused (every
+ * other node is paused too: nobody would take the lead), a slave asks for
+ * no switchover, and a master whose broker went down stays master; at
+ * resume it wants its broker again, with no handover. */
+static void resign_refused_while_paused(void **state)
+{
+	struct mastership m;
+	struct ms_actions a;
+	struct ms_event ev = event(MS_IN_SWITCHOVER);
+
+	(void)state;
+	make_master(&m, &a);
+	step(&m, MS_IN_PAUSE, 150, &a);
+	step(&m, MS_IN_RESIGN, 160, &a);
+	assert_true(a.refused);
+	assert_non_null(strstr(a.why, "paused"));
+	assert_int_equal(a.cluster, MS_CL_NONE);
+	assert_int_equal(m.state, MS_MASTER);
+	step(&m, MS_IN_BROKER_DOWN, 170, &a);
+	assert_int_equal(m.state, MS_MASTER);
+	assert_int_equal(a.cluster, MS_CL_NONE);
+	step(&m, MS_IN_RESUME, 180, &a);
+	assert_int_equal(m.state, MS_MASTER);
+	assert_true(a.want_broker);
+	assert_true(a.claimable);
+	assert_int_equal(a.cluster, MS_CL_NONE);
+	step(&m, MS_IN_RESIGN, 190, &a);
+	assert_false(a.refused);
+	/* a paused slave: no switchover asked of the master either */
+	init(&m);
+	step(&m, MS_IN_PAUSE, 200, &a);
+	mastership_step(&m, &ev, 210, &a);
+	assert_true(a.refused);
+	assert_int_equal(a.cluster, MS_CL_NONE);
+}
+
 /* Every state, with the broker alive or not, paused or not, ineligible or
  * not, times every input (and the leader being us or another): the
  * broker is wanted in MASTER only, a resignation is never commanded while
@@ -594,6 +630,7 @@ int main(void)
 		cmocka_unit_test(stop_twice_exits),
 		cmocka_unit_test(switchover_refused_while_leaving),
 		cmocka_unit_test(switchover_refused_while_paused_master),
+		cmocka_unit_test(resign_refused_while_paused),
 		cmocka_unit_test(failure_hands_over_unless_paused),
 		cmocka_unit_test(health_restarts_then_resigns),
 		cmocka_unit_test(degraded_without_standby),

@@ -1,0 +1,153 @@
+#!/usr/bin/env bats
+# Maintenance mode (failoverctl pause / resume) in the namespace lab with
+# the fake broker: nothing fails over while paused, a restarted node stays
+# paused, a stale record loses, resume serves again without a failover.
+
+load helpers
+load ../lib/lab
+
+setup_file() {
+	lab_setup_file 3
+}
+
+teardown_file() {
+	lab_teardown_file
+}
+
+setup() {
+	lab_setup 3
+}
+
+teardown() {
+	lab_teardown
+}
+
+# every running node (default all) says paused=VALUE in its status file
+all_paused_are() {
+	local i
+	for i in ${2:-1 2 3}; do
+		lab_field_is "$i" paused "$1" || return 1
+	done
+}
+
+other_than() { echo 1 2 3 | tr -d "$1" | awk '{print $1}'; }
+
+@test "pause on a slave: no failover when the master's broker is killed; resume: the same master serves again" {
+	local s bp t0 n
+	start_three --broker --heard
+	s=$(other_than "$m")
+	run lab_ctl "$s" pause
+	assert_success
+	assert_output --partial "paused (version 1)"
+	wait_until 3 all_paused_are yes
+	for i in 1 2 3; do
+		lab_field_is "$i" pause_version 1
+		lab_field_is "$i" pause_by "n$s"
+		grep -q "maintenance: paused by n$s (version 1" "$LAB_DIR/n$i/log"
+	done
+	# a second pause changes nothing
+	run lab_ctl "$m" pause
+	assert_success
+	assert_output --partial "already paused by n$s"
+	# no resign, no switchover while paused
+	run lab_ctl "$m" resign
+	assert_failure
+	assert_output --partial "paused"
+	run lab_ctl "$s" switchover
+	assert_failure
+	assert_output --partial "paused"
+	# the master's broker killed by hand: it stays down, nobody takes over
+	bp=$(lab_broker_pid "$m")
+	kill -9 "$bp"
+	wait_until 3 ! lab_has_broker "$m"
+	sleep 3 # five failure timeouts (3 x 200 ms)
+	[ "$(lab_masters)" = "$m" ]
+	[ -z "$(lab_brokers_alive)" ]
+	run lab_ctl "$m" status
+	assert_output --partial "stays down until resume"
+	assert_output --partial "paused by n$s"
+	run lab_ctl "$m" status --json
+	assert_output --partial '"paused":true'
+	assert_output --partial '"broker_held_down":true'
+	run lab_ctl "$s" metrics
+	assert_line "failover_paused 1"
+	assert_line "failover_pause_version 1"
+	grep -q "stays down until resume" "$LAB_DIR/n$m/log"
+	# resume from another node: the master stays, its broker serves again
+	run lab_ctl "$s" resume
+	assert_success
+	assert_output --partial "resumed (version 2)"
+	wait_until 3 all_paused_are no
+	wait_until 5 lab_has_broker "$m"
+	[ "$(lab_masters)" = "$m" ]
+	n=$(lab_field "$m" promotions)
+	[ "$n" = 1 ]
+	run lab_ctl "$m" metrics
+	assert_line "failover_paused 0"
+	run lab_ctl "$m" history
+	assert_output --partial "pause"
+	# back to normal: a broker that exits is restarted again
+	bp=$(lab_broker_pid "$m")
+	kill -9 "$bp"
+	wait_until 5 bash -c "p=\$(cat '$LAB_DIR/n$m/broker/pid'); [ \"\$p\" != $bp ] && [ -e /proc/\$p ]"
+	lab_sampler_check
+}
+
+@test "a paused node restarted comes back paused; one stopped before a resume comes back resumed" {
+	local s t
+	start_three --heard
+	s=$(other_than "$m")
+	t=$(echo 1 2 3 | tr -d "$m$s" | tr -d ' ')
+	run lab_ctl "$m" pause
+	assert_success
+	wait_until 3 all_paused_are yes
+	grep -qx "version=1 paused=1 by=n$m" "$LAB_DIR/n$s/state/pause"
+	# a slave restarted during maintenance comes up paused, from its file
+	lab_groups "$m $t"
+	lab_stop_node "$s" TERM
+	lab_start "$s"
+	wait_until 5 lab_role_is "$s" slave
+	lab_field_is "$s" paused yes
+	grep -q "this node starts paused" "$LAB_DIR/n$s/log"
+	lab_groups "1 2 3"
+	# a node stopped while paused and started after the resume: its record
+	# (version 1, paused) loses to the cluster's (version 2)
+	lab_groups "$m $s"
+	lab_stop_node "$t" TERM
+	run lab_ctl "$s" resume
+	assert_success
+	wait_until 3 all_paused_are no "$m $s"
+	lab_start "$t"
+	wait_until 5 lab_field_is "$t" paused no
+	lab_field_is "$t" pause_version 2
+	grep -q "maintenance: resumed by n$s (version 2, heard from" "$LAB_DIR/n$t/log"
+	lab_groups "1 2 3"
+	sleep 1
+	[ "$(lab_masters)" = "$m" ]
+	lab_sampler_check
+}
+
+@test "a pause record that does not read: the node stays paused until resume; a forged version is refused" {
+	local s
+	start_three --heard
+	s=$(other_than "$m")
+	lab_groups "$(echo 1 2 3 | tr -d "$s")"
+	lab_stop_node "$s" TERM
+	echo "version=18446744073709551615 paused=1 by=nX" >"$LAB_DIR/n$s/state/pause"
+	lab_start "$s"
+	wait_until 5 lab_role_is "$s" slave
+	lab_field_is "$s" paused yes
+	grep -q "does not hold a valid pause record" "$LAB_DIR/n$s/log"
+	# its guess is not spread: the others are not paused
+	sleep 1
+	all_paused_are no "$(echo 1 2 3 | tr -d "$s")"
+	run lab_ctl "$s" status
+	assert_output --partial "did not read"
+	run lab_ctl "$s" resume
+	assert_success
+	wait_until 3 lab_field_is "$s" paused no
+	wait_until 3 all_paused_are no
+	lab_field_is "$m" pause_version 1
+	lab_groups "1 2 3"
+	lab_sampler_check
+}
