@@ -5,6 +5,7 @@
 
 load helpers
 load ../lib/lab
+load ../lib/etcd
 
 setup_file() {
 	lab_setup_file 3
@@ -19,6 +20,7 @@ setup() {
 }
 
 teardown() {
+	[ -n "${BATS_TEST_COMPLETED:-}" ] || [ -z "${LAB_DIR:-}" ] || lab_keep >&2 || true
 	lab_teardown
 }
 
@@ -60,7 +62,7 @@ other_than() { echo 1 2 3 | tr -d "$1" | awk '{print $1}'; }
 	bp=$(lab_broker_pid "$m")
 	kill -9 "$bp"
 	wait_until 3 ! lab_has_broker "$m"
-	sleep 3 # five failure timeouts (3 x 200 ms)
+	sleep 2 # three failure timeouts (3 x 200 ms)
 	[ "$(lab_masters)" = "$m" ]
 	[ -z "$(lab_brokers_alive)" ]
 	run lab_ctl "$m" status
@@ -149,5 +151,45 @@ other_than() { echo 1 2 3 | tr -d "$1" | awk '{print $1}'; }
 	wait_until 3 all_paused_are no
 	lab_field_is "$m" pause_version 1
 	lab_groups "1 2 3"
+	lab_sampler_check
+}
+
+@test "etcd: pause is etcd's key; the master's broker killed -> no failover; resume -> the same master serves" {
+	local i bp s
+
+	etcd_lab_start 1
+	for i in 1 2 3; do
+		lab_ini "$i" "backend = etcd" "etcd_endpoint = $ETCD_ENDPOINTS" "lease_ttl = 3" "position = $((100 + i))"
+	done
+	lab_sampler_start 300
+	for i in 1 2 3; do lab_start "$i"; done
+	m=$(lab_wait_one_master "1 2 3" 20)
+	wait_until 10 lab_has_broker "$m"
+	s=$(other_than "$m")
+	run lab_ctl "$s" pause
+	assert_success
+	assert_output --partial "written to etcd"
+	wait_until 5 all_paused_are yes
+	run etcdctl_lab get --print-value-only /failover-launcher/lab/pause
+	assert_output "version=1 paused=1 by=n$s"
+	bp=$(lab_broker_pid "$m")
+	kill -9 "$bp"
+	wait_until 3 ! lab_has_broker "$m"
+	sleep 4 # past the lease's TTL (3 s)
+	[ "$(lab_masters)" = "$m" ]
+	[ -z "$(lab_brokers_alive)" ]
+	run lab_ctl "$m" status
+	assert_output --partial "stays down until resume"
+	# a paused node restarted reads etcd's key (and its own file): paused
+	lab_stop_node "$s" TERM
+	lab_start "$s"
+	wait_until 10 lab_role_is "$s" slave
+	lab_field_is "$s" paused yes
+	run lab_ctl "$s" resume
+	assert_success
+	wait_until 5 all_paused_are no
+	wait_until 10 lab_has_broker "$m"
+	[ "$(lab_masters)" = "$m" ]
+	lab_field_is "$m" pause_version 2
 	lab_sampler_check
 }
