@@ -169,6 +169,9 @@ static void compose_record(struct etcd_elect *e, int may_lead, char *buf, size_t
 		json_object_object_add(o, "proto", json_object_new_int(EE_PROTO));
 		if (e->p.failsafe)
 			json_object_object_add(o, "failsafe", json_object_new_boolean(1));
+		/* it obeys P/pause: a record without it is of a release that
+		 * would still campaign during maintenance */
+		json_object_object_add(o, "pausable", json_object_new_boolean(1));
 		if (info != NULL)
 			json_object_object_add(o, "info", info);
 		t = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
@@ -270,6 +273,9 @@ static int parse_record(const char *value, struct ee_node *n)
 		n->position = 0;
 		n->may_lead = 0;
 		n->failsafe = 0;
+		n->pausable = 0;
+		if (json_object_object_get_ex(o, "pausable", &v) && json_object_is_type(v, json_type_boolean))
+			n->pausable = json_object_get_boolean(v);
 		if (json_object_object_get_ex(o, "failsafe", &v) && json_object_is_type(v, json_type_boolean))
 			n->failsafe = json_object_get_boolean(v);
 		if (json_object_object_get_ex(o, "position", &v) && json_object_is_type(v, json_type_int))
@@ -1467,6 +1473,25 @@ int etcd_elect_put_pause(struct etcd_elect *e, const char *text)
 	e->pause_put_id = r->id;
 	e->pause_put_result = 0;
 	return 0;
+}
+
+size_t etcd_elect_pause_unaware(const struct etcd_elect *e, char *list, size_t len)
+{
+	size_t n = 0, used = 0;
+
+	if (len > 0)
+		list[0] = '\0';
+	for (size_t i = 0; i < e->nnodes; i++) {
+		if (strcmp(e->nodes[i].id, e->p.self) == 0 || e->nodes[i].pausable)
+			continue;
+		n++;
+		if (used < len) {
+			int k = snprintf(list + used, len - used, "%s%s", used ? ", " : "", e->nodes[i].id);
+			if (k > 0)
+				used += (size_t)k;
+		}
+	}
+	return n;
 }
 
 int etcd_elect_take_pause(struct etcd_elect *e, char *text, size_t len)

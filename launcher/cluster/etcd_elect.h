@@ -137,6 +137,7 @@ struct ee_node {
 	uint32_t position;
 	int may_lead;          /* eligible, healthy, not held down (its record says) */
 	int failsafe;          /* it runs in failsafe mode (its record says) */
+	int pausable;          /* it obeys P/pause (its record says; older releases do not) */
 	int64_t mod_rev;
 	char record[EE_VALUE_MAX];
 };
@@ -253,6 +254,9 @@ size_t etcd_elect_failsafe_members(const struct etcd_elect *e, const char **out,
  * last saw of it (a compare-and-swap); 0, or -1 when a write of it is on
  * its way already or the queue is full. */
 int etcd_elect_put_pause(struct etcd_elect *e, const char *text);
+/* Nodes with a record (self aside) that does not say it obeys P/pause:
+ * how many, their ids comma-separated in list (cut to len). */
+size_t etcd_elect_pause_unaware(const struct etcd_elect *e, char *list, size_t len);
 /* P/pause's text as etcd last showed it, when new since the last call:
  * 1 (text filled), else 0. */
 int etcd_elect_take_pause(struct etcd_elect *e, char *text, size_t len);

@@ -47,6 +47,8 @@ struct report_view daemon_view(struct daemon *d, char *text, size_t len)
 		v.backend_down = d->hb.el.reason;
 	if (d->etcd == NULL)
 		v.pause_older = pause_unaware_peers(&d->hb.el, v.now, v.pause_older_ids, sizeof(v.pause_older_ids));
+	else
+		v.pause_older = etcd_elect_pause_unaware(&d->etcd->el, v.pause_older_ids, sizeof(v.pause_older_ids));
 	log_dropped(&v.log_dropped_own, &v.log_dropped_broker);
 	v.log_queued = log_queued();
 	if (text != NULL)

@@ -50,10 +50,18 @@ static void apply(struct daemon *d)
 	if (on == d->pause_acted)
 		return;
 	d->pause_acted = on;
-	/* a broker that exits from here on stays down; at resume, one held
-	 * down starts again (mastership still wants it: it stayed master) */
-	supervisor_hold(&d->sup, on);
+	/* a broker that exits from here on stays down */
+	if (on) {
+		supervisor_hold(&d->sup, 1);
+		daemon_step(d, &ev);
+		return;
+	}
+	/* mastership first: at resume it may give the lead away rather than
+	 * start a broker held down (a node that may not lead); then the
+	 * supervisor starts one still wanted */
 	daemon_step(d, &ev);
+	supervisor_hold(&d->sup, 0);
+	daemon_take_pending(d);
 }
 
 /* A new record: kept, logged, put in the history, then acted on. */
@@ -146,7 +154,9 @@ int daemon_pause_request(struct daemon *d, int paused, struct ctl_out *out)
 		return 0;
 	}
 	/* a release without maintenance mode would still claim and fail over */
-	if (paused && d->etcd == NULL && (n = pause_unaware_peers(&d->hb.el, clock_mono_ms(), older, sizeof(older))) > 0) {
+	n = d->etcd != NULL ? etcd_elect_pause_unaware(&d->etcd->el, older, sizeof(older))
+			    : pause_unaware_peers(&d->hb.el, clock_mono_ms(), older, sizeof(older));
+	if (paused && n > 0) {
 		ctl_printf(out, "pause refused: %zu live peer%s run%s a release without maintenance mode and would still "
 				"fail over: %s; upgrade %s first", n, n == 1 ? "" : "s", n == 1 ? "s" : "", older,
 			   n == 1 ? "it" : "them");

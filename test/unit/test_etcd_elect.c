@@ -1397,6 +1397,19 @@ static void pause_key(void **state)
 	w = (struct ee_event){.deleted = 1, .kv = kv("/fl/c1/pause", "", 0, 14, 0)};
 	etcd_elect_watch(&e, &w, 1, 14, 5240);
 	assert_int_equal(etcd_elect_take_pause(&e, text, sizeof(text)), 0);
+	/* records without "pausable" are of releases that would still
+	 * campaign: named (self aside) */
+	{
+		struct ee_event r2[3] = {
+			{.kv = kv("/fl/c1/nodes/n2", "{\"node\":\"n2\",\"position\":1,\"may_lead\":true}", 20, 20, 50)},
+			{.kv = kv("/fl/c1/nodes/n3", "{\"node\":\"n3\",\"may_lead\":true,\"pausable\":true}", 21, 21, 51)},
+			{.kv = kv("/fl/c1/nodes/n1", "{\"node\":\"n1\",\"may_lead\":true}", 22, 22, 42)},
+		};
+		char list[64];
+		etcd_elect_watch(&e, r2, 3, 22, 5250);
+		assert_int_equal(etcd_elect_pause_unaware(&e, list, sizeof(list)), 1);
+		assert_string_equal(list, "n2");
+	}
 	/* no answer: not written */
 	assert_int_equal(etcd_elect_put_pause(&e, "version=6 paused=1 by=n1"), 0);
 	s = take_skip(&e, EE_SWAP, 5300);
