@@ -6,6 +6,7 @@
 load helpers
 load ../lib/lab
 load ../lib/etcd
+load ../lib/upgrade
 
 setup_file() {
 	lab_setup_file 3
@@ -124,14 +125,28 @@ other_than() { echo 1 2 3 | tr -d "$1" | awk '{print $1}'; }
 	lab_field_is "$t" pause_version 2
 	grep -q "maintenance: resumed by n$s (version 2, heard from" "$LAB_DIR/n$t/log"
 	lab_groups "1 2 3"
-	sleep 1
+	sleep 0.5
 	[ "$(lab_masters)" = "$m" ]
 	lab_sampler_check
 }
 
-@test "a pause record that does not read: the node stays paused until resume; a forged version is refused" {
-	local s
+@test "a forged pause (no key, a wrong key) changes nothing; a pause record that does not read: paused until resume" {
+	local s i
 	start_three --heard
+	# a heartbeat that carries a pause record, without the key or with a
+	# wrong one: dropped before anything reads its payload
+	ip -n "$LAB-sw" addr add "10.$LAB_NET.0.250/24" dev br0 2>/dev/null || true
+	"$LAUNCHER" --new-key "$BATS_TEST_TMPDIR/wrong.key" >/dev/null
+	ip netns exec "$LAB-sw" env FORGE_PAUSE=99:1:evil python3 "$REPO_ROOT/test/lib/packet-tool.py" forge \
+		"10.$LAB_NET.0.250" 230.0.0.1 2710 lab evil 1 >/dev/null
+	ip netns exec "$LAB-sw" env FORGE_PAUSE=99:1:evil python3 "$REPO_ROOT/test/lib/packet-tool.py" forge \
+		"10.$LAB_NET.0.250" 230.0.0.1 2710 lab evil 1 "$BATS_TEST_TMPDIR/wrong.key" >/dev/null
+	sleep 0.3
+	for i in 1 2 3; do
+		lab_field_is "$i" paused no
+		lab_field_is "$i" pause_version 0
+		run ! grep -q "evil" "$LAB_DIR/n$i/log"
+	done
 	s=$(other_than "$m")
 	lab_groups "$(echo 1 2 3 | tr -d "$s")"
 	lab_stop_node "$s" TERM
@@ -141,7 +156,7 @@ other_than() { echo 1 2 3 | tr -d "$1" | awk '{print $1}'; }
 	lab_field_is "$s" paused yes
 	grep -q "does not hold a valid pause record" "$LAB_DIR/n$s/log"
 	# its guess is not spread: the others are not paused
-	sleep 1
+	sleep 0.5
 	all_paused_are no "$(echo 1 2 3 | tr -d "$s")"
 	run lab_ctl "$s" status
 	assert_output --partial "did not read"
@@ -152,6 +167,28 @@ other_than() { echo 1 2 3 | tr -d "$1" | awk '{print $1}'; }
 	lab_field_is "$m" pause_version 1
 	lab_groups "1 2 3"
 	lab_sampler_check
+}
+
+@test "pause is refused while a live peer runs a release without maintenance mode (64aed0b)" {
+	local i rc=0
+	upgrade_old_build || rc=$?
+	[ "$rc" != 2 ] || skip "git has no $UPGRADE_OLD_REV (a shallow clone)"
+	[ "$rc" = 0 ]
+	for i in 1 2 3; do lab_ini "$i"; done
+	lab_start 1
+	lab_start 2
+	upgrade_start_old 3
+	lab_wait_one_master "1 2 3" 10 >/dev/null
+	# its heartbeats have no pause field: status names it
+	wait_until 5 bash -c "'$FAILOVERCTL' -s '$LAB_DIR/n1/ctl.sock' status | grep -q 'without maintenance mode (n3)'" || true
+	run lab_ctl 1 pause
+	assert_failure
+	assert_output --partial "pause refused: 1 live peer runs a release without maintenance mode"
+	assert_output --partial "n3"
+	run lab_ctl 1 status
+	assert_output --partial "without maintenance mode (n3)"
+	sleep 0.3
+	all_paused_are no "1 2"
 }
 
 @test "etcd: pause is etcd's key; the master's broker killed -> no failover; resume -> the same master serves" {
