@@ -5,7 +5,11 @@
  * fsync'd) before a change is acted on, and read at start: a node
  * restarted during maintenance comes up paused.  With the heartbeat
  * backend every heartbeat carries it and every accepted heartbeat's is
- * merged; with etcd, etcd's key is the record (etcd_node.c).
+ * merged; with etcd, etcd's key is the record (etcd_node.c).  The write
+ * is made on the event loop, not by the election's writer thread: a pause
+ * changes a few times a maintenance, and it must be on disk before it is
+ * acted on.  A state directory that hangs would stall the loop for that
+ * write (the fence then stops a master's broker, as for any stall).
  *
  * Paused, this node tells mastership (MS_IN_PAUSE: no claim, no handover,
  * no resign, a master keeps its lead whatever its broker does) and the
