@@ -35,14 +35,28 @@ all_paused_are() {
 
 other_than() { echo 1 2 3 | tr -d "$1" | awk '{print $1}'; }
 
+# primary I: the HTTP status of node I's /primary (http.listen on 8088)
+primary() {
+	ip netns exec "$LAB-n$1" curl -s -o /dev/null -w '%{http_code}' --max-time 3 "http://$(lab_addr "$1"):8088/primary"
+}
+
 @test "pause on a slave: no failover when the master's broker is killed; resume: the same master serves again" {
-	local s bp t0 n
+	local s bp t0 n i
+	for i in 1 2 3; do
+		lab_ini "$i"
+		printf '[http]\nlisten = %s:8088\n' "$(lab_addr "$i")" >>"$LAB_DIR/n$i/launcher.ini"
+	done
 	start_three --broker --heard
 	s=$(other_than "$m")
+	wait_until 5 lab_field_is "$m" broker serving
 	run lab_ctl "$s" pause
 	assert_success
 	assert_output --partial "paused (version 1)"
 	wait_until 3 all_paused_are yes
+	# the load balancer keeps its traffic: /primary answers 200 where the
+	# broker serves
+	[ "$(primary "$m")" = 200 ]
+	[ "$(primary "$s")" = 503 ]
 	for i in 1 2 3; do
 		lab_field_is "$i" pause_version 1
 		lab_field_is "$i" pause_by "n$s"
@@ -83,6 +97,8 @@ other_than() { echo 1 2 3 | tr -d "$1" | awk '{print $1}'; }
 	wait_until 3 all_paused_are no
 	wait_until 5 lab_has_broker "$m"
 	[ "$(lab_masters)" = "$m" ]
+	wait_until 5 lab_field_is "$m" broker serving
+	[ "$(primary "$m")" = 200 ]
 	n=$(lab_field "$m" promotions)
 	[ "$n" = 1 ]
 	run lab_ctl "$m" metrics
