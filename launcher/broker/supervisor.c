@@ -318,6 +318,12 @@ static void child_cb(struct ev_loop *loop, ev_child *w, int revents)
 		set_state(s, SUP_IDLE); /* reports DOWN */
 		return;
 	}
+	if (s->maint_hold) {
+		log_warn("paused (maintenance): the broker is not restarted; it stays down until resume");
+		s->held_down = 1;
+		set_state(s, SUP_IDLE); /* reports DOWN */
+		return;
+	}
 	if (n > s->p.max_restarts) {
 		char why[160];
 		snprintf(why, sizeof(why), "broker failed %u times within %llu ms", n, (unsigned long long)s->p.restart_window_ms);
@@ -344,8 +350,13 @@ static void backoff_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)loop;
 	(void)revents;
 	if (s->state == SUP_BACKOFF) {
+		if (s->maint_hold && s->want) {
+			/* paused while a restart was due: it stays down */
+			log_warn("paused (maintenance): the broker's restart is dropped; it stays down until resume");
+			s->held_down = 1;
+		}
 		set_state(s, SUP_IDLE);
-		if (s->want)
+		if (s->want && !s->held_down)
 			s->restarts++;
 		reconcile(s);
 	}
@@ -503,7 +514,7 @@ static void reconcile(struct supervisor *s)
 {
 	switch (s->state) {
 	case SUP_IDLE:
-		if (s->want)
+		if (s->want && !s->held_down)
 			start(s);
 		break;
 	case SUP_STARTING:
@@ -522,8 +533,24 @@ static void reconcile(struct supervisor *s)
 	}
 }
 
+void supervisor_hold(struct supervisor *s, int on)
+{
+	s->maint_hold = on ? 1 : 0;
+	if (on)
+		return;
+	if (s->held_down) {
+		s->held_down = 0;
+		s->ncrash = 0; /* a broker an operator let down is no crash loop */
+		if (s->want)
+			log_info("resumed: starting the broker again");
+	}
+	reconcile(s);
+}
+
 void supervisor_want(struct supervisor *s, int up, uint64_t term)
 {
+	if (!up)
+		s->held_down = 0; /* not wanted: nothing held down */
 	if (up && !s->want) {
 		s->ncrash = 0; /* a new mastership starts with a clean slate */
 		s->term = term;

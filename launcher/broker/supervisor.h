@@ -91,6 +91,9 @@ struct supervisor {
 	int pidfd;                /* the broker's pidfd (opened before it can be reaped), or -1 */
 	int term_sent;            /* our SIGTERM went out: exit 143 is clean */
 	int restart_pending;      /* stopping to start again (supervisor_restart) */
+	/* maintenance (supervisor_hold): a broker that exits or fails to
+	 * start is not started again; held_down: it did, and stays down */
+	int maint_hold, held_down;
 	uint64_t started_at;      /* monotonic ms */
 	uint64_t stop_at;         /* our SIGTERM went out (monotonic ms) */
 	int ready_failed;         /* killed by us: not ready within ready_timeout */
@@ -124,6 +127,11 @@ void supervisor_want(struct supervisor *s, int up, uint64_t term);
  * restart_max ms with its crashes forgotten.  Call before supervisor_want
  * (which would start one given up on at once). */
 void supervisor_restart(struct supervisor *s, uint64_t term);
+/* Maintenance mode: while on, a broker that exits (or fails to start)
+ * stays down, wanted or not: no back-off, no restart, no give-up report;
+ * a restart scheduled is dropped.  Off: a broker wanted and held down
+ * starts again, with a clean slate.  A broker running is left alone. */
+void supervisor_hold(struct supervisor *s, int on);
 /* The oldest report not yet taken: 1, or 0 when there is none. */
 int supervisor_take_report(struct supervisor *s, struct sup_report *r);
 /* A process exists (starting, serving or stopping). */

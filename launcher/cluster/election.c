@@ -975,6 +975,8 @@ unsigned election_on_packet(struct election *e, const struct wire_msg *m, uint64
 	if (m->type == WIRE_HEARTBEAT) {
 		p->settings = m->payload_len >= WIRE_HB_SETTINGS + 8 ? bytes_get64(m->payload + WIRE_HB_SETTINGS) : 0;
 		p->timeout = m->payload_len >= WIRE_HB_TIMEOUT + 4 ? bytes_get32(m->payload + WIRE_HB_TIMEOUT) : 0;
+		p->hb_heard = 1;
+		p->hb_payload_len = m->payload_len;
 	}
 	if (m->term > e->max_term)
 		e->max_term = m->term;

@@ -108,6 +108,8 @@ struct el_peer {
 	uint64_t settings;       /* its settings digest (wire.h, heartbeat payload); 0: not sent */
 	uint64_t timeout;        /* its failure timeout, ms (heartbeat payload); 0: not sent */
 	int yielded;             /* its last heartbeat had WIRE_F_YIELDED (other packets never do) */
+	int hb_heard;            /* a heartbeat of it was heard (the fields below mean something) */
+	uint16_t hb_payload_len; /* its last heartbeat's payload length: what its release sends (wire.h) */
 };
 
 struct election {

@@ -169,6 +169,9 @@ static void compose_record(struct etcd_elect *e, int may_lead, char *buf, size_t
 		json_object_object_add(o, "proto", json_object_new_int(EE_PROTO));
 		if (e->p.failsafe)
 			json_object_object_add(o, "failsafe", json_object_new_boolean(1));
+		/* it obeys P/pause: a record without it is of a release that
+		 * would still campaign during maintenance */
+		json_object_object_add(o, "pausable", json_object_new_boolean(1));
 		if (info != NULL)
 			json_object_object_add(o, "info", info);
 		t = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
@@ -270,6 +273,9 @@ static int parse_record(const char *value, struct ee_node *n)
 		n->position = 0;
 		n->may_lead = 0;
 		n->failsafe = 0;
+		n->pausable = 0;
+		if (json_object_object_get_ex(o, "pausable", &v) && json_object_is_type(v, json_type_boolean))
+			n->pausable = json_object_get_boolean(v);
 		if (json_object_object_get_ex(o, "failsafe", &v) && json_object_is_type(v, json_type_boolean))
 			n->failsafe = json_object_get_boolean(v);
 		if (json_object_object_get_ex(o, "position", &v) && json_object_is_type(v, json_type_int))
@@ -661,6 +667,15 @@ static void apply(struct etcd_elect *e, const char *key, const struct ee_kv *kv,
 		}
 		if (e->state == EE_FOLLOWING && e->leader[0] == '\0' && e->leader_create_rev == 0)
 			schedule_campaign(e, now);
+	} else if (strcmp(name, "pause") == 0) {
+		/* a deleted key says nothing: every node keeps what it knows */
+		if (kv == NULL || kv->mod_rev < e->pause_mod)
+			return;
+		e->pause_mod = kv->mod_rev;
+		if (strcmp(e->pause, kv->value) != 0 || !e->pause_news) {
+			snprintf(e->pause, sizeof(e->pause), "%s", kv->value);
+			e->pause_news = 1;
+		}
 	} else if (strcmp(name, "failsafe") == 0) {
 		if (kv != NULL) {
 			parse_failsafe(e, kv->value);
@@ -1046,10 +1061,42 @@ static void created(struct etcd_elect *e, const struct ee_reply *r, uint64_t now
 	}
 }
 
+/* Our write of P/pause: done, or refused with the key as it is now (its
+ * news goes to the daemon as the watch's would). */
+static void pause_swapped(struct etcd_elect *e, const struct ee_reply *r, uint64_t now)
+{
+	char key[EE_KEY_MAX];
+
+	e->pause_put_id = 0;
+	key_of(e, "pause", key);
+	if (r->ok && r->succeeded) {
+		e->pause_put_result = 1;
+		e->pause_put_why[0] = '\0';
+		return; /* the watch shows it */
+	}
+	e->pause_put_result = -1;
+	if (r->ok) {
+		snprintf(e->pause_put_why, sizeof(e->pause_put_why), "%.150s/pause changed meanwhile", e->p.prefix);
+		for (size_t i = 0; i < r->nkvs; i++)
+			if (strcmp(r->kvs[i].key, key) == 0)
+				apply(e, key, &r->kvs[i], r->revision, now);
+	} else {
+		snprintf(e->pause_put_why, sizeof(e->pause_put_why), "%.190s", r->why);
+	}
+	/* a campaign that waited for this swap's reply (campaign()) */
+	if (e->claimable && e->state == EE_FOLLOWING && e->leader[0] == '\0' && e->leader_create_rev == 0)
+		schedule_campaign(e, now);
+}
+
 static void swapped(struct etcd_elect *e, const struct ee_reply *r, uint64_t now)
 {
 	char key[EE_KEY_MAX];
 	int64_t n;
+
+	if (r->id != 0 && r->id == e->pause_put_id) {
+		pause_swapped(e, r, now);
+		return;
+	}
 
 	key_of(e, "term_base", key);
 	if (r->ok && r->succeeded) {
@@ -1412,6 +1459,58 @@ static int ee_handover(void *impl, const char *target, uint64_t now, char *why, 
 	node_value(r->value, sizeof(r->value), target, -1);
 	r->lease = e->lease;
 	return 0;
+}
+
+int etcd_elect_put_pause(struct etcd_elect *e, const char *text)
+{
+	struct ee_req *r;
+
+	if (e->pause_put_id != 0 || (r = queue(e, EE_SWAP)) == NULL)
+		return -1;
+	key_of(e, "pause", r->key);
+	snprintf(r->value, sizeof(r->value), "%s", text);
+	r->mod = e->pause_mod; /* 0: absent, as etcd compares a key that is not there */
+	e->pause_put_id = r->id;
+	e->pause_put_result = 0;
+	return 0;
+}
+
+size_t etcd_elect_pause_unaware(const struct etcd_elect *e, char *list, size_t len)
+{
+	size_t n = 0, used = 0;
+
+	if (len > 0)
+		list[0] = '\0';
+	for (size_t i = 0; i < e->nnodes; i++) {
+		if (strcmp(e->nodes[i].id, e->p.self) == 0 || e->nodes[i].pausable)
+			continue;
+		n++;
+		if (used < len) {
+			int k = snprintf(list + used, len - used, "%s%s", used ? ", " : "", e->nodes[i].id);
+			if (k > 0)
+				used += (size_t)k;
+		}
+	}
+	return n;
+}
+
+int etcd_elect_take_pause(struct etcd_elect *e, char *text, size_t len)
+{
+	if (!e->pause_news)
+		return 0;
+	e->pause_news = 0;
+	snprintf(text, len, "%s", e->pause);
+	return 1;
+}
+
+int etcd_elect_take_pause_result(struct etcd_elect *e, char *why, size_t len)
+{
+	int r = e->pause_put_result;
+
+	e->pause_put_result = 0;
+	if (r < 0)
+		snprintf(why, len, "%s", e->pause_put_why);
+	return r;
 }
 
 static void ee_set_claimable(void *impl, int yes)

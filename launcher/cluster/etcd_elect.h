@@ -21,6 +21,10 @@
  *   P/next         a resignation's successor: only it campaigns while the
  *                  key lives (it has a lease of the holddown)
  *   P/ask          a follower's switchover request to the leader
+ *   P/pause        maintenance mode: the pause record's text (pause.h), no
+ *                  lease; written by a compare-and-swap on the mod_revision
+ *                  the writer last saw (no update is lost), read at start
+ *                  and watched like every key; the daemon merges it
  *   P/failsafe     failsafe mode: {"leader","members":[ids]}, no lease, the
  *                  nodes the leader keeps hearing directly; a node not in
  *                  it does not campaign (it may be cut off from a master
@@ -133,6 +137,7 @@ struct ee_node {
 	uint32_t position;
 	int may_lead;          /* eligible, healthy, not held down (its record says) */
 	int failsafe;          /* it runs in failsafe mode (its record says) */
+	int pausable;          /* it obeys P/pause (its record says; older releases do not) */
 	int64_t mod_rev;
 	char record[EE_VALUE_MAX];
 };
@@ -208,6 +213,15 @@ struct etcd_elect {
 	uint64_t fs_fence_sent;  /* the fence deadline last told to mastership */
 	int fs_active;           /* leading past our lease on the members' word */
 	int fs_rejoin;           /* etcd is back: our key is taken again, the broker kept */
+	/* P/pause as etcd shows it (its text, "" when absent), its
+	 * mod_revision, news not yet taken (etcd_elect_take_pause); our write
+	 * of it on its way (its id) and how the last one ended */
+	char pause[EE_VALUE_MAX];
+	int64_t pause_mod;
+	int pause_news;
+	unsigned pause_put_id;
+	int pause_put_result;    /* 1 written, -1 refused (another write came first) or no answer; 0 none */
+	char pause_put_why[200];
 	/* events for mastership */
 	struct ms_event ev[EE_EVENTS];
 	size_t evhead, nev;
@@ -236,6 +250,19 @@ void etcd_elect_failsafe(struct etcd_elect *e, uint64_t hold_until, uint64_t dea
  * shown).  0 when we did not write the list shown, when a node's record
  * says it runs without failsafe mode, or when they are more than max. */
 size_t etcd_elect_failsafe_members(const struct etcd_elect *e, const char **out, size_t max);
+/* Maintenance mode: P/pause's text written if etcd still holds what we
+ * last saw of it (a compare-and-swap); 0, or -1 when a write of it is on
+ * its way already or the queue is full. */
+int etcd_elect_put_pause(struct etcd_elect *e, const char *text);
+/* Nodes with a record (self aside) that does not say it obeys P/pause:
+ * how many, their ids comma-separated in list (cut to len). */
+size_t etcd_elect_pause_unaware(const struct etcd_elect *e, char *list, size_t len);
+/* P/pause's text as etcd last showed it, when new since the last call:
+ * 1 (text filled), else 0. */
+int etcd_elect_take_pause(struct etcd_elect *e, char *text, size_t len);
+/* How our last write of P/pause ended, once: 1 written, -1 not (why
+ * filled), 0 nothing new. */
+int etcd_elect_take_pause_result(struct etcd_elect *e, char *why, size_t len);
 /* When etcd_elect_tick wants to run next (monotonic ms). */
 uint64_t etcd_elect_wake_at(const struct etcd_elect *e);
 

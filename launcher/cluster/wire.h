@@ -63,6 +63,14 @@
  *              last beacon the sender heard from the master it names in
  *              target, echoed back (0: none); the master counts a member's
  *              hearing of it from its own clock, not from a transit
+ *   30     8  the cluster's pause record as the sender knows it (pause.h):
+ *              its version (0: never paused)
+ *   38     1  paused (0 or 1)
+ *   39    32  the node id that set it, NUL-padded ("" with version 0)
+ *              (since maintenance mode; bytes 14..29 are then zero in a
+ *              heartbeat.  A shorter payload: a release that neither sends
+ *              nor obeys a pause.  etcd_failsafe's beacons stop at 30: with
+ *              etcd the record is etcd's key)
  *
  * A release can therefore introduce version 2 only after every node runs a
  * release that reads it; releases before this rule (64aed0b and earlier)
@@ -92,6 +100,8 @@
 #define WIRE_HB_STAMP 14   /* etcd_failsafe's beacons (failsafe.h) */
 #define WIRE_HB_ECHO 22
 #define WIRE_HB_BEACON_PAYLOAD 30
+#define WIRE_HB_PAUSE 30   /* the pause record (pause.h) */
+#define WIRE_HB_PAUSE_PAYLOAD (WIRE_HB_PAUSE + 8 + 1 + WIRE_ID_MAX)
 
 enum wire_type {
 	WIRE_HEARTBEAT = 1, /* periodic: I am alive, my role and term */

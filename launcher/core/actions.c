@@ -29,6 +29,7 @@ struct report_view daemon_view(struct daemon *d, char *text, size_t len)
 		.conflict_with = d->conflict.addr, .conflict_heard_at = d->conflict.dup.heard_at,
 		.failsafe_active = d->etcd != NULL && d->etcd->el.fs_active,
 		.history = d->history != NULL ? &d->history->ring : NULL,
+		.pause = &d->pause, .pause_unknown = d->pause_unknown,
 	};
 	/* with etcd, no packets unless etcd_failsafe sends its beacons */
 	v.heartbeats = d->etcd == NULL || d->failsafe;
@@ -44,6 +45,10 @@ struct report_view daemon_view(struct daemon *d, char *text, size_t len)
 	}
 	if (d->etcd != NULL && d->etcd_silent)
 		v.backend_down = d->hb.el.reason;
+	if (d->etcd == NULL)
+		v.pause_older = pause_unaware_peers(&d->hb.el, v.now, v.pause_older_ids, sizeof(v.pause_older_ids));
+	else
+		v.pause_older = etcd_elect_pause_unaware(&d->etcd->el, v.pause_older_ids, sizeof(v.pause_older_ids));
 	log_dropped(&v.log_dropped_own, &v.log_dropped_broker);
 	v.log_queued = log_queued();
 	if (text != NULL)
@@ -61,7 +66,7 @@ void daemon_publish(struct daemon *d)
 
 void daemon_send(struct daemon *d, uint8_t type)
 {
-	uint8_t payload[WIRE_HB_PAYLOAD] = {0};
+	uint8_t payload[WIRE_HB_PAUSE_PAYLOAD] = {0};
 	struct link_extra x = {.url = d->cfg->broker_url, .serving = d->sup.state == SUP_SERVING};
 	/* for the peers' status: why this node may not lead, how its broker is */
 	if (d->ms.ineligible)
@@ -78,6 +83,9 @@ void daemon_send(struct daemon *d, uint8_t type)
 	}
 	bytes_put64(payload + WIRE_HB_SETTINGS, d->hb.el.p.settings);
 	bytes_put32(payload + WIRE_HB_TIMEOUT, (uint32_t)d->hb.el.timeout);
+	/* the cluster's pause record as we know it (a guess is never sent:
+	 * unknown, it stays version 0) */
+	pause_encode(&d->pause, payload);
 	x.payload = payload;
 	x.payload_len = sizeof(payload);
 	if ((at = link_send(&d->link, &d->hb, type, &x)) != 0)

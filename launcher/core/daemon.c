@@ -61,8 +61,12 @@ static int read_socket(struct daemon *d, int max)
 			cache_peer_seen(d->cache, m.node, &from, bytes_get16(m.payload + WIRE_HB_CACHE_PORT), m.cache_digest);
 		if (d->etcd != NULL)
 			daemon_failsafe_packet(d, &m); /* etcd leads; the beacons say who hears whom */
-		else
+		else {
+			/* authenticated and accepted only (link_recv): a forged
+			 * packet never reaches here */
+			daemon_pause_packet(d, &m);
 			heartbeat_on_packet(&d->hb, &m, clock_mono_ms());
+		}
 		daemon_step(d, NULL);
 	}
 	return max > 0;
@@ -259,6 +263,8 @@ static int control_cb(void *ud, const struct ctl_request *req, struct ctl_out *o
 		return -1;
 	case DISPATCH_DONE:
 		return 0;
+	case DISPATCH_PAUSE:
+		return daemon_pause_request(d, req->cmd == CTL_PAUSE, out);
 	case DISPATCH_REQUEST:
 		break;
 	}
@@ -441,6 +447,8 @@ int daemon_run(struct config *c, const char *ini, const struct strlist *override
 		return rc == -2 ? 1 : 2;
 	}
 	start_watchers(d, c);
+	/* before the first packet: a node restarted in maintenance says so */
+	daemon_pause_start(d);
 	if (d->etcd != NULL)
 		log_info("Started: leadership from etcd%s", d->failsafe ? "; failsafe beacons on the cluster socket" : "");
 	if (d->etcd != NULL && !d->failsafe)

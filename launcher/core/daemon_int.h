@@ -20,6 +20,7 @@
 #include "failsafe.h"
 #include "link.h"
 #include "mastership.h"
+#include "pause.h"
 #include "node.h"
 #include "reload.h"
 #include "replay.h"
@@ -97,6 +98,12 @@ struct daemon {
 	uint64_t hist_flaps[HIST_FLAPS_MAX];
 	unsigned hist_flaps_next, hist_flaps_skipped;
 	int exit_code;              /* daemon_run's, when not 0 */
+	/* maintenance mode (pausenode.c): the cluster's record as this node
+	 * knows it; unknown: the state file did not read (paused until the
+	 * cluster or an operator says); acted: what mastership and the
+	 * supervisor were last told */
+	struct pause_rec pause;
+	int pause_unknown, pause_acted;
 };
 
 /* Opens the state directory, the control socket, the cluster's parts, the
@@ -155,6 +162,18 @@ void daemon_etcd_close(struct daemon *d);
  * authenticated packet of another node). */
 void daemon_failsafe_beat(struct daemon *d);
 void daemon_failsafe_packet(struct daemon *d, const struct wire_msg *m);
+
+/* pausenode.c: maintenance mode.  The record kept in state_dir read and
+ * acted on (at start); paused (the record, or not knowing it); a record
+ * heard (an accepted heartbeat, or etcd's key) merged; failoverctl pause
+ * or resume (0, or -1 refused, the answer in out). */
+void daemon_pause_start(struct daemon *d);
+int daemon_paused(const struct daemon *d);
+void daemon_pause_heard(struct daemon *d, const struct pause_rec *r, const char *from);
+void daemon_pause_packet(struct daemon *d, const struct wire_msg *m);
+int daemon_pause_request(struct daemon *d, int paused, struct ctl_out *out);
+/* etcd_node.c: the new record written to etcd (compare-and-swap) */
+int daemon_etcd_pause(struct daemon *d, const struct pause_rec *r, struct ctl_out *out);
 
 void daemon_duplicate(struct daemon *d, const struct wire_msg *m, const struct sockaddr_in *from);
 void daemon_conflict_tick(struct daemon *d);

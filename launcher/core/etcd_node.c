@@ -25,9 +25,33 @@
 /* The longest wait for one etcd request (see daemon_etcd_setup). */
 #define ETCD_REQUEST_MAX_MS 5000
 
+/* Maintenance mode: P/pause as etcd shows it merged (pausenode.c), and
+ * how our own write of it ended. */
+static void pause_news(struct daemon *d)
+{
+	char text[EE_VALUE_MAX], why[200];
+	struct pause_rec r;
+	int res;
+
+	if (etcd_elect_take_pause(&d->etcd->el, text, sizeof(text))) {
+		if (pause_parse(text, strlen(text), &r) == 0)
+			daemon_pause_heard(d, &r, "etcd");
+		else
+			log_warn("maintenance: %s/pause in etcd does not hold a valid pause record: ignored (\"%.80s\")",
+				 d->etcd->el.p.prefix, text);
+	}
+	res = etcd_elect_take_pause_result(&d->etcd->el, why, sizeof(why));
+	if (res < 0)
+		log_warn("maintenance: the change of the pause was not written to etcd: %s; nothing changed (ask "
+			 "again)", why);
+}
+
 static void changed(void *ud)
 {
-	daemon_step(ud, NULL);
+	struct daemon *d = ud;
+
+	pause_news(d);
+	daemon_step(d, NULL);
 }
 
 /* The password's first line, from a file nobody else may read (as the
@@ -464,4 +488,20 @@ void daemon_etcd_close(struct daemon *d)
 	etcd_backend_close(d->etcd);
 	free(d->etcd);
 	d->etcd = NULL;
+}
+
+int daemon_etcd_pause(struct daemon *d, const struct pause_rec *r, struct ctl_out *out)
+{
+	char text[PAUSE_TEXT_MAX];
+
+	pause_format(r, text, sizeof(text));
+	if (etcd_elect_put_pause(&d->etcd->el, text) != 0) {
+		ctl_printf(out, "a change of the pause is on its way to etcd already; try again");
+		return -1;
+	}
+	etcd_backend_pump(d->etcd);
+	log_info("maintenance: asking etcd for %s/pause = %s", d->etcd->el.p.prefix, text);
+	ctl_printf(out, "%s (version %llu) written to etcd; every node acts on it as etcd shows it\n",
+		   r->paused ? "pause" : "resume", (unsigned long long)r->version);
+	return 0;
 }

@@ -307,6 +307,31 @@ static void on_healthy(struct mastership *m, const struct ms_event *ev, struct m
 	later(out);
 }
 
+/* The end of maintenance: the master stays, and what the pause held back
+ * is done now, as the normal path would have done it (no failover for its
+ * own sake).  A broker that went down is wanted again (the supervisor
+ * starts it), unless this node may not lead: then the lead goes; a broker
+ * found unhealthy while paused gets the health policy now. */
+static void on_resume(struct mastership *m, const struct ms_event *ev, struct ms_actions *out)
+{
+	m->paused = 0;
+	out->status = MS_STATUS_NOW;
+	if (m->state != MS_MASTER)
+		return;
+	if (m->ineligible && !m->broker_alive) {
+		char why[MS_REASON_MAX];
+		snprintf(why, sizeof(why), "resigning mastership at resume: the broker went down on a node that may not "
+			 "lead (%.100s)", m->ineligible_reason);
+		hand_over(m, "", m->p.failed_holddown_ms, out, why);
+		return;
+	}
+	if (m->health == MS_HEALTH_BAD && m->broker_alive) {
+		struct ms_event why = *ev;
+		snprintf(why.reason, sizeof(why.reason), "%s", m->health_reason);
+		on_unhealthy(m, &why, out);
+	}
+}
+
 static void on_stop(struct mastership *m, struct ms_actions *out)
 {
 	switch (m->state) {
@@ -346,6 +371,11 @@ static void on_resign_request(struct mastership *m, struct ms_actions *out)
 		refuse(out, "this node is %s, not master", mastership_state_name(m->state));
 		return;
 	}
+	/* maintenance: nobody could take the lead (every node is paused) */
+	if (m->paused) {
+		refuse(out, "paused: this master does not resign (failoverctl resume first)");
+		return;
+	}
 	hand_over(m, "", m->p.handover_holddown_ms, out, "resign requested: stopping the broker, then handing over");
 }
 
@@ -357,8 +387,8 @@ static void on_switchover(struct mastership *m, const struct ms_event *ev, struc
 	}
 	/* the backend would come back with MS_IN_HANDOVER_ASKED, refused
 	 * there as an event, where the caller's request sees nothing */
-	if (m->paused && m->state == MS_MASTER) {
-		refuse(out, "paused: this master makes no handover");
+	if (m->paused) {
+		refuse(out, "paused: no switchover during maintenance (failoverctl resume first)");
 		return;
 	}
 	out->cluster = MS_CL_HANDOVER;
@@ -468,9 +498,11 @@ void mastership_step(struct mastership *m, const struct ms_event *ev, uint64_t n
 		out->status = MS_STATUS_NOW;
 		break;
 	case MS_IN_PAUSE:
-	case MS_IN_RESUME:
-		m->paused = ev->type == MS_IN_PAUSE;
+		m->paused = 1;
 		out->status = MS_STATUS_NOW;
+		break;
+	case MS_IN_RESUME:
+		on_resume(m, ev, out);
 		break;
 	case MS_IN_STOP:
 		on_stop(m, out);

@@ -16,6 +16,7 @@ static const struct {
 	{"status", CTL_STATUS, 1},  {"peers", CTL_PEERS, 1},   {"switchover", CTL_SWITCHOVER, 1},
 	{"resign", CTL_RESIGN, 0},  {"locate", CTL_LOCATE, 2}, {"metrics", CTL_METRICS, 0},
 	{"cache", CTL_CACHE, CTL_ARGS_MAX}, {"ping", CTL_PING, 0}, {"history", CTL_HISTORY, 1},
+	{"pause", CTL_PAUSE, 0},    {"resume", CTL_RESUME, 0},
 };
 
 /* the command names, from the table: one list to keep */

@@ -24,6 +24,8 @@ enum ctl_cmd {
 	CTL_CACHE,      /* get|put|del|list ... (the cache's own parser) */
 	CTL_PING,
 	CTL_HISTORY,    /* [--json] */
+	CTL_PAUSE,      /* maintenance mode, cluster-wide */
+	CTL_RESUME,
 };
 
 struct ctl_request {

@@ -53,6 +53,9 @@ enum dispatch_result dispatch_control(const struct report_view *v, const struct 
 		return dispatch_history(v, req->json, out) == 0 ? DISPATCH_DONE : DISPATCH_ERROR;
 	case CTL_LOCATE:
 		return report_locate(v, req->arg, out) == 0 ? DISPATCH_DONE : DISPATCH_ERROR;
+	case CTL_PAUSE:
+	case CTL_RESUME:
+		return DISPATCH_PAUSE;
 	case CTL_RESIGN:
 		ev->type = MS_IN_RESIGN;
 		return DISPATCH_REQUEST;
@@ -85,7 +88,10 @@ int dispatch_answer(const struct report_view *v, const struct ctl_request *req, 
 
 	if (req->cmd == CTL_RESIGN) {
 		if (res->refused) {
-			ctl_printf(out, "this node is %s, not master", election_state_name(e->state));
+			if (e->state == EL_MASTER)
+				ctl_printf(out, "%s", res->why);
+			else
+				ctl_printf(out, "this node is %s, not master", election_state_name(e->state));
 			return -1;
 		}
 		log_info("resign requested on the control socket");

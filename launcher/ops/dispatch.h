@@ -18,6 +18,7 @@ enum dispatch_result {
 	DISPATCH_ERROR = -1,  /* answered: refused */
 	DISPATCH_DONE = 0,    /* answered */
 	DISPATCH_REQUEST = 1, /* *ev is for mastership; then dispatch_answer() */
+	DISPATCH_PAUSE = 2,   /* pause or resume: the caller changes the cluster's record and answers */
 };
 
 enum dispatch_result dispatch_control(const struct report_view *v, const struct cache *cache,

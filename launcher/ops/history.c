@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-static const char *const kind_names[HISTORY_KIND_COUNT] = {"role", "handover", "health", "fence"};
+static const char *const kind_names[HISTORY_KIND_COUNT] = {"role", "handover", "health", "fence", "pause"};
 
 const char *history_kind_name(enum history_kind k)
 {

@@ -1,7 +1,7 @@
 /*
  * Failover history: the last HISTORY_MAX role changes, handovers, health
- * transitions and fence actions of this node, each with its wall time,
- * term, node, kind and reason, newest last.  Answers "why did the broker
+ * transitions, fence actions and maintenance pauses of this node, each
+ * with its wall time, term, node, kind and reason, newest last.  Answers "why did the broker
  * move at 3 am" after the logs have rotated, and after a restart: the
  * daemon keeps the entries in state_dir (histwriter.h) and loads them here.
  *
@@ -37,6 +37,9 @@ enum history_kind {
 	HISTORY_HANDOVER, /* the lead given away: resign, switchover, a failing broker */
 	HISTORY_HEALTH,   /* the broker's health checks changed verdict */
 	HISTORY_FENCE,    /* the fence stopped the broker, or the lead was forfeit */
+	/* maintenance paused or resumed (pause.h); a release before it skips
+	 * these lines (an unknown kind does not decode) */
+	HISTORY_PAUSE,
 	HISTORY_KIND_COUNT,
 };
 

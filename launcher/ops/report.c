@@ -40,6 +40,41 @@ int report_stopping(const struct report_view *v)
 	return mastership_exiting(v->ms);
 }
 
+int report_paused(const struct report_view *v)
+{
+	return v->pause != NULL && (v->pause->paused || v->pause_unknown);
+}
+
+/* Maintenance mode, for --json: "paused" and what the record says. */
+static void pause_json(const struct report_view *v, struct ctl_out *o)
+{
+	static const struct pause_rec none;
+	const struct pause_rec *r = v->pause != NULL ? v->pause : &none;
+
+	ctl_printf(o, ",\"paused\":%s,\"pause\":{\"version\":%llu,\"by\":", report_paused(v) ? "true" : "false",
+		   (unsigned long long)r->version);
+	json_str(o, r->by);
+	ctl_printf(o, ",\"unknown\":%s,\"broker_held_down\":%s,\"older_peers\":", v->pause_unknown ? "true" : "false",
+		   v->sup->held_down ? "true" : "false");
+	json_str(o, v->pause_older_ids);
+	ctl_printf(o, "}");
+}
+
+static void pause_text(const struct report_view *v, struct ctl_out *o)
+{
+	if (v->pause_unknown)
+		ctl_printf(o, "paused:    yes: the pause record in the state directory did not read; paused until the "
+			      "cluster or an operator says otherwise (failoverctl resume)\n");
+	else if (report_paused(v))
+		ctl_printf(o, "paused:    yes, by %s (version %llu): no promotion, demotion or broker restart until "
+			      "resume; the fence still acts\n", v->pause->by, (unsigned long long)v->pause->version);
+	if (v->sup->held_down)
+		ctl_printf(o, "paused:    the broker exited (%s) and stays down until resume\n", v->sup->last_exit);
+	if (v->pause_older > 0)
+		ctl_printf(o, "pause:     %zu live peer%s run%s a release without maintenance mode (%s): pause is refused\n",
+			   v->pause_older, v->pause_older == 1 ? "" : "s", v->pause_older == 1 ? "s" : "", v->pause_older_ids);
+}
+
 int report_conflict(const struct report_view *v)
 {
 	return (v->el->hold & EL_HOLD_DUPLICATE) != 0;
@@ -247,6 +282,7 @@ void report_status(const struct report_view *v, int json, struct ctl_out *o)
 		ctl_printf(o, ",\"mastership\":{\"state\":\"%s\",\"reason\":", mastership_state_name(v->ms->state));
 		json_str(o, v->ms->reason);
 		ctl_printf(o, "}");
+		pause_json(v, o);
 		ctl_printf(o, ",\"backend\":\"%s\",\"uptime_ms\":%llu,\"position\":%u", v->etcd_backend ? "etcd" : "heartbeat",
 			   (unsigned long long)(v->now - v->started_at), e->p.position);
 		/* the heartbeat's period means nothing without heartbeats */
@@ -301,6 +337,7 @@ void report_status(const struct report_view *v, int json, struct ctl_out *o)
 			      "claiming, not voting; give every node its own cluster.node\n",
 			   v->node, conflict_with(v), (unsigned long long)(v->now - v->conflict_heard_at));
 	ctl_printf(o, "mastership: %s (%s)\n", mastership_state_name(v->ms->state), v->ms->reason);
+	pause_text(v, o);
 	ctl_printf(o, "term:      %llu\n", (unsigned long long)term);
 	ctl_printf(o, "master:    %s%s%s\n", e->master[0] ? e->master : "none", *master_url(v) ? " at " : "",
 		   master_url(v));
@@ -527,6 +564,11 @@ void report_metrics(const struct report_view *v, struct ctl_out *o)
 		ctl_metric(o, "failover_precheck_runs_total", "counter", "Precheck runs.", h->pre_runs);
 		ctl_metric(o, "failover_precheck_failures_total", "counter", "Precheck runs that failed.", h->pre_failures);
 	}
+	ctl_metric(o, "failover_paused", "gauge",
+		   "1 while the cluster is in maintenance mode (failoverctl pause): no promotion, demotion or broker "
+		   "restart.", (unsigned long long)report_paused(v));
+	ctl_metric(o, "failover_pause_version", "gauge", "The version of the cluster's pause record this node knows.",
+		   (unsigned long long)(v->pause != NULL ? v->pause->version : 0));
 	if (v->etcd_backend)
 		etcd_metrics(v, o);
 	if (v->heartbeats)

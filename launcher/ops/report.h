@@ -14,6 +14,7 @@
 #include "health.h"
 #include "history.h"
 #include "mastership.h"
+#include "pause.h"
 #include "supervisor.h"
 
 /* With cluster.backend = etcd: what an operator needs to know of etcd
@@ -62,7 +63,17 @@ struct report_view {
 	/* etcd_failsafe: this master serves past its lease on its members'
 	 * word (etcd does not answer) */
 	int failsafe_active;
+	/* maintenance mode: the record (NULL: none), whether this node only
+	 * guesses it (its state file did not read), and the live peers that
+	 * run a release without it */
+	const struct pause_rec *pause;
+	int pause_unknown;
+	size_t pause_older;
+	char pause_older_ids[160];
 };
+
+/* Paused (maintenance), as this node knows it. */
+int report_paused(const struct report_view *v);
 
 /* The node-id conflict in *v: 1 while this node holds for it. */
 int report_conflict(const struct report_view *v);

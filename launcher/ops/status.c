@@ -22,7 +22,7 @@ void status_write(struct status_file *f, const struct report_view *v)
 			 "node=%s\nrole=%s\nterm=%llu\nmaster=%s\npeers=%zu\nquorum=%s\npid=%ld\npromotions=%llu\n"
 			 "demotions=%llu\nbroker=%s\nbroker_pid=%ld\nbroker_starts=%llu\nbroker_restarts=%llu\n"
 			 "broker_last_exit=%s\nprotocol=%d\nnewer_peers=%zu\nconflict=%s\nhealth=%s\neligible=%s\n"
-			 "degraded=%s\n",
+			 "degraded=%s\npaused=%s\npause_version=%llu\npause_by=%s\n",
 			 v->node, v->stopped ? "stopped" : election_state_name(e->state),
 			 (unsigned long long)(e->state == EL_MASTER || e->master[0] ? e->term : e->max_term), e->master,
 			 election_live(e, v->now) - 1, election_quorum(e, v->now) ? "yes" : "no", (long)getpid(),
@@ -30,7 +30,8 @@ void status_write(struct status_file *f, const struct report_view *v)
 			 supervisor_state_name(s->state), (long)s->pid, (unsigned long long)s->starts,
 			 (unsigned long long)s->restarts, s->last_exit, WIRE_VERSION, election_newer_live(e, v->now),
 			 report_conflict(v) ? "node-id" : "", health_state_name(v->health->ev.state),
-			 v->ms->ineligible ? "no" : "yes", v->ms->degraded ? "yes" : "no");
+			 v->ms->ineligible ? "no" : "yes", v->ms->degraded ? "yes" : "no", report_paused(v) ? "yes" : "no",
+			 (unsigned long long)(v->pause != NULL ? v->pause->version : 0), v->pause != NULL ? v->pause->by : "");
 
 	if (n < 0 || (size_t)n >= sizeof(buf) || strcmp(buf, f->last) == 0)
 		return;
@@ -42,7 +43,26 @@ void status_write(struct status_file *f, const struct report_view *v)
 	memcpy(f->last, buf, (size_t)n + 1);
 }
 
+static void role_text(const struct report_view *v, char *buf, size_t len);
+
+/* What the role says, then maintenance mode: systemd's STATUS and the
+ * status line say "paused" on every node. */
 void status_text(const struct report_view *v, char *buf, size_t len)
+{
+	size_t n;
+
+	role_text(v, buf, len);
+	if (!report_paused(v) || report_stopping(v))
+		return;
+	n = strlen(buf);
+	if (v->pause_unknown)
+		snprintf(buf + n, len - n, "; paused (the pause record did not read)");
+	else
+		snprintf(buf + n, len - n, "; paused by %s (version %llu)", v->pause->by,
+			 (unsigned long long)v->pause->version);
+}
+
+static void role_text(const struct report_view *v, char *buf, size_t len)
 {
 	const struct election *e = v->el;
 	const struct supervisor *s = v->sup;
@@ -102,7 +122,10 @@ void status_text(const struct report_view *v, char *buf, size_t len)
 			 s->p.max_restarts);
 		break;
 	case SUP_IDLE:
-		snprintf(buf, len, "master; broker down");
+		if (s->held_down)
+			snprintf(buf, len, "master; broker down: it exited (%.60s) and stays down until resume", s->last_exit);
+		else
+			snprintf(buf, len, "master; broker down");
 		break;
 	}
 }

@@ -5,7 +5,8 @@
   packet-tool.py replay  IFADDR GROUP PORT IN [DELAY_MS] send them again
   packet-tool.py forge   IFADDR GROUP PORT CLUSTER NODE TERM [KEYFILE]
         a master heartbeat with a high term, tagged with KEYFILE's key 1
-        (a wrong key), or with key id 0 and no tag
+        (a wrong key), or with key id 0 and no tag; with FORGE_PAUSE set
+        (VERSION:PAUSED:BY) its payload carries that pause record
   packet-tool.py flood   IFADDR GROUP PORT RATE SECONDS  random garbage
   packet-tool.py newer   IFADDR GROUP PORT CLUSTER NODE KEYFILE SECONDS [VERSION]
         slave heartbeats of a newer protocol VERSION (default 2: the
@@ -56,7 +57,15 @@ def forge(cluster, node, term, key=None):
     body += struct.pack(">QQQBBHQ", boot, 1, term, 3, 1, 0, 0)
     body += node.encode().ljust(32, b"\0")
     body += struct.pack(">I", 0xFFFFFFFF)
-    body += struct.pack(">H", 0) + struct.pack(">H", 2) + struct.pack(">H", 2710)
+    body += struct.pack(">H", 0)
+    pause = os.environ.get("FORGE_PAUSE")   # VERSION:PAUSED:BY, the pause record (pause.h)
+    if pause:
+        version, paused, by = pause.split(":")
+        payload = struct.pack(">H", 2710) + b"\0" * 28
+        payload += struct.pack(">QB", int(version), int(paused)) + by.encode().ljust(32, b"\0")
+    else:
+        payload = struct.pack(">H", 2710)
+    body += struct.pack(">H", len(payload)) + payload
     body += bytes([1 if key else 0, 0])
     total = len(body) + 32
     body = body[:6] + struct.pack(">H", total) + body[8:]

@@ -91,6 +91,66 @@ static void crash_takeover_and_terms_grow(void **state)
 	assert_one_master_after(&s, 2000);
 }
 
+/* Maintenance mode (the daemon feeds MS_IN_PAUSE on every node): the
+ * master's crash leaves no master, not one promotion in ten timeouts; a
+ * pause that arrives while a node claims withdraws the claim; at resume
+ * one node promotes, with a term above every one seen. */
+static void paused_nobody_promotes(void **state)
+{
+	struct sim s;
+	int cand = -1;
+	uint64_t term;
+
+	(void)state;
+	sim_init(&s, 3, 100, 5);
+	settle_n1_master(&s);
+	term = EL(&s, 0).term;
+	for (int i = 0; i < 3; i++)
+		sim_event(&s, i, MS_IN_PAUSE, NULL, NULL);
+	sim_run(&s, 50);
+	/* a paused master keeps its lead and its broker; its heartbeats say
+	 * it will not claim (older logic agrees) */
+	assert_int_equal(EL(&s, 0).state, EL_MASTER);
+	assert_true(s.nd[0].b.alive);
+	assert_true(EL(&s, 1).noclaim && EL(&s, 2).noclaim);
+	sim_crash(&s, 0);
+	for (int t = 0; t < 10 * 500; t++) {
+		sim_run(&s, 1);
+		assert_int_not_equal(EL(&s, 1).state, EL_MASTER);
+		assert_int_not_equal(EL(&s, 2).state, EL_MASTER);
+		assert_int_not_equal(EL(&s, 1).state, EL_CANDIDATE);
+		assert_int_not_equal(EL(&s, 2).state, EL_CANDIDATE);
+	}
+	assert_false(s.nd[1].b.alive || s.nd[2].b.alive);
+	/* resume: one of them promotes, above the old term */
+	sim_event(&s, 1, MS_IN_RESUME, NULL, NULL);
+	sim_event(&s, 2, MS_IN_RESUME, NULL, NULL);
+	sim_run(&s, 3000);
+	assert_int_equal((EL(&s, 1).state == EL_MASTER) + (EL(&s, 2).state == EL_MASTER), 1);
+	assert_true(EL(&s, EL(&s, 1).state == EL_MASTER ? 1 : 2).term > term);
+	assert_int_equal(s.longest_broker_overlap, 0);
+
+	/* a pause while a node claims: the claim is withdrawn */
+	sim_init(&s, 3, 100, 5);
+	settle_n1_master(&s);
+	sim_crash(&s, 0);
+	for (int t = 0; t < 5000 && cand < 0; t++) {
+		sim_run(&s, 1);
+		for (int i = 1; i < 3; i++)
+			if (EL(&s, i).state == EL_CANDIDATE)
+				cand = i;
+	}
+	assert_true(cand > 0);
+	for (int i = 1; i < 3; i++)
+		sim_event(&s, i, MS_IN_PAUSE, NULL, NULL);
+	for (int t = 0; t < 5000; t++) {
+		sim_run(&s, 1);
+		assert_int_not_equal(EL(&s, 1).state, EL_MASTER);
+		assert_int_not_equal(EL(&s, 2).state, EL_MASTER);
+	}
+	assert_int_equal(EL(&s, cand).state, EL_SLAVE);
+}
+
 /* failoverctl resign: the broker stops (here at once), then the resign goes
  * out, three copies across one heartbeat interval. */
 static void resign_is_fast(void **state)
@@ -1711,7 +1771,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(start_together), cmocka_unit_test(position_decides),
-		cmocka_unit_test(crash_takeover_and_terms_grow), cmocka_unit_test(resign_is_fast),
+		cmocka_unit_test(crash_takeover_and_terms_grow), cmocka_unit_test(resign_is_fast), cmocka_unit_test(paused_nobody_promotes),
 		cmocka_unit_test(stall_steps_down), cmocka_unit_test(time_read_early_is_not_a_stall), cmocka_unit_test(partition_heal_two_masters_meet),
 		cmocka_unit_test(split_heal_refires_the_winners_promote_hook),
 		cmocka_unit_test(yielded_flag_toggled_is_no_hook_storm),

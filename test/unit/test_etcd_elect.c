@@ -1333,10 +1333,95 @@ static void fs_start_listens_for_the_granted_ttl(void **state)
 	assert_true(created >= 1007 + 10000);
 }
 
+/* Maintenance mode: P/pause read at start and watched (news once per
+ * change; a deleted key or an older revision says nothing), written by a
+ * compare-and-swap on the mod_revision last seen (absent: 0), one write
+ * at a time; a refused swap applies the key as etcd returned it.  Not
+ * claimable (paused), a follower does not campaign for a free key. */
+static void pause_key(void **state)
+{
+	struct etcd_elect e;
+	struct ee_kv ks[1] = {kv("/fl/c1/pause", "version=3 paused=1 by=n2", 7, 7, 0)};
+	struct ee_event w;
+	struct ee_req s;
+	struct ee_reply r;
+	struct ee_kv now_is;
+	char text[EE_VALUE_MAX], why[200];
+
+	(void)state;
+	start(&e, params("n1", 100, 0), ks, 1, 8);
+	assert_int_equal(etcd_elect_take_pause(&e, text, sizeof(text)), 1);
+	assert_string_equal(text, "version=3 paused=1 by=n2");
+	assert_int_equal(etcd_elect_take_pause(&e, text, sizeof(text)), 0);
+	drain(&e);
+	/* paused: no campaign for the free key */
+	etcd_elect_ops.set_claimable(&e, 0);
+	etcd_elect_tick(&e, 5000);
+	etcd_elect_tick(&e, 5100);
+	assert_int_equal(e.state, EE_FOLLOWING);
+	assert_int_equal(e.campaign_at, 0);
+	/* our resume: a swap guarded by the mod_revision seen */
+	assert_int_equal(etcd_elect_put_pause(&e, "version=4 paused=0 by=n1"), 0);
+	assert_int_equal(etcd_elect_put_pause(&e, "version=4 paused=0 by=n1"), -1); /* one at a time */
+	s = take_skip(&e, EE_SWAP, 5100);
+	assert_string_equal(s.key, "/fl/c1/pause");
+	assert_string_equal(s.value, "version=4 paused=0 by=n1");
+	assert_int_equal(s.mod, 7);
+	/* another write came first: refused, the key as it is applied */
+	r = ok(s.id, 12);
+	r.succeeded = 0;
+	now_is = kv("/fl/c1/pause", "version=4 paused=1 by=n3", 7, 11, 0);
+	r.kvs = &now_is;
+	r.nkvs = 1;
+	etcd_elect_reply(&e, &r, 5110);
+	assert_int_equal(etcd_elect_take_pause_result(&e, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "changed meanwhile"));
+	assert_int_equal(etcd_elect_take_pause_result(&e, why, sizeof(why)), 0);
+	assert_int_equal(etcd_elect_take_pause(&e, text, sizeof(text)), 1);
+	assert_string_equal(text, "version=4 paused=1 by=n3");
+	/* again, on the revision now known: written; the watch shows it */
+	assert_int_equal(etcd_elect_put_pause(&e, "version=5 paused=0 by=n1"), 0);
+	s = take_skip(&e, EE_SWAP, 5200);
+	assert_int_equal(s.mod, 11);
+	r = ok(s.id, 13);
+	r.succeeded = 1;
+	etcd_elect_reply(&e, &r, 5210);
+	assert_int_equal(etcd_elect_take_pause_result(&e, why, sizeof(why)), 1);
+	w = (struct ee_event){.kv = kv("/fl/c1/pause", "version=5 paused=0 by=n1", 7, 13, 0)};
+	etcd_elect_watch(&e, &w, 1, 13, 5220);
+	assert_int_equal(etcd_elect_take_pause(&e, text, sizeof(text)), 1);
+	assert_string_equal(text, "version=5 paused=0 by=n1");
+	/* older news, and a delete, say nothing */
+	w = (struct ee_event){.kv = kv("/fl/c1/pause", "version=9 paused=1 by=n9", 7, 12, 0)};
+	etcd_elect_watch(&e, &w, 1, 13, 5230);
+	w = (struct ee_event){.deleted = 1, .kv = kv("/fl/c1/pause", "", 0, 14, 0)};
+	etcd_elect_watch(&e, &w, 1, 14, 5240);
+	assert_int_equal(etcd_elect_take_pause(&e, text, sizeof(text)), 0);
+	/* records without "pausable" are of releases that would still
+	 * campaign: named (self aside) */
+	{
+		struct ee_event r2[3] = {
+			{.kv = kv("/fl/c1/nodes/n2", "{\"node\":\"n2\",\"position\":1,\"may_lead\":true}", 20, 20, 50)},
+			{.kv = kv("/fl/c1/nodes/n3", "{\"node\":\"n3\",\"may_lead\":true,\"pausable\":true}", 21, 21, 51)},
+			{.kv = kv("/fl/c1/nodes/n1", "{\"node\":\"n1\",\"may_lead\":true}", 22, 22, 42)},
+		};
+		char list[64];
+		etcd_elect_watch(&e, r2, 3, 22, 5250);
+		assert_int_equal(etcd_elect_pause_unaware(&e, list, sizeof(list)), 1);
+		assert_string_equal(list, "n2");
+	}
+	/* no answer: not written */
+	assert_int_equal(etcd_elect_put_pause(&e, "version=6 paused=1 by=n1"), 0);
+	s = take_skip(&e, EE_SWAP, 5300);
+	etcd_elect_reply(&e, &(struct ee_reply){.id = s.id, .ok = 0, .why = "no answer"}, 5310);
+	assert_int_equal(etcd_elect_take_pause_result(&e, why, sizeof(why)), -1);
+	assert_string_equal(why, "no answer");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(first_leader),
+		cmocka_unit_test(first_leader), cmocka_unit_test(pause_key),
 		cmocka_unit_test(keepalives_move_the_fence),
 		cmocka_unit_test(lease_gone_ends_the_lead),
 		cmocka_unit_test(key_replaced_ends_the_lead),

@@ -525,6 +525,96 @@ static void switchover_refused_while_paused_master(void **state)
 	assert_int_equal(a.cluster, MS_CL_HANDOVER);
 }
 
+/* Paused (maintenance): a resign asked of the master is refused (every
+ * other node is paused too: nobody would take the lead), a slave asks for
+ * no switchover, and a master whose broker went down stays master; at
+ * resume it wants its broker again, with no handover. */
+static void resign_refused_while_paused(void **state)
+{
+	struct mastership m;
+	struct ms_actions a;
+	struct ms_event ev = event(MS_IN_SWITCHOVER);
+
+	(void)state;
+	make_master(&m, &a);
+	step(&m, MS_IN_PAUSE, 150, &a);
+	step(&m, MS_IN_RESIGN, 160, &a);
+	assert_true(a.refused);
+	assert_non_null(strstr(a.why, "paused"));
+	assert_int_equal(a.cluster, MS_CL_NONE);
+	assert_int_equal(m.state, MS_MASTER);
+	step(&m, MS_IN_BROKER_DOWN, 170, &a);
+	assert_int_equal(m.state, MS_MASTER);
+	assert_int_equal(a.cluster, MS_CL_NONE);
+	step(&m, MS_IN_RESUME, 180, &a);
+	assert_int_equal(m.state, MS_MASTER);
+	assert_true(a.want_broker);
+	assert_true(a.claimable);
+	assert_int_equal(a.cluster, MS_CL_NONE);
+	step(&m, MS_IN_RESIGN, 190, &a);
+	assert_false(a.refused);
+	/* a paused slave: no switchover asked of the master either */
+	init(&m);
+	step(&m, MS_IN_PAUSE, 200, &a);
+	mastership_step(&m, &ev, 210, &a);
+	assert_true(a.refused);
+	assert_int_equal(a.cluster, MS_CL_NONE);
+}
+
+/* At resume, what the pause held back is done: a master whose broker went
+ * down on a node that may not lead hands over (its broker is not started
+ * again), and one whose broker turned unhealthy gets the health policy. */
+static void resume_does_what_the_pause_held_back(void **state)
+{
+	struct mastership m;
+	struct ms_actions a;
+	struct ms_event ev = event(MS_IN_INELIGIBLE);
+
+	(void)state;
+	make_master(&m, &a);
+	step(&m, MS_IN_PAUSE, 150, &a);
+	snprintf(ev.reason, sizeof(ev.reason), "precheck failed");
+	mastership_step(&m, &ev, 160, &a);
+	step(&m, MS_IN_BROKER_DOWN, 170, &a);
+	assert_int_equal(m.state, MS_MASTER); /* paused: it stays */
+	step(&m, MS_IN_RESUME, 180, &a);
+	assert_false(a.want_broker);
+	assert_int_equal(a.cluster, MS_CL_RESIGN);
+	assert_true(a.ntransitions >= 1);
+	assert_non_null(strstr(a.transitions[0].reason, "at resume"));
+	/* unhealthy while paused: restarted at resume (health.action = restart) */
+	make_master(&m, &a);
+	m.p.health_action = MS_HEALTH_RESTART;
+	m.p.max_restarts = 2;
+	step(&m, MS_IN_PAUSE, 150, &a);
+	ev = event(MS_IN_UNHEALTHY);
+	snprintf(ev.reason, sizeof(ev.reason), "probe failed");
+	mastership_step(&m, &ev, 160, &a);
+	assert_false(a.restart_broker);
+	assert_int_equal(m.state, MS_MASTER);
+	step(&m, MS_IN_RESUME, 170, &a);
+	assert_int_equal(m.state, MS_MASTER);
+	assert_true(a.restart_broker);
+	assert_int_equal(m.health_restarts, 1);
+	/* health.action = resign: it hands over at resume */
+	make_master(&m, &a);
+	m.p.health_action = MS_HEALTH_RESIGN;
+	step(&m, MS_IN_PAUSE, 150, &a);
+	mastership_step(&m, &ev, 160, &a);
+	assert_int_equal(m.state, MS_MASTER);
+	step(&m, MS_IN_RESUME, 170, &a);
+	assert_int_equal(m.state, MS_HANDING_OVER);
+	assert_false(a.want_broker);
+	/* healthy at resume: nothing but the status */
+	make_master(&m, &a);
+	step(&m, MS_IN_PAUSE, 150, &a);
+	step(&m, MS_IN_RESUME, 160, &a);
+	assert_int_equal(m.state, MS_MASTER);
+	assert_false(a.restart_broker);
+	assert_int_equal(a.cluster, MS_CL_NONE);
+	assert_true(a.want_broker);
+}
+
 /* Every state, with the broker alive or not, paused or not, ineligible or
  * not, times every input (and the leader being us or another): the
  * broker is wanted in MASTER only, a resignation is never commanded while
@@ -600,6 +690,8 @@ int main(void)
 		cmocka_unit_test(stop_twice_exits),
 		cmocka_unit_test(switchover_refused_while_leaving),
 		cmocka_unit_test(switchover_refused_while_paused_master),
+		cmocka_unit_test(resign_refused_while_paused),
+		cmocka_unit_test(resume_does_what_the_pause_held_back),
 		cmocka_unit_test(failure_hands_over_unless_paused),
 		cmocka_unit_test(health_restarts_then_resigns),
 		cmocka_unit_test(degraded_without_standby),

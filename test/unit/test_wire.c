@@ -7,6 +7,8 @@
 #include <cmocka.h>
 #include <string.h>
 
+#include "bytes.h"
+#include "pause.h"
 #include "wire.h"
 
 static struct wire_msg sample(void)
@@ -322,6 +324,46 @@ static void we_still_send_version_1(void **state)
 	assert_int_equal(WIRE_VERSION, 1);
 }
 
+/* A heartbeat's payload since maintenance mode: the first fields as
+ * before, 14..29 zero (they are etcd_failsafe's beacons' only), the pause
+ * record at 30 (pause.h), 71 bytes in all. */
+static void heartbeat_pause_golden(void **state)
+{
+	struct wire_msg m = sample(), d;
+	uint8_t payload[WIRE_HB_PAUSE_PAYLOAD] = {0}, buf[WIRE_MAX_LEN];
+	struct pause_rec r = {.version = 7, .paused = 1, .by = "n2"};
+	static const uint8_t golden[WIRE_HB_PAUSE_PAYLOAD] = {
+		0x1f, 0x90,                                     /* 0: cache port 8080 */
+		0, 0, 0, 0, 0, 0, 0x12, 0x34,                   /* 2: settings digest */
+		0, 0, 0x0b, 0xb8,                               /* 10: failure timeout 3000 ms */
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 14..29: zero */
+		0, 0, 0, 0, 0, 0, 0, 7,                         /* 30: pause version */
+		1,                                              /* 38: paused */
+		'n', '2',                                       /* 39: by, NUL-padded to 32 */
+	};
+	size_t n, at = WIRE_HEADER_LEN + 9 + 2;
+
+	(void)state;
+	bytes_put16(payload + WIRE_HB_CACHE_PORT, 8080);
+	bytes_put64(payload + WIRE_HB_SETTINGS, 0x1234);
+	bytes_put32(payload + WIRE_HB_TIMEOUT, 3000);
+	pause_encode(&r, payload);
+	m.payload = payload;
+	m.payload_len = sizeof(payload);
+	n = wire_encode(&m, buf, sizeof(buf));
+	assert_int_equal(n, at + WIRE_HB_PAUSE_PAYLOAD + WIRE_TRAILER_LEN);
+	assert_memory_equal(buf + at - 2, "\0\x47", 2); /* payload length 71 */
+	assert_memory_equal(buf + at, golden, sizeof(golden));
+	assert_int_equal(wire_decode(buf, n, &d), WIRE_OK);
+	assert_int_equal(d.payload_len, WIRE_HB_PAUSE_PAYLOAD);
+	{
+		struct pause_rec got;
+		assert_int_equal(pause_decode(d.payload, d.payload_len, &got), PAUSE_DEC_OK);
+		assert_int_equal(got.version, 7);
+		assert_string_equal(got.by, "n2");
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -330,6 +372,7 @@ int main(void)
 		cmocka_unit_test(round_trip_with_payload), cmocka_unit_test(malformed),
 		cmocka_unit_test(encode_refuses_bad_fields), cmocka_unit_test(newer_version_decodes_common_part),
 		cmocka_unit_test(newer_version_rules), cmocka_unit_test(we_still_send_version_1),
+		cmocka_unit_test(heartbeat_pause_golden),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
