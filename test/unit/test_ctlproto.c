@@ -18,7 +18,7 @@ static int parse(const char *line, struct ctl_request *req, char *err, size_t er
 static void errors_list_every_command(void **state)
 {
 	static const char *const names[] = {"status", "peers", "switchover", "resign", "locate",
-					    "metrics", "cache", "ping", "history"};
+					    "metrics", "cache", "ping", "history", "pause", "resume"};
 	struct ctl_request req;
 	char err[256];
 
