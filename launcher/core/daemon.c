@@ -294,6 +294,7 @@ void daemon_http_facts(void *ud, struct http_facts *f)
 	 * check would flap with them); unhealthy past fall does not */
 	f->healthy = d->health.ev.state != HEALTH_BAD && !(d->ms.degraded && d->ms.degraded_by_health);
 	f->eligible = !d->ms.ineligible && !e->noclaim && !e->hold;
+	f->paused = daemon_paused(d);
 }
 
 void daemon_http_body(void *ud, enum http_body b, struct ctl_out *o)

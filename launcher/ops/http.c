@@ -18,7 +18,9 @@
 static unsigned role_code(const char *path, const struct http_facts *f)
 {
 	if (strcmp(path, "/primary") == 0)
-		return f->master && f->serving && f->healthy && !f->stopping ? 200 : 503;
+		/* in maintenance the broker that serves keeps its traffic, whatever
+		 * its checks say while it is worked on */
+		return f->master && f->serving && (f->healthy || f->paused) && !f->stopping ? 200 : 503;
 	if (strcmp(path, "/replica") == 0)
 		return f->slave && f->master_known && f->eligible && !f->stopping ? 200 : 503;
 	if (strcmp(path, "/readiness") == 0)

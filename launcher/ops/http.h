@@ -27,6 +27,7 @@ struct http_facts {
 	int serving;      /* the broker here is ready and serving */
 	int healthy;      /* its health checks do not call it unhealthy */
 	int eligible;     /* this node may become master (precheck, settings) */
+	int paused;       /* maintenance: health verdicts act on nothing */
 };
 
 enum http_body {

@@ -41,6 +41,11 @@ static void primary(void **state)
 	f = MASTER;
 	f.healthy = 0;
 	assert_int_equal(code("GET", "/primary", &f), 503);
+	/* unless in maintenance: the broker being worked on keeps its traffic */
+	f.paused = 1;
+	assert_int_equal(code("GET", "/primary", &f), 200);
+	f.serving = 0; /* but not a broker that is down */
+	assert_int_equal(code("GET", "/primary", &f), 503);
 	/* on its way out: the balancer moves on before the broker stops */
 	f = MASTER;
 	f.stopping = 1;
