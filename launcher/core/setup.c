@@ -175,6 +175,9 @@ int daemon_setup(struct daemon *d, const struct config *c, control_handler handl
 		log_err("cannot start the cache: %s", err);
 		return -1;
 	}
+	if (strncmp(c->cache_listen, "0.0.0.0:", 8) == 0)
+		log_warn("cache.listen = %s: the memcached port answers on every address of this host and has no "
+			 "authentication; every host that reaches it can read and change the cache", c->cache_listen);
 	if (settings_supervisor(c, &sp) != 0) {
 		log_err("out of memory");
 		return -1;

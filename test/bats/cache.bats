@@ -210,9 +210,11 @@ print(Client(('127.0.0.1', 11311), timeout=5).set('k', b'v2', noreply=False))"
 }
 
 @test "memcached port: binary protocol closed at once, a full cache named, a far exptime kept, control characters refused; list bounded" {
-	lab_ini 1 "[cache]" "max_entries = 1000"
+	# on every address of the node's namespace: said at start
+	lab_ini 1 "[cache]" "max_entries = 1000" "listen = 0.0.0.0:11311"
 	lab_start 1
 	lab_wait_role 1 master 10
+	grep -q "cache.listen = 0.0.0.0:11311: the memcached port answers on every address of this host and has no authentication" "$LAB_DIR/n1/log"
 	run on 1 "$PY" - <<-'PY'
 	import socket, time
 	def talk(data):
