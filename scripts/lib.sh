@@ -10,7 +10,7 @@ BUILD_PACKAGES=(
 )
 RUNTIME_TEST_PACKAGES=(
 	bats bats-support bats-assert bats-file
-	openjdk-17-jdk-headless libaspectj-java activemq libactivemq-java
+	openjdk-17-jdk-headless libaspectj-java activemq libactivemq-java libspymemcached-java
 	iproute2 procps python3 shellcheck groff-base
 	libmemcached-tools python3-pymemcache memcached nftables spin
 	systemd-container python3-fusepy curl

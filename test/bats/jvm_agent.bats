@@ -168,12 +168,15 @@ assert_not_woven() {
   index_of '-Dstandin.marker=hello'
   [ "$idx" -lt "$main_at" ]
 
-  # Classpath: config dir first, then lib/*.jar in byte order.
+  # Classpath: config dir first, then lib/*.jar in byte order (spymemcached.jar
+  # only when libspymemcached-java is installed: build-interlok-tree.sh).
   index_of '-cp'
   cp_at=$idx
   [ "$cp_at" -lt "$main_at" ]
+  local spy=""
+  [ ! -f "$TREE/lib/spymemcached.jar" ] || spy=":$TREE/lib/spymemcached.jar"
   assert_equal "${argv[$((cp_at + 1))]}" \
-    "$TREE/config:$TREE/lib/aspectjweaver.jar:$TREE/lib/interlok-core.jar:$TREE/lib/interlok-profiler.jar"
+    "$TREE/config:$TREE/lib/aspectjweaver.jar:$TREE/lib/interlok-core.jar:$TREE/lib/interlok-profiler.jar$spy"
 
   # Never java -jar (it ignores -cp and breaks the weaver).
   for i in "${!argv[@]}"; do

@@ -9,12 +9,16 @@
 #   DEST/lib/aspectjweaver.jar        copy of Debian's weaver (libaspectj-java); it
 #                                     contains the AspectJ runtime (org.aspectj.lang.*),
 #                                     so no aspectjrt.jar is needed at run time
+#   DEST/lib/spymemcached.jar         copy of Debian's Java memcached client
+#                                     (libspymemcached-java), for StandinCache; without
+#                                     it the tree is built without StandinCache
 #   DEST/config/bootstrap.properties  Interlok keys + failover.group/port/delay/retries
 #   DEST/config/adp-profiler.properties  the profiler plugin factory
 #   DEST/launcher.ini                 a launcher INI for this tree (home = DEST)
 #
 # Needs javac and jar (JDK >= 11) and /usr/share/java/aspectjweaver.jar
-# (override with ASPECTJ_WEAVER=...).  Idempotent: running it again rewrites
+# (override with ASPECTJ_WEAVER=...); /usr/share/java/spymemcached.jar is
+# optional (SPYMEMCACHED=...).  Idempotent: running it again rewrites
 # the same files.  Exits non-zero with a message on any failure.
 set -euo pipefail
 
@@ -39,6 +43,8 @@ for tool in javac jar; do
 done
 [ -r "$WEAVER" ] || die "AspectJ weaver not found: $WEAVER (install Debian's libaspectj-java)"
 [ -r "$RT" ] || RT="$WEAVER"
+SPY="${SPYMEMCACHED:-/usr/share/java/spymemcached.jar}"
+[ -r "$SPY" ] || SPY=
 
 mkdir -p "$1" || die "cannot create $1"
 DEST="$(cd "$1" && pwd -P)"
@@ -47,10 +53,12 @@ work="$(mktemp -d "${TMPDIR:-/tmp}/interlok-tree.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 
 # --- compile -----------------------------------------------------------------
-mapfile -t sources < <(cd "$src" && find . -name '*.java' | LC_ALL=C sort)
+# StandinCache needs spymemcached; SimpleBootstrap reaches it by name only.
+mapfile -t sources < <(cd "$src" && find . -name '*.java' |
+  { if [ -n "$SPY" ]; then cat; else grep -v '/StandinCache\.java$'; fi; } | LC_ALL=C sort)
 [ "${#sources[@]}" -gt 0 ] || die "no Java sources under $src"
 mkdir -p "$work/classes"
-(cd "$src" && javac --release 11 -encoding UTF-8 -nowarn -cp "$RT" \
+(cd "$src" && javac --release 11 -encoding UTF-8 -nowarn -cp "$RT${SPY:+:$SPY}" \
   -d "$work/classes" "${sources[@]}") || die "javac failed"
 
 # --- jars --------------------------------------------------------------------
@@ -81,6 +89,14 @@ install -m 0644 "$work/interlok-profiler.jar" "$DEST/lib/interlok-profiler.jar"
 if ! cmp -s "$WEAVER" "$DEST/lib/aspectjweaver.jar"; then
   cp -L "$WEAVER" "$DEST/lib/aspectjweaver.jar.tmp"
   mv -f "$DEST/lib/aspectjweaver.jar.tmp" "$DEST/lib/aspectjweaver.jar"
+fi
+if [ -n "$SPY" ]; then
+  if ! cmp -s "$SPY" "$DEST/lib/spymemcached.jar"; then
+    cp -L "$SPY" "$DEST/lib/spymemcached.jar.tmp"
+    mv -f "$DEST/lib/spymemcached.jar.tmp" "$DEST/lib/spymemcached.jar"
+  fi
+else
+  rm -f "$DEST/lib/spymemcached.jar"
 fi
 
 cat > "$DEST/config/bootstrap.properties" <<'PROPS'

@@ -14,6 +14,7 @@ import java.util.Properties;
  *   SimpleBootstrap profiler factory <class>  (if adp-profiler.properties is on the classpath)
  *   SimpleBootstrap booting <first argument, or "bootstrap.properties">
  *   SimpleBootstrap health on <port>          (if -Dstandin.http.port is set)
+ *   SimpleBootstrap cache ...                 (if -Dstandin.cache.writes is set: StandinCache)
  *   SimpleBootstrap sleeping <ms> ms          (if -Dstandin.sleep.ms is set)
  *   SimpleBootstrap exiting
  *   SimpleBootstrap shutting down             (shutdown hook: also on SIGTERM)
@@ -55,6 +56,7 @@ public class SimpleBootstrap {
 
     new SimpleBootstrap().boot(args.length > 0 ? args[0] : "bootstrap.properties");
     healthEndpoint();
+    cache();
 
     if (sleepMs > 0) {
       System.out.println("SimpleBootstrap sleeping " + sleepMs + " ms");
@@ -105,6 +107,39 @@ public class SimpleBootstrap {
     });
     server.start();
     System.out.println("SimpleBootstrap health on " + host + ":" + port.trim());
+    System.out.flush();
+  }
+
+  /**
+   * With -Dstandin.cache.writes=N and FAILOVER_CACHE from the launcher:
+   * StandinCache reads the previous master's state and writes N more values
+   * (-Dstandin.cache.interval.ms apart, default 20).  Reached by name: the
+   * tree is built without it when spymemcached is not installed.
+   */
+  private static void cache() {
+    String writes = System.getProperty("standin.cache.writes");
+    if (writes == null || writes.trim().isEmpty()) {
+      return;
+    }
+    String address = System.getenv("FAILOVER_CACHE");
+    if (address == null || address.isEmpty()) {
+      System.out.println("SimpleBootstrap cache: no FAILOVER_CACHE in the environment");
+      System.out.flush();
+      return;
+    }
+    try {
+      Class.forName("com.adaptris.core.management.StandinCache")
+          .getMethod("run", String.class, int.class, long.class, String.class)
+          .invoke(null, address, Integer.parseInt(writes.trim()),
+              Long.parseLong(System.getProperty("standin.cache.interval.ms", "20").trim()),
+              System.getProperty("standin.cache.acked"));
+    } catch (ClassNotFoundException e) {
+      System.out.println("SimpleBootstrap cache: built without spymemcached");
+    } catch (java.lang.reflect.InvocationTargetException e) {
+      System.out.println("SimpleBootstrap cache error: " + e.getCause());
+    } catch (ReflectiveOperationException | RuntimeException e) {
+      System.out.println("SimpleBootstrap cache error: " + e);
+    }
     System.out.flush();
   }
 
