@@ -233,6 +233,8 @@ static void cut_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	}
 }
 
+/* libmicrohttpd's own messages: its format, its arguments */
+static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	char line[512];
