@@ -201,12 +201,52 @@ static void connect_cb(struct ev_loop *loop, ev_io *w, int revents)
 	}
 }
 
+int supervisor_resolve_ready(struct sup_params *p, char *err, size_t len)
+{
+	char host[256], addr[INET6_ADDRSTRLEN], *numeric;
+	const char *colon = p->ready_tcp != NULL ? strrchr(p->ready_tcp, ':') : NULL;
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res;
+	const void *a;
+	int rc;
+
+	if (p->ready_tcp == NULL || *p->ready_tcp == '\0')
+		return 0;
+	if (colon == NULL || (size_t)(colon - p->ready_tcp) >= sizeof(host)) {
+		snprintf(err, len, "broker.ready_tcp: '%s' is not host:port", p->ready_tcp);
+		return -1;
+	}
+	snprintf(host, sizeof(host), "%.*s", (int)(colon - p->ready_tcp), p->ready_tcp);
+	rc = getaddrinfo(host, colon + 1, &hints, &res);
+	if (rc != 0) {
+		snprintf(err, len, "broker.ready_tcp: cannot resolve %s: %s", host, gai_strerror(rc));
+		return -1;
+	}
+	a = res->ai_family == AF_INET ? (const void *)&((struct sockaddr_in *)res->ai_addr)->sin_addr
+				      : (const void *)&((struct sockaddr_in6 *)res->ai_addr)->sin6_addr;
+	if (inet_ntop(res->ai_family, a, addr, sizeof(addr)) == NULL ||
+	    asprintf(&numeric, "%s:%s", addr, colon + 1) < 0) {
+		freeaddrinfo(res);
+		snprintf(err, len, "broker.ready_tcp: %s", strerror(errno));
+		return -1;
+	}
+	freeaddrinfo(res);
+	if (strcmp(numeric, p->ready_tcp) != 0)
+		log_info("broker.ready_tcp %s is %s (looked up once)", p->ready_tcp, numeric);
+	free(p->ready_tcp);
+	p->ready_tcp = numeric;
+	return 0;
+}
+
 static void probe_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct supervisor *s = w->data;
 	char host[256];
 	const char *hp = s->run_ready_tcp != NULL ? s->run_ready_tcp : "", *colon = strrchr(hp, ':');
-	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res;
+	/* numeric only (supervisor_resolve_ready looked the name up before the
+	 * loop ran): a lookup here, every try, would stall the heartbeats */
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+				 .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV},
+			*res;
 
 	(void)loop;
 	(void)revents;

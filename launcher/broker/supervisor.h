@@ -119,6 +119,10 @@ void supervisor_init(struct supervisor *s, struct ev_loop *loop, struct sup_para
 /* New settings (a reload), taken over like supervisor_init's; a running
  * broker keeps its command until its next start, and p->output is ignored
  * (the output file stays the one opened at init). */
+/* broker.ready_tcp's host looked up once, into a numeric address, by the
+ * caller before the loop needs it (at start; at a reload, once): the probe
+ * itself never looks a name up.  0, or -1 with the reason in err. */
+int supervisor_resolve_ready(struct sup_params *p, char *err, size_t len);
 void supervisor_set_params(struct supervisor *s, struct sup_params *p);
 /* The broker is wanted (master) or not.  term goes into its environment. */
 void supervisor_want(struct supervisor *s, int up, uint64_t term);

@@ -33,6 +33,10 @@ int reload_prepare(const char *ini, const struct strlist *overrides, const struc
 		log_err("reload refused: out of memory; keeping the running configuration");
 		goto refused;
 	}
+	if (supervisor_resolve_ready(&r->sup, err, sizeof(err)) != 0) {
+		log_err("reload refused: %s; keeping the running configuration", err);
+		goto refused;
+	}
 	if (command_build(r->cfg, environ, &cmd, err, sizeof(err)) != 0) {
 		log_err("reload refused: %s; keeping the running configuration", err);
 		goto refused;

@@ -182,6 +182,11 @@ int daemon_setup(struct daemon *d, const struct config *c, control_handler handl
 		log_err("out of memory");
 		return -1;
 	}
+	if (supervisor_resolve_ready(&sp, err, sizeof(err)) != 0) {
+		log_err("%s", err);
+		sup_params_free(&sp);
+		return -1;
+	}
 	supervisor_init(&d->sup, d->loop, &sp, d->node);
 	if (settings_health(c, &hp) != 0) {
 		log_err("out of memory");

@@ -247,12 +247,14 @@ wait_gone() { # wait_gone PID SECONDS: the process has exited within SECONDS
 	[ "$(lab_field 1 broker)" = serving ]
 	lab_stop_node 1 TERM
 
-	LAB_BROKER_INI=("ready_tcp = 127.0.0.1:7777" "env = FAKE_LISTEN=127.0.0.1:7777" "env = FAKE_READY_MS=300")
+	# a name: looked up once at start, the probe then uses the address only
+	LAB_BROKER_INI=("ready_tcp = localhost:7777" "env = FAKE_LISTEN=127.0.0.1:7777" "env = FAKE_READY_MS=300")
 	lab_ini 2
 	lab_start 2
 	lab_wait_role 2 master 10
 	wait_until 5 lab_field_is 2 broker serving
 	grep -q "broker ready: 127.0.0.1:7777 accepts connections" "$LAB_DIR/n2/log"
+	grep -q "broker.ready_tcp localhost:7777 is 127.0.0.1:7777 (looked up once)" "$LAB_DIR/n2/log"
 	lab_stop_node 2 TERM
 
 	# never ready: a failed start.  Alone (n1 and n2 stopped), nobody can
