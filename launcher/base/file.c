@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 int file_read_all(const char *path, char **data, size_t *len)
 {
@@ -62,6 +63,26 @@ int file_check_private(int fd, const char *path, const char *what, char *err, si
 		snprintf(err, errlen, "%s: refused: %s is accessible to group or others (mode %04o); chmod 600 %s", what,
 			 path, (unsigned)(st.st_mode & 07777), path);
 		return -1;
+	}
+	return 0;
+}
+
+int file_write_all(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+
+	while (n > 0) {
+		ssize_t w = write(fd, c, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			if (w == 0)
+				errno = EIO;
+			return -1;
+		}
+		c += w;
+		n -= (size_t)w;
 	}
 	return 0;
 }

@@ -13,6 +13,11 @@
  * file; ENOMEM; or the error of the read). */
 int file_read_all(const char *path, char **data, size_t *len);
 
+/* Writes all N bytes to FD: 0, or -1 with the write's own errno (a short
+ * write, a full disk, is followed by the one that says why; EIO if write
+ * returns 0). */
+int file_write_all(int fd, const void *p, size_t n);
+
 /* A secret's file, open as fd: a regular file nobody but its owner may
  * read or write (mode 0600 or stricter).  0, or -1 with why in err, named
  * by what ("cluster.key_file"). */

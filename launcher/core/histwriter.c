@@ -15,21 +15,8 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "file.h"
 #include "log.h"
-
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
 
 /* Appends, or replaces the file whole (its lines kept in memory are all
  * there is to keep).  0, or -1 with errno. */
@@ -43,7 +30,7 @@ static int write_file(const char *path, const uint8_t *p, size_t n, int rewrite)
 		 * entry's rewrite replaces it with a file */
 		if ((fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
 			return -1;
-		if (write_all(fd, p, n) != 0) {
+		if (file_write_all(fd, p, n) != 0) {
 			err = errno;
 			close(fd);
 			errno = err;
@@ -57,7 +44,7 @@ static int write_file(const char *path, const uint8_t *p, size_t n, int rewrite)
 	unlink(tmp);
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
 		return -1;
-	if (write_all(fd, p, n) != 0 || fsync(fd) != 0) {
+	if (file_write_all(fd, p, n) != 0 || fsync(fd) != 0) {
 		err = errno;
 		close(fd);
 		unlink(tmp);

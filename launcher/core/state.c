@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "file.h"
 #include "wire.h"
 
 int state_mkdir(const char *dir)
@@ -48,26 +49,6 @@ int state_write_file(const char *path, const char *text, size_t len, int sync)
 	return state_write_file_via(path, tmp, text, len, sync);
 }
 
-/* the whole text, or -1 with the write's own errno: a short write (a full
- * disk) is followed by the one that says why, not by a stale errno */
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			if (w == 0)
-				errno = EIO;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 int state_write_file_via(const char *path, const char *tmp, const char *text, size_t len, int sync)
 {
 	int fd, err;
@@ -75,7 +56,7 @@ int state_write_file_via(const char *path, const char *tmp, const char *text, si
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
 	if (fd < 0)
 		return -1;
-	if (write_all(fd, text, len) != 0 || (sync && fsync(fd) != 0)) {
+	if (file_write_all(fd, text, len) != 0 || (sync && fsync(fd) != 0)) {
 		err = errno;
 		close(fd);
 		unlink(tmp);
