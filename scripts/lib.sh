@@ -16,6 +16,7 @@ RUNTIME_TEST_PACKAGES=(
 	systemd-container python3-fusepy curl
 	etcd-server etcd-client openssl
 	prometheus haproxy
+	debhelper dpkg-dev fakeroot lintian
 )
 
 # Packages whose postinst starts a daemon (invoke-rc.d / deb-systemd-invoke)
