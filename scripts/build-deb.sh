@@ -141,7 +141,7 @@ while IFS= read -r f; do
 	rm -f "$SRC/$f"
 	cp -P --preserve=mode,timestamps "$ROOT/$f" "$SRC/$f"
 	changed=1
-done < <(awk -F '\t' 'NR == FNR { c[$1] = $2; next } c[$1] != $2 { print $1 }' \
+done < <(awk -F '\t' 'FILENAME == ARGV[1] { c[$1] = $2; next } c[$1] != $2 { print $1 }' \
 	<(snapshot "$SRC") <(snapshot "$ROOT"))
 if [ -f "$LIST" ]; then
 	# files gone from the repository since the last build
