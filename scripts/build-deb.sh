@@ -65,8 +65,7 @@ while [ $# -gt 0 ]; do
 	esac
 done
 
-mkdir -p "$OUT"
-OUT=$(cd "$OUT" && pwd)
+OUT=$(realpath -m "$OUT")
 # an output directory inside the repository must be one git ignores, or the
 # copy would take in its own earlier builds
 case $OUT/ in
