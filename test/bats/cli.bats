@@ -348,3 +348,27 @@ uncommented_keys() {
 	assert_output none
 	[ -z "$stderr" ] || fail "stderr: $stderr"
 }
+
+@test "the unit's ExecCondition: a configuration counts once it sets a key; comments, sections and the shipped file do not" {
+	local cmd
+	cmd=$(sed -n 's/^ExecCondition=//p' "$REPO_ROOT/unit-files/failover-launcher.service")
+	[[ $cmd == "/bin/grep -Eq '"*"' /etc/failover-launcher/failover-launcher.ini" ]]
+	local re=${cmd#/bin/grep -Eq \'}
+	re=${re%%\' *}
+	# the default file the package and cmake install: comments only
+	run grep -Eq "$re" "$REPO_ROOT/conf/failover-launcher.ini"
+	assert_failure
+	printf '[cluster]\n; name = x\n# node = y\n   ;key_file = z\n\n[broker]\n' >"$BATS_TEST_TMPDIR/c.ini"
+	run grep -Eq "$re" "$BATS_TEST_TMPDIR/c.ini"
+	assert_failure
+	local line
+	for line in 'name = a' '  interface=eth0' 'home: /opt/x' $'\tdelay = 500'; do
+		printf '[cluster]\n%s\n' "$line" >"$BATS_TEST_TMPDIR/c.ini"
+		run grep -Eq "$re" "$BATS_TEST_TMPDIR/c.ini"
+		assert_success
+	done
+	# and the examples an operator copies over it are configurations
+	for line in activemq interlok etcd-pair etcd-sites; do
+		grep -Eq "$re" "$REPO_ROOT/conf/$line.ini"
+	done
+}
