@@ -131,7 +131,7 @@ fi
 # fake-broker files whose behaviour does not hang on the build: the
 # sanitizer pass runs them, and the plain pass does not run them again (the
 # suite's 30 minutes; a file run by hand runs in any build)
-SANITIZER_PASS_ONLY=" cache control http maintenance man notify security start_failover supervision systemd jvm_agent "
+SANITIZER_PASS_ONLY=" cache control http maintenance man notify security start_failover supervision systemd jvm_agent sampler "
 plain_files=()
 for f in "${bats_files[@]}"; do
 	b=$(basename "$f" .bats)
