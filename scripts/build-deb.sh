@@ -14,8 +14,11 @@
 # DEB_BUILD_OPTIONS is honoured (nocheck: no unit tests, and the nocheck
 # build profile, so cmocka is not needed either).
 set -euo pipefail
+# sort and comm below compare lists written by earlier runs: one collation
+export LC_ALL=C
+CALLER_DIR=$(pwd)
 cd "$(dirname "$0")/.."
-ROOT=$(pwd)
+ROOT=$(pwd -P)
 
 # shellcheck source=scripts/lib.sh
 . scripts/lib.sh
@@ -24,8 +27,9 @@ usage() {
 	cat <<EOF
 usage: scripts/build-deb.sh [--out DIR] [--version DEBVERSION] [--lint]
 
-  --out DIR             where the .deb files go (default: build-deb, under
-                        the repository; the copy and the build tree are in
+  --out DIR             where the .deb files go, replacing those of an
+                        earlier build (default: build-deb, under the
+                        repository; the copy and the build tree are in
                         DIR/work)
   --version DEBVERSION  build this Debian version: a changelog entry is added
                         in the copy only (higher than debian/changelog's)
@@ -65,6 +69,8 @@ while [ $# -gt 0 ]; do
 	esac
 done
 
+# a relative --out is the caller's, not the repository's
+case $OUT in /*) ;; *) OUT=$CALLER_DIR/$OUT ;; esac
 OUT=$(realpath -m "$OUT")
 # an output directory inside the repository must be one git ignores, or the
 # copy would take in its own earlier builds
@@ -154,6 +160,10 @@ mv "$LIST.new" "$LIST"
 # debian/changelog: the repository's, with an entry for --version on top
 CL=$WORK/changelog.new
 if [ -n "$VERSION" ]; then
+	if ! dpkg --validate-version "$VERSION" 2>/dev/null || [[ $VERSION == *[[:space:]]* ]]; then
+		echo "build-deb.sh: --version '$VERSION' is not a Debian version" >&2
+		exit 2
+	fi
 	top=$(dpkg-parsechangelog -l "$ROOT/debian/changelog" -S Version)
 	if ! dpkg --compare-versions "$VERSION" gt "$top"; then
 		echo "build-deb.sh: --version $VERSION is not higher than debian/changelog's $top" >&2
@@ -193,6 +203,9 @@ echo "== built in $((SECONDS - t0)) s (log: $WORK/build.log)"
 ARCH=$(dpkg-architecture -qDEB_HOST_ARCH)
 UPVER=${VER#*:}
 DEBS=()
+# only this build's packages in OUT: `apt install ./OUT/failover-launcher_*.deb`
+# must not meet two versions of one package
+rm -f "$OUT"/failover-launcher_*.deb "$OUT"/failover-launcher-dbgsym_*.deb
 while IFS= read -r f; do
 	case $f in *.deb) ;; *) continue ;; esac
 	cp -p "$WORK/$f" "$OUT/"

@@ -21,7 +21,7 @@ load ../lib/pkgbox
 GUIDE="$REPO_ROOT/docs/GETTING-STARTED.md"
 STEPS="$REPO_ROOT/test/lib/guide-steps.py"
 # the guide's steps, in its order: a step added to the guide needs a test
-GUIDE_STEPS="update install before-start store key copy-key config url-mq1 url-mq2 dropin check-config start check
+GUIDE_STEPS="update install before-start store key copy-key config node-mq1 node-mq2 dropin check-config start check
 switchover logs upgrade-slave upgrade-master remove purge"
 OLD_VERSION=0.1.0-1
 NEW_VERSION=0.1.0-1+upgrade1
@@ -46,23 +46,27 @@ setup_file() {
 		echo "Debian's activemq package is not installed (scripts/test.sh installs it)" >"$SKIP_FILE"
 		return 0
 	fi
+	# the boxes stand for fresh hosts: nothing of the package on this one
+	if dpkg-query -W -f='${Status}' failover-launcher 2>/dev/null | grep -q installed; then
+		echo "failover-launcher is installed on this machine: the boxes would not be fresh hosts" >"$SKIP_FILE"
+		return 0
+	fi
 	# both packages first: the boxes see the host's files as they were
-	# when they booted
-	local t0=$SECONDS
+	# when they booted; each host's download directory holds one package,
+	# the old one first (a build replaces the .deb files of the one before)
+	local t0=$SECONDS b
 	DEB_BUILD_OPTIONS="nocheck parallel=$(nproc)" "$REPO_ROOT/scripts/build-deb.sh" --out "$PKG" >"$BATS_FILE_TMPDIR/build-old.log" 2>&1 ||
 		echo "build of $OLD_VERSION failed" >"$BATS_FILE_TMPDIR/build.failed"
 	echo "build $OLD_VERSION: $((SECONDS - t0)) s" >"$BATS_FILE_TMPDIR/build.times"
+	for b in old mq1 mq2; do
+		mkdir -p "$BATS_FILE_TMPDIR/pkgs-$b"
+		cp "$PKG"/failover-launcher_"${OLD_VERSION}"_*.deb "$BATS_FILE_TMPDIR/pkgs-$b/" 2>/dev/null || true
+	done
 	t0=$SECONDS
 	DEB_BUILD_OPTIONS="nocheck parallel=$(nproc)" "$REPO_ROOT/scripts/build-deb.sh" --out "$PKG" --version "$NEW_VERSION" \
 		>"$BATS_FILE_TMPDIR/build-new.log" 2>&1 ||
 		echo "build of $NEW_VERSION failed" >>"$BATS_FILE_TMPDIR/build.failed"
 	echo "build $NEW_VERSION: $((SECONDS - t0)) s" >>"$BATS_FILE_TMPDIR/build.times"
-	# each host's download directory holds one package, the old one first
-	local b
-	for b in mq1 mq2; do
-		mkdir -p "$BATS_FILE_TMPDIR/pkgs-$b"
-		cp "$PKG"/failover-launcher_"${OLD_VERSION}"_*.deb "$BATS_FILE_TMPDIR/pkgs-$b/" 2>/dev/null || true
-	done
 	amq_build_clients "$BATS_FILE_TMPDIR/clients"
 	lab_setup_file 2
 	amq_client_net
@@ -83,6 +87,9 @@ setup_file() {
 			# dpkg run (3 s each, 7 runs): the index is a cache that
 			# goes with the box
 			box "$b" rm -f /var/lib/man-db/auto-update
+			# what a `cmake --install` on this machine left would make
+			# the boxes no fresh hosts either
+			box "$b" rm -rf /etc/failover-launcher /etc/systemd/system/failover-launcher.service.d
 			# what a box has before the package, for "purge leaves nothing"
 			box_files "$b" >"$OUTD/files-before.$b" 2>/dev/null || true
 		done
@@ -158,13 +165,16 @@ guide() {
 	copy)
 		src=${rest%% *}
 		dst=${rest#* }
-		box "${src%%:*}" cat "${src#*:}" | box "$dst" sh -c "umask 077 && cat >'${src#*:}'"
+		box "${src%%:*}" cat "${src#*:}" >"$OUTD/$id.copy" || return 1
+		[ -s "$OUTD/$id.copy" ] || { echo "guide step $id: ${src} is empty" >&2; return 1; }
+		box "$dst" sh -c "umask 077 && cat >'${src#*:}'" <"$OUTD/$id.copy"
 		return
 		;;
 	esac
 	hosts=${rest%% (exit *}
 	[[ $rest =~ \(exit\ ([0-9]+)\) ]] && want=${BASH_REMATCH[1]}
-	text=$("$STEPS" "$GUIDE" block "$id" "mq1=$(lab_addr 1)" "mq2=$(lab_addr 2)") || return 1
+	text=$("$STEPS" "$GUIDE" block "$id" "mq1=$(lab_addr 1)" "mq2=$(lab_addr 2)" \
+		"192.0.2.11=$(lab_addr 1)" "192.0.2.12=$(lab_addr 2)") || return 1
 	for h in $hosts; do
 		rc=0
 		box "$h" bash -e -o pipefail -c "cd /root/packages && $text" >"$OUTD/$id.$h" 2>&1 || rc=$?
@@ -205,9 +215,12 @@ sampler_start() {
 			sleep 0.1
 		done
 	) 3>&- &
+	echo $! >"$BATS_FILE_TMPDIR/sampler.pid"
 }
 
 no_two_brokers() {
+	# a sampler that gave up (its 15 minutes) would check nothing
+	kill -0 "$(cat "$BATS_FILE_TMPDIR/sampler.pid")" || { echo "the broker sampler is not running" >&2; return 1; }
 	if [ -s "$BATS_FILE_TMPDIR/sampler.both" ]; then
 		echo "both boxes ran a broker JVM at: $(head -n 3 "$BATS_FILE_TMPDIR/sampler.both")" >&2
 		return 1
@@ -217,7 +230,7 @@ no_two_brokers() {
 @test "the package builds, holds what an operator expects, and lintian reports nothing" {
 	cat "$BATS_FILE_TMPDIR/build.times"
 	local deb
-	deb=$(ls "$PKG"/failover-launcher_"${OLD_VERSION}"_"$(dpkg --print-architecture)".deb)
+	deb=$(ls "$BATS_FILE_TMPDIR/pkgs-old/failover-launcher_${OLD_VERSION}_$(dpkg --print-architecture).deb")
 	run dpkg-deb -c "$deb"
 	assert_success
 	local f
@@ -241,7 +254,10 @@ no_two_brokers() {
 	echo "$output"
 	assert_success
 	refute_output --regexp '(^|'$'\n'')[EW]: '
+	# the second build replaced the first one's .deb files in its directory
 	ls "$PKG"/failover-launcher_"${NEW_VERSION}"_*.deb
+	run ls "$PKG"
+	refute_output --partial "$OLD_VERSION"_
 }
 
 @test "every command block of the guide is marked, in the order this test knows" {
@@ -290,13 +306,18 @@ no_two_brokers() {
 	assert_output inactive
 	run box mq1 journalctl -u failover-launcher --no-pager -o cat
 	assert_output --partial "Skipped due to 'exec-condition'"
-	for s in config url-mq1 url-mq2 dropin check-config; do guide "$s"; done
+	for s in config node-mq1 node-mq2 dropin check-config; do guide "$s"; done
 	run box mq2 stat -c '%a %U' /etc/failover-launcher/cluster.key
 	assert_output '600 root'
-	run box mq1 cmp /etc/failover-launcher/cluster.key <(box mq2 cat /etc/failover-launcher/cluster.key)
+	run cmp <(box mq1 cat /etc/failover-launcher/cluster.key) <(box mq2 cat /etc/failover-launcher/cluster.key)
+	assert_success
 	guide start
+	run cat "$OUTD/start.mq1" "$OUTD/start.mq2"
+	assert_output $'active\nactive'
 	# the first host started became master before the second started
 	assert_equal "$(roles)" "master slave"
+	# the precheck the guide turned on finds the store mounted
+	assert_equal "$(fl_field mq1 eligible) $(fl_field mq2 eligible)" "yes yes"
 	wait_until 60 fl_is mq1 broker serving
 	guide check
 	run cat "$OUTD/check.mq1"
@@ -346,7 +367,7 @@ no_two_brokers() {
 	run cat "$OUTD/upgrade-slave.mq1"
 	assert_output --partial 'role:      slave'
 	# the configuration the guide wrote is the one running
-	run box mq1 grep -c '^property = activemq.host=0.0.0.0' /etc/failover-launcher/failover-launcher.ini
+	run box mq1 grep -c "^property = activemq.host=$(lab_addr 1)\$" /etc/failover-launcher/failover-launcher.ini
 	assert_output 1
 
 	local t0

@@ -2,7 +2,7 @@
 """The marked command blocks of a guide (docs/GETTING-STARTED.md), for the
 test that runs them (test/bats/package.bats).
 
-Every ```sh block must follow a marker comment, on the line before it or
+Every ```sh block (or bash, shell, console, zsh) must follow a marker comment, on the line before it or
 with blank lines between:
 
     <!-- test ID: HOST... [(exit N)] -->   run the block on each HOST, in
@@ -14,7 +14,8 @@ with blank lines between:
   guide-steps.py GUIDE list
       one line per block: ID, TAB, run|copy|skip, TAB, the rest
   guide-steps.py GUIDE block ID [NAME=ADDRESS...]
-      the block's text, with each NAME.example.net replaced by ADDRESS
+      the block's text, with each NAME.example.net replaced by ADDRESS (or,
+      where NAME is an IPv4 address, that address)
 
 Exit status 1 (with the reason) for an unmarked block, a marker without a
 block, a repeated ID, or an unknown ID.
@@ -23,6 +24,9 @@ import re
 import sys
 
 MARK = re.compile(r'^<!-- test ([a-z0-9-]+): (.*?) -->$')
+# a command block in any shell's language must be marked; output examples
+# (a bare fence) need not
+SHELL_FENCE = re.compile(r'^```\s*(sh|bash|shell|console|zsh)\b')
 
 
 def parse(path):
@@ -38,7 +42,7 @@ def parse(path):
             if pending:
                 sys.exit(f'{path}:{i + 1}: marker after marker {pending[0]} without a block')
             pending = (m.group(1), m.group(2), i + 1)
-        elif line.startswith('```sh'):
+        elif SHELL_FENCE.match(line):
             if not pending:
                 sys.exit(f'{path}:{i + 1}: a sh block without a test marker before it')
             ident, spec, at = pending
@@ -81,8 +85,11 @@ def main():
         names = dict(a.split('=', 1) for a in sys.argv[4:])
         for ident, _, body in steps:
             if ident == sys.argv[3]:
-                sys.stdout.write(re.sub(r'\b([a-z][a-z0-9-]*)\.example\.net\b',
-                                        lambda m: names.get(m.group(1), m.group(0)), body))
+                body = re.sub(r'\b([a-z][a-z0-9-]*)\.example\.net\b',
+                              lambda m: names.get(m.group(1), m.group(0)), body)
+                body = re.sub(r'(?<![\d.])(\d+\.\d+\.\d+\.\d+)(?![\d.])',
+                              lambda m: names.get(m.group(1), m.group(0)), body)
+                sys.stdout.write(body)
                 return
         sys.exit(f'no step {sys.argv[3]}')
     sys.exit(__doc__)
