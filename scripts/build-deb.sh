@@ -190,6 +190,9 @@ fi
 
 # ---- build (binary only, unsigned; -nc keeps the build tree)
 cd "$SRC"
+# -nc keeps debian/files too: the packages of the build before (a dbgsym
+# package not built this time) would be listed in this build's .changes
+rm -f debian/files
 dpkg-checkbuilddeps ${DEB_BUILD_PROFILES:+-P"${DEB_BUILD_PROFILES// /,}"}
 echo "== dpkg-buildpackage $VER (DEB_BUILD_OPTIONS=\"$DEB_BUILD_OPTIONS\" DEB_BUILD_PROFILES=\"${DEB_BUILD_PROFILES:-}\")"
 t0=$SECONDS

@@ -55,7 +55,7 @@ setup_file() {
 	# when they booted; each host's download directory holds one package,
 	# the old one first (a build replaces the .deb files of the one before)
 	local t0=$SECONDS b
-	DEB_BUILD_OPTIONS="nocheck parallel=$(nproc)" "$REPO_ROOT/scripts/build-deb.sh" --out "$PKG" >"$BATS_FILE_TMPDIR/build-old.log" 2>&1 ||
+	DEB_BUILD_OPTIONS="nocheck noautodbgsym parallel=$(nproc)" "$REPO_ROOT/scripts/build-deb.sh" --out "$PKG" >"$BATS_FILE_TMPDIR/build-old.log" 2>&1 ||
 		echo "build of $OLD_VERSION failed" >"$BATS_FILE_TMPDIR/build.failed"
 	echo "build $OLD_VERSION: $((SECONDS - t0)) s" >"$BATS_FILE_TMPDIR/build.times"
 	for b in old mq1 mq2; do
@@ -63,7 +63,7 @@ setup_file() {
 		cp "$PKG"/failover-launcher_"${OLD_VERSION}"_*.deb "$BATS_FILE_TMPDIR/pkgs-$b/" 2>/dev/null || true
 	done
 	t0=$SECONDS
-	DEB_BUILD_OPTIONS="nocheck parallel=$(nproc)" "$REPO_ROOT/scripts/build-deb.sh" --out "$PKG" --version "$NEW_VERSION" \
+	DEB_BUILD_OPTIONS="nocheck noautodbgsym parallel=$(nproc)" "$REPO_ROOT/scripts/build-deb.sh" --out "$PKG" --version "$NEW_VERSION" \
 		>"$BATS_FILE_TMPDIR/build-new.log" 2>&1 ||
 		echo "build of $NEW_VERSION failed" >>"$BATS_FILE_TMPDIR/build.failed"
 	echo "build $NEW_VERSION: $((SECONDS - t0)) s" >>"$BATS_FILE_TMPDIR/build.times"
