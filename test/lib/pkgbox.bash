@@ -27,35 +27,17 @@
 # network of NETNS; box_boot refuses a namespace that does not exist (nspawn
 # would then fail, never fall back to the host's network).
 
-source "$(dirname "${BASH_SOURCE[0]}")/wait.bash"
+# nspawn_usable, nspawn_runs (and wait.bash)
+source "$(dirname "${BASH_SOURCE[0]}")/nspawn.bash"
 
 # box_usable: prints why boxes cannot run here and fails, or succeeds.
 box_usable() {
-	if [ "$(id -u)" -ne 0 ]; then
-		echo "systemd-nspawn needs root"
-		return 1
-	fi
-	if ! command -v systemd-nspawn >/dev/null; then
-		echo "systemd-nspawn is not installed (Debian package systemd-container)"
-		return 1
-	fi
-	if [ ! -x /lib/systemd/systemd ]; then
-		echo "no systemd on this host for the boxes' PID 1"
-		return 1
-	fi
+	nspawn_usable || return 1
 	if ! grep -qw overlay /proc/filesystems && ! modprobe -q overlay 2>/dev/null; then
 		echo "the kernel has no overlay file system"
 		return 1
 	fi
 	return 0
-}
-
-# box_runs PID: the process runs (not a zombie).
-box_runs() {
-	local st
-	st=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-	st=${st##*) }
-	[ "${st%% *}" != Z ]
 }
 
 # box_leader NAME: the host PID of the box's PID 1 (systemd).
@@ -136,9 +118,9 @@ box_stop() {
 	local d=$BOX_DIR/$1 pid
 	[ -f "$d/pid" ] || return 0
 	pid=$(cat "$d/pid")
-	if box_runs "$pid"; then
+	if nspawn_runs "$pid"; then
 		kill -TERM "$pid" 2>/dev/null || true
-		WAIT_POLL=0.1 wait_until 15 ! box_runs "$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+		WAIT_POLL=0.1 wait_until 15 ! nspawn_runs "$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
 	fi
 	rm -f "$d/pid"
 	return 0
