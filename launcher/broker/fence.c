@@ -5,6 +5,7 @@
 #include "fence.h"
 
 #include <errno.h>
+#include <netinet/in.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -33,11 +34,20 @@ struct fence_page {
 	_Atomic int fired_pid;
 	_Atomic uint64_t fired_unrenewed, fired_late;
 	_Atomic uint64_t fired;
+	/* the launcher's: the death notice in two slots, the one not
+	 * published written, then published by one store (slot in bit 16,
+	 * length below; 0: none), so that a launcher killed while writing
+	 * leaves the last whole one; and where it goes, written before the
+	 * socket is handed over */
+	_Atomic uint32_t notice_pub;
+	uint8_t notice[2][FENCE_NOTICE_MAX];
+	_Atomic uint32_t ndests;
+	struct sockaddr_in dests[FENCE_DESTS_MAX];
 };
 
 /* One message on the socket: a broker (with its pidfd), or a wake-up. */
 struct fence_msg {
-	char type; /* 'B' broker, 'W' look at the page again */
+	char type; /* 'B' broker, 'S' the cluster socket, 'W' look at the page again */
 	int32_t pid;
 };
 
@@ -115,9 +125,38 @@ static int receive(int sock, struct fence_msg *m, int *fd)
 	return 1;
 }
 
+/* The launcher is dead and no broker of it lives: its death notice, if
+ * it published one and its deadline has not passed (fence_plan.h). */
+static int notice_armed(struct fence_page *pg)
+{
+	return (atomic_load(&pg->notice_pub) & 0xffff) != 0;
+}
+
+static void announce(struct fence_page *pg, int sfd)
+{
+	const struct timespec pause = {0, 5000000};
+	uint32_t pub = atomic_load(&pg->notice_pub), n = atomic_load(&pg->ndests);
+	uint64_t kill_at, term_at;
+	const uint8_t *buf = pg->notice[(pub >> 16) & 1];
+	size_t len = pub & 0xffff;
+
+	fence_unpack(atomic_load(&pg->plan), &kill_at, &term_at);
+	if (sfd < 0 || len == 0 || len > FENCE_NOTICE_MAX || n > FENCE_DESTS_MAX)
+		return;
+	for (int copy = 0; copy < FENCE_NOTICE_COPIES; copy++) {
+		if (copy > 0)
+			nanosleep(&pause, NULL);
+		if (!fence_may_announce(kill_at, mono_ms()))
+			return;
+		for (uint32_t i = 0; i < n; i++)
+			sendto(sfd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL, (const struct sockaddr *)&pg->dests[i],
+			       sizeof(pg->dests[i]));
+	}
+}
+
 static int fence_main(struct fence_page *pg, int sock)
 {
-	int bfd = -1, term_sent = 0, eof = 0;
+	int bfd = -1, sfd = -1, term_sent = 0, eof = 0;
 	pid_t bpid = 0;
 	uint64_t held = 0; /* the packed plan this broker is held to */
 
@@ -149,8 +188,10 @@ static int fence_main(struct fence_page *pg, int sock)
 				break;
 			}
 		}
-		if (eof && bfd < 0)
+		if (eof && bfd < 0) {
+			announce(pg, sfd);
 			return 0;
+		}
 		timeout = FENCE_POLL_MAX_MS;
 		if (bfd < 0)
 			timeout = -1; /* nothing to stop: only a message matters */
@@ -169,7 +210,15 @@ static int fence_main(struct fence_page *pg, int sock)
 			if (r < 0)
 				break;
 			if (r == 0) {
-				eof = 1; /* the launcher is gone: a broker held is still stopped at its deadline */
+				/* the launcher is gone: a broker held is still stopped
+				 * at its deadline; at once when a master died (the
+				 * kernel sent its broker SIGKILL already: this is for
+				 * the rest of its group), and the notice goes out once
+				 * the broker has exited (its pidfd; a zombie holds no
+				 * port, lock or file) */
+				eof = 1;
+				if (bfd >= 0 && notice_armed(pg))
+					stop_group(bfd, bpid, SIGKILL);
 				break;
 			}
 			if (m.type == 'B' && fd >= 0) {
@@ -179,6 +228,10 @@ static int fence_main(struct fence_page *pg, int sock)
 				bpid = m.pid;
 				term_sent = 0;
 				held = 0;
+			} else if (m.type == 'S' && fd >= 0) {
+				if (sfd >= 0)
+					close(sfd);
+				sfd = fd;
 			} else if (fd >= 0) {
 				close(fd);
 			}
@@ -270,8 +323,12 @@ static void fence_died_cb(struct ev_loop *loop, ev_child *w, int revents)
 	}
 	if (fence_fork(f, err, sizeof(err)) != 0)
 		log_err("cannot start the fence: %s; the broker runs without it", err);
-	else if (f->broker_fd >= 0)
-		send_msg(f, 'B', f->broker_fd, f->broker_pid);
+	else {
+		if (f->route_fd >= 0)
+			send_msg(f, 'S', f->route_fd, 0);
+		if (f->broker_fd >= 0)
+			send_msg(f, 'B', f->broker_fd, f->broker_pid);
+	}
 }
 
 static int fence_fork(struct fence *f, char *err, size_t len)
@@ -310,6 +367,7 @@ int fence_open(struct fence *f, struct ev_loop *loop, char *err, size_t len)
 	f->loop = loop;
 	f->sock = -1;
 	f->broker_fd = -1;
+	f->route_fd = -1;
 	ev_child_init(&f->child_w, fence_died_cb, 0, 0);
 	f->child_w.data = f;
 	pg = mmap(NULL, sizeof(struct fence_page), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -350,6 +408,33 @@ void fence_broker_gone(struct fence *f)
 	f->broker_pid = 0;
 }
 
+int fence_route(struct fence *f, int fd, const struct sockaddr_in *dests, size_t n)
+{
+	if (f->page == NULL || fd < 0 || n == 0 || n > FENCE_DESTS_MAX)
+		return -1;
+	memcpy(f->page->dests, dests, n * sizeof(*dests));
+	atomic_store(&f->page->ndests, (uint32_t)n);
+	f->route_fd = fd;
+	return send_msg(f, 'S', fd, 0);
+}
+
+void fence_notice(struct fence *f, const void *buf, size_t len)
+{
+	uint32_t slot;
+
+	if (f->page == NULL || (len == 0 && !f->notice_armed))
+		return;
+	if (buf == NULL || len == 0 || len > FENCE_NOTICE_MAX) {
+		atomic_store(&f->page->notice_pub, 0);
+		f->notice_armed = 0;
+		return;
+	}
+	slot = ((atomic_load(&f->page->notice_pub) >> 16) & 1) ^ 1;
+	memcpy(f->page->notice[slot], buf, len);
+	atomic_store(&f->page->notice_pub, slot << 16 | (uint32_t)len);
+	f->notice_armed = 1;
+}
+
 int fence_take_fired(struct fence *f, struct fence_fired *out)
 {
 	uint64_t n;
@@ -367,6 +452,7 @@ int fence_take_fired(struct fence *f, struct fence_fired *out)
 
 void fence_close(struct fence *f)
 {
+	fence_notice(f, NULL, 0); /* a graceful stop: the launcher said what it had to */
 	if (f->pid > 0)
 		ev_child_stop(f->loop, &f->child_w);
 	if (f->sock >= 0)

@@ -31,6 +31,15 @@
 #include <sys/types.h>
 
 struct fence_page;
+struct sockaddr_in;
+
+/* A death notice is one datagram of at most this many bytes, sent to at
+ * most FENCE_DESTS_MAX addresses. */
+#define FENCE_NOTICE_MAX 1472
+#define FENCE_DESTS_MAX 64
+/* Copies of the notice, and the pause before each after the first (ms):
+ * datagrams get lost. */
+#define FENCE_NOTICE_COPIES 3
 
 /* What the fence did last, for the launcher's log. */
 struct fence_fired {
@@ -52,6 +61,8 @@ struct fence {
 	int broker_fd;           /* the broker's pidfd as last handed over (ours: a copy went out), or -1 */
 	pid_t broker_pid;
 	unsigned restarts;
+	int route_fd;            /* the cluster socket handed over (ours), or -1 */
+	int notice_armed;        /* a notice is published */
 };
 
 /* Maps the page and forks the fence.  0, or -1 with why in err. */
@@ -65,10 +76,16 @@ void fence_publish(struct fence *f, uint64_t kill_at, uint64_t term_at, uint64_t
 int fence_hand(struct fence *f, int pidfd, pid_t pid);
 /* The broker of the last hand-over is gone (reaped). */
 void fence_broker_gone(struct fence *f);
+/* The cluster socket the death notice goes out on (a copy goes to the
+ * fence; the caller keeps its own), and where to: n addresses. */
+int fence_route(struct fence *f, int fd, const struct sockaddr_in *dests, size_t n);
+/* Publishes the death notice (len bytes; NULL or 0: withdrawn). */
+void fence_notice(struct fence *f, const void *buf, size_t len);
 /* 1 and *out when the fence stopped a broker since the last call. */
 int fence_take_fired(struct fence *f, struct fence_fired *out);
 /* The fence is told the launcher is gone (EOF): it exits once it holds no
- * live broker. */
+ * live broker.  The death notice is withdrawn first: this is a graceful
+ * stop. */
 void fence_close(struct fence *f);
 /* After fence_close at exit, with no broker held: waits up to ms for the
  * fence to exit, so that no process of the service outlives the launcher

@@ -53,3 +53,8 @@ void fence_unpack(uint64_t w, uint64_t *kill_at, uint64_t *term_at)
 	*kill_at = w & (((uint64_t)1 << FENCE_AT_BITS) - 1);
 	*term_at = lead != 0 && *kill_at > lead ? *kill_at - lead : 0;
 }
+
+int fence_may_announce(uint64_t kill_at, uint64_t now)
+{
+	return kill_at != 0 && now < kill_at;
+}

@@ -39,6 +39,13 @@ enum fence_act fence_next(uint64_t kill_at, uint64_t term_at, int term_sent, uin
  * one for this broker (0 for a broker just handed over). */
 uint64_t fence_hold(uint64_t held, uint64_t published);
 
+/* The launcher is dead (its socket read EOF) and no broker of it lives:
+ * may the fence send its death notice now (fence.h)?  Only while the
+ * deadline it last published (0: it did not lead) has not passed: until
+ * then no other node can have timed the master out, so its resignation
+ * means what a live master's would. */
+int fence_may_announce(uint64_t kill_at, uint64_t now);
+
 /* The deadline and the SIGTERM point in one 64-bit word, so that one
  * atomic store publishes both and a launcher frozen between two stores
  * cannot leave a torn pair: the deadline in the low 40 bits (monotonic

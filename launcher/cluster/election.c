@@ -1134,3 +1134,24 @@ void election_fill(const struct election *e, uint8_t type, uint64_t now, struct 
 	if (type == WIRE_HEARTBEAT && e->state != EL_MASTER && e->yielded_until > now && e->master[0])
 		m->flags |= WIRE_F_YIELDED;
 }
+
+int election_fill_notice(const struct election *e, uint64_t now, struct wire_msg *m)
+{
+	const struct el_peer *b;
+
+	if (e->state != EL_MASTER)
+		return 0;
+	now = now_at_least_last(e, now);
+	b = best_slave(e, now);
+	/* what resign() and election_fill() make of it: a slave of our term
+	 * that will not claim, naming its successor */
+	m->type = WIRE_RESIGN;
+	snprintf(m->node, sizeof(m->node), "%s", e->p.self);
+	m->role = EL_SLAVE;
+	m->position = e->p.position;
+	m->term = e->term > e->max_term ? e->term : e->max_term;
+	snprintf(m->target, sizeof(m->target), "%s", b != NULL ? b->id : "");
+	m->master_age = WIRE_AGE_NONE;
+	m->flags = WIRE_F_NOCLAIM;
+	return 1;
+}

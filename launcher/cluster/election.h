@@ -238,6 +238,15 @@ unsigned election_request_handover(struct election *e, const char *target, uint6
  * sent at time now. */
 void election_fill(const struct election *e, uint8_t type, uint64_t now, struct wire_msg *m);
 
+/*
+ * As master: the resignation this node would send if it stopped now
+ * (election_resign with no target: the slave that ranks first, or none),
+ * for the fence to send on our behalf once this process is dead and its
+ * broker gone (fence.h, "death notice").  0 and m untouched when we are
+ * not master.
+ */
+int election_fill_notice(const struct election *e, uint64_t now, struct wire_msg *m);
+
 const char *election_state_name(enum el_state s);
 uint64_t election_tick_ms(const struct election *e);
 /* A peer is live while its last packet is younger than the timeout

@@ -21,31 +21,41 @@ uint64_t link_send(struct link *l, const struct heartbeat *hb, uint8_t type, con
 	return link_send_msg(l, &m, x);
 }
 
-uint64_t link_send_msg(struct link *l, struct wire_msg *mp, const struct link_extra *x)
+size_t link_build(struct link *l, struct wire_msg *mp, const struct link_extra *x, uint8_t *buf, size_t len)
 {
 	struct wire_msg m = *mp;
-	uint8_t buf[WIRE_MAX_LEN];
 	size_t n;
-	uint8_t type = m.type;
-	uint64_t now = clock_mono_ms();
 
 	m.cluster = l->filter.cluster;
 	m.boot = l->boot;
 	m.seq = ++l->seq;
 	m.flags |= x->flags;
 	snprintf(m.url, sizeof(m.url), "%s", x->url);
-	if (type == WIRE_HEARTBEAT && x->payload != NULL) {
+	if (m.type == WIRE_HEARTBEAT && x->payload != NULL) {
 		m.payload = x->payload;
 		m.payload_len = x->payload_len;
 		m.cache_digest = x->cache_digest;
 	}
-	n = wire_encode(&m, buf, sizeof(buf));
+	n = wire_encode(&m, buf, len);
 	if (n == 0) {
-		log_err("cannot encode a %s packet", wire_type_name(type));
+		log_err("cannot encode a %s packet", wire_type_name(m.type));
 		return 0;
 	}
 	if (l->keys != NULL)
 		auth_sign(l->keys, buf, n);
+	mp->seq = m.seq;
+	return n;
+}
+
+uint64_t link_send_msg(struct link *l, struct wire_msg *mp, const struct link_extra *x)
+{
+	uint8_t buf[WIRE_MAX_LEN];
+	uint8_t type = mp->type;
+	uint64_t now = clock_mono_ms();
+	size_t n = link_build(l, mp, x, buf, sizeof(buf));
+
+	if (n == 0)
+		return 0;
 	if (transport_send(&l->tr, buf, n) != 0) {
 		l->send_errors++;
 		/* every few seconds at most: a dead link must not flood the log */
@@ -55,8 +65,8 @@ uint64_t link_send_msg(struct link *l, struct wire_msg *mp, const struct link_ex
 		return 0;
 	}
 	l->sent++;
-	log_debug("sent %s term %llu seq %llu", wire_type_name(type), (unsigned long long)m.term,
-		  (unsigned long long)m.seq);
+	log_debug("sent %s term %llu seq %llu", wire_type_name(type), (unsigned long long)mp->term,
+		  (unsigned long long)mp->seq);
 	return now;
 }
 

@@ -38,6 +38,9 @@ uint64_t link_send(struct link *l, const struct heartbeat *hb, uint8_t type, con
 /* A packet whose election fields the caller filled (etcd's failsafe
  * beacons): the rest as link_send does. */
 uint64_t link_send_msg(struct link *l, struct wire_msg *m, const struct link_extra *x);
+/* The packet link_send_msg would send, encoded and signed into buf (its
+ * sequence number taken: m->seq says which), not sent.  Its length, or 0. */
+size_t link_build(struct link *l, struct wire_msg *m, const struct link_extra *x, uint8_t *buf, size_t len);
 enum { LINK_PACKET = 1, LINK_DUPLICATE = 2 };
 /* The next accepted packet of another node (LINK_PACKET), or of another
  * process with our node id (LINK_DUPLICATE: see filter.h), or 0 when the socket has

@@ -90,6 +90,32 @@ void daemon_send(struct daemon *d, uint8_t type)
 	x.payload_len = sizeof(payload);
 	if ((at = link_send(&d->link, &d->hb, type, &x)) != 0)
 		heartbeat_sent(&d->hb, type, at);
+	daemon_notice(d);
+}
+
+/*
+ * The death notice (fence.h): while master, the resignation we would send
+ * if we stopped now, numbered after every packet sent so far, so that no
+ * peer takes it for a replay; withdrawn in any other role.  Built after
+ * each packet we send, and dropped by the first step that finds us no
+ * longer master (fence_renew).
+ */
+void daemon_notice(struct daemon *d)
+{
+	struct wire_msg m;
+	struct link_extra x = {.url = d->cfg->broker_url};
+	uint8_t buf[WIRE_MAX_LEN];
+	size_t n;
+
+	if (d->etcd != NULL)
+		return;
+	memset(&m, 0, sizeof(m));
+	if (!election_fill_notice(&d->hb.el, clock_mono_ms(), &m)) {
+		fence_notice(&d->fence, NULL, 0);
+		return;
+	}
+	n = link_build(&d->link, &m, &x, buf, sizeof(buf));
+	fence_notice(&d->fence, buf, n);
 }
 
 static void run_hook(struct daemon *d, const char *cmd, const char *event, const char *role)
@@ -315,6 +341,8 @@ static void fence_renew(struct daemon *d)
 	uint64_t at = mastership_fence(&d->ms), now = clock_mono_ms();
 	struct fence_fired ff;
 
+	if (d->fence.notice_armed && d->hb.el.state != EL_MASTER)
+		fence_notice(&d->fence, NULL, 0);
 	if (at != d->fence_at) {
 		d->fence_at = at;
 		/* SIGTERM first only when the deadline leaves stop_timeout for

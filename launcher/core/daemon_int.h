@@ -124,6 +124,7 @@ struct report_view daemon_view(struct daemon *d, char *text, size_t len);
 void daemon_publish(struct daemon *d);
 /* One packet of the heartbeat protocol. */
 void daemon_send(struct daemon *d, uint8_t type);
+void daemon_notice(struct daemon *d);
 /* The supervisor's reports since the last look, fed into o: 1 when any. */
 int daemon_take_reports(struct daemon *d, struct node_out *o);
 /* The reports the supervisor's own callbacks left, carried out (once per

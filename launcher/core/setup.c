@@ -231,6 +231,13 @@ fence:
 		return -1;
 	}
 	log_debug("fence process %ld", (long)d->fence.pid);
+	if (d->etcd == NULL) {
+		/* the death notice goes where our heartbeats go (fence.h) */
+		const struct transport *t = &d->link.tr;
+		if (fence_route(&d->fence, t->fd, t->multicast ? &t->group : t->peers, t->multicast ? 1 : t->npeers) != 0)
+			log_warn("the fence cannot send a death notice: after a crash the others take over at the "
+				 "failure timeout");
+	}
 	d->sup.hold = hold_broker;
 	d->sup.hold_ud = d;
 	return 0;

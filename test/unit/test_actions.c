@@ -160,6 +160,25 @@ uint64_t link_send(struct link *l, const struct heartbeat *hb, uint8_t type, con
 	return clock_mono_ms();
 }
 
+/* the death notice as the daemon built and published it last */
+static struct wire_msg notice_built;
+static size_t notice_len;
+static unsigned notices_built;
+
+size_t link_build(struct link *l, struct wire_msg *m, const struct link_extra *x, uint8_t *buf, size_t len)
+{
+	(void)l, (void)x, (void)buf;
+	notice_built = *m;
+	notices_built++;
+	return len > 200 ? 200 : len;
+}
+
+void fence_notice(struct fence *f, const void *buf, size_t len)
+{
+	f->notice_armed = buf != NULL && len > 0;
+	notice_len = f->notice_armed ? len : 0;
+}
+
 void fence_publish(struct fence *f, uint64_t kill_at, uint64_t term_at, uint64_t renewed_at)
 {
 	(void)f, (void)kill_at, (void)term_at, (void)renewed_at;
@@ -365,6 +384,48 @@ static void test_restart_then_sigterm(void **state)
 	done(d);
 }
 
+/* The death notice: while master, after every packet sent, the resignation
+ * naming the slave that ranks first, as a live master would send it; gone
+ * as soon as we are not master (here: SIGTERM, which resigns). */
+static void test_death_notice(void **state)
+{
+	struct daemon *d = master_with_broker();
+	struct ms_event stop = {.type = MS_IN_STOP};
+	unsigned built;
+
+	(void)state;
+	notices_built = 0;
+	heartbeat_timer(d);
+	assert_true(notices_built >= 1);
+	assert_true(d->fence.notice_armed);
+	assert_int_equal(notice_len, 200);
+	assert_int_equal(notice_built.type, WIRE_RESIGN);
+	assert_string_equal(notice_built.node, "n1");
+	assert_string_equal(notice_built.target, "n2");
+	assert_int_equal(notice_built.term, 5);
+	assert_int_equal(notice_built.role, EL_SLAVE);
+	assert_true(notice_built.flags & WIRE_F_NOCLAIM);
+	/* every beat again (a newer sequence number than the beat's) */
+	built = notices_built;
+	heartbeat_timer(d);
+	assert_true(notices_built > built);
+	/* the slave went quiet: the notice names nobody (the others claim) */
+	d->hb.el.peers[0].flags = WIRE_F_NOCLAIM;
+	heartbeat_timer(d);
+	assert_string_equal(notice_built.target, "");
+	assert_true(d->fence.notice_armed);
+	/* a graceful stop: the broker stops, the launcher resigns itself */
+	daemon_step(d, &stop);
+	prepare(d);
+	fake_child_stopped(&d->sup);
+	prepare(d);
+	assert_int_equal(resign_sent, 1);
+	assert_int_not_equal(d->hb.el.state, EL_MASTER);
+	assert_false(d->fence.notice_armed);
+	assert_int_equal(notice_len, 0);
+	done(d);
+}
+
 /* The same with a control "resign" in the iteration of the restart. */
 static void test_restart_then_resign_request(void **state)
 {
@@ -388,6 +449,7 @@ int main(void)
 		cmocka_unit_test(test_gave_up_then_heartbeat_timer),
 		cmocka_unit_test(test_gave_up_no_standby),
 		cmocka_unit_test(test_restart_then_sigterm),
+		cmocka_unit_test(test_death_notice),
 		cmocka_unit_test(test_restart_then_resign_request),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -89,6 +89,18 @@ static void one_word(void **state)
 	assert_int_equal(t, 0);
 }
 
+/* The death notice only before the deadline last published, never
+ * without one. */
+static void announce_before_the_deadline_only(void **state)
+{
+	(void)state;
+	assert_false(fence_may_announce(0, 1000));
+	assert_false(fence_may_announce(0, 0));
+	assert_true(fence_may_announce(5000, 4999));
+	assert_false(fence_may_announce(5000, 5000));
+	assert_false(fence_may_announce(5000, 7000));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -97,6 +109,7 @@ int main(void)
 		cmocka_unit_test(next_action),
 		cmocka_unit_test(a_deadline_holds_until_a_later_one),
 		cmocka_unit_test(one_word),
+		cmocka_unit_test(announce_before_the_deadline_only),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,6 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -228,6 +231,115 @@ static void exits_at_eof_without_a_broker(void **state)
 	assert_int_equal(waitpid(fp, &st, WNOHANG), -1);
 }
 
+/* A receiver on loopback standing for the cluster, and the route to it. */
+static int listener(struct sockaddr_in *to)
+{
+	socklen_t sl = sizeof(*to);
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	assert_true(fd >= 0);
+	memset(to, 0, sizeof(*to));
+	to->sin_family = AF_INET;
+	to->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)to, sizeof(*to)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)to, &sl), 0);
+	return fd;
+}
+
+/* Datagrams waiting on fd, each checked against want. */
+static int received(int fd, const char *want)
+{
+	char buf[64];
+	int n = 0;
+	ssize_t r;
+
+	while ((r = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT)) >= 0) {
+		buf[r] = '\0';
+		assert_string_equal(buf, want);
+		n++;
+	}
+	return n;
+}
+
+/* The launcher killed: its end of the socket closed by the kernel, with no
+ * graceful fence_close (which withdraws the notice). */
+static void launcher_dies(struct fence *f)
+{
+	close(f->sock);
+	f->sock = -1;
+}
+
+/* The death notice goes out once the launcher is dead and its broker gone,
+ * the last one published, every copy; not while the broker lives. */
+static void announces_when_launcher_and_broker_are_gone(void **state)
+{
+	struct sockaddr_in to;
+	struct fence f;
+	char err[128];
+	int rx = listener(&to), tx = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), pidfd, st;
+	pid_t b, c, fp;
+
+	(void)state;
+	b = broker(&c); /* first: it must not hold a copy of the launcher's end (a broker execs) */
+	assert_int_equal(fence_open(&f, EV_DEFAULT, err, sizeof(err)), 0);
+	fp = f.pid;
+	assert_int_equal(fence_route(&f, tx, &to, 1), 0);
+	close(tx); /* the fence has its own copy */
+	pidfd = (int)syscall(SYS_pidfd_open, b, 0);
+	fence_publish(&f, clock_mono_ms() + 5000, 0, clock_mono_ms());
+	fence_hand(&f, pidfd, b);
+	fence_notice(&f, "notice 1", 8);
+	fence_notice(&f, "notice 2", 8);
+	sleep_ms(50);
+	assert_int_equal(received(rx, ""), 0); /* alive: nothing */
+	/* as PR_SET_PDEATHSIG does to the broker, the fence does to its whole
+	 * group at once, and announces once the broker has exited */
+	launcher_dies(&f);
+	sleep_ms(300);
+	assert_true(dead(c));
+	assert_int_equal(killed_by(b), SIGKILL);
+	assert_int_equal(received(rx, "notice 2"), FENCE_NOTICE_COPIES);
+	assert_int_equal(waitpid(fp, &st, WNOHANG), fp);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	close(pidfd);
+	close(rx);
+}
+
+/* No notice: after a graceful stop, once withdrawn, when the deadline
+ * passed before the launcher died, or when none was published. */
+static void no_notice_unless_due(void **state)
+{
+	struct sockaddr_in to;
+	struct fence f;
+	char err[128];
+	int rx = listener(&to), st;
+
+	(void)state;
+	for (int how = 0; how < 4; how++) {
+		int tx = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		pid_t fp;
+
+		assert_int_equal(fence_open(&f, EV_DEFAULT, err, sizeof(err)), 0);
+		fp = f.pid;
+		assert_int_equal(fence_route(&f, tx, &to, 1), 0);
+		close(tx);
+		fence_publish(&f, clock_mono_ms() + (how == 2 ? 100 : 5000), 0, clock_mono_ms());
+		if (how != 3)
+			fence_notice(&f, "notice", 6);
+		switch (how) {
+		case 0: fence_close(&f); break;
+		case 1: fence_notice(&f, NULL, 0); launcher_dies(&f); break;
+		case 2: sleep_ms(200); launcher_dies(&f); break;
+		case 3: launcher_dies(&f); break;
+		}
+		sleep_ms(200);
+		assert_int_equal(waitpid(fp, &st, WNOHANG), fp);
+		assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+		assert_int_equal(received(rx, ""), 0);
+	}
+	close(rx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -235,6 +347,8 @@ int main(void)
 		cmocka_unit_test(kills_after_the_launcher_is_gone),
 		cmocka_unit_test(exits_at_eof_without_a_broker),
 		cmocka_unit_test(broker_runs_only_once_held),
+		cmocka_unit_test(announces_when_launcher_and_broker_are_gone),
+		cmocka_unit_test(no_notice_unless_due),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
