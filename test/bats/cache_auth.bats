@@ -1,7 +1,9 @@
 #!/usr/bin/env bats
 # The cache's replication port before authentication, in the namespace lab:
 # a HELLO alone takes nothing over, unauthenticated connections cost little
-# and end soon, and a key rotation never fails a synchronous write.  The
+# and end soon, and a key rotation never fails a synchronous write; TCP
+# resets, deadline disconnects and relinks never make a takeover (the
+# death notice, fence.h, is the only crash evidence acted on).  The
 # unauthenticated client (test/lib/repl-attacker.py) runs in the switch
 # namespace, on addresses of the lab's bridge.
 
@@ -196,4 +198,79 @@ relink() {
 	all_stored 3 1
 	all_stored 1 1
 	[ "$(metric 1 failover_cache_auth_failures_total)" = 0 ]
+}
+
+# resets M ON|OFF: every TCP segment of master M's replication links that
+# reaches another node is answered with a TCP reset, in M's direction
+# (nftables in the others' namespaces): M's connections, in and out, are
+# reset from the network, while M and its host live
+resets() {
+	local i
+	for i in 1 2 3; do
+		[ "$i" = "$1" ] && continue
+		if [ "$2" = on ]; then
+			on "$i" nft -f - <<-NFT
+				table inet resets {
+					chain in { type filter hook input priority 0; ip saddr $(lab_addr "$1") tcp dport $RPORT reject with tcp reset; ip saddr $(lab_addr "$1") tcp sport $RPORT reject with tcp reset; }
+				}
+			NFT
+		else
+			on "$i" nft delete table inet resets
+		fi
+	done
+}
+
+# same_master M TERM: M is still the only master, of term TERM, and no node
+# promoted or saw a resignation since the start
+same_master() {
+	local i
+	[ "$(lab_masters)" = "$1" ] || { echo "masters: $(lab_masters), not $1" >&2; return 1; }
+	[ "$(lab_field "$1" term)" = "$2" ] || { echo "term $(lab_field "$1" term), not $2" >&2; return 1; }
+	for i in 1 2 3; do
+		[ "$i" = "$1" ] && continue
+		! grep -E "Promoted to Master node|resigned" "$LAB_DIR/n$i/log" >&2 || return 1
+	done
+}
+
+@test "the replication port reset by nftables, closed by the authentication deadline, relinked after a key rotation: never a takeover" {
+	local term keys new n
+	keys="$BATS_TEST_TMPDIR/cluster.key"
+	new="$BATS_TEST_TMPDIR/new.key"
+	grep '^1:' "$LAB_DIR/cluster.key" >"$keys"
+	chmod 600 "$keys"
+	"$LAUNCHER" --new-key "$new" >/dev/null
+	for i in 1 2 3; do lab_ini "$i" "key_file = $keys" "key_id = 1"; done
+	start_three --replicating
+	term=$(lab_field "$m" term)
+	# 1. TCP resets on the live master's replication port, in and out, for
+	#    three failure timeouts: its links end, nothing else does
+	n=$(grep -c "replication with n.* closed" "$LAB_DIR/n$m/log" || true)
+	resets "$m" on
+	writes "$m" 15 >/dev/null
+	same_master "$m" "$term"
+	[ "$(grep -c "replication with n.* closed" "$LAB_DIR/n$m/log")" -ge $((n + 2)) ]
+	resets "$m" off
+	wait_until 10 lab_replicating 2
+	same_master "$m" "$term"
+	# 2. unauthenticated connections to it, ended by the deadline
+	run attacker silent "$(lab_addr "$m")" "$RPORT" 4 "$(src 0)"
+	echo "# silent: $output" >&3
+	same_master "$m" "$term"
+	# 3. a key rotation (reloads), the links made anew under the new key by
+	#    resets again
+	sed -n 's/^1:/2:/p' "$new" >>"$keys"
+	for i in 1 2 3; do rekey "$i"; done
+	for i in 1 2 3; do
+		lab_ini "$i" "key_file = $keys" "key_id = 2"
+		rekey "$i"
+	done
+	n=$(grep -c "replication with n.* closed" "$LAB_DIR/n$m/log" || true)
+	resets "$m" on
+	writes "$m" 5 >/dev/null
+	resets "$m" off
+	[ "$(grep -c "replication with n.* closed" "$LAB_DIR/n$m/log")" -ge $((n + 2)) ]
+	wait_until 10 lab_replicating 2
+	all_stored "$m" 2
+	same_master "$m" "$term"
+	lab_sampler_check
 }

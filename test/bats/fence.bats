@@ -230,3 +230,91 @@ fence_changed() { local p; p=$(fence_pid "$1"); [ -n "$p" ] && [ "$p" != "$2" ];
 	lab_groups "1 2 3"
 	thaw_and_check "$m"
 }
+
+# The death notice (fence.h): a master launcher killed while its host
+# lives.  2 s timeout (500 x 4), fence deadline 1.75 s after a heartbeat.
+
+# crash_takeover M OTHERS: master M's launcher killed (kill -9); prints
+# "NEW MS": the new master among OTHERS and the ms from the kill to its
+# promotion (its log's own timestamp).
+crash_takeover() {
+	local m=$1 others=$2 t0 m2 tp
+	t0=$(lab_ms)
+	kill -9 "$(lab_pid "$m")"
+	m2=$(lab_wait_one_master "$others" 15) || return 1
+	tp=$(lab_log_ms "$m2" "Promoted to Master node") || return 1
+	echo "$m2 $((tp - t0))"
+}
+
+@test "kill -9 of the master's launcher, host alive: its fence's notice hands over at once, three times in a row" {
+	local m m2 ms i others
+	LAB_DELAY=500
+	LAB_RETRIES=4
+	lab_create 3
+	for i in 1 2 3; do lab_ini "$i"; done
+	start_three --broker
+	for round in 1 2 3; do
+		wait_until 10 lab_has_broker "$m" || { lab_logs >&2; return 1; }
+		# every slave heard the master's latest packets (the notice names one)
+		sleep 1
+		others=$(echo 1 2 3 | tr -d "$m")
+		read -r m2 ms < <(crash_takeover "$m" "$others")
+		echo "# round $round: n$m killed -> n$m2 promoted after ${ms} ms (timeout 2000 ms)" >&3
+		grep -q "role slave -> master (master n$m resigned in favour of us" "$LAB_DIR/n$m2/log"
+		# well before anyone could have timed the master out
+		[ "$ms" -lt 1500 ]
+		wait_until 10 lab_has_broker "$m2" || { lab_logs >&2; return 1; }
+		# its broker died with it; the fence is gone too
+		wait_until 5 test -z "$(lab_broker_pid "$m")"
+		lab_start "$m"
+		lab_wait_role "$m" slave 10
+		m=$m2
+	done
+	lab_sampler_check
+	[ "$(lab_brokers_alive)" = "$m" ]
+}
+
+@test "kill -9 of a master frozen past its fence deadline: no notice; taken over at the timeout" {
+	local m bp others m2
+	LAB_DELAY=500
+	LAB_RETRIES=4
+	lab_create 3
+	for i in 1 2 3; do lab_ini "$i"; done
+	start_three
+	bp=$(broker_of "$m")
+	others=$(echo 1 2 3 | tr -d "$m")
+	sleep 1
+	kill -STOP "$(lab_pid "$m")"
+	# the fence stops the broker at the deadline (1.75 s), before the others
+	# time the master out (2 s); the kill comes after that deadline
+	WAIT_POLL=0.01 wait_until 10 ! lab_alive "$bp"
+	kill -9 "$(lab_pid "$m")"
+	m2=$(lab_wait_one_master "$others" 15)
+	wait_until 10 lab_has_broker "$m2"
+	grep -q "master n$m lost: nothing heard for" "$LAB_DIR/n$m2/log"
+	run grep -q "master n$m resigned" "$LAB_DIR/n$m2/log"
+	[ "$status" = 1 ]
+	lab_sampler_check
+}
+
+@test "kill -9 of a slave's launcher, or of the master's broker: no notice, the master stays" {
+	local m s t term
+	LAB_DELAY=500
+	LAB_RETRIES=4
+	lab_create 3
+	for i in 1 2 3; do lab_ini "$i"; done
+	start_three --broker
+	term=$(lab_field "$m" term)
+	read -r s t < <(echo 1 2 3 | tr -d "$m")
+	sleep 1
+	kill -9 "$(lab_pid "$s")"
+	kill -9 "$(lab_broker_pid "$m")"
+	# the broker is restarted where it was (restart_min); nobody resigned
+	sleep 3
+	[ "$(lab_role "$m")" = master ]
+	[ "$(lab_field "$m" term)" = "$term" ]
+	wait_until 10 lab_has_broker "$m"
+	run grep -q "resigned" "$LAB_DIR/n$t/log"
+	[ "$status" = 1 ]
+	lab_sampler_check
+}
