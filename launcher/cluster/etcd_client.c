@@ -10,12 +10,12 @@
  */
 #include "etcd_client.h"
 
-#include <curl/curl.h>
 #include <ev.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "curl_api.h"
 #include "etcd_codec.h"
 #include "log.h"
 
@@ -69,8 +69,6 @@ struct etcd_client {
 	char local_ip[64];
 };
 
-static int global_ready;
-
 static char *dup_or_null(const char *s)
 {
 	return s != NULL && *s != '\0' ? strdup(s) : NULL;
@@ -91,7 +89,7 @@ static void note_local_ip(struct etcd_client *c, CURL *easy)
 {
 	char *ip = NULL;
 
-	if (curl_easy_getinfo(easy, CURLINFO_LOCAL_IP, &ip) == CURLE_OK && ip != NULL && *ip != '\0' &&
+	if (curl_api.easy_getinfo(easy, CURLINFO_LOCAL_IP, &ip) == CURLE_OK && ip != NULL && *ip != '\0' &&
 	    strlen(ip) < sizeof(c->local_ip))
 		memcpy(c->local_ip, ip, strlen(ip) + 1);
 }
@@ -108,7 +106,7 @@ static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
 	int flags = (revents & EV_READ ? CURL_CSELECT_IN : 0) | (revents & EV_WRITE ? CURL_CSELECT_OUT : 0);
 
 	(void)loop;
-	curl_multi_socket_action(c->multi, w->fd, flags, &running);
+	curl_api.multi_socket_action(c->multi, w->fd, flags, &running);
 	dispatch(c);
 }
 
@@ -119,7 +117,7 @@ static void timer_fire(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	curl_api.multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
 	dispatch(c);
 }
 
@@ -138,7 +136,7 @@ static int sock_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *so
 				s->next->pprev = s->pprev;
 			free(s);
 		}
-		curl_multi_assign(c->multi, fd, NULL);
+		curl_api.multi_assign(c->multi, fd, NULL);
 		return 0;
 	}
 	if (s == NULL) {
@@ -153,7 +151,7 @@ static int sock_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *so
 		c->socks = s;
 		ev_io_init(&s->io, io_cb, fd, 0);
 		s->io.data = s;
-		curl_multi_assign(c->multi, fd, s);
+		curl_api.multi_assign(c->multi, fd, s);
 	}
 	events = (what & CURL_POLL_IN ? EV_READ : 0) | (what & CURL_POLL_OUT ? EV_WRITE : 0);
 	ev_io_stop(c->loop, &s->io);
@@ -218,10 +216,10 @@ static void unlink_call(struct etcd_call *call)
 static void free_call(struct etcd_call *call)
 {
 	if (call->easy != NULL) {
-		curl_multi_remove_handle(call->c->multi, call->easy);
-		curl_easy_cleanup(call->easy);
+		curl_api.multi_remove_handle(call->c->multi, call->easy);
+		curl_api.easy_cleanup(call->easy);
 	}
-	curl_slist_free_all(call->hdrs);
+	curl_api.slist_free_all(call->hdrs);
 	free(call->path);
 	free(call->body);
 	free(call->data);
@@ -237,8 +235,8 @@ static void end_call(struct etcd_call *call)
 		return;
 	call->dead = 1;
 	if (call->easy != NULL) {
-		curl_multi_remove_handle(c->multi, call->easy);
-		curl_easy_cleanup(call->easy);
+		curl_api.multi_remove_handle(c->multi, call->easy);
+		curl_api.easy_cleanup(call->easy);
 		call->easy = NULL;
 	}
 	if (c->auth == call)
@@ -276,47 +274,47 @@ static int launch(struct etcd_call *call)
 	snprintf(url, sizeof(url), "%s%s", c->endpoints[c->cur], call->path);
 	call->len = 0;
 	call->too_large = 0;
-	curl_slist_free_all(call->hdrs);
-	call->hdrs = curl_slist_append(NULL, "Content-Type: application/json");
+	curl_api.slist_free_all(call->hdrs);
+	call->hdrs = curl_api.slist_append(NULL, "Content-Type: application/json");
 	/* no "Expect: 100-continue" round trip before a body */
 	if (call->hdrs != NULL)
-		call->hdrs = curl_slist_append(call->hdrs, "Expect:");
+		call->hdrs = curl_api.slist_append(call->hdrs, "Expect:");
 	if (call->hdrs != NULL && !call->is_auth && c->token[0] != '\0') {
 		snprintf(auth, sizeof(auth), "Authorization: %s", c->token);
-		call->hdrs = curl_slist_append(call->hdrs, auth);
+		call->hdrs = curl_api.slist_append(call->hdrs, auth);
 	}
-	e = curl_easy_init();
+	e = curl_api.easy_init();
 	if (e == NULL || call->hdrs == NULL) {
-		curl_easy_cleanup(e);
+		curl_api.easy_cleanup(e);
 		log_err("etcd: out of memory for a request to %s", call->path);
 		return -1;
 	}
-	curl_easy_setopt(e, CURLOPT_URL, url);
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_HTTPHEADER, call->hdrs);
-	curl_easy_setopt(e, CURLOPT_POSTFIELDS, call->body);
-	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(call->body));
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
-	curl_easy_setopt(e, CURLOPT_WRITEDATA, call);
-	curl_easy_setopt(e, CURLOPT_PRIVATE, call);
-	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, call->errbuf);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)c->connect_timeout_ms);
+	curl_api.easy_setopt(e, CURLOPT_URL, url);
+	curl_api.easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_api.easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_api.easy_setopt(e, CURLOPT_HTTPHEADER, call->hdrs);
+	curl_api.easy_setopt(e, CURLOPT_POSTFIELDS, call->body);
+	curl_api.easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(call->body));
+	curl_api.easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_api.easy_setopt(e, CURLOPT_WRITEDATA, call);
+	curl_api.easy_setopt(e, CURLOPT_PRIVATE, call);
+	curl_api.easy_setopt(e, CURLOPT_ERRORBUFFER, call->errbuf);
+	curl_api.easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)c->connect_timeout_ms);
 	if (call->timeout_ms > 0)
-		curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)call->timeout_ms);
+		curl_api.easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)call->timeout_ms);
 	/* a stream's peer that vanished (a cut link) shows within seconds */
-	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(e, CURLOPT_TCP_KEEPIDLE, 2L);
-	curl_easy_setopt(e, CURLOPT_TCP_KEEPINTVL, 1L);
+	curl_api.easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_api.easy_setopt(e, CURLOPT_TCP_KEEPIDLE, 2L);
+	curl_api.easy_setopt(e, CURLOPT_TCP_KEEPINTVL, 1L);
 	if (c->ca_file != NULL)
-		curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
+		curl_api.easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
 	if (c->cert_file != NULL)
-		curl_easy_setopt(e, CURLOPT_SSLCERT, c->cert_file);
+		curl_api.easy_setopt(e, CURLOPT_SSLCERT, c->cert_file);
 	if (c->key_file != NULL)
-		curl_easy_setopt(e, CURLOPT_SSLKEY, c->key_file);
+		curl_api.easy_setopt(e, CURLOPT_SSLKEY, c->key_file);
 	call->errbuf[0] = '\0';
-	if (curl_multi_add_handle(c->multi, e) != CURLM_OK) {
-		curl_easy_cleanup(e);
+	if (curl_api.multi_add_handle(c->multi, e) != CURLM_OK) {
+		curl_api.easy_cleanup(e);
 		log_err("etcd: libcurl refused a request to %s", call->path);
 		return -1;
 	}
@@ -466,8 +464,8 @@ static int retry_signed_out(struct etcd_call *call, long status)
 	if (status != 401 || c->user == NULL || call->is_auth || call->retried)
 		return 0;
 	call->retried = 1;
-	curl_multi_remove_handle(c->multi, call->easy);
-	curl_easy_cleanup(call->easy);
+	curl_api.multi_remove_handle(c->multi, call->easy);
+	curl_api.easy_cleanup(call->easy);
 	call->easy = NULL;
 	c->token[0] = '\0';
 	sign_in(c);
@@ -496,7 +494,7 @@ static void complete(struct etcd_call *call, CURLcode code)
 	struct etcd_done d = {.endpoint = c->endpoints[call->endpoint]};
 	long status = 0;
 
-	curl_easy_getinfo(call->easy, CURLINFO_RESPONSE_CODE, &status);
+	curl_api.easy_getinfo(call->easy, CURLINFO_RESPONSE_CODE, &status);
 	d.http_status = status;
 	d.body = call->data != NULL ? call->data : "";
 	d.len = call->len;
@@ -505,7 +503,7 @@ static void complete(struct etcd_call *call, CURLcode code)
 		d.why = "reply over 4 MiB";
 	} else if (code != CURLE_OK) {
 		d.result = ETCD_TRANSPORT;
-		d.why = call->errbuf[0] != '\0' ? call->errbuf : curl_easy_strerror(code);
+		d.why = call->errbuf[0] != '\0' ? call->errbuf : curl_api.easy_strerror(code);
 		/* the next call tries the next endpoint */
 		if (c->nendpoints > 1 && call->endpoint == c->cur) {
 			c->cur = (c->cur + 1) % c->nendpoints;
@@ -534,11 +532,11 @@ static void dispatch(struct etcd_client *c)
 	int left;
 
 	c->dispatching++;
-	while ((msg = curl_multi_info_read(c->multi, &left)) != NULL) {
+	while ((msg = curl_api.multi_info_read(c->multi, &left)) != NULL) {
 		struct etcd_call *call = NULL;
 		if (msg->msg != CURLMSG_DONE)
 			continue;
-		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&call);
+		curl_api.easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&call);
 		if (call == NULL || call->dead)
 			continue;
 		if (call->line != NULL)
@@ -565,16 +563,21 @@ static void dispatch(struct etcd_client *c)
 
 /* ---- the client */
 
+int etcd_client_load_library(char *err, size_t errlen)
+{
+	return curl_api_load(err, errlen);
+}
+
 struct etcd_client *etcd_client_new(struct ev_loop *loop, const struct etcd_client_params *p)
 {
 	struct etcd_client *c;
+	char why[512];
 
 	if (p->nendpoints == 0 || p->nendpoints > ETCD_ENDPOINTS_MAX)
 		return NULL;
-	if (!global_ready) {
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-			return NULL;
-		global_ready = 1;
+	if (etcd_client_load_library(why, sizeof(why)) != 0) {
+		log_err("etcd: %s", why);
+		return NULL;
 	}
 	c = calloc(1, sizeof(*c));
 	if (c == NULL)
@@ -593,13 +596,13 @@ struct etcd_client *etcd_client_new(struct ev_loop *loop, const struct etcd_clie
 	c->password = p->password != NULL ? strdup(p->password) : strdup("");
 	if (c->password == NULL)
 		goto fail;
-	c->multi = curl_multi_init();
+	c->multi = curl_api.multi_init();
 	if (c->multi == NULL)
 		goto fail;
-	curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
-	curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
-	curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
-	curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
+	curl_api.multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
+	curl_api.multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
+	curl_api.multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+	curl_api.multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
 	ev_init(&c->timer, timer_fire);
 	c->timer.data = c;
 	return c;
@@ -618,7 +621,7 @@ void etcd_client_free(struct etcd_client *c)
 		free_call(call);
 	}
 	if (c->multi != NULL)
-		curl_multi_cleanup(c->multi);
+		curl_api.multi_cleanup(c->multi);
 	/* sockets libcurl did not take back (its connection cache) */
 	while (c->socks != NULL) {
 		struct sock *s = c->socks;

@@ -9,6 +9,9 @@
  * user and password when they are set, again when etcd says the token is
  * no longer valid (a member restart forgets every token), and retries the
  * call once.  Bodies come from etcd_codec.h.
+ *
+ * libcurl is not linked but loaded with the first client (curl_api.h): a
+ * launcher with another backend never maps it.
  */
 #ifndef FL_ETCD_CLIENT_H
 #define FL_ETCD_CLIENT_H
@@ -50,6 +53,12 @@ typedef void (*etcd_line_fn)(void *ud, const char *line, size_t len);
 struct etcd_client;
 struct etcd_call;
 
+/* Loads libcurl, which the client calls (curl_api.h): etcd_client_new does
+ * it first; a caller may do it before, to tell a missing library from
+ * other failures.  0 (at once after the first success), or -1 with why in
+ * err. */
+int etcd_client_load_library(char *err, size_t errlen);
+/* NULL when libcurl cannot be loaded (logged) or out of memory. */
 struct etcd_client *etcd_client_new(struct ev_loop *loop, const struct etcd_client_params *p);
 /* Every call still open ends with ETCD_CANCELED, without its callback. */
 void etcd_client_free(struct etcd_client *c);

@@ -16,6 +16,7 @@
 #include "clock.h"
 #include "daemon_int.h"
 #include "etcd_backend.h"
+#include "etcd_client.h"
 #include "etcd_record.h"
 #include "file.h"
 #include "log.h"
@@ -122,6 +123,12 @@ int daemon_etcd_setup(struct daemon *d, const struct config *c)
 	if (daemon_etcd_check_files(c, why, sizeof(why)) != 0) {
 		log_err("%s", why);
 		return -2; /* a configuration error */
+	}
+	/* libcurl is loaded now, not linked: missing, the node cannot run
+	 * this configuration, and restarting will not help */
+	if (etcd_client_load_library(why, sizeof(why)) != 0) {
+		log_err("cluster.backend = etcd: %s", why);
+		return -2;
 	}
 	if (*c->cluster_etcd_user != '\0') {
 		if (read_password(c->cluster_etcd_password_file, password, sizeof(password), why, sizeof(why)) != 0) {

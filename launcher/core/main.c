@@ -16,6 +16,7 @@
 #include "command.h"
 #include "config.h"
 #include "daemon.h"
+#include "etcd_client.h"
 #include "http.h"
 #include "log.h"
 #include "transport.h"
@@ -231,6 +232,15 @@ static int check(const struct config *c)
 	}
 	if (strcmp(c->cluster_backend, "etcd") == 0 && daemon_etcd_check_files(c, err, sizeof(err)) != 0) {
 		fprintf(stderr, "%s: %s\n", c->ini_path ? c->ini_path : "configuration", err);
+		return EXIT_CONFIG;
+	}
+	/* the libraries loaded by the settings that use them (not linked) */
+	if (strcmp(c->cluster_backend, "etcd") == 0 && etcd_client_load_library(err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s: cluster.backend = etcd: %s\n", c->ini_path ? c->ini_path : "configuration", err);
+		return EXIT_CONFIG;
+	}
+	if (*c->http_listen != '\0' && http_load_library(err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s: http.listen: %s\n", c->ini_path ? c->ini_path : "configuration", err);
 		return EXIT_CONFIG;
 	}
 	/* what the start does with the network settings, checked here: what

@@ -111,9 +111,15 @@ static int setup_cluster(struct daemon *d, const struct config *c)
 static int setup_http(struct daemon *d, const struct config *c)
 {
 	struct http_params hp;
-	char err[256];
+	char err[512];
 
 	settings_http(c, &hp);
+	/* libmicrohttpd is loaded now, not linked: missing, the node cannot
+	 * run this configuration, and restarting will not help */
+	if (hp.listen[0] != '\0' && http_load_library(err, sizeof(err)) != 0) {
+		log_err("http.listen: %s", err);
+		return -2;
+	}
 	if (http_open(&d->http, d->loop, &hp, daemon_http_facts, daemon_http_body, d, err, sizeof(err)) != 0) {
 		log_err("%s", err);
 		return -1;

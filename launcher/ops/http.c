@@ -1,10 +1,10 @@
 /*
- * The HTTP endpoint (see http.h).
+ * The HTTP endpoint (see http.h).  libmicrohttpd is called through
+ * mhd_api.h, loaded when the endpoint first opens.
  */
 #include "http.h"
 
 #include <arpa/inet.h>
-#include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 
 #include "log.h"
+#include "mhd_api.h"
 
 /* the routes whose status is the node's role; their body is the status */
 static unsigned role_code(const char *path, const struct http_facts *f)
@@ -60,16 +61,17 @@ int http_listen_wildcard(const char *listen)
 
 static enum MHD_Result plain(struct MHD_Connection *conn, unsigned code, const char *text)
 {
-	struct MHD_Response *r = MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_PERSISTENT);
+	struct MHD_Response *r;
 	enum MHD_Result rc;
 
+	r = mhd_api.create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_PERSISTENT);
 	if (r == NULL)
 		return MHD_NO;
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+	mhd_api.add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
 	if (code == 405)
-		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
-	rc = MHD_queue_response(conn, code, r);
-	MHD_destroy_response(r);
+		mhd_api.add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+	rc = mhd_api.queue_response(conn, code, r);
+	mhd_api.destroy_response(r);
 	return rc;
 }
 
@@ -99,16 +101,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		free(o.p);
 		return plain(conn, 500, "the answer does not fit\n");
 	}
-	r = MHD_create_response_from_buffer(o.len, o.p, MHD_RESPMEM_MUST_FREE);
+	r = mhd_api.create_response_from_buffer(o.len, o.p, MHD_RESPMEM_MUST_FREE);
 	if (r == NULL) {
 		free(o.p);
 		return MHD_NO;
 	}
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
-				a.body == HTTP_BODY_METRICS ? "text/plain; version=0.0.4" : "application/json");
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-	rc = MHD_queue_response(conn, a.code, r);
-	MHD_destroy_response(r);
+	mhd_api.add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+				    a.body == HTTP_BODY_METRICS ? "text/plain; version=0.0.4" : "application/json");
+	mhd_api.add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	rc = mhd_api.queue_response(conn, a.code, r);
+	mhd_api.destroy_response(r);
 	return rc;
 }
 
@@ -118,7 +120,7 @@ static void rearm(struct http *h)
 	MHD_UNSIGNED_LONG_LONG ms;
 
 	ev_timer_stop(h->loop, &h->tm_w);
-	if (MHD_get_timeout(h->mhd, &ms) == MHD_YES) {
+	if (mhd_api.get_timeout(h->mhd, &ms) == MHD_YES) {
 		ev_timer_set(&h->tm_w, (double)ms / 1000.0, 0.);
 		ev_timer_start(h->loop, &h->tm_w);
 	}
@@ -126,7 +128,7 @@ static void rearm(struct http *h)
 
 static unsigned conns_open(struct http *h)
 {
-	const union MHD_DaemonInfo *i = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+	const union MHD_DaemonInfo *i = mhd_api.get_daemon_info(h->mhd, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
 
 	return i != NULL ? i->num_connections : 0;
 }
@@ -141,7 +143,7 @@ static void run(struct http *h)
 	for (int i = 0; i < 3; i++) {
 		unsigned before = conns_open(h);
 
-		if (MHD_run(h->mhd) != MHD_YES)
+		if (mhd_api.run(h->mhd) != MHD_YES)
 			log_debug("http: MHD_run failed");
 		if (conns_open(h) >= before)
 			break;
@@ -221,7 +223,7 @@ static void cut_cb(struct ev_loop *loop, ev_timer *w, int revents)
 			continue;
 		/* MHD has no call to close one connection: a shut socket reads
 		 * as the client's end, and MHD closes it on its next run */
-		ci = MHD_get_connection_info(h->conns[i].c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		ci = mhd_api.get_connection_info(h->conns[i].c, MHD_CONNECTION_INFO_CONNECTION_FD);
 		if (ci != NULL && shutdown(ci->connect_fd, SHUT_RDWR) == 0)
 			cut = 1;
 	}
@@ -243,6 +245,11 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	vsnprintf(line, sizeof(line), fmt, ap);
 	line[strcspn(line, "\n")] = '\0';
 	log_debug("http: %s", line);
+}
+
+int http_load_library(char *err, size_t errlen)
+{
+	return mhd_api_load(err, errlen);
 }
 
 int http_open(struct http *h, struct ev_loop *loop, const struct http_params *p, http_facts_fn facts,
@@ -271,9 +278,11 @@ int http_open(struct http *h, struct ev_loop *loop, const struct http_params *p,
 		return -1;
 	}
 	sa.sin_port = htons((uint16_t)atoi(colon + 1));
+	if (http_load_library(err, errlen) != 0)
+		return -1;
 	/* the loop watches one descriptor: MHD's epoll set (a client gone
 	 * mid-answer raises no SIGPIPE: daemon.c ignores it) */
-	if (MHD_is_feature_supported(MHD_FEATURE_EPOLL) != MHD_YES) {
+	if (mhd_api.is_feature_supported(MHD_FEATURE_EPOLL) != MHD_YES) {
 		snprintf(err, errlen, "http.listen: this libmicrohttpd has no epoll support");
 		return -1;
 	}
@@ -288,19 +297,19 @@ int http_open(struct http *h, struct ev_loop *loop, const struct http_params *p,
 	h->cut_w.repeat = 1.;
 	h->cut_w.data = h;
 	/* no MHD_USE_INTERNAL_POLLING_THREAD: the loop drives MHD_run */
-	h->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, h,
-				  /* first: MHD's messages about the options go here too */
-				  MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-				  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-				  MHD_OPTION_CONNECTION_LIMIT, p->max_conns,
-				  MHD_OPTION_CONNECTION_TIMEOUT, p->timeout_s,
-				  MHD_OPTION_CONNECTION_MEMORY_LIMIT, p->conn_memory,
-				  /* a burst of checks waits in the kernel's queue, not
-				   * for a SYN retransmission (1 s) */
-				  MHD_OPTION_LISTEN_BACKLOG_SIZE, p->max_conns * 4,
-				  MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
-				  MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-				  MHD_OPTION_END);
+	h->mhd = mhd_api.start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, h,
+				      /* first: MHD's messages about the options go here too */
+				      MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+				      MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+				      MHD_OPTION_CONNECTION_LIMIT, p->max_conns,
+				      MHD_OPTION_CONNECTION_TIMEOUT, p->timeout_s,
+				      MHD_OPTION_CONNECTION_MEMORY_LIMIT, p->conn_memory,
+				      /* a burst of checks waits in the kernel's queue, not
+				       * for a SYN retransmission (1 s) */
+				      MHD_OPTION_LISTEN_BACKLOG_SIZE, p->max_conns * 4,
+				      MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
+				      MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+				      MHD_OPTION_END);
 	if (h->mhd == NULL) {
 		free(h->conns);
 		h->conns = NULL;
@@ -308,9 +317,9 @@ int http_open(struct http *h, struct ev_loop *loop, const struct http_params *p,
 			 p->listen);
 		return -1;
 	}
-	info = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+	info = mhd_api.get_daemon_info(h->mhd, MHD_DAEMON_INFO_EPOLL_FD);
 	if (info == NULL || info->epoll_fd < 0) {
-		MHD_stop_daemon(h->mhd);
+		mhd_api.stop_daemon(h->mhd);
 		h->mhd = NULL;
 		free(h->conns);
 		h->conns = NULL;
@@ -332,7 +341,7 @@ void http_close(struct http *h)
 		return;
 	ev_io_stop(h->loop, &h->io_w);
 	ev_timer_stop(h->loop, &h->tm_w);
-	MHD_stop_daemon(h->mhd); /* its connections' notices still come */
+	mhd_api.stop_daemon(h->mhd); /* its connections' notices still come */
 	ev_timer_stop(h->loop, &h->cut_w);
 	h->mhd = NULL;
 	free(h->conns);

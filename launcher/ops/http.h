@@ -8,6 +8,9 @@
  *
  * Which status a route gets is http_route(), pure; the bodies are the
  * control socket's writers (report.h, dispatch.h), handed in by the daemon.
+ *
+ * libmicrohttpd is not linked but loaded when the endpoint opens
+ * (mhd_api.h): a launcher without http.listen never maps it.
  */
 #ifndef FL_HTTP_H
 #define FL_HTTP_H
@@ -85,8 +88,14 @@ struct http {
 	unsigned long long served;
 };
 
-/* Starts listening when p->listen is set (else stays off and returns 0).
- * 0, or -1 with the reason in err. */
+/* Loads libmicrohttpd, which the endpoint calls (mhd_api.h): http_open
+ * does it when it listens; a caller may do it before, to tell a missing
+ * library from other failures.  0 (at once after the first success), or
+ * -1 with why in err. */
+int http_load_library(char *err, size_t errlen);
+
+/* Starts listening when p->listen is set (else stays off and returns 0,
+ * and libmicrohttpd is not loaded).  0, or -1 with the reason in err. */
 int http_open(struct http *h, struct ev_loop *loop, const struct http_params *p, http_facts_fn facts,
 	      http_body_fn body, void *ud, char *err, size_t errlen);
 /* Closes the listener and every connection; off stays off. */

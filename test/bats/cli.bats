@@ -320,6 +320,49 @@ uncommented_keys() {
 	assert_output --partial "nosuch0"
 }
 
+# without "SONAME..." CMD...: CMD in mount and network namespaces of its
+# own, in which each shared library SONAME is an empty file: as if its
+# package were not installed, for CMD alone
+without() {
+	local so lib binds=()
+	: >"$BATS_TEST_TMPDIR/empty.so"
+	for so in $1; do
+		lib=$(ldconfig -p | awk -v so="$so" '$1 == so {print $NF; exit}')
+		[ -n "$lib" ] || fail "no $so on this host"
+		binds+=("$lib")
+	done
+	shift
+	# shellcheck disable=SC2016 # expanded by that sh
+	unshare -m -n --propagation private sh -c '
+		for lib in $1; do mount --bind "$0" "$lib" || exit 99; done
+		ip link set lo up && shift && exec "$@"' "$BATS_TEST_TMPDIR/empty.so" "${binds[*]}" "$@"
+}
+
+@test "libcurl and libmicrohttpd missing: -n and the start refuse etcd and http.listen (exit 1) naming the library and its package" {
+	base=(-o cluster.key_file="$KEY" -c "$INI" -o broker.java="$JAVA_STUB")
+	run=(-o control.socket="$BATS_TEST_TMPDIR/ctl.sock" -o cluster.state_dir="$BATS_TEST_TMPDIR/state")
+	http=(-o http.listen=127.0.0.1:9008)
+	etcd=(-o cluster.backend=etcd -o cluster.etcd_endpoint=http://127.0.0.1:2379 -o cluster.lease_ttl=15)
+	# neither is needed by a configuration without them
+	run without "libcurl.so.4 libmicrohttpd.so.12" "$LAUNCHER" "${base[@]}" -n
+	assert_success
+	run without libmicrohttpd.so.12 "$LAUNCHER" "${base[@]}" "${http[@]}" -n
+	assert_failure 1
+	assert_output --regexp "http\.listen: cannot load libmicrohttpd\.so\.12 \(install the Debian package libmicrohttpd12\): [^ ]*libmicrohttpd\.so\.12: file too short"
+	run without libmicrohttpd.so.12 "$LAUNCHER" "${base[@]}" "${http[@]}" "${run[@]}"
+	assert_failure 1
+	assert_output --regexp "http\.listen: cannot load libmicrohttpd\.so\.12 \(install the Debian package libmicrohttpd12\): [^ ]*libmicrohttpd\.so\.12: file too short"
+	run without libcurl.so.4 "$LAUNCHER" "${base[@]}" "${etcd[@]}" -n
+	assert_failure 1
+	assert_output --regexp "cluster\.backend = etcd: cannot load libcurl\.so\.4 \(install the Debian package libcurl4\): [^ ]*libcurl\.so\.4: file too short"
+	run without libcurl.so.4 "$LAUNCHER" "${base[@]}" "${etcd[@]}" "${run[@]}"
+	assert_failure 1
+	assert_output --regexp "cluster\.backend = etcd: cannot load libcurl\.so\.4 \(install the Debian package libcurl4\): [^ ]*libcurl\.so\.4: file too short"
+	# with the libraries there, the same settings pass -n
+	run "$LAUNCHER" "${base[@]}" "${http[@]}" "${etcd[@]}" -n
+	assert_success
+}
+
 @test "cmake --install --prefix DIR writes only under DIR, with the default failover-launcher.ini, and keeps an edited one" {
 	command -v cmake >/dev/null || skip "cmake is not installed"
 	d="$BATS_TEST_TMPDIR/inst"

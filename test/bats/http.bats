@@ -214,6 +214,25 @@ print(closed)
 	wait_until 5 primary_ok 1
 }
 
+# mapped I LIB: node I's launcher has the library LIB (libcurl, ...) mapped
+mapped() { grep -q "/$2\.so" "/proc/$(lab_pid "$1")/maps"; }
+
+@test "http: libmicrohttpd is loaded only with http.listen; a slave without it or etcd maps no libcurl, GnuTLS or OpenSSL" {
+	lab_ini 1
+	printf '[http]\nlisten = %s:%s\n' "$(lab_addr 1)" "$PORT" >>"$LAB_DIR/n1/launcher.ini"
+	lab_ini 2
+	lab_start 1
+	lab_wait_role 1 master 10
+	lab_start 2
+	lab_wait_role 2 slave 10
+	wait_until 5 answers 1 /health 200
+	mapped 1 libmicrohttpd || fail "n1 serves HTTP without libmicrohttpd mapped?"
+	! mapped 1 libcurl || fail "n1 maps libcurl without the etcd backend"
+	for lib in libmicrohttpd libcurl libgnutls libcrypto libssl; do
+		! mapped 2 "$lib" || fail "the slave n2 maps $lib: $(grep -o "/${lib}[^ ]*" "/proc/$(lab_pid 2)/maps" | sort -u)"
+	done
+}
+
 @test "http: clients that trickle a byte every 2 s hold no slot past the request time" {
 	start_http
 	wait_until 5 primary_ok "$m"
