@@ -47,7 +47,7 @@ struct fence_page {
 
 /* One message on the socket: a broker (with its pidfd), or a wake-up. */
 struct fence_msg {
-	char type; /* 'B' broker, 'S' the cluster socket, 'W' look at the page again */
+	char type; /* 'B' broker, 'S' the cluster socket, 'W' look at the page again, 'X' exit when idle */
 	int32_t pid;
 };
 
@@ -156,7 +156,7 @@ static void announce(struct fence_page *pg, int sfd)
 
 static int fence_main(struct fence_page *pg, int sock)
 {
-	int bfd = -1, sfd = -1, term_sent = 0, eof = 0;
+	int bfd = -1, sfd = -1, term_sent = 0, eof = 0, quit = 0;
 	pid_t bpid = 0;
 	uint64_t held = 0; /* the packed plan this broker is held to */
 
@@ -192,6 +192,8 @@ static int fence_main(struct fence_page *pg, int sock)
 			announce(pg, sfd);
 			return 0;
 		}
+		if (quit && bfd < 0)
+			return 0; /* released: this node runs no broker now */
 		timeout = FENCE_POLL_MAX_MS;
 		if (bfd < 0)
 			timeout = -1; /* nothing to stop: only a message matters */
@@ -221,6 +223,8 @@ static int fence_main(struct fence_page *pg, int sock)
 					stop_group(bfd, bpid, SIGKILL);
 				break;
 			}
+			if (m.type == 'X')
+				quit = 1;
 			if (m.type == 'B' && fd >= 0) {
 				if (bfd >= 0)
 					close(bfd);
@@ -228,6 +232,7 @@ static int fence_main(struct fence_page *pg, int sock)
 				bpid = m.pid;
 				term_sent = 0;
 				held = 0;
+				quit = 0;
 			} else if (m.type == 'S' && fd >= 0) {
 				if (sfd >= 0)
 					close(sfd);
@@ -314,6 +319,13 @@ static void fence_died_cb(struct ev_loop *loop, ev_child *w, int revents)
 	f->pid = 0;
 	if (f->sock < 0)
 		return; /* closing: it was told to go */
+	if (f->releasing) {
+		/* released: gone as asked */
+		close(f->sock);
+		f->sock = -1;
+		f->releasing = 0;
+		return;
+	}
 	close(f->sock);
 	f->sock = -1;
 	log_err("the fence process died (status %d): starting another", w->rstatus);
@@ -380,6 +392,48 @@ int fence_open(struct fence *f, struct ev_loop *loop, char *err, size_t len)
 	return fence_fork(f, err, len);
 }
 
+void fence_release(struct fence *f)
+{
+	if (f->pid <= 0 || f->releasing || f->broker_fd >= 0 || f->notice_armed)
+		return;
+	if (send_msg(f, 'X', -1, 0) == 0)
+		f->releasing = 1;
+}
+
+int fence_ensure(struct fence *f, char *err, size_t len)
+{
+	if (f->page == NULL) {
+		snprintf(err, len, "no fence page");
+		return -1;
+	}
+	if (f->pid > 0 && !f->releasing)
+		return 0;
+	if (f->restarts > 100) {
+		snprintf(err, len, "it kept dying");
+		return -1;
+	}
+	if (f->pid > 0) {
+		/* still exiting (it holds nothing): wait for it rather than hand
+		 * a broker to a fence on its way out */
+		ev_child_stop(f->loop, &f->child_w);
+		close(f->sock);
+		f->sock = -1;
+		if (waitpid(f->pid, NULL, 0) < 0 && errno != ECHILD)
+			log_warn("waiting for the released fence %ld: %s", (long)f->pid, strerror(errno));
+		f->pid = 0;
+		f->releasing = 0;
+	} else if (f->sock >= 0) {
+		close(f->sock);
+		f->sock = -1;
+	}
+	if (fence_fork(f, err, len) != 0)
+		return -1;
+	if (f->route_fd >= 0)
+		send_msg(f, 'S', f->route_fd, 0);
+	f->kill_at = 0; /* the page holds the deadline: the new fence reads it */
+	return 0;
+}
+
 void fence_publish(struct fence *f, uint64_t kill_at, uint64_t term_at, uint64_t renewed_at)
 {
 	if (f->page == NULL)
@@ -415,7 +469,8 @@ int fence_route(struct fence *f, int fd, const struct sockaddr_in *dests, size_t
 	memcpy(f->page->dests, dests, n * sizeof(*dests));
 	atomic_store(&f->page->ndests, (uint32_t)n);
 	f->route_fd = fd;
-	return send_msg(f, 'S', fd, 0);
+	/* a released fence gets it when forked again (fence_ensure) */
+	return f->sock < 0 ? 0 : send_msg(f, 'S', fd, 0);
 }
 
 void fence_notice(struct fence *f, const void *buf, size_t len)

@@ -63,10 +63,19 @@ struct fence {
 	unsigned restarts;
 	int route_fd;            /* the cluster socket handed over (ours), or -1 */
 	int notice_armed;        /* a notice is published */
+	int releasing;           /* told to exit (fence_release): not restarted */
 };
 
 /* Maps the page and forks the fence.  0, or -1 with why in err. */
 int fence_open(struct fence *f, struct ev_loop *loop, char *err, size_t len);
+/*
+ * Only a node that may run a broker needs the fence: a standby lets it go
+ * (fence_release: it exits, once it holds no broker) and forks it again
+ * when it leads or starts a broker (fence_ensure, before any hand-over:
+ * waits for a fence still exiting, at most a moment).  The page stays.
+ */
+void fence_release(struct fence *f);
+int fence_ensure(struct fence *f, char *err, size_t len);
 /* The deadline (monotonic ms; 0: not leading) and the SIGTERM point
  * (fence_term_at; 0: none), renewed at renewed_at.  Two atomic stores
  * under a sequence count: cheap enough for every heartbeat. */

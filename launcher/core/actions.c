@@ -343,6 +343,19 @@ static void fence_renew(struct daemon *d)
 
 	if (d->fence.notice_armed && d->hb.el.state != EL_MASTER)
 		fence_notice(&d->fence, NULL, 0);
+	/* the fence where a broker may run: leading, or a broker still alive
+	 * (a standby lets it go: one process, a few MiB less) */
+	if (at != 0 || d->hb.el.state == EL_MASTER || supervisor_alive(&d->sup)) {
+		char err[256];
+		if (d->fence.pid <= 0 || d->fence.releasing) {
+			if (fence_ensure(&d->fence, err, sizeof(err)) != 0)
+				log_err("cannot start the fence: %s", err);
+			else
+				d->fence_at = 0; /* published again below */
+		}
+	} else {
+		fence_release(&d->fence);
+	}
 	if (at != d->fence_at) {
 		d->fence_at = at;
 		/* SIGTERM first only when the deadline leaves stop_timeout for

@@ -32,7 +32,13 @@ static void warn_noise(const struct config *c)
 static int hold_broker(void *ud, int pidfd, pid_t pid)
 {
 	struct daemon *d = ud;
+	char err[256];
 
+	/* a standby let its fence go (fence_renew): fork it again first */
+	if (fence_ensure(&d->fence, err, sizeof(err)) != 0) {
+		log_err("cannot start the fence: %s", err);
+		return -1;
+	}
 	return fence_hand(&d->fence, pidfd, pid);
 }
 

@@ -255,12 +255,14 @@ crash_takeover() {
 	start_three --broker
 	for round in 1 2 3; do
 		wait_until 10 lab_has_broker "$m" || { lab_logs >&2; return 1; }
-		# every slave heard the master's latest packets (the notice names one)
-		sleep 1
+		# every slave heard the master's latest packets (the notice names
+		# one), and the one restarted last round is past its first timeout
+		# (2 s: until then a resignation to it goes through a claim)
+		sleep 2.5
 		others=$(echo 1 2 3 | tr -d "$m")
 		read -r m2 ms < <(crash_takeover "$m" "$others")
 		echo "# round $round: n$m killed -> n$m2 promoted after ${ms} ms (timeout 2000 ms)" >&3
-		grep -q "role slave -> master (master n$m resigned in favour of us" "$LAB_DIR/n$m2/log"
+		grep -q "role slave -> master (master n$m resigned in favour of us" "$LAB_DIR/n$m2/log" || { grep -h "role\|resign\|claim\|fence" "$LAB_DIR"/n*/log >&2; false; }
 		# well before anyone could have timed the master out
 		[ "$ms" -lt 1500 ]
 		wait_until 10 lab_has_broker "$m2" || { lab_logs >&2; return 1; }

@@ -179,6 +179,20 @@ void fence_notice(struct fence *f, const void *buf, size_t len)
 	notice_len = f->notice_armed ? len : 0;
 }
 
+int fence_ensure(struct fence *f, char *err, size_t len)
+{
+	(void)err, (void)len;
+	f->pid = 1;
+	f->releasing = 0;
+	return 0;
+}
+
+void fence_release(struct fence *f)
+{
+	if (f->broker_fd < 0 && !f->notice_armed)
+		f->releasing = 1;
+}
+
 void fence_publish(struct fence *f, uint64_t kill_at, uint64_t term_at, uint64_t renewed_at)
 {
 	(void)f, (void)kill_at, (void)term_at, (void)renewed_at;

@@ -340,6 +340,42 @@ static void no_notice_unless_due(void **state)
 	close(rx);
 }
 
+/* A standby lets its fence go; a broker gets a new one, which holds it. */
+static void released_then_forked_again(void **state)
+{
+	struct fence f;
+	char err[128];
+	pid_t fp, b, c;
+	int pidfd;
+
+	(void)state;
+	b = broker(&c);
+	assert_int_equal(fence_open(&f, EV_DEFAULT, err, sizeof(err)), 0);
+	fp = f.pid;
+	fence_release(&f);
+	assert_true(f.releasing);
+	sleep_ms(200);
+	assert_true(dead(fp)); /* exited, not yet reaped: fence_ensure waits for it */
+	assert_int_equal(fence_ensure(&f, err, sizeof(err)), 0);
+	assert_true(f.pid > 0 && f.pid != fp);
+	assert_false(f.releasing);
+	assert_int_equal(waitpid(fp, NULL, WNOHANG), -1); /* reaped */
+	pidfd = (int)syscall(SYS_pidfd_open, b, 0);
+	fence_publish(&f, clock_mono_ms() + 300, 0, clock_mono_ms());
+	assert_int_equal(fence_hand(&f, pidfd, b), 0);
+	/* holding a broker: not released */
+	fence_release(&f);
+	assert_false(f.releasing);
+	sleep_ms(1200);
+	assert_int_equal(killed_by(b), SIGKILL);
+	sleep_ms(50);
+	assert_true(dead(c));
+	close(pidfd);
+	fence_broker_gone(&f);
+	fence_close(&f);
+	assert_int_equal(fence_wait_gone(&f, 1000), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -349,6 +385,7 @@ int main(void)
 		cmocka_unit_test(broker_runs_only_once_held),
 		cmocka_unit_test(announces_when_launcher_and_broker_are_gone),
 		cmocka_unit_test(no_notice_unless_due),
+		cmocka_unit_test(released_then_forked_again),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
