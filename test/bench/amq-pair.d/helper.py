@@ -147,9 +147,9 @@ def stamp_s(line):
 
 # The broker JVM's main class: the launcher's probe JVM is another java.
 BROKER_MAIN = b"org.apache.activemq.console.Main"
-# programs whose child may still exec a broker (a fork of the launcher,
-# ip netns exec, setsid): never remembered as "no broker"
-MAY_EXEC = (b"failover-launcher", b"ip", b"setsid")
+# programs (their comm) that may still exec a broker (a fork of the
+# launcher, ip netns exec, setsid): never remembered as "no broker"
+MAY_EXEC = (b"failover-launch", b"ip", b"setsid")
 STARTED = b") started"
 RELAYED = re.compile(rb"^broker\[(\d+)\]: ")
 
@@ -179,9 +179,10 @@ class BrokerSampler:
     ActiveMQ's "Apache ActiveMQ ... started" line since their start.  A
     JVM whose stdout is a file of its own (a pair's) printed it there; one
     run by a launcher, in the node's log as "broker[PID]: ... started".
-    A process is classified once (a fork of a launcher, or ip/setsid,
-    again until it has exec'd); a broker is then watched by pid and start
-    time, also once its launcher is gone."""
+    A broker is a java leading its process group.  A process is classified
+    once (a fork of a launcher, or ip/setsid, again until it has exec'd);
+    a broker is then watched by pid and start time, also once its launcher
+    is gone."""
 
     def __init__(self, nodes):
         self.nodes = {}  # ns id -> (node number, its log)
@@ -209,33 +210,49 @@ class BrokerSampler:
 
     @staticmethod
     def starttime(pid):
+        """(state, start time) of a java, or None (gone, or it exec'd
+        something else)."""
         try:
-            with open(f"/proc/{pid}/stat") as f:
-                rest = f.read().rsplit(")", 1)[1].split()
-            return rest[0], rest[19]
-        except (OSError, IndexError):
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                s = f.read()
+            comm, rest = s[s.index(b"(") + 1:s.rindex(b")")], s[s.rindex(b")") + 2:].split()
+            return (rest[0].decode(), rest[19]) if comm == b"java" else None
+        except (OSError, IndexError, ValueError):
             return None
 
     def classify(self, pid):
         """True (a broker of ours, recorded), False (never one), None
-        (ask again: it may still exec)."""
+        (ask again: it may still exec).  The command line is read only of
+        a java: reading it waits for the process's memory map lock, which
+        a JVM starting up holds for long (samples came tens of ms apart)."""
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                s = f.read()
+            comm = s[s.index(b"(") + 1:s.rindex(b")")]
+            rest = s[s.rindex(b")") + 2:].split()
+        except (OSError, ValueError):
+            return False
+        if rest[0] in (b"Z", b"X") or rest[1] == b"2" or pid == 2:
+            return False  # a zombie, a kernel thread: for good
+        if comm != b"java":
+            # a fork of a launcher (comm cut to 15 bytes), ip netns exec
+            # or setsid may still exec a broker
+            return None if comm in MAY_EXEC else False
+        if int(rest[2]) != pid:
+            # a broker leads its process group (the launcher's setsid, or
+            # the pair's); a JVM's own fork (before it execs) does not
+            return False
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as f:
                 cmd = f.read()
         except OSError:
             return False
+        if not cmd:
+            # in the middle of its exec: the kernel names it before it
+            # points its command line at the new arguments
+            return None
         if BROKER_MAIN not in cmd:
-            if not cmd:
-                st = proc_stat(pid)  # a kernel thread or a zombie: for good
-                if st is None or st[0] in ("Z", "X") or pid == 2:
-                    return False
-                try:
-                    with open(f"/proc/{pid}/stat") as f:
-                        ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-                except (OSError, IndexError, ValueError):
-                    return False
-                return False if ppid == 2 else None
-            return None if os.path.basename(cmd.split(b"\0", 1)[0]) in MAY_EXEC else False
+            return False
         try:
             ns = os.readlink(f"/proc/{pid}/ns/net")
         except OSError:
@@ -543,7 +560,9 @@ def watch(a):
         out += [f"two_brokers={sampler.episodes}", f"two_brokers_ms={sampler.longest:.1f}",
                 f"two_brokers_first={sampler.first or '-'}", f"samples={sampler.samples}",
                 f"sample_gap_ms={sampler.max_gap:.1f}", f"rt={rt}",
-                f"serving_before={before}", f"serving_after={sampler.serving}"]
+                f"serving_before={before}", f"serving_after={sampler.serving}",
+                "brokers_after=" + (",".join(f"n{b['node']}:{p}{'+' if b['started'] else '-'}"
+                                             for p, b in sorted(sampler.brokers.items())) or "-")]
     if a.get("first_line"):
         out.append(f"first_line_ms={fmt(first)}")
     out += [f"{k}_ms={fmt(v)}" for k, v in found.items()]
