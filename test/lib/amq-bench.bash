@@ -7,6 +7,8 @@
 #   CELL_DIR         where acks.K, producer.K.err, received.K go
 #   RUN_LIMIT_S      the producer's own time limit (bounds its loop)
 #   PRODUCERS=0 PRODUCER_PID=   before the first start_producer
+# and optionally BENCH_TCP_OPTS, the options each broker URI of the
+# clients' failover: URL gets (bench_url).
 
 isnum() { case $1 in '' | *[!0-9]*) return 1 ;; esac; }
 
@@ -51,13 +53,24 @@ launcher_start() {
 	echo "$pid" >>"$LAB_DIR/pids"
 }
 
+# The clients' URL: amq_url's, each tcp:// URI inside failover:(...) with
+# ?BENCH_TCP_OPTS when that is set (e.g. the wire format's inactivity
+# limits: a client on a connection to a vanished host gets no reset).
+bench_url() {
+	local i base list="" opts=${BENCH_TCP_OPTS:+?$BENCH_TCP_OPTS}
+	base=$(amq_url)
+	[ -n "$opts" ] || { echo "$base"; return; }
+	for i in $(seq 1 "$LAB_N"); do list="$list,tcp://$(lab_addr "$i"):$AMQ_PORT$opts"; done
+	echo "failover:(${list#,})?${base#*")?"}"
+}
+
 # The producer: one persistent message every INTERVAL ms (default 10) on
 # failover:, its acks timestamped (wall clock, ms) into $CELL_DIR/acks.K;
 # each (re)start uses its own queue bench.qK.
 start_producer() {
 	PRODUCERS=$((PRODUCERS + 1))
 	: >"$CELL_DIR/acks.$PRODUCERS"
-	ip netns exec "$LAB-sw" "$CLIENTS/producer" "$(amq_url)" "bench.q$PRODUCERS" 1000000000 "${INTERVAL:-10}" "$RUN_LIMIT_S" \
+	ip netns exec "$LAB-sw" "$CLIENTS/producer" "$(bench_url)" "bench.q$PRODUCERS" 1000000000 "${INTERVAL:-10}" "$RUN_LIMIT_S" \
 		> >("$PY" "$HELPER" stamp "$CELL_DIR/acks.$PRODUCERS") \
 		2> >("$PY" "$HELPER" stamp "$CELL_DIR/producer.$PRODUCERS.err") 3>&- </dev/null &
 	PRODUCER_PID=$!
@@ -98,7 +111,8 @@ stop_producer() {
 }
 
 # Stops the producer and drains every queue it used; sets DRAINED to
-# "acked A, lost L" (L: acknowledged ids the consumer did not get).
+# "acked A, lost L" (L: acknowledged ids the consumer did not get), and
+# writes "A L" of queue K to $CELL_DIR/drained.K.
 drain() {
 	local q n lost=0 total=0 m
 	stop_producer TERM
@@ -106,10 +120,11 @@ drain() {
 		n=$(tail -n 1 "$CELL_DIR/acks.$q" | awk '{print $2}')
 		isnum "$n" || continue
 		total=$((total + n))
-		amq_client "$CLIENTS" consumer "$(amq_url)" "bench.q$q" "$n" $((60 + n / 200)) \
+		amq_client "$CLIENTS" consumer "$(bench_url)" "bench.q$q" "$n" $((60 + n / 200)) \
 			>"$CELL_DIR/received.$q" 2>"$CELL_DIR/consumer.$q.err" 3>&- </dev/null
 		m=$(grep -o 'missing [0-9]*' "$CELL_DIR/consumer.$q.err" | head -n 1 | awk '{print $2}')
 		isnum "$m" || m=$n # no summary: nothing came back
+		echo "$n $m" >"$CELL_DIR/drained.$q"
 		lost=$((lost + m))
 	done
 	# shellcheck disable=SC2034 # the caller's result

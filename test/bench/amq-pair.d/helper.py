@@ -3,7 +3,7 @@
 
   stamp FILE        prefix each line of stdin with the wall clock in ms,
                     append to FILE (the producer's acks)
-  watch JSON        one kill -9 (or SIGSTOP) trial (see watch())
+  watch JSON        one kill -9 (or SIGSTOP, or host loss) trial (see watch())
   rss PGID...       VmRSS (kB) summed over the processes of each process
                     group, one number per group ("-" when the group is empty)
   cpu PGID          utime+stime (ms, all threads) summed over the live
@@ -18,6 +18,7 @@ import math
 import os
 import re
 import signal
+import subprocess
 import sys
 import time
 
@@ -144,6 +145,250 @@ def stamp_s(line):
     return time.mktime(time.strptime(m.group(1), "%Y-%m-%d %H:%M:%S")) + int(m.group(2)) / 1000
 
 
+# The broker JVM's main class: the launcher's probe JVM is another java.
+BROKER_MAIN = b"org.apache.activemq.console.Main"
+# programs (their comm) that may still exec a broker (a fork of the
+# launcher, ip netns exec, setsid): never remembered as "no broker"
+MAY_EXEC = (b"failover-launch", b"ip", b"setsid")
+STARTED = b") started"
+RELAYED = re.compile(rb"^broker\[(\d+)\]: ")
+
+
+def ns_id(path):
+    """A network namespace's id as /proc/PID/ns/net names it."""
+    return f"net:[{os.stat(path).st_ino}]"
+
+
+class Tail:
+    """The complete lines appended to a file since the last look."""
+
+    def __init__(self, path):
+        self.f = open(path, "rb")
+        self.part = b""
+
+    def lines(self):
+        data = self.part + self.f.read()
+        out = data.split(b"\n")
+        self.part = out.pop()
+        return out
+
+
+class BrokerSampler:
+    """The broker JVMs (BROKER_MAIN on their command line) in the lab's node
+    namespaces, and which of them serve: alive (not a zombie) and printed
+    ActiveMQ's "Apache ActiveMQ ... started" line since their start.  A
+    JVM whose stdout is a file of its own (a pair's) printed it there; one
+    run by a launcher, in the node's log as "broker[PID]: ... started".
+    A broker is a java leading its process group.  A process is classified
+    once (a fork of a launcher, or ip/setsid, again until it has exec'd);
+    a broker is then watched by pid and start time, also once its launcher
+    is gone."""
+
+    def __init__(self, nodes):
+        self.nodes = {}  # ns id -> (node number, its log)
+        self.logs = {}  # node log -> Tail
+        for n, (nsp, log) in enumerate(nodes, 1):
+            self.nodes[ns_id(nsp)] = (n, log)
+            try:
+                self.logs[log] = Tail(log)
+            except OSError:
+                pass
+        self.relayed_started = set()  # pids with a relayed started line
+        self.brokers = {}  # pid -> {"node", "start", "own": Tail or None, "started"}
+        self.other = set()  # pids that are no broker of ours
+        self.episodes = 0
+        self.longest = 0.0
+        self.first = None  # the first episode: "nN:PID,nM:PID@+MS"
+        self.since = None  # the current episode's first sample (monotonic)
+        self.samples = 0
+        self.last = None
+        self.max_gap = 0.0
+        self.serving = 0  # serving brokers at the last sample
+        # every process there now classified: the samples that count are quick
+        self.sample(time.monotonic(), 0)
+        self.samples, self.last = 0, None
+
+    @staticmethod
+    def starttime(pid):
+        """(state, start time) of a java, or None (gone, or it exec'd
+        something else)."""
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                s = f.read()
+            comm, rest = s[s.index(b"(") + 1:s.rindex(b")")], s[s.rindex(b")") + 2:].split()
+            return (rest[0].decode(), rest[19]) if comm == b"java" else None
+        except (OSError, IndexError, ValueError):
+            return None
+
+    def classify(self, pid):
+        """True (a broker of ours, recorded), False (never one), None
+        (ask again: it may still exec).  The command line is read only of
+        a java: reading it waits for the process's memory map lock, which
+        a JVM starting up holds for long (samples came tens of ms apart)."""
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                s = f.read()
+            comm = s[s.index(b"(") + 1:s.rindex(b")")]
+            rest = s[s.rindex(b")") + 2:].split()
+        except (OSError, ValueError):
+            return False
+        if rest[0] in (b"Z", b"X") or rest[1] == b"2" or pid == 2:
+            return False  # a zombie, a kernel thread: for good
+        if comm != b"java":
+            # a fork of a launcher (comm cut to 15 bytes), ip netns exec
+            # or setsid may still exec a broker
+            return None if comm in MAY_EXEC else False
+        if int(rest[2]) != pid:
+            # a broker leads its process group (the launcher's setsid, or
+            # the pair's); a JVM's own fork (before it execs) does not
+            return False
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read()
+        except OSError:
+            return False
+        if not cmd:
+            # in the middle of its exec: the kernel names it before it
+            # points its command line at the new arguments
+            return None
+        if BROKER_MAIN not in cmd:
+            return False
+        try:
+            ns = os.readlink(f"/proc/{pid}/ns/net")
+        except OSError:
+            return False
+        if ns not in self.nodes:
+            return False  # another lab's, or the host's
+        st = self.starttime(pid)
+        if st is None:
+            return False
+        node, log = self.nodes[ns]
+        own = None
+        try:
+            out = os.readlink(f"/proc/{pid}/fd/1")
+            if out.startswith("/") and out != log and os.path.isfile(out):
+                own = Tail(out)
+        except OSError:
+            pass
+        self.brokers[pid] = {"node": node, "start": st[1], "own": own, "started": False}
+        return True
+
+    def sample(self, now, t0):
+        """One look; now and t0 monotonic seconds (t0: the fault)."""
+        self.samples += 1
+        if self.last is not None:
+            self.max_gap = max(self.max_gap, (now - self.last) * 1000)
+        self.last = now
+        pids = {int(d) for d in os.listdir("/proc") if d.isdigit()}
+        self.other &= pids
+        for pid in pids:
+            if pid not in self.other and pid not in self.brokers:
+                if self.classify(pid) is False:
+                    self.other.add(pid)
+        for t in self.logs.values():
+            for line in t.lines():
+                if STARTED in line:
+                    m = RELAYED.match(line)
+                    if m:
+                        self.relayed_started.add(int(m.group(1)))
+        serving = []
+        for pid, b in list(self.brokers.items()):
+            st = self.starttime(pid)
+            if st is None or st[0] in ("Z", "X") or st[1] != b["start"]:
+                del self.brokers[pid]  # gone: it cannot come back
+                continue
+            if not b["started"]:
+                if b["own"] is not None:
+                    b["started"] = any(STARTED in line for line in b["own"].lines())
+                else:
+                    b["started"] = pid in self.relayed_started
+            if b["started"]:
+                serving.append(f"n{b['node']}:{pid}")
+        self.serving = len(serving)
+        if len(serving) >= 2:
+            if self.since is None:
+                self.since = now
+                self.episodes += 1
+                if self.first is None:
+                    self.first = ",".join(sorted(serving)) + f"@{(now - t0) * 1000:+.0f}"
+        elif self.since is not None:
+            self.end(now)
+
+    def end(self, now):
+        """Closes an episode: from its first sample to the first that saw
+        fewer than two (an upper bound of its length)."""
+        if self.since is not None:
+            self.longest = max(self.longest, (now - self.since) * 1000)
+            self.since = None
+
+
+def ns_kill_all(ns, fds, tick, limit_s=2.0):
+    """SIGKILL every process of network namespace ns (an id): first the
+    pidfds opened before, then whatever else is (still) there, until none
+    lives; tick() between the looks.  Returns (processes signalled, ms
+    until none lived or -1)."""
+    t0 = time.monotonic()
+    n = 0
+    for fd in fds:
+        try:
+            signal.pidfd_send_signal(fd, signal.SIGKILL)
+            n += 1
+        except OSError:
+            pass
+    while time.monotonic() - t0 < limit_s:
+        left = [p for p in ns_pids(ns) if alive(p)]
+        if not left:
+            return n, (time.monotonic() - t0) * 1000
+        for p in left:
+            try:
+                fd = os.pidfd_open(p)
+            except OSError:
+                continue
+            try:
+                if os.readlink(f"/proc/{p}/ns/net") == ns:
+                    signal.pidfd_send_signal(fd, signal.SIGKILL)
+                    n += 1
+            except OSError:
+                pass
+            finally:
+                os.close(fd)
+        tick()
+        time.sleep(0.001)
+    return n, -1
+
+
+def ns_pids(ns):
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                if os.readlink(f"/proc/{d}/ns/net") == ns:
+                    out.append(int(d))
+            except OSError:
+                pass
+    return out
+
+
+def ns_pidfds(ns):
+    """pidfds of the processes now in namespace ns (each checked after its
+    pidfd is open: it names that process and no later one)."""
+    fds = []
+    for p in ns_pids(ns):
+        try:
+            fd = os.pidfd_open(p)
+        except OSError:
+            continue
+        try:
+            ok = os.readlink(f"/proc/{p}/ns/net") == ns
+        except OSError:
+            ok = False
+        if ok:
+            fds.append(fd)
+        else:
+            os.close(fd)
+    return fds
+
+
 def watch(a):
     """One trial.  a: kill_pid, jvm (the master's broker JVM), timeout_ms,
     gap_ms, acks (timestamped ack file), log (the survivor's log), offset
@@ -156,7 +401,15 @@ def watch(a):
     earliest line in any of them; first_line reads the first only),
     after_jvm (acked again is the first ack after the old JVM is gone:
     acks before are the old broker's, counted as thaw_acks, e.g. a frozen
-    JVM continued by the launcher to be stopped answers once more).
+    JVM continued by the launcher to be stopped answers once more),
+    host ({"sw": switch namespace, "port": the node's port there, "ns":
+    the node's namespace path}: instead of a signal to kill_pid, the
+    node's link is cut (its switch port down) and only then every process
+    of its namespace is SIGKILLed; the wall clock is taken right before
+    the cut), brokers ({"nodes": [[namespace path, node log], ...],
+    "period_ms": 3, "after_ms": 1000}: the two-broker check, see
+    BrokerSampler, sampled from 20 ms before the fault until after_ms
+    after the producer is acknowledged again).
 
     Takes the wall clock, kill -9s (or stops) kill_pid at once, then polls every ~1 ms
     until the old JVM is gone and an ack ends a gap of >= gap_ms in the ack
@@ -183,15 +436,64 @@ def watch(a):
     for ts in read_acks():
         prev = ts
     jvm = int(a["jvm"])
+    host = a.get("host")
+    br = a.get("brokers")
+    sampler = period = None
+    rt = 0
+    if br:
+        # the JVMs starting meanwhile take both CPUs: without a real-time
+        # priority (FIFO 1; it sleeps ~1 ms in every loop) samples can be
+        # tens of ms apart
+        try:
+            os.sched_setscheduler(0, os.SCHED_FIFO | os.SCHED_RESET_ON_FORK, os.sched_param(1))
+            rt = 1
+        except (OSError, AttributeError):
+            pass
+        sampler = BrokerSampler(br["nodes"])
+        period = float(br.get("period_ms", 3)) / 1000
+        pre = time.monotonic()
+        while True:  # serving brokers before the fault
+            now = time.monotonic()
+            sampler.sample(now, now)
+            if now - pre >= 0.02:
+                break
+            time.sleep(period)
+        before = sampler.serving
+    if host:
+        ns = ns_id(host["ns"])
+        fds = ns_pidfds(ns)
+        cut = ["ip", "-n", host["sw"], "link", "set", host["port"], "down"]
     t_wall = time.time()
     t0 = time.monotonic()
-    os.kill(int(a["kill_pid"]), signal.SIGSTOP if a.get("signal") == "STOP" else signal.SIGKILL)
+    next_sample = t0
+
+    def tick():
+        nonlocal next_sample
+        now = time.monotonic()
+        if sampler is not None and now >= next_sample:
+            sampler.sample(now, t0)
+            next_sample = max(next_sample + period, now)
+
+    if host:
+        ip = subprocess.Popen(cut, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+        while ip.poll() is None:
+            tick()
+            time.sleep(0.0005)
+        cut_ms = (time.monotonic() - t0) * 1000
+        if ip.returncode != 0:
+            sys.exit(f"watch: {' '.join(cut)} failed (exit {ip.returncode}): nothing killed")
+        killed, clear_ms = ns_kill_all(ns, fds, tick)
+        for fd in fds:
+            os.close(fd)
+    else:
+        os.kill(int(a["kill_pid"]), signal.SIGSTOP if a.get("signal") == "STOP" else signal.SIGKILL)
     kill_ms = t_wall * 1000
     jvm_dead = resume = None
     late = acks_after = thaw = 0
     after_jvm = bool(a.get("after_jvm"))
     end = t0 + float(a["timeout_ms"]) / 1000
     while True:
+        tick()
         now = time.monotonic()
         if jvm_dead is None and not alive(jvm):
             jvm_dead = (now - t0) * 1000
@@ -213,8 +515,20 @@ def watch(a):
         if now >= end:
             break
         time.sleep(0.001)
-    # let the survivor's log catch up with the ack it produced
-    time.sleep(0.2)
+    if sampler is not None:
+        # until after_ms past the ack (or the timeout): the old broker
+        # might still come back, or the new one be joined by another
+        stop = (t0 + resume / 1000 if resume is not None else now) + float(br.get("after_ms", 1000)) / 1000
+        while True:
+            now = time.monotonic()
+            sampler.sample(now, t0)
+            if now >= stop:
+                break
+            time.sleep(max(0.0, min(period, stop - now)))
+        sampler.end(now)
+    else:
+        # let the survivor's log catch up with the ack it produced
+        time.sleep(0.2)
     found = {k: None for k in a["marks"]}
     first = None
     for n, (path, offset) in enumerate(a.get("logs") or [[a["log"], a["offset"]]]):
@@ -240,6 +554,15 @@ def watch(a):
                 found[k] = v
     fmt = lambda v: "-" if v is None else f"{v:.1f}"
     out = [f"kill_wall={t_wall:.3f}", f"jvm_gone_ms={fmt(jvm_dead)}"]
+    if host:
+        out += [f"cut_ms={cut_ms:.1f}", f"ns_killed={killed}", f"ns_clear_ms={fmt(clear_ms if clear_ms >= 0 else None)}"]
+    if sampler is not None:
+        out += [f"two_brokers={sampler.episodes}", f"two_brokers_ms={sampler.longest:.1f}",
+                f"two_brokers_first={sampler.first or '-'}", f"samples={sampler.samples}",
+                f"sample_gap_ms={sampler.max_gap:.1f}", f"rt={rt}",
+                f"serving_before={before}", f"serving_after={sampler.serving}",
+                "brokers_after=" + (",".join(f"n{b['node']}:{p}{'+' if b['started'] else '-'}"
+                                             for p, b in sorted(sampler.brokers.items())) or "-")]
     if a.get("first_line"):
         out.append(f"first_line_ms={fmt(first)}")
     out += [f"{k}_ms={fmt(v)}" for k, v in found.items()]
