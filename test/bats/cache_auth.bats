@@ -165,13 +165,19 @@ relink() {
 	[ "$(metric 3 'failover_cache_replication_refused_total{reason="deadline"}')" -ge 32 ]
 }
 
-@test "key rotation as the README says it: every synchronous write succeeds at every step" {
+# rotation_keys: sets keys (a key file with the lab's key as id 1, every
+# node's configuration signing with it) and new (a new key, not yet used)
+rotation_keys() {
 	keys="$BATS_TEST_TMPDIR/cluster.key"
 	new="$BATS_TEST_TMPDIR/new.key"
 	grep '^1:' "$LAB_DIR/cluster.key" >"$keys"
 	chmod 600 "$keys"
 	"$LAUNCHER" --new-key "$new" >/dev/null
 	for i in 1 2 3; do lab_ini "$i" "key_file = $keys" "key_id = 1"; done
+}
+
+@test "key rotation as the README says it: every synchronous write succeeds at every step" {
+	rotation_keys
 	start_three --no-sampler --replicating
 	all_stored 1 1
 	# 1. the new key everywhere
@@ -234,12 +240,7 @@ same_master() {
 
 @test "the replication port reset by nftables, closed by the authentication deadline, relinked after a key rotation: never a takeover" {
 	local term keys new n
-	keys="$BATS_TEST_TMPDIR/cluster.key"
-	new="$BATS_TEST_TMPDIR/new.key"
-	grep '^1:' "$LAB_DIR/cluster.key" >"$keys"
-	chmod 600 "$keys"
-	"$LAUNCHER" --new-key "$new" >/dev/null
-	for i in 1 2 3; do lab_ini "$i" "key_file = $keys" "key_id = 1"; done
+	rotation_keys
 	start_three --replicating
 	term=$(lab_field "$m" term)
 	# 1. TCP resets on the live master's replication port, in and out, for

@@ -234,6 +234,14 @@ fence_changed() { local p; p=$(fence_pid "$1"); [ -n "$p" ] && [ "$p" != "$2" ];
 # The death notice (fence.h): a master launcher killed while its host
 # lives.  2 s timeout (500 x 4), fence deadline 1.75 s after a heartbeat.
 
+# crash_lab: the 3 nodes of these tests, at that timeout
+crash_lab() {
+	LAB_DELAY=500
+	LAB_RETRIES=4
+	lab_create 3
+	for i in 1 2 3; do lab_ini "$i"; done
+}
+
 # crash_takeover M OTHERS: master M's launcher killed (kill -9); prints
 # "NEW MS": the new master among OTHERS and the ms from the kill to its
 # promotion (its log's own timestamp).
@@ -248,10 +256,7 @@ crash_takeover() {
 
 @test "kill -9 of the master's launcher, host alive: its fence's notice hands over at once, three times in a row" {
 	local m m2 ms i others
-	LAB_DELAY=500
-	LAB_RETRIES=4
-	lab_create 3
-	for i in 1 2 3; do lab_ini "$i"; done
+	crash_lab
 	start_three --broker
 	for round in 1 2 3; do
 		wait_until 10 lab_has_broker "$m" || { lab_logs >&2; return 1; }
@@ -278,10 +283,7 @@ crash_takeover() {
 
 @test "kill -9 of a master frozen past its fence deadline: no notice; taken over at the timeout" {
 	local m bp others m2
-	LAB_DELAY=500
-	LAB_RETRIES=4
-	lab_create 3
-	for i in 1 2 3; do lab_ini "$i"; done
+	crash_lab
 	start_three
 	bp=$(broker_of "$m")
 	others=$(echo 1 2 3 | tr -d "$m")
@@ -301,10 +303,7 @@ crash_takeover() {
 
 @test "kill -9 of a slave's launcher, or of the master's broker: no notice, the master stays" {
 	local m s t term
-	LAB_DELAY=500
-	LAB_RETRIES=4
-	lab_create 3
-	for i in 1 2 3; do lab_ini "$i"; done
+	crash_lab
 	start_three --broker
 	term=$(lab_field "$m" term)
 	read -r s t < <(echo 1 2 3 | tr -d "$m")
