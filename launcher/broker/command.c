@@ -482,6 +482,75 @@ static int cds(const struct command_params *p, const struct winpath_table *win, 
 }
 
 /*
+ * The warm standby (broker.warm_standby): its helper jar joins the end of
+ * the classpath of every JVM the broker runs in, cold or warm, so that one
+ * class-data archive serves both.  Its class list is named like the
+ * archive, by the digest of the JVM, its options and classpath.
+ */
+static int warm_check(const struct command_params *p, struct strlist *cp, char *err, size_t len)
+{
+	if (strcmp(p->classpath_separator, "unix") != 0)
+		return fail(err, len, "broker.warm_standby: not with classpath_separator = windows (a native Windows JVM); "
+				      "set broker.warm_standby = no");
+	if (p->warm_jar == NULL || !is_file(p->warm_jar))
+		return fail(err, len,
+			    "broker.warm_jar: %s does not exist (it is built where a JDK is there: Debian's "
+			    "openjdk-17-jdk-headless); fix the path or set broker.warm_standby = no",
+			    p->warm_jar != NULL ? p->warm_jar : "");
+	return strlist_add(cp, p->warm_jar) != 0 ? fail(err, len, "out of memory") : 0;
+}
+
+static int warm_list(const struct command_params *p, struct command *cmd, const struct strlist *cp, char *err,
+		     size_t len)
+{
+	uint64_t h = HASH_FNV1A_INIT;
+	struct stat st;
+
+	for (size_t i = 0; i < cmd->argv.n; i++)
+		if (strncmp(cmd->argv.v[i], "-XX:SharedArchiveFile=", 22) != 0 &&
+		    strncmp(cmd->argv.v[i], "-XX:ArchiveClassesAtExit=", 25) != 0)
+			h = fnv_word(h, cmd->argv.v[i]);
+	for (size_t i = 0; i < cp->n; i++)
+		h = fnv_word(h, cp->v[i]);
+	if (asprintf(&cmd->warm_list, "%s/broker-%016llx.classes", p->state_dir, (unsigned long long)h) < 0)
+		return fail(err, len, "out of memory");
+	cmd->warm_list_exists = stat(cmd->warm_list, &st) == 0 && st.st_size > 0;
+	return 0;
+}
+
+int command_warm_argv(const struct command *cmd, const char *dump, int standby, int init, struct strlist *argv)
+{
+	char *s = NULL;
+	int bad = 0;
+
+	memset(argv, 0, sizeof(*argv));
+	for (size_t i = 0; i < cmd->argv.n && !bad; i++) {
+		if (i == 1 && dump != NULL) {
+			bad |= asprintf(&s, "-XX:DumpLoadedClassList=%s", dump) < 0 || strlist_add(argv, s) != 0;
+			free(s);
+			s = NULL;
+		}
+		if (i == cmd->main_at && standby) {
+			bad |= strlist_add(argv, "-Dfailover.warm=standby") != 0;
+			bad |= strlist_add(argv, init ? "-Dfailover.warm.init=true" : "-Dfailover.warm.init=false") != 0;
+			if (cmd->warm_list != NULL && cmd->warm_list_exists) {
+				bad |= asprintf(&s, "-Dfailover.warm.classes=%s", cmd->warm_list) < 0 ||
+				       strlist_add(argv, s) != 0;
+				free(s);
+				s = NULL;
+			}
+			bad |= strlist_add(argv, COMMAND_WARM_CLASS) != 0;
+		}
+		bad |= strlist_add(argv, cmd->argv.v[i]) != 0;
+	}
+	if (bad || argv->v == NULL) {
+		strlist_clear(argv);
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * A native Windows JVM (classpath_separator = windows) on Cygwin, MSYS2 or
  * WSL: the launcher reads and checks its Unix paths, the JVM gets each path
  * on its command line converted through the host's mount table.  The java
@@ -588,6 +657,8 @@ int command_build_params(const struct command_params *p, char *const *env, struc
 		goto out;
 	if (build_classpath(p, win != NULL, &cp, &jars, err, errlen) != 0)
 		goto out;
+	if (p->warm && warm_check(p, &cp, err, errlen) != 0)
+		goto out;
 	if (p->profiler) {
 		if (*p->agent != '\0') {
 			if (!is_file(p->agent)) {
@@ -629,6 +700,8 @@ int command_build_params(const struct command_params *p, char *const *env, struc
 	}
 	if (p->cds && cds(p, win, cmd, &cp, err, errlen) != 0)
 		goto out;
+	if (p->warm && warm_list(p, cmd, &cp, err, errlen) != 0)
+		goto out;
 	if (cmd->agent != NULL) {
 		if (win != NULL && win_path(win, "broker.agent", cmd->agent, &w, err, errlen) != 0)
 			goto out;
@@ -664,6 +737,7 @@ int command_build_params(const struct command_params *p, char *const *env, struc
 		free(s);
 	}
 	s = NULL;
+	cmd->main_at = cmd->argv.n;
 	strlist_add(&cmd->argv, p->main_class);
 	for (size_t i = 0; i < p->argument.n; i++) {
 		const char *a = p->argument.v[i];
@@ -707,6 +781,7 @@ void command_free(struct command *cmd)
 	free(cmd->java);
 	free(cmd->agent);
 	free(cmd->cds_archive);
+	free(cmd->warm_list);
 	memset(cmd, 0, sizeof(*cmd));
 }
 
@@ -789,6 +864,7 @@ int command_params_from_config(struct command_params *p, const struct config *c)
 	p->lib_recursive = c->broker_lib_recursive;
 	p->profiler = c->broker_profiler;
 	p->cds = c->broker_cds;
+	p->warm = strcmp(c->broker_warm_standby, "init") == 0 ? 2 : strcmp(c->broker_warm_standby, "load") == 0;
 	if (copy_str(&p->home, c->broker_home) != 0 || copy_str(&p->java, c->broker_java) != 0 ||
 	    copy_str(&p->java_home, c->broker_java_home) != 0 || copy_str(&p->config_dir, c->broker_config_dir) != 0 ||
 	    copy_str(&p->lib_dir, c->broker_lib_dir) != 0 || copy_str(&p->agent, c->broker_agent) != 0 ||
@@ -796,7 +872,7 @@ int command_params_from_config(struct command_params *p, const struct config *c)
 	    copy_str(&p->working_dir, c->broker_working_dir) != 0 ||
 	    copy_str(&p->classpath_separator, c->broker_classpath_separator) != 0 ||
 	    copy_str(&p->path_style, c->broker_path_style) != 0 || copy_str(&p->mount_table, c->broker_mount_table) != 0 ||
-	    copy_str(&p->state_dir, c->cluster_state_dir) != 0 ||
+	    copy_str(&p->state_dir, c->cluster_state_dir) != 0 || copy_str(&p->warm_jar, c->broker_warm_jar) != 0 ||
 	    strlist_copy(&p->classpath, &c->broker_classpath) != 0 ||
 	    strlist_copy(&p->jvm_option, &c->broker_jvm_option) != 0 ||
 	    strlist_copy(&p->property, &c->broker_property) != 0 ||
@@ -811,7 +887,7 @@ void command_params_free(struct command_params *p)
 {
 	char **strs[] = {&p->home,	 &p->java,	 &p->java_home,	 &p->config_dir,	  &p->lib_dir,	&p->agent,
 			 &p->aop_config, &p->main_class, &p->working_dir, &p->classpath_separator, &p->state_dir,
-			 &p->path_style, &p->mount_table};
+			 &p->path_style, &p->mount_table, &p->warm_jar};
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
 		free(*strs[i]);
 		*strs[i] = NULL;

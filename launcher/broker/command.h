@@ -21,6 +21,12 @@ struct command {
 	char *agent;            /* the -javaagent jar, or NULL */
 	char *cds_archive;      /* broker.cds: the archive path, or NULL */
 	int cds_exists;         /* 1: used; 0: written when the JVM exits */
+	/* broker.warm_standby: the class list a warm standby loads (written
+	 * from a broker's own -XX:DumpLoadedClassList), whether it is there,
+	 * and where the main class is in argv */
+	char *warm_list;
+	int warm_list_exists;
+	size_t main_at;
 };
 
 /* Variables the launcher must not pass on: they belong to the launcher's
@@ -40,6 +46,8 @@ struct command_params {
 	char *state_dir;           /* where broker.cds keeps its archive */
 	int java_home_from_env;    /* java_home came from $JAVA_HOME (for messages) */
 	int lib_recursive, profiler, cds;
+	int warm;                  /* broker.warm_standby: 0 no, 1 load, 2 init */
+	char *warm_jar;            /* its helper (WarmStandby.java), on the classpath when warm */
 	struct strlist classpath, jvm_option, property, argument, env;
 };
 
@@ -79,6 +87,20 @@ int command_build_params(const struct command_params *p, char *const *env, struc
 /* The same, straight from a configuration. */
 int command_build(const struct config *c, char *const *env, struct command *cmd, char *err, size_t errlen);
 void command_free(struct command *cmd);
+
+/* The main class of the warm standby's JVM (launcher/broker/WarmStandby.java). */
+#define COMMAND_WARM_CLASS "failover.launcher.WarmStandby"
+
+/*
+ * The argv of a JVM of broker.warm_standby's, from cmd (built with warm
+ * set): with dump, -XX:DumpLoadedClassList=dump after the java binary (the
+ * JVM writes there each class it loads: the next list); with standby, the
+ * marker -Dfailover.warm=standby, -Dfailover.warm.init=true|false and the
+ * list (when there is one) before COMMAND_WARM_CLASS, which then comes
+ * where the main class was, the main class and its arguments after it.
+ * Without standby: a broker started cold.  0, or -1 when out of memory.
+ */
+int command_warm_argv(const struct command *cmd, const char *dump, int standby, int init, struct strlist *argv);
 
 /* One argument quoted for a POSIX shell; malloc'd. */
 char *command_quote(const char *arg);

@@ -251,6 +251,87 @@ static void windows_jvm_paths_errors(void **state)
 	assert_int_equal(build(f, extra + strlen("classpath_separator = windows\n")), 0);
 }
 
+/* warm_standby: the helper jar ends every classpath (one CDS archive for
+ * cold and warm JVMs); the standby's argv puts its marker, the list and the
+ * helper class where the main class was; the list's name does not follow
+ * the CDS option that flips after the first run. */
+static void warm_standby_command(void **state)
+{
+	struct fx *f = *state;
+	char extra[2048], *jar, *list, *cp;
+	struct strlist w;
+	int m;
+	size_t n;
+
+	jar = tu_write(f->dir, "failover-warm.jar", "PK");
+	snprintf(extra, sizeof(extra),
+		 "profiler = no\nconfig_dir =\nwarm_standby = init\nwarm_jar = %s\nargument = a1\n[cluster]\nstate_dir = %s\n", jar,
+		 f->dir);
+	assert_int_equal(build(f, extra), 0);
+	cp = (char *)after(&f->cmd.argv, "-cp");
+	assert_non_null(cp);
+	n = strlen(cp);
+	assert_true(n > strlen(jar) && strcmp(cp + n - strlen(jar), jar) == 0 && cp[n - strlen(jar) - 1] == ':');
+	assert_non_null(f->cmd.warm_list);
+	assert_true(strncmp(f->cmd.warm_list, f->dir, strlen(f->dir)) == 0);
+	assert_int_equal(f->cmd.warm_list_exists, 0);
+	m = index_of(&f->cmd.argv, "com.adaptris.core.management.SimpleBootstrap");
+	assert_int_equal((int)f->cmd.main_at, m);
+	/* a cold broker that writes the list: only the dump option added */
+	assert_int_equal(command_warm_argv(&f->cmd, "/d/list.tmp1", 0, 0, &w), 0);
+	assert_int_equal(w.n, f->cmd.argv.n + 1);
+	assert_string_equal(w.v[1], "-XX:DumpLoadedClassList=/d/list.tmp1");
+	assert_int_equal(index_of(&w, "-Dfailover.warm=standby"), -1);
+	assert_string_equal(w.v[m + 1], "com.adaptris.core.management.SimpleBootstrap");
+	strlist_clear(&w);
+	/* the standby, with a list there now (written by a broker that served) */
+	list = tu_write(f->dir, strrchr(f->cmd.warm_list, '/') + 1, "java/lang/Object id: 0\n");
+	assert_int_equal(build(f, extra), 0);
+	assert_string_equal(f->cmd.warm_list, list);
+	assert_int_equal(f->cmd.warm_list_exists, 1);
+	assert_int_equal(command_warm_argv(&f->cmd, NULL, 1, 1, &w), 0);
+	assert_int_equal(w.n, f->cmd.argv.n + 4);
+	assert_string_equal(w.v[m], "-Dfailover.warm=standby");
+	assert_string_equal(w.v[m + 1], "-Dfailover.warm.init=true");
+	assert_true(strncmp(w.v[m + 2], "-Dfailover.warm.classes=", 24) == 0);
+	assert_string_equal(w.v[m + 2] + 24, list);
+	assert_string_equal(w.v[m + 3], COMMAND_WARM_CLASS);
+	assert_string_equal(w.v[m + 4], "com.adaptris.core.management.SimpleBootstrap");
+	assert_string_equal(w.v[m + 5], "a1");
+	assert_null(w.v[w.n]);
+	strlist_clear(&w);
+	/* load only */
+	assert_int_equal(command_warm_argv(&f->cmd, NULL, 1, 0, &w), 0);
+	assert_string_equal(w.v[m + 1], "-Dfailover.warm.init=false");
+	strlist_clear(&w);
+	/* the same list with the CDS archive on, before and after it exists */
+	snprintf(extra, sizeof(extra),
+		 "profiler = no\nconfig_dir =\nwarm_standby = init\nwarm_jar = %s\nargument = a1\ncds = yes\n[cluster]\nstate_dir = %s\n", jar,
+		 f->dir);
+	assert_int_equal(build(f, extra), 0);
+	assert_string_equal(f->cmd.warm_list, list);
+	free(tu_write(f->dir, strrchr(f->cmd.cds_archive, '/') + 1, "jsa"));
+	assert_int_equal(build(f, extra), 0);
+	assert_int_equal(f->cmd.cds_exists, 1);
+	assert_string_equal(f->cmd.warm_list, list);
+	/* refused: no jar, a Windows JVM */
+	snprintf(extra, sizeof(extra), "profiler = no\nwarm_standby = load\nwarm_jar = %s/none.jar\n", f->dir);
+	assert_int_equal(build(f, extra), -1);
+	assert_non_null(strstr(f->err, "broker.warm_jar: "));
+	assert_non_null(strstr(f->err, "none.jar does not exist"));
+	snprintf(extra, sizeof(extra),
+		 "profiler = no\nwarm_standby = load\nwarm_jar = %s\nclasspath_separator = windows\npath_style = none\n",
+		 jar);
+	assert_int_equal(build(f, extra), -1);
+	assert_non_null(strstr(f->err, "broker.warm_standby: not with classpath_separator = windows"));
+	/* off: nothing of it */
+	assert_int_equal(build(f, "profiler = no\n"), 0);
+	assert_null(f->cmd.warm_list);
+	assert_int_equal(index_of(&f->cmd.argv, jar), -1);
+	free(list);
+	free(jar);
+}
+
 static void classpath_errors(void **state)
 {
 	struct fx *f = *state;
@@ -533,7 +614,7 @@ int main(void)
 		T(java_resolution), T(env_stripped_and_added), T(failover_env_broker_and_hook),
 		T(failover_env_replaces_inherited), T(jar_refused), T(quoting), T(print_line_runs_in_a_shell),
 		T(child_env_for_hooks_and_checks), T(windows_jvm_paths_cygwin), T(windows_jvm_paths_wsl_auto_and_cds),
-		T(windows_jvm_paths_errors),
+		T(windows_jvm_paths_errors), T(warm_standby_command),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
