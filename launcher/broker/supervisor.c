@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -60,6 +61,7 @@ int supervisor_alive(const struct supervisor *s)
 }
 
 static void reconcile(struct supervisor *s);
+static void keep_warm(struct supervisor *s);
 
 static void report(struct supervisor *s, enum sup_report_kind kind, const char *why)
 {
@@ -99,8 +101,10 @@ static void set_state(struct supervisor *s, enum sup_state st)
 		report(s, SUP_REPORT_UP, NULL);
 	else if (was_alive && !supervisor_alive(s))
 		report(s, SUP_REPORT_DOWN, NULL);
-	if (st == SUP_SERVING)
+	if (st == SUP_SERVING) {
 		report(s, SUP_REPORT_READY, NULL);
+		keep_warm(s); /* a spare for a crash */
+	}
 	report(s, SUP_REPORT_CHANGED, NULL);
 }
 
@@ -110,6 +114,10 @@ static void emit_line(struct supervisor *s, struct sup_stream *st, const char *l
 {
 	const char *pat = s->run_ready_pattern != NULL ? s->run_ready_pattern : "";
 
+	if (st->warm) {
+		log_info("warm standby[%ld]: %.*s", (long)s->warm.pid, (int)len, line);
+		return;
+	}
 	if (s->outfile_fd >= 0) {
 		struct iovec v[2] = {{(void *)line, len}, {"\n", 1}};
 		(void)!writev(s->outfile_fd, v, 2);
@@ -296,6 +304,24 @@ static void record_crash(struct supervisor *s, uint64_t now)
 	s->crashes_total++;
 }
 
+/* The class list the broker wrote becomes the warm standbys' once it served
+ * (a broker that never did may not have loaded what serving needs). */
+static void list_done(struct supervisor *s)
+{
+	struct stat st;
+
+	if (s->run_dump == NULL)
+		return;
+	if (s->ready_at != 0 && s->run_list != NULL && stat(s->run_list, &st) != 0 &&
+	    rename(s->run_dump, s->run_list) == 0)
+		log_info("warm standby: class list %s written", s->run_list);
+	else
+		unlink(s->run_dump);
+	free(s->run_dump);
+	free(s->run_list);
+	s->run_dump = s->run_list = NULL;
+}
+
 static void child_cb(struct ev_loop *loop, ev_child *w, int revents)
 {
 	struct supervisor *s = w->data;
@@ -316,6 +342,7 @@ static void child_cb(struct ev_loop *loop, ev_child *w, int revents)
 	s->pidfd = -1;
 	stream_close(s, &s->out);
 	stream_close(s, &s->err);
+	list_done(s);
 	exitstatus_describe(status, s->last_exit, sizeof(s->last_exit));
 	clean = s->term_sent && ((WIFEXITED(status) && (WEXITSTATUS(status) == 143 || WEXITSTATUS(status) == 0)) ||
 				 (WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM));
@@ -441,15 +468,252 @@ static int gate(void *ud, pid_t pid)
 	return 0;
 }
 
+static void began(struct supervisor *s, uint64_t now);
+
+/* ---- the warm standby (broker.warm_standby) ---- */
+
+/* Forgets the standby whose exit was seen (or that became the broker: then
+ * its descriptors and watcher were taken over first). */
+static void warm_forget(struct supervisor *s)
+{
+	struct sup_warm *w = &s->warm;
+
+	ev_child_stop(s->loop, &w->child_w);
+	stream_close(s, &w->out);
+	stream_close(s, &w->err);
+	if (w->in_fd >= 0)
+		close(w->in_fd);
+	if (w->pidfd >= 0)
+		close(w->pidfd);
+	if (w->dump != NULL)
+		unlink(w->dump);
+	free(w->dump);
+	w->dump = NULL;
+	w->in_fd = w->pidfd = -1;
+	w->pid = 0;
+	w->killed = 0;
+}
+
+/* Its exit is seen by its watcher, which forgets it. */
+static void warm_kill(struct supervisor *s)
+{
+	if (s->warm.pid <= 0 || s->warm.killed)
+		return;
+	s->warm.killed = 1;
+	kill(-s->warm.pid, SIGKILL);
+}
+
+static void warm_child_cb(struct ev_loop *loop, ev_child *w, int revents)
+{
+	struct supervisor *s = w->data;
+	char how[128];
+	int status = w->rstatus, killed = s->warm.killed;
+	pid_t pid = s->warm.pid;
+	uint64_t again = s->p.restart_max_ms;
+
+	(void)loop;
+	(void)revents;
+	kill(-pid, SIGKILL); /* whatever it left in its group */
+	warm_forget(s);
+	report(s, SUP_REPORT_CHANGED, NULL);
+	if (!killed) {
+		exitstatus_describe(status, how, sizeof(how));
+		if (WIFEXITED(status) && WEXITSTATUS(status) == 3 && !s->warm.noinit) {
+			/* a class would stay broken in that JVM (see its output) */
+			log_warn("warm standby pid %ld: a static initializer failed; standbys load the classes "
+				 "without initializing them from now on",
+				 (long)pid);
+			s->warm.noinit = 1;
+			again = 0;
+		} else {
+			log_warn("warm standby pid %ld exited (%s); another in %llu ms", (long)pid, how,
+				 (unsigned long long)again);
+		}
+		ev_timer_set(&s->warm.again_w, again / 1000.0, 0.);
+		ev_timer_start(s->loop, &s->warm.again_w);
+		return;
+	}
+	keep_warm(s);
+}
+
+static void warm_again_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	keep_warm(w->data);
+}
+
+/* spawn's gate for a standby: only its pidfd (the fence holds it once it
+ * is to become the broker, warm_go) */
+static int warm_gate(void *ud, pid_t pid)
+{
+	struct supervisor *s = ud;
+
+	s->warm.pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (s->warm.pidfd < 0) {
+		log_err("pidfd_open of warm standby pid %ld: %s", (long)pid, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * One standby where the node may need a broker soon and has none coming:
+ * idle (a slave, or a master that gave up), or serving (a spare for a
+ * crash).  A standby that cannot be started is tried again after
+ * restart_max, not at every step.
+ */
+static void keep_warm(struct supervisor *s)
+{
+	struct sup_warm *w = &s->warm;
+	struct command cmd;
+	struct command_failover fenv;
+	struct strlist argv = {0};
+	struct spawn_req req;
+	struct spawn_res res;
+	char err[2048], *dump = NULL;
+
+	if (!s->p.cmd.warm || w->pid != 0 || ev_is_active(&w->again_w) || s->loop == NULL ||
+	    (s->state != SUP_IDLE && s->state != SUP_SERVING))
+		return;
+	if (command_build_params(&s->p.cmd, environ, &cmd, err, sizeof(err)) != 0) {
+		log_err("no warm standby: %s", err);
+		goto later;
+	}
+	/* started before any term: the term comes with "go" */
+	fenv = (struct command_failover){.role = "standby", .node = s->node, .cluster = s->p.cluster,
+					 .cache = s->cache_address, .term = 0};
+	if ((!cmd.warm_list_exists &&
+	     asprintf(&dump, "%s.tmp%llu", cmd.warm_list, (unsigned long long)++s->jvm_seq) < 0) ||
+	    command_warm_argv(&cmd, dump, 1, s->p.cmd.warm == 2 && !w->noinit, &argv) != 0 ||
+	    command_failover_env(&cmd.envp, &fenv) != 0) {
+		log_err("no warm standby: out of memory");
+		goto fail;
+	}
+	req = (struct spawn_req){.argv = argv.v, .envp = cmd.envp.v, .cwd = cmd.cwd, .capture = 1, .feed = 1,
+				 .gate = warm_gate, .gate_ud = s};
+	if (spawn(&req, &res) != 0) {
+		log_err("no warm standby: cannot fork: %s", strerror(errno));
+		goto fail;
+	}
+	w->pid = res.pid;
+	w->in_fd = res.in_fd;
+	w->dump = dump;
+	w->spawned_at = clock_mono_ms();
+	ev_child_set(&w->child_w, res.pid, 0);
+	ev_child_start(s->loop, &w->child_w);
+	stream_open(s, &w->out, res.out_fd);
+	stream_open(s, &w->err, res.err_fd);
+	report(s, SUP_REPORT_CHANGED, NULL); /* the status names it */
+	if (res.exec_errno != 0)
+		log_err("no warm standby: cannot run %s: %s", argv.v[0], strerror(res.exec_errno));
+	else
+		log_info("warm standby started: pid %ld (classes %s%s)", (long)res.pid,
+			 s->p.cmd.warm == 2 && !w->noinit ? "initialized" : "loaded",
+			 cmd.warm_list_exists ? "" : "; no class list yet: a broker's first run writes it");
+	strlist_clear(&argv);
+	command_free(&cmd);
+	return;
+fail:
+	free(dump);
+	strlist_clear(&argv);
+	command_free(&cmd);
+later:
+	ev_timer_set(&w->again_w, s->p.restart_max_ms / 1000.0, 0.);
+	ev_timer_start(s->loop, &w->again_w);
+}
+
+/*
+ * The standby becomes the broker: the fence holds it first (as any broker
+ * before its exec), then "go TERM" on its stdin.  -1: no standby to use
+ * (it could not be held); the caller starts one cold.
+ */
+static int warm_go(struct supervisor *s, uint64_t now)
+{
+	struct sup_warm *w = &s->warm;
+	char line[64];
+	int n, age = (int)(now - w->spawned_at);
+
+	if (w->killed || w->pidfd < 0)
+		return -1;
+	if (s->hold != NULL && s->hold(s->hold_ud, w->pidfd, w->pid) != 0) {
+		log_err("the warm standby pid %ld was not used: the fence could not hold it", (long)w->pid);
+		warm_kill(s);
+		return -1;
+	}
+	/* its watcher, descriptors and class list are the broker's now */
+	ev_child_stop(s->loop, &w->child_w);
+	s->pid = w->pid;
+	s->pidfd = w->pidfd;
+	ev_child_set(&s->child_w, s->pid, 0);
+	ev_child_start(s->loop, &s->child_w);
+	stream_open(s, &s->out, w->out.fd);
+	stream_open(s, &s->err, w->err.fd);
+	ev_io_stop(s->loop, &w->out.w);
+	ev_io_stop(s->loop, &w->err.w);
+	w->out.fd = w->err.fd = -1;
+	list_done(s);
+	if (w->dump != NULL) {
+		s->run_dump = w->dump;
+		s->run_list = strndup(w->dump, (size_t)(strrchr(w->dump, '.') - w->dump));
+		w->dump = NULL;
+	}
+	n = snprintf(line, sizeof(line), "go %llu\n", (unsigned long long)s->term);
+	if (write(w->in_fd, line, (size_t)n) != n) {
+		/* it died, or hangs with its pipe full: it is the broker now,
+		 * a failed one; its exit is a crash like any */
+		log_err("warm standby pid %ld: cannot tell it to go (%s); killing it", (long)s->pid,
+			strerror(errno));
+		kill(-s->pid, SIGKILL);
+	} else {
+		log_info("broker started: pid %ld, term %llu, from the warm standby (started %d ms ago)",
+			 (long)s->pid, (unsigned long long)s->term, age);
+	}
+	close(w->in_fd); /* its stdin ends, as /dev/null would */
+	w->in_fd = w->pidfd = -1;
+	w->pid = 0;
+	w->killed = 0;
+	s->warm_starts++;
+	began(s, now);
+	return 0;
+}
+
+static void warm_init(struct supervisor *s)
+{
+	struct sup_warm *w = &s->warm;
+
+	w->pidfd = w->in_fd = -1;
+	w->out.fd = w->err.fd = -1;
+	w->out.owner = w->err.owner = s;
+	w->out.warm = w->err.warm = 1;
+	w->err.is_err = 1;
+	ev_child_init(&w->child_w, warm_child_cb, 0, 0);
+	w->child_w.data = s;
+	ev_init(&w->again_w, warm_again_cb);
+	w->again_w.data = s;
+}
+
+static void warm_close(struct supervisor *s)
+{
+	if (s->warm.pid > 0)
+		kill(-s->warm.pid, SIGKILL);
+	ev_timer_stop(s->loop, &s->warm.again_w);
+	warm_forget(s);
+}
+
+
 static void start(struct supervisor *s)
 {
 	struct command cmd;
 	struct command_failover fenv;
 	struct spawn_req req;
 	struct spawn_res res;
-	char err[2048];
+	struct strlist argv = {0};
+	char err[2048], *dump = NULL;
 	uint64_t now = clock_mono_ms();
 
+	if (s->warm.pid > 0 && warm_go(s, now) == 0)
+		return;
 	if (command_build_params(&s->p.cmd, environ, &cmd, err, sizeof(err)) != 0) {
 		log_err("cannot start the broker: %s", err);
 		goto failed;
@@ -463,23 +727,29 @@ static void start(struct supervisor *s)
 		command_free(&cmd);
 		goto failed;
 	}
-	req = (struct spawn_req){.argv = cmd.argv.v, .envp = cmd.envp.v, .cwd = cmd.cwd, .capture = 1,
-				 .gate = gate, .gate_ud = s};
+	/* warm_standby: this broker writes the class list the standbys lack */
+	if (cmd.warm_list != NULL && !cmd.warm_list_exists &&
+	    (asprintf(&dump, "%s.tmp%llu", cmd.warm_list, (unsigned long long)++s->jvm_seq) < 0 ||
+	     command_warm_argv(&cmd, dump, 0, 0, &argv) != 0)) {
+		log_err("cannot start the broker: out of memory");
+		free(dump);
+		command_free(&cmd);
+		goto failed;
+	}
+	req = (struct spawn_req){.argv = argv.v != NULL ? argv.v : cmd.argv.v, .envp = cmd.envp.v, .cwd = cmd.cwd,
+				 .capture = 1, .gate = gate, .gate_ud = s};
 	if (spawn(&req, &res) != 0) {
 		if (errno == ECANCELED)
 			log_err("the broker was not started: the fence could not hold it (see above); a broker the "
 				"fence cannot stop is never run");
 		else
 			log_err("cannot fork the broker: %s", strerror(errno));
+		free(dump);
+		strlist_clear(&argv);
 		command_free(&cmd);
 		goto failed;
 	}
 	s->pid = res.pid;
-	s->term_sent = 0;
-	s->ready_failed = 0;
-	s->started_at = now;
-	s->ready_at = 0;
-	s->starts++;
 	ev_child_set(&s->child_w, res.pid, 0);
 	ev_child_start(s->loop, &s->child_w);
 	stream_open(s, &s->out, res.out_fd);
@@ -490,7 +760,39 @@ static void start(struct supervisor *s)
 	} else {
 		log_info("broker started: pid %ld, term %llu", (long)res.pid, (unsigned long long)s->term);
 	}
+	list_done(s);
+	if (dump != NULL) {
+		s->run_dump = dump;
+		s->run_list = strdup(cmd.warm_list);
+	}
+	strlist_clear(&argv);
 	command_free(&cmd);
+	began(s, now);
+	return;
+failed:
+	/* counts as a crash: the same back-off and give-up rules apply */
+	record_crash(s, now);
+	if (supervisor_recent_crashes(s, now) > s->p.max_restarts) {
+		s->want = 0;
+		report(s, SUP_REPORT_FAILED, "the broker cannot be started");
+		return;
+	}
+	ev_timer_set(&s->backoff_w,
+		     supervisor_backoff(s->p.restart_min_ms, s->p.restart_max_ms,
+					supervisor_recent_crashes(s, now)) / 1000.0, 0.);
+	ev_timer_start(s->loop, &s->backoff_w);
+	set_state(s, SUP_BACKOFF);
+}
+
+/* A broker process exists (s->pid, its watcher and streams): its readiness
+ * test, as the configuration has it now. */
+static void began(struct supervisor *s, uint64_t now)
+{
+	s->term_sent = 0;
+	s->ready_failed = 0;
+	s->started_at = now;
+	s->ready_at = 0;
+	s->starts++;
 	free(s->run_ready_tcp);
 	free(s->run_ready_pattern);
 	s->run_ready_tcp = strdup(s->p.ready_tcp);
@@ -518,20 +820,6 @@ static void start(struct supervisor *s)
 		ev_timer_set(&s->probe_w, 0.05, 0.1);
 		ev_timer_start(s->loop, &s->probe_w);
 	}
-	return;
-failed:
-	/* counts as a crash: the same back-off and give-up rules apply */
-	record_crash(s, now);
-	if (supervisor_recent_crashes(s, now) > s->p.max_restarts) {
-		s->want = 0;
-		report(s, SUP_REPORT_FAILED, "the broker cannot be started");
-		return;
-	}
-	ev_timer_set(&s->backoff_w,
-		     supervisor_backoff(s->p.restart_min_ms, s->p.restart_max_ms,
-					supervisor_recent_crashes(s, now)) / 1000.0, 0.);
-	ev_timer_start(s->loop, &s->backoff_w);
-	set_state(s, SUP_BACKOFF);
 }
 
 static void stop(struct supervisor *s)
@@ -571,6 +859,7 @@ static void reconcile(struct supervisor *s)
 		}
 		break;
 	}
+	keep_warm(s);
 }
 
 void supervisor_hold(struct supervisor *s, int on)
@@ -644,6 +933,15 @@ void supervisor_set_params(struct supervisor *s, struct sup_params *p)
 	sup_params_free(&s->p);
 	s->p = *p;
 	memset(p, 0, sizeof(*p));
+	/* a standby runs the command it was started with: the next one runs
+	 * the new one (none when warm_standby is off now) */
+	if (s->warm.pid > 0) {
+		log_info("warm standby pid %ld: stopped, the configuration changed", (long)s->warm.pid);
+		warm_kill(s);
+	}
+	s->warm.noinit = 0;
+	if (s->loop != NULL)
+		ev_timer_stop(s->loop, &s->warm.again_w);
 }
 
 void supervisor_init(struct supervisor *s, struct ev_loop *loop, struct sup_params *p, const char *node)
@@ -669,6 +967,7 @@ void supervisor_init(struct supervisor *s, struct ev_loop *loop, struct sup_para
 	ev_init(&s->probe_w, probe_cb);
 	s->probe_w.data = s;
 	s->outfile_fd = -1;
+	warm_init(s);
 	if (s->p.output != NULL && strcmp(s->p.output, "inherit") != 0) {
 		s->outfile_fd = open(s->p.output, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
 		if (s->outfile_fd < 0)
@@ -681,6 +980,12 @@ void supervisor_close(struct supervisor *s)
 {
 	if (s->pid > 0)
 		kill(-s->pid, SIGKILL);
+	warm_close(s);
+	if (s->run_dump != NULL)
+		unlink(s->run_dump);
+	free(s->run_dump);
+	free(s->run_list);
+	s->run_dump = s->run_list = NULL;
 	if (s->pidfd >= 0)
 		close(s->pidfd);
 	s->pidfd = -1;

@@ -71,6 +71,27 @@ struct sup_stream {
 	int fd;
 	struct linesplit lines;
 	int is_err;
+	int warm;                 /* a warm standby's: logged as its, never a readiness line */
+};
+
+/*
+ * broker.warm_standby: a JVM started with the broker's command but held
+ * before the broker's main class (WarmStandby.java), its classes loaded,
+ * touching no port and no file of the broker's.  start() makes it the
+ * broker ("go TERM" on its stdin, once the fence holds it) instead of a
+ * cold start; one is kept while the node is idle or serving (a spare for
+ * a crashed broker), none while a broker starts or stops.
+ */
+struct sup_warm {
+	pid_t pid;                /* 0: none */
+	int pidfd, in_fd;         /* -1: none */
+	char *dump;               /* the class list it writes, or NULL */
+	uint64_t spawned_at;      /* monotonic ms */
+	int killed;               /* we killed it: its exit is no failure */
+	int noinit;               /* a static initializer failed: load only from now on */
+	ev_child child_w;
+	ev_timer again_w;         /* the next one, after one failed */
+	struct sup_stream out, err;
 };
 
 struct supervisor {
@@ -112,6 +133,12 @@ struct supervisor {
 	int probe_fd;
 	struct sup_stream out, err;
 	int outfile_fd;           /* broker_output file, or -1 */
+	struct sup_warm warm;
+	uint64_t warm_starts;     /* brokers started from a warm standby */
+	uint64_t jvm_seq;         /* names the class lists being written */
+	/* the running broker's class list being written and where it goes
+	 * once that broker served (broker.warm_standby); NULL: none */
+	char *run_dump, *run_list;
 };
 
 /* Takes over p (its strings and command settings; *p is left empty). */

@@ -22,7 +22,7 @@ void status_write(struct status_file *f, const struct report_view *v)
 			 "node=%s\nrole=%s\nterm=%llu\nmaster=%s\npeers=%zu\nquorum=%s\npid=%ld\npromotions=%llu\n"
 			 "demotions=%llu\nbroker=%s\nbroker_pid=%ld\nbroker_starts=%llu\nbroker_restarts=%llu\n"
 			 "broker_last_exit=%s\nprotocol=%d\nnewer_peers=%zu\nconflict=%s\nhealth=%s\neligible=%s\n"
-			 "degraded=%s\npaused=%s\npause_version=%llu\npause_by=%s\n",
+			 "degraded=%s\npaused=%s\npause_version=%llu\npause_by=%s\nwarm_pid=%ld\nwarm_starts=%llu\n",
 			 v->node, v->stopped ? "stopped" : election_state_name(e->state),
 			 (unsigned long long)(e->state == EL_MASTER || e->master[0] ? e->term : e->max_term), e->master,
 			 election_live(e, v->now) - 1, election_quorum(e, v->now) ? "yes" : "no", (long)getpid(),
@@ -31,7 +31,8 @@ void status_write(struct status_file *f, const struct report_view *v)
 			 (unsigned long long)s->restarts, s->last_exit, WIRE_VERSION, election_newer_live(e, v->now),
 			 report_conflict(v) ? "node-id" : "", health_state_name(v->health->ev.state),
 			 v->ms->ineligible ? "no" : "yes", v->ms->degraded ? "yes" : "no", report_paused(v) ? "yes" : "no",
-			 (unsigned long long)(v->pause != NULL ? v->pause->version : 0), v->pause != NULL ? v->pause->by : "");
+			 (unsigned long long)(v->pause != NULL ? v->pause->version : 0), v->pause != NULL ? v->pause->by : "",
+			 (long)s->warm.pid, (unsigned long long)s->warm_starts);
 
 	if (n < 0 || (size_t)n >= sizeof(buf) || strcmp(buf, f->last) == 0)
 		return;

@@ -299,3 +299,84 @@ wait_gone() { # wait_gone PID SECONDS: the process has exited within SECONDS
 	[ "$took" -lt 2000 ] && [ "$ran" -gt "$took" ] || fail "stop: $line"
 	[ "$(lab_role 1)" = stopped ]
 }
+
+# ---- broker.warm_standby (the fake broker plays the waiting JVM: it waits
+# for "go TERM" on its stdin when its command carries the marker)
+
+warm_ini() { # warm_ini MODE [more [broker] lines]: nodes 1 and 2
+	local i
+	LAB_BROKER_INI=("warm_standby = $1" "warm_jar = $BUILD_DIR/warm/failover-warm.jar" "${@:2}")
+	for i in 1 2; do lab_ini "$i"; done
+}
+
+warm_ready() { # warm_ready I [NOT-PID]: node I has a ready warm standby (not NOT-PID)
+	local w
+	w=$(lab_field "$1" warm_pid)
+	[ -n "$w" ] && [ "$w" != 0 ] && [ "$w" != "${2:-}" ] && lab_alive "$w" &&
+		grep -q "warm standby\[$w\]: failover-warm: ready" "$LAB_DIR/n$1/log"
+}
+
+@test "warm standby: a slave's JVM is no broker until promoted; then it is the broker of the new term, and a spare follows" {
+	[ -f "$BUILD_DIR/warm/failover-warm.jar" ] || skip "no failover-warm.jar in $BUILD_DIR (built where javac is)"
+	warm_ini load
+	lab_start 1
+	lab_wait_role 1 master 15
+	lab_start 2
+	wait_until 20 warm_ready 2
+	w2=$(lab_field 2 warm_pid)
+	# no broker: the status, the fake's own events, its command's marker
+	[ "$(lab_field 2 broker_pid)" = 0 ]
+	grep -q "^[0-9]* $w2 warm role=standby init=False$" "$LAB_DIR/n2/broker/events"
+	run grep " $w2 start" "$LAB_DIR/n2/broker/events"
+	[ "$status" -ne 0 ]
+	tr '\0' '\n' </proc/"$w2"/cmdline | grep -qx -- -Dfailover.warm=standby
+	tr '\0' '\n' </proc/"$w2"/cmdline | grep -qx failover.launcher.WarmStandby
+	# the master keeps a spare beside its broker
+	wait_until 20 warm_ready 1
+	w1=$(lab_field 1 warm_pid) b1=$(lab_broker_pid 1)
+	[ -n "$b1" ] && [ "$w1" != "$b1" ]
+
+	kill -9 "$(lab_pid 1)"
+	lab_wait_role 2 master 15
+	wait_until 10 lab_has_broker 2
+	t=$(lab_field 2 term)
+	[ "$(lab_broker_pid 2)" = "$w2" ]
+	grep -q "^[0-9]* $w2 warm go $t$" "$LAB_DIR/n2/broker/events"
+	grep -q "^[0-9]* $w2 start term=$t$" "$LAB_DIR/n2/broker/events"
+	grep -q "broker started: pid $w2, term $t, from the warm standby" "$LAB_DIR/n2/log"
+	[ "$(lab_field 2 warm_starts)" = 1 ]
+	# the dead launcher's broker and spare went with it
+	wait_gone "$b1" 5
+	wait_gone "$w1" 5
+	# a new spare on the new master
+	wait_until 20 warm_ready 2 "$w2"
+}
+
+@test "warm standby: a crashed broker is replaced by the spare; a failed initializer makes standbys load only; a reload replaces the standby" {
+	[ -f "$BUILD_DIR/warm/failover-warm.jar" ] || skip "no failover-warm.jar in $BUILD_DIR (built where javac is)"
+	warm_ini init "env = FAKE_WARM_EXIT=3"
+	lab_start 1
+	lab_wait_role 1 master 15
+	wait_until 10 lab_has_broker 1
+	wait_until 20 warm_ready 1
+	# every standby with initializers exited 3: from then on, load only
+	grep -q "a static initializer failed; standbys load the classes without initializing them" "$LAB_DIR/n1/log"
+	w=$(lab_field 1 warm_pid)
+	grep -q "^[0-9]* $w warm role=standby init=False$" "$LAB_DIR/n1/broker/events"
+
+	b=$(lab_broker_pid 1)
+	kill -9 "$b"
+	wait_until 10 lab_field_is 1 broker_pid "$w"
+	grep -q "broker pid $b died unexpectedly" "$LAB_DIR/n1/log"
+	grep -q "broker started: pid $w, term $(lab_field 1 term), from the warm standby" "$LAB_DIR/n1/log"
+	wait_until 20 warm_ready 1 "$w"
+
+	# a reload: the standby ran the old command; a new one runs the new
+	w=$(lab_field 1 warm_pid)
+	kill -HUP "$(lab_pid 1)"
+	wait_gone "$w" 5
+	grep -q "warm standby pid $w: stopped, the configuration changed" "$LAB_DIR/n1/log"
+	wait_until 20 warm_ready 1 "$w"
+	[ "$(lab_role 1)" = master ]
+	[ "$(lab_field 1 broker)" = serving ]
+}

@@ -150,6 +150,9 @@ BROKER_MAIN = b"org.apache.activemq.console.Main"
 # programs (their comm) that may still exec a broker (a fork of the
 # launcher, ip netns exec, setsid): never remembered as "no broker"
 MAY_EXEC = (b"failover-launch", b"ip", b"setsid")
+# a launcher's warm standby (broker.warm_standby) is named so while it
+# waits: no broker, but one once told to go (then named java again)
+WARM = b"warm-standby"
 STARTED = b") started"
 RELAYED = re.compile(rb"^broker\[(\d+)\]: ")
 
@@ -236,8 +239,9 @@ class BrokerSampler:
             return False  # a zombie, a kernel thread: for good
         if comm != b"java":
             # a fork of a launcher (comm cut to 15 bytes), ip netns exec
-            # or setsid may still exec a broker
-            return None if comm in MAY_EXEC else False
+            # or setsid may still exec a broker; a warm standby may
+            # become one
+            return None if comm in MAY_EXEC or comm == WARM else False
         if int(rest[2]) != pid:
             # a broker leads its process group (the launcher's setsid, or
             # the pair's); a JVM's own fork (before it execs) does not
