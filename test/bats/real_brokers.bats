@@ -169,6 +169,68 @@ jvm_gone() { ! kill -0 "$1" 2>/dev/null || [ "$(awk '{print $3}' "/proc/$1/stat"
 	grep -q "Apache ActiveMQ .* started" "$LAB_DIR/n1/log"
 }
 
+# warm_ready I [NOT-PID]: node I has a warm standby (not NOT-PID) that said it is ready
+warm_ready() {
+	local w
+	w=$(lab_field "$1" warm_pid)
+	[ -n "$w" ] && [ "$w" != 0 ] && [ "$w" != "${2:-}" ] && lab_alive "$w" &&
+		grep -q "warm standby\[$w\]: failover-warm: ready" "$LAB_DIR/n$1/log"
+}
+
+@test "ActiveMQ with broker.warm_standby = init: the standby JVM holds no port and no store file; promoted, it serves what was sent" {
+	local i w n url count=50 rc
+	[ -f "$BUILD_DIR/warm/failover-warm.jar" ] || skip "no failover-warm.jar in $BUILD_DIR (built where javac is)"
+	for i in 1 2; do
+		amq_ini "$i" $'cds = yes\nwarm_standby = init\nwarm_jar = '"$BUILD_DIR/warm/failover-warm.jar"
+	done
+	lab_sampler_start 600
+	lab_start 1
+	lab_wait_role 1 master 20
+	amq_wait_serving 1 90
+	lab_start 2
+	wait_until 60 warm_ready 2
+	# a clean stop: n1's broker writes its class list, n2's standby becomes the broker
+	lab_stop_node 1 TERM
+	grep -q "warm standby: class list $LAB_DIR/n1/state/broker-[0-9a-f]*.classes written" "$LAB_DIR/n1/log"
+	lab_wait_role 2 master 20
+	amq_wait_serving 2 90
+	grep -q "broker started: pid [0-9]*, term [0-9]*, from the warm standby" "$LAB_DIR/n2/log"
+
+	# n1 again, a standby with the list: the broker's classes initialized
+	lab_start 1
+	wait_until 90 warm_ready 1
+	w=$(lab_field 1 warm_pid)
+	n=$(sed -n "s/.*warm standby\[$w\]: failover-warm: ready: \([0-9]*\) classes initialized.*/\1/p" "$LAB_DIR/n1/log")
+	echo "# n1's standby pid $w: $n classes initialized, VmRSS $(awk '/VmRSS/ {print $2, $3}' /proc/"$w"/status)" >&3
+	[ "$n" -gt 1000 ]
+	# marked, and nothing of a broker: no listening socket, no file of the store
+	[ "$(cat /proc/"$w"/comm)" = warm-standby ]
+	tr '\0' '\n' </proc/"$w"/cmdline | grep -qx -- -Dfailover.warm=standby
+	run ip netns exec "$LAB-n1" ss -Hltnp
+	refute_output --partial "pid=$w,"
+	refute_output --partial ":$AMQ_PORT "
+	run ls -l /proc/"$w"/fd/
+	refute_output --partial "$LAB_DIR/amq-shared"
+	[ "$(lab_field 1 broker_pid)" = 0 ]
+
+	# messages to n2's broker; n2 dies; n1's standby serves them
+	url=$(amq_url)
+	amq_client "$CLIENTS" producer "$url" warm.q "$count" 10 60 >"$LAB_DIR/sent" 2>"$LAB_DIR/producer.err" ||
+		{ cat "$LAB_DIR/producer.err"; false; }
+	[ "$(sort -un "$LAB_DIR/sent" | wc -l)" -eq "$count" ]
+	kill -9 "$(lab_pid 2)"
+	lab_wait_role 1 master 20
+	amq_wait_serving 1 90
+	[ "$(lab_field 1 broker_pid)" = "$w" ]
+	[ "$(cat /proc/"$w"/comm)" = java ]
+	grep -q "broker started: pid $w, term [0-9]*, from the warm standby" "$LAB_DIR/n1/log"
+	rc=0
+	amq_client "$CLIENTS" consumer "$url" warm.q "$count" 60 >"$LAB_DIR/received" 2>"$LAB_DIR/consumer.err" || rc=$?
+	[ "$rc" -eq 0 ] || { cat "$LAB_DIR/consumer.err"; false; }
+	[ "$(sort -un "$LAB_DIR/received" | wc -l)" -eq "$count" ]
+	lab_sampler_check
+}
+
 @test "ActiveMQ: failoverctl switchover while a client sends; every message arrives, the term grows" {
 	local i m t url count=200
 	for i in 1 2 3; do amq_ini "$i"; done
