@@ -532,6 +532,39 @@ The JVM refuses an archive with a non-empty directory on the classpath; the
 launcher says so before starting it.
 ''')
 
+k('broker', 'warm_standby', r'''
+Keep a JVM on every node that is idle or serving, started with the broker's
+command but held before its main class
+.RB ( failover.launcher.WarmStandby
+from
+.BR warm_jar ),
+with the classes the broker loaded at its last run loaded
+.RB ( load )
+or also initialized
+.RB ( init :
+their static initializers run on the standby).
+It binds and opens nothing of the broker's; when this node is to run the
+broker (a promotion, a crashed broker), the fence holds it and the launcher
+writes
+.B go TERM
+on its standard input, and it runs the broker's main method.
+While it waits its process is named
+.B warm\-standby
+and its command carries
+.BR \-Dfailover.warm=standby .
+Its environment says
+.BR FAILOVER_ROLE=standby ;
+the term is the system property
+.BR failover.term .
+Tens of MiB per node.
+Not with the windows classpath separator.
+''')
+
+k('broker', 'warm_jar', r'''
+The warm standby's helper jar, installed where the launcher was built with a
+JDK.
+''', default=r'\fIDATADIR\fB/failover\-launcher/failover\-warm.jar\fR (\fI/usr/share\fR in the Debian package)')
+
 k('broker', 'stop_timeout', r'''
 Stopping the broker sends
 .B SIGTERM
