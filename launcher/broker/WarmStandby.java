@@ -13,7 +13,7 @@
  * JVM halts at once, without running anything else.  While it waits, the
  * process is named "warm-standby" (its command also carries
  * -Dfailover.warm=standby), so that no one counts it as a broker; "go"
- * names it "java" again.
+ * gives it its own name back (and failover.warm=broker).
  *
  * System properties read: failover.warm.classes (the class list; absent:
  * none), failover.warm.init (true: run the static initializers too).  Set
@@ -21,10 +21,15 @@
  * was fixed when this JVM started, before any term: it says
  * FAILOVER_ROLE=standby).
  *
+ * Classes are loaded first, all of them, without initializing any (a class
+ * not found is a class the broker made itself, or a stale list); then,
+ * with failover.warm.init, initialized in the list's order.
+ *
  * Exit status while waiting: 0 when told to go away, 3 when a class of the
- * list failed to initialize (that class would stay broken in this JVM: the
- * launcher then keeps its standbys to loading only), 4 when the main class
- * or its main method is missing.
+ * list failed to initialize (whatever it threw: that class would stay
+ * broken in this JVM, so the launcher then keeps its standbys to loading
+ * only), 4 when the main class has no public static main method, 5 when
+ * loading failed otherwise (out of memory).
  */
 package failover.launcher;
 
@@ -34,9 +39,11 @@ import java.io.IOException;
 import java.io.InputStreamReader;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
+import java.lang.reflect.Modifier;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Paths;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
@@ -46,6 +53,14 @@ public final class WarmStandby {
 
 	/* The process's name (the thread group leader's), best effort: Linux
 	 * only, and only a marker. */
+	private static String comm() {
+		try {
+			return new String(Files.readAllBytes(Paths.get("/proc/self/comm")), StandardCharsets.US_ASCII).trim();
+		} catch (IOException | SecurityException e) {
+			return "java";
+		}
+	}
+
 	private static void name(String comm) {
 		try (FileOutputStream f = new FileOutputStream("/proc/self/comm")) {
 			f.write(comm.getBytes(StandardCharsets.US_ASCII));
@@ -64,12 +79,14 @@ public final class WarmStandby {
 			System.err.println("failover-warm: usage: WarmStandby MAIN_CLASS [ARGUMENT]...");
 			Runtime.getRuntime().halt(4);
 		}
+		String own = comm();
 		name("warm-standby");
 		long t0 = System.nanoTime();
 		ClassLoader loader = ClassLoader.getSystemClassLoader();
 		boolean init = Boolean.getBoolean("failover.warm.init");
 		String list = System.getProperty("failover.warm.classes", "");
-		int loaded = 0, missing = 0;
+		List<Class<?>> loaded = new ArrayList<>();
+		int missing = 0;
 		if (!list.isEmpty()) {
 			List<String> lines;
 			try {
@@ -78,35 +95,47 @@ public final class WarmStandby {
 				say("cannot read the class list " + list + ": " + e);
 				lines = List.of();
 			}
-			for (String line : lines) {
-				int sp = line.indexOf(' ');
-				String name = (sp < 0 ? line : line.substring(0, sp)).trim();
-				/* "@lambda-proxy ...", "@lambda-form-invoker ...": not classes */
-				if (name.isEmpty() || name.startsWith("#") || name.startsWith("@"))
-					continue;
-				name = name.replace('/', '.');
-				try {
-					Class.forName(name, init, loader);
-					loaded++;
-				} catch (ClassNotFoundException | NoClassDefFoundError e) {
-					missing++; /* a class the broker made itself, or a stale list */
-				} catch (LinkageError e) {
-					/* ExceptionInInitializerError among them: the class stays
-					 * unusable in this JVM, so this JVM must not become the broker */
-					say("class " + name + " failed to initialize: " + e);
-					Runtime.getRuntime().halt(3);
+			try {
+				for (String line : lines) {
+					int sp = line.indexOf(' ');
+					String name = (sp < 0 ? line : line.substring(0, sp)).trim();
+					/* "@lambda-proxy ...", "@lambda-form-invoker ...": not classes */
+					if (name.isEmpty() || name.startsWith("#") || name.startsWith("@"))
+						continue;
+					try {
+						loaded.add(Class.forName(name.replace('/', '.'), false, loader));
+					} catch (ClassNotFoundException | LinkageError e) {
+						missing++; /* made by the broker itself, a stale list, a missing dependency */
+					}
+				}
+			} catch (Throwable t) {
+				say("loading the classes failed: " + t);
+				Runtime.getRuntime().halt(5);
+			}
+			if (init) {
+				for (Class<?> c : loaded) {
+					try {
+						Class.forName(c.getName(), true, c.getClassLoader());
+					} catch (Throwable t) {
+						/* whatever it threw, the class stays unusable in this
+						 * JVM: this JVM must not become the broker */
+						say("class " + c.getName() + " failed to initialize: " + t);
+						Runtime.getRuntime().halt(3);
+					}
 				}
 			}
 		}
 		Method main;
 		try {
 			main = Class.forName(args[0], false, loader).getMethod("main", String[].class);
+			if (!Modifier.isStatic(main.getModifiers()))
+				throw new NoSuchMethodException("main is not static");
 		} catch (ClassNotFoundException | NoSuchMethodException | LinkageError e) {
 			say("no main method in " + args[0] + ": " + e);
 			Runtime.getRuntime().halt(4);
 			return;
 		}
-		say(String.format("ready: %d classes %s, %d not found, in %d ms", loaded, init ? "initialized" : "loaded",
+		say(String.format("ready: %d classes %s, %d not found, in %d ms", loaded.size(), init ? "initialized" : "loaded",
 				  missing, (System.nanoTime() - t0) / 1000000));
 		BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.US_ASCII));
 		String line = in.readLine();
@@ -117,7 +146,8 @@ public final class WarmStandby {
 		String term = line.substring(3).trim();
 		System.setProperty("failover.role", "master");
 		System.setProperty("failover.term", term);
-		name("java");
+		System.setProperty("failover.warm", "broker");
+		name(own);
 		say("go: term " + term);
 		try {
 			main.invoke(null, (Object) Arrays.copyOfRange(args, 1, args.length));

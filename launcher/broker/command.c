@@ -487,8 +487,43 @@ static int cds(const struct command_params *p, const struct winpath_table *win, 
  * class-data archive serves both.  Its class list is named like the
  * archive, by the digest of the JVM, its options and classpath.
  */
+/* JVM options and properties that open a port or a file of their own at
+ * JVM start: a standby would open them too, beside the broker's (the same
+ * port taken, the same log file written by two JVMs). */
+static const char *const warm_refused[] = {
+	"-agentlib:jdwp", "-Xrunjdwp", "-Xloggc:", "-XX:StartFlightRecording",
+	"com.sun.management.jmxremote.port=", "com.sun.management.jmxremote.rmi.port=",
+};
+
+/* o: a JVM option, or a property NAME=VALUE */
+static const char *warm_opens(const char *o)
+{
+	const char *prop = strncmp(o, "-D", 2) == 0 ? o + 2 : o;
+
+	for (size_t i = 0; i < sizeof(warm_refused) / sizeof(warm_refused[0]); i++)
+		if (strncmp(o, warm_refused[i], strlen(warm_refused[i])) == 0 ||
+		    strncmp(prop, warm_refused[i], strlen(warm_refused[i])) == 0)
+			return warm_refused[i];
+	/* unified logging to a file */
+	if (strncmp(o, "-Xlog", 5) == 0 && strstr(o, "file=") != NULL)
+		return "-Xlog:...:file=";
+	return NULL;
+}
+
 static int warm_check(const struct command_params *p, struct strlist *cp, char *err, size_t len)
 {
+	for (size_t i = 0; i < p->jvm_option.n; i++)
+		if (warm_opens(p->jvm_option.v[i]) != NULL)
+			return fail(err, len,
+				    "broker.warm_standby: broker.jvm_option %s would be opened by the standby JVM too (a port "
+				    "or a file beside the broker's); remove it, or set broker.warm_standby = no",
+				    p->jvm_option.v[i]);
+	for (size_t i = 0; i < p->property.n; i++)
+		if (warm_opens(p->property.v[i]) != NULL)
+			return fail(err, len,
+				    "broker.warm_standby: broker.property %s would be opened by the standby JVM too (a port "
+				    "or a file beside the broker's); remove it, or set broker.warm_standby = no",
+				    p->property.v[i]);
 	if (strcmp(p->classpath_separator, "unix") != 0)
 		return fail(err, len, "broker.warm_standby: not with classpath_separator = windows (a native Windows JVM); "
 				      "set broker.warm_standby = no");
@@ -500,18 +535,21 @@ static int warm_check(const struct command_params *p, struct strlist *cp, char *
 	return strlist_add(cp, p->warm_jar) != 0 ? fail(err, len, "out of memory") : 0;
 }
 
-static int warm_list(const struct command_params *p, struct command *cmd, const struct strlist *cp, char *err,
-		     size_t len)
+static int is_cds_option(const char *a)
+{
+	return strncmp(a, "-XX:SharedArchiveFile=", 22) == 0 || strncmp(a, "-XX:ArchiveClassesAtExit=", 25) == 0;
+}
+
+/* over the whole command (what an initializer may read: properties, main
+ * class, arguments), but the CDS option that flips after the first run */
+static int warm_list(const struct command_params *p, struct command *cmd, char *err, size_t len)
 {
 	uint64_t h = HASH_FNV1A_INIT;
 	struct stat st;
 
 	for (size_t i = 0; i < cmd->argv.n; i++)
-		if (strncmp(cmd->argv.v[i], "-XX:SharedArchiveFile=", 22) != 0 &&
-		    strncmp(cmd->argv.v[i], "-XX:ArchiveClassesAtExit=", 25) != 0)
+		if (!is_cds_option(cmd->argv.v[i]))
 			h = fnv_word(h, cmd->argv.v[i]);
-	for (size_t i = 0; i < cp->n; i++)
-		h = fnv_word(h, cp->v[i]);
 	if (asprintf(&cmd->warm_list, "%s/broker-%016llx.classes", p->state_dir, (unsigned long long)h) < 0)
 		return fail(err, len, "out of memory");
 	cmd->warm_list_exists = stat(cmd->warm_list, &st) == 0 && st.st_size > 0;
@@ -541,6 +579,10 @@ int command_warm_argv(const struct command *cmd, const char *dump, int standby, 
 			}
 			bad |= strlist_add(argv, COMMAND_WARM_CLASS) != 0;
 		}
+		/* a standby that exits without having been the broker would
+		 * write the broker's archive from its own classes */
+		if (standby && strncmp(cmd->argv.v[i], "-XX:ArchiveClassesAtExit=", 25) == 0)
+			continue;
 		bad |= strlist_add(argv, cmd->argv.v[i]) != 0;
 	}
 	if (bad || argv->v == NULL) {
@@ -700,8 +742,6 @@ int command_build_params(const struct command_params *p, char *const *env, struc
 	}
 	if (p->cds && cds(p, win, cmd, &cp, err, errlen) != 0)
 		goto out;
-	if (p->warm && warm_list(p, cmd, &cp, err, errlen) != 0)
-		goto out;
 	if (cmd->agent != NULL) {
 		if (win != NULL && win_path(win, "broker.agent", cmd->agent, &w, err, errlen) != 0)
 			goto out;
@@ -752,6 +792,8 @@ int command_build_params(const struct command_params *p, char *const *env, struc
 			strlist_add(&cmd->argv, a);
 		}
 	}
+	if (p->warm && warm_list(p, cmd, err, errlen) != 0)
+		goto out;
 	if (build_env(p, env, cmd) != 0)
 		goto oom;
 	cmd->cwd = strdup(p->working_dir);

@@ -97,8 +97,10 @@ void command_free(struct command *cmd);
  * JVM writes there each class it loads: the next list); with standby, the
  * marker -Dfailover.warm=standby, -Dfailover.warm.init=true|false and the
  * list (when there is one) before COMMAND_WARM_CLASS, which then comes
- * where the main class was, the main class and its arguments after it.
- * Without standby: a broker started cold.  0, or -1 when out of memory.
+ * where the main class was, the main class and its arguments after it, and
+ * no -XX:ArchiveClassesAtExit (the JVM would write it at any exit: a
+ * standby's classes are not the broker's).  Without standby: a broker
+ * started cold.  0, or -1 when out of memory.
  */
 int command_warm_argv(const struct command *cmd, const char *dump, int standby, int init, struct strlist *argv);
 

@@ -20,10 +20,12 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <dirent.h>
 #include <unistd.h>
 
 #include "clock.h"
 #include "exitstatus.h"
+#include "hash.h"
 #include "log.h"
 #include "spawn.h"
 
@@ -62,6 +64,11 @@ int supervisor_alive(const struct supervisor *s)
 
 static void reconcile(struct supervisor *s);
 static void keep_warm(struct supervisor *s);
+
+/* a serving broker's spare standby starts this long after it serves */
+#define SUP_SPARE_AFTER_MS 5000
+/* a broker's class list is kept once it served this long, or stopped cleanly */
+#define SUP_LIST_AFTER_MS 5000
 
 static void report(struct supervisor *s, enum sup_report_kind kind, const char *why)
 {
@@ -103,7 +110,13 @@ static void set_state(struct supervisor *s, enum sup_state st)
 		report(s, SUP_REPORT_DOWN, NULL);
 	if (st == SUP_SERVING) {
 		report(s, SUP_REPORT_READY, NULL);
-		keep_warm(s); /* a spare for a crash */
+		/* a spare for a crash, once the new broker has settled: its
+		 * class loading would compete with the broker's first clients */
+		if (s->p.cmd.warm && s->warm.pid == 0 && s->loop != NULL) {
+			ev_timer_stop(s->loop, &s->warm.again_w);
+			ev_timer_set(&s->warm.again_w, SUP_SPARE_AFTER_MS / 1000.0, 0.);
+			ev_timer_start(s->loop, &s->warm.again_w);
+		}
 	}
 	report(s, SUP_REPORT_CHANGED, NULL);
 }
@@ -115,7 +128,10 @@ static void emit_line(struct supervisor *s, struct sup_stream *st, const char *l
 	const char *pat = s->run_ready_pattern != NULL ? s->run_ready_pattern : "";
 
 	if (st->warm) {
+		static const char ready[] = "failover-warm: ready";
 		log_info("warm standby[%ld]: %.*s", (long)s->warm.pid, (int)len, line);
+		if (len >= sizeof(ready) - 1 && memcmp(line, ready, sizeof(ready) - 1) == 0)
+			s->warm.ready = 1;
 		return;
 	}
 	if (s->outfile_fd >= 0) {
@@ -304,16 +320,16 @@ static void record_crash(struct supervisor *s, uint64_t now)
 	s->crashes_total++;
 }
 
-/* The class list the broker wrote becomes the warm standbys' once it served
- * (a broker that never did may not have loaded what serving needs). */
-static void list_done(struct supervisor *s)
+/* The class list the broker wrote becomes the warm standbys' when keep: it
+ * served a while or stopped cleanly (a broker that crashed at once may not
+ * have loaded what serving needs). */
+static void list_done(struct supervisor *s, int keep)
 {
 	struct stat st;
 
 	if (s->run_dump == NULL)
 		return;
-	if (s->ready_at != 0 && s->run_list != NULL && stat(s->run_list, &st) != 0 &&
-	    rename(s->run_dump, s->run_list) == 0)
+	if (keep && s->run_list != NULL && stat(s->run_list, &st) != 0 && rename(s->run_dump, s->run_list) == 0)
 		log_info("warm standby: class list %s written", s->run_list);
 	else
 		unlink(s->run_dump);
@@ -342,7 +358,7 @@ static void child_cb(struct ev_loop *loop, ev_child *w, int revents)
 	s->pidfd = -1;
 	stream_close(s, &s->out);
 	stream_close(s, &s->err);
-	list_done(s);
+	list_done(s, s->ready_at != 0 && (s->term_sent || now - s->ready_at >= SUP_LIST_AFTER_MS));
 	exitstatus_describe(status, s->last_exit, sizeof(s->last_exit));
 	clean = s->term_sent && ((WIFEXITED(status) && (WEXITSTATUS(status) == 143 || WEXITSTATUS(status) == 0)) ||
 				 (WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM));
@@ -551,73 +567,124 @@ static int warm_gate(void *ud, pid_t pid)
 
 	s->warm.pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (s->warm.pidfd < 0) {
-		log_err("pidfd_open of warm standby pid %ld: %s", (long)pid, strerror(errno));
+		log_err("no warm standby: pidfd_open of pid %ld: %s", (long)pid, strerror(errno));
 		return -1;
 	}
 	return 0;
 }
 
+/* What a standby runs: its argv (in *argv; with dump, the option that
+ * writes the class list), its environment and working directory (in *cmd).
+ * The environment was fixed before any term: FAILOVER_ROLE=standby and no
+ * FAILOVER_TERM, so that nothing reads a term the broker will not have (it
+ * gets failover.term with "go").  0, or -1 with a message in err. */
+static int warm_command(struct supervisor *s, struct command *cmd, const char *dump, struct strlist *argv,
+			char *err, size_t len)
+{
+	struct command_failover fenv = {.role = "standby", .node = s->node, .cluster = s->p.cluster,
+					.cache = s->cache_address, .term = 0};
+	size_t j = 0;
+
+	if (command_build_params(&s->p.cmd, environ, cmd, err, len) != 0)
+		return -1;
+	if (command_warm_argv(cmd, dump, 1, s->p.cmd.warm == 2 && !s->warm.noinit, argv) != 0 ||
+	    command_failover_env(&cmd->envp, &fenv) != 0) {
+		snprintf(err, len, "out of memory");
+		strlist_clear(argv);
+		command_free(cmd);
+		return -1;
+	}
+	for (size_t i = 0; i < cmd->envp.n; i++) {
+		if (strncmp(cmd->envp.v[i], "FAILOVER_TERM=", 14) == 0)
+			free(cmd->envp.v[i]);
+		else
+			cmd->envp.v[j++] = cmd->envp.v[i];
+	}
+	cmd->envp.n = j;
+	cmd->envp.v[j] = NULL;
+	return 0;
+}
+
+/* A digest of what a standby runs, but the class list it writes. */
+static uint64_t warm_sig(const struct command *cmd, const struct strlist *argv)
+{
+	uint64_t h = HASH_FNV1A_INIT;
+	static const uint8_t sep = 0xff;
+
+	for (size_t i = 0; i < argv->n; i++)
+		if (strncmp(argv->v[i], "-XX:DumpLoadedClassList=", 24) != 0)
+			h = hash_fnv1a(hash_fnv1a_str(h, argv->v[i]), &sep, 1);
+	for (size_t i = 0; i < cmd->envp.n; i++)
+		h = hash_fnv1a(hash_fnv1a_str(h, cmd->envp.v[i]), &sep, 1);
+	return hash_fnv1a_str(h, cmd->cwd != NULL ? cmd->cwd : "");
+}
+
 /*
  * One standby where the node may need a broker soon and has none coming:
  * idle (a slave, or a master that gave up), or serving (a spare for a
- * crash).  A standby that cannot be started is tried again after
- * restart_max, not at every step.
+ * crash, SUP_SPARE_AFTER_MS after it serves).  A standby that cannot be
+ * started is tried again after restart_max, not at every step.
  */
 static void keep_warm(struct supervisor *s)
 {
 	struct sup_warm *w = &s->warm;
 	struct command cmd;
-	struct command_failover fenv;
 	struct strlist argv = {0};
 	struct spawn_req req;
 	struct spawn_res res;
-	char err[2048], *dump = NULL;
+	char err[2048], *dump = NULL, *list;
 
-	if (!s->p.cmd.warm || w->pid != 0 || ev_is_active(&w->again_w) || s->loop == NULL ||
+	if (!s->p.cmd.warm || s->closing || w->pid != 0 || s->loop == NULL || ev_is_active(&w->again_w) ||
 	    (s->state != SUP_IDLE && s->state != SUP_SERVING))
 		return;
 	if (command_build_params(&s->p.cmd, environ, &cmd, err, sizeof(err)) != 0) {
 		log_err("no warm standby: %s", err);
 		goto later;
 	}
-	/* started before any term: the term comes with "go" */
-	fenv = (struct command_failover){.role = "standby", .node = s->node, .cluster = s->p.cluster,
-					 .cache = s->cache_address, .term = 0};
-	if ((!cmd.warm_list_exists &&
-	     asprintf(&dump, "%s.tmp%llu", cmd.warm_list, (unsigned long long)++s->jvm_seq) < 0) ||
-	    command_warm_argv(&cmd, dump, 1, s->p.cmd.warm == 2 && !w->noinit, &argv) != 0 ||
-	    command_failover_env(&cmd.envp, &fenv) != 0) {
-		log_err("no warm standby: out of memory");
-		goto fail;
+	/* no list yet: this standby writes one, should it become a broker */
+	list = !cmd.warm_list_exists ? cmd.warm_list : NULL;
+	if (list != NULL &&
+	    asprintf(&dump, "%s.tmp%ld-%llu", list, (long)getpid(), (unsigned long long)++s->jvm_seq) < 0)
+		dump = NULL;
+	command_free(&cmd);
+	if (warm_command(s, &cmd, dump, &argv, err, sizeof(err)) != 0) {
+		log_err("no warm standby: %s", err);
+		free(dump);
+		goto later;
 	}
 	req = (struct spawn_req){.argv = argv.v, .envp = cmd.envp.v, .cwd = cmd.cwd, .capture = 1, .feed = 1,
 				 .gate = warm_gate, .gate_ud = s};
 	if (spawn(&req, &res) != 0) {
-		log_err("no warm standby: cannot fork: %s", strerror(errno));
-		goto fail;
+		if (errno != ECANCELED) /* the gate said why */
+			log_err("no warm standby: cannot fork: %s", strerror(errno));
+		free(dump);
+		strlist_clear(&argv);
+		command_free(&cmd);
+		goto later;
 	}
 	w->pid = res.pid;
 	w->in_fd = res.in_fd;
 	w->dump = dump;
+	w->ready = 0;
+	w->sig = warm_sig(&cmd, &argv);
 	w->spawned_at = clock_mono_ms();
 	ev_child_set(&w->child_w, res.pid, 0);
 	ev_child_start(s->loop, &w->child_w);
 	stream_open(s, &w->out, res.out_fd);
 	stream_open(s, &w->err, res.err_fd);
 	report(s, SUP_REPORT_CHANGED, NULL); /* the status names it */
-	if (res.exec_errno != 0)
+	if (res.exec_errno != 0) {
+		/* it exits 126/127: never the broker */
+		w->killed = 1;
 		log_err("no warm standby: cannot run %s: %s", argv.v[0], strerror(res.exec_errno));
-	else
+	} else {
 		log_info("warm standby started: pid %ld (classes %s%s)", (long)res.pid,
 			 s->p.cmd.warm == 2 && !w->noinit ? "initialized" : "loaded",
-			 cmd.warm_list_exists ? "" : "; no class list yet: a broker's first run writes it");
+			 dump != NULL ? "; no class list yet: a broker's first run writes it" : "");
+	}
 	strlist_clear(&argv);
 	command_free(&cmd);
 	return;
-fail:
-	free(dump);
-	strlist_clear(&argv);
-	command_free(&cmd);
 later:
 	ev_timer_set(&w->again_w, s->p.restart_max_ms / 1000.0, 0.);
 	ev_timer_start(s->loop, &w->again_w);
@@ -626,7 +693,8 @@ later:
 /*
  * The standby becomes the broker: the fence holds it first (as any broker
  * before its exec), then "go TERM" on its stdin.  -1: no standby to use
- * (it could not be held); the caller starts one cold.
+ * (not ready yet, dying, or the fence could not hold it); the caller starts
+ * one cold.
  */
 static int warm_go(struct supervisor *s, uint64_t now)
 {
@@ -636,6 +704,14 @@ static int warm_go(struct supervisor *s, uint64_t now)
 
 	if (w->killed || w->pidfd < 0)
 		return -1;
+	if (!w->ready || w->out.fd < 0 || w->err.fd < 0) {
+		/* still loading (no faster than a cold start), or its output
+		 * ended (it is exiting): a cold start, and a new standby later */
+		log_info("warm standby pid %ld not used: %s; a cold start", (long)w->pid,
+			 w->ready ? "its output ended" : "not ready yet");
+		warm_kill(s);
+		return -1;
+	}
 	if (s->hold != NULL && s->hold(s->hold_ud, w->pidfd, w->pid) != 0) {
 		log_err("the warm standby pid %ld was not used: the fence could not hold it", (long)w->pid);
 		warm_kill(s);
@@ -647,12 +723,12 @@ static int warm_go(struct supervisor *s, uint64_t now)
 	s->pidfd = w->pidfd;
 	ev_child_set(&s->child_w, s->pid, 0);
 	ev_child_start(s->loop, &s->child_w);
-	stream_open(s, &s->out, w->out.fd);
-	stream_open(s, &s->err, w->err.fd);
 	ev_io_stop(s->loop, &w->out.w);
 	ev_io_stop(s->loop, &w->err.w);
+	stream_open(s, &s->out, w->out.fd);
+	stream_open(s, &s->err, w->err.fd);
 	w->out.fd = w->err.fd = -1;
-	list_done(s);
+	list_done(s, 0);
 	if (w->dump != NULL) {
 		s->run_dump = w->dump;
 		s->run_list = strndup(w->dump, (size_t)(strrchr(w->dump, '.') - w->dump));
@@ -673,9 +749,25 @@ static int warm_go(struct supervisor *s, uint64_t now)
 	w->in_fd = w->pidfd = -1;
 	w->pid = 0;
 	w->killed = 0;
+	w->ready = 0;
 	s->warm_starts++;
 	began(s, now);
 	return 0;
+}
+
+/* Class lists a killed launcher's brokers were writing (one launcher per
+ * state_dir: none of them is being written now). */
+static void warm_tidy(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL)
+		if (strncmp(e->d_name, "broker-", 7) == 0 && strstr(e->d_name, ".classes.tmp") != NULL)
+			(void)unlinkat(dirfd(d), e->d_name, 0);
+	closedir(d);
 }
 
 static void warm_init(struct supervisor *s)
@@ -691,6 +783,8 @@ static void warm_init(struct supervisor *s)
 	w->child_w.data = s;
 	ev_init(&w->again_w, warm_again_cb);
 	w->again_w.data = s;
+	if (s->p.cmd.state_dir != NULL)
+		warm_tidy(s->p.cmd.state_dir);
 }
 
 static void warm_close(struct supervisor *s)
@@ -700,6 +794,7 @@ static void warm_close(struct supervisor *s)
 	ev_timer_stop(s->loop, &s->warm.again_w);
 	warm_forget(s);
 }
+
 
 
 static void start(struct supervisor *s)
@@ -729,7 +824,7 @@ static void start(struct supervisor *s)
 	}
 	/* warm_standby: this broker writes the class list the standbys lack */
 	if (cmd.warm_list != NULL && !cmd.warm_list_exists &&
-	    (asprintf(&dump, "%s.tmp%llu", cmd.warm_list, (unsigned long long)++s->jvm_seq) < 0 ||
+	    (asprintf(&dump, "%s.tmp%ld-%llu", cmd.warm_list, (long)getpid(), (unsigned long long)++s->jvm_seq) < 0 ||
 	     command_warm_argv(&cmd, dump, 0, 0, &argv) != 0)) {
 		log_err("cannot start the broker: out of memory");
 		free(dump);
@@ -760,7 +855,7 @@ static void start(struct supervisor *s)
 	} else {
 		log_info("broker started: pid %ld, term %llu", (long)res.pid, (unsigned long long)s->term);
 	}
-	list_done(s);
+	list_done(s, 0);
 	if (dump != NULL) {
 		s->run_dump = dump;
 		s->run_list = strdup(cmd.warm_list);
@@ -933,15 +1028,39 @@ void supervisor_set_params(struct supervisor *s, struct sup_params *p)
 	sup_params_free(&s->p);
 	s->p = *p;
 	memset(p, 0, sizeof(*p));
-	/* a standby runs the command it was started with: the next one runs
-	 * the new one (none when warm_standby is off now) */
-	if (s->warm.pid > 0) {
-		log_info("warm standby pid %ld: stopped, the configuration changed", (long)s->warm.pid);
+	/* a standby runs the command it was started with: one that the new
+	 * settings would not start the same way goes (none when warm_standby
+	 * is off now); a failed initializer is tried again */
+	if (s->warm.noinit && s->p.cmd.warm == 2) {
+		s->warm.noinit = 0;
+		if (s->warm.pid > 0 && !s->warm.killed)
+			log_info("warm standby pid %ld: stopped, the next one runs the initializers again",
+				 (long)s->warm.pid);
 		warm_kill(s);
 	}
-	s->warm.noinit = 0;
+	if (s->warm.pid > 0 && !s->warm.killed) {
+		struct command cmd;
+		struct strlist argv = {0};
+		char err[256];
+		int same = s->p.cmd.warm && warm_command(s, &cmd, NULL, &argv, err, sizeof(err)) == 0;
+		if (same) {
+			same = warm_sig(&cmd, &argv) == s->warm.sig;
+			strlist_clear(&argv);
+			command_free(&cmd);
+		}
+		if (!same) {
+			log_info("warm standby pid %ld: stopped, the configuration changed", (long)s->warm.pid);
+			warm_kill(s);
+		}
+	}
 	if (s->loop != NULL)
 		ev_timer_stop(s->loop, &s->warm.again_w);
+}
+
+void supervisor_closing(struct supervisor *s)
+{
+	s->closing = 1;
+	warm_kill(s);
 }
 
 void supervisor_init(struct supervisor *s, struct ev_loop *loop, struct sup_params *p, const char *node)

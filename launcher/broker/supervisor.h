@@ -87,7 +87,9 @@ struct sup_warm {
 	int pidfd, in_fd;         /* -1: none */
 	char *dump;               /* the class list it writes, or NULL */
 	uint64_t spawned_at;      /* monotonic ms */
-	int killed;               /* we killed it: its exit is no failure */
+	int killed;               /* we killed it (or its exec failed): never made the broker */
+	int ready;                /* it said "failover-warm: ready" */
+	uint64_t sig;             /* digest of its argv, environment and cwd (a reload keeps an equal one) */
 	int noinit;               /* a static initializer failed: load only from now on */
 	ev_child child_w;
 	ev_timer again_w;         /* the next one, after one failed */
@@ -139,6 +141,7 @@ struct supervisor {
 	/* the running broker's class list being written and where it goes
 	 * once that broker served (broker.warm_standby); NULL: none */
 	char *run_dump, *run_list;
+	int closing;              /* the launcher is stopping: no new standby */
 };
 
 /* Takes over p (its strings and command settings; *p is left empty). */
@@ -171,5 +174,7 @@ int supervisor_alive(const struct supervisor *s);
 unsigned supervisor_recent_crashes(const struct supervisor *s, uint64_t now);
 const char *supervisor_state_name(enum sup_state st);
 void supervisor_close(struct supervisor *s);
+/* The launcher is stopping: its warm standby goes, and none is started again. */
+void supervisor_closing(struct supervisor *s);
 
 #endif

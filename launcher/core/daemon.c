@@ -213,6 +213,7 @@ static void stop_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	} else {
 		log_info("signal %d: stopping", w->signum);
 		notify_stopping();
+		supervisor_closing(&d->sup); /* no warm standby forked on the way out */
 		/* while a slow broker stops, keep systemd's stop timeout ahead of
 		 * us; our own SIGKILL escalation bounds the wait */
 		ev_timer_set(&d->extend_w, 0., 1.);

@@ -553,10 +553,15 @@ While it waits its process is named
 and its command carries
 .BR \-Dfailover.warm=standby .
 Its environment says
-.BR FAILOVER_ROLE=standby ;
+.B FAILOVER_ROLE=standby
+and has no
+.BR FAILOVER_TERM ;
 the term is the system property
 .BR failover.term .
-Tens of MiB per node.
+JVM options that would open a port or a file at JVM start in the standby
+too (a debugger agent, a GC or unified log file, a flight recording, a
+remote JMX port) are refused.
+It has the broker's heap options: about 70 MiB with ActiveMQ's example.
 Not with the windows classpath separator.
 ''')
 

@@ -348,8 +348,23 @@ warm_ready() { # warm_ready I [NOT-PID]: node I has a ready warm standby (not NO
 	# the dead launcher's broker and spare went with it
 	wait_gone "$b1" 5
 	wait_gone "$w1" 5
-	# a new spare on the new master
+	# a new spare on the new master; its environment has no term
 	wait_until 20 warm_ready 2 "$w2"
+	w=$(lab_field 2 warm_pid)
+	tr '\0' '\n' </proc/"$w"/environ | grep -qx FAILOVER_ROLE=standby
+	run grep "^FAILOVER_TERM=" <(tr '\0' '\n' </proc/"$w"/environ)
+	assert_failure
+	# a reload with the same settings keeps it; a changed command replaces it
+	kill -HUP "$(lab_pid 2)"
+	wait_until 10 grep -q "reload" "$LAB_DIR/n2/log"
+	sleep 1
+	[ "$(lab_field 2 warm_pid)" = "$w" ] && lab_alive "$w"
+	echo "jvm_option = -Dwarm.test=1" >>"$LAB_DIR/n2/launcher.ini"
+	kill -HUP "$(lab_pid 2)"
+	wait_gone "$w" 5
+	grep -q "warm standby pid $w: stopped, the configuration changed" "$LAB_DIR/n2/log"
+	wait_until 20 warm_ready 2 "$w"
+	tr '\0' '\n' </proc/"$(lab_field 2 warm_pid)"/cmdline | grep -qx -- -Dwarm.test=1
 }
 
 @test "warm standby: a crashed broker is replaced by the spare; a failed initializer makes standbys load only; a reload replaces the standby" {
@@ -371,12 +386,13 @@ warm_ready() { # warm_ready I [NOT-PID]: node I has a ready warm standby (not NO
 	grep -q "broker started: pid $w, term $(lab_field 1 term), from the warm standby" "$LAB_DIR/n1/log"
 	wait_until 20 warm_ready 1 "$w"
 
-	# a reload: the standby ran the old command; a new one runs the new
+	# a reload tries the initializers again (the operator may have fixed them)
 	w=$(lab_field 1 warm_pid)
 	kill -HUP "$(lab_pid 1)"
 	wait_gone "$w" 5
-	grep -q "warm standby pid $w: stopped, the configuration changed" "$LAB_DIR/n1/log"
+	grep -q "warm standby pid $w: stopped, the next one runs the initializers again" "$LAB_DIR/n1/log"
 	wait_until 20 warm_ready 1 "$w"
+	[ "$(grep -c "a static initializer failed" "$LAB_DIR/n1/log")" -ge 2 ]
 	[ "$(lab_role 1)" = master ]
 	[ "$(lab_field 1 broker)" = serving ]
 }

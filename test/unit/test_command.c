@@ -310,6 +310,14 @@ static void warm_standby_command(void **state)
 		 f->dir);
 	assert_int_equal(build(f, extra), 0);
 	assert_string_equal(f->cmd.warm_list, list);
+	/* a standby never writes the archive: it is not the broker */
+	assert_true(index_prefix(&f->cmd.argv, "-XX:ArchiveClassesAtExit=") > 0);
+	assert_int_equal(command_warm_argv(&f->cmd, NULL, 1, 1, &w), 0);
+	assert_int_equal(index_prefix(&w, "-XX:ArchiveClassesAtExit="), -1);
+	strlist_clear(&w);
+	assert_int_equal(command_warm_argv(&f->cmd, NULL, 0, 0, &w), 0);
+	assert_true(index_prefix(&w, "-XX:ArchiveClassesAtExit=") > 0);
+	strlist_clear(&w);
 	free(tu_write(f->dir, strrchr(f->cmd.cds_archive, '/') + 1, "jsa"));
 	assert_int_equal(build(f, extra), 0);
 	assert_int_equal(f->cmd.cds_exists, 1);
@@ -324,6 +332,21 @@ static void warm_standby_command(void **state)
 		 jar);
 	assert_int_equal(build(f, extra), -1);
 	assert_non_null(strstr(f->err, "broker.warm_standby: not with classpath_separator = windows"));
+	/* what a standby would open beside the broker: refused */
+	snprintf(extra, sizeof(extra),
+		 "profiler = no\nwarm_standby = load\nwarm_jar = %s\njvm_option = -agentlib:jdwp=transport=dt_socket,server=y\n",
+		 jar);
+	assert_int_equal(build(f, extra), -1);
+	assert_non_null(strstr(f->err, "broker.jvm_option -agentlib:jdwp=transport=dt_socket,server=y would be opened by the standby"));
+	snprintf(extra, sizeof(extra),
+		 "profiler = no\nwarm_standby = load\nwarm_jar = %s\nproperty = com.sun.management.jmxremote.port=9999\n", jar);
+	assert_int_equal(build(f, extra), -1);
+	assert_non_null(strstr(f->err, "broker.property com.sun.management.jmxremote.port=9999 would be opened"));
+	snprintf(extra, sizeof(extra), "profiler = no\nwarm_standby = load\nwarm_jar = %s\njvm_option = -Xlog:gc:file=/x\n",
+		 jar);
+	assert_int_equal(build(f, extra), -1);
+	/* the same without the standby */
+	assert_int_equal(build(f, "profiler = no\njvm_option = -Xlog:gc:file=/x\n"), 0);
 	/* off: nothing of it */
 	assert_int_equal(build(f, "profiler = no\n"), 0);
 	assert_null(f->cmd.warm_list);
