@@ -484,12 +484,13 @@ static int cds(const struct command_params *p, const struct winpath_table *win, 
 /*
  * The warm standby (broker.warm_standby): its helper jar joins the end of
  * the classpath of every JVM the broker runs in, cold or warm, so that one
- * class-data archive serves both.  Its class list is named like the
- * archive, by the digest of the JVM, its options and classpath.
+ * class-data archive serves both.  Its class list is named, like the
+ * archive, by a digest (warm_list).
+ *
+ * JVM options and properties that open a port or a file of their own at
+ * JVM start are refused: a standby would open them too, beside the
+ * broker's (the same port taken, the same log file written by two JVMs).
  */
-/* JVM options and properties that open a port or a file of their own at
- * JVM start: a standby would open them too, beside the broker's (the same
- * port taken, the same log file written by two JVMs). */
 static const char *const warm_refused[] = {
 	"-agentlib:jdwp", "-Xrunjdwp", "-Xloggc:", "-XX:StartFlightRecording",
 	"com.sun.management.jmxremote.port=", "com.sun.management.jmxremote.rmi.port=",
