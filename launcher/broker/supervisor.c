@@ -807,11 +807,19 @@ static void start(struct supervisor *s)
 	char err[2048], *dump = NULL;
 	uint64_t now = clock_mono_ms();
 
-	if (s->warm.pid > 0 && warm_go(s, now) == 0)
-		return;
 	if (command_build_params(&s->p.cmd, environ, &cmd, err, sizeof(err)) != 0) {
 		log_err("cannot start the broker: %s", err);
 		goto failed;
+	}
+	/* a standby never writes the class-data archive (its classes are not
+	 * the broker's): until a cold broker's clean stop has, start cold */
+	if (s->warm.pid > 0 && cmd.cds_archive != NULL && !cmd.cds_exists) {
+		log_info("warm standby pid %ld not used: no class-data archive yet (broker.cds: a cold broker's clean "
+			 "stop writes it); a cold start",
+			 (long)s->warm.pid);
+	} else if (s->warm.pid > 0 && warm_go(s, now) == 0) {
+		command_free(&cmd);
+		return;
 	}
 	/* the term is a fencing token for anything that can check one; the
 	 * cache speaks the memcached protocol: any client library works */
