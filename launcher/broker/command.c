@@ -513,18 +513,19 @@ static const char *warm_opens(const char *o)
 
 static int warm_check(const struct command_params *p, struct strlist *cp, char *err, size_t len)
 {
-	for (size_t i = 0; i < p->jvm_option.n; i++)
-		if (warm_opens(p->jvm_option.v[i]) != NULL)
-			return fail(err, len,
-				    "broker.warm_standby: broker.jvm_option %s would be opened by the standby JVM too (a port "
-				    "or a file beside the broker's); remove it, or set broker.warm_standby = no",
-				    p->jvm_option.v[i]);
-	for (size_t i = 0; i < p->property.n; i++)
-		if (warm_opens(p->property.v[i]) != NULL)
-			return fail(err, len,
-				    "broker.warm_standby: broker.property %s would be opened by the standby JVM too (a port "
-				    "or a file beside the broker's); remove it, or set broker.warm_standby = no",
-				    p->property.v[i]);
+	const struct {
+		const char *key;
+		const struct strlist *l;
+	} opts[] = {{"jvm_option", &p->jvm_option}, {"property", &p->property}};
+
+	for (size_t k = 0; k < sizeof(opts) / sizeof(opts[0]); k++)
+		for (size_t i = 0; i < opts[k].l->n; i++)
+			if (warm_opens(opts[k].l->v[i]) != NULL)
+				return fail(err, len,
+					    "broker.warm_standby: broker.%s %s would be opened by the standby "
+					    "JVM too (a port or a file beside the broker's); remove it, or set "
+					    "broker.warm_standby = no",
+					    opts[k].key, opts[k].l->v[i]);
 	if (strcmp(p->classpath_separator, "unix") != 0)
 		return fail(err, len, "broker.warm_standby: not with classpath_separator = windows (a native Windows JVM); "
 				      "set broker.warm_standby = no");
