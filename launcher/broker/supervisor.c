@@ -320,6 +320,18 @@ static void record_crash(struct supervisor *s, uint64_t now)
 	s->crashes_total++;
 }
 
+/* The name a JVM writes the class list under until list_done renames it to
+ * list: unique per launcher and JVM; list is what comes before its last '.'
+ * (warm_go), warm_tidy removes a killed launcher's.  NULL: out of memory. */
+static char *dump_name(struct supervisor *s, const char *list)
+{
+	char *dump;
+
+	if (asprintf(&dump, "%s.tmp%ld-%llu", list, (long)getpid(), (unsigned long long)++s->jvm_seq) < 0)
+		return NULL;
+	return dump;
+}
+
 /* The class list the broker wrote becomes the warm standbys' when keep: it
  * served a while or stopped cleanly (a broker that crashed at once may not
  * have loaded what serving needs). */
@@ -643,9 +655,8 @@ static void keep_warm(struct supervisor *s)
 	}
 	/* no list yet: this standby writes one, should it become a broker */
 	list = !cmd.warm_list_exists ? cmd.warm_list : NULL;
-	if (list != NULL &&
-	    asprintf(&dump, "%s.tmp%ld-%llu", list, (long)getpid(), (unsigned long long)++s->jvm_seq) < 0)
-		dump = NULL;
+	if (list != NULL)
+		dump = dump_name(s, list);
 	command_free(&cmd);
 	if (warm_command(s, &cmd, dump, &argv, err, sizeof(err)) != 0) {
 		log_err("no warm standby: %s", err);
@@ -832,8 +843,7 @@ static void start(struct supervisor *s)
 	}
 	/* warm_standby: this broker writes the class list the standbys lack */
 	if (cmd.warm_list != NULL && !cmd.warm_list_exists &&
-	    (asprintf(&dump, "%s.tmp%ld-%llu", cmd.warm_list, (long)getpid(), (unsigned long long)++s->jvm_seq) < 0 ||
-	     command_warm_argv(&cmd, dump, 0, 0, &argv) != 0)) {
+	    ((dump = dump_name(s, cmd.warm_list)) == NULL || command_warm_argv(&cmd, dump, 0, 0, &argv) != 0)) {
 		log_err("cannot start the broker: out of memory");
 		free(dump);
 		command_free(&cmd);
