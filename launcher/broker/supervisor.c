@@ -585,23 +585,29 @@ static int warm_gate(void *ud, pid_t pid)
 	return 0;
 }
 
-/* What a standby runs: its argv (in *argv; with dump, the option that
- * writes the class list), its environment and working directory (in *cmd).
+/* What a standby runs: its argv (in *argv), its environment and working
+ * directory (in *cmd), from one build of the broker's command.  With dump:
+ * when there is no class list yet, this standby writes one, should it
+ * become a broker: *dump is where (the option is in argv), else NULL.
  * The environment was fixed before any term: FAILOVER_ROLE=standby and no
  * FAILOVER_TERM, so that nothing reads a term the broker will not have (it
  * gets failover.term with "go").  0, or -1 with a message in err. */
-static int warm_command(struct supervisor *s, struct command *cmd, const char *dump, struct strlist *argv,
+static int warm_command(struct supervisor *s, struct command *cmd, char **dump, struct strlist *argv,
 			char *err, size_t len)
 {
 	struct command_failover fenv = {.role = "standby", .node = s->node, .cluster = s->p.cluster,
 					.cache = s->cache_address, .term = 0};
+	char *to = NULL;
 	size_t j = 0;
 
 	if (command_build_params(&s->p.cmd, environ, cmd, err, len) != 0)
 		return -1;
-	if (command_warm_argv(cmd, dump, 1, s->p.cmd.warm == 2 && !s->warm.noinit, argv) != 0 ||
+	if (dump != NULL && cmd->warm_list != NULL && !cmd->warm_list_exists)
+		to = dump_name(s, cmd->warm_list);
+	if (command_warm_argv(cmd, to, 1, s->p.cmd.warm == 2 && !s->warm.noinit, argv) != 0 ||
 	    command_failover_env(&cmd->envp, &fenv) != 0) {
 		snprintf(err, len, "out of memory");
+		free(to);
 		strlist_clear(argv);
 		command_free(cmd);
 		return -1;
@@ -614,6 +620,8 @@ static int warm_command(struct supervisor *s, struct command *cmd, const char *d
 	}
 	cmd->envp.n = j;
 	cmd->envp.v[j] = NULL;
+	if (dump != NULL)
+		*dump = to;
 	return 0;
 }
 
@@ -644,23 +652,13 @@ static void keep_warm(struct supervisor *s)
 	struct strlist argv = {0};
 	struct spawn_req req;
 	struct spawn_res res;
-	char err[2048], *dump = NULL, *list;
+	char err[2048], *dump = NULL;
 
 	if (!s->p.cmd.warm || s->closing || w->pid != 0 || s->loop == NULL || ev_is_active(&w->again_w) ||
 	    (s->state != SUP_IDLE && s->state != SUP_SERVING))
 		return;
-	if (command_build_params(&s->p.cmd, environ, &cmd, err, sizeof(err)) != 0) {
+	if (warm_command(s, &cmd, &dump, &argv, err, sizeof(err)) != 0) {
 		log_err("no warm standby: %s", err);
-		goto later;
-	}
-	/* no list yet: this standby writes one, should it become a broker */
-	list = !cmd.warm_list_exists ? cmd.warm_list : NULL;
-	if (list != NULL)
-		dump = dump_name(s, list);
-	command_free(&cmd);
-	if (warm_command(s, &cmd, dump, &argv, err, sizeof(err)) != 0) {
-		log_err("no warm standby: %s", err);
-		free(dump);
 		goto later;
 	}
 	req = (struct spawn_req){.argv = argv.v, .envp = cmd.envp.v, .cwd = cmd.cwd, .capture = 1, .feed = 1,
