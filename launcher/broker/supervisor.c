@@ -195,6 +195,16 @@ static void stream_open(struct supervisor *s, struct sup_stream *st, int fd)
 	ev_io_start(s->loop, &st->w);
 }
 
+/* A process exists: its exit and its two output streams are watched. */
+static void watch(struct supervisor *s, ev_child *child_w, pid_t pid, struct sup_stream *out, int out_fd,
+		  struct sup_stream *err, int err_fd)
+{
+	ev_child_set(child_w, pid, 0);
+	ev_child_start(s->loop, child_w);
+	stream_open(s, out, out_fd);
+	stream_open(s, err, err_fd);
+}
+
 /* ---- readiness over TCP ---- */
 
 static void probe_close(struct supervisor *s)
@@ -677,10 +687,7 @@ static void keep_warm(struct supervisor *s)
 	w->ready = 0;
 	w->sig = warm_sig(&cmd, &argv);
 	w->spawned_at = clock_mono_ms();
-	ev_child_set(&w->child_w, res.pid, 0);
-	ev_child_start(s->loop, &w->child_w);
-	stream_open(s, &w->out, res.out_fd);
-	stream_open(s, &w->err, res.err_fd);
+	watch(s, &w->child_w, res.pid, &w->out, res.out_fd, &w->err, res.err_fd);
 	report(s, SUP_REPORT_CHANGED, NULL); /* the status names it */
 	if (res.exec_errno != 0) {
 		/* it exits 126/127: never the broker */
@@ -730,12 +737,9 @@ static int warm_go(struct supervisor *s, uint64_t now)
 	ev_child_stop(s->loop, &w->child_w);
 	s->pid = w->pid;
 	s->pidfd = w->pidfd;
-	ev_child_set(&s->child_w, s->pid, 0);
-	ev_child_start(s->loop, &s->child_w);
 	ev_io_stop(s->loop, &w->out.w);
 	ev_io_stop(s->loop, &w->err.w);
-	stream_open(s, &s->out, w->out.fd);
-	stream_open(s, &s->err, w->err.fd);
+	watch(s, &s->child_w, s->pid, &s->out, w->out.fd, &s->err, w->err.fd);
 	w->out.fd = w->err.fd = -1;
 	list_done(s, 0);
 	if (w->dump != NULL) {
@@ -861,10 +865,7 @@ static void start(struct supervisor *s)
 		goto failed;
 	}
 	s->pid = res.pid;
-	ev_child_set(&s->child_w, res.pid, 0);
-	ev_child_start(s->loop, &s->child_w);
-	stream_open(s, &s->out, res.out_fd);
-	stream_open(s, &s->err, res.err_fd);
+	watch(s, &s->child_w, res.pid, &s->out, res.out_fd, &s->err, res.err_fd);
 	if (res.exec_errno != 0) {
 		log_err("cannot run %s: %s (exit %d)", cmd.argv.v[0], strerror(res.exec_errno),
 			res.exec_errno == ENOENT || res.exec_errno == ENOTDIR ? 127 : 126);
