@@ -92,7 +92,12 @@ struct sup_warm {
 	uint64_t sig;             /* digest of its argv, environment and cwd (a reload keeps an equal one) */
 	int noinit;               /* a static initializer failed: load only from now on */
 	ev_child child_w;
-	ev_timer again_w;         /* the next one, after one failed */
+	/* keep_warm again when it fires, and no standby while it runs; two
+	 * uses: the spare's delay after a broker serves (SUP_SPARE_AFTER_MS,
+	 * set_state: it replaces a retry pending), and the retry after a
+	 * standby could not be started or exited by itself (restart_max; 0
+	 * after a failed initializer).  A reload stops it. */
+	ev_timer again_w;
 	struct sup_stream out, err;
 };
 
