@@ -254,11 +254,11 @@ crash_takeover() {
 	echo "$m2 $((tp - t0))"
 }
 
-@test "kill -9 of the master's launcher, host alive: its fence's notice hands over at once, three times in a row" {
-	local m m2 ms i others
+@test "kill -9 of the master's launcher, host alive: its fence's notice hands over at once, twice in a row" {
+	local m m2 ms round others
 	crash_lab
 	start_three --broker
-	for round in 1 2 3; do
+	for round in 1 2; do
 		wait_until 10 lab_has_broker "$m" || { lab_logs >&2; return 1; }
 		# every slave heard the master's latest packets (the notice names
 		# one), and the one restarted last round is past its first timeout
