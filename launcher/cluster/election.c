@@ -427,39 +427,12 @@ static int votes_enough(const struct election *e)
 	return e->p.expected_nodes == 0 || (e->nvotes + 1) * 2 > e->p.expected_nodes;
 }
 
-static const struct el_peer *contender(const struct election *e, const char *except, uint64_t now);
-
-/*
- * How long this claim waits.  The window is there for the answers to a
- * claim: a live master's heartbeat (it sends one when a claim arrives), a
- * better claimant's claim, a slave's word that it heard the master.
- * Without a quorum, when we rank first among the live nodes that may claim
- * (listening ones too), no live peer claims or is master, no resigning
- * master named another and our loop is not catching up, the only answer
- * left is one sent back when our claim arrives: three ticks (at least 10
- * ms), each with a copy of the claim, instead of half an interval (at 1 s
- * heartbeats 150 ms instead of 500, at 100 ms 30 instead of 50).  A worse claimant we did not hear keeps its own full
- * window and withdraws when ours or our heartbeat reaches it.  With a
- * quorum the window also collects the votes, which a voter sends only once
- * it is durable: that one stays as it is.
- */
-static uint64_t claim_window_for(const struct election *e, uint64_t now)
-{
-	uint64_t fast = 3 * election_tick_ms(e) > 10 ? 3 * election_tick_ms(e) : 10;
-
-	if (e->p.expected_nodes != 0 || fast >= e->claim_window || claim_rank(e, now) != 0 ||
-	    contender(e, "", now) != NULL || catching_up(e, now))
-		return e->claim_window;
-	return fast;
-}
-
 /* Send the claim and open the claim window. */
 static void open_claim(struct election *e, uint64_t now, unsigned *act)
 {
 	e->claim_unsent = 0;
-	e->claim_len = claim_window_for(e, now);
-	e->claim_until = now + e->claim_len;
-	e->claim_resend_at = now + e->claim_len / 3;
+	e->claim_until = now + e->claim_window;
+	e->claim_resend_at = now + e->claim_window / 3;
 	e->claim_resends = 2;
 	*act |= EL_SEND_CLAIM;
 }
@@ -589,12 +562,8 @@ static void maybe_claim(struct election *e, uint64_t now, unsigned *act)
 	if (now < from + k * e->skew_step)
 		return;
 	start_claim(e, now, act);
-	if (e->claim_unsent)
-		set_state(e, EL_CANDIDATE, act, "no master; claiming term %llu (rank %u among live slaves)",
-			  (unsigned long long)e->claim_term, k);
-	else
-		set_state(e, EL_CANDIDATE, act, "no master; claiming term %llu (rank %u among live slaves, window %llu ms)",
-			  (unsigned long long)e->claim_term, k, (unsigned long long)e->claim_len);
+	set_state(e, EL_CANDIDATE, act, "no master; claiming term %llu (rank %u among live slaves)",
+		  (unsigned long long)e->claim_term, k);
 }
 
 /* A live peer, other than the one named, that claims or is master. */
@@ -720,7 +689,7 @@ unsigned election_tick(struct election *e, uint64_t now)
 		} else if (e->claim_resend_at != 0 && now >= e->claim_resend_at) {
 			/* three copies across the window against packet loss: each is
 			 * answered by the master and by slaves that hear it */
-			e->claim_resend_at = --e->claim_resends > 0 ? now + e->claim_len / 3 : 0;
+			e->claim_resend_at = --e->claim_resends > 0 ? now + e->claim_window / 3 : 0;
 			act |= EL_SEND_CLAIM;
 		}
 		break;

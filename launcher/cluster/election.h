@@ -131,7 +131,6 @@ struct election {
 	uint64_t listen_until;
 	uint64_t claim_term;
 	uint64_t claim_until;
-	uint64_t claim_len;      /* ms: this claim's window (claim_window, or shorter: claim_window_for) */
 	uint64_t claim_resend_at;
 	unsigned claim_resends;  /* copies of the claim still to send */
 	uint64_t pending_claim_until; /* someone else claims: hold back until then */

@@ -91,11 +91,7 @@ The failure timeout is
 .BR retries " \(mu " delay ;
 the claim window and the wait per rank are
 .BR delay /2
-(at least 10, at most 500 ms);
-without a quorum, the slave that ranks first with no live claimant or
-master beside it waits three ticks instead
-.RB ( delay /10
-each, at most 50 ms; 10 ms in all at least).
+(at least 10, at most 500 ms).
 .B failover.delay
 and
 .B failover.ping.interval.seconds

@@ -756,71 +756,6 @@ static void relayed_liveness_does_not_extend_the_timeout(void **state)
 	}
 }
 
-/* Without a quorum, the slave that ranks first, with no live claimant or
- * master beside it, claims with a window of three ticks (150 ms at 1 s
- * heartbeats) instead of half an interval; a master that is alive answers
- * in that time all the same, and the others keep the full window. */
-static void unique_best_candidate_short_window(void **state)
-{
-	(void)state;
-	for (uint64_t phase = 0; phase < 1000; phase += 197) {
-		struct sim s;
-		uint64_t took;
-		sim_init(&s, 3, 1000, 5);
-		assert_int_equal(sim_until_master(&s, 20000, NULL), 0);
-		sim_run(&s, 3000 + phase);
-		sim_crash(&s, 0);
-		assert_int_equal(sim_until_master(&s, 20000, &took), 1);
-		assert_int_equal(EL(&s, 1).claim_len, 150);
-		assert_true(EL(&s, 1).claim_window == 500);
-		/* timeout + three ticks + a tick either side */
-		assert_true(took <= 5000 + 150 + 2 * 50 + 2);
-		assert_one_master_after(&s, 5000);
-		assert_int_equal(EL(&s, 2).promotions, 0);
-	}
-}
-
-/* With a quorum the window also collects the votes: it stays whole. */
-static void quorum_claim_keeps_the_window(void **state)
-{
-	struct sim s;
-
-	(void)state;
-	sim_init_quorum(&s, 3, 1000, 5);
-	assert_int_equal(sim_until_master(&s, 20000, NULL), 0);
-	sim_run(&s, 3000);
-	sim_crash(&s, 0);
-	assert_int_equal(sim_until_master(&s, 20000, NULL), 1);
-	assert_int_equal(EL(&s, 1).claim_len, EL(&s, 1).claim_window);
-}
-
-/* A live master that our short claim reaches answers within it: a slave
- * cut off from it for a timeout claims, the cut heals inside the window,
- * and the master's answer makes it withdraw. */
-static void short_window_heard_master_answers(void **state)
-{
-	struct sim s;
-	int i;
-
-	(void)state;
-	sim_init(&s, 2, 1000, 5);
-	assert_int_equal(sim_until_master(&s, 20000, NULL), 0);
-	sim_run(&s, 3000);
-	s.nd[1].group = 1;
-	/* its claim sent (after its vote is durable) */
-	for (i = 0; i < 10000 && (EL(&s, 1).state != EL_CANDIDATE || EL(&s, 1).claim_unsent); i++)
-		sim_run(&s, 1);
-	assert_int_equal(EL(&s, 1).state, EL_CANDIDATE);
-	assert_int_equal(EL(&s, 1).claim_len, 150);
-	s.nd[1].group = 0; /* healed: the next copy of the claim reaches n1 */
-	sim_run(&s, 5000);
-	assert_int_equal(EL(&s, 0).state, EL_MASTER);
-	assert_int_equal(EL(&s, 0).promotions, 1);
-	assert_int_equal(EL(&s, 1).promotions, 0);
-	assert_int_equal(EL(&s, 1).state, EL_SLAVE);
-	assert_int_equal(s.longest_overlap, 0);
-}
-
 /* The named successor missed every copy of the resign: the others wait for
  * it, it learns from the old master's heartbeat and claims as usual. */
 static void named_successor_deaf(void **state)
@@ -1850,8 +1785,6 @@ int main(void)
 		cmocka_unit_test(loss_30_percent_no_false_failover), cmocka_unit_test(loss_30_percent_claims_fail),
 		cmocka_unit_test(slave_heard_master_withdraws_claim),
 		cmocka_unit_test(relayed_liveness_does_not_extend_the_timeout),
-		cmocka_unit_test(unique_best_candidate_short_window), cmocka_unit_test(quorum_claim_keeps_the_window),
-		cmocka_unit_test(short_window_heard_master_answers),
 		cmocka_unit_test(named_successor_deaf), cmocka_unit_test(other_slave_deaf),
 		cmocka_unit_test(named_successor_with_quorum), cmocka_unit_test(stopping_slave_not_named),
 		cmocka_unit_test(ineligible_skipped_then_degraded),
