@@ -756,6 +756,47 @@ static void relayed_liveness_does_not_extend_the_timeout(void **state)
 	}
 }
 
+/* Run until node i has sent one more heartbeat (queued now, delivered the
+ * next ms); the test fails if none within limit ms. */
+static void until_beat_sent(struct sim *s, int i, uint64_t limit)
+{
+	uint64_t n = s->nd[i].sent[WIRE_HEARTBEAT];
+
+	for (uint64_t t = 0; t < limit && s->nd[i].sent[WIRE_HEARTBEAT] == n; t++)
+		sim_run(s, 1);
+	assert_true(s->nd[i].sent[WIRE_HEARTBEAT] > n);
+}
+
+/*
+ * The README's limit under loss, at its edge: the slave got every heartbeat
+ * but the master's last one, then the master's launcher froze (its broker
+ * alive).  The slave counts from the heartbeat before the last, so it may
+ * promote one interval earlier than if it had the last; the claim window
+ * (delay/2) is what still puts that promotion at or after the fence
+ * deadline the last heartbeat set (sent + timeout - delay/2): no moment with
+ * two brokers.  A shorter claim window without a matching fence fails this.
+ */
+static void last_beat_lost_then_frozen_fence_first(void **state)
+{
+	struct sim s;
+
+	(void)state;
+	sim_init(&s, 2, 1000, 5);
+	assert_int_equal(sim_until_master(&s, 20000, NULL), 0);
+	sim_run(&s, 3000);
+	until_beat_sent(&s, 0, 2000);
+	sim_run(&s, 1);          /* delivered to n2 */
+	s.mute[0][1] = 1;        /* the next one is lost */
+	until_beat_sent(&s, 0, 2000);
+	sim_run(&s, 1);
+	s.nd[0].frozen = 1;      /* SIGSTOP of n1's launcher, its broker alive */
+	s.mute[0][1] = 0;
+	sim_run(&s, 7000);
+	assert_int_equal(EL(&s, 1).state, EL_MASTER);
+	assert_int_equal(s.nd[0].fence_kills, 1);
+	assert_int_equal(s.longest_broker_overlap, 0);
+}
+
 /* The named successor missed every copy of the resign: the others wait for
  * it, it learns from the old master's heartbeat and claims as usual. */
 static void named_successor_deaf(void **state)
@@ -1785,6 +1826,7 @@ int main(void)
 		cmocka_unit_test(loss_30_percent_no_false_failover), cmocka_unit_test(loss_30_percent_claims_fail),
 		cmocka_unit_test(slave_heard_master_withdraws_claim),
 		cmocka_unit_test(relayed_liveness_does_not_extend_the_timeout),
+		cmocka_unit_test(last_beat_lost_then_frozen_fence_first),
 		cmocka_unit_test(named_successor_deaf), cmocka_unit_test(other_slave_deaf),
 		cmocka_unit_test(named_successor_with_quorum), cmocka_unit_test(stopping_slave_not_named),
 		cmocka_unit_test(ineligible_skipped_then_degraded),
