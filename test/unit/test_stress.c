@@ -35,7 +35,8 @@
  *
  * STRESS_DUP=0 leaves duplicate node ids out.  Seeds are fixed: STRESS_SEEDS (default 200; 20 under AddressSanitizer,
  * which is about ten times slower), STRESS_FIRST (default 1),
- * STRESS_SECONDS of simulated time per seed (default 300).  A failing
+ * STRESS_SECONDS of simulated time per seed (default 300), STRESS_DELAY
+ * the heartbeat interval of every seed (default 100 ms).  A failing
  * seed is printed with the events that led to it and the command that
  * runs it alone.  By hand: STRESS_SEEDS=10000 ./test_stress.
  */
@@ -57,6 +58,9 @@
 #ifndef STRESS_DEFAULT_SEEDS
 #define STRESS_DEFAULT_SEEDS 200
 #endif
+
+/* cluster.delay of every seed: STRESS_DELAY (default 100 ms) */
+static uint32_t stress_delay = 100;
 
 #define PROM_MAX 4096
 #define LOG_N 48
@@ -133,7 +137,11 @@ static void fail(struct stress *x, const char *fmt, ...)
 		       e->voted_for, e->hold, (unsigned long long)x->s->nd[i].boot, (unsigned long long)x->s->nd[i].drop_old,
 		       (unsigned long long)x->s->nd[i].drop_other, e->reason);
 	}
-	printf("  again: STRESS_FIRST=%llu STRESS_SEEDS=1 ./test_stress\n", (unsigned long long)x->seed);
+	if (stress_delay != 100)
+		printf("  again: STRESS_DELAY=%u STRESS_FIRST=%llu STRESS_SEEDS=1 ./test_stress\n", stress_delay,
+		       (unsigned long long)x->seed);
+	else
+		printf("  again: STRESS_FIRST=%llu STRESS_SEEDS=1 ./test_stress\n", (unsigned long long)x->seed);
 }
 
 static struct el_params params(const struct stress *x, int i)
@@ -402,7 +410,7 @@ static int one_seed(struct sim *s, uint64_t seed, uint64_t seconds)
 	s->rng = seed * 0x9E3779B97F4A7C15ull + 1;
 	x.n = sim_rand(s) % 3 == 0 ? 5 : 3;
 	x.quorum = sim_rand(s) % 4 != 0;
-	x.delay = 100;
+	x.delay = stress_delay;
 	x.retries = 2 + sim_rand(s) % 4;
 	x.timeout = (uint64_t)x.delay * x.retries;
 	{
@@ -499,17 +507,23 @@ static uint64_t env(const char *name, uint64_t dflt)
 int main(void)
 {
 	uint64_t seeds = env("STRESS_SEEDS", STRESS_DEFAULT_SEEDS), first = env("STRESS_FIRST", 1);
-	uint64_t seconds = env("STRESS_SECONDS", 300);
+	uint64_t seconds = env("STRESS_SECONDS", 300), delay = env("STRESS_DELAY", 100);
 	struct sim *s = sim_new();
 	struct timespec t0, t1;
 	uint64_t bad = 0;
 
+	if (delay < 10 || delay > 60000) {
+		fprintf(stderr, "stress: STRESS_DELAY must be 10..60000 ms\n");
+		free(s);
+		return 2;
+	}
+	stress_delay = (uint32_t)delay;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (uint64_t seed = first; seed < first + seeds; seed++)
 		bad += one_seed(s, seed, seconds) != 0;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	printf("stress: %llu seeds x %llu s simulated, %llu with a violation, %.1f s\n", (unsigned long long)seeds,
-	       (unsigned long long)seconds, (unsigned long long)bad,
+	printf("stress: %llu seeds x %llu s simulated, delay %u ms, %llu with a violation, %.1f s\n",
+	       (unsigned long long)seeds, (unsigned long long)seconds, stress_delay, (unsigned long long)bad,
 	       (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 	free(s);
 	return bad != 0;
