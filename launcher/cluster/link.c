@@ -75,12 +75,28 @@ int link_recv(struct link *l, const struct election *el, struct wire_msg *m, str
 	uint8_t buf[WIRE_MAX_LEN + 64];
 
 	while (*max > 0) {
-		ssize_t n = transport_recv(&l->tr, buf, sizeof(buf), from);
+		uint32_t waited;
+		ssize_t n = transport_recv(&l->tr, buf, sizeof(buf), from, &waited);
+		uint64_t now = clock_mono_ms();
 
 		--*max;
-		if (n < 0)
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				l->drained_at = now;
 			return 0;
-		enum filter_verdict v = filter_packet(&l->filter, buf, (size_t)n, from, el, clock_mono_ms(), m);
+		}
+		/* none waited longer than since the socket was last found
+		 * empty: a step of the wall clock (the kernel's receive time
+		 * is the wall clock's) cannot make a datagram look older */
+		if (l->drained_at != 0 && waited > now - l->drained_at)
+			waited = (uint32_t)(now - l->drained_at);
+		if (waited > now)
+			waited = (uint32_t)now;
+		/* the replay filter's "silent for a timeout" by when each
+		 * arrived: packets read after a stall are no news of a boot's
+		 * being live at the time they are read */
+		enum filter_verdict v = filter_packet(&l->filter, buf, (size_t)n, from, el, now - waited, m);
+		m->waited_ms = waited;
 		if (v == FILTER_ACCEPT)
 			return LINK_PACKET;
 		if (v == FILTER_DUPLICATE)

@@ -20,6 +20,7 @@ struct link {
 	const struct auth_keys *keys; /* NULL: not signed */
 	uint64_t boot, seq;
 	uint64_t sent, send_errors;
+	uint64_t drained_at;    /* when the socket was last found empty (0: never) */
 };
 
 /* What the packet says beside the election's fields. */
@@ -45,7 +46,8 @@ enum { LINK_PACKET = 1, LINK_DUPLICATE = 2 };
 /* The next accepted packet of another node (LINK_PACKET), or of another
  * process with our node id (LINK_DUPLICATE: see filter.h), or 0 when the socket has
  * none left; at most max datagrams are read (a flood must not starve the
- * timers). */
+ * timers).  m->waited_ms: how long it waited in the socket; the filter
+ * judges it at the time it arrived. */
 int link_recv(struct link *l, const struct election *el, struct wire_msg *m, struct sockaddr_in *from, int *max);
 
 #endif

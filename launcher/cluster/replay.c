@@ -62,7 +62,10 @@ enum replay_verdict replay_check(struct replay_table *t, const char *node, uint6
 		if (seq <= e->seq)
 			return REPLAY_OLD;
 		e->seq = seq;
-		e->last = now;
+		/* never back: packets are judged by their arrival, whose
+		 * stamps a step of the wall clock may reorder */
+		if (now > e->last)
+			e->last = now;
 		return REPLAY_FRESH;
 	}
 	/* the boot given up, replayed */

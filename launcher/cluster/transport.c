@@ -11,9 +11,11 @@
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <netdb.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 static int fail(char *err, size_t len, const char *what, const char *detail)
@@ -99,6 +101,9 @@ int transport_open(struct transport *t, const struct transport_params *p, char *
 		if (setsockopt(t->fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) != 0)
 			(void)setsockopt(t->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	}
+	/* the kernel's receive time of each datagram: how long it waited
+	 * for us (transport_recv); without it, nothing is known to be late */
+	(void)setsockopt(t->fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));
 	if (t->multicast) {
 		t->group.sin_family = AF_INET;
 		t->group.sin_port = htons(p->port);
@@ -144,10 +149,43 @@ int transport_send(struct transport *t, const void *buf, size_t len)
 	return failed;
 }
 
-ssize_t transport_recv(struct transport *t, void *buf, size_t len, struct sockaddr_in *from)
+/* ms from the kernel's receive time (the wall clock's) to now, 0 when
+ * it is not given or the wall clock went back meanwhile */
+static uint32_t waited_since(const struct msghdr *mh)
 {
-	socklen_t fl = sizeof(*from);
-	return recvfrom(t->fd, buf, len, 0, (struct sockaddr *)from, &fl);
+	for (struct cmsghdr *c = CMSG_FIRSTHDR((struct msghdr *)mh); c != NULL;
+	     c = CMSG_NXTHDR((struct msghdr *)mh, c)) {
+		struct timespec at, now;
+		int64_t ms;
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS ||
+		    c->cmsg_len < CMSG_LEN(sizeof(at)))
+			continue;
+		memcpy(&at, CMSG_DATA(c), sizeof(at));
+		clock_gettime(CLOCK_REALTIME, &now);
+		ms = ((int64_t)now.tv_sec - (int64_t)at.tv_sec) * 1000 + ((int64_t)now.tv_nsec - (int64_t)at.tv_nsec) / 1000000;
+		return ms <= 0 ? 0 : ms > UINT32_MAX ? UINT32_MAX : (uint32_t)ms;
+	}
+	return 0;
+}
+
+ssize_t transport_recv(struct transport *t, void *buf, size_t len, struct sockaddr_in *from, uint32_t *waited_ms)
+{
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(struct timespec))];
+	} ctl;
+	struct iovec iov = {.iov_base = buf, .iov_len = len};
+	struct msghdr mh = {.msg_name = from,
+			    .msg_namelen = sizeof(*from),
+			    .msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = ctl.buf,
+			    .msg_controllen = sizeof(ctl.buf)};
+	ssize_t n = recvmsg(t->fd, &mh, 0);
+
+	*waited_ms = n >= 0 ? waited_since(&mh) : 0;
+	return n;
 }
 
 void transport_close(struct transport *t)

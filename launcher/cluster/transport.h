@@ -8,6 +8,7 @@
 
 #include <netinet/in.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "config.h"
@@ -43,8 +44,9 @@ int transport_check_interface(const char *spec);
 /* Sends to the group, or to every peer.  Returns the number of
  * destinations that failed (0 on full success). */
 int transport_send(struct transport *t, const void *buf, size_t len);
-/* One datagram, or -1 (errno EAGAIN when there is none). */
-ssize_t transport_recv(struct transport *t, void *buf, size_t len, struct sockaddr_in *from);
+/* One datagram, or -1 (errno EAGAIN when there is none); waited_ms: how
+ * long it was in the socket (the kernel's receive time; 0: not known). */
+ssize_t transport_recv(struct transport *t, void *buf, size_t len, struct sockaddr_in *from, uint32_t *waited_ms);
 void transport_close(struct transport *t);
 
 #endif

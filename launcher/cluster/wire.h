@@ -156,6 +156,9 @@ struct wire_msg {
 	uint16_t ext_len;       /* extension bytes skipped (a newer version's) */
 	uint8_t key_id;
 	uint8_t tag[WIRE_TAG_LEN];
+	/* not on the wire: how long it waited in our socket before it was
+	 * read, ms (0: not known), set by the receiver (link.c) */
+	uint32_t waited_ms;
 };
 
 enum wire_error {

@@ -261,3 +261,34 @@ restart_with_offset() {
 	echo "# master n$m killed: n$m2 promoted, alone" >&3
 	lab_sampler_check
 }
+
+@test "a node restarted while another's launcher is paused: heard at once on its wake, not a timeout later" {
+	local m s p t0 tw h left
+	start_three
+	m=$(lab_wait_one_master "1 2 3" 10)
+	s=$(echo 1 2 3 | tr -d "$m" | awk '{print $1}')
+	p=$(echo 1 2 3 | tr -d "$m$s" | xargs)
+	lab_wait_role "$s" slave 5
+	lab_wait_role "$p" slave 5
+	# p's launcher paused through s's last heartbeats, its kill and its
+	# restart on a clock an hour behind; woken longer than a timeout after
+	kill -STOP "$(lab_pid "$p")"
+	sleep 0.3
+	lab_stop_node "$s" KILL
+	t0=$(lab_ms)
+	LD_PRELOAD="$BATS_FILE_TMPDIR/fakeclock.so" FAKE_CLOCK_OFFSET_S=-3600 \
+		ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" lab_start "$s"
+	left=$((t0 + TIMEOUT_MS + 500 - $(lab_ms)))
+	[ "$left" -le 0 ] || sleep "$(awk -v m="$left" 'BEGIN { printf "%.3f", m / 1000 }')"
+	tw=$(lab_ms)
+	kill -CONT "$(lab_pid "$p")"
+	WAIT_POLL=0.02 wait_until 10 heard "$p" "$s" $((2 * DELAY)) || { lab_logs >&2; fail "n$p never heard n$s's new run"; }
+	h=$(lab_log_ms "$p" "node n$s restarted")
+	echo "# n$p woke $((tw - t0)) ms after n$s's kill and heard its new run $((h - tw)) ms after its wake" \
+		"(the old run's last packets are judged by when they arrived)" >&3
+	# a timeout after the old run's last packet, which came before the
+	# pause ended: at once, where a timeout after the wake was the defect
+	[ $((h - tw)) -lt $((TIMEOUT_MS / 2)) ]
+	lab_wait_role "$p" slave 5
+	lab_sampler_check
+}

@@ -484,7 +484,8 @@ static int filter(struct sim *s, int i, const struct wire_msg *m, struct node_ou
 		return 1;
 	if (self && m->boot == nd->boot)
 		return 0;
-	v = replay_check(&nd->seen, m->node, m->boot, m->seq, s->now, nd->hb.el.timeout, NULL);
+	/* by when it arrived (link.c) */
+	v = replay_check(&nd->seen, m->node, m->boot, m->seq, s->now - m->waited_ms, nd->hb.el.timeout, NULL);
 	if (v == REPLAY_TWO_BOOTS)
 		nd->two_boots++;
 	if (!replay_accepted(v)) {
@@ -526,21 +527,30 @@ static void read_packet(struct sim *s, int i, const struct wire_msg *m, struct n
 }
 
 
+/* The next packet of node i's receive buffer, read and carried out,
+ * with the time it waited there (the daemon's receive timestamp). */
+static void read_next(struct sim *s, int i)
+{
+	struct sim_node *nd = &s->nd[i];
+	struct node_out out;
+
+	trace(nd, 'P');
+	node_out_clear(&out);
+	nd->rcv[nd->rhead].waited_ms = (uint32_t)(s->now - nd->rcv_at[nd->rhead]);
+	read_packet(s, i, &nd->rcv[nd->rhead], &out);
+	nd->rhead = (nd->rhead + 1) % SIM_RCVBUF;
+	nd->rn--;
+}
+
 /* What the daemon's timer callbacks do first (daemon.c, drain()): read
  * what waits in the socket, each packet carried out as it is read.  The
  * daemon's bound (1024) is above what the simulated buffer holds. */
 static void drain(struct sim *s, int i)
 {
 	struct sim_node *nd = &s->nd[i];
-	struct node_out out;
 
-	while (nd->up && nd->rn > 0) {
-		trace(nd, 'P');
-		node_out_clear(&out);
-		read_packet(s, i, &nd->rcv[nd->rhead], &out);
-		nd->rhead = (nd->rhead + 1) % SIM_RCVBUF;
-		nd->rn--;
-	}
+	while (nd->up && nd->rn > 0)
+		read_next(s, i);
 }
 
 static void fire(struct sim *s, int i, enum sim_timer t)
@@ -651,13 +661,8 @@ static void iterate(struct sim *s, int i)
 		callback(s, i, NULL, &out);
 	}
 	/* 2. the socket, one batch */
-	for (int k = 0; k < SIM_BATCH && nd->up && nd->rn > 0; k++) {
-		trace(nd, 'P');
-		node_out_clear(&out);
-		read_packet(s, i, &nd->rcv[nd->rhead], &out);
-		nd->rhead = (nd->rhead + 1) % SIM_RCVBUF;
-		nd->rn--;
-	}
+	for (int k = 0; k < SIM_BATCH && nd->up && nd->rn > 0; k++)
+		read_next(s, i);
 	/* 3. the broker's reports */
 	while (nd->up && fb_take(&nd->b, s->now, &ev)) {
 		trace(nd, 'K');
@@ -883,6 +888,7 @@ static void deliver(struct sim *s, int j, int from, const struct wire_msg *m)
 		nd->rcv_dropped++;
 		return;
 	}
+	nd->rcv_at[(nd->rhead + nd->rn) % SIM_RCVBUF] = s->now;
 	nd->rcv[(nd->rhead + nd->rn++) % SIM_RCVBUF] = *m;
 }
 

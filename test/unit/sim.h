@@ -29,7 +29,9 @@
  *
  * A packet sent at t arrives at t + 1 in the receive buffer of every node
  * that hears the sender; a frozen node (SIGSTOP) keeps receiving, bounded
- * like a real receive buffer, and reads it when thawed.
+ * like a real receive buffer, and reads it when thawed, each packet with
+ * the time it waited there (wire_msg.waited_ms, the daemon's receive
+ * timestamp: the replay filter judges it at its arrival).
  */
 #ifndef FL_TEST_SIM_H
 #define FL_TEST_SIM_H
@@ -158,6 +160,7 @@ struct sim_node {
 	uint64_t started; /* when its launcher last started */
 	uint8_t payload[WIRE_HB_PAYLOAD]; /* its heartbeats' payload (the settings digest) */
 	struct wire_msg rcv[SIM_RCVBUF];
+	uint64_t rcv_at[SIM_RCVBUF]; /* when each reached the buffer (the kernel's receive time) */
 	size_t rhead, rn;
 	uint64_t rcv_dropped, seq;
 	uint64_t sent[WIRE_TYPE_MAX + 1]; /* packets sent, by type */
