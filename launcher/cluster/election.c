@@ -49,7 +49,7 @@ static void set_state(struct election *e, enum el_state s, unsigned *act, const 
 		e->yielded_until = 0; /* leading again: we yield to nobody */
 	}
 	if (s != EL_CANDIDATE)
-		e->claim_unsent = 0; /* a claim withdrawn before it went out stays unsent */
+		e->claim_unsent = e->claim_named = 0; /* a claim withdrawn before it went out stays unsent */
 	e->state = s;
 	*act |= EL_STATE_CHANGED;
 }
@@ -452,6 +452,7 @@ static int must_persist(struct election *e, uint64_t now, unsigned *act)
  * claim window opened once that vote is durable. */
 static void start_claim(struct election *e, uint64_t now, unsigned *act)
 {
+	e->claim_named = 0;
 	e->claim_term = e->max_term + 1;
 	e->nvotes = 0;
 	e->voted_term = e->claim_term; /* our own vote */
@@ -465,6 +466,8 @@ static void start_claim(struct election *e, uint64_t now, unsigned *act)
 	open_claim(e, now, act);
 }
 
+static int named_may_promote(const struct election *e, const char *resigner, uint64_t now);
+
 unsigned election_durable(struct election *e, uint64_t term, uint64_t now)
 {
 	unsigned act = 0;
@@ -473,8 +476,20 @@ unsigned election_durable(struct election *e, uint64_t term, uint64_t now)
 	check_stall(e, now, &act);
 	if (term > e->durable_term)
 		e->durable_term = term;
-	if (e->state == EL_CANDIDATE && e->claim_unsent && e->claim_term <= e->durable_term)
-		open_claim(e, now, &act);
+	if (e->state == EL_CANDIDATE && e->claim_unsent && e->claim_term <= e->durable_term) {
+		if (e->claim_named && e->max_term <= e->claim_term && named_may_promote(e, e->named_by, now)) {
+			char why[WIRE_ID_MAX + 64];
+			snprintf(why, sizeof(why), "master %s resigned in favour of us", e->named_by);
+			e->claim_unsent = 0;
+			promote(e, now, &act, why);
+		} else {
+			/* not named any more, or what changed meanwhile (a
+			 * claimant heard, a term above ours): a claim, whose
+			 * window decides as for any other */
+			e->claim_named = 0;
+			open_claim(e, now, &act);
+		}
+	}
 	if (e->vote_unsent && e->voted_term <= e->durable_term) {
 		e->vote_unsent = 0;
 		act |= EL_SEND_VOTE;
@@ -576,6 +591,15 @@ static const struct el_peer *contender(const struct election *e, const char *exc
 			return p;
 	}
 	return NULL;
+}
+
+/* We may promote at once on the resignation of resigner, which named us
+ * (on_resign; again when our term is durable, election_durable). */
+static int named_may_promote(const struct election *e, const char *resigner, uint64_t now)
+{
+	return !may_not_lead(e) && now >= e->holddown_until && election_quorum(e, now) &&
+	       newer_claimants(e, now) == 0 && named_successor(e, now) && e->p.expected_nodes == 0 &&
+	       contender(e, resigner, now) == NULL && !catching_up(e, now) && now >= e->listen_until;
 }
 
 static void expire_peers(struct election *e, uint64_t now, unsigned *act)
@@ -821,8 +845,7 @@ static void on_resign(struct election *e, const struct wire_msg *m, uint64_t now
 	 * last run's is live (filter.c), and would not hear us promote (the
 	 * stress found a node restarted 140 ms after a kill -9 promoting on a
 	 * resignation, unheard by two of four, one of which then promoted) */
-	if (named_successor(e, now) && e->p.expected_nodes == 0 && contender(e, m->node, now) == NULL &&
-	    !catching_up(e, now) && now >= e->listen_until) {
+	if (named_may_promote(e, m->node, now)) {
 		/* the master handed its mastership to us and stopped its broker
 		 * first: no claim window (any other claimant hears us at once and
 		 * withdraws, as it would from any master).  Not when another node
@@ -831,7 +854,25 @@ static void on_resign(struct election *e, const struct wire_msg *m, uint64_t now
 		 * lets us hear it (the election model found this) */
 		char why[WIRE_ID_MAX + 64];
 		snprintf(why, sizeof(why), "master %s resigned in favour of us", m->node);
+		/* p.persist: the term made durable first, with our vote in it,
+		 * as a claim's: a master whose term was never written would,
+		 * once restarted, claim and promote in that term again (the
+		 * stress found it, a disk failing, at 1 s heartbeats: seed 1410) */
 		e->claim_term = e->max_term + 1;
+		if (e->p.persist) {
+			e->nvotes = 0;
+			e->voted_term = e->claim_term;
+			snprintf(e->voted_for, sizeof(e->voted_for), "%s", e->p.self);
+			e->vote_unsent = 0;
+			if (must_persist(e, now, act)) {
+				e->claim_until = e->claim_resend_at = 0;
+				snprintf(e->named_by, sizeof(e->named_by), "%s", m->node);
+				set_state(e, EL_CANDIDATE, act, "%s; term %llu to be written first", why,
+					  (unsigned long long)e->claim_term);
+				e->claim_unsent = e->claim_named = 1;
+				return;
+			}
+		}
 		promote(e, now, act, why);
 		return;
 	}

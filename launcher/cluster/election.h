@@ -144,6 +144,11 @@ struct election {
 	uint64_t durable_term;
 	uint64_t persist_asked_at;
 	int claim_unsent;        /* CANDIDATE: the claim is not out yet */
+	/* CANDIDATE, claim_unsent: a named successor's term waits to be
+	 * durable; then it promotes at once if still named (named_by: the
+	 * master that resigned), or claims as any other */
+	int claim_named;
+	char named_by[WIRE_ID_MAX + 1];
 	int vote_unsent;
 	char favored[WIRE_ID_MAX + 1]; /* the node a resigning master named */
 	uint64_t favored_until;

@@ -1378,6 +1378,42 @@ static void vote_kept_across_a_restart(void **state)
 	assert_string_equal(s.nd[2].disk.voted_for, "n2");
 }
 
+/* A named successor promotes in a term already written to its state
+ * directory, as a claimant does (the stress at 1 s heartbeats, seed 1410:
+ * promoted on a resignation with its disk failing, killed, restarted with
+ * the older term kept, it promoted in that term a second time). */
+static void named_successor_term_durable_first(void **state)
+{
+	struct sim s;
+	uint64_t t0;
+
+	(void)state;
+	sim_init(&s, 3, 100, 3);
+	assert_int_equal(sim_until_master(&s, 5000, NULL), 0);
+	sim_run(&s, 500);
+	/* its disk works: promoted at once (a write's time), the term durable */
+	t0 = s.now;
+	sim_event(&s, 0, MS_IN_SWITCHOVER, "n2", NULL);
+	assert_int_equal(sim_until_master(&s, 5000, NULL), 1);
+	assert_true(s.now - t0 < 300);
+	/* a restart starts above the larger of the two (election_init) */
+	assert_true(s.nd[1].disk.voted_term >= EL(&s, 1).term);
+	sim_run(&s, 500);
+
+	/* n3's disk fails, and n2 resigns in its favour: n3 does not promote
+	 * on the resignation; n1 does, by a claim, later */
+	s.nd[2].disk_fail = 1;
+	sim_event(&s, 1, MS_IN_SWITCHOVER, "n3", NULL);
+	sim_run(&s, 5000);
+	assert_int_equal(EL(&s, 2).promotions, 0);
+	assert_true(EL(&s, 2).hold & EL_HOLD_PERSIST);
+	assert_int_equal(sim_count_masters(&s), 1);
+	assert_int_equal(EL(&s, 0).state, EL_MASTER);
+	assert_true(s.nd[0].disk.voted_term >= EL(&s, 0).term);
+	assert_int_equal(s.longest_overlap, 0);
+	assert_int_equal(s.longest_broker_overlap, 0);
+}
+
 /* A node whose state directory cannot be written neither claims nor
  * votes; a master keeps its role.  A hung write withdraws the claim after
  * one delay, sending nothing; the hold ends with the first write that
@@ -1842,6 +1878,7 @@ int main(void)
 		cmocka_unit_test(paused_candidate_does_not_promote_in_an_old_term),
 		cmocka_unit_test(vote_kept_across_a_restart),
 		cmocka_unit_test(no_claim_nor_vote_without_persistence),
+		cmocka_unit_test(named_successor_term_durable_first),
 		cmocka_unit_test(a_slave_follows_a_live_master_when_its_own_is_lost),
 		cmocka_unit_test(a_woken_successor_claims_instead_of_promoting_at_once),
 		cmocka_unit_test(long_freeze_never_two_live_brokers),
