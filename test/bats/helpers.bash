@@ -14,3 +14,10 @@ FIXTURES="$REPO_ROOT/test/fixtures"
 
 # the one bounded polling loop (wait_until)
 source "$REPO_ROOT/test/lib/wait.bash"
+
+# A test of C behaviour that the test command's sanitizer pass runs: its
+# plain pass (SUITE_PASS=plain) skips it, to keep the suite's 30 minutes;
+# run by hand, it runs in any build.
+sanitizer_pass_only() {
+	[ "${SUITE_PASS:-}" != plain ] || skip "the test command runs it in the sanitizer pass"
+}
