@@ -434,7 +434,9 @@ def table(cfg):
            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     idle_rows = []
     for d in cfg["daemons"]:
-        name = "failover-launcher" if d == "launcher" else d
+        name = d
+        if d == "launcher":
+            name = "failover-launcher (health on)" if cfg.get("health") else "failover-launcher"
         for iv in cfg["intervals"]:
             if d == "ucarp" and iv % 1000:
                 out.append(f"| {name} | {iv} ms | n/a: --advbase is whole seconds | | | | | n/a | | | | | n/a | n/a | n/a |")
