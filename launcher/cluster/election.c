@@ -121,6 +121,11 @@ void election_set_params(struct election *e, const struct el_params *p)
 	e->timeout = (uint64_t)p->retries * p->delay_ms;
 	e->claim_window = clamp(p->delay_ms / 2, 10, 500);
 	e->skew_step = clamp(p->delay_ms / 2, 10, 500);
+	/* the next tick was planned by the old timing: at once, and no
+	 * lateness measured against that plan */
+	e->recheck_at = 1;
+	e->due_at = 0;
+	e->tick_anchor = e->last_call; /* the tick's new length counts from here */
 }
 
 void election_init(struct election *e, const struct el_params *p, uint64_t now)
@@ -135,16 +140,20 @@ void election_init(struct election *e, const struct el_params *p, uint64_t now)
 	e->voted_term = e->durable_term = p->voted_term;
 	snprintf(e->voted_for, sizeof(e->voted_for), "%s", p->voted_for);
 	e->listen_until = now + e->timeout;
-	e->last_call = now;
+	e->last_call = e->last_tick = e->tick_anchor = now;
 	snprintf(e->reason, sizeof(e->reason), "started; listening for %llu ms", (unsigned long long)e->timeout);
 }
 
 void election_set_hold(struct election *e, unsigned hold, int on)
 {
+	unsigned before = e->hold;
+
 	if (on)
 		e->hold |= hold;
 	else
 		e->hold &= ~hold;
+	if (e->hold != before)
+		e->recheck_at = 1; /* a claim may be made, or must be withdrawn: at once */
 }
 
 /*
@@ -247,15 +256,27 @@ static uint64_t now_at_least_last(const struct election *e, uint64_t now)
  * Our own stall (SIGSTOP, swap, a paused VM) longer than the timeout: the
  * cluster has moved on without us.  Step down before acting on anything we
  * believed, and listen again as a node that just started.
+ *
+ * The gap since the last call is at least as long as the stall, and
+ * without one it is never over election_due_max() (half the timeout):
+ * calls come at least that often (election_next_due(), and the
+ * heartbeat timer every delay).  So every stall longer than the timeout
+ * is caught; one a little shorter may count as one too (by up to the
+ * time from the last call to the stall's start): stepping down then is
+ * only early.
+ *
+ * A call later than the time we asked for (e->due_at) by more than two
+ * ticks: the loop ran late, and what we read next waited in the socket
+ * (see catching_up).  A caller that never asks: a gap of missed ticks.
+ * A stall that ends before the time asked for is not seen here, but the
+ * packets that waited through it are (election_on_packet, waited_ms).
  */
 static void check_stall(struct election *e, uint64_t now, unsigned *act)
 {
-	uint64_t gap = now - e->last_call;
+	uint64_t gap = now - e->last_call, slack = 2 * election_tick_ms(e);
 
 	e->last_call = now;
-	/* a gap of missed ticks: what we read next waited in the socket
-	 * (see catching_up) */
-	if (gap > 2 * election_tick_ms(e))
+	if (e->due_at != 0 ? now > e->due_at + slack : gap > slack)
 		e->late_at = now;
 	if (gap <= e->timeout || e->state == EL_LISTENING)
 		return;
@@ -305,13 +326,25 @@ static void check_self(struct election *e, uint64_t now, unsigned *act)
 	check_send_gap(e, now, act);
 }
 
+/* A call at now changed a role, the master, a peer or a hold: what the
+ * tick decides on, beyond the clock.  The tick is due then
+ * (election_next_due): a claim it would make now, or a withdrawal, must
+ * not wait for the next deadline. */
+static unsigned note_changes(struct election *e, unsigned act, uint64_t at)
+{
+	if ((act & (EL_STATE_CHANGED | EL_MASTER_CHANGED | EL_PEERS_CHANGED | EL_HOLD_CHANGED)) &&
+	    (e->recheck_at == 0 || at < e->recheck_at))
+		e->recheck_at = at;
+	return act;
+}
+
 unsigned election_beat(struct election *e, uint64_t now)
 {
 	unsigned act = EL_SEND_HEARTBEAT;
 
 	now = now_at_least_last(e, now);
 	check_self(e, now, &act);
-	return act;
+	return note_changes(e, act, now);
 }
 
 void election_sent(struct election *e, uint8_t type, uint64_t now)
@@ -494,7 +527,7 @@ unsigned election_durable(struct election *e, uint64_t term, uint64_t now)
 		e->vote_unsent = 0;
 		act |= EL_SEND_VOTE;
 	}
-	return act;
+	return note_changes(e, act, now);
 }
 
 /* A claim or vote not durable within one delay is not sent: the write
@@ -647,6 +680,8 @@ unsigned election_tick(struct election *e, uint64_t now)
 
 	now = now_at_least_last(e, now);
 	check_self(e, now, &act);
+	e->last_tick = now;
+	e->recheck_at = 0;
 	expire_peers(e, now, &act);
 	persist_overdue(e, now, &act);
 	switch (e->state) {
@@ -737,7 +772,100 @@ unsigned election_tick(struct election *e, uint64_t now)
 		break;
 	}
 	check_settings(e, now, &act);
-	return act;
+	/* what changed here may let the next tick act (a master that lost
+	 * its lease may claim: its rank skew counts from now): one tick on,
+	 * as a fixed tick would */
+	return note_changes(e, act, now + election_tick_ms(e));
+}
+
+uint64_t election_due_max(const struct election *e)
+{
+	uint64_t m = e->p.delay_ms < e->timeout / 2 ? e->p.delay_ms : e->timeout / 2;
+
+	return m > election_tick_ms(e) ? m : election_tick_ms(e);
+}
+
+/* t, when the last tick came before it, and it comes before *at */
+static void due(const struct election *e, uint64_t *at, uint64_t t)
+{
+	if (t > e->last_tick && t < *at)
+		*at = t;
+}
+
+/*
+ * Every time election_tick() and what it calls compare with the clock.
+ * Times at or before the last tick were seen by it; a call since that set
+ * a time at or before now also changed a role, master or peer (recheck).
+ * Times whose comparison does not matter in the present state may count
+ * all the same: a tick that finds nothing to do costs little.
+ */
+uint64_t election_next_due(struct election *e, uint64_t now)
+{
+	uint64_t at = e->last_tick + election_due_max(e), from;
+
+	now = now_at_least_last(e, now);
+	/* a change: from now on (asked now, not late) */
+	if (e->recheck_at != 0 && (e->recheck_at > now ? e->recheck_at : now) < at)
+		at = e->recheck_at > now ? e->recheck_at : now;
+	/* expire_peers(), and with the peers the quorum, newer claimants,
+	 * the live master peer and the claim rank */
+	for (size_t i = 0; i < e->npeers; i++)
+		due(e, &at, e->peers[i].last_seen + e->timeout);
+	/* check_send_gap() */
+	if (e->state == EL_MASTER)
+		due(e, &at, e->last_beat + election_beat_limit(e) + 1);
+	/* persist_overdue() */
+	if (e->claim_unsent || e->vote_unsent)
+		due(e, &at, e->persist_asked_at + e->p.delay_ms);
+	/* check_settings(): the last master's settings stop counting */
+	if (e->master[0] == '\0' && e->master_settings != 0)
+		due(e, &at,
+		    e->settings_seen + 3 * (e->settings_timeout > e->timeout ? e->settings_timeout : e->timeout) + 1);
+	/* claim_rank(), named_successor() */
+	if (e->favored[0] != '\0')
+		due(e, &at, e->favored_until);
+	switch (e->state) {
+	case EL_LISTENING:
+	case EL_SLAVE:
+		due(e, &at, e->listen_until);
+		/* master_alive() */
+		if (e->master[0] != '\0' && strcmp(e->master, e->p.self) != 0)
+			due(e, &at, e->master_seen + e->timeout);
+		/* preemption, maybe_claim() */
+		due(e, &at, e->holddown_until);
+		if (e->p.preempt)
+			due(e, &at, e->handover_sent_at + e->p.delay_ms);
+		due(e, &at, e->pending_claim_until);
+		from = e->pending_claim_until > e->lost_at ? e->pending_claim_until : e->lost_at;
+		due(e, &at, from + claim_rank(e, now) * e->skew_step);
+		break;
+	case EL_CANDIDATE:
+		due(e, &at, e->claim_until);
+		if (e->claim_resend_at != 0)
+			due(e, &at, e->claim_resend_at);
+		break;
+	case EL_MASTER:
+		/* lease_lost(): its start, and each slave's word running out */
+		if (e->p.expected_nodes != 0) {
+			uint64_t lease = e->timeout - 2 * election_tick_ms(e);
+			due(e, &at, e->became_master_at + e->p.delay_ms);
+			for (size_t i = 0; i < e->npeers; i++)
+				if (e->peers[i].acked != 0)
+					due(e, &at, e->peers[i].acked + lease);
+		}
+		if (e->quorum_lost_since != 0)
+			due(e, &at, e->quorum_lost_since + e->timeout);
+		break;
+	}
+	/* on the fixed tick's grid: a time between two of its ticks was
+	 * acted on at the next one */
+	{
+		uint64_t t = election_tick_ms(e);
+		if (at > e->tick_anchor)
+			at = e->tick_anchor + (at - e->tick_anchor + t - 1) / t * t;
+	}
+	e->due_at = at;
+	return at;
 }
 
 static void on_master_heard(struct election *e, const struct wire_msg *m, uint64_t now, unsigned *act)
@@ -955,13 +1083,17 @@ static void revive(struct election *e, const struct wire_msg *m, uint64_t now, u
 	*act |= EL_MASTER_CHANGED;
 }
 
-unsigned election_on_packet(struct election *e, const struct wire_msg *m, uint64_t now)
+static unsigned on_packet(struct election *e, const struct wire_msg *m, uint64_t now)
 {
 	unsigned act = 0;
 	struct el_peer *p;
 
 	now = now_at_least_last(e, now);
 	check_self(e, now, &act);
+	/* it waited in our socket (a stall that ended before the tick was
+	 * due, a busy loop): what follows it may still be there */
+	if (m->waited_ms > 2 * election_tick_ms(e))
+		e->late_at = now;
 	if (strcmp(m->node, e->p.self) == 0)
 		return act;
 	p = find_peer(e, m->node);
@@ -1004,6 +1136,10 @@ unsigned election_on_packet(struct election *e, const struct wire_msg *m, uint64
 	}
 	if (m->type == WIRE_HEARTBEAT)
 		p->yielded = (m->flags & WIRE_F_YIELDED) != 0;
+	/* its rank, protocol or term: the rank skew, newer claimants, the
+	 * live master (EL_PEERS_CHANGED covers its role and flags) */
+	if (p->position != m->position || p->version != m->version || p->term != m->term)
+		note_changes(e, EL_PEERS_CHANGED, now);
 	p->last_seen = now;
 	p->role = m->role;
 	p->term = m->term;
@@ -1062,6 +1198,13 @@ unsigned election_on_packet(struct election *e, const struct wire_msg *m, uint64
 	return act;
 }
 
+unsigned election_on_packet(struct election *e, const struct wire_msg *m, uint64_t now)
+{
+	unsigned act = on_packet(e, m, now);
+
+	return note_changes(e, act, e->last_call);
+}
+
 unsigned election_resign(struct election *e, const char *target, uint64_t holddown_ms, uint64_t now)
 {
 	unsigned act = 0;
@@ -1074,10 +1217,10 @@ unsigned election_resign(struct election *e, const char *target, uint64_t holddo
 		set_state(e, EL_SLAVE, &act, "claim withdrawn: resigning");
 	if (e->state != EL_MASTER && holddown_ms)
 		e->holddown_until = now + holddown_ms;
-	return act;
+	return note_changes(e, act, now);
 }
 
-unsigned election_request_handover(struct election *e, const char *target, uint64_t now)
+static unsigned request_handover(struct election *e, const char *target, uint64_t now)
 {
 	unsigned act = 0;
 	const struct el_peer *t;
@@ -1146,6 +1289,13 @@ unsigned election_request_handover(struct election *e, const char *target, uint6
 	snprintf(e->handover_target, sizeof(e->handover_target), "%s", target);
 	snprintf(e->reason, sizeof(e->reason), "asked %s to hand over to %s", e->master, target);
 	return act | EL_SEND_HANDOVER;
+}
+
+unsigned election_request_handover(struct election *e, const char *target, uint64_t now)
+{
+	unsigned act = request_handover(e, target, now);
+
+	return note_changes(e, act, e->last_call);
 }
 
 void election_fill(const struct election *e, uint8_t type, uint64_t now, struct wire_msg *m)

@@ -165,7 +165,20 @@ struct election {
 	uint64_t settings_timeout; /* that master's failure timeout (0: not sent) */
 	uint64_t quorum_lost_since;
 	uint64_t last_call;      /* to detect our own stalls */
-	uint64_t late_at;        /* the last call after a gap of missed ticks (0: none) */
+	uint64_t late_at;        /* the last call found late, or packet found stale (0: none) */
+	uint64_t last_tick;      /* the last election_tick() */
+	/* the tick's grid: election_next_due() gives anchor + k ticks, the
+	 * times a fixed tick of election_tick_ms() from the start would
+	 * have, so that a decision comes when it did with a fixed tick */
+	uint64_t tick_anchor;
+	/* when the caller was last told to call election_tick() next
+	 * (election_next_due(); 0: never): a call later than that by more
+	 * than two ticks finds the loop late */
+	uint64_t due_at;
+	/* a call or a setting changed what election_tick() decides on (a
+	 * role, a master, a peer's flags, a hold): it is due then (at once,
+	 * or one tick after a tick that changed it; 0: not) */
+	uint64_t recheck_at;
 	uint64_t handover_sent_at;
 	uint64_t became_master_at;
 	/* outranked by another master (a split healed): our heartbeats say so
@@ -221,8 +234,29 @@ void election_sent(struct election *e, uint8_t type, uint64_t now);
 /* As master: the last heartbeat sent + election_beat_limit(); else 0. */
 uint64_t election_fence_deadline(const struct election *e);
 
-/* Call at least every election_tick_ms(). */
+/*
+ * Call by election_next_due(), which the caller asks again after every
+ * call into the election and every change of noclaim or hold (before its
+ * loop sleeps), or at least every election_tick_ms() when it never asks.
+ */
 unsigned election_tick(struct election *e, uint64_t now);
+/*
+ * When election_tick() is next needed: the earliest time after the last
+ * tick at which anything it decides on by the clock changes (a peer or the
+ * master timed out, the listening, a claim window, a hold-down, a wait for
+ * another's claim, the rank skew, a persist deadline, the master's lease,
+ * quorum and send limit, the settings reference), at once (now) after a
+ * call or setting changed a role, master, peer or hold (one tick after a
+ * tick that changed one: the tick it acts on next), and never later
+ * than election_due_max() after the last tick.  May be in the past: call
+ * at once.  Kept in e->due_at: a call that comes later than it by more
+ * than two ticks finds the loop late (a stall shorter than the timeout:
+ * see catching_up in election.c).  Calling earlier is always allowed.
+ */
+uint64_t election_next_due(struct election *e, uint64_t now);
+/* The longest wait between two ticks: one delay, at most half the
+ * timeout (a normal gap between calls never looks like a stall). */
+uint64_t election_due_max(const struct election *e);
 unsigned election_on_packet(struct election *e, const struct wire_msg *m, uint64_t now);
 
 /* Step down: as master, stop being one and name target (or, when NULL/"",

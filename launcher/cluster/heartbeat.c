@@ -331,6 +331,8 @@ static void hb_set_claimable(void *impl, int yes)
 {
 	struct heartbeat *h = impl;
 
+	if (h->el.noclaim != !yes)
+		h->el.recheck_at = 1; /* a claim may be made, or must be withdrawn: at once */
 	h->el.noclaim = !yes;
 }
 

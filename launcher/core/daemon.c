@@ -138,6 +138,36 @@ static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	daemon_step(d, NULL);
 }
 
+/*
+ * The tick's timer, before the loop sleeps: at the time the election says
+ * it is next needed (election_next_due(): its deadlines, at once after a
+ * change, at most a delay after the last tick; on the grid of a fixed
+ * tick of election_tick_ms(), so each decision comes when such a tick
+ * would have made it), or when a held node id
+ * conflict ends.  Asked after whatever this iteration did, so every call
+ * into the election and every change of its settings counts.  No tick
+ * while nothing is due: an idle node wakes for its heartbeats, the
+ * packets it reads and a tick a delay after the last one, not for a fixed
+ * tick.
+ */
+static void arm_tick(struct daemon *d)
+{
+	uint64_t now = clock_mono_ms(), at = election_next_due(&d->hb.el, now);
+	const struct replay_dup *dup = &d->conflict.dup;
+
+	if (dup->held && dup->heard_at + d->hb.el.timeout < at)
+		at = dup->heard_at + d->hb.el.timeout;
+	if (at == d->tick_at && ev_is_active(&d->tick_w))
+		return;
+	d->tick_at = at;
+	ev_timer_stop(d->loop, &d->tick_w);
+	/* the timer counts from the loop's time: brought up to now, it
+	 * fires at the millisecond asked for, never before */
+	ev_now_update(d->loop);
+	ev_timer_set(&d->tick_w, at > now ? (double)(at - now) / 1000.0 : 0., 0.);
+	ev_timer_start(d->loop, &d->tick_w);
+}
+
 /* A resignation copy, or a fence deadline. */
 static void wake_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
@@ -150,9 +180,13 @@ static void wake_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	daemon_step(d, &ev);
 }
 
-static void reports_cb(struct ev_loop *loop, ev_prepare *w, int revents)
+static void prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 {
-	daemon_take_pending(w->data);
+	struct daemon *d = w->data;
+
+	daemon_take_pending(d);
+	if (d->etcd == NULL)
+		arm_tick(d); /* last: what the reports did counts */
 }
 
 static void status_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -376,7 +410,8 @@ static void start_watchers(struct daemon *d, const struct config *c)
 	ev_timer_start(loop, &d->hb_w);
 	if (d->etcd != NULL)
 		goto timers; /* etcd_failsafe: beacons in and out, etcd's own timer */
-	ev_timer_init(&d->tick_w, tick_cb, 0., election_tick_ms(&d->hb.el) / 1000.0);
+	/* the first tick at once; then arm_tick() sets it each time */
+	ev_timer_init(&d->tick_w, tick_cb, 0., 0.);
 	ev_timer_start(loop, &d->tick_w);
 timers:
 	ev_init(&d->wake_w, wake_cb);
@@ -385,7 +420,7 @@ timers:
 	d->statedir_w.data = d;
 	ev_timer_start(loop, &d->statedir_w);
 	ev_init(&d->extend_w, extend_cb);
-	ev_prepare_init(&d->reports_w, reports_cb);
+	ev_prepare_init(&d->reports_w, prepare_cb);
 	ev_prepare_start(loop, &d->reports_w);
 	ev_signal_init(&d->term_w, stop_cb, SIGTERM);
 	ev_signal_start(loop, &d->term_w);

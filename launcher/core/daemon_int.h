@@ -75,6 +75,7 @@ struct daemon {
 	ev_io rx_w;
 	ev_io log_w[2];             /* stdout, stderr writable: log.c's queue */
 	ev_timer hb_w, tick_w, wake_w, status_w, wd_w, extend_w;
+	uint64_t tick_at;           /* when tick_w fires, as last armed (arm_tick) */
 	ev_timer statedir_w; /* state_dir removed while running: made again */
 	ev_prepare reports_w;
 	ev_signal term_w, int_w, hup_w, usr1_w;

@@ -283,8 +283,7 @@ void daemon_reconfigure(struct daemon *d, struct reload *r)
 		heartbeat_set_params(&d->hb, &p);
 		ev_timer_set(&d->hb_w, r->cfg->cluster_delay / 1000.0, r->cfg->cluster_delay / 1000.0);
 		ev_timer_again(d->loop, &d->hb_w);
-		ev_timer_set(&d->tick_w, election_tick_ms(&d->hb.el) / 1000.0, election_tick_ms(&d->hb.el) / 1000.0);
-		ev_timer_again(d->loop, &d->tick_w);
+		/* the tick: at once, then by the new timing (arm_tick) */
 	}
 	/* the broker's settings apply from its next start */
 	supervisor_set_params(&d->sup, &r->sup);

@@ -553,6 +553,29 @@ static void drain(struct sim *s, int i)
 		read_next(s, i);
 }
 
+static void fire(struct sim *s, int i, enum sim_timer t);
+
+/* The daemon's prepare watcher, last: the tick's timer at the time the
+ * election asks for, or when a held duplicate id ends (daemon.c,
+ * arm_tick()).  Due already: the loop does not sleep, the tick runs in
+ * its next iteration, in this same millisecond. */
+static void prepare(struct sim *s, int i)
+{
+	struct sim_node *nd = &s->nd[i];
+
+	for (int round = 0; round < 8 && s->backend == SIM_HEARTBEAT && nd->up; round++) {
+		uint64_t at = election_next_due(&nd->hb.el, s->now);
+
+		if (s->filter && nd->dup.held && nd->dup.heard_at + nd->hb.el.timeout < at)
+			at = nd->dup.heard_at + nd->hb.el.timeout;
+		nd->at[ST_TICK] = at != 0 ? at : 1;
+		nd->repeat[ST_TICK] = 0;
+		if (at > s->now)
+			break;
+		fire(s, i, ST_TICK);
+	}
+}
+
 static void fire(struct sim *s, int i, enum sim_timer t)
 {
 	struct sim_node *nd = &s->nd[i];
@@ -663,12 +686,13 @@ static void iterate(struct sim *s, int i)
 	/* 2. the socket, one batch */
 	for (int k = 0; k < SIM_BATCH && nd->up && nd->rn > 0; k++)
 		read_next(s, i);
-	/* 3. the broker's reports */
+	/* 3. the broker's reports, and the tick's timer */
 	while (nd->up && fb_take(&nd->b, s->now, &ev)) {
 		trace(nd, 'K');
 		node_out_clear(&out);
 		callback(s, i, &ev, &out);
 	}
+	prepare(s, i);
 }
 
 static void node_reset(struct sim *s, int i)
@@ -736,8 +760,9 @@ void sim_start(struct sim *s, int i, struct el_params p)
 		memset(&nd->seen, 0, sizeof(nd->seen));
 		memset(&nd->dup, 0, sizeof(nd->dup));
 	}
+	/* the first tick at once, then as the election asks (prepare()) */
 	nd->at[ST_TICK] = nd->at[ST_BEAT] = s->now;
-	nd->repeat[ST_TICK] = election_tick_ms(&nd->hb.el);
+	nd->repeat[ST_TICK] = 0;
 	nd->repeat[ST_BEAT] = p.delay_ms;
 }
 
@@ -1003,6 +1028,7 @@ void sim_event(struct sim *s, int i, enum ms_input type, const char *target, str
 		snprintf(ev.target, sizeof(ev.target), "%s", target);
 	node_out_clear(&o);
 	callback(s, i, &ev, &o);
+	prepare(s, i);
 	if (out != NULL)
 		*out = o;
 }
@@ -1014,6 +1040,7 @@ void sim_packet(struct sim *s, int i, const struct wire_msg *m)
 	node_out_clear(&out);
 	read_packet(s, i, m, &out);
 	carry_out(s, i, &out);
+	prepare(s, i);
 }
 
 void sim_tick(struct sim *s, int i)
@@ -1023,6 +1050,7 @@ void sim_tick(struct sim *s, int i)
 	node_out_clear(&out);
 	heartbeat_tick(&s->nd[i].hb, s->now);
 	callback(s, i, NULL, &out);
+	prepare(s, i);
 }
 
 int sim_heard(const struct sim *s, int j, int i)

@@ -14,7 +14,10 @@
  *     it would have learnt from a packet that already arrived);
  *  2. the socket: up to 64 packets of its receive buffer (the daemon's
  *     batch), each fed and carried out as it is read;
- *  3. the broker's reports left (the daemon's prepare watcher).
+ *  3. the broker's reports left, then the tick's timer set to the time
+ *     the election asks for (election_next_due()), as the daemon's prepare
+ *     watcher does before the loop sleeps (sim_packet, sim_event and
+ *     sim_tick do it too), on the grid of the former fixed tick.
  * A write of the election's state ends in step 1 (ST_DISK, D in the trace).
  * Every callback first feeds the broker's reports not yet taken, then its
  * own event (the daemon's daemon_feed).

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "election.h"
@@ -1844,6 +1845,469 @@ static void chaos(void **state)
 	}
 }
 
+
+/* ---- the tick by its next deadline (election_next_due) ---- */
+
+#define DT 20000 /* the time of the last tick in the tests below */
+
+/* An election of n1 (delay 1000, retries 3: timeout 3000, at most 1000
+ * between ticks, ticks of 50 ms, rank skew and claim window 500), its
+ * last tick at DT, in state st, nothing changed since */
+static void due_setup(struct election *e, enum el_state st)
+{
+	struct el_params p = sim_params(0, 1000, 3);
+
+	p.persist = 0;
+	election_init(e, &p, DT - 5000);
+	e->noclaim = 1;
+	election_tick(e, DT - 5000);
+	election_tick(e, DT); /* listened: a slave, no master */
+	assert_int_equal(e->state, EL_SLAVE);
+	e->noclaim = 0;
+	e->state = st;
+	e->recheck_at = 0;
+	e->lost_at = 0;
+}
+
+/* A peer that ranks before n1 (position 50), heard at `seen`. */
+static struct el_peer *due_peer(struct election *e, const char *id, uint8_t role, uint64_t seen)
+{
+	struct el_peer *p = &e->peers[e->npeers++];
+
+	memset(p, 0, sizeof(*p));
+	snprintf(p->id, sizeof(p->id), "%s", id);
+	p->role = role;
+	p->position = 50;
+	p->last_seen = p->first_seen = seen;
+	return p;
+}
+
+/* t on the fixed tick's grid (election_next_due): the first of its
+ * times at or after t */
+static uint64_t grid(const struct election *e, uint64_t t)
+{
+	uint64_t k = election_tick_ms(e);
+
+	return t <= e->tick_anchor ? t : e->tick_anchor + (t - e->tick_anchor + k - 1) / k * k;
+}
+
+static void next_due_each_deadline(void **state)
+{
+	struct election e;
+
+	(void)state;
+	/* nothing due: one delay after the last tick; kept in due_at */
+	due_setup(&e, EL_SLAVE);
+	assert_int_equal(election_due_max(&e), 1000);
+	assert_int_equal(election_next_due(&e, DT + 3), grid(&e, DT + 1000));
+	assert_int_equal(e.due_at, grid(&e, DT + 1000));
+	/* at most half the timeout; at least a tick */
+	{
+		struct el_params p = sim_params(0, 1000, 2);
+		election_set_params(&e, &p);
+		assert_int_equal(election_due_max(&e), 1000);
+		p = sim_params(0, 10, 2);
+		election_set_params(&e, &p);
+		assert_int_equal(election_due_max(&e), 10);
+	}
+	/* a setting changed since: at once */
+	due_setup(&e, EL_SLAVE);
+	election_set_hold(&e, EL_HOLD_DUPLICATE, 1);
+	assert_int_equal(election_next_due(&e, DT + 7), grid(&e, DT + 7));
+	assert_int_equal(e.due_at, grid(&e, DT + 7));
+	election_tick(&e, DT + 7);
+	assert_int_equal(election_next_due(&e, DT + 7), grid(&e, DT + 7 + 1000));
+	/* a packet that changed a peer: at once */
+	due_setup(&e, EL_SLAVE);
+	{
+		struct wire_msg m;
+		memset(&m, 0, sizeof(m));
+		m.type = WIRE_HEARTBEAT;
+		snprintf(m.node, sizeof(m.node), "n2");
+		m.role = WIRE_ROLE_SLAVE;
+		m.master_age = WIRE_AGE_NONE;
+		election_on_packet(&e, &m, DT + 20);
+		assert_int_equal(election_next_due(&e, DT + 25), grid(&e, DT + 25));
+	}
+	/* a time the last tick saw already is not due again */
+	due_setup(&e, EL_LISTENING);
+	e.listen_until = DT;
+	assert_int_equal(election_next_due(&e, DT), grid(&e, DT + 1000));
+	/* listening */
+	e.listen_until = DT + 400;
+	assert_int_equal(election_next_due(&e, DT), grid(&e, DT + 400));
+	/* a peer's timeout */
+	due_setup(&e, EL_SLAVE);
+	due_peer(&e, "n2", EL_SLAVE, DT - 2300);
+	assert_int_equal(election_next_due(&e, DT), grid(&e, DT + 700));
+	/* the master's */
+	due_setup(&e, EL_SLAVE);
+	snprintf(e.master, sizeof(e.master), "n2");
+	due_peer(&e, "n2", EL_MASTER, DT - 1000);
+	e.master_seen = DT - 2200;
+	assert_int_equal(election_next_due(&e, DT), grid(&e, DT + 800));
+	/* a hold-down, a wait for another's claim, a named successor's turn */
+	due_setup(&e, EL_SLAVE);
+	e.holddown_until = DT + 350;
+	assert_int_equal(election_next_due(&e, DT), grid(&e, DT + 350));
+	due_setup(&e, EL_SLAVE);
+	e.pending_claim_until = DT + 250;
+	assert_int_equal(election_next_due(&e, DT), grid(&e, DT + 250));
+	due_setup(&e, EL_SLAVE);
+	snprintf(e.favored, sizeof(e.favored), "n3");
+	e.favored_until = DT + 150;
+	assert_int_equal(election_next_due(&e, DT), grid(&e, DT + 150));
+	/* the rank skew: one live peer ranks before us, one step from the
+	 * master's loss */
+	due_setup(&e, EL_SLAVE);
+	due_peer(&e, "n2", EL_SLAVE, DT);
+	e.lost_at = DT - 100;
+	assert_int_equal(election_next_due(&e, DT), grid(&e, DT - 100 + 500));
+	/* ... or from the end of a wait for another's claim, past already */
+	e.pending_claim_until = DT - 50;
+	assert_int_equal(election_next_due(&e, DT), grid(&e, DT - 50 + 500));
+	/* preemption: a request again one delay after the last */
+	due_setup(&e, EL_SLAVE);
+	e.handover_sent_at = DT - 400;
+	assert_int_equal(election_next_due(&e, DT), grid(&e, DT + 1000));
+	e.p.preempt = 1;
+	assert_int_equal(election_next_due(&e, DT), grid(&e, DT + 600));
+	/* a claim or vote waiting to be durable */
+	due_setup(&e, EL_SLAVE);
+	e.vote_unsent = 1;
+	e.persist_asked_at = DT - 550;
+	assert_int_equal(election_next_due(&e, DT), grid(&e, DT + 450));
+	/* a candidate: the claim's copies, the end of its window */
+	due_setup(&e, EL_CANDIDATE);
+	e.claim_until = DT + 300;
+	e.claim_resend_at = DT + 120;
+	assert_int_equal(election_next_due(&e, DT), grid(&e, DT + 120));
+	e.claim_resend_at = 0;
+	assert_int_equal(election_next_due(&e, DT), grid(&e, DT + 300));
+	/* a master: its send limit (timeout - delay / 2 after the last
+	 * heartbeat, then past it) */
+	due_setup(&e, EL_MASTER);
+	e.last_beat = DT - 2000;
+	assert_int_equal(election_next_due(&e, DT), grid(&e, DT + 501));
+	/* its lease: the first delay granted, then each slave's word */
+	due_setup(&e, EL_MASTER);
+	e.last_beat = DT;
+	e.p.expected_nodes = 3;
+	e.became_master_at = DT - 100;
+	assert_int_equal(election_next_due(&e, DT), grid(&e, DT + 900));
+	e.became_master_at = DT - 5000;
+	due_peer(&e, "n2", EL_SLAVE, DT)->acked = DT - 2500;
+	assert_int_equal(election_next_due(&e, DT), grid(&e, DT - 2500 + 3000 - 2 * 50));
+	/* its quorum lost for a timeout */
+	due_setup(&e, EL_MASTER);
+	e.last_beat = DT;
+	e.quorum_lost_since = DT - 2200;
+	assert_int_equal(election_next_due(&e, DT), grid(&e, DT + 800));
+	/* the settings of the last master, kept three timeouts (the longer
+	 * of its and ours) */
+	due_setup(&e, EL_SLAVE);
+	e.master_settings = 42;
+	e.settings_seen = DT - 9000 + 200;
+	assert_int_equal(election_next_due(&e, DT), grid(&e, DT + 201));
+	e.settings_timeout = 4000;
+	assert_int_equal(election_next_due(&e, DT), grid(&e, DT + 1000));
+	/* the earliest of several */
+	due_setup(&e, EL_SLAVE);
+	e.holddown_until = DT + 350;
+	e.pending_claim_until = DT + 250;
+	due_peer(&e, "n2", EL_SLAVE, DT - 2900);
+	assert_int_equal(election_next_due(&e, DT), grid(&e, DT + 100));
+	/* asked late (the loop was busy): due in the past, at once */
+	assert_int_equal(election_next_due(&e, DT + 5000), grid(&e, DT + 100));
+}
+
+/* What the tick does at the time it asked for, and not before: a slave
+ * whose master timed out loses it and claims (rank 0), its claim's copies
+ * and window, the promotion; a master's lease ending. */
+static void next_due_then_the_tick_acts(void **state)
+{
+	struct election e;
+	uint64_t at;
+
+	(void)state;
+	due_setup(&e, EL_SLAVE);
+	snprintf(e.master, sizeof(e.master), "n2");
+	due_peer(&e, "n2", EL_MASTER, DT - 2200);
+	e.master_seen = DT - 2200;
+	at = election_next_due(&e, DT);
+	assert_int_equal(at, DT + 800);
+	assert_int_equal(election_tick(&e, at - 1), 0);
+	assert_int_equal(election_next_due(&e, at - 1), at);
+	assert_int_equal(election_tick(&e, at) & (EL_MASTER_CHANGED | EL_SEND_CLAIM), EL_MASTER_CHANGED | EL_SEND_CLAIM);
+	assert_int_equal(e.state, EL_CANDIDATE);
+	/* it changed things: the tick once more, one tick (50 ms) on */
+	assert_int_equal(election_next_due(&e, at), at + 50);
+	assert_int_equal(election_tick(&e, at + 50), 0);
+	at = election_next_due(&e, at + 50);
+	assert_int_equal(at, grid(&e, e.claim_resend_at));
+	election_tick(&e, at);
+	election_tick(&e, election_next_due(&e, at));
+	at = election_next_due(&e, at);
+	assert_int_equal(at, grid(&e, e.claim_until));
+	/* not at the tick before (the fixed tick's grid) */
+	assert_int_equal(election_tick(&e, at - election_tick_ms(&e)), 0);
+	assert_true(election_tick(&e, at) & EL_STATE_CHANGED);
+	assert_int_equal(e.state, EL_MASTER);
+
+	/* a master with a quorum of 3 whose one slave stops acknowledging */
+	due_setup(&e, EL_MASTER);
+	e.p.expected_nodes = 3;
+	e.last_beat = DT;
+	e.became_master_at = DT - 5000;
+	due_peer(&e, "n2", EL_SLAVE, DT)->acked = DT - 2500;
+	due_peer(&e, "n3", EL_SLAVE, DT);
+	at = election_next_due(&e, DT);
+	assert_int_equal(at, grid(&e, DT + 400));
+	election_sent(&e, WIRE_HEARTBEAT, at - 1);
+	assert_int_equal(election_tick(&e, at - 1), 0);
+	assert_int_equal(e.state, EL_MASTER);
+	election_tick(&e, at);
+	assert_int_equal(e.state, EL_SLAVE);
+	assert_non_null(strstr(e.reason, "not heard by a majority"));
+}
+
+/* A heartbeat of `from` (ranking after n1) that waited `waited` ms in
+ * n1's socket. */
+static struct wire_msg due_heartbeat(const char *from, uint8_t role, uint32_t waited)
+{
+	struct wire_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = WIRE_HEARTBEAT;
+	snprintf(m.node, sizeof(m.node), "%s", from);
+	m.role = role;
+	m.position = 200;
+	m.master_age = WIRE_AGE_NONE;
+	m.waited_ms = waited;
+	return m;
+}
+
+/* Late against the time asked for, by more than two ticks; not late for a
+ * long quiet wait the election asked for itself.  A stall longer than the
+ * timeout steps down however the time asked for compares. */
+static void late_against_the_time_asked_for(void **state)
+{
+	struct election e;
+	struct wire_msg m = due_heartbeat("n2", WIRE_ROLE_SLAVE, 0);
+	uint64_t at;
+
+	(void)state;
+	due_setup(&e, EL_SLAVE);
+	e.late_at = 0;
+	at = election_next_due(&e, DT);
+	assert_int_equal(at, DT + 1000);
+	/* 900 ms without a call: asked for, no stall */
+	election_on_packet(&e, &m, DT + 900);
+	assert_int_equal(e.late_at, 0);
+	election_beat(&e, at + 2 * 50);
+	assert_int_equal(e.late_at, 0);
+	election_beat(&e, at + 2 * 50 + 1);
+	assert_int_equal(e.late_at, at + 2 * 50 + 1);
+	assert_int_equal(e.state, EL_SLAVE);
+
+	/* a packet that waited in the socket more than two ticks: the loop
+	 * stalled, though nothing was due meanwhile */
+	due_setup(&e, EL_SLAVE);
+	e.late_at = 0;
+	election_next_due(&e, DT);
+	m.waited_ms = 100;
+	election_on_packet(&e, &m, DT + 300);
+	assert_int_equal(e.late_at, 0);
+	m.waited_ms = 101;
+	election_on_packet(&e, &m, DT + 301);
+	assert_int_equal(e.late_at, DT + 301);
+
+	/* a stall of the timeout is no step-down, one longer is, whatever
+	 * was asked for */
+	due_setup(&e, EL_SLAVE);
+	election_next_due(&e, DT);
+	m.waited_ms = 0;
+	election_on_packet(&e, &m, DT + 3000);
+	assert_int_equal(e.state, EL_SLAVE);
+	election_next_due(&e, DT + 3000);
+	election_beat(&e, DT + 6001);
+	assert_int_equal(e.state, EL_LISTENING);
+	assert_non_null(strstr(e.reason, "stalled for 3001 ms"));
+
+	/* a caller that never asks: a gap of more than two ticks is late */
+	due_setup(&e, EL_SLAVE);
+	e.late_at = 0;
+	election_tick(&e, DT + 100);
+	assert_int_equal(e.late_at, 0);
+	election_tick(&e, DT + 201);
+	assert_int_equal(e.late_at, DT + 201);
+}
+
+/* n2, named by the resigning master, reads the resignation late: it
+ * waited in the socket through a stall that ended before n2's next tick
+ * was due, so only its age tells.  No promotion without a claim window
+ * then: whatever came after it in the socket is read first. */
+static void a_resignation_that_waited_goes_through_a_claim(void **state)
+{
+	struct sim *s = sim_new();
+
+	(void)state;
+	for (int waited = 0; waited <= 1; waited++) {
+		struct wire_msg m;
+
+		sim_init(s, 3, 1000, 3);
+		settle_n1_master(s);
+		sim_run(s, 1000);
+		memset(&m, 0, sizeof(m));
+		election_fill(&EL(s, 0), WIRE_RESIGN, s->now, &m);
+		m.role = WIRE_ROLE_SLAVE;
+		snprintf(m.target, sizeof(m.target), "n2");
+		m.boot = 1000;
+		m.seq = ++s->nd[0].seq;
+		m.waited_ms = waited ? 400 : 0;
+		assert_true(s->now < EL(s, 1).due_at);
+		sim_packet(s, 1, &m);
+		if (waited) {
+			/* a claim, with its window */
+			assert_int_equal(EL(s, 1).state, EL_CANDIDATE);
+			assert_int_equal(EL(s, 1).promotions, 0);
+			assert_non_null(strstr(EL(s, 1).reason, "claiming"));
+		} else {
+			/* its term written first (a few ms), then master */
+			sim_run(s, 50);
+			assert_int_equal(EL(s, 1).state, EL_MASTER);
+			assert_non_null(strstr(EL(s, 1).reason, "resigned in favour of us"));
+		}
+	}
+	/* the same through the simulator's socket: frozen right after a
+	 * tick for less than the time to the next one */
+	sim_init(s, 3, 1000, 3);
+	settle_n1_master(s);
+	while (EL(s, 1).last_tick != s->now)
+		sim_step(s);
+	assert_true(EL(s, 1).due_at >= s->now + 600);
+	s->nd[1].frozen = 1;
+	sim_event(s, 0, MS_IN_RESIGN, "n2", NULL);
+	sim_run(s, 500);
+	s->nd[1].frozen = 0;
+	sim_step(s);
+	assert_int_equal(EL(s, 1).late_at, s->now);
+	assert_int_equal(EL(s, 1).promotions, 0);
+	assert_int_equal(EL(s, 1).state, EL_CANDIDATE);
+	assert_one_master_after(s, 3000);
+	assert_int_equal(EL(s, 1).state, EL_MASTER);
+	free(s);
+}
+
+/*
+ * The property the daemon's timer relies on: the tick never has anything
+ * to do before the time election_next_due() gave.  In a simulated cluster
+ * under faults (loss, jitter, partitions, pauses, kills, resignations,
+ * switchovers, quorum or not, preemption), at every millisecond each
+ * running node's tick is tried on a copy of its election: before the time
+ * asked for, it must find nothing (no state, master, peer, hold change,
+ * nothing to send).  Not while a tick that changed things waits one tick
+ * for the next (recheck_at): that one acts as a fixed tick would.
+ */
+static void next_due_is_never_late(void **state)
+{
+	static struct election copy;
+	uint64_t checked = 0;
+
+	(void)state;
+	for (uint64_t seed = 1; seed <= 12; seed++) {
+		struct sim *s = sim_new();
+		int n = seed % 3 == 0 ? 5 : 3, quorum = seed % 2 == 0;
+		uint32_t retries = 2 + (uint32_t)(seed % 4);
+		uint64_t until[SIM_N] = {0};
+		int fault[SIM_N] = {0};
+
+		if (quorum)
+			sim_init_quorum(s, n, 100, retries);
+		else
+			sim_init(s, n, 100, retries);
+		s->rng = seed * 7919;
+		s->loss_pct = seed % 4 == 1 ? 10 : 0;
+		s->jitter_ms = seed % 5 == 2 ? 20 : 0;
+		if (seed % 3 == 1) {
+			struct el_params p = sim_params(n - 1, 100, retries);
+			p.expected_nodes = quorum ? (unsigned)n : 0;
+			p.preempt = 1;
+			p.position = 1;
+			sim_start(s, n - 1, p);
+		}
+		for (int t = 0; t < 20000; t++) {
+			int i = (int)(sim_rand(s) % (unsigned)n);
+
+			for (int j = 0; j < n; j++) {
+				if (fault[j] == 0 && s->nd[j].exited) {
+					fault[j] = 'x';
+					until[j] = s->now + 300;
+				}
+				if (fault[j] == 0 || s->now < until[j])
+					continue;
+				if (fault[j] == 'f')
+					s->nd[j].frozen = 0;
+				else if (fault[j] == 'p')
+					s->nd[j].group = 0;
+				else
+					sim_start(s, j, EL(s, j).p);
+				fault[j] = 0;
+			}
+			if (sim_rand(s) % 200 == 0 && fault[i] == 0 && s->nd[i].up) {
+				char target[8];
+				switch (sim_rand(s) % 6) {
+				case 0:
+					fault[i] = 'f';
+					s->nd[i].frozen = 1;
+					until[i] = s->now + sim_rand(s) % (200 * retries);
+					break;
+				case 1:
+					fault[i] = 'c';
+					sim_crash(s, i);
+					until[i] = s->now + sim_rand(s) % 1000;
+					break;
+				case 2:
+					fault[i] = 'p';
+					s->nd[i].group = 1;
+					until[i] = s->now + sim_rand(s) % 1500;
+					break;
+				case 3:
+					sim_event(s, i, MS_IN_RESIGN, NULL, NULL);
+					break;
+				case 4:
+					snprintf(target, sizeof(target), "n%u", 1 + sim_rand(s) % (unsigned)n);
+					sim_event(s, i, MS_IN_SWITCHOVER, target, NULL);
+					break;
+				default:
+					sim_event(s, i, MS_IN_STOP, NULL, NULL);
+					break;
+				}
+			}
+			sim_step(s);
+			for (int j = 0; j < n; j++) {
+				const struct election *e = &EL(s, j);
+				unsigned act;
+
+				/* at the times a fixed tick would have run (its grid) */
+				if (!s->nd[j].up || s->nd[j].frozen || s->now >= e->due_at || e->recheck_at != 0 ||
+				    (s->now - e->tick_anchor) % election_tick_ms(e) != 0)
+					continue;
+				memcpy(&copy, e, offsetof(struct election, peers) + e->npeers * sizeof(e->peers[0]));
+				act = election_tick(&copy, s->now);
+				checked++;
+				if (act != 0)
+					fail_msg("seed %llu, n%d at %llu (due %llu, last tick %llu, %s): the tick acts (%#x: %s)",
+						 (unsigned long long)seed, j + 1, (unsigned long long)s->now,
+						 (unsigned long long)e->due_at, (unsigned long long)e->last_tick,
+						 election_state_name(e->state), act, copy.reason);
+			}
+		}
+		free(s);
+	}
+	assert_true(checked > 50000); /* 70646: the grid's times only */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1887,6 +2351,11 @@ int main(void)
 		cmocka_unit_test(broker_failure_hands_over),
 		cmocka_unit_test(paused_master_keeps_its_place),
 		cmocka_unit_test(chaos),
+		cmocka_unit_test(next_due_each_deadline),
+		cmocka_unit_test(next_due_then_the_tick_acts),
+		cmocka_unit_test(late_against_the_time_asked_for),
+		cmocka_unit_test(a_resignation_that_waited_goes_through_a_claim),
+		cmocka_unit_test(next_due_is_never_late),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
