@@ -95,6 +95,24 @@ static void drain(struct daemon *d)
 	read_socket(d, DRAIN_MAX);
 }
 
+static void statedir_cb(struct ev_loop *loop, ev_timer *w, int revents);
+static void watchdog_cb(struct ev_loop *loop, ev_timer *w, int revents);
+
+/*
+ * A periodic chore of the loop (the watchdog's ping, the look for the
+ * state directory) done by the heartbeat timer when its own timer is due
+ * within half an interval: then that timer starts its period again and
+ * never wakes the loop by itself while heartbeats come more often than
+ * its period.  The chore runs a little early, never late.
+ */
+static void piggyback(struct daemon *d, ev_timer *w, void (*cb)(struct ev_loop *, ev_timer *, int))
+{
+	if (!ev_is_active(w) || ev_timer_remaining(d->loop, w) > d->cfg->cluster_delay / 2000.0)
+		return;
+	cb(d->loop, w, EV_TIMER);
+	ev_timer_again(d->loop, w);
+}
+
 static void hb_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct daemon *d = w->data;
@@ -126,6 +144,8 @@ static void hb_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	else
 		heartbeat_beat(&d->hb, clock_mono_ms());
 	daemon_step(d, NULL);
+	piggyback(d, &d->wd_w, watchdog_cb);
+	piggyback(d, &d->statedir_w, statedir_cb);
 }
 
 static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
