@@ -26,6 +26,9 @@
 
 /* ---- housekeeping ---- */
 
+/* The longest the housekeeping sleeps with nothing due */
+#define TICK_MAX_MS 10000
+
 static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct cache *k = w->data;
@@ -33,9 +36,40 @@ static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)loop;
 	(void)revents;
+	k->tick_last = now;
 	if (store_expire(&k->st, clock_wall_ms()) > 0)
 		persist_dirty(k);
 	mesh_tick(k, now);
+}
+
+/*
+ * Before the loop sleeps: the housekeeping's timer for the first entry to
+ * expire (its wall-clock time, counted again at each iteration, so a step
+ * of the wall clock counts from the next wake-up) or the mesh's next
+ * deadline, not a fixed tick: nothing wakes an idle cache.
+ */
+static void prep_cb(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	struct cache *k = w->data;
+	uint64_t now = clock_mono_ms(), at = k->tick_last + TICK_MAX_MS, t;
+
+	(void)revents;
+	if (k->st.next_expiry != 0) {
+		uint64_t wall = clock_wall_ms();
+		t = now + (k->st.next_expiry > wall ? k->st.next_expiry - wall : 0);
+		if (t < at)
+			at = t;
+	}
+	t = mesh_next_due(k, k->tick_last);
+	if (t != 0 && t < at)
+		at = t;
+	if (at == k->tick_at && ev_is_active(&k->tick_w))
+		return;
+	k->tick_at = at;
+	ev_timer_stop(loop, &k->tick_w);
+	ev_now_update(loop);
+	ev_timer_set(&k->tick_w, at > now ? (double)(at - now) / 1000.0 : 0., 0.);
+	ev_timer_start(loop, &k->tick_w);
 }
 
 static int listen_tcp(const char *host, uint16_t port, uint16_t *bound, char *err, size_t errlen)
@@ -208,9 +242,14 @@ struct cache *cache_open(struct ev_loop *loop, const struct cache_params *p, con
 	ev_io_init(&k->repl_w, mesh_accept_cb, k->repl_fd, EV_READ);
 	k->repl_w.data = k;
 	ev_io_start(loop, &k->repl_w);
-	ev_timer_init(&k->tick_w, tick_cb, 0.5, 0.5);
+	/* set by prep_cb: nothing is due before the first entry expires or
+	 * the first peer is heard */
+	k->tick_last = clock_mono_ms();
+	ev_init(&k->tick_w, tick_cb);
 	k->tick_w.data = k;
-	ev_timer_start(loop, &k->tick_w);
+	ev_prepare_init(&k->prep_w, prep_cb);
+	k->prep_w.data = k;
+	ev_prepare_start(loop, &k->prep_w);
 	log_info("cache: memcached protocol on %s, replication on %s:%u, %s writes, %zu entries", k->address,
 		 host, k->repl_port, k->sync ? "synchronous" : "asynchronous", k->st.live);
 	return k;
@@ -233,6 +272,7 @@ void cache_close(struct cache *k)
 		close(k->repl_fd);
 	}
 	ev_timer_stop(k->loop, &k->tick_w);
+	ev_prepare_stop(k->loop, &k->prep_w);
 	ev_timer_stop(k->loop, &k->accept_pause_w);
 	store_free(&k->st);
 	free(k);

@@ -42,6 +42,11 @@ struct cache {
 	uint64_t accept_logged_at;  /* monotonic ms of the last message about it */
 	uint64_t accept_quiet;      /* pauses since that message */
 	ev_timer persist_w, tick_w;
+	/* the housekeeping's timer is set before the loop sleeps (prep_w)
+	 * for the next expiry or mesh deadline: when it last ran, and when
+	 * it is set for */
+	ev_prepare prep_w;
+	uint64_t tick_last, tick_at;
 	ev_child save_w;
 	pid_t save_pid;             /* a child saving the store, or 0 */
 	uint64_t save_started;

@@ -42,8 +42,13 @@ void mesh_send(struct rpeer *p, uint8_t type, const void *a, size_t alen, const 
 int mesh_live(const struct cache *k, const struct rpeer *p, uint64_t now);
 /* The replication listener's watcher (data: the cache). */
 void mesh_accept_cb(struct ev_loop *loop, ev_io *w, int revents);
-/* Every half second: lost peers dropped, missing connections made. */
+/* Lost peers dropped, connections not authenticated in time closed,
+ * missing connections made (at most every MESH_RETRY_MS). */
 void mesh_tick(struct cache *k, uint64_t now);
+/* When mesh_tick() has something to do (monotonic ms; 0: nothing), given
+ * when it last ran. */
+uint64_t mesh_next_due(const struct cache *k, uint64_t last_tick);
+#define MESH_RETRY_MS 500
 /* Every peer closed and freed. */
 void mesh_close(struct cache *k);
 

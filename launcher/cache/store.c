@@ -160,6 +160,11 @@ enum store_result store_apply(struct store *s, const char *key, const uint8_t *v
 	e->v = *v;
 	e->tombstone = tombstone;
 	account(s, e, 1);
+	if (e->tombstone || e->expires != 0) {
+		uint64_t at = e->tombstone ? e->v.clock + s->lim.tombstone_ms : e->expires;
+		if (s->next_expiry == 0 || at < s->next_expiry)
+			s->next_expiry = at;
+	}
 	return STORE_OK;
 }
 
@@ -188,13 +193,16 @@ size_t store_expire(struct store *s, uint64_t now)
 {
 	size_t n = 0;
 
+	s->next_expiry = 0;
 	for (size_t i = 0; i < s->nbuckets; i++) {
 		struct store_entry **pp = &s->buckets[i];
 		while (*pp) {
 			struct store_entry *e = *pp;
-			int gone = e->tombstone ? e->v.clock + s->lim.tombstone_ms <= now
-						: (e->expires != 0 && e->expires <= now);
+			uint64_t at = e->tombstone ? e->v.clock + s->lim.tombstone_ms : e->expires;
+			int gone = (e->tombstone || e->expires != 0) && at <= now;
 			if (!gone) {
+				if ((e->tombstone || e->expires != 0) && (s->next_expiry == 0 || at < s->next_expiry))
+					s->next_expiry = at;
 				pp = &e->next;
 				continue;
 			}

@@ -47,6 +47,10 @@ struct store {
 	uint64_t digest;         /* XOR of every entry's (key, version) hash, the same on any host */
 	uint64_t last_clock;
 	uint64_t bytes;
+	/* wall-clock ms by which store_expire() has something to drop: the
+	 * earliest expiry or tombstone end, or before it (an entry replaced
+	 * since); 0: nothing will expire */
+	uint64_t next_expiry;
 };
 
 enum store_result {
@@ -78,7 +82,8 @@ const struct store_entry *store_get(const struct store *s, const char *key, uint
 uint64_t store_cas(const struct store_entry *e);
 
 /* Drops tombstones older than the lifetime and expired entries'
- * memory (as tombstones).  Returns how many were dropped. */
+ * memory (as tombstones).  Returns how many were dropped.  Sets
+ * next_expiry from what is left. */
 size_t store_expire(struct store *s, uint64_t now);
 
 /* Calls fn for every entry, tombstones included. */

@@ -210,6 +210,41 @@ static void codec_round_trip_and_malformed(void **state)
 	store_free(&t);
 }
 
+
+/* When store_expire() next has something to drop (the cache's
+ * housekeeping sleeps until then): the earliest expiry or tombstone end,
+ * never later; nothing: 0. */
+static void next_expiry(void **state)
+{
+	struct store s;
+	struct store_version v1 = ver(1, NOW, "n1"), v2 = ver(1, NOW + 1, "n1"), v3 = ver(1, NOW + 2, "n1");
+	(void)state;
+	store_init(&s, &lim);
+	put(&s, "forever", "v", v1);
+	assert_int_equal(s.next_expiry, 0);
+	store_apply(&s, "late", (const uint8_t *)"v", 1, 0, NOW + 5000, &v1, 0, NOW);
+	assert_int_equal(s.next_expiry, NOW + 5000);
+	store_apply(&s, "soon", (const uint8_t *)"v", 1, 0, NOW + 3000, &v1, 0, NOW);
+	assert_int_equal(s.next_expiry, NOW + 3000);
+	/* a removal is dropped tombstone_ms after its version's clock */
+	store_apply(&s, "gone", NULL, 0, 0, 0, &v1, 1, NOW);
+	assert_int_equal(s.next_expiry, NOW + 3000);
+	/* "soon" rewritten without expiry: the minimum may stay early (a
+	 * housekeeping that finds nothing), and is exact after it */
+	store_apply(&s, "soon", (const uint8_t *)"v", 1, 0, 0, &v2, 0, NOW);
+	assert_int_equal(s.next_expiry, NOW + 3000);
+	assert_int_equal(store_expire(&s, NOW + 3000), 0);
+	assert_int_equal(s.next_expiry, NOW + 5000);
+	assert_int_equal(store_expire(&s, NOW + 5000), 1);
+	assert_int_equal(s.next_expiry, NOW + lim.tombstone_ms);
+	/* the last one gone: nothing more to expire */
+	store_apply(&s, "forever", NULL, 0, 0, 0, &v3, 1, NOW);
+	assert_int_equal(s.next_expiry, NOW + lim.tombstone_ms);
+	assert_int_equal(store_expire(&s, NOW + 2 + lim.tombstone_ms), 2);
+	assert_int_equal(s.next_expiry, 0);
+	store_free(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -217,7 +252,7 @@ int main(void)
 		cmocka_unit_test(counts_follow_every_change),
 		cmocka_unit_test(newest_wins_in_any_order), cmocka_unit_test(tombstones),
 		cmocka_unit_test(limits_and_expiry), cmocka_unit_test(clock_never_goes_back),
-		cmocka_unit_test(codec_round_trip_and_malformed),
+		cmocka_unit_test(codec_round_trip_and_malformed), cmocka_unit_test(next_expiry),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
