@@ -258,7 +258,7 @@ static uint64_t now_at_least_last(const struct election *e, uint64_t now)
  * believed, and listen again as a node that just started.
  *
  * The gap since the last call is at least as long as the stall, and
- * without one it is never over election_due_max() (half the timeout):
+ * without one it is never over election_due_max() (at most half the timeout):
  * calls come at least that often (election_next_due(), and the
  * heartbeat timer every delay).  So every stall longer than the timeout
  * is caught; one a little shorter may count as one too (by up to the
@@ -775,14 +775,35 @@ unsigned election_tick(struct election *e, uint64_t now)
 	/* what changed here may let the next tick act (a master that lost
 	 * its lease may claim: its rank skew counts from now): one tick on,
 	 * as a fixed tick would */
-	return note_changes(e, act, now + election_tick_ms(e));
+	return note_changes(e, act, now + 1); /* the grid's next time (election_next_due) */
 }
 
+/*
+ * The longest wait between two ticks: a delay, at most half the timeout
+ * and 1 s, less three ticks.  A stall long enough for another node to
+ * take over from a resignation that waited through it (its rank's wait
+ * and its claim window: a delay, at most 1 s, after the resignation) then
+ * always spans a tick that was due, and the call after it is late by more
+ * than the two ticks check_stall() allows: we promote through a claim
+ * (catching_up).  The packets' own age (waited_ms) does not show a stall
+ * of the whole machine, whose packets are stamped when it runs again.
+ */
 uint64_t election_due_max(const struct election *e)
 {
-	uint64_t m = e->p.delay_ms < e->timeout / 2 ? e->p.delay_ms : e->timeout / 2;
+	uint64_t t = election_tick_ms(e), m = e->p.delay_ms;
 
-	return m > election_tick_ms(e) ? m : election_tick_ms(e);
+	if (m > e->timeout / 2)
+		m = e->timeout / 2;
+	if (m > 1000)
+		m = 1000;
+	return m > 4 * t ? m - 3 * t : t;
+}
+
+uint64_t election_on_grid(const struct election *e, uint64_t t)
+{
+	uint64_t k = election_tick_ms(e);
+
+	return t <= e->tick_anchor ? t : e->tick_anchor + (t - e->tick_anchor + k - 1) / k * k;
 }
 
 /* t, when the last tick came before it, and it comes before *at */
@@ -804,9 +825,16 @@ uint64_t election_next_due(struct election *e, uint64_t now)
 	uint64_t at = e->last_tick + election_due_max(e), from;
 
 	now = now_at_least_last(e, now);
-	/* a change: from now on (asked now, not late) */
-	if (e->recheck_at != 0 && (e->recheck_at > now ? e->recheck_at : now) < at)
-		at = e->recheck_at > now ? e->recheck_at : now;
+	/* a change: from now on (asked now, not late); one the tick that ran
+	 * at this time did not see, at the grid's next time, as a fixed tick
+	 * would */
+	if (e->recheck_at != 0) {
+		uint64_t r = e->recheck_at > now ? e->recheck_at : now;
+		if (r <= e->last_tick)
+			r = e->last_tick + 1;
+		if (r < at)
+			at = r;
+	}
 	/* expire_peers(), and with the peers the quorum, newer claimants,
 	 * the live master peer and the claim rank */
 	for (size_t i = 0; i < e->npeers; i++)
@@ -859,11 +887,7 @@ uint64_t election_next_due(struct election *e, uint64_t now)
 	}
 	/* on the fixed tick's grid: a time between two of its ticks was
 	 * acted on at the next one */
-	{
-		uint64_t t = election_tick_ms(e);
-		if (at > e->tick_anchor)
-			at = e->tick_anchor + (at - e->tick_anchor + t - 1) / t * t;
-	}
+	at = election_on_grid(e, at);
 	e->due_at = at;
 	return at;
 }

@@ -255,8 +255,12 @@ unsigned election_tick(struct election *e, uint64_t now);
  */
 uint64_t election_next_due(struct election *e, uint64_t now);
 /* The longest wait between two ticks: one delay, at most half the
- * timeout (a normal gap between calls never looks like a stall). */
+ * timeout and 1 s, less three ticks (a normal gap between calls never
+ * looks like a stall; see election.c). */
 uint64_t election_due_max(const struct election *e);
+/* t, or the first time of the fixed tick's grid after it (tick_anchor +
+ * k x election_tick_ms()): when a fixed tick would have seen it. */
+uint64_t election_on_grid(const struct election *e, uint64_t t);
 unsigned election_on_packet(struct election *e, const struct wire_msg *m, uint64_t now);
 
 /* Step down: as master, stop being one and name target (or, when NULL/"",

@@ -61,7 +61,7 @@ void heartbeat_init(struct heartbeat *h, const struct el_params *p, uint64_t now
 void heartbeat_set_params(struct heartbeat *h, const struct el_params *p);
 /* A decoded, authenticated, fresh packet of another node. */
 void heartbeat_on_packet(struct heartbeat *h, const struct wire_msg *m, uint64_t now);
-/* The tick timer, by election_next_due() (and with each heartbeat). */
+/* The tick timer, by election_next_due(). */
 void heartbeat_tick(struct heartbeat *h, uint64_t now);
 /*
  * Persistence of the election's promises (election.h, p.persist), one

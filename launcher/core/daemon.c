@@ -175,8 +175,9 @@ static void arm_tick(struct daemon *d)
 	uint64_t now = clock_mono_ms(), at = election_next_due(&d->hb.el, now);
 	const struct replay_dup *dup = &d->conflict.dup;
 
-	if (dup->held && dup->heard_at + d->hb.el.timeout < at)
-		at = dup->heard_at + d->hb.el.timeout;
+	/* on the grid too: what that tick decides comes when a fixed tick's would */
+	if (dup->held && election_on_grid(&d->hb.el, dup->heard_at + d->hb.el.timeout) < at)
+		at = election_on_grid(&d->hb.el, dup->heard_at + d->hb.el.timeout);
 	if (at == d->tick_at && ev_is_active(&d->tick_w))
 		return;
 	d->tick_at = at;

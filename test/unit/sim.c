@@ -566,8 +566,8 @@ static void prepare(struct sim *s, int i)
 	for (int round = 0; round < 8 && s->backend == SIM_HEARTBEAT && nd->up; round++) {
 		uint64_t at = election_next_due(&nd->hb.el, s->now);
 
-		if (s->filter && nd->dup.held && nd->dup.heard_at + nd->hb.el.timeout < at)
-			at = nd->dup.heard_at + nd->hb.el.timeout;
+		if (s->filter && nd->dup.held && election_on_grid(&nd->hb.el, nd->dup.heard_at + nd->hb.el.timeout) < at)
+			at = election_on_grid(&nd->hb.el, nd->dup.heard_at + nd->hb.el.timeout);
 		nd->at[ST_TICK] = at != 0 ? at : 1;
 		nd->repeat[ST_TICK] = 0;
 		if (at > s->now)

@@ -1898,17 +1898,17 @@ static void next_due_each_deadline(void **state)
 	(void)state;
 	/* nothing due: one delay after the last tick; kept in due_at */
 	due_setup(&e, EL_SLAVE);
-	assert_int_equal(election_due_max(&e), 1000);
-	assert_int_equal(election_next_due(&e, DT + 3), grid(&e, DT + 1000));
-	assert_int_equal(e.due_at, grid(&e, DT + 1000));
+	assert_int_equal(election_due_max(&e), 850);
+	assert_int_equal(election_next_due(&e, DT + 3), grid(&e, DT + 850));
+	assert_int_equal(e.due_at, grid(&e, DT + 850));
 	/* at most half the timeout; at least a tick */
 	{
 		struct el_params p = sim_params(0, 1000, 2);
 		election_set_params(&e, &p);
-		assert_int_equal(election_due_max(&e), 1000);
+		assert_int_equal(election_due_max(&e), 850);
 		p = sim_params(0, 10, 2);
 		election_set_params(&e, &p);
-		assert_int_equal(election_due_max(&e), 10);
+		assert_int_equal(election_due_max(&e), 4);
 	}
 	/* a setting changed since: at once */
 	due_setup(&e, EL_SLAVE);
@@ -1916,7 +1916,7 @@ static void next_due_each_deadline(void **state)
 	assert_int_equal(election_next_due(&e, DT + 7), grid(&e, DT + 7));
 	assert_int_equal(e.due_at, grid(&e, DT + 7));
 	election_tick(&e, DT + 7);
-	assert_int_equal(election_next_due(&e, DT + 7), grid(&e, DT + 7 + 1000));
+	assert_int_equal(election_next_due(&e, DT + 7), grid(&e, DT + 7 + 850));
 	/* a packet that changed a peer: at once */
 	due_setup(&e, EL_SLAVE);
 	{
@@ -1932,7 +1932,7 @@ static void next_due_each_deadline(void **state)
 	/* a time the last tick saw already is not due again */
 	due_setup(&e, EL_LISTENING);
 	e.listen_until = DT;
-	assert_int_equal(election_next_due(&e, DT), grid(&e, DT + 1000));
+	assert_int_equal(election_next_due(&e, DT), grid(&e, DT + 850));
 	/* listening */
 	e.listen_until = DT + 400;
 	assert_int_equal(election_next_due(&e, DT), grid(&e, DT + 400));
@@ -1969,7 +1969,7 @@ static void next_due_each_deadline(void **state)
 	/* preemption: a request again one delay after the last */
 	due_setup(&e, EL_SLAVE);
 	e.handover_sent_at = DT - 400;
-	assert_int_equal(election_next_due(&e, DT), grid(&e, DT + 1000));
+	assert_int_equal(election_next_due(&e, DT), grid(&e, DT + 850));
 	e.p.preempt = 1;
 	assert_int_equal(election_next_due(&e, DT), grid(&e, DT + 600));
 	/* a claim or vote waiting to be durable */
@@ -1993,8 +1993,8 @@ static void next_due_each_deadline(void **state)
 	due_setup(&e, EL_MASTER);
 	e.last_beat = DT;
 	e.p.expected_nodes = 3;
-	e.became_master_at = DT - 100;
-	assert_int_equal(election_next_due(&e, DT), grid(&e, DT + 900));
+	e.became_master_at = DT - 200;
+	assert_int_equal(election_next_due(&e, DT), grid(&e, DT + 800));
 	e.became_master_at = DT - 5000;
 	due_peer(&e, "n2", EL_SLAVE, DT)->acked = DT - 2500;
 	assert_int_equal(election_next_due(&e, DT), grid(&e, DT - 2500 + 3000 - 2 * 50));
@@ -2010,7 +2010,7 @@ static void next_due_each_deadline(void **state)
 	e.settings_seen = DT - 9000 + 200;
 	assert_int_equal(election_next_due(&e, DT), grid(&e, DT + 201));
 	e.settings_timeout = 4000;
-	assert_int_equal(election_next_due(&e, DT), grid(&e, DT + 1000));
+	assert_int_equal(election_next_due(&e, DT), grid(&e, DT + 850));
 	/* the earliest of several */
 	due_setup(&e, EL_SLAVE);
 	e.holddown_until = DT + 350;
@@ -2100,9 +2100,9 @@ static void late_against_the_time_asked_for(void **state)
 	due_setup(&e, EL_SLAVE);
 	e.late_at = 0;
 	at = election_next_due(&e, DT);
-	assert_int_equal(at, DT + 1000);
-	/* 900 ms without a call: asked for, no stall */
-	election_on_packet(&e, &m, DT + 900);
+	assert_int_equal(at, DT + 850);
+	/* 800 ms without a call: asked for, no stall */
+	election_on_packet(&e, &m, DT + 800);
 	assert_int_equal(e.late_at, 0);
 	election_beat(&e, at + 2 * 50);
 	assert_int_equal(e.late_at, 0);
@@ -2197,6 +2197,56 @@ static void a_resignation_that_waited_goes_through_a_claim(void **state)
 	assert_one_master_after(s, 3000);
 	assert_int_equal(EL(s, 1).state, EL_MASTER);
 	free(s);
+}
+
+/* The whole machine stalled (a paused VM): a packet is stamped when it
+ * runs again, so its age says nothing.  A stall long enough for another
+ * node to take over from a resignation (a delay: its rank's wait and its
+ * claim window) spans a tick that was due (election_due_max() leaves room
+ * for the two ticks of slack), and the named successor claims instead of
+ * promoting at once.  Then for every setting: the longest wait between
+ * ticks plus the slack is shorter than the quickest takeover by another. */
+static void a_stall_of_the_whole_machine_is_seen_by_the_tick(void **state)
+{
+	struct sim *s = sim_new();
+	struct wire_msg m;
+
+	(void)state;
+	sim_init(s, 3, 1000, 3);
+	settle_n1_master(s);
+	while (EL(s, 1).last_tick != s->now)
+		sim_step(s);
+	/* n2 stalls a delay, hearing nothing meanwhile */
+	s->nd[1].frozen = 1;
+	s->nd[1].group = 1;
+	sim_run(s, 1000);
+	s->nd[1].group = 0;
+	s->nd[1].frozen = 0;
+	sim_step(s);
+	assert_int_equal(EL(s, 1).late_at, s->now);
+	memset(&m, 0, sizeof(m));
+	election_fill(&EL(s, 0), WIRE_RESIGN, s->now, &m);
+	m.role = WIRE_ROLE_SLAVE;
+	snprintf(m.target, sizeof(m.target), "n2");
+	m.boot = 1000;
+	m.seq = ++s->nd[0].seq;
+	m.waited_ms = 0;
+	sim_packet(s, 1, &m);
+	assert_int_equal(EL(s, 1).promotions, 0);
+	assert_int_equal(EL(s, 1).state, EL_CANDIDATE);
+	assert_non_null(strstr(EL(s, 1).reason, "claiming"));
+	free(s);
+
+	for (uint32_t delay = 10; delay <= 5000; delay += delay < 100 ? 10 : delay < 1000 ? 50 : 500)
+		for (uint32_t retries = 1; retries <= 6; retries++) {
+			struct election e;
+			struct el_params p = sim_params(0, delay, retries);
+			uint64_t half = delay / 2 < 10 ? 10 : delay / 2 > 500 ? 500 : delay / 2;
+
+			memset(&e, 0, sizeof(e));
+			election_init(&e, &p, 1000);
+			assert_true(election_due_max(&e) + 2 * election_tick_ms(&e) < 2 * half);
+		}
 }
 
 /*
@@ -2355,6 +2405,7 @@ int main(void)
 		cmocka_unit_test(next_due_then_the_tick_acts),
 		cmocka_unit_test(late_against_the_time_asked_for),
 		cmocka_unit_test(a_resignation_that_waited_goes_through_a_claim),
+		cmocka_unit_test(a_stall_of_the_whole_machine_is_seen_by_the_tick),
 		cmocka_unit_test(next_due_is_never_late),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
