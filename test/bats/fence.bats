@@ -267,7 +267,11 @@ crash_takeover() {
 		others=$(echo 1 2 3 | tr -d "$m")
 		read -r m2 ms < <(crash_takeover "$m" "$others")
 		echo "# round $round: n$m killed -> n$m2 promoted after ${ms} ms (timeout 2000 ms)" >&3
-		grep -q "role slave -> master (master n$m resigned in favour of us" "$LAB_DIR/n$m2/log" || { grep -h "role\|resign\|claim\|fence" "$LAB_DIR"/n*/log >&2; false; }
+		# named by the notice: promoted once its term was written, no claim window
+		grep -q "role slave -> candidate (master n$m resigned in favour of us; term [0-9]* to be written first)" \
+			"$LAB_DIR/n$m2/log" || { grep -h "role\|resign\|claim\|fence" "$LAB_DIR"/n*/log >&2; false; }
+		grep -q "role candidate -> master (master n$m resigned in favour of us" "$LAB_DIR/n$m2/log" ||
+			{ grep -h "role\|resign\|claim\|fence" "$LAB_DIR"/n*/log >&2; false; }
 		# well before anyone could have timed the master out
 		[ "$ms" -lt 1500 ]
 		wait_until 10 lab_has_broker "$m2" || { lab_logs >&2; return 1; }
