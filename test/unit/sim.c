@@ -686,13 +686,16 @@ static void iterate(struct sim *s, int i)
 	/* 2. the socket, one batch */
 	for (int k = 0; k < SIM_BATCH && nd->up && nd->rn > 0; k++)
 		read_next(s, i);
-	/* 3. the broker's reports, and the tick's timer */
+	/* 3. the broker's reports, and the tick's timer: before the loop
+	 * sleeps again, after an iteration that did anything (one that did
+	 * nothing was no wake-up of the daemon's loop) */
 	while (nd->up && fb_take(&nd->b, s->now, &ev)) {
 		trace(nd, 'K');
 		node_out_clear(&out);
 		callback(s, i, &ev, &out);
 	}
-	prepare(s, i);
+	if (nd->ntrace > 0)
+		prepare(s, i);
 }
 
 static void node_reset(struct sim *s, int i)
