@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ifaddrs.h>
+#include <linux/filter.h>
 #include <net/if.h>
 #include <netdb.h>
 #include <stdint.h>
@@ -17,6 +18,8 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "wire.h"
 
 static int fail(char *err, size_t len, const char *what, const char *detail)
 {
@@ -135,6 +138,54 @@ int transport_open(struct transport *t, const struct transport_params *p, char *
 			return fail(err, len, "multicast TTL/loopback", NULL);
 	}
 	return 0;
+}
+
+/*
+ * A classic BPF program on the socket.  For a UDP socket the kernel runs it
+ * with offset 0 at the UDP header, so the packet's offset k is at 8 + k.
+ * Loads are big-endian words.  It returns 0 (drop) only when every word
+ * of the boot id (offset 48) and of the NUL-padded node id (offset 16)
+ * matches; any other packet, and anything too short to hold them, is kept
+ * whole.
+ */
+#define UDP_HDR 8
+int transport_drop_own(struct transport *t, uint64_t boot, const char *node)
+{
+	enum { WORDS = 2 + WIRE_ID_MAX / 4 };
+	struct sock_filter prog[2 + 2 * WORDS + 2];
+	struct sock_fprog fp = {.len = 0, .filter = prog};
+	uint8_t id[WIRE_ID_MAX] = {0};
+	uint32_t want[WORDS], at[WORDS];
+	unsigned short n = 0;
+
+	if (t->fd < 0) {
+		errno = EBADF;
+		return -1;
+	}
+	memcpy(id, node, strnlen(node, WIRE_ID_MAX));
+	want[0] = (uint32_t)(boot >> 32);
+	want[1] = (uint32_t)boot;
+	at[0] = 48;
+	at[1] = 52;
+	for (int i = 0; i < WIRE_ID_MAX / 4; i++) {
+		want[2 + i] = (uint32_t)id[4 * i] << 24 | (uint32_t)id[4 * i + 1] << 16 | (uint32_t)id[4 * i + 2] << 8 |
+			      id[4 * i + 3];
+		at[2 + i] = 16 + 4 * (uint32_t)i;
+	}
+	/* too short for a packet (WIRE_MIN_LEN): keep it, the decoder says why */
+	prog[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_LEN, 0);
+	prog[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, UDP_HDR + WIRE_MIN_LEN, 0,
+						 (unsigned char)(2 * WORDS + 1));
+	for (int i = 0; i < WORDS; i++) {
+		prog[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, UDP_HDR + at[i]);
+		/* a mismatch jumps to "keep", past the rest and "drop" */
+		prog[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, want[i], 0,
+							 (unsigned char)(2 * (WORDS - 1 - i) + 1));
+	}
+	prog[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, 0);
+	prog[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, 0xffffffffu);
+	fp.len = n;
+	return setsockopt(t->fd, SOL_SOCKET, SO_ATTACH_FILTER, &fp, sizeof(fp));
 }
 
 int transport_send(struct transport *t, const void *buf, size_t len)

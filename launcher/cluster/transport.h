@@ -41,6 +41,13 @@ int transport_open(struct transport *t, const struct transport_params *p, char *
  * host:port resolved (0, or -1), an interface found by name or address. */
 int transport_resolve_peer(const char *hostport, struct sockaddr_in *out);
 int transport_check_interface(const char *spec);
+/* Has the kernel drop, before they wake us, the datagrams that carry this
+ * boot id and node id (ours: the group's loopback copy of what we send, or
+ * a peer list that names this host), as the filter's FILTER_OWN would.
+ * Anything shorter than a packet, or of another boot or node, still
+ * arrives.  0, or -1 (errno): the packets then arrive and the filter drops
+ * them, as before. */
+int transport_drop_own(struct transport *t, uint64_t boot, const char *node);
 /* Sends to the group, or to every peer.  Returns the number of
  * destinations that failed (0 on full success). */
 int transport_send(struct transport *t, const void *buf, size_t len);

@@ -235,6 +235,10 @@ int daemon_setup(struct daemon *d, const struct config *c, control_handler handl
 		log_err("cannot open the cluster socket: %s", err);
 		return -1;
 	}
+	/* our own datagrams come back (the group's loopback, a peer list
+	 * that names this host) and would wake the loop for nothing */
+	if (transport_drop_own(&d->link.tr, d->boot, d->node) != 0)
+		log_warn("cannot have the kernel drop our own packets (%s): each is read and dropped", strerror(errno));
 	log_info("Creating broadcaster...");
 fence:
 	/* before any broker: it must be there to hold the first one */
