@@ -822,7 +822,20 @@ static void due(const struct election *e, uint64_t *at, uint64_t t)
  */
 uint64_t election_next_due(struct election *e, uint64_t now)
 {
-	uint64_t at = e->last_tick + election_due_max(e), from;
+	/* the longest wait counts from the last call of any kind (a packet,
+	 * a heartbeat, a tick): a stall begins after it, and the first call
+	 * after the stall is late against the time asked for, whoever makes
+	 * it.  So a tick comes only when nothing else called for that long.
+	 * A master needs none between its heartbeats: its own stall shows at
+	 * each of them (check_send_gap), and lateness only holds back a
+	 * promotion (catching_up), which a master does not make; its calls
+	 * (the heartbeat timer, every delay) come at least every half timeout
+	 * for check_stall() when retries >= 2, and the bound keeps that true */
+	uint64_t wait = election_due_max(e), from, at;
+
+	if (e->state == EL_MASTER && e->timeout / 2 > wait)
+		wait = e->timeout / 2;
+	at = e->last_call + wait;
 
 	now = now_at_least_last(e, now);
 	/* a change: from now on (asked now, not late); one the tick that ran

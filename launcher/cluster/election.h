@@ -248,7 +248,9 @@ unsigned election_tick(struct election *e, uint64_t now);
  * quorum and send limit, the settings reference), at once (now) after a
  * call or setting changed a role, master, peer or hold (one tick after a
  * tick that changed one: the tick it acts on next), and never later
- * than election_due_max() after the last tick.  May be in the past: call
+ * than election_due_max() after the last call of any kind (a master: the
+ * longer of that and half the timeout; its heartbeats, every delay, are
+ * its calls).  May be in the past: call
  * at once.  Kept in e->due_at: a call that comes later than it by more
  * than two ticks finds the loop late (a stall shorter than the timeout:
  * see catching_up in election.c).  Calling earlier is always allowed.

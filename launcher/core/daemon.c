@@ -161,14 +161,14 @@ static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 /*
  * The tick's timer, before the loop sleeps: at the time the election says
  * it is next needed (election_next_due(): its deadlines, at once after a
- * change, at most a delay after the last tick; on the grid of a fixed
+ * change, at most a delay after the last call into it; on the grid of a fixed
  * tick of election_tick_ms(), so each decision comes when such a tick
  * would have made it), or when a held node id
  * conflict ends.  Asked after whatever this iteration did, so every call
  * into the election and every change of its settings counts.  No tick
  * while nothing is due: an idle node wakes for its heartbeats, the
- * packets it reads and a tick a delay after the last one, not for a fixed
- * tick.
+ * packets it reads and a tick when nothing called for about a delay (none
+ * between a master's heartbeats), not for a fixed tick.
  */
 static void arm_tick(struct daemon *d)
 {

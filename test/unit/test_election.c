@@ -1989,6 +1989,26 @@ static void next_due_each_deadline(void **state)
 	due_setup(&e, EL_MASTER);
 	e.last_beat = DT - 2000;
 	assert_int_equal(election_next_due(&e, DT), grid(&e, DT + 501));
+	/* nothing due: half the timeout after its last call, not a tick
+	 * between its heartbeats (every delay) */
+	due_setup(&e, EL_MASTER);
+	e.last_beat = DT;
+	assert_int_equal(election_next_due(&e, DT), grid(&e, DT + 1500));
+	election_beat(&e, DT + 1000);
+	election_sent(&e, WIRE_HEARTBEAT, DT + 1000);
+	assert_int_equal(election_next_due(&e, DT + 1000), grid(&e, DT + 2500));
+	/* retries 1: a tick between them all the same (half the timeout,
+	 * before the next heartbeat) */
+	{
+		struct el_params p = sim_params(0, 1000, 1);
+		election_set_params(&e, &p);
+		e.recheck_at = 0;
+		assert_int_equal(election_next_due(&e, DT + 1000), grid(&e, DT + 1000 + 500));
+	}
+	/* a slave: from its last call of any kind (its heartbeat here) */
+	due_setup(&e, EL_SLAVE);
+	election_beat(&e, DT + 430);
+	assert_int_equal(election_next_due(&e, DT + 430), grid(&e, DT + 430 + 850));
 	/* its lease: the first delay granted, then each slave's word */
 	due_setup(&e, EL_MASTER);
 	e.last_beat = DT;
