@@ -474,6 +474,39 @@ static void duplicate(struct sim *s, int i, const struct wire_msg *m, struct nod
 }
 
 /* The daemon's filter (filter.c) on what the bus delivered: 1 to read it. */
+/* One of the last 64 runs of node k had this boot id. */
+static int was_boot_of(const struct sim *s, int k, uint64_t boot)
+{
+	const struct sim_node *nd = &s->nd[k];
+
+	for (unsigned r = 0; r < nd->nboot_hist && r < 64; r++)
+		if (nd->boot_hist[r] == boot)
+			return 1;
+	return 0;
+}
+
+/* A packet sent as master by a live process, dropped by node i as another
+ * run of its id because i follows a run of a second process that had that
+ * id (running or gone): i is deaf to this one, the documented limit of
+ * duplicate ids (README).  Marked by when it reached i's buffer.  Not when
+ * the run i follows is an earlier run of the sender's own slot: then the
+ * drop is the filter's own doing, and the packet counts as heard. */
+static void deaf_by_duplicate(struct sim *s, int i, const struct wire_msg *m)
+{
+	const struct replay_table *t = &s->nd[i].seen;
+	uint64_t followed = 0;
+	int from = -1;
+
+	for (size_t e = 0; e < t->n; e++)
+		if (strcmp(t->e[e].node, m->node) == 0)
+			followed = t->e[e].boot;
+	for (int k = 0; k < SIM_N; k++)
+		if (s->nd[k].up && s->nd[k].boot == m->boot && strcmp(s->nd[k].hb.el.p.self, m->node) == 0)
+			from = k;
+	if (from >= 0 && followed != 0 && followed != m->boot && !was_boot_of(s, from, followed))
+		s->nd[i].master_deaf_at[from] = s->now - m->waited_ms;
+}
+
 static int filter(struct sim *s, int i, const struct wire_msg *m, struct node_out *out)
 {
 	struct sim_node *nd = &s->nd[i];
@@ -493,6 +526,10 @@ static int filter(struct sim *s, int i, const struct wire_msg *m, struct node_ou
 			nd->drop_old++;
 		else
 			nd->drop_other++;
+		/* of another boot than the one followed (given up, or the
+		 * other live one): old or not, it was not heard */
+		if (m->role == WIRE_ROLE_MASTER)
+			deaf_by_duplicate(s, i, m);
 		return 0;
 	}
 	if (self) {
@@ -759,6 +796,7 @@ void sim_start(struct sim *s, int i, struct el_params p)
 		uint64_t wall = (uint64_t)((int64_t)(SIM_WALL_EPOCH + s->now) + nd->clock_offset);
 
 		nd->boot = replay_next_boot(wall, (uint16_t)sim_rand(s), nd->boot_kept);
+		nd->boot_hist[nd->nboot_hist++ % 64] = nd->boot;
 		nd->boot_kept = nd->boot;
 		memset(&nd->seen, 0, sizeof(nd->seen));
 		memset(&nd->dup, 0, sizeof(nd->dup));

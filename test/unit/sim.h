@@ -188,6 +188,15 @@ struct sim_node {
 	/* when a packet sent as master by each node last reached this one's
 	 * receive buffer (read or not): for invariants on who hears whom */
 	uint64_t master_heard_at[SIM_N];
+	/* when the last packet sent as master by each node that this one's
+	 * filter dropped as another run of its id, while this one followed a
+	 * second live process with that id (the documented limit of
+	 * duplicate ids, README), had reached its buffer: that packet was
+	 * not heard */
+	uint64_t master_deaf_at[SIM_N];
+	/* the boot ids of its last runs, newest last (a ring) */
+	uint64_t boot_hist[64];
+	unsigned nboot_hist;
 	/* the filter's replay check (filter.c): per sender, the highest
 	 * sequence number read; an older one (reordered by jitter) is dropped */
 	uint64_t seq_seen[SIM_N];
