@@ -230,6 +230,16 @@ void heartbeat_beat(struct heartbeat *h, uint64_t now)
 	CALL(h, election_beat(&h->el, now));
 }
 
+int heartbeat_echo(const struct heartbeat *h, const struct wire_msg *m, uint64_t beat_at, uint64_t now)
+{
+	const struct election *e = &h->el;
+
+	if (m->type != WIRE_HEARTBEAT || m->role != WIRE_ROLE_MASTER || e->state != EL_SLAVE || e->p.retries < 2 ||
+	    strcmp(e->master, m->node) != 0)
+		return HB_ECHO_NONE;
+	return now - beat_at >= e->p.delay_ms / 2 ? HB_ECHO_NOW : HB_ECHO_LATER;
+}
+
 void heartbeat_sent(struct heartbeat *h, uint8_t type, uint64_t now)
 {
 	struct ms_event *ev;

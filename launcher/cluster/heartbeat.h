@@ -83,6 +83,26 @@ void heartbeat_durable(struct heartbeat *h, uint64_t term, uint64_t now);
 /* The heartbeat timer, every delay: a heartbeat goes out, unless a master
  * that sent none for too long steps down first (election_beat). */
 void heartbeat_beat(struct heartbeat *h, uint64_t now);
+/*
+ * A slave answers the heartbeat of the master it follows with its own, at
+ * once, instead of on a timer of its own: its heartbeats still go out about
+ * every delay (the master's), and it wakes for the master's, not for both.
+ * HB_ECHO_NOW: the caller sends our heartbeat (heartbeat_beat()) and moves
+ * its heartbeat timer to heartbeat_echo_wait() from now, for when the
+ * master's next one is lost.  Not within half a delay of our last (beat_at):
+ * HB_ECHO_LATER, the timer moves to heartbeat_echo_wait() after our last,
+ * so the master's next heartbeat comes first and is answered (the phases
+ * lock within a few heartbeats).  Our heartbeats are never more than that
+ * wait apart.  Not with retries 1 (HB_ECHO_NONE), whose timeout leaves no
+ * room for the wait.
+ */
+enum { HB_ECHO_NONE, HB_ECHO_NOW, HB_ECHO_LATER };
+int heartbeat_echo(const struct heartbeat *h, const struct wire_msg *m, uint64_t beat_at, uint64_t now);
+/* A delay and a quarter, ms. */
+static inline uint64_t heartbeat_echo_wait(const struct heartbeat *h)
+{
+	return h->el.p.delay_ms + h->el.p.delay_ms / 4;
+}
 /* A packet of this type went out at now.  As master, a heartbeat renews
  * the fence: an MS_IN_FENCE event with election_fence_deadline(). */
 void heartbeat_sent(struct heartbeat *h, uint8_t type, uint64_t now);

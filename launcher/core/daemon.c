@@ -42,6 +42,8 @@
  * retries, and a bound (a few ms) when the socket is flooded. */
 #define DRAIN_MAX 1024
 
+static void echo(struct daemon *d, const struct wire_msg *m);
+
 /* Reads and handles up to max datagrams, each carried out before the next
  * is read.  1 when the socket was left empty. */
 static int read_socket(struct daemon *d, int max)
@@ -68,6 +70,7 @@ static int read_socket(struct daemon *d, int max)
 			heartbeat_on_packet(&d->hb, &m, clock_mono_ms());
 		}
 		daemon_step(d, NULL);
+		echo(d, &m);
 	}
 	return max > 0;
 }
@@ -113,14 +116,65 @@ static void piggyback(struct daemon *d, ev_timer *w, void (*cb)(struct ev_loop *
 	ev_timer_again(d->loop, w);
 }
 
+/* Our heartbeat, now; the chores that ride on its wake-up. */
+static void beat(struct daemon *d)
+{
+	d->last_hb_at = clock_mono_ms();
+	d->hb_count++;
+	/* also while stopping: a master whose broker is still stopping must
+	 * keep the others from promoting.  The clock is read again: what the
+	 * drain fed the election was timed after "now" */
+	if (d->etcd != NULL)
+		daemon_failsafe_beat(d); /* etcd_failsafe: a beacon */
+	else
+		heartbeat_beat(&d->hb, d->last_hb_at);
+	daemon_step(d, NULL);
+	piggyback(d, &d->wd_w, watchdog_cb);
+	piggyback(d, &d->statedir_w, statedir_cb);
+}
+
+/*
+ * A slave's heartbeat answers its master's (heartbeat_echo()): sent now,
+ * and the timer moved to a delay and a quarter from now, then every delay,
+ * for when the master's next one is lost; or, within half a delay of our
+ * last, the timer moved to that wait after our last, so that the master's
+ * next heartbeat comes first.  So a slave wakes for the master's
+ * heartbeats, not for a timer of its own as well.
+ */
+static void echo(struct daemon *d, const struct wire_msg *m)
+{
+	uint64_t now = clock_mono_ms(), wait = heartbeat_echo_wait(&d->hb), at;
+
+	if (d->etcd != NULL)
+		return;
+	switch (heartbeat_echo(&d->hb, m, d->last_hb_at, now)) {
+	case HB_ECHO_NOW:
+		beat(d);
+		at = clock_mono_ms() + wait;
+		break;
+	case HB_ECHO_LATER:
+		at = d->last_hb_at + wait;
+		break;
+	default:
+		return;
+	}
+	now = clock_mono_ms();
+	d->hb_echoed = 1;
+	ev_timer_stop(d->loop, &d->hb_w);
+	ev_now_update(d->loop);
+	ev_timer_set(&d->hb_w, at > now ? (double)(at - now) / 1000.0 : 0., d->cfg->cluster_delay / 1000.0);
+	ev_timer_start(d->loop, &d->hb_w);
+	d->hb_due_at = at;
+}
+
 static void hb_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct daemon *d = w->data;
 	uint64_t now = clock_mono_ms();
 
 	/* how late the timer fires: a busy or stalled loop shows here first */
-	if (d->last_hb_at != 0) {
-		double late = (double)(now - d->last_hb_at) - (double)d->cfg->cluster_delay;
+	if (d->hb_due_at != 0) {
+		double late = (double)now - (double)d->hb_due_at;
 		d->hb_jitter_last = late < 0 ? -late : late;
 		if (d->hb_jitter_last > d->hb_jitter_max)
 			d->hb_jitter_max = d->hb_jitter_last;
@@ -133,19 +187,16 @@ static void hb_cb(struct ev_loop *loop, ev_timer *w, int revents)
 			}
 		}
 	}
-	d->last_hb_at = now;
-	d->hb_count++;
+	/* libev's next expiry: a delay after this one, never before now */
+	d->hb_due_at = d->hb_due_at + (uint64_t)d->cfg->cluster_delay > now ? d->hb_due_at + (uint64_t)d->cfg->cluster_delay
+									       : now;
+	d->hb_echoed = 0;
 	drain(d);
-	/* also while stopping: a master whose broker is still stopping must
-	 * keep the others from promoting.  The clock is read again: what the
-	 * drain fed the election was timed after "now" */
-	if (d->etcd != NULL)
-		daemon_failsafe_beat(d); /* etcd_failsafe: a beacon */
-	else
-		heartbeat_beat(&d->hb, clock_mono_ms());
-	daemon_step(d, NULL);
-	piggyback(d, &d->wd_w, watchdog_cb);
-	piggyback(d, &d->statedir_w, statedir_cb);
+	/* what the drain read may have been the master's heartbeat: ours
+	 * answered it, or the timer moved for the next (echo) */
+	if (d->hb_echoed)
+		return;
+	beat(d);
 }
 
 static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -168,7 +219,8 @@ static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
  * into the election and every change of its settings counts.  No tick
  * while nothing is due: an idle node wakes for its heartbeats, the
  * packets it reads and a tick when nothing called for about a delay (none
- * between a master's heartbeats), not for a fixed tick.
+ * between a master's heartbeats; a slave's answer them, echo()), not for
+ * a fixed tick.
  */
 static void arm_tick(struct daemon *d)
 {
@@ -429,6 +481,7 @@ static void start_watchers(struct daemon *d, const struct config *c)
 	ev_timer_init(&d->hb_w, hb_cb, (double)(r % 1000) / 1000.0 * (double)c->cluster_delay / 1000.0,
 		      c->cluster_delay / 1000.0);
 	ev_timer_start(loop, &d->hb_w);
+	d->hb_due_at = clock_mono_ms() + (uint64_t)(r % 1000) * (uint64_t)c->cluster_delay / 1000;
 	if (d->etcd != NULL)
 		goto timers; /* etcd_failsafe: beacons in and out, etcd's own timer */
 	/* the first tick at once; then arm_tick() sets it each time */

@@ -80,6 +80,8 @@ struct daemon {
 	ev_prepare reports_w;
 	ev_signal term_w, int_w, hup_w, usr1_w;
 	uint64_t started_at, last_hb_at, hb_count;
+	uint64_t hb_due_at;     /* when the heartbeat timer is due next (its lateness) */
+	int hb_echoed;          /* echo() answered the master or moved the timer (daemon.c) */
 	double hb_jitter_last, hb_jitter_max;
 	uint64_t noise_warned_at; /* the heartbeat timer ran late enough to warn (daemon.c) */
 	int stopped;                /* the loop has ended */

@@ -287,6 +287,7 @@ void daemon_reconfigure(struct daemon *d, struct reload *r)
 		heartbeat_set_params(&d->hb, &p);
 		ev_timer_set(&d->hb_w, r->cfg->cluster_delay / 1000.0, r->cfg->cluster_delay / 1000.0);
 		ev_timer_again(d->loop, &d->hb_w);
+		d->hb_due_at = clock_mono_ms() + (uint64_t)r->cfg->cluster_delay;
 		/* the tick: at once, then by the new timing (arm_tick) */
 	}
 	/* the broker's settings apply from its next start */

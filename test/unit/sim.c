@@ -561,6 +561,24 @@ static void read_packet(struct sim *s, int i, const struct wire_msg *m, struct n
 		c.version = 0;
 	heartbeat_on_packet(&nd->hb, &c, s->now);
 	callback(s, i, NULL, out);
+	/* a slave answers its master's heartbeat at once, and its timer
+	 * waits a delay and a quarter (the daemon's echo()) */
+	if (!nd->up)
+		return;
+	switch (heartbeat_echo(&nd->hb, &c, nd->beat_at, s->now)) {
+	case HB_ECHO_NOW:
+		nd->echoed = 1;
+		trace(nd, 'B');
+		nd->beat_at = s->now;
+		heartbeat_beat(&nd->hb, s->now);
+		callback(s, i, NULL, out);
+		nd->at[ST_BEAT] = s->now + heartbeat_echo_wait(&nd->hb);
+		break;
+	case HB_ECHO_LATER:
+		nd->echoed = 1;
+		nd->at[ST_BEAT] = nd->beat_at + heartbeat_echo_wait(&nd->hb);
+		break;
+	}
 }
 
 
@@ -633,6 +651,7 @@ static void fire(struct sim *s, int i, enum sim_timer t)
 		return;
 	}
 	if (s->backend == SIM_HEARTBEAT && t != ST_LEASE && t != ST_DISK) {
+		nd->echoed = 0;
 		drain(s, i);
 		if (!nd->up)
 			return;
@@ -647,7 +666,12 @@ static void fire(struct sim *s, int i, enum sim_timer t)
 		callback(s, i, NULL, &out);
 		break;
 	case ST_BEAT:
+		/* the drain read the master's heartbeat: ours answered it, or
+		 * the timer moved for the next (the daemon's hb_cb) */
+		if (nd->echoed)
+			break;
 		trace(nd, 'B');
+		nd->beat_at = s->now;
 		heartbeat_beat(&nd->hb, s->now);
 		callback(s, i, NULL, &out);
 		break;
@@ -767,6 +791,7 @@ static void node_reset(struct sim *s, int i)
 	memset(nd->seq_seen, 0, sizeof(nd->seq_seen));
 	memset(nd->at, 0, sizeof(nd->at));
 	memset(nd->repeat, 0, sizeof(nd->repeat));
+	nd->beat_at = 0;
 	nd->up = 1;
 	nd->frozen = 0;
 	nd->exited = 0;

@@ -168,6 +168,8 @@ struct sim_node {
 	uint64_t rcv_dropped, seq;
 	uint64_t sent[WIRE_TYPE_MAX + 1]; /* packets sent, by type */
 	uint64_t sent_at[WIRE_TYPE_MAX + 1]; /* when the last of each type went out */
+	uint64_t beat_at; /* its last heartbeat call (by its timer, or an echo) */
+	int echoed;       /* a packet read since its timer fired was answered, or moved it (echo) */
 	/* callbacks of the last iteration, in order: T tick, B heartbeat,
 	 * R resign copy, W mastership wake, L lease (etcd: its tick), D write done, P packet read,
 	 * E etcd reply or watch event, K broker

@@ -2193,17 +2193,20 @@ static void a_resignation_that_waited_goes_through_a_claim(void **state)
 			assert_int_equal(EL(s, 1).promotions, 0);
 			assert_non_null(strstr(EL(s, 1).reason, "claiming"));
 		} else {
-			/* its term written first (a few ms), then master */
-			sim_run(s, 50);
+			/* its term written first (a few ms), then master; the
+			 * reason read then (n1, still master here, yields to it
+			 * soon after, and that changes the reason) */
+			for (int ms = 0; ms < 50 && EL(s, 1).state != EL_MASTER; ms++)
+				sim_run(s, 1);
 			assert_int_equal(EL(s, 1).state, EL_MASTER);
 			assert_non_null(strstr(EL(s, 1).reason, "resigned in favour of us"));
 		}
 	}
 	/* the same through the simulator's socket: frozen right after a
-	 * tick for less than the time to the next one */
+	 * call into its election for less than the time to the next tick */
 	sim_init(s, 3, 1000, 3);
 	settle_n1_master(s);
-	while (EL(s, 1).last_tick != s->now)
+	while (EL(s, 1).last_call != s->now)
 		sim_step(s);
 	assert_true(EL(s, 1).due_at >= s->now + 600);
 	s->nd[1].frozen = 1;
@@ -2234,7 +2237,9 @@ static void a_stall_of_the_whole_machine_is_seen_by_the_tick(void **state)
 	(void)state;
 	sim_init(s, 3, 1000, 3);
 	settle_n1_master(s);
-	while (EL(s, 1).last_tick != s->now)
+	/* right after a call (a slave that answers its master's heartbeats
+	 * may go without a tick for as long as they come) */
+	while (EL(s, 1).last_call != s->now)
 		sim_step(s);
 	/* n2 stalls a delay, hearing nothing meanwhile */
 	s->nd[1].frozen = 1;
@@ -2267,6 +2272,84 @@ static void a_stall_of_the_whole_machine_is_seen_by_the_tick(void **state)
 			election_init(&e, &p, 1000);
 			assert_true(election_due_max(&e) + 2 * election_tick_ms(&e) < 2 * half);
 		}
+}
+
+/* A slave answers its master's heartbeat with its own at once (the
+ * daemon's echo()): about one heartbeat per master heartbeat, each in the
+ * millisecond the master's reached it, so it wakes for the master's and
+ * not for a timer of its own as well.  Its timer, a delay and a quarter
+ * after its last, keeps it heard while the master's are lost. */
+static void a_slave_answers_its_masters_heartbeat(void **state)
+{
+	struct sim *s = sim_new();
+	struct heartbeat *hb;
+	struct wire_msg m;
+	uint64_t m0, n0, prev, last_at = 0, longest = 0;
+
+	(void)state;
+	sim_init(s, 3, 1000, 3);
+	settle_n1_master(s);
+	/* the slaves' timers in other phases than the master's (launchers
+	 * started apart): they lock within two of the master's heartbeats */
+	s->nd[1].at[ST_BEAT] += 400;
+	s->nd[2].at[ST_BEAT] += 700;
+	sim_run(s, 2100);
+	m0 = s->nd[0].sent[WIRE_HEARTBEAT];
+	n0 = prev = s->nd[1].sent[WIRE_HEARTBEAT];
+	for (int ms = 0; ms < 10000; ms++) {
+		sim_run(s, 1);
+		if (s->nd[1].sent[WIRE_HEARTBEAT] == prev)
+			continue;
+		prev = s->nd[1].sent[WIRE_HEARTBEAT];
+		/* delivery takes 1 ms here (no jitter) */
+		assert_true(s->now - s->nd[0].sent_at[WIRE_HEARTBEAT] <= 2);
+	}
+	assert_true(s->nd[0].sent[WIRE_HEARTBEAT] - m0 >= 9);
+	assert_in_range(s->nd[1].sent[WIRE_HEARTBEAT] - n0, s->nd[0].sent[WIRE_HEARTBEAT] - m0 - 1,
+			s->nd[0].sent[WIRE_HEARTBEAT] - m0 + 1);
+	/* the master's lost to n2 for 2.5 s (less than the timeout): n2 still
+	 * sends, on its own timer */
+	s->mute[0][1] = 1;
+	last_at = s->nd[1].sent_at[WIRE_HEARTBEAT];
+	for (int ms = 0; ms < 2500; ms++) {
+		sim_run(s, 1);
+		if (s->nd[1].sent_at[WIRE_HEARTBEAT] != last_at) {
+			if (s->nd[1].sent_at[WIRE_HEARTBEAT] - last_at > longest)
+				longest = s->nd[1].sent_at[WIRE_HEARTBEAT] - last_at;
+			last_at = s->nd[1].sent_at[WIRE_HEARTBEAT];
+		}
+	}
+	assert_true(longest >= 1000);
+	assert_true(longest <= 1250);
+	assert_int_equal(EL(s, 1).state, EL_SLAVE);
+	s->mute[0][1] = 0;
+	sim_run(s, 1500);
+
+	/* what answers: the master's heartbeat, to a slave that follows it,
+	 * half a delay after its own last at the earliest (before: later, its
+	 * timer moved); nothing else, and not with retries 1 */
+	hb = &s->nd[1].hb;
+	memset(&m, 0, sizeof(m));
+	m.type = WIRE_HEARTBEAT;
+	m.role = WIRE_ROLE_MASTER;
+	snprintf(m.node, sizeof(m.node), "n1");
+	assert_int_equal(heartbeat_echo(hb, &m, s->now - 500, s->now), HB_ECHO_NOW);
+	assert_int_equal(heartbeat_echo(hb, &m, s->now - 499, s->now), HB_ECHO_LATER);
+	m.type = WIRE_CLAIM;
+	assert_int_equal(heartbeat_echo(hb, &m, s->now - 500, s->now), HB_ECHO_NONE);
+	m.type = WIRE_HEARTBEAT;
+	m.role = WIRE_ROLE_SLAVE;
+	assert_int_equal(heartbeat_echo(hb, &m, s->now - 500, s->now), HB_ECHO_NONE);
+	m.role = WIRE_ROLE_MASTER;
+	snprintf(m.node, sizeof(m.node), "n3"); /* not the master it follows */
+	assert_int_equal(heartbeat_echo(hb, &m, s->now - 500, s->now), HB_ECHO_NONE);
+	snprintf(m.node, sizeof(m.node), "n1");
+	hb->el.p.retries = 1;
+	assert_int_equal(heartbeat_echo(hb, &m, s->now - 500, s->now), HB_ECHO_NONE);
+	hb->el.p.retries = 3;
+	hb->el.state = EL_CANDIDATE;
+	assert_int_equal(heartbeat_echo(hb, &m, s->now - 500, s->now), HB_ECHO_NONE);
+	free(s);
 }
 
 /*
@@ -2426,6 +2509,7 @@ int main(void)
 		cmocka_unit_test(late_against_the_time_asked_for),
 		cmocka_unit_test(a_resignation_that_waited_goes_through_a_claim),
 		cmocka_unit_test(a_stall_of_the_whole_machine_is_seen_by_the_tick),
+		cmocka_unit_test(a_slave_answers_its_masters_heartbeat),
 		cmocka_unit_test(next_due_is_never_late),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
