@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bytes.h"
 #include "wire.h"
 
 static int fail(char *err, size_t len, const char *what, const char *detail)
@@ -143,43 +144,36 @@ int transport_open(struct transport *t, const struct transport_params *p, char *
 /*
  * A classic BPF program on the socket.  For a UDP socket the kernel runs it
  * with offset 0 at the UDP header, so the packet's offset k is at 8 + k.
- * Loads are big-endian words.  It returns 0 (drop) only when every word
- * of the boot id (offset 48) and of the NUL-padded node id (offset 16)
- * matches; any other packet, and anything too short to hold them, is kept
- * whole.
+ * Loads are big-endian words.  The NUL-padded node id (offset 16) and the
+ * boot id after it (offset 48) are 40 contiguous bytes; the program returns
+ * 0 (drop) only when all ten of their words match.  Any other packet, and
+ * anything too short to hold them, is kept whole.
  */
 #define UDP_HDR 8
+#define OWN_AT 16                     /* the node id's offset in a packet */
+#define OWN_LEN (WIRE_ID_MAX + 8)     /* node id, then boot id */
 int transport_drop_own(struct transport *t, uint64_t boot, const char *node)
 {
-	enum { WORDS = 2 + WIRE_ID_MAX / 4 };
+	enum { WORDS = OWN_LEN / 4 };
 	struct sock_filter prog[2 + 2 * WORDS + 2];
 	struct sock_fprog fp = {.len = 0, .filter = prog};
-	uint8_t id[WIRE_ID_MAX] = {0};
-	uint32_t want[WORDS], at[WORDS];
+	uint8_t want[OWN_LEN] = {0};
 	unsigned short n = 0;
 
 	if (t->fd < 0) {
 		errno = EBADF;
 		return -1;
 	}
-	memcpy(id, node, strnlen(node, WIRE_ID_MAX));
-	want[0] = (uint32_t)(boot >> 32);
-	want[1] = (uint32_t)boot;
-	at[0] = 48;
-	at[1] = 52;
-	for (int i = 0; i < WIRE_ID_MAX / 4; i++) {
-		want[2 + i] = (uint32_t)id[4 * i] << 24 | (uint32_t)id[4 * i + 1] << 16 | (uint32_t)id[4 * i + 2] << 8 |
-			      id[4 * i + 3];
-		at[2 + i] = 16 + 4 * (uint32_t)i;
-	}
+	memcpy(want, node, strnlen(node, WIRE_ID_MAX));
+	bytes_put64(want + WIRE_ID_MAX, boot);
 	/* too short for a packet (WIRE_MIN_LEN): keep it, the decoder says why */
 	prog[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_LEN, 0);
 	prog[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, UDP_HDR + WIRE_MIN_LEN, 0,
 						 (unsigned char)(2 * WORDS + 1));
 	for (int i = 0; i < WORDS; i++) {
-		prog[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, UDP_HDR + at[i]);
+		prog[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, UDP_HDR + OWN_AT + 4 * i);
 		/* a mismatch jumps to "keep", past the rest and "drop" */
-		prog[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, want[i], 0,
+		prog[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, bytes_get32(want + 4 * i), 0,
 							 (unsigned char)(2 * (WORDS - 1 - i) + 1));
 	}
 	prog[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, 0);

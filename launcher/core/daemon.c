@@ -465,7 +465,7 @@ static void start_watchers(struct daemon *d, const struct config *c)
 {
 	struct ev_loop *loop = d->loop;
 	uint32_t r = 0;
-	uint64_t wd;
+	uint64_t wd, first_ms;
 
 	ev_init(&d->hb_w, hb_cb);
 	ev_init(&d->tick_w, tick_cb);
@@ -478,10 +478,10 @@ static void start_watchers(struct daemon *d, const struct config *c)
 	 * not send in step */
 	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r))
 		r = (uint32_t)getpid() * 2654435761u;
-	ev_timer_init(&d->hb_w, hb_cb, (double)(r % 1000) / 1000.0 * (double)c->cluster_delay / 1000.0,
-		      c->cluster_delay / 1000.0);
+	first_ms = (uint64_t)(r % 1000) * (uint64_t)c->cluster_delay / 1000;
+	ev_timer_init(&d->hb_w, hb_cb, (double)first_ms / 1000.0, c->cluster_delay / 1000.0);
 	ev_timer_start(loop, &d->hb_w);
-	d->hb_due_at = clock_mono_ms() + (uint64_t)(r % 1000) * (uint64_t)c->cluster_delay / 1000;
+	d->hb_due_at = clock_mono_ms() + first_ms;
 	if (d->etcd != NULL)
 		goto timers; /* etcd_failsafe: beacons in and out, etcd's own timer */
 	/* the first tick at once; then arm_tick() sets it each time */
